@@ -1,0 +1,9 @@
+//! The rules of Qingling, with no I/O: fire lifecycle, responsibility by geometry, deadlines,
+//! clearance counts. Handlers and the store call these; they never call back.
+
+pub mod access;
+pub mod clearance;
+pub mod deadline;
+pub mod fire;
+pub mod responsibility;
+pub mod role;

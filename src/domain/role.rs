@@ -1,0 +1,48 @@
+//! Who a signed-in user is: a role and, for district officers and owners, what it is bound to.
+
+use serde::{Deserialize, Serialize};
+
+/// The four kinds of account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Manager,
+    District,
+    Owner,
+    Patrol,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Manager, Role::District, Role::Owner, Role::Patrol];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Manager => "manager",
+            Role::District => "district",
+            Role::Owner => "owner",
+            Role::Patrol => "patrol",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A user as the rules see it: enough to decide what they may read and do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub username: String,
+    pub role: Role,
+    /// District officers: the admin code of their district.
+    pub district: Option<String>,
+    /// Owners: the mining-right holder they act for.
+    pub holder: Option<String>,
+}
+
+impl Actor {
+    /// The system itself (automatic extinguish, re-ignition bookkeeping).
+    pub fn system() -> Actor {
+        Actor { username: "system".into(), role: Role::Manager, district: None, holder: None }
+    }
+}

@@ -1,0 +1,4 @@
+//! Qingling (清零): coal-mining-area fire and dust tracking until every fire is cleared.
+
+pub mod domain;
+pub mod store;
