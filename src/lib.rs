@@ -1,4 +1,6 @@
 //! Qingling (清零): coal-mining-area fire and dust tracking until every fire is cleared.
 
 pub mod domain;
+pub mod i18n;
+pub mod layers;
 pub mod store;
