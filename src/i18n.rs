@@ -29,7 +29,7 @@ impl Lang {
         // Stable sort keeps the header's order among equal weights.
         tags.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (_, tag) in tags {
-            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            let primary = tag.split(['-', '_', '.']).next().unwrap_or("").to_ascii_lowercase();
             match primary.as_str() {
                 "zh" => return Lang::Zh,
                 "en" => return Lang::En,
@@ -119,6 +119,12 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("bad_date", "日期格式应为 YYYY-MM-DD", "Dates must be YYYY-MM-DD"),
     ("bad_bbox", "bbox 应为 最小经度,最小纬度,最大经度,最大纬度", "bbox must be minlon,minlat,maxlon,maxlat"),
     ("username_taken", "用户名 {username} 已存在", "The username {username} is taken"),
+    ("import_feature", "第 {n} 个要素（{label}）：{problem}；整个文件未导入", "Feature {n} ({label}): {problem}; nothing from the file was imported"),
+    ("import_not_supported", "图层 {layer} 不能从文件导入（火点和复查只通过上报产生）", "The layer {layer} cannot be imported from a file (fires and inspections come from reports)"),
+    ("unknown_layer", "未知图层“{layer}”；可用图层：{allowed}", "Unknown layer \"{layer}\"; the layers are: {allowed}"),
+    ("duplicate_key", "“{field}”为 {value} 的要素已存在", "A feature with \"{field}\" {value} already exists"),
+    ("unknown_reference", "“{field}”引用的 {value} 不存在于图层 {layer}", "\"{field}\" refers to {value}, which is not in the layer {layer}"),
+    ("empty_geometry", "几何为空", "The geometry is empty"),
     ("internal", "服务器内部错误，已记录，请稍后再试", "Something went wrong on the server; it was logged, please try again"),
     ("role_manager", "管理员", "manager"),
     ("role_district", "区政府", "district"),

@@ -1,6 +1,8 @@
 //! Qingling (清零): coal-mining-area fire and dust tracking until every fire is cleared.
 
 pub mod domain;
+pub mod error;
 pub mod i18n;
 pub mod layers;
+pub mod service;
 pub mod store;

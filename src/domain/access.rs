@@ -77,3 +77,44 @@ mod tests {
         assert_eq!(fire_scope(&actor(Role::Owner, None, Some(""))), Scope::Nothing);
     }
 }
+
+/// Whether one fire is inside a bound scope. `watched` says whether a cleared fire is still on
+/// the re-ignition watch.
+pub fn fire_in_scope(
+    scope: &Scope,
+    status: crate::domain::fire::Status,
+    district_code: &str,
+    holder: Option<&str>,
+    watched: bool,
+) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::District(c) => c == district_code,
+        Scope::Holder(h) => holder == Some(h.as_str()),
+        Scope::Open => status.is_open() || (status == crate::domain::fire::Status::Cleared && watched),
+        Scope::Nothing => false,
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+    use crate::domain::fire::Status;
+
+    #[test]
+    fn patrols_see_open_and_watched_fires_only() {
+        assert!(fire_in_scope(&Scope::Open, Status::Treating, "150303", None, false));
+        assert!(fire_in_scope(&Scope::Open, Status::Cleared, "150303", None, true));
+        assert!(!fire_in_scope(&Scope::Open, Status::Cleared, "150303", None, false));
+        assert!(!fire_in_scope(&Scope::Open, Status::Dismissed, "150303", None, true));
+    }
+
+    #[test]
+    fn owners_and_districts_see_their_own() {
+        assert!(fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", Some("甲"), false));
+        assert!(!fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", Some("乙"), false));
+        assert!(!fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", None, false));
+        assert!(fire_in_scope(&Scope::District("150303".into()), Status::Reported, "150303", Some("乙"), false));
+        assert!(!fire_in_scope(&Scope::District("150302".into()), Status::Reported, "150303", None, false));
+    }
+}

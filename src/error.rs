@@ -1,0 +1,140 @@
+//! The one error type the use cases return: a problem a person can act on (with a message key
+//! from the translation tables and its arguments), or a failure of ours (logged, never shown).
+
+use serde_json::Value;
+
+use crate::layers::{FieldError, FieldProblem, FieldType};
+use crate::store::StoreError;
+
+/// How a problem maps onto HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    Unprocessable,
+}
+
+/// A problem with the request, in words a person can act on.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub kind: Kind,
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    /// Machine-readable detail (allowed actions, every field error, the existing record).
+    pub detail: Option<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", .0.key)]
+    Problem(Problem),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: Kind, key: &'static str) -> Error {
+        Error::Problem(Problem { kind, key, args: vec![], detail: None })
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Error {
+        if let Error::Problem(p) = &mut self {
+            p.args.push((name, value.into()));
+        }
+        self
+    }
+
+    pub fn detail(mut self, detail: Value) -> Error {
+        if let Error::Problem(p) = &mut self {
+            p.detail = Some(detail);
+        }
+        self
+    }
+
+    pub fn bad_request(key: &'static str) -> Error {
+        Error::new(Kind::BadRequest, key)
+    }
+
+    pub fn invalid(key: &'static str) -> Error {
+        Error::new(Kind::Unprocessable, key)
+    }
+
+    pub fn not_found(what: &'static str) -> Error {
+        Error::new(Kind::NotFound, "not_found").arg("what", format!("@{what}"))
+    }
+
+    pub fn forbidden() -> Error {
+        Error::new(Kind::Forbidden, "forbidden")
+    }
+
+    /// The first field problem as the message, all of them as detail.
+    pub fn fields(errors: Vec<FieldError>) -> Error {
+        let all: Vec<Value> = errors.iter().map(|e| serde_json::json!({"field": e.field, "problem": format!("{:?}", e.problem)})).collect();
+        let Some(first) = errors.into_iter().next() else {
+            return Error::invalid("internal");
+        };
+        let field = first.field.clone();
+        let e = match first.problem {
+            FieldProblem::Missing => Error::invalid("field_missing"),
+            FieldProblem::NotAllowed { allowed } => Error::invalid("field_not_allowed").arg("allowed", allowed.join(", ")),
+            FieldProblem::WrongType { expected } => Error::invalid("field_wrong_type").arg(
+                "expected",
+                format!(
+                    "@{}",
+                    match expected {
+                        FieldType::Text => "type_text",
+                        FieldType::Integer => "type_integer",
+                        FieldType::Real => "type_real",
+                        FieldType::Json => "type_json",
+                    }
+                ),
+            ),
+            FieldProblem::OutOfRange { min, max } => Error::invalid("field_out_of_range")
+                .arg("min", min.map_or("-∞".into(), |m| m.to_string()))
+                .arg("max", max.map_or("∞".into(), |m| m.to_string())),
+            FieldProblem::TooLong { max } => Error::invalid("field_too_long").arg("max", max.to_string()),
+            FieldProblem::Unknown { known } => Error::invalid("field_unknown").arg("known", known.join(", ")),
+        };
+        e.arg("field", field).detail(serde_json::json!({ "errors": all }))
+    }
+}
+
+/// Fills a message's arguments; an argument `@key` (or a comma-separated list of them) is itself
+/// a message key, translated too.
+pub fn render(p: &Problem, lang: crate::i18n::Lang) -> String {
+    let args: Vec<(&str, String)> = p
+        .args
+        .iter()
+        .map(|(k, v)| {
+            let v = if v.starts_with('@') {
+                v.split(", ").map(|part| part.strip_prefix('@').map_or(part.to_string(), |key| crate::i18n::text(lang, key).to_string())).collect::<Vec<_>>().join(", ")
+            } else {
+                v.clone()
+            };
+            (*k, v)
+        })
+        .collect();
+    crate::i18n::format(lang, p.key, &args)
+}
+
+impl Error {
+    /// The message for a person, or a generic one for our own failures.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        match self {
+            Error::Problem(p) => render(p, lang),
+            Error::Store(_) => crate::i18n::text(lang, "internal").to_string(),
+        }
+    }
+}

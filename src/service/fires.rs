@@ -1,0 +1,446 @@
+//! Reporting a fire and acting on it: the life of a fire, with its events and inspections.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use geo::Point;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::domain::access::{fire_in_scope, fire_scope};
+use crate::domain::deadline;
+use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Status};
+use crate::domain::responsibility::{Party, ResponsibilityIndex, Responsible};
+use crate::domain::role::{Actor, Role};
+use crate::error::{Error, Kind, Result};
+use crate::layers::{Registry, Source};
+use crate::store::fires::{self as store, EventRecord, FireRecord, Nearby, NewFire, NewInspection, ts};
+
+/// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
+pub const MAX_GPS_ACCURACY_M: f64 = 100.0;
+
+/// What a use case needs besides the database.
+pub struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub index: &'a ResponsibilityIndex,
+    pub rules: &'a Rules,
+}
+
+/// Whether the fire is on the re-ignition watch at `now`.
+pub fn watched(f: &FireRecord, now: DateTime<Utc>, rules: &Rules) -> bool {
+    f.status == Status::Cleared && f.cleared_at.is_some_and(|c| now - c <= Duration::days(rules.watch_days))
+}
+
+/// Whether this user may see this fire.
+pub fn visible(actor: &Actor, f: &FireRecord, now: DateTime<Utc>, rules: &Rules) -> bool {
+    fire_in_scope(&fire_scope(actor), f.status, &f.responsible.district_code, f.responsible.holder(), watched(f, now, rules))
+}
+
+/// The start of the watch window, for SQL scopes.
+pub fn watch_since(now: DateTime<Utc>, rules: &Rules) -> String {
+    ts(now - Duration::days(rules.watch_days))
+}
+
+/// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
+pub fn content_hash(v: &Value) -> String {
+    Sha256::digest(v.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_uuid(s: &str, field: &'static str) -> Result<String> {
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| Error::invalid("invalid_uuid").arg("field", field))
+}
+
+/// A point from a GeoJSON Feature body, checked: a Point, finite, lon/lat in range.
+pub fn parse_point_feature(body: &Value) -> Result<(Point<f64>, Map<String, Value>)> {
+    let feature: geojson::Feature = serde_json::from_value(body.clone())
+        .map_err(|e| Error::invalid("not_a_feature").arg("detail", e.to_string()))?;
+    let geometry = feature.geometry.ok_or_else(|| Error::invalid("missing_geometry"))?;
+    let p = match &geometry.value {
+        geojson::GeometryValue::Point { coordinates } => {
+            let c = coordinates.as_slice();
+            Point::new(c.first().copied().unwrap_or(f64::NAN), c.get(1).copied().unwrap_or(f64::NAN))
+        }
+        other => {
+            return Err(Error::invalid("wrong_geometry").arg("expected", "Point").arg("got", other.type_name()));
+        }
+    };
+    check_lon_lat(p)?;
+    Ok((p, feature.properties.unwrap_or_default()))
+}
+
+pub fn check_lon_lat(p: Point<f64>) -> Result<()> {
+    if !p.x().is_finite() || !p.y().is_finite() || !(-180.0..=180.0).contains(&p.x()) || !(-90.0..=90.0).contains(&p.y()) {
+        return Err(Error::invalid("coords_out_of_range").arg("x", p.x().to_string()).arg("y", p.y().to_string()));
+    }
+    Ok(())
+}
+
+/// What a report produced.
+pub struct Reported {
+    pub fire: FireRecord,
+    /// False when the same id and content had already been received (a retry).
+    pub created: bool,
+    pub nearby_open: Vec<Nearby>,
+    /// Cleared fires on the re-ignition watch within the radius.
+    pub nearby_cleared: Vec<Nearby>,
+}
+
+fn near(tx: &rusqlite::Connection, p: Point<f64>, skip: &str, now: DateTime<Utc>, rules: &Rules) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
+    let open = store::nearby(tx, p, rules.duplicate_radius_m, |f| f.id != skip && f.status.is_open())?;
+    let cleared = store::nearby(tx, p, rules.duplicate_radius_m, |f| f.id != skip && watched(f, now, rules))?;
+    Ok((open, cleared))
+}
+
+/// Reports a new fire from a GeoJSON Feature. A client-made `id` makes retries harmless: the same
+/// id and content returns the first record; the same id with other content is a conflict.
+pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value, now: DateTime<Utc>) -> Result<Reported> {
+    if !fire::REPORTERS.contains(&actor.role) {
+        return Err(Error::new(Kind::Forbidden, "forbidden_action")
+            .arg("role", format!("@role_{}", actor.role.as_str()))
+            .arg("action", "report"));
+    }
+    let (point, mut props) = parse_point_feature(body)?;
+    let client_id = match props.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(check_uuid(&s, "id")?),
+        Some(_) => return Err(Error::invalid("invalid_uuid").arg("field", "id")),
+    };
+    let layer = ctx.registry.get("fire_points").ok_or_else(|| Error::not_found("layer"))?;
+    let values = layer.validate(&props, Source::Input).map_err(Error::fields)?;
+    let num = |k: &str| values.get(k).and_then(Value::as_f64);
+    let text = |k: &str| values.get(k).and_then(Value::as_str).map(String::from);
+    let source = text("position_source").unwrap_or_else(|| "gps".into());
+    if let Some(acc) = num("accuracy_m")
+        && source == "gps"
+        && acc > MAX_GPS_ACCURACY_M
+    {
+        return Err(Error::invalid("accuracy_too_poor").arg("accuracy", acc.to_string()).arg("limit", MAX_GPS_ACCURACY_M.to_string()));
+    }
+    let hash = content_hash(&json!({"point": [point.x(), point.y()], "properties": values}));
+    if let Some(id) = &client_id
+        && let Some(existing) = store::get(tx, id)?
+    {
+        if existing.request_hash.as_deref() != Some(hash.as_str()) {
+            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
+        }
+        let (nearby_open, nearby_cleared) = near(tx, point, &existing.id, now, ctx.rules)?;
+        return Ok(Reported { fire: existing, created: false, nearby_open, nearby_cleared });
+    }
+    let kind = text("kind").and_then(|k| FireKind::parse(&k)).ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
+    let responsible = ctx.index.assign(point).map_err(|_| Error::invalid("outside_managed_area"))?;
+    let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let year = deadline::local_date(now).year();
+    let code = store::next_code(tx, &ctx.rules.code_prefix, year)?;
+    let due = deadline::initial(kind, now, &ctx.rules.deadlines);
+    let signs = values.get("signs").cloned().unwrap_or(Value::Array(vec![]));
+    store::insert(
+        tx,
+        &NewFire {
+            id: &id,
+            code: &code,
+            kind,
+            point,
+            reported_at: now,
+            reported_by: &actor.username,
+            deadline: due,
+            temp_c: num("temp_c"),
+            area_m2: num("area_m2"),
+            signs: &signs,
+            note: text("note").as_deref(),
+            accuracy_m: num("accuracy_m"),
+            position_source: Some(source.as_str()),
+            responsible: &responsible,
+            request_hash: &hash,
+        },
+    )?;
+    store::append_event(
+        tx,
+        &EventRecord {
+            fire: id.clone(),
+            at: ts(now),
+            actor: actor.username.clone(),
+            role: actor.role.as_str().into(),
+            action: "report".into(),
+            from: None,
+            to: Status::Reported.as_str().into(),
+            temp_c: num("temp_c"),
+            note: text("note"),
+            responsible: serde_json::to_value(&responsible).ok(),
+            deadline: Some(ts(due)),
+            ..Default::default()
+        },
+    )?;
+    let fire = store::get(tx, &id)?.ok_or_else(|| Error::not_found("fire"))?;
+    let (nearby_open, nearby_cleared) = near(tx, point, &id, now, ctx.rules)?;
+    Ok(Reported { fire, created: true, nearby_open, nearby_cleared })
+}
+
+/// An action as sent: `POST /api/fires/{id}/events`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionInput {
+    pub action: String,
+    /// A client-made UUID: a retried submission is applied once.
+    pub id: Option<String>,
+    pub note: Option<String>,
+    pub temp_c: Option<f64>,
+    pub co_ppm: Option<f64>,
+    pub reason: Option<String>,
+    pub duplicate_of: Option<String>,
+    /// For reassign: `{"party": "holder", "name": …}` or `{"party": "district", "district_code": …}`.
+    pub responsible: Option<Value>,
+    pub method: Option<String>,
+    /// A seam fire's plan completion date, YYYY-MM-DD.
+    pub plan_due: Option<String>,
+}
+
+fn action_names(actions: &[Action]) -> String {
+    actions.iter().map(|a| format!("@action_{}", a.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+/// The party a manager reassigns to, resolved against the known holders and districts.
+fn resolve_party(v: &Value, fire: &FireRecord, index: &ResponsibilityIndex) -> Result<Responsible> {
+    let party = v.get("party").and_then(Value::as_str).unwrap_or("");
+    let name = v.get("name").and_then(Value::as_str).unwrap_or("").trim();
+    let unknown = |n: &str| Error::invalid("responsible_unknown").arg("name", n.to_string());
+    match party {
+        "holder" => {
+            if !index.knows_holder(name) {
+                return Err(unknown(name));
+            }
+            // The mine production depends on: a candidate or the current mine of that holder.
+            let mine = fire
+                .responsible
+                .candidates
+                .iter()
+                .find(|c| c.holder == name && c.licence_no.is_some())
+                .and_then(|c| c.licence_no.clone())
+                .or_else(|| fire.responsible.mine.clone().filter(|m| index.mine(m).is_some_and(|m| m.holder == name)));
+            Ok(Responsible { mine, candidates: fire.responsible.candidates.clone(), ..Responsible::for_holder(name, &fire.responsible.district_code) })
+        }
+        "district" => {
+            let code = v.get("district_code").and_then(Value::as_str).unwrap_or("");
+            let d = index
+                .district_by_code(code)
+                .or_else(|| index.areas().districts.iter().find(|d| d.name == name))
+                .ok_or_else(|| unknown(if code.is_empty() { name } else { code }))?;
+            Ok(Responsible {
+                candidates: fire.responsible.candidates.clone(),
+                mine: fire.responsible.mine.clone().filter(|m| index.mine(m).is_some_and(|m| m.ownerless)),
+                ..Responsible::for_district(&d.code, &d.name)
+            })
+        }
+        _ => Err(Error::invalid("field_not_allowed").arg("field", "responsible.party").arg("allowed", "holder, district")),
+    }
+}
+
+/// Applies an action to a fire the user can see, recording it as an event.
+pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, input: &ActionInput, now: DateTime<Utc>) -> Result<FireRecord> {
+    let fire = store::get(tx, fire_id)?
+        .filter(|f| visible(actor, f, now, ctx.rules))
+        .ok_or_else(|| Error::not_found("fire"))?;
+    let client_id = input.id.as_deref().map(|s| check_uuid(s, "id")).transpose()?;
+    let hash = content_hash(&json!({"fire": fire.id, "input": input}));
+    if let Some(cid) = &client_id
+        && let Some(done) = store::event_by_client_id(tx, cid)?
+    {
+        if done.request_hash.as_deref() != Some(hash.as_str()) {
+            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", cid.clone()));
+        }
+        return Ok(fire);
+    }
+    let action = Action::parse(&input.action).ok_or_else(|| {
+        Error::invalid("unknown_action").arg("action", input.action.clone()).arg("allowed", action_names(&Action::ALL))
+    })?;
+    let mut req = Request {
+        note: input.note.clone().filter(|n| !n.trim().is_empty()),
+        temp_c: input.temp_c,
+        co_ppm: input.co_ppm,
+        reason: input.reason.clone().filter(|n| !n.trim().is_empty()),
+        method: input.method.clone(),
+        ..Request::default()
+    };
+    let state = store::state(tx, &fire)?;
+    // Role and state are checked before the inputs, so a 403 or 409 never depends on them.
+    if !fire::may_act(actor, action, &state) {
+        return Err(Error::new(Kind::Forbidden, "forbidden_action")
+            .arg("role", format!("@role_{}", actor.role.as_str()))
+            .arg("action", format!("@action_{}", action.as_str())));
+    }
+    if let Some(plan) = &input.plan_due {
+        req.plan_due = Some(NaiveDate::parse_from_str(plan, "%Y-%m-%d").map_err(|_| Error::invalid("plan_due_format"))?);
+    }
+    if action == Action::Dismiss
+        && let Some(orig) = input.duplicate_of.as_deref().filter(|s| !s.is_empty())
+    {
+        let original = store::get(tx, orig)?
+            .filter(|o| o.status != Status::Dismissed && visible(actor, o, now, ctx.rules))
+            .ok_or_else(|| Error::invalid("duplicate_unknown").arg("id", orig.to_string()))?;
+        if original.id == fire.id {
+            return Err(Error::invalid("duplicate_self"));
+        }
+        req.duplicate_of = Some(original.id);
+    }
+    if action == Action::Reassign
+        && let Some(v) = &input.responsible
+    {
+        req.responsible = Some(resolve_party(v, &fire, ctx.index)?);
+    }
+    let outcome = fire::decide(actor, action, &state, &req, now, ctx.rules).map_err(|r| match r {
+        Refusal::Forbidden => Error::forbidden(),
+        Refusal::NotAllowed { status, allowed } => Error::new(Kind::Conflict, "action_not_allowed")
+            .arg("status", format!("@status_{}", status.as_str()))
+            .arg("action", format!("@action_{}", action.as_str()))
+            .arg("allowed", if allowed.is_empty() { "@none".into() } else { action_names(&allowed) })
+            .detail(json!({"status": status, "allowed": allowed})),
+        Refusal::Invalid { field, problem } => Error::invalid(problem)
+            .arg("field", field)
+            .arg("threshold", ctx.rules.threshold_c.to_string())
+            .arg("allowed", fire::METHODS.join(", ")),
+    })?;
+    let event = EventRecord {
+        fire: fire.id.clone(),
+        client_id,
+        at: ts(now),
+        actor: actor.username.clone(),
+        role: actor.role.as_str().into(),
+        action: action.as_str().into(),
+        from: Some(outcome.from.as_str().into()),
+        to: outcome.to.as_str().into(),
+        note: req.note.clone(),
+        temp_c: req.temp_c,
+        co_ppm: req.co_ppm,
+        reason: req.reason.clone(),
+        duplicate_of: req.duplicate_of.clone(),
+        method: (action == Action::StartTreatment).then(|| req.method.clone()).flatten(),
+        plan_due: req.plan_due.map(|d| d.to_string()),
+        responsible: req.responsible.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+        deadline: outcome.deadline.map(ts),
+        reignited: outcome.reignited,
+        request_hash: Some(hash),
+        ..Default::default()
+    };
+    store::append_event(tx, &event)?;
+    store::update_state(tx, &fire, outcome.to, now, outcome.deadline, req.temp_c, outcome.reignited)?;
+    if let Some(r) = &req.responsible {
+        store::update_responsible(tx, &fire.id, r, now)?;
+    }
+    if action == Action::Inspect {
+        store::insert_inspection(
+            tx,
+            &NewInspection {
+                fire: &fire,
+                at: now,
+                by: &actor.username,
+                temp_c: req.temp_c,
+                co_ppm: req.co_ppm,
+                status_seen: outcome.to,
+                note: req.note.as_deref(),
+            },
+        )?;
+        sweep_one(tx, &fire.id, now, ctx.rules)?;
+    }
+    store::get(tx, &fire.id)?.ok_or_else(|| Error::not_found("fire"))
+}
+
+/// Moves one controlled fire to extinguished if it has met the standard, dated the moment it
+/// met it (the end of the observation period, or the reading that completed it).
+fn sweep_one(tx: &rusqlite::Connection, fire_id: &str, now: DateTime<Utc>, rules: &Rules) -> Result<bool> {
+    let Some(fire) = store::get(tx, fire_id)? else { return Ok(false) };
+    let state = store::state(tx, &fire)?;
+    if !fire::ready_to_extinguish(&state, now, rules) {
+        return Ok(false);
+    }
+    let period_end = state.controlled_at.map_or(now, |c| c + Duration::days(rules.observation_days));
+    let nth = state.readings_since_control.get(rules.min_inspections.saturating_sub(1)).map_or(now, |r| r.0);
+    let at = period_end.max(nth).min(now);
+    let system = Actor::system();
+    store::append_event(
+        tx,
+        &EventRecord {
+            fire: fire.id.clone(),
+            at: ts(at),
+            actor: system.username.clone(),
+            role: "system".into(),
+            action: Action::Extinguish.as_str().into(),
+            from: Some(Status::Controlled.as_str().into()),
+            to: Status::Extinguished.as_str().into(),
+            note: Some(format!(
+                "{} readings below {} °C over {} days",
+                state.readings_since_control.len(),
+                rules.threshold_c,
+                rules.observation_days
+            )),
+            ..Default::default()
+        },
+    )?;
+    store::update_state(tx, &fire, Status::Extinguished, at, None, None, false)?;
+    Ok(true)
+}
+
+/// Extinguishes every controlled fire that has met the standard by `now`; returns how many.
+pub fn sweep(tx: &rusqlite::Connection, now: DateTime<Utc>, rules: &Rules) -> Result<usize> {
+    let mut n = 0;
+    for f in store::controlled(tx)? {
+        n += usize::from(sweep_one(tx, &f.id, now, rules)?);
+    }
+    Ok(n)
+}
+
+/// The fire as a GeoJSON Feature for this user: `responsible` as one object, the actions this
+/// user may take now, and (for owners) no reporter's name — the party reported on does not
+/// learn who reported it.
+pub fn feature(f: &FireRecord, actor: &Actor, now: DateTime<Utc>, rules: &Rules, state: Option<&fire::FireState>) -> Value {
+    let hide_reporter = actor.role == Role::Owner;
+    let allowed: Vec<Action> = state.map(|s| fire::allowed_actions(actor, s)).unwrap_or_default();
+    let overdue = f.status.is_burning() && f.deadline.is_some_and(|d| d < now);
+    json!({
+        "type": "Feature",
+        "id": f.id,
+        "geometry": {"type": "Point", "coordinates": [f.lon, f.lat]},
+        "properties": {
+            "id": f.id,
+            "code": f.code,
+            "kind": f.kind,
+            "status": f.status,
+            "burning": f.status.is_burning(),
+            "deadline": f.deadline.map(ts),
+            "overdue": overdue,
+            "reported_at": ts(f.reported_at),
+            "reported_by": if hide_reporter { Value::Null } else { Value::from(f.reported_by.clone()) },
+            "temp_c": f.temp_c,
+            "max_temp_c": f.max_temp_c,
+            "area_m2": f.area_m2,
+            "signs": f.signs,
+            "note": f.note,
+            "accuracy_m": f.accuracy_m,
+            "position_source": f.position_source,
+            "responsible": f.responsible,
+            "reignitions": f.reignitions,
+            "controlled_at": f.controlled_at.map(ts),
+            "cleared_at": f.cleared_at.map(ts),
+            "watched": watched(f, now, rules),
+            "updated_at": ts(f.updated_at),
+            "allowed_actions": allowed,
+        }
+    })
+}
+
+/// A fire's events as this user may see them (owners do not see patrol names).
+pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
+    events
+        .into_iter()
+        .map(|mut e| {
+            if actor.role == Role::Owner && matches!(e.role.as_str(), "patrol" | "manager" | "district") {
+                e.actor = String::new();
+            }
+            e
+        })
+        .collect()
+}
+
+/// Whether a responsible party is a holder.
+pub fn is_holder(r: &Responsible) -> bool {
+    r.party == Party::Holder
+}

@@ -1,0 +1,150 @@
+//! Versioned migrations for the app's tables, and layer tables kept in step with `layers/*.toml`.
+//!
+//! `PRAGMA user_version` belongs to GeoPackage (10200), so our version lives in `qingling_migrations`.
+
+use rusqlite::{Connection, params};
+
+use super::{Result, gpkg};
+use crate::layers::Registry;
+
+/// Each migration runs once, in order, inside one transaction with its version row.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "app tables: users, sessions, settings, counters, immutable events",
+    r#"
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('manager', 'district', 'owner', 'patrol')),
+    district TEXT,
+    holder TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fire TEXT NOT NULL,
+    client_id TEXT UNIQUE,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    note TEXT,
+    temp_c REAL,
+    co_ppm REAL,
+    reason TEXT,
+    duplicate_of TEXT,
+    method TEXT,
+    plan_due TEXT,
+    responsible TEXT,
+    deadline TEXT,
+    reignited INTEGER NOT NULL DEFAULT 0,
+    request_hash TEXT
+);
+CREATE INDEX events_fire ON events(fire, id);
+CREATE INDEX events_at ON events(at);
+-- Events are the record of what happened: never updated, never deleted.
+CREATE TRIGGER events_never_updated BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are never updated'); END;
+CREATE TRIGGER events_never_deleted BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;
+"#,
+)];
+
+/// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any
+/// field added to a layer file since the table was made.
+pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
+    let tx = conn.transaction()?;
+    gpkg::init(&tx)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS qingling_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    let current: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM qingling_migrations", [], |r| r.get(0))?;
+    for (version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO qingling_migrations(version, description, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, description, chrono::Utc::now().to_rfc3339()],
+        )?;
+    }
+    for layer in registry.iter() {
+        gpkg::create_feature_table(&tx, &layer.name, layer.geometry.gpkg_name(), &layer.columns(), &layer.title.zh, &layer.description.zh)?;
+        add_missing_columns(&tx, layer)?;
+        for f in [&layer.access.columns.district, &layer.access.columns.holder].into_iter().flatten() {
+            tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS \"{t}_{f}\" ON \"{t}\"(\"{f}\")", t = layer.name))?;
+        }
+    }
+    if registry.get("fire_points").is_some() {
+        tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_status ON fire_points(status)")?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Result<()> {
+    let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{}')", layer.name))?;
+    let have: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+    for col in layer.columns().iter().filter(|c| !have.contains(&c.name)) {
+        // SQLite cannot add a UNIQUE column; a unique index does the same job.
+        conn.execute_batch(&format!("ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}", layer.name, col.name, col.sql_type))?;
+        if col.unique {
+            conn.execute_batch(&format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS \"{t}_{c}_key\" ON \"{t}\"(\"{c}\")",
+                t = layer.name,
+                c = col.name
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A JSON setting, if set.
+pub fn setting(conn: &Connection, key: &str) -> Result<Option<serde_json::Value>> {
+    use rusqlite::OptionalExtension;
+    let text: Option<String> = conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| super::StoreError::Corrupt(format!("setting {key}: {e}")))).transpose()
+}
+
+pub fn set_setting(conn: &Connection, key: &str, value: &serde_json::Value) -> Result<()> {
+    conn.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value.to_string()],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_changes_nothing_and_events_cannot_be_altered() {
+        let registry = Registry::builtin().expect("layers");
+        let mut conn = Connection::open_in_memory().expect("db");
+        gpkg::register_functions(&conn).expect("functions");
+        migrate(&mut conn, &registry).expect("first");
+        migrate(&mut conn, &registry).expect("second");
+        let n: i64 = conn.query_row("SELECT count(*) FROM qingling_migrations", [], |r| r.get(0)).expect("count");
+        assert_eq!(n, MIGRATIONS.len() as i64);
+        let layers: i64 = conn.query_row("SELECT count(*) FROM gpkg_contents", [], |r| r.get(0)).expect("count");
+        assert_eq!(layers, registry.iter().count() as i64);
+        conn.execute(
+            "INSERT INTO events(fire, at, actor, role, action, to_status) VALUES ('f', 't', 'a', 'patrol', 'report', 'reported')",
+            [],
+        )
+        .expect("insert");
+        let update = conn.execute("UPDATE events SET note = 'x'", []);
+        assert!(update.is_err_and(|e| e.to_string().contains("never updated")));
+        assert!(conn.execute("DELETE FROM events", []).is_err());
+    }
+}
