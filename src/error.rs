@@ -46,7 +46,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, key: &'static str) -> Error {
-        Error::Problem(Problem { kind, key, args: vec![], detail: None })
+        Error::Problem(Problem {
+            kind,
+            key,
+            args: vec![],
+            detail: None,
+        })
     }
 
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Error {
@@ -81,14 +86,19 @@ impl Error {
 
     /// The first field problem as the message, all of them as detail.
     pub fn fields(errors: Vec<FieldError>) -> Error {
-        let all: Vec<Value> = errors.iter().map(|e| serde_json::json!({"field": e.field, "problem": format!("{:?}", e.problem)})).collect();
+        let all: Vec<Value> = errors
+            .iter()
+            .map(|e| serde_json::json!({"field": e.field, "problem": format!("{:?}", e.problem)}))
+            .collect();
         let Some(first) = errors.into_iter().next() else {
             return Error::invalid("internal");
         };
         let field = first.field.clone();
         let e = match first.problem {
             FieldProblem::Missing => Error::invalid("field_missing"),
-            FieldProblem::NotAllowed { allowed } => Error::invalid("field_not_allowed").arg("allowed", allowed.join(", ")),
+            FieldProblem::NotAllowed { allowed } => {
+                Error::invalid("field_not_allowed").arg("allowed", allowed.join(", "))
+            }
             FieldProblem::WrongType { expected } => Error::invalid("field_wrong_type").arg(
                 "expected",
                 format!(
@@ -104,10 +114,15 @@ impl Error {
             FieldProblem::OutOfRange { min, max } => Error::invalid("field_out_of_range")
                 .arg("min", min.map_or("-∞".into(), |m| m.to_string()))
                 .arg("max", max.map_or("∞".into(), |m| m.to_string())),
-            FieldProblem::TooLong { max } => Error::invalid("field_too_long").arg("max", max.to_string()),
-            FieldProblem::Unknown { known } => Error::invalid("field_unknown").arg("known", known.join(", ")),
+            FieldProblem::TooLong { max } => {
+                Error::invalid("field_too_long").arg("max", max.to_string())
+            }
+            FieldProblem::Unknown { known } => {
+                Error::invalid("field_unknown").arg("known", known.join(", "))
+            }
         };
-        e.arg("field", field).detail(serde_json::json!({ "errors": all }))
+        e.arg("field", field)
+            .detail(serde_json::json!({ "errors": all }))
     }
 }
 
@@ -119,7 +134,14 @@ pub fn render(p: &Problem, lang: crate::i18n::Lang) -> String {
         .iter()
         .map(|(k, v)| {
             let v = if v.starts_with('@') {
-                v.split(", ").map(|part| part.strip_prefix('@').map_or(part.to_string(), |key| crate::i18n::text(lang, key).to_string())).collect::<Vec<_>>().join(", ")
+                v.split(", ")
+                    .map(|part| {
+                        part.strip_prefix('@').map_or(part.to_string(), |key| {
+                            crate::i18n::text(lang, key).to_string()
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             } else {
                 v.clone()
             };

@@ -35,8 +35,15 @@ impl ScopeKind {
     pub fn bind(self, actor: &Actor) -> Scope {
         match self {
             ScopeKind::All => Scope::All,
-            ScopeKind::District => actor.district.clone().map_or(Scope::Nothing, Scope::District),
-            ScopeKind::Holder => actor.holder.clone().filter(|h| !h.is_empty()).map_or(Scope::Nothing, Scope::Holder),
+            ScopeKind::District => actor
+                .district
+                .clone()
+                .map_or(Scope::Nothing, Scope::District),
+            ScopeKind::Holder => actor
+                .holder
+                .clone()
+                .filter(|h| !h.is_empty())
+                .map_or(Scope::Nothing, Scope::Holder),
             ScopeKind::Open => Scope::Open,
             ScopeKind::None => Scope::Nothing,
         }
@@ -60,21 +67,38 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, district: Option<&str>, holder: Option<&str>) -> Actor {
-        Actor { username: "u".into(), role, district: district.map(Into::into), holder: holder.map(Into::into) }
+        Actor {
+            username: "u".into(),
+            role,
+            district: district.map(Into::into),
+            holder: holder.map(Into::into),
+        }
     }
 
     #[test]
     fn each_role_gets_its_fire_scope() {
         assert_eq!(fire_scope(&actor(Role::Manager, None, None)), Scope::All);
-        assert_eq!(fire_scope(&actor(Role::District, Some("150303"), None)), Scope::District("150303".into()));
-        assert_eq!(fire_scope(&actor(Role::Owner, None, Some("甲"))), Scope::Holder("甲".into()));
+        assert_eq!(
+            fire_scope(&actor(Role::District, Some("150303"), None)),
+            Scope::District("150303".into())
+        );
+        assert_eq!(
+            fire_scope(&actor(Role::Owner, None, Some("甲"))),
+            Scope::Holder("甲".into())
+        );
         assert_eq!(fire_scope(&actor(Role::Patrol, None, None)), Scope::Open);
     }
 
     #[test]
     fn an_unbound_officer_or_owner_sees_nothing() {
-        assert_eq!(fire_scope(&actor(Role::District, None, None)), Scope::Nothing);
-        assert_eq!(fire_scope(&actor(Role::Owner, None, Some(""))), Scope::Nothing);
+        assert_eq!(
+            fire_scope(&actor(Role::District, None, None)),
+            Scope::Nothing
+        );
+        assert_eq!(
+            fire_scope(&actor(Role::Owner, None, Some(""))),
+            Scope::Nothing
+        );
     }
 }
 
@@ -91,7 +115,9 @@ pub fn fire_in_scope(
         Scope::All => true,
         Scope::District(c) => c == district_code,
         Scope::Holder(h) => holder == Some(h.as_str()),
-        Scope::Open => status.is_open() || (status == crate::domain::fire::Status::Cleared && watched),
+        Scope::Open => {
+            status.is_open() || (status == crate::domain::fire::Status::Cleared && watched)
+        }
         Scope::Nothing => false,
     }
 }
@@ -103,18 +129,72 @@ mod scope_tests {
 
     #[test]
     fn patrols_see_open_and_watched_fires_only() {
-        assert!(fire_in_scope(&Scope::Open, Status::Treating, "150303", None, false));
-        assert!(fire_in_scope(&Scope::Open, Status::Cleared, "150303", None, true));
-        assert!(!fire_in_scope(&Scope::Open, Status::Cleared, "150303", None, false));
-        assert!(!fire_in_scope(&Scope::Open, Status::Dismissed, "150303", None, true));
+        assert!(fire_in_scope(
+            &Scope::Open,
+            Status::Treating,
+            "150303",
+            None,
+            false
+        ));
+        assert!(fire_in_scope(
+            &Scope::Open,
+            Status::Cleared,
+            "150303",
+            None,
+            true
+        ));
+        assert!(!fire_in_scope(
+            &Scope::Open,
+            Status::Cleared,
+            "150303",
+            None,
+            false
+        ));
+        assert!(!fire_in_scope(
+            &Scope::Open,
+            Status::Dismissed,
+            "150303",
+            None,
+            true
+        ));
     }
 
     #[test]
     fn owners_and_districts_see_their_own() {
-        assert!(fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", Some("甲"), false));
-        assert!(!fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", Some("乙"), false));
-        assert!(!fire_in_scope(&Scope::Holder("甲".into()), Status::Reported, "150303", None, false));
-        assert!(fire_in_scope(&Scope::District("150303".into()), Status::Reported, "150303", Some("乙"), false));
-        assert!(!fire_in_scope(&Scope::District("150302".into()), Status::Reported, "150303", None, false));
+        assert!(fire_in_scope(
+            &Scope::Holder("甲".into()),
+            Status::Reported,
+            "150303",
+            Some("甲"),
+            false
+        ));
+        assert!(!fire_in_scope(
+            &Scope::Holder("甲".into()),
+            Status::Reported,
+            "150303",
+            Some("乙"),
+            false
+        ));
+        assert!(!fire_in_scope(
+            &Scope::Holder("甲".into()),
+            Status::Reported,
+            "150303",
+            None,
+            false
+        ));
+        assert!(fire_in_scope(
+            &Scope::District("150303".into()),
+            Status::Reported,
+            "150303",
+            Some("乙"),
+            false
+        ));
+        assert!(!fire_in_scope(
+            &Scope::District("150302".into()),
+            Status::Reported,
+            "150303",
+            None,
+            false
+        ));
     }
 }

@@ -129,9 +129,19 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(mut changes: Vec<Change>, fires: Vec<FireRef>, districts: Vec<DistrictInfo>, mines: Vec<MineInfo>) -> Timeline {
+    pub fn new(
+        mut changes: Vec<Change>,
+        fires: Vec<FireRef>,
+        districts: Vec<DistrictInfo>,
+        mines: Vec<MineInfo>,
+    ) -> Timeline {
         changes.sort_by_key(|c| c.at);
-        Timeline { changes, codes: fires.into_iter().map(|f| (f.id, f.code)).collect(), districts, mines }
+        Timeline {
+            changes,
+            codes: fires.into_iter().map(|f| (f.id, f.code)).collect(),
+            districts,
+            mines,
+        }
     }
 
     /// Folds the log up to and including `t`, calling `each` with the number burning after every event.
@@ -142,7 +152,10 @@ impl Timeline {
             let entry = fires.entry(c.fire.as_str()).or_insert_with(|| FireNow {
                 status: Status::Dismissed,
                 deadline: None,
-                place: Place { district_code: String::new(), mine: None },
+                place: Place {
+                    district_code: String::new(),
+                    mine: None,
+                },
                 reignitions: 0,
             });
             let was = entry.status.is_burning();
@@ -177,7 +190,8 @@ impl Timeline {
             }
             prev = n;
         });
-        let mut by_status: BTreeMap<&'static str, u32> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        let mut by_status: BTreeMap<&'static str, u32> =
+            Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         let mut districts: HashMap<&str, DistrictCount> = HashMap::new();
         let mut mines: HashMap<&str, MineCount> = HashMap::new();
         let mut overdue = vec![];
@@ -190,13 +204,15 @@ impl Timeline {
             burning += b;
             not_cleared += o;
             reignitions += f.reignitions;
-            let d = districts.entry(f.place.district_code.as_str()).or_insert_with(|| DistrictCount {
-                code: f.place.district_code.clone(),
-                name: String::new(),
-                burning: 0,
-                not_cleared: 0,
-                overdue: 0,
-            });
+            let d = districts
+                .entry(f.place.district_code.as_str())
+                .or_insert_with(|| DistrictCount {
+                    code: f.place.district_code.clone(),
+                    name: String::new(),
+                    burning: 0,
+                    not_cleared: 0,
+                    overdue: 0,
+                });
             d.burning += b;
             d.not_cleared += o;
             d.overdue += u32::from(late);
@@ -243,7 +259,11 @@ impl Timeline {
             })
             .collect();
 
-        let info: HashMap<&str, &MineInfo> = self.mines.iter().map(|m| (m.licence_no.as_str(), m)).collect();
+        let info: HashMap<&str, &MineInfo> = self
+            .mines
+            .iter()
+            .map(|m| (m.licence_no.as_str(), m))
+            .collect();
         let mut by_mine: Vec<MineCount> = mines
             .into_values()
             .map(|mut m| {
@@ -263,8 +283,18 @@ impl Timeline {
         // An ownerless mine has no one producing, so it is not listed.
         let suspended_mines = by_mine
             .iter()
-            .filter(|m| m.burning > 0 && info.get(m.licence_no.as_str()).is_some_and(|i| !i.ownerless))
-            .map(|m| Suspended { licence_no: m.licence_no.clone(), name: m.name.clone(), holder: m.holder.clone(), burning: m.burning })
+            .filter(|m| {
+                m.burning > 0
+                    && info
+                        .get(m.licence_no.as_str())
+                        .is_some_and(|i| !i.ownerless)
+            })
+            .map(|m| Suspended {
+                licence_no: m.licence_no.clone(),
+                name: m.name.clone(),
+                holder: m.holder.clone(),
+                burning: m.burning,
+            })
             .collect();
         let days_since_zero = match (burning, left_zero) {
             (0, _) | (_, None) => 0,
@@ -300,7 +330,11 @@ impl Timeline {
                 burning = burning + u32::from(c.to.is_burning()) - u32::from(ob);
                 open = open + u32::from(c.to.is_open()) - u32::from(oo);
             }
-            days.push(Day { date, burning, not_cleared: open });
+            days.push(Day {
+                date,
+                burning,
+                not_cleared: open,
+            });
             date += Duration::days(1);
         }
         days
@@ -317,25 +351,49 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     fn change(fire: &str, at: &str, to: Status) -> Change {
-        Change { fire: fire.into(), at: t(at), to, deadline: None, place: None, reignited: false }
+        Change {
+            fire: fire.into(),
+            at: t(at),
+            to,
+            deadline: None,
+            place: None,
+            reignited: false,
+        }
     }
 
     fn report(fire: &str, at: &str, district: &str, mine: Option<&str>, deadline: &str) -> Change {
         Change {
             deadline: Some(t(deadline)),
-            place: Some(Place { district_code: district.into(), mine: mine.map(String::from) }),
+            place: Some(Place {
+                district_code: district.into(),
+                mine: mine.map(String::from),
+            }),
             ..change(fire, at, Status::Reported)
         }
     }
 
     fn timeline() -> Timeline {
         let changes = vec![
-            report("a", "2026-01-01T00:00:00Z", "150303", Some("C1"), "2026-01-04T00:00:00Z"),
-            report("b", "2026-01-02T00:00:00Z", "150302", None, "2026-01-05T00:00:00Z"),
+            report(
+                "a",
+                "2026-01-01T00:00:00Z",
+                "150303",
+                Some("C1"),
+                "2026-01-04T00:00:00Z",
+            ),
+            report(
+                "b",
+                "2026-01-02T00:00:00Z",
+                "150302",
+                None,
+                "2026-01-05T00:00:00Z",
+            ),
             change("a", "2026-01-03T00:00:00Z", Status::Confirmed),
             change("a", "2026-01-03T01:00:00Z", Status::Treating),
             change("a", "2026-01-10T00:00:00Z", Status::Controlled),
@@ -347,22 +405,53 @@ mod tests {
                 deadline: Some(t("2026-03-04T00:00:00Z")),
                 ..change("a", "2026-03-01T00:00:00Z", Status::Reignited)
             },
-            report("c", "2026-03-02T00:00:00Z", "150303", Some("C2"), "2026-03-09T00:00:00Z"),
+            report(
+                "c",
+                "2026-03-02T00:00:00Z",
+                "150303",
+                Some("C2"),
+                "2026-03-09T00:00:00Z",
+            ),
         ];
         Timeline::new(
             changes,
             vec![
-                FireRef { id: "a".into(), code: "WH-2026-0001".into() },
-                FireRef { id: "b".into(), code: "WH-2026-0002".into() },
-                FireRef { id: "c".into(), code: "WH-2026-0003".into() },
+                FireRef {
+                    id: "a".into(),
+                    code: "WH-2026-0001".into(),
+                },
+                FireRef {
+                    id: "b".into(),
+                    code: "WH-2026-0002".into(),
+                },
+                FireRef {
+                    id: "c".into(),
+                    code: "WH-2026-0003".into(),
+                },
             ],
             vec![
-                DistrictInfo { code: "150302".into(), name: "海勃湾区".into() },
-                DistrictInfo { code: "150303".into(), name: "乌达区".into() },
+                DistrictInfo {
+                    code: "150302".into(),
+                    name: "海勃湾区".into(),
+                },
+                DistrictInfo {
+                    code: "150303".into(),
+                    name: "乌达区".into(),
+                },
             ],
             vec![
-                MineInfo { licence_no: "C1".into(), name: "一矿".into(), holder: "甲".into(), ownerless: false },
-                MineInfo { licence_no: "C2".into(), name: "二矿".into(), holder: "".into(), ownerless: true },
+                MineInfo {
+                    licence_no: "C1".into(),
+                    name: "一矿".into(),
+                    holder: "甲".into(),
+                    ownerless: false,
+                },
+                MineInfo {
+                    licence_no: "C2".into(),
+                    name: "二矿".into(),
+                    holder: "".into(),
+                    ownerless: true,
+                },
             ],
         )
     }
@@ -371,18 +460,30 @@ mod tests {
     fn counts_at_a_busy_moment() {
         let c = timeline().at(t("2026-01-06T00:00:00Z"));
         assert_eq!((c.burning, c.not_cleared, c.zero), (2, 2, false));
-        assert_eq!(c.days_since_zero, 5, "burning since the first report on 1 January");
+        assert_eq!(
+            c.days_since_zero, 5,
+            "burning since the first report on 1 January"
+        );
         let codes: Vec<_> = c.overdue.iter().map(|o| o.code.as_str()).collect();
         assert_eq!(codes, vec!["WH-2026-0001", "WH-2026-0002"]);
         assert_eq!(c.by_district[0].burning, 1);
         assert_eq!(c.by_district[1].overdue, 1);
-        assert_eq!(c.suspended_mines.iter().map(|m| m.licence_no.as_str()).collect::<Vec<_>>(), vec!["C1"]);
+        assert_eq!(
+            c.suspended_mines
+                .iter()
+                .map(|m| m.licence_no.as_str())
+                .collect::<Vec<_>>(),
+            vec!["C1"]
+        );
     }
 
     #[test]
     fn controlled_fires_are_open_but_not_burning_and_zero_holds() {
         let c = timeline().at(t("2026-01-12T00:00:00Z"));
-        assert_eq!((c.burning, c.not_cleared, c.zero, c.days_since_zero), (0, 1, true, 0));
+        assert_eq!(
+            (c.burning, c.not_cleared, c.zero, c.days_since_zero),
+            (0, 1, true, 0)
+        );
         assert!(c.overdue.is_empty(), "a controlled fire is not overdue");
         assert!(c.suspended_mines.is_empty());
     }
@@ -391,11 +492,21 @@ mod tests {
     fn a_reignition_is_counted_and_reopens_the_mine() {
         let c = timeline().at(t("2026-03-03T12:00:00Z"));
         assert_eq!((c.burning, c.reignitions), (2, 1));
-        assert_eq!(c.days_since_zero, 2, "zero until the re-ignition on 1 March");
+        assert_eq!(
+            c.days_since_zero, 2,
+            "zero until the re-ignition on 1 March"
+        );
         let a = &c.by_mine[0];
-        assert_eq!((a.licence_no.as_str(), a.reignitions, a.burning), ("C1", 1, 1));
+        assert_eq!(
+            (a.licence_no.as_str(), a.reignitions, a.burning),
+            ("C1", 1, 1)
+        );
         // C2 is ownerless: burning, but not a producing mine to suspend.
-        let suspended: Vec<_> = c.suspended_mines.iter().map(|m| m.licence_no.as_str()).collect();
+        let suspended: Vec<_> = c
+            .suspended_mines
+            .iter()
+            .map(|m| m.licence_no.as_str())
+            .collect();
         assert_eq!(suspended, vec!["C1"]);
         assert_eq!(c.by_status["reignited"], 1);
     }
@@ -417,7 +528,12 @@ mod tests {
         assert_eq!(days.len(), 65);
         for d in &days {
             let c = tl.at(end_of_local_day(d.date) - Duration::nanoseconds(1));
-            assert_eq!((d.burning, d.not_cleared), (c.burning, c.not_cleared), "{}", d.date);
+            assert_eq!(
+                (d.burning, d.not_cleared),
+                (c.burning, c.not_cleared),
+                "{}",
+                d.date
+            );
         }
     }
 }

@@ -25,7 +25,11 @@ pub struct Deadlines {
 
 impl Default for Deadlines {
     fn default() -> Self {
-        Deadlines { waste_dump_hours: 72, gangue_heap_hours: 72, coal_seam_plan_days: 7 }
+        Deadlines {
+            waste_dump_hours: 72,
+            gangue_heap_hours: 72,
+            coal_seam_plan_days: 7,
+        }
     }
 }
 
@@ -60,20 +64,42 @@ mod tests {
 
     #[test]
     fn dump_and_heap_fires_get_72_hours_and_seam_fires_7_days() {
-        let at = DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z").expect("t").with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
         let d = Deadlines::default();
-        assert_eq!(initial(FireKind::WasteDump, at, &d), at + Duration::hours(72));
-        assert_eq!(initial(FireKind::GangueHeap, at, &d), at + Duration::hours(72));
+        assert_eq!(
+            initial(FireKind::WasteDump, at, &d),
+            at + Duration::hours(72)
+        );
+        assert_eq!(
+            initial(FireKind::GangueHeap, at, &d),
+            at + Duration::hours(72)
+        );
         assert_eq!(initial(FireKind::CoalSeam, at, &d), at + Duration::days(7));
-        let custom = Deadlines { waste_dump_hours: 24, ..d };
-        assert_eq!(initial(FireKind::WasteDump, at, &custom), at + Duration::hours(24));
+        let custom = Deadlines {
+            waste_dump_hours: 24,
+            ..d
+        };
+        assert_eq!(
+            initial(FireKind::WasteDump, at, &custom),
+            at + Duration::hours(24)
+        );
     }
 
     #[test]
     fn a_local_day_ends_at_16_utc() {
         let d = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
-        assert_eq!(end_of_local_day(d).to_rfc3339(), "2026-05-01T16:00:00+00:00");
-        let late = DateTime::parse_from_rfc3339("2026-05-01T17:00:00Z").expect("t").with_timezone(&Utc);
-        assert_eq!(local_date(late), NaiveDate::from_ymd_opt(2026, 5, 2).expect("date"));
+        assert_eq!(
+            end_of_local_day(d).to_rfc3339(),
+            "2026-05-01T16:00:00+00:00"
+        );
+        let late = DateTime::parse_from_rfc3339("2026-05-01T17:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
+        assert_eq!(
+            local_date(late),
+            NaiveDate::from_ymd_opt(2026, 5, 2).expect("date")
+        );
     }
 }

@@ -41,7 +41,10 @@ impl Status {
 
     /// Burning = reported, confirmed, treating, reignited: what "dynamic zero" counts.
     pub fn is_burning(self) -> bool {
-        matches!(self, Status::Reported | Status::Confirmed | Status::Treating | Status::Reignited)
+        matches!(
+            self,
+            Status::Reported | Status::Confirmed | Status::Treating | Status::Reignited
+        )
     }
 
     /// Not yet cleared = burning + controlled + extinguished.
@@ -77,7 +80,11 @@ pub enum FireKind {
 }
 
 impl FireKind {
-    pub const ALL: [FireKind; 3] = [FireKind::CoalSeam, FireKind::WasteDump, FireKind::GangueHeap];
+    pub const ALL: [FireKind; 3] = [
+        FireKind::CoalSeam,
+        FireKind::WasteDump,
+        FireKind::GangueHeap,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -142,10 +149,14 @@ impl Action {
     /// actor to be that party (see [`may_act`]).
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Action::Confirm | Action::Extinguish | Action::Clear | Action::Dismiss | Action::Reassign => {
-                &[Role::Manager]
+            Action::Confirm
+            | Action::Extinguish
+            | Action::Clear
+            | Action::Dismiss
+            | Action::Reassign => &[Role::Manager],
+            Action::StartTreatment | Action::Progress | Action::Control => {
+                &[Role::Owner, Role::District]
             }
-            Action::StartTreatment | Action::Progress | Action::Control => &[Role::Owner, Role::District],
             Action::Inspect => &[Role::Patrol, Role::Manager, Role::District],
         }
     }
@@ -158,11 +169,26 @@ impl Action {
             Action::StartTreatment => &[Confirmed, Reignited],
             Action::Progress => &[Treating, Reignited],
             Action::Control => &[Treating],
-            Action::Inspect => &[Reported, Confirmed, Treating, Controlled, Extinguished, Cleared, Reignited],
+            Action::Inspect => &[
+                Reported,
+                Confirmed,
+                Treating,
+                Controlled,
+                Extinguished,
+                Cleared,
+                Reignited,
+            ],
             Action::Extinguish => &[Controlled],
             Action::Clear => &[Extinguished],
             Action::Dismiss => &[Reported, Confirmed],
-            Action::Reassign => &[Reported, Confirmed, Treating, Controlled, Extinguished, Reignited],
+            Action::Reassign => &[
+                Reported,
+                Confirmed,
+                Treating,
+                Controlled,
+                Extinguished,
+                Reignited,
+            ],
         }
     }
 }
@@ -236,7 +262,14 @@ pub struct Request {
 }
 
 /// Treatment methods (DOMAIN.md).
-pub const METHODS: [&str; 6] = ["strip_dig", "loess_cover", "grouting", "water", "nitrogen", "sealing"];
+pub const METHODS: [&str; 6] = [
+    "strip_dig",
+    "loess_cover",
+    "grouting",
+    "water",
+    "nitrogen",
+    "sealing",
+];
 
 /// Why an action was refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,9 +277,15 @@ pub enum Refusal {
     /// This role may never take the action, or the actor is not the fire's responsible party.
     Forbidden,
     /// Not from the current state; lists what this actor may do now.
-    NotAllowed { status: Status, allowed: Vec<Action> },
+    NotAllowed {
+        status: Status,
+        allowed: Vec<Action>,
+    },
     /// A field is missing or out of range: (field, message key).
-    Invalid { field: &'static str, problem: &'static str },
+    Invalid {
+        field: &'static str,
+        problem: &'static str,
+    },
 }
 
 /// What an accepted action does.
@@ -263,9 +302,12 @@ pub struct Outcome {
 /// Whether the actor, by role and binding, is the fire's responsible party.
 pub fn is_responsible(actor: &Actor, responsible: &Responsible) -> bool {
     match actor.role {
-        Role::Owner => responsible.holder().is_some() && responsible.holder() == actor.holder.as_deref(),
+        Role::Owner => {
+            responsible.holder().is_some() && responsible.holder() == actor.holder.as_deref()
+        }
         Role::District => {
-            responsible.holder().is_none() && Some(responsible.district_code.as_str()) == actor.district.as_deref()
+            responsible.holder().is_none()
+                && Some(responsible.district_code.as_str()) == actor.district.as_deref()
         }
         _ => false,
     }
@@ -277,7 +319,9 @@ pub fn may_act(actor: &Actor, action: Action, fire: &FireState) -> bool {
         return false;
     }
     match action {
-        Action::StartTreatment | Action::Progress | Action::Control => is_responsible(actor, &fire.responsible),
+        Action::StartTreatment | Action::Progress | Action::Control => {
+            is_responsible(actor, &fire.responsible)
+        }
         // District officers inspect within their district only.
         Action::Inspect if actor.role == Role::District => {
             actor.district.as_deref() == Some(fire.responsible.district_code.as_str())
@@ -297,13 +341,19 @@ pub fn allowed_actions(actor: &Actor, fire: &FireState) -> Vec<Action> {
 fn require<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, Refusal> {
     match value.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Refusal::Invalid { field, problem: "required" }),
+        _ => Err(Refusal::Invalid {
+            field,
+            problem: "required",
+        }),
     }
 }
 
 fn check_temp(temp: Option<f64>) -> Result<(), Refusal> {
     match temp {
-        Some(t) if !(-60.0..=1500.0).contains(&t) => Err(Refusal::Invalid { field: "temp_c", problem: "temp_range" }),
+        Some(t) if !(-60.0..=1500.0).contains(&t) => Err(Refusal::Invalid {
+            field: "temp_c",
+            problem: "temp_range",
+        }),
         _ => Ok(()),
     }
 }
@@ -324,58 +374,101 @@ pub fn decide(
         return Err(Refusal::Forbidden);
     }
     if !action.from_states().contains(&fire.status) {
-        return Err(Refusal::NotAllowed { status: fire.status, allowed: allowed_actions(actor, fire) });
+        return Err(Refusal::NotAllowed {
+            status: fire.status,
+            allowed: allowed_actions(actor, fire),
+        });
     }
     check_temp(req.temp_c)?;
     if let Some(co) = req.co_ppm
         && !(0.0..=1_000_000.0).contains(&co)
     {
-        return Err(Refusal::Invalid { field: "co_ppm", problem: "co_range" });
+        return Err(Refusal::Invalid {
+            field: "co_ppm",
+            problem: "co_range",
+        });
     }
     let from = fire.status;
-    let same = |to| Ok(Outcome { from, to, deadline: None, reignited: false });
+    let same = |to| {
+        Ok(Outcome {
+            from,
+            to,
+            deadline: None,
+            reignited: false,
+        })
+    };
     match action {
         Action::Confirm => same(Status::Confirmed),
         Action::StartTreatment => {
             let method = require(&req.method, "method")?;
             if !METHODS.contains(&method) {
-                return Err(Refusal::Invalid { field: "method", problem: "unknown_method" });
+                return Err(Refusal::Invalid {
+                    field: "method",
+                    problem: "unknown_method",
+                });
             }
             // A seam fire's plan sets its completion date as the new deadline.
             let deadline = match (fire.kind, req.plan_due) {
                 (FireKind::CoalSeam, Some(d)) => {
                     let due = deadline::end_of_local_day(d);
                     if due < now {
-                        return Err(Refusal::Invalid { field: "plan_due", problem: "plan_due_past" });
+                        return Err(Refusal::Invalid {
+                            field: "plan_due",
+                            problem: "plan_due_past",
+                        });
                     }
                     Some(due)
                 }
                 _ => None,
             };
-            Ok(Outcome { from, to: Status::Treating, deadline, reignited: false })
+            Ok(Outcome {
+                from,
+                to: Status::Treating,
+                deadline,
+                reignited: false,
+            })
         }
         Action::Progress => {
             require(&req.note, "note")?;
             same(from)
         }
         Action::Control => match req.temp_c {
-            None => Err(Refusal::Invalid { field: "temp_c", problem: "required" }),
-            Some(t) if t >= rules.threshold_c => Err(Refusal::Invalid { field: "temp_c", problem: "not_below_threshold" }),
+            None => Err(Refusal::Invalid {
+                field: "temp_c",
+                problem: "required",
+            }),
+            Some(t) if t >= rules.threshold_c => Err(Refusal::Invalid {
+                field: "temp_c",
+                problem: "not_below_threshold",
+            }),
             Some(_) => same(Status::Controlled),
         },
         Action::Inspect => {
-            if req.temp_c.is_none() && req.co_ppm.is_none() && req.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                return Err(Refusal::Invalid { field: "temp_c", problem: "inspection_empty" });
+            if req.temp_c.is_none()
+                && req.co_ppm.is_none()
+                && req.note.as_deref().is_none_or(|n| n.trim().is_empty())
+            {
+                return Err(Refusal::Invalid {
+                    field: "temp_c",
+                    problem: "inspection_empty",
+                });
             }
             let hot = req.temp_c.is_some_and(|t| t >= rules.threshold_c);
             let watched = match from {
                 Status::Controlled | Status::Extinguished => true,
-                Status::Cleared => fire.cleared_at.is_some_and(|c| now - c <= Duration::days(rules.watch_days)),
+                Status::Cleared => fire
+                    .cleared_at
+                    .is_some_and(|c| now - c <= Duration::days(rules.watch_days)),
                 _ => false,
             };
             if hot && watched {
                 let deadline = deadline::initial(fire.kind, now, &rules.deadlines);
-                return Ok(Outcome { from, to: Status::Reignited, deadline: Some(deadline), reignited: true });
+                return Ok(Outcome {
+                    from,
+                    to: Status::Reignited,
+                    deadline: Some(deadline),
+                    reignited: true,
+                });
             }
             same(from)
         }
@@ -390,7 +483,10 @@ pub fn decide(
         Action::Reassign => {
             require(&req.reason, "reason")?;
             if req.responsible.is_none() {
-                return Err(Refusal::Invalid { field: "responsible", problem: "required" });
+                return Err(Refusal::Invalid {
+                    field: "responsible",
+                    problem: "required",
+                });
             }
             same(from)
         }
@@ -400,11 +496,16 @@ pub fn decide(
 /// Whether a controlled fire has met the extinguished standard: the observation period has passed
 /// since it was controlled, with at least `min_inspections` readings, all below the threshold.
 pub fn ready_to_extinguish(fire: &FireState, now: DateTime<Utc>, rules: &Rules) -> bool {
-    let Some(since) = fire.controlled_at else { return false };
+    let Some(since) = fire.controlled_at else {
+        return false;
+    };
     fire.status == Status::Controlled
         && now - since >= Duration::days(rules.observation_days)
         && fire.readings_since_control.len() >= rules.min_inspections
-        && fire.readings_since_control.iter().all(|(_, t)| *t < rules.threshold_c)
+        && fire
+            .readings_since_control
+            .iter()
+            .all(|(_, t)| *t < rules.threshold_c)
 }
 
 #[cfg(test)]
@@ -412,7 +513,9 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     fn holder_fire(status: Status) -> FireState {
@@ -442,7 +545,15 @@ mod tests {
     #[test]
     fn burning_and_open_follow_the_product_definition() {
         let burning: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_burning()).collect();
-        assert_eq!(burning, vec![Status::Reported, Status::Confirmed, Status::Treating, Status::Reignited]);
+        assert_eq!(
+            burning,
+            vec![
+                Status::Reported,
+                Status::Confirmed,
+                Status::Treating,
+                Status::Reignited
+            ]
+        );
         let open: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
         assert_eq!(open.len(), 6);
         assert!(!Status::Cleared.is_open() && !Status::Dismissed.is_open());
@@ -468,11 +579,15 @@ mod tests {
                     };
                     let got = decide(&a, action, &fire, &r, now, &rules);
                     let role_ok = action.roles().contains(&role)
-                        && (!matches!(action, Action::StartTreatment | Action::Progress | Action::Control)
-                            || role == Role::Owner);
+                        && (!matches!(
+                            action,
+                            Action::StartTreatment | Action::Progress | Action::Control
+                        ) || role == Role::Owner);
                     let state_ok = action.from_states().contains(&status);
                     match got {
-                        Err(Refusal::Forbidden) => assert!(!role_ok, "{role:?} {action:?} {status:?}"),
+                        Err(Refusal::Forbidden) => {
+                            assert!(!role_ok, "{role:?} {action:?} {status:?}")
+                        }
                         Err(Refusal::NotAllowed { .. }) => assert!(role_ok && !state_ok),
                         Ok(o) => {
                             assert!(role_ok && state_ok, "{role:?} {action:?} {status:?}");
@@ -497,10 +612,20 @@ mod tests {
     #[test]
     fn a_refused_state_names_the_actions_that_are_allowed() {
         let fire = holder_fire(Status::Treating);
-        let got = decide(&actor(Role::Manager), Action::Clear, &fire, &req(), Utc::now(), &Rules::default());
+        let got = decide(
+            &actor(Role::Manager),
+            Action::Clear,
+            &fire,
+            &req(),
+            Utc::now(),
+            &Rules::default(),
+        );
         assert_eq!(
             got,
-            Err(Refusal::NotAllowed { status: Status::Treating, allowed: vec![Action::Inspect, Action::Reassign] })
+            Err(Refusal::NotAllowed {
+                status: Status::Treating,
+                allowed: vec![Action::Inspect, Action::Reassign]
+            })
         );
     }
 
@@ -508,7 +633,14 @@ mod tests {
     fn an_owner_of_another_holder_may_not_treat() {
         let mut other = actor(Role::Owner);
         other.holder = Some("乙公司".into());
-        let got = decide(&other, Action::StartTreatment, &holder_fire(Status::Confirmed), &req(), Utc::now(), &Rules::default());
+        let got = decide(
+            &other,
+            Action::StartTreatment,
+            &holder_fire(Status::Confirmed),
+            &req(),
+            Utc::now(),
+            &Rules::default(),
+        );
         assert_eq!(got, Err(Refusal::Forbidden));
     }
 
@@ -516,15 +648,46 @@ mod tests {
     fn a_district_officer_treats_only_fires_its_government_is_responsible_for() {
         let officer = actor(Role::District);
         let mut fire = holder_fire(Status::Confirmed);
-        let r = Request { method: Some("water".into()), ..req() };
-        assert_eq!(decide(&officer, Action::StartTreatment, &fire, &r, Utc::now(), &Rules::default()), Err(Refusal::Forbidden));
+        let r = Request {
+            method: Some("water".into()),
+            ..req()
+        };
+        assert_eq!(
+            decide(
+                &officer,
+                Action::StartTreatment,
+                &fire,
+                &r,
+                Utc::now(),
+                &Rules::default()
+            ),
+            Err(Refusal::Forbidden)
+        );
         fire.responsible = Responsible::for_district("150303", "乌达区");
         assert_eq!(
-            decide(&officer, Action::StartTreatment, &fire, &r, Utc::now(), &Rules::default()).map(|o| o.to),
+            decide(
+                &officer,
+                Action::StartTreatment,
+                &fire,
+                &r,
+                Utc::now(),
+                &Rules::default()
+            )
+            .map(|o| o.to),
             Ok(Status::Treating)
         );
         fire.responsible = Responsible::for_district("150302", "海勃湾区");
-        assert_eq!(decide(&officer, Action::StartTreatment, &fire, &r, Utc::now(), &Rules::default()), Err(Refusal::Forbidden));
+        assert_eq!(
+            decide(
+                &officer,
+                Action::StartTreatment,
+                &fire,
+                &r,
+                Utc::now(),
+                &Rules::default()
+            ),
+            Err(Refusal::Forbidden)
+        );
     }
 
     #[test]
@@ -533,11 +696,23 @@ mod tests {
         let fire = holder_fire(Status::Treating);
         let rules = Rules::default();
         let missing = decide(&owner, Action::Control, &fire, &req(), Utc::now(), &rules);
-        assert_eq!(missing, Err(Refusal::Invalid { field: "temp_c", problem: "required" }));
-        let hot = Request { temp_c: Some(50.0), ..req() };
+        assert_eq!(
+            missing,
+            Err(Refusal::Invalid {
+                field: "temp_c",
+                problem: "required"
+            })
+        );
+        let hot = Request {
+            temp_c: Some(50.0),
+            ..req()
+        };
         assert_eq!(
             decide(&owner, Action::Control, &fire, &hot, Utc::now(), &rules),
-            Err(Refusal::Invalid { field: "temp_c", problem: "not_below_threshold" })
+            Err(Refusal::Invalid {
+                field: "temp_c",
+                problem: "not_below_threshold"
+            })
         );
     }
 
@@ -546,7 +721,10 @@ mod tests {
         let patrol = actor(Role::Patrol);
         let rules = Rules::default();
         let now = t("2026-06-01T00:00:00Z");
-        let hot = Request { temp_c: Some(80.0), ..req() };
+        let hot = Request {
+            temp_c: Some(80.0),
+            ..req()
+        };
         for status in [Status::Controlled, Status::Extinguished, Status::Cleared] {
             let mut fire = holder_fire(status);
             fire.cleared_at = Some(t("2026-01-01T00:00:00Z"));
@@ -560,7 +738,15 @@ mod tests {
         let o = decide(&patrol, Action::Inspect, &old, &hot, now, &rules).expect("inspect");
         assert_eq!((o.to, o.reignited), (Status::Cleared, false));
         // A burning fire stays as it is.
-        let o = decide(&patrol, Action::Inspect, &holder_fire(Status::Treating), &hot, now, &rules).expect("inspect");
+        let o = decide(
+            &patrol,
+            Action::Inspect,
+            &holder_fire(Status::Treating),
+            &hot,
+            now,
+            &rules,
+        )
+        .expect("inspect");
         assert_eq!(o.to, Status::Treating);
     }
 
@@ -571,10 +757,19 @@ mod tests {
         let rules = Rules::default();
         assert_eq!(
             decide(&m, Action::Dismiss, &fire, &req(), Utc::now(), &rules),
-            Err(Refusal::Invalid { field: "reason", problem: "required" })
+            Err(Refusal::Invalid {
+                field: "reason",
+                problem: "required"
+            })
         );
-        let dup = Request { duplicate_of: Some("x".into()), ..req() };
-        assert_eq!(decide(&m, Action::Dismiss, &fire, &dup, Utc::now(), &rules).map(|o| o.to), Ok(Status::Dismissed));
+        let dup = Request {
+            duplicate_of: Some("x".into()),
+            ..req()
+        };
+        assert_eq!(
+            decide(&m, Action::Dismiss, &fire, &dup, Utc::now(), &rules).map(|o| o.to),
+            Ok(Status::Dismissed)
+        );
     }
 
     #[test]
@@ -582,12 +777,21 @@ mod tests {
         let m = actor(Role::Manager);
         let fire = holder_fire(Status::Treating);
         let rules = Rules::default();
-        let no_party = Request { reason: Some("边界纠纷".into()), ..req() };
+        let no_party = Request {
+            reason: Some("边界纠纷".into()),
+            ..req()
+        };
         assert_eq!(
             decide(&m, Action::Reassign, &fire, &no_party, Utc::now(), &rules),
-            Err(Refusal::Invalid { field: "responsible", problem: "required" })
+            Err(Refusal::Invalid {
+                field: "responsible",
+                problem: "required"
+            })
         );
-        let ok = Request { responsible: Some(Responsible::for_district("150303", "乌达区")), ..no_party };
+        let ok = Request {
+            responsible: Some(Responsible::for_district("150303", "乌达区")),
+            ..no_party
+        };
         assert!(decide(&m, Action::Reassign, &fire, &ok, Utc::now(), &rules).is_ok());
     }
 
@@ -602,12 +806,33 @@ mod tests {
             plan_due: NaiveDate::from_ymd_opt(2026, 4, 30),
             ..req()
         };
-        let o = decide(&owner, Action::StartTreatment, &fire, &r, now, &Rules::default()).expect("start");
+        let o = decide(
+            &owner,
+            Action::StartTreatment,
+            &fire,
+            &r,
+            now,
+            &Rules::default(),
+        )
+        .expect("start");
         assert_eq!(o.deadline, Some(t("2026-04-30T16:00:00Z")));
-        let bad = Request { method: Some("prayer".into()), ..r };
+        let bad = Request {
+            method: Some("prayer".into()),
+            ..r
+        };
         assert_eq!(
-            decide(&owner, Action::StartTreatment, &fire, &bad, now, &Rules::default()),
-            Err(Refusal::Invalid { field: "method", problem: "unknown_method" })
+            decide(
+                &owner,
+                Action::StartTreatment,
+                &fire,
+                &bad,
+                now,
+                &Rules::default()
+            ),
+            Err(Refusal::Invalid {
+                field: "method",
+                problem: "unknown_method"
+            })
         );
     }
 
@@ -620,11 +845,26 @@ mod tests {
             (t("2026-01-10T00:00:00Z"), 40.0),
             (t("2026-01-20T00:00:00Z"), 35.0),
         ];
-        assert!(!ready_to_extinguish(&fire, t("2026-02-15T00:00:00Z"), &rules), "two inspections are not enough");
-        fire.readings_since_control.push((t("2026-01-30T00:00:00Z"), 30.0));
-        assert!(!ready_to_extinguish(&fire, t("2026-01-30T00:00:00Z"), &rules), "the period has not passed");
-        assert!(ready_to_extinguish(&fire, t("2026-01-31T00:00:00Z"), &rules));
+        assert!(
+            !ready_to_extinguish(&fire, t("2026-02-15T00:00:00Z"), &rules),
+            "two inspections are not enough"
+        );
+        fire.readings_since_control
+            .push((t("2026-01-30T00:00:00Z"), 30.0));
+        assert!(
+            !ready_to_extinguish(&fire, t("2026-01-30T00:00:00Z"), &rules),
+            "the period has not passed"
+        );
+        assert!(ready_to_extinguish(
+            &fire,
+            t("2026-01-31T00:00:00Z"),
+            &rules
+        ));
         fire.status = Status::Treating;
-        assert!(!ready_to_extinguish(&fire, t("2026-02-15T00:00:00Z"), &rules));
+        assert!(!ready_to_extinguish(
+            &fire,
+            t("2026-02-15T00:00:00Z"),
+            &rules
+        ));
     }
 }

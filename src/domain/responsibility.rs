@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use geo::{BoundingRect, Intersects, MultiPolygon, Point};
-use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
 use serde::{Deserialize, Serialize};
 
 /// Which kind of party is responsible.
@@ -141,7 +141,10 @@ fn tree<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTree<Entry> 
         .enumerate()
         .filter_map(|(i, g)| {
             let r = g.bounding_rect()?;
-            Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+            Some(GeomWithData::new(
+                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                i,
+            ))
         })
         .collect();
     RTree::bulk_load(entries)
@@ -166,7 +169,12 @@ struct Hit<'a> {
 
 impl ResponsibilityIndex {
     pub fn new(areas: Areas) -> ResponsibilityIndex {
-        let mine_by_licence = areas.mines.iter().enumerate().map(|(i, m)| (m.licence_no.clone(), i)).collect();
+        let mine_by_licence = areas
+            .mines
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.licence_no.clone(), i))
+            .collect();
         ResponsibilityIndex {
             districts: tree(areas.districts.iter().map(|d| &d.geom)),
             mines: tree(areas.mines.iter().map(|m| &m.geom)),
@@ -182,7 +190,9 @@ impl ResponsibilityIndex {
     }
 
     pub fn mine(&self, licence_no: &str) -> Option<&Mine> {
-        self.mine_by_licence.get(licence_no).map(|&i| &self.areas.mines[i])
+        self.mine_by_licence
+            .get(licence_no)
+            .map(|&i| &self.areas.mines[i])
     }
 
     fn hits<'t>(tree: &'t RTree<Entry>, p: Point<f64>) -> impl Iterator<Item = usize> + 't {
@@ -225,8 +235,14 @@ impl ResponsibilityIndex {
             .map(|d| {
                 let mine = self.mine(&d.mine);
                 Hit {
-                    holder: mine.filter(|m| !m.ownerless && !m.holder.is_empty()).map(|m| m.holder.as_str()),
-                    via: Via { layer: "waste_dumps".into(), id: d.id, name: d.name.clone() },
+                    holder: mine
+                        .filter(|m| !m.ownerless && !m.holder.is_empty())
+                        .map(|m| m.holder.as_str()),
+                    via: Via {
+                        layer: "waste_dumps".into(),
+                        id: d.id,
+                        name: d.name.clone(),
+                    },
                     mine,
                 }
             })
@@ -241,7 +257,11 @@ impl ResponsibilityIndex {
             .filter(|h| h.geom.intersects(&p))
             .map(|h| Hit {
                 holder: (!h.holder.is_empty()).then_some(h.holder.as_str()),
-                via: Via { layer: "gangue_heaps".into(), id: h.id, name: h.name.clone() },
+                via: Via {
+                    layer: "gangue_heaps".into(),
+                    id: h.id,
+                    name: h.name.clone(),
+                },
                 mine: None,
             })
             .collect();
@@ -254,7 +274,11 @@ impl ResponsibilityIndex {
             .into_iter()
             .map(|m| Hit {
                 holder: (!m.ownerless && !m.holder.is_empty()).then_some(m.holder.as_str()),
-                via: Via { layer: "mines".into(), id: m.id, name: m.name.clone() },
+                via: Via {
+                    layer: "mines".into(),
+                    id: m.id,
+                    name: m.name.clone(),
+                },
                 mine: Some(m),
             })
             .collect()
@@ -293,7 +317,10 @@ impl ResponsibilityIndex {
         match holders.as_slice() {
             // One holder (possibly through several polygons): the first polygon of that holder decided.
             [holder] => {
-                let first = hits.iter().find(|h| h.holder == Some(holder)).unwrap_or(&hits[0]);
+                let first = hits
+                    .iter()
+                    .find(|h| h.holder == Some(holder))
+                    .unwrap_or(&hits[0]);
                 Responsible {
                     party: Party::Holder,
                     name: (*holder).into(),
@@ -311,7 +338,10 @@ impl ResponsibilityIndex {
                 ..Responsible::for_district(&district.code, &district.name)
             },
             // Different holders overlap: the district holds it until a manager settles it.
-            _ => Responsible { candidates: candidates(), ..Responsible::for_district(&district.code, &district.name) },
+            _ => Responsible {
+                candidates: candidates(),
+                ..Responsible::for_district(&district.code, &district.name)
+            },
         }
     }
 }
@@ -322,7 +352,9 @@ mod tests {
     use geo::{LineString, Polygon, polygon};
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]])
+        MultiPolygon(vec![
+            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
+        ])
     }
 
     fn mine(id: i64, licence: &str, holder: &str, geom: MultiPolygon<f64>) -> Mine {
@@ -339,13 +371,35 @@ mod tests {
     /// Two districts side by side; mines, a dump, a heap, an ownerless mine, an overlap, a hole.
     fn index() -> ResponsibilityIndex {
         let with_hole = MultiPolygon(vec![Polygon::new(
-            LineString::from(vec![(4.0, 0.0), (6.0, 0.0), (6.0, 2.0), (4.0, 2.0), (4.0, 0.0)]),
-            vec![LineString::from(vec![(4.5, 0.5), (4.5, 1.5), (5.5, 1.5), (5.5, 0.5), (4.5, 0.5)])],
+            LineString::from(vec![
+                (4.0, 0.0),
+                (6.0, 0.0),
+                (6.0, 2.0),
+                (4.0, 2.0),
+                (4.0, 0.0),
+            ]),
+            vec![LineString::from(vec![
+                (4.5, 0.5),
+                (4.5, 1.5),
+                (5.5, 1.5),
+                (5.5, 0.5),
+                (4.5, 0.5),
+            ])],
         )]);
         ResponsibilityIndex::new(Areas {
             districts: vec![
-                District { id: 1, code: "150303".into(), name: "乌达区".into(), geom: square(0.0, 0.0, 10.0, 10.0) },
-                District { id: 2, code: "150302".into(), name: "海勃湾区".into(), geom: square(10.0, 0.0, 20.0, 10.0) },
+                District {
+                    id: 1,
+                    code: "150303".into(),
+                    name: "乌达区".into(),
+                    geom: square(0.0, 0.0, 10.0, 10.0),
+                },
+                District {
+                    id: 2,
+                    code: "150302".into(),
+                    name: "海勃湾区".into(),
+                    geom: square(10.0, 0.0, 20.0, 10.0),
+                },
             ],
             mines: vec![
                 mine(1, "C1", "甲公司", square(1.0, 1.0, 3.0, 3.0)),
@@ -357,9 +411,19 @@ mod tests {
             ],
             waste_dumps: vec![
                 // Inside C1.
-                WasteDump { id: 1, name: "一号排土场".into(), mine: "C1".into(), geom: square(1.5, 1.5, 2.0, 2.0) },
+                WasteDump {
+                    id: 1,
+                    name: "一号排土场".into(),
+                    mine: "C1".into(),
+                    geom: square(1.5, 1.5, 2.0, 2.0),
+                },
                 // Outside every mine, owned by C3.
-                WasteDump { id: 2, name: "外排土场".into(), mine: "C3".into(), geom: square(7.0, 7.0, 8.0, 8.0) },
+                WasteDump {
+                    id: 2,
+                    name: "外排土场".into(),
+                    mine: "C3".into(),
+                    geom: square(7.0, 7.0, 8.0, 8.0),
+                },
             ],
             gangue_heaps: vec![GangueHeap {
                 id: 1,
@@ -377,8 +441,18 @@ mod tests {
     #[test]
     fn inside_a_mining_right_goes_to_its_holder() {
         let r = at(2.5, 2.5);
-        assert_eq!((r.party, r.name.as_str(), r.district_code.as_str()), (Party::Holder, "甲公司", "150303"));
-        assert_eq!(r.via, Some(Via { layer: "mines".into(), id: 1, name: "矿1".into() }));
+        assert_eq!(
+            (r.party, r.name.as_str(), r.district_code.as_str()),
+            (Party::Holder, "甲公司", "150303")
+        );
+        assert_eq!(
+            r.via,
+            Some(Via {
+                layer: "mines".into(),
+                id: 1,
+                name: "矿1".into()
+            })
+        );
         assert_eq!(r.mine.as_deref(), Some("C1"));
         assert!(r.candidates.is_empty());
     }
@@ -395,7 +469,11 @@ mod tests {
         let r = at(7.5, 7.5);
         assert_eq!((r.party, r.name.as_str()), (Party::Holder, "乙公司"));
         assert_eq!(r.via.map(|v| v.name), Some("外排土场".into()));
-        assert_eq!(r.mine.as_deref(), Some("C3"), "the dump's mine is the one production depends on");
+        assert_eq!(
+            r.mine.as_deref(),
+            Some("C3"),
+            "the dump's mine is the one production depends on"
+        );
     }
 
     #[test]
@@ -415,7 +493,10 @@ mod tests {
     #[test]
     fn no_mine_goes_to_the_district_with_no_polygon() {
         let r = at(15.0, 8.0);
-        assert_eq!((r.party, r.name.as_str(), r.district_code.as_str()), (Party::District, "海勃湾区", "150302"));
+        assert_eq!(
+            (r.party, r.name.as_str(), r.district_code.as_str()),
+            (Party::District, "海勃湾区", "150302")
+        );
         assert_eq!(r.via, None);
     }
 
@@ -431,14 +512,21 @@ mod tests {
         assert_eq!(at(3.0, 2.0).name, "甲公司", "on the mine's edge");
         assert_eq!(at(1.0, 1.0).name, "甲公司", "on the mine's corner");
         let on_border = at(10.0, 5.0);
-        assert_eq!(on_border.district_code, "150302", "shared district border: the lowest code wins");
+        assert_eq!(
+            on_border.district_code, "150302",
+            "shared district border: the lowest code wins"
+        );
     }
 
     #[test]
     fn overlapping_rights_go_to_the_district_with_the_candidates() {
         let r = at(12.5, 2.0);
         assert_eq!((r.party, r.name.as_str()), (Party::District, "海勃湾区"));
-        let names: Vec<_> = r.candidates.iter().map(|c| (c.holder.as_str(), c.licence_no.as_deref())).collect();
+        let names: Vec<_> = r
+            .candidates
+            .iter()
+            .map(|c| (c.holder.as_str(), c.licence_no.as_deref()))
+            .collect();
         assert_eq!(names, vec![("丙公司", Some("C4")), ("丁公司", Some("C5"))]);
         assert_eq!(r.via, None);
         assert_eq!(r.mine, None);
@@ -448,7 +536,13 @@ mod tests {
 
     #[test]
     fn outside_every_district_is_refused() {
-        assert_eq!(index().assign(Point::new(25.0, 5.0)), Err(OutsideManagedArea));
-        assert_eq!(index().assign(Point::new(5.0, -0.001)), Err(OutsideManagedArea));
+        assert_eq!(
+            index().assign(Point::new(25.0, 5.0)),
+            Err(OutsideManagedArea)
+        );
+        assert_eq!(
+            index().assign(Point::new(5.0, -0.001)),
+            Err(OutsideManagedArea)
+        );
     }
 }

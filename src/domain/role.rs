@@ -43,6 +43,11 @@ pub struct Actor {
 impl Actor {
     /// The system itself (automatic extinguish, re-ignition bookkeeping).
     pub fn system() -> Actor {
-        Actor { username: "system".into(), role: Role::Manager, district: None, holder: None }
+        Actor {
+            username: "system".into(),
+            role: Role::Manager,
+            district: None,
+            holder: None,
+        }
     }
 }

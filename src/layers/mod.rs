@@ -150,11 +150,17 @@ pub struct Layer {
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
     #[error("{file}: {source}")]
-    Parse { file: String, source: toml::de::Error },
+    Parse {
+        file: String,
+        source: toml::de::Error,
+    },
     #[error("{file}: {problem}")]
     Invalid { file: String, problem: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A property that does not fit its field.
@@ -183,23 +189,38 @@ pub enum Source {
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Layer {
     fn check(&self, file: &str) -> Result<(), LayerError> {
-        let bad = |problem: String| Err(LayerError::Invalid { file: file.into(), problem });
+        let bad = |problem: String| {
+            Err(LayerError::Invalid {
+                file: file.into(),
+                problem,
+            })
+        };
         if !is_name(&self.name) {
-            return bad(format!("layer name {:?} must be lower-case letters, digits and _", self.name));
+            return bad(format!(
+                "layer name {:?} must be lower-case letters, digits and _",
+                self.name
+            ));
         }
         for f in &self.fields {
             if !is_name(&f.name) || matches!(f.name.as_str(), "fid" | "geom") {
-                return bad(format!("field name {:?} must be lower-case letters, digits and _, not fid or geom", f.name));
+                return bad(format!(
+                    "field name {:?} must be lower-case letters, digits and _, not fid or geom",
+                    f.name
+                ));
             }
         }
         for role in self.access.read.keys() {
             if Role::parse(role).is_none() {
-                return bad(format!("unknown role {role:?} in access.read (manager, district, owner, patrol)"));
+                return bad(format!(
+                    "unknown role {role:?} in access.read (manager, district, owner, patrol)"
+                ));
             }
         }
         let has = |c: &Option<String>| c.as_ref().is_none_or(|c| self.field(c).is_some());
@@ -242,7 +263,12 @@ impl Layer {
 
     /// What this user may read of the layer.
     pub fn read_scope(&self, actor: &Actor) -> Scope {
-        self.access.read.get(actor.role.as_str()).copied().unwrap_or(ScopeKind::None).bind(actor)
+        self.access
+            .read
+            .get(actor.role.as_str())
+            .copied()
+            .unwrap_or(ScopeKind::None)
+            .bind(actor)
     }
 
     pub fn may_write(&self, role: Role) -> bool {
@@ -263,10 +289,20 @@ impl Layer {
             Source::Input => f.input,
         };
         if source == Source::Input {
-            let known: Vec<String> = self.fields.iter().filter(|f| accepts(f)).map(|f| f.name.clone()).collect();
+            let known: Vec<String> = self
+                .fields
+                .iter()
+                .filter(|f| accepts(f))
+                .map(|f| f.name.clone())
+                .collect();
             for k in props.keys() {
                 if !known.contains(k) {
-                    errors.push(FieldError { field: k.clone(), problem: FieldProblem::Unknown { known: known.clone() } });
+                    errors.push(FieldError {
+                        field: k.clone(),
+                        problem: FieldProblem::Unknown {
+                            known: known.clone(),
+                        },
+                    });
                 }
             }
         }
@@ -278,10 +314,16 @@ impl Layer {
                 _ => false,
             };
             if empty {
-                let excused = f.empty_when.iter().all(|(k, want)| props.get(k).and_then(Value::as_str) == Some(want))
+                let excused = f
+                    .empty_when
+                    .iter()
+                    .all(|(k, want)| props.get(k).and_then(Value::as_str) == Some(want))
                     && !f.empty_when.is_empty();
                 if f.required && !excused {
-                    errors.push(FieldError { field: f.name.clone(), problem: FieldProblem::Missing });
+                    errors.push(FieldError {
+                        field: f.name.clone(),
+                        problem: FieldProblem::Missing,
+                    });
                 } else if f.required {
                     out.insert(f.name.clone(), Value::String(String::new()));
                 }
@@ -292,17 +334,26 @@ impl Layer {
                 Ok(v) => {
                     out.insert(f.name.clone(), v);
                 }
-                Err(problem) => errors.push(FieldError { field: f.name.clone(), problem }),
+                Err(problem) => errors.push(FieldError {
+                    field: f.name.clone(),
+                    problem,
+                }),
             }
         }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
     }
 }
 
 fn check_value(f: &Field, v: &Value) -> Result<Value, FieldProblem> {
     let wrong = || FieldProblem::WrongType { expected: f.kind };
     let allowed = |s: &str| match &f.values {
-        Some(values) if !values.iter().any(|a| a == s) => Err(FieldProblem::NotAllowed { allowed: values.clone() }),
+        Some(values) if !values.iter().any(|a| a == s) => Err(FieldProblem::NotAllowed {
+            allowed: values.clone(),
+        }),
         _ => Ok(()),
     };
     match f.kind {
@@ -331,9 +382,16 @@ fn check_value(f: &Field, v: &Value) -> Result<Value, FieldProblem> {
                 return Err(wrong());
             }
             if f.min.is_some_and(|m| n < m) || f.max.is_some_and(|m| n > m) {
-                return Err(FieldProblem::OutOfRange { min: f.min, max: f.max });
+                return Err(FieldProblem::OutOfRange {
+                    min: f.min,
+                    max: f.max,
+                });
             }
-            Ok(if f.kind == FieldType::Integer { Value::from(n as i64) } else { Value::from(n) })
+            Ok(if f.kind == FieldType::Integer {
+                Value::from(n as i64)
+            } else {
+                Value::from(n)
+            })
         }
         FieldType::Json => {
             if let (Some(_), Value::Array(items)) = (&f.values, v) {
@@ -365,10 +423,15 @@ pub struct Registry {
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/layers.rs"));
 
 impl Registry {
-    fn from_files<'a>(files: impl Iterator<Item = (String, &'a str)>) -> Result<Registry, LayerError> {
+    fn from_files<'a>(
+        files: impl Iterator<Item = (String, &'a str)>,
+    ) -> Result<Registry, LayerError> {
         let mut layers = vec![];
         for (file, text) in files {
-            let layer: Layer = toml::from_str(text).map_err(|source| LayerError::Parse { file: file.clone(), source })?;
+            let layer: Layer = toml::from_str(text).map_err(|source| LayerError::Parse {
+                file: file.clone(),
+                source,
+            })?;
             layer.check(&file)?;
             layers.push(layer);
         }
@@ -383,13 +446,18 @@ impl Registry {
 
     /// The layers in a folder of `*.toml` files.
     pub fn from_dir(dir: &Path) -> Result<Registry, LayerError> {
-        let io = |source| LayerError::Io { path: dir.display().to_string(), source };
+        let io = |source| LayerError::Io {
+            path: dir.display().to_string(),
+            source,
+        };
         let mut texts = vec![];
         for entry in std::fs::read_dir(dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
             if path.extension().is_some_and(|x| x == "toml") {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| LayerError::Io { path: path.display().to_string(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| LayerError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 texts.push((path.display().to_string(), text));
             }
         }
@@ -426,7 +494,14 @@ mod tests {
     fn the_shipped_layers_are_all_there_in_map_order() {
         assert_eq!(
             registry().names(),
-            vec!["districts", "mines", "waste_dumps", "gangue_heaps", "fire_points", "inspections"]
+            vec![
+                "districts",
+                "mines",
+                "waste_dumps",
+                "gangue_heaps",
+                "fire_points",
+                "inspections"
+            ]
         );
     }
 
@@ -435,9 +510,23 @@ mod tests {
         let r = registry();
         let fires = r.get("fire_points").expect("fire_points");
         for c in [
-            "uuid", "code", "kind", "status", "deadline", "responsible_party", "responsible_name",
-            "responsible_holder", "district_code", "mine", "via", "candidates", "reignitions",
-            "request_hash", "cleared_at", "controlled_at", "max_temp_c",
+            "uuid",
+            "code",
+            "kind",
+            "status",
+            "deadline",
+            "responsible_party",
+            "responsible_name",
+            "responsible_holder",
+            "district_code",
+            "mine",
+            "via",
+            "candidates",
+            "reignitions",
+            "request_hash",
+            "cleared_at",
+            "controlled_at",
+            "max_temp_c",
         ] {
             assert!(fires.field(c).is_some(), "fire_points lacks {c}");
         }
@@ -448,12 +537,20 @@ mod tests {
         let r = registry();
         let mines = r.get("mines").expect("mines");
         let errs = mines
-            .validate(&props(json!({"name": "一矿", "licence_no": "C1", "holder": "甲", "kind": "opencast"})), Source::Import)
+            .validate(
+                &props(
+                    json!({"name": "一矿", "licence_no": "C1", "holder": "甲", "kind": "opencast"}),
+                ),
+                Source::Import,
+            )
             .expect_err("bad");
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].field, "kind");
         assert!(matches!(errs[0].problem, FieldProblem::NotAllowed { .. }));
-        assert_eq!((errs[1].field.as_str(), &errs[1].problem), ("status", &FieldProblem::Missing));
+        assert_eq!(
+            (errs[1].field.as_str(), &errs[1].problem),
+            ("status", &FieldProblem::Missing)
+        );
     }
 
     #[test]
@@ -466,7 +563,9 @@ mod tests {
         assert!(mines.validate(&ownerless, Source::Import).is_ok());
         let mut producing = props(base);
         producing.insert("status".into(), json!("producing"));
-        let errs = mines.validate(&producing, Source::Import).expect_err("holder needed");
+        let errs = mines
+            .validate(&producing, Source::Import)
+            .expect_err("holder needed");
         assert_eq!(errs[0].field, "holder");
     }
 
@@ -489,16 +588,28 @@ mod tests {
     #[test]
     fn a_layer_file_with_an_unknown_key_is_refused() {
         let text = "name = \"x\"\ncolour = \"red\"";
-        let err = Registry::from_files(std::iter::once(("x.toml".to_string(), text))).expect_err("unknown key");
+        let err = Registry::from_files(std::iter::once(("x.toml".to_string(), text)))
+            .expect_err("unknown key");
         assert!(err.to_string().contains("colour"), "{err}");
     }
 
     #[test]
     fn scopes_bind_to_the_user() {
         let r = registry();
-        let owner = Actor { username: "o".into(), role: Role::Owner, district: None, holder: Some("甲".into()) };
-        assert_eq!(r.get("mines").expect("mines").read_scope(&owner), Scope::Holder("甲".into()));
-        assert_eq!(r.get("districts").expect("d").read_scope(&owner), Scope::All);
+        let owner = Actor {
+            username: "o".into(),
+            role: Role::Owner,
+            district: None,
+            holder: Some("甲".into()),
+        };
+        assert_eq!(
+            r.get("mines").expect("mines").read_scope(&owner),
+            Scope::Holder("甲".into())
+        );
+        assert_eq!(
+            r.get("districts").expect("d").read_scope(&owner),
+            Scope::All
+        );
         assert!(!r.get("mines").expect("mines").may_write(Role::Owner));
     }
 }

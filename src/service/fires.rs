@@ -13,7 +13,9 @@ use crate::domain::responsibility::{Party, ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Registry, Source};
-use crate::store::fires::{self as store, EventRecord, FireRecord, Nearby, NewFire, NewInspection, ts};
+use crate::store::fires::{
+    self as store, EventRecord, FireRecord, Nearby, NewFire, NewInspection, ts,
+};
 
 /// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
 pub const MAX_GPS_ACCURACY_M: f64 = 100.0;
@@ -27,12 +29,20 @@ pub struct Ctx<'a> {
 
 /// Whether the fire is on the re-ignition watch at `now`.
 pub fn watched(f: &FireRecord, now: DateTime<Utc>, rules: &Rules) -> bool {
-    f.status == Status::Cleared && f.cleared_at.is_some_and(|c| now - c <= Duration::days(rules.watch_days))
+    f.status == Status::Cleared
+        && f.cleared_at
+            .is_some_and(|c| now - c <= Duration::days(rules.watch_days))
 }
 
 /// Whether this user may see this fire.
 pub fn visible(actor: &Actor, f: &FireRecord, now: DateTime<Utc>, rules: &Rules) -> bool {
-    fire_in_scope(&fire_scope(actor), f.status, &f.responsible.district_code, f.responsible.holder(), watched(f, now, rules))
+    fire_in_scope(
+        &fire_scope(actor),
+        f.status,
+        &f.responsible.district_code,
+        f.responsible.holder(),
+        watched(f, now, rules),
+    )
 }
 
 /// The start of the watch window, for SQL scopes.
@@ -42,7 +52,10 @@ pub fn watch_since(now: DateTime<Utc>, rules: &Rules) -> String {
 
 /// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
 pub fn content_hash(v: &Value) -> String {
-    Sha256::digest(v.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(v.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn check_uuid(s: &str, field: &'static str) -> Result<String> {
@@ -55,14 +68,21 @@ fn check_uuid(s: &str, field: &'static str) -> Result<String> {
 pub fn parse_point_feature(body: &Value) -> Result<(Point<f64>, Map<String, Value>)> {
     let feature: geojson::Feature = serde_json::from_value(body.clone())
         .map_err(|e| Error::invalid("not_a_feature").arg("detail", e.to_string()))?;
-    let geometry = feature.geometry.ok_or_else(|| Error::invalid("missing_geometry"))?;
+    let geometry = feature
+        .geometry
+        .ok_or_else(|| Error::invalid("missing_geometry"))?;
     let p = match &geometry.value {
         geojson::GeometryValue::Point { coordinates } => {
             let c = coordinates.as_slice();
-            Point::new(c.first().copied().unwrap_or(f64::NAN), c.get(1).copied().unwrap_or(f64::NAN))
+            Point::new(
+                c.first().copied().unwrap_or(f64::NAN),
+                c.get(1).copied().unwrap_or(f64::NAN),
+            )
         }
         other => {
-            return Err(Error::invalid("wrong_geometry").arg("expected", "Point").arg("got", other.type_name()));
+            return Err(Error::invalid("wrong_geometry")
+                .arg("expected", "Point")
+                .arg("got", other.type_name()));
         }
     };
     check_lon_lat(p)?;
@@ -70,8 +90,14 @@ pub fn parse_point_feature(body: &Value) -> Result<(Point<f64>, Map<String, Valu
 }
 
 pub fn check_lon_lat(p: Point<f64>) -> Result<()> {
-    if !p.x().is_finite() || !p.y().is_finite() || !(-180.0..=180.0).contains(&p.x()) || !(-90.0..=90.0).contains(&p.y()) {
-        return Err(Error::invalid("coords_out_of_range").arg("x", p.x().to_string()).arg("y", p.y().to_string()));
+    if !p.x().is_finite()
+        || !p.y().is_finite()
+        || !(-180.0..=180.0).contains(&p.x())
+        || !(-90.0..=90.0).contains(&p.y())
+    {
+        return Err(Error::invalid("coords_out_of_range")
+            .arg("x", p.x().to_string())
+            .arg("y", p.y().to_string()));
     }
     Ok(())
 }
@@ -86,15 +112,31 @@ pub struct Reported {
     pub nearby_cleared: Vec<Nearby>,
 }
 
-fn near(tx: &rusqlite::Connection, p: Point<f64>, skip: &str, now: DateTime<Utc>, rules: &Rules) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
-    let open = store::nearby(tx, p, rules.duplicate_radius_m, |f| f.id != skip && f.status.is_open())?;
-    let cleared = store::nearby(tx, p, rules.duplicate_radius_m, |f| f.id != skip && watched(f, now, rules))?;
+fn near(
+    tx: &rusqlite::Connection,
+    p: Point<f64>,
+    skip: &str,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
+    let open = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
+        f.id != skip && f.status.is_open()
+    })?;
+    let cleared = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
+        f.id != skip && watched(f, now, rules)
+    })?;
     Ok((open, cleared))
 }
 
 /// Reports a new fire from a GeoJSON Feature. A client-made `id` makes retries harmless: the same
 /// id and content returns the first record; the same id with other content is a conflict.
-pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value, now: DateTime<Utc>) -> Result<Reported> {
+pub fn report(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    actor: &Actor,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Reported> {
     if !fire::REPORTERS.contains(&actor.role) {
         return Err(Error::new(Kind::Forbidden, "forbidden_action")
             .arg("role", format!("@role_{}", actor.role.as_str()))
@@ -106,8 +148,13 @@ pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value,
         Some(Value::String(s)) => Some(check_uuid(&s, "id")?),
         Some(_) => return Err(Error::invalid("invalid_uuid").arg("field", "id")),
     };
-    let layer = ctx.registry.get("fire_points").ok_or_else(|| Error::not_found("layer"))?;
-    let values = layer.validate(&props, Source::Input).map_err(Error::fields)?;
+    let layer = ctx
+        .registry
+        .get("fire_points")
+        .ok_or_else(|| Error::not_found("layer"))?;
+    let values = layer
+        .validate(&props, Source::Input)
+        .map_err(Error::fields)?;
     let num = |k: &str| values.get(k).and_then(Value::as_f64);
     let text = |k: &str| values.get(k).and_then(Value::as_str).map(String::from);
     let source = text("position_source").unwrap_or_else(|| "gps".into());
@@ -115,7 +162,9 @@ pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value,
         && source == "gps"
         && acc > MAX_GPS_ACCURACY_M
     {
-        return Err(Error::invalid("accuracy_too_poor").arg("accuracy", acc.to_string()).arg("limit", MAX_GPS_ACCURACY_M.to_string()));
+        return Err(Error::invalid("accuracy_too_poor")
+            .arg("accuracy", acc.to_string())
+            .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
     }
     let hash = content_hash(&json!({"point": [point.x(), point.y()], "properties": values}));
     if let Some(id) = &client_id
@@ -125,10 +174,20 @@ pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value,
             return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
         }
         let (nearby_open, nearby_cleared) = near(tx, point, &existing.id, now, ctx.rules)?;
-        return Ok(Reported { fire: existing, created: false, nearby_open, nearby_cleared });
+        return Ok(Reported {
+            fire: existing,
+            created: false,
+            nearby_open,
+            nearby_cleared,
+        });
     }
-    let kind = text("kind").and_then(|k| FireKind::parse(&k)).ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
-    let responsible = ctx.index.assign(point).map_err(|_| Error::invalid("outside_managed_area"))?;
+    let kind = text("kind")
+        .and_then(|k| FireKind::parse(&k))
+        .ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
+    let responsible = ctx
+        .index
+        .assign(point)
+        .map_err(|_| Error::invalid("outside_managed_area"))?;
     let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let year = deadline::local_date(now).year();
     let code = store::next_code(tx, &ctx.rules.code_prefix, year)?;
@@ -173,7 +232,12 @@ pub fn report(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, body: &Value,
     )?;
     let fire = store::get(tx, &id)?.ok_or_else(|| Error::not_found("fire"))?;
     let (nearby_open, nearby_cleared) = near(tx, point, &id, now, ctx.rules)?;
-    Ok(Reported { fire, created: true, nearby_open, nearby_cleared })
+    Ok(Reported {
+        fire,
+        created: true,
+        nearby_open,
+        nearby_cleared,
+    })
 }
 
 /// An action as sent: `POST /api/fires/{id}/events`.
@@ -196,7 +260,11 @@ pub struct ActionInput {
 }
 
 fn action_names(actions: &[Action]) -> String {
-    actions.iter().map(|a| format!("@action_{}", a.as_str())).collect::<Vec<_>>().join(", ")
+    actions
+        .iter()
+        .map(|a| format!("@action_{}", a.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The party a manager reassigns to, resolved against the known holders and districts.
@@ -216,8 +284,17 @@ fn resolve_party(v: &Value, fire: &FireRecord, index: &ResponsibilityIndex) -> R
                 .iter()
                 .find(|c| c.holder == name && c.licence_no.is_some())
                 .and_then(|c| c.licence_no.clone())
-                .or_else(|| fire.responsible.mine.clone().filter(|m| index.mine(m).is_some_and(|m| m.holder == name)));
-            Ok(Responsible { mine, candidates: fire.responsible.candidates.clone(), ..Responsible::for_holder(name, &fire.responsible.district_code) })
+                .or_else(|| {
+                    fire.responsible
+                        .mine
+                        .clone()
+                        .filter(|m| index.mine(m).is_some_and(|m| m.holder == name))
+                });
+            Ok(Responsible {
+                mine,
+                candidates: fire.responsible.candidates.clone(),
+                ..Responsible::for_holder(name, &fire.responsible.district_code)
+            })
         }
         "district" => {
             let code = v.get("district_code").and_then(Value::as_str).unwrap_or("");
@@ -227,20 +304,37 @@ fn resolve_party(v: &Value, fire: &FireRecord, index: &ResponsibilityIndex) -> R
                 .ok_or_else(|| unknown(if code.is_empty() { name } else { code }))?;
             Ok(Responsible {
                 candidates: fire.responsible.candidates.clone(),
-                mine: fire.responsible.mine.clone().filter(|m| index.mine(m).is_some_and(|m| m.ownerless)),
+                mine: fire
+                    .responsible
+                    .mine
+                    .clone()
+                    .filter(|m| index.mine(m).is_some_and(|m| m.ownerless)),
                 ..Responsible::for_district(&d.code, &d.name)
             })
         }
-        _ => Err(Error::invalid("field_not_allowed").arg("field", "responsible.party").arg("allowed", "holder, district")),
+        _ => Err(Error::invalid("field_not_allowed")
+            .arg("field", "responsible.party")
+            .arg("allowed", "holder, district")),
     }
 }
 
 /// Applies an action to a fire the user can see, recording it as an event.
-pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, input: &ActionInput, now: DateTime<Utc>) -> Result<FireRecord> {
+pub fn act(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    actor: &Actor,
+    fire_id: &str,
+    input: &ActionInput,
+    now: DateTime<Utc>,
+) -> Result<FireRecord> {
     let fire = store::get(tx, fire_id)?
         .filter(|f| visible(actor, f, now, ctx.rules))
         .ok_or_else(|| Error::not_found("fire"))?;
-    let client_id = input.id.as_deref().map(|s| check_uuid(s, "id")).transpose()?;
+    let client_id = input
+        .id
+        .as_deref()
+        .map(|s| check_uuid(s, "id"))
+        .transpose()?;
     let hash = content_hash(&json!({"fire": fire.id, "input": input}));
     if let Some(cid) = &client_id
         && let Some(done) = store::event_by_client_id(tx, cid)?
@@ -251,7 +345,9 @@ pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, i
         return Ok(fire);
     }
     let action = Action::parse(&input.action).ok_or_else(|| {
-        Error::invalid("unknown_action").arg("action", input.action.clone()).arg("allowed", action_names(&Action::ALL))
+        Error::invalid("unknown_action")
+            .arg("action", input.action.clone())
+            .arg("allowed", action_names(&Action::ALL))
     })?;
     let mut req = Request {
         note: input.note.clone().filter(|n| !n.trim().is_empty()),
@@ -269,7 +365,10 @@ pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, i
             .arg("action", format!("@action_{}", action.as_str())));
     }
     if let Some(plan) = &input.plan_due {
-        req.plan_due = Some(NaiveDate::parse_from_str(plan, "%Y-%m-%d").map_err(|_| Error::invalid("plan_due_format"))?);
+        req.plan_due = Some(
+            NaiveDate::parse_from_str(plan, "%Y-%m-%d")
+                .map_err(|_| Error::invalid("plan_due_format"))?,
+        );
     }
     if action == Action::Dismiss
         && let Some(orig) = input.duplicate_of.as_deref().filter(|s| !s.is_empty())
@@ -287,18 +386,28 @@ pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, i
     {
         req.responsible = Some(resolve_party(v, &fire, ctx.index)?);
     }
-    let outcome = fire::decide(actor, action, &state, &req, now, ctx.rules).map_err(|r| match r {
-        Refusal::Forbidden => Error::forbidden(),
-        Refusal::NotAllowed { status, allowed } => Error::new(Kind::Conflict, "action_not_allowed")
-            .arg("status", format!("@status_{}", status.as_str()))
-            .arg("action", format!("@action_{}", action.as_str()))
-            .arg("allowed", if allowed.is_empty() { "@none".into() } else { action_names(&allowed) })
-            .detail(json!({"status": status, "allowed": allowed})),
-        Refusal::Invalid { field, problem } => Error::invalid(problem)
-            .arg("field", field)
-            .arg("threshold", ctx.rules.threshold_c.to_string())
-            .arg("allowed", fire::METHODS.join(", ")),
-    })?;
+    let outcome =
+        fire::decide(actor, action, &state, &req, now, ctx.rules).map_err(|r| match r {
+            Refusal::Forbidden => Error::forbidden(),
+            Refusal::NotAllowed { status, allowed } => {
+                Error::new(Kind::Conflict, "action_not_allowed")
+                    .arg("status", format!("@status_{}", status.as_str()))
+                    .arg("action", format!("@action_{}", action.as_str()))
+                    .arg(
+                        "allowed",
+                        if allowed.is_empty() {
+                            "@none".into()
+                        } else {
+                            action_names(&allowed)
+                        },
+                    )
+                    .detail(json!({"status": status, "allowed": allowed}))
+            }
+            Refusal::Invalid { field, problem } => Error::invalid(problem)
+                .arg("field", field)
+                .arg("threshold", ctx.rules.threshold_c.to_string())
+                .arg("allowed", fire::METHODS.join(", ")),
+        })?;
     let event = EventRecord {
         fire: fire.id.clone(),
         client_id,
@@ -313,16 +422,29 @@ pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, i
         co_ppm: req.co_ppm,
         reason: req.reason.clone(),
         duplicate_of: req.duplicate_of.clone(),
-        method: (action == Action::StartTreatment).then(|| req.method.clone()).flatten(),
+        method: (action == Action::StartTreatment)
+            .then(|| req.method.clone())
+            .flatten(),
         plan_due: req.plan_due.map(|d| d.to_string()),
-        responsible: req.responsible.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+        responsible: req
+            .responsible
+            .as_ref()
+            .and_then(|r| serde_json::to_value(r).ok()),
         deadline: outcome.deadline.map(ts),
         reignited: outcome.reignited,
         request_hash: Some(hash),
         ..Default::default()
     };
     store::append_event(tx, &event)?;
-    store::update_state(tx, &fire, outcome.to, now, outcome.deadline, req.temp_c, outcome.reignited)?;
+    store::update_state(
+        tx,
+        &fire,
+        outcome.to,
+        now,
+        outcome.deadline,
+        req.temp_c,
+        outcome.reignited,
+    )?;
     if let Some(r) = &req.responsible {
         store::update_responsible(tx, &fire.id, r, now)?;
     }
@@ -346,14 +468,26 @@ pub fn act(tx: &rusqlite::Connection, ctx: &Ctx, actor: &Actor, fire_id: &str, i
 
 /// Moves one controlled fire to extinguished if it has met the standard, dated the moment it
 /// met it (the end of the observation period, or the reading that completed it).
-fn sweep_one(tx: &rusqlite::Connection, fire_id: &str, now: DateTime<Utc>, rules: &Rules) -> Result<bool> {
-    let Some(fire) = store::get(tx, fire_id)? else { return Ok(false) };
+fn sweep_one(
+    tx: &rusqlite::Connection,
+    fire_id: &str,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> Result<bool> {
+    let Some(fire) = store::get(tx, fire_id)? else {
+        return Ok(false);
+    };
     let state = store::state(tx, &fire)?;
     if !fire::ready_to_extinguish(&state, now, rules) {
         return Ok(false);
     }
-    let period_end = state.controlled_at.map_or(now, |c| c + Duration::days(rules.observation_days));
-    let nth = state.readings_since_control.get(rules.min_inspections.saturating_sub(1)).map_or(now, |r| r.0);
+    let period_end = state
+        .controlled_at
+        .map_or(now, |c| c + Duration::days(rules.observation_days));
+    let nth = state
+        .readings_since_control
+        .get(rules.min_inspections.saturating_sub(1))
+        .map_or(now, |r| r.0);
     let at = period_end.max(nth).min(now);
     let system = Actor::system();
     store::append_event(
@@ -391,9 +525,17 @@ pub fn sweep(tx: &rusqlite::Connection, now: DateTime<Utc>, rules: &Rules) -> Re
 /// The fire as a GeoJSON Feature for this user: `responsible` as one object, the actions this
 /// user may take now, and (for owners) no reporter's name — the party reported on does not
 /// learn who reported it.
-pub fn feature(f: &FireRecord, actor: &Actor, now: DateTime<Utc>, rules: &Rules, state: Option<&fire::FireState>) -> Value {
+pub fn feature(
+    f: &FireRecord,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rules: &Rules,
+    state: Option<&fire::FireState>,
+) -> Value {
     let hide_reporter = actor.role == Role::Owner;
-    let allowed: Vec<Action> = state.map(|s| fire::allowed_actions(actor, s)).unwrap_or_default();
+    let allowed: Vec<Action> = state
+        .map(|s| fire::allowed_actions(actor, s))
+        .unwrap_or_default();
     let overdue = f.status.is_burning() && f.deadline.is_some_and(|d| d < now);
     json!({
         "type": "Feature",
@@ -432,7 +574,9 @@ pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
     events
         .into_iter()
         .map(|mut e| {
-            if actor.role == Role::Owner && matches!(e.role.as_str(), "patrol" | "manager" | "district") {
+            if actor.role == Role::Owner
+                && matches!(e.role.as_str(), "patrol" | "manager" | "district")
+            {
                 e.actor = String::new();
             }
             e

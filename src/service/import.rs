@@ -17,13 +17,17 @@ use crate::store::{areas, features, gpkg};
 pub fn check_geometry(layer: &Layer, g: Geometry<f64>) -> Result<Geometry<f64>> {
     let got = format!("{:?}", geometry_name(&g));
     let g = match (layer.geometry, g) {
-        (GeometryType::MultiPolygon, Geometry::Polygon(p)) => Geometry::MultiPolygon(MultiPolygon(vec![p])),
+        (GeometryType::MultiPolygon, Geometry::Polygon(p)) => {
+            Geometry::MultiPolygon(MultiPolygon(vec![p]))
+        }
         (GeometryType::MultiPolygon, g @ Geometry::MultiPolygon(_))
         | (GeometryType::Polygon, g @ Geometry::Polygon(_))
         | (GeometryType::Point, g @ Geometry::Point(_))
         | (GeometryType::LineString, g @ Geometry::LineString(_)) => g,
         (want, _) => {
-            return Err(Error::invalid("wrong_geometry").arg("expected", format!("{want:?}")).arg("got", got.trim_matches('"')));
+            return Err(Error::invalid("wrong_geometry")
+                .arg("expected", format!("{want:?}"))
+                .arg("got", got.trim_matches('"')));
         }
     };
     use geo::CoordsIter;
@@ -57,7 +61,13 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
 /// Imports a GeoJSON FeatureCollection into a layer. Any bad feature fails the whole file with
 /// a message naming it, and nothing of the file is kept (a savepoint, so it also nests inside
 /// the caller's transaction).
-pub fn import_geojson(tx: &rusqlite::Connection, registry: &Registry, layer_name: &str, text: &str, lang: Lang) -> Result<usize> {
+pub fn import_geojson(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer_name: &str,
+    text: &str,
+    lang: Lang,
+) -> Result<usize> {
     tx.execute_batch("SAVEPOINT import_geojson")?;
     let out = import_inner(tx, registry, layer_name, text, lang);
     if out.is_err() {
@@ -67,27 +77,40 @@ pub fn import_geojson(tx: &rusqlite::Connection, registry: &Registry, layer_name
     out
 }
 
-fn import_inner(tx: &rusqlite::Connection, registry: &Registry, layer_name: &str, text: &str, lang: Lang) -> Result<usize> {
+fn import_inner(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer_name: &str,
+    text: &str,
+    lang: Lang,
+) -> Result<usize> {
     let layer = registry.get(layer_name).ok_or_else(|| {
-        Error::invalid("unknown_layer").arg("layer", layer_name).arg("allowed", registry.names().join(", "))
+        Error::invalid("unknown_layer")
+            .arg("layer", layer_name)
+            .arg("allowed", registry.names().join(", "))
     })?;
     if matches!(layer.name.as_str(), "fire_points" | "inspections") {
         return Err(Error::invalid("import_not_supported").arg("layer", layer_name));
     }
     let fc: geojson::FeatureCollection =
-        text.parse::<geojson::GeoJson>().map_err(|e| Error::invalid("not_a_feature_collection").arg("detail", e.to_string())).and_then(
-            |g| match g {
+        text.parse::<geojson::GeoJson>()
+            .map_err(|e| Error::invalid("not_a_feature_collection").arg("detail", e.to_string()))
+            .and_then(|g| match g {
                 geojson::GeoJson::FeatureCollection(fc) => Ok(fc),
-                _ => Err(Error::invalid("not_a_feature_collection").arg("detail", "not a FeatureCollection")),
-            },
-        )?;
+                _ => Err(Error::invalid("not_a_feature_collection")
+                    .arg("detail", "not a FeatureCollection")),
+            })?;
     // Districts decide the district of mines, dumps and heaps; mines decide a dump's holder.
     let index = ResponsibilityIndex::new(areas::load(tx)?);
     let mut seen_keys = HashSet::new();
     let mut n = 0;
     for (i, f) in fc.features.into_iter().enumerate() {
         let props = f.properties.clone().unwrap_or_default();
-        let label = props.get("name").and_then(Value::as_str).map(String::from).unwrap_or_else(|| format!("#{}", i + 1));
+        let label = props
+            .get("name")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| format!("#{}", i + 1));
         let wrap = |e: Error| match &e {
             Error::Problem(p) => Error::invalid("import_feature")
                 .arg("n", (i + 1).to_string())
@@ -95,15 +118,27 @@ fn import_inner(tx: &rusqlite::Connection, registry: &Registry, layer_name: &str
                 .arg("problem", crate::error::render(p, lang)),
             Error::Store(_) => e,
         };
-        let geometry = f.geometry.ok_or_else(|| wrap(Error::invalid("missing_geometry")))?;
+        let geometry = f
+            .geometry
+            .ok_or_else(|| wrap(Error::invalid("missing_geometry")))?;
         let g: Geometry<f64> = Geometry::try_from(&geometry.value)
             .map_err(|e| wrap(Error::invalid("invalid_geometry").arg("detail", e.to_string())))?;
         let g = check_geometry(layer, g).map_err(wrap)?;
-        let mut values = layer.validate(&props, Source::Import).map_err(|e| wrap(Error::fields(e)))?;
+        let mut values = layer
+            .validate(&props, Source::Import)
+            .map_err(|e| wrap(Error::fields(e)))?;
         if let Some(key) = &layer.key {
-            let v = values.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+            let v = values
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if !seen_keys.insert(v.clone()) || features::key_exists(tx, layer, key, &v)? {
-                return Err(wrap(Error::invalid("duplicate_key").arg("field", key.clone()).arg("value", v)));
+                return Err(wrap(
+                    Error::invalid("duplicate_key")
+                        .arg("field", key.clone())
+                        .arg("value", v),
+                ));
             }
         }
         derive(layer, &index, &g, &mut values).map_err(wrap)?;
@@ -115,7 +150,12 @@ fn import_inner(tx: &rusqlite::Connection, registry: &Registry, layer_name: &str
 }
 
 /// Fills the derived fields: the district a polygon lies in, a dump's holder from its mine.
-fn derive(layer: &Layer, index: &ResponsibilityIndex, g: &Geometry<f64>, values: &mut BTreeMap<String, Value>) -> Result<()> {
+fn derive(
+    layer: &Layer,
+    index: &ResponsibilityIndex,
+    g: &Geometry<f64>,
+    values: &mut BTreeMap<String, Value>,
+) -> Result<()> {
     if layer.field("district_code").is_some_and(|f| f.derived)
         && let Some(p) = g.interior_point()
         && let Some(d) = index.district_at(p)
@@ -123,15 +163,30 @@ fn derive(layer: &Layer, index: &ResponsibilityIndex, g: &Geometry<f64>, values:
         values.insert("district_code".into(), Value::from(d.code.clone()));
     }
     for f in layer.fields.iter() {
-        let Some(reference) = &f.references else { continue };
-        let v = values.get(&f.name).and_then(Value::as_str).unwrap_or_default();
+        let Some(reference) = &f.references else {
+            continue;
+        };
+        let v = values
+            .get(&f.name)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         // Only mines are referenced today (a dump's owning mine).
         if reference == "mines.licence_no" {
-            let mine = index
-                .mine(v)
-                .ok_or_else(|| Error::invalid("unknown_reference").arg("field", f.name.clone()).arg("value", v).arg("layer", "mines"))?;
+            let mine = index.mine(v).ok_or_else(|| {
+                Error::invalid("unknown_reference")
+                    .arg("field", f.name.clone())
+                    .arg("value", v)
+                    .arg("layer", "mines")
+            })?;
             if layer.field("holder").is_some_and(|h| h.derived) {
-                values.insert("holder".into(), Value::from(if mine.ownerless { String::new() } else { mine.holder.clone() }));
+                values.insert(
+                    "holder".into(),
+                    Value::from(if mine.ownerless {
+                        String::new()
+                    } else {
+                        mine.holder.clone()
+                    }),
+                );
             }
         }
     }
@@ -165,14 +220,24 @@ mod tests {
     #[test]
     fn a_good_file_is_imported_with_derived_fields() {
         let (conn, registry) = db();
-        assert_eq!(import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts"), 1);
-        assert_eq!(import_geojson(&conn, &registry, "mines", &mines(""), Lang::En).expect("mines"), 1);
-        let d: String = conn.query_row("SELECT district_code FROM mines", [], |r| r.get(0)).expect("row");
+        assert_eq!(
+            import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts"),
+            1
+        );
+        assert_eq!(
+            import_geojson(&conn, &registry, "mines", &mines(""), Lang::En).expect("mines"),
+            1
+        );
+        let d: String = conn
+            .query_row("SELECT district_code FROM mines", [], |r| r.get(0))
+            .expect("row");
         assert_eq!(d, "150303");
         let dump = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"外排土场","mine":"C1"},
             "geometry":{"type":"Polygon","coordinates":[[[106.71,39.4],[106.72,39.4],[106.72,39.41],[106.71,39.41],[106.71,39.4]]]}}]}"#;
         import_geojson(&conn, &registry, "waste_dumps", dump, Lang::En).expect("dump");
-        let h: String = conn.query_row("SELECT holder FROM waste_dumps", [], |r| r.get(0)).expect("row");
+        let h: String = conn
+            .query_row("SELECT holder FROM waste_dumps", [], |r| r.get(0))
+            .expect("row");
         assert_eq!(h, "甲");
     }
 
@@ -182,21 +247,41 @@ mod tests {
         import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts");
         let bowtie = r#",{"type":"Feature","properties":{"name":"蝴蝶矿","licence_no":"C2","holder":"乙","kind":"open_pit","status":"producing"},
               "geometry":{"type":"Polygon","coordinates":[[[106.6,39.6],[106.7,39.65],[106.7,39.6],[106.6,39.65],[106.6,39.6]]]}}"#;
-        let e = import_geojson(&conn, &registry, "mines", &mines(bowtie), Lang::En).expect_err("bowtie");
+        let e = import_geojson(&conn, &registry, "mines", &mines(bowtie), Lang::En)
+            .expect_err("bowtie");
         let msg = e.message(Lang::En);
-        assert!(msg.starts_with("Feature 2 (蝴蝶矿): Invalid geometry"), "{msg}");
+        assert!(
+            msg.starts_with("Feature 2 (蝴蝶矿): Invalid geometry"),
+            "{msg}"
+        );
         let unknown = r#",{"type":"Feature","properties":{"name":"怪矿","licence_no":"C3","holder":"乙","kind":"opencast","status":"producing"},
               "geometry":{"type":"Polygon","coordinates":[[[106.6,39.6],[106.7,39.6],[106.7,39.65],[106.6,39.6]]]}}"#;
-        let msg = import_geojson(&conn, &registry, "mines", &mines(unknown), Lang::Zh).expect_err("kind").message(Lang::Zh);
-        assert!(msg.contains("第 2 个要素（怪矿）") && msg.contains("“kind”"), "{msg}");
-        let dup = mines(&mines("").replace(r#"{"type":"FeatureCollection","features":["#, ",").trim_end_matches("]}").to_string());
-        let msg = import_geojson(&conn, &registry, "mines", &dup, Lang::En).expect_err("dup").message(Lang::En);
+        let msg = import_geojson(&conn, &registry, "mines", &mines(unknown), Lang::Zh)
+            .expect_err("kind")
+            .message(Lang::Zh);
+        assert!(
+            msg.contains("第 2 个要素（怪矿）") && msg.contains("“kind”"),
+            "{msg}"
+        );
+        let dup = mines(
+            &mines("")
+                .replace(r#"{"type":"FeatureCollection","features":["#, ",")
+                .trim_end_matches("]}")
+                .to_string(),
+        );
+        let msg = import_geojson(&conn, &registry, "mines", &dup, Lang::En)
+            .expect_err("dup")
+            .message(Lang::En);
         assert!(msg.contains("licence_no") && msg.contains("C1"), "{msg}");
         let point = mines("").replace(r#""type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]"#, r#""type":"Point","coordinates":[106.6,39.4]"#);
-        let msg = import_geojson(&conn, &registry, "mines", &point, Lang::En).expect_err("point").message(Lang::En);
+        let msg = import_geojson(&conn, &registry, "mines", &point, Lang::En)
+            .expect_err("point")
+            .message(Lang::En);
         assert!(msg.contains("must be a MultiPolygon, not a Point"), "{msg}");
         let swapped = mines("").replace("[106.6,39.4]", "[39.4,106.6]");
-        let msg = import_geojson(&conn, &registry, "mines", &swapped, Lang::En).expect_err("range").message(Lang::En);
+        let msg = import_geojson(&conn, &registry, "mines", &swapped, Lang::En)
+            .expect_err("range")
+            .message(Lang::En);
         assert!(msg.contains("out of range"), "{msg}");
     }
 
@@ -205,7 +290,9 @@ mod tests {
         let (conn, registry) = db();
         let dump = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"孤排土场","mine":"C9"},
             "geometry":{"type":"Polygon","coordinates":[[[106.71,39.4],[106.72,39.4],[106.72,39.41],[106.71,39.41],[106.71,39.4]]]}}]}"#;
-        let msg = import_geojson(&conn, &registry, "waste_dumps", dump, Lang::En).expect_err("unknown").message(Lang::En);
+        let msg = import_geojson(&conn, &registry, "waste_dumps", dump, Lang::En)
+            .expect_err("unknown")
+            .message(Lang::En);
         assert!(msg.contains("C9"), "{msg}");
     }
 }

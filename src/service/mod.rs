@@ -1,5 +1,6 @@
 //! Use cases shared by the HTTP API, the command line and the demo builder: each parses what it
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
+pub mod demo;
 pub mod fires;
 pub mod import;

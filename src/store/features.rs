@@ -45,9 +45,16 @@ pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Ve
             None => ("0".into(), vec![]),
         },
         Scope::Open if layer.field("status").is_some() && layer.field("cleared_at").is_some() => {
-            let open: Vec<String> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.as_str())).collect();
+            let open: Vec<String> = Status::ALL
+                .iter()
+                .filter(|s| s.is_open())
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
             (
-                format!("(t.status IN ({}) OR (t.status = 'cleared' AND t.cleared_at >= ?))", open.join(",")),
+                format!(
+                    "(t.status IN ({}) OR (t.status = 'cleared' AND t.cleared_at >= ?))",
+                    open.join(",")
+                ),
                 vec![Sql::Text(watch_since.into())],
             )
         }
@@ -64,7 +71,8 @@ fn select_list(layer: &Layer) -> String {
 
 /// The GeoJSON geometry object for a geometry.
 pub fn geometry_json(g: &Geometry<f64>) -> Value {
-    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g))).unwrap_or(Value::Null)
+    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g)))
+        .unwrap_or(Value::Null)
 }
 
 /// The value of column `i` as JSON, decoding json fields.
@@ -73,7 +81,9 @@ fn cell(r: &rusqlite::Row, i: usize, kind: FieldType) -> rusqlite::Result<Value>
         Sql::Null => Value::Null,
         Sql::Integer(n) => Value::from(n),
         Sql::Real(x) => Value::from(x),
-        Sql::Text(s) if kind == FieldType::Json => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+        Sql::Text(s) if kind == FieldType::Json => {
+            serde_json::from_str(&s).unwrap_or(Value::String(s))
+        }
         Sql::Text(s) => Value::String(s),
         Sql::Blob(_) => Value::Null,
     })
@@ -104,14 +114,26 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
 }
 
 /// A page of a layer's features that the scope allows.
-pub fn items(conn: &Connection, layer: &Layer, scope: &Scope, q: &ItemQuery, watch_since: &str) -> Result<Page> {
+pub fn items(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    q: &ItemQuery,
+    watch_since: &str,
+) -> Result<Page> {
     let (cond, mut params) = scope_sql(layer, scope, watch_since);
     let mut sql = format!("SELECT {} FROM \"{}\" t", select_list(layer), layer.name);
     if let Some([x0, y0, x1, y1]) = q.bbox {
         // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
         // good enough for a map's bbox request on polygons (the OGC API allows it).
-        sql += &format!(" JOIN \"rtree_{}_geom\" r ON r.id = t.fid AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?", layer.name);
-        params.splice(0..0, [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
+        sql += &format!(
+            " JOIN \"rtree_{}_geom\" r ON r.id = t.fid AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+            layer.name
+        );
+        params.splice(
+            0..0,
+            [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+        );
     }
     sql += &format!(" WHERE {cond}");
     for (k, v) in &q.equals {
@@ -135,7 +157,13 @@ pub fn items(conn: &Connection, layer: &Layer, scope: &Scope, q: &ItemQuery, wat
 }
 
 /// One feature by fid (or uuid, for layers keyed by uuid), if the scope allows it.
-pub fn item(conn: &Connection, layer: &Layer, scope: &Scope, id: &str, watch_since: &str) -> Result<Option<Value>> {
+pub fn item(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    id: &str,
+    watch_since: &str,
+) -> Result<Option<Value>> {
     let (cond, mut params) = scope_sql(layer, scope, watch_since);
     let by = match (layer.key.as_deref(), id.parse::<i64>()) {
         (_, Ok(n)) => {
@@ -148,7 +176,11 @@ pub fn item(conn: &Connection, layer: &Layer, scope: &Scope, id: &str, watch_sin
         }
         _ => return Ok(None),
     };
-    let sql = format!("SELECT {} FROM \"{}\" t WHERE {by} AND {cond}", select_list(layer), layer.name);
+    let sql = format!(
+        "SELECT {} FROM \"{}\" t WHERE {by} AND {cond}",
+        select_list(layer),
+        layer.name
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     rows.next()?.map(|r| feature(layer, r)).transpose()
@@ -167,7 +199,12 @@ pub fn to_sql(kind: FieldType, v: &Value) -> Sql {
 }
 
 /// Inserts one feature; `values` are by field name (already validated). Returns the fid.
-pub fn insert(conn: &Connection, layer: &Layer, geom: &Geometry<f64>, values: &BTreeMap<String, Value>) -> Result<i64> {
+pub fn insert(
+    conn: &Connection,
+    layer: &Layer,
+    geom: &Geometry<f64>,
+    values: &BTreeMap<String, Value>,
+) -> Result<i64> {
     let mut names = vec!["geom".to_string()];
     let mut params = vec![Sql::Blob(gpkg::try_encode(geom)?)];
     for (k, v) in values {
@@ -177,18 +214,33 @@ pub fn insert(conn: &Connection, layer: &Layer, geom: &Geometry<f64>, values: &B
         }
     }
     let marks = vec!["?"; names.len()].join(", ");
-    let sql = format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", layer.name, names.join(", "));
-    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params))?;
+    let sql = format!(
+        "INSERT INTO \"{}\" ({}) VALUES ({marks})",
+        layer.name,
+        names.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?;
     Ok(conn.last_insert_rowid())
 }
 
 /// Whether a layer already has a feature with this key value.
 pub fn key_exists(conn: &Connection, layer: &Layer, field: &str, value: &str) -> Result<bool> {
-    let sql = format!("SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 LIMIT 1", layer.name);
-    Ok(conn.query_row(&sql, [value], |_| Ok(())).optional()?.is_some())
+    let sql = format!(
+        "SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 LIMIT 1",
+        layer.name
+    );
+    Ok(conn
+        .query_row(&sql, [value], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Number of features in a layer.
 pub fn count(conn: &Connection, layer: &str) -> Result<i64> {
-    Ok(conn.query_row(&format!("SELECT count(*) FROM \"{layer}\""), [], |r| r.get(0))?)
+    Ok(
+        conn.query_row(&format!("SELECT count(*) FROM \"{layer}\""), [], |r| {
+            r.get(0)
+        })?,
+    )
 }

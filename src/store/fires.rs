@@ -24,7 +24,9 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 }
 
 fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    s.filter(|s| !s.is_empty()).map(|s| parse_ts(&s)).transpose()
+    s.filter(|s| !s.is_empty())
+        .map(|s| parse_ts(&s))
+        .transpose()
 }
 
 /// A fire as stored.
@@ -68,25 +70,35 @@ fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
 fn fire_from_row(r: &Row) -> Result<FireRecord> {
     let blob: Vec<u8> = r.get("geom")?;
     let Geometry::Point(p) = gpkg::decode(&blob)? else {
-        return Err(StoreError::Corrupt("a fire point's geometry is not a point".into()));
+        return Err(StoreError::Corrupt(
+            "a fire point's geometry is not a point".into(),
+        ));
     };
     let kind: String = r.get("kind")?;
     let status: String = r.get("status")?;
     let party: String = r.get("responsible_party")?;
     let responsible = Responsible {
-        party: if party == "holder" { Party::Holder } else { Party::District },
+        party: if party == "holder" {
+            Party::Holder
+        } else {
+            Party::District
+        },
         name: r.get("responsible_name")?,
         district_code: r.get("district_code")?,
         via: json_col(r, "via")?.and_then(|v| serde_json::from_value(v).ok()),
-        candidates: json_col(r, "candidates")?.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
+        candidates: json_col(r, "candidates")?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
         mine: r.get("mine")?,
     };
     Ok(FireRecord {
         fid: r.get("fid")?,
         id: r.get("uuid")?,
         code: r.get("code")?,
-        kind: FireKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("fire kind {kind:?}")))?,
-        status: Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("fire status {status:?}")))?,
+        kind: FireKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("fire kind {kind:?}")))?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("fire status {status:?}")))?,
         lon: p.x(),
         lat: p.y(),
         reported_at: parse_ts(&r.get::<_, String>("reported_at")?)?,
@@ -118,7 +130,9 @@ pub fn get(conn: &Connection, id_or_code: &str) -> Result<Option<FireRecord>> {
 
 /// Fires by id, for lists.
 pub fn get_many(conn: &Connection, where_sql: &str, params: Vec<Sql>) -> Result<Vec<FireRecord>> {
-    let sql = format!("SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {where_sql} ORDER BY t.deadline, t.code");
+    let sql = format!(
+        "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {where_sql} ORDER BY t.deadline, t.code"
+    );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     let mut out = vec![];
@@ -254,7 +268,9 @@ fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
         duplicate_of: r.get(13)?,
         method: r.get(14)?,
         plan_due: r.get(15)?,
-        responsible: r.get::<_, Option<String>>(16)?.and_then(|s| serde_json::from_str(&s).ok()),
+        responsible: r
+            .get::<_, Option<String>>(16)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
         deadline: r.get(17)?,
         reignited: r.get::<_, i64>(18)? != 0,
         request_hash: r.get(19)?,
@@ -294,7 +310,9 @@ pub fn append_event(conn: &Connection, e: &EventRecord) -> Result<i64> {
 
 /// A fire's events, oldest first.
 pub fn events(conn: &Connection, fire: &str) -> Result<Vec<EventRecord>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE fire = ?1 ORDER BY at, id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE fire = ?1 ORDER BY at, id"
+    ))?;
     let rows = stmt.query_map([fire], event_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -302,7 +320,9 @@ pub fn events(conn: &Connection, fire: &str) -> Result<Vec<EventRecord>> {
 /// An event by the client-made id it was sent with.
 pub fn event_by_client_id(conn: &Connection, client_id: &str) -> Result<Option<EventRecord>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE client_id = ?1");
-    Ok(conn.query_row(&sql, [client_id], event_from_row).optional()?)
+    Ok(conn
+        .query_row(&sql, [client_id], event_from_row)
+        .optional()?)
 }
 
 /// What the rules need to decide an action on this fire.
@@ -312,7 +332,9 @@ pub fn state(conn: &Connection, fire: &FireRecord) -> Result<FireState> {
         let mut stmt = conn.prepare_cached(
             "SELECT at, temp_c FROM events WHERE fire = ?1 AND action = 'inspect' AND temp_c IS NOT NULL AND at >= ?2 ORDER BY at",
         )?;
-        let rows = stmt.query_map(params![fire.id, ts(since)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?;
+        let rows = stmt.query_map(params![fire.id, ts(since)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
+        })?;
         for row in rows {
             let (at, t) = row?;
             readings.push((parse_ts(&at)?, t));
@@ -338,8 +360,16 @@ pub fn update_state(
     temp_c: Option<f64>,
     reignited: bool,
 ) -> Result<()> {
-    let controlled_at = if to == Status::Controlled && fire.status != Status::Controlled { Some(at) } else { fire.controlled_at };
-    let cleared_at = if to == Status::Cleared { Some(at) } else { fire.cleared_at };
+    let controlled_at = if to == Status::Controlled && fire.status != Status::Controlled {
+        Some(at)
+    } else {
+        fire.controlled_at
+    };
+    let cleared_at = if to == Status::Cleared {
+        Some(at)
+    } else {
+        fire.cleared_at
+    };
     let max_temp = match (fire.max_temp_c, temp_c) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -362,7 +392,12 @@ pub fn update_state(
 }
 
 /// Moves a fire to another responsible party (and its inspections' scope with it).
-pub fn update_responsible(conn: &Connection, fire: &str, r: &Responsible, at: DateTime<Utc>) -> Result<()> {
+pub fn update_responsible(
+    conn: &Connection,
+    fire: &str,
+    r: &Responsible,
+    at: DateTime<Utc>,
+) -> Result<()> {
     conn.execute(
         "UPDATE fire_points SET responsible_party = ?2, responsible_name = ?3, responsible_holder = ?4, district_code = ?5,
             mine = ?6, via = ?7, candidates = ?8, updated_at = ?9 WHERE uuid = ?1",
@@ -430,17 +465,33 @@ pub struct Nearby {
 
 /// Fires within `radius_m` of a point whose status passes `keep`, nearest first. The R-tree
 /// narrows by a degree box, then the geodesic (haversine) distance decides.
-pub fn nearby(conn: &Connection, p: Point<f64>, radius_m: f64, keep: impl Fn(&FireRecord) -> bool) -> Result<Vec<Nearby>> {
+pub fn nearby(
+    conn: &Connection,
+    p: Point<f64>,
+    radius_m: f64,
+    keep: impl Fn(&FireRecord) -> bool,
+) -> Result<Vec<Nearby>> {
     let dlat = radius_m / 111_320.0;
     let dlon = radius_m / (111_320.0 * p.y().to_radians().cos().max(0.01));
     let sql = "t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4)";
-    let params = vec![Sql::Real(p.x() + dlon), Sql::Real(p.x() - dlon), Sql::Real(p.y() + dlat), Sql::Real(p.y() - dlat)];
+    let params = vec![
+        Sql::Real(p.x() + dlon),
+        Sql::Real(p.x() - dlon),
+        Sql::Real(p.y() + dlat),
+        Sql::Real(p.y() - dlat),
+    ];
     let mut out: Vec<Nearby> = get_many(conn, sql, params)?
         .into_iter()
         .filter(|f| keep(f))
         .filter_map(|f| {
             let d = Haversine.distance(p, Point::new(f.lon, f.lat));
-            (d <= radius_m).then(|| Nearby { id: f.id, code: f.code, status: f.status, kind: f.kind, distance_m: (d * 10.0).round() / 10.0 })
+            (d <= radius_m).then(|| Nearby {
+                id: f.id,
+                code: f.code,
+                status: f.status,
+                kind: f.kind,
+                distance_m: (d * 10.0).round() / 10.0,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
@@ -448,11 +499,22 @@ pub fn nearby(conn: &Connection, p: Point<f64>, radius_m: f64, keep: impl Fn(&Fi
 }
 
 /// The event log of the fires matching `where_sql` (on `fire_points t`), for clearance counts.
-pub fn changes(conn: &Connection, where_sql: &str, params: Vec<Sql>) -> Result<(Vec<Change>, Vec<FireRef>)> {
+pub fn changes(
+    conn: &Connection,
+    where_sql: &str,
+    params: Vec<Sql>,
+) -> Result<(Vec<Change>, Vec<FireRef>)> {
     let mut fires = vec![];
     {
-        let mut stmt = conn.prepare(&format!("SELECT t.uuid, t.code FROM fire_points t WHERE {where_sql}"))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.clone()), |r| Ok(FireRef { id: r.get(0)?, code: r.get(1)? }))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT t.uuid, t.code FROM fire_points t WHERE {where_sql}"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.clone()), |r| {
+            Ok(FireRef {
+                id: r.get(0)?,
+                code: r.get(1)?,
+            })
+        })?;
         for r in rows {
             fires.push(r?);
         }
@@ -469,11 +531,15 @@ pub fn changes(conn: &Connection, where_sql: &str, params: Vec<Sql>) -> Result<(
         let responsible: Option<String> = r.get(4)?;
         let place = responsible
             .and_then(|s| serde_json::from_str::<Responsible>(&s).ok())
-            .map(|r| Place { district_code: r.district_code, mine: r.mine });
+            .map(|r| Place {
+                district_code: r.district_code,
+                mine: r.mine,
+            });
         changes.push(Change {
             fire: r.get(0)?,
             at: parse_ts(&r.get::<_, String>(1)?)?,
-            to: Status::parse(&to).ok_or_else(|| StoreError::Corrupt(format!("event status {to:?}")))?,
+            to: Status::parse(&to)
+                .ok_or_else(|| StoreError::Corrupt(format!("event status {to:?}")))?,
             deadline: opt_ts(r.get(3)?)?,
             place,
             reignited: r.get::<_, i64>(5)? != 0,

@@ -2,8 +2,8 @@
 //! spatial index, the GeoPackage binary geometry format and the ST_* SQL functions the
 //! R-tree triggers need. Everything here aims at files GDAL opens and validates cleanly.
 
-use geo_traits::to_geo::ToGeoGeometry;
 use geo::{BoundingRect, Geometry};
+use geo_traits::to_geo::ToGeoGeometry;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -536,7 +536,8 @@ pub fn decode(blob: &[u8]) -> Result<Geometry<f64>> {
     // The wkb crate is the authority on what is well-formed WKB.
     let w = wkb::reader::read_wkb(h.wkb).map_err(|e| GpkgError::BadBlob(e.to_string()))?;
     // POINT EMPTY (NaN coordinates) has no geo equivalent: a NaN point stands for it.
-    Ok(w.try_to_geometry().unwrap_or_else(|| Geometry::Point(geo::Point::new(f64::NAN, f64::NAN))))
+    Ok(w.try_to_geometry()
+        .unwrap_or_else(|| Geometry::Point(geo::Point::new(f64::NAN, f64::NAN))))
 }
 
 /// The envelope (min_x, min_y, max_x, max_y) from the header when present, else computed
@@ -558,7 +559,6 @@ pub fn envelope(blob: &[u8]) -> Result<Option<(f64, f64, f64, f64)>> {
     };
     Ok(computed)
 }
-
 
 #[cfg(test)]
 // A failed unwrap is the clearest test failure.

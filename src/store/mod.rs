@@ -19,7 +19,10 @@ use crate::layers::Registry;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
@@ -49,9 +52,14 @@ pub struct Db {
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    .map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     // WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged commit
     // survive a crash of the process or the machine.
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -69,7 +77,11 @@ impl Db {
         let mut writer = connect(path)?;
         schema::migrate(&mut writer, registry)?;
         Ok(Db {
-            inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(vec![]) }),
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(vec![]),
+            }),
         })
     }
 
@@ -78,17 +90,30 @@ impl Db {
     }
 
     /// Runs `f` in an IMMEDIATE transaction on the writer, committing if it returns Ok.
-    pub fn write_blocking<T, E: From<StoreError>>(&self, f: impl FnOnce(&Transaction) -> std::result::Result<T, E>) -> std::result::Result<T, E> {
+    pub fn write_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// Runs `f` on a reader connection.
-    pub fn read_blocking<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> std::result::Result<T, E>) -> std::result::Result<T, E> {
-        let pooled = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    pub fn read_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
         let conn = match pooled {
             Some(c) => c,
             None => connect(&self.inner.path)?,
@@ -102,7 +127,10 @@ impl Db {
     }
 
     /// [`Db::write_blocking`] off the async executor.
-    pub async fn write<T, E>(&self, f: impl FnOnce(&Transaction) -> std::result::Result<T, E> + Send + 'static) -> std::result::Result<T, E>
+    pub async fn write<T, E>(
+        &self,
+        f: impl FnOnce(&Transaction) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -114,7 +142,10 @@ impl Db {
     }
 
     /// [`Db::read_blocking`] off the async executor.
-    pub async fn read<T, E>(&self, f: impl FnOnce(&Connection) -> std::result::Result<T, E> + Send + 'static) -> std::result::Result<T, E>
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,

@@ -69,7 +69,11 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS qingling_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )?;
-    let current: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM qingling_migrations", [], |r| r.get(0))?;
+    let current: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM qingling_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     for (version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.execute_batch(sql)?;
         tx.execute(
@@ -78,12 +82,32 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
         )?;
     }
     for layer in registry.iter() {
-        gpkg::create_feature_table(&tx, &layer.name, layer.geometry.gpkg_name(), &layer.columns(), &layer.title.zh, &layer.description.zh)?;
+        gpkg::create_feature_table(
+            &tx,
+            &layer.name,
+            layer.geometry.gpkg_name(),
+            &layer.columns(),
+            &layer.title.zh,
+            &layer.description.zh,
+        )?;
         add_missing_columns(&tx, layer)?;
-        for f in [&layer.access.columns.district, &layer.access.columns.holder].into_iter().flatten() {
-            tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS \"{t}_{f}\" ON \"{t}\"(\"{f}\")", t = layer.name))?;
+        for f in [&layer.access.columns.district, &layer.access.columns.holder]
+            .into_iter()
+            .flatten()
+        {
+            tx.execute_batch(&format!(
+                "CREATE INDEX IF NOT EXISTS \"{t}_{f}\" ON \"{t}\"(\"{f}\")",
+                t = layer.name
+            ))?;
         }
     }
+    // Registering the event log as an attributes table makes GDAL list only registered tables,
+    // so accounts and sessions stay out of GIS clients' layer lists.
+    tx.execute(
+        "INSERT OR IGNORE INTO gpkg_contents(table_name, data_type, identifier, description, last_change)
+         VALUES ('events', 'attributes', '火点事件', '火点生命周期事件（只增不改）', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+        [],
+    )?;
     if registry.get("fire_points").is_some() {
         tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_status ON fire_points(status)")?;
     }
@@ -92,11 +116,19 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
 }
 
 fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Result<()> {
-    let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{}')", layer.name))?;
-    let have: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT name FROM pragma_table_info('{}')",
+        layer.name
+    ))?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
     for col in layer.columns().iter().filter(|c| !have.contains(&c.name)) {
         // SQLite cannot add a UNIQUE column; a unique index does the same job.
-        conn.execute_batch(&format!("ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}", layer.name, col.name, col.sql_type))?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
+            layer.name, col.name, col.sql_type
+        ))?;
         if col.unique {
             conn.execute_batch(&format!(
                 "CREATE UNIQUE INDEX IF NOT EXISTS \"{t}_{c}_key\" ON \"{t}\"(\"{c}\")",
@@ -111,8 +143,16 @@ fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Resul
 /// A JSON setting, if set.
 pub fn setting(conn: &Connection, key: &str) -> Result<Option<serde_json::Value>> {
     use rusqlite::OptionalExtension;
-    let text: Option<String> = conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| super::StoreError::Corrupt(format!("setting {key}: {e}")))).transpose()
+    let text: Option<String> = conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| super::StoreError::Corrupt(format!("setting {key}: {e}")))
+    })
+    .transpose()
 }
 
 pub fn set_setting(conn: &Connection, key: &str, value: &serde_json::Value) -> Result<()> {
@@ -134,9 +174,13 @@ mod tests {
         gpkg::register_functions(&conn).expect("functions");
         migrate(&mut conn, &registry).expect("first");
         migrate(&mut conn, &registry).expect("second");
-        let n: i64 = conn.query_row("SELECT count(*) FROM qingling_migrations", [], |r| r.get(0)).expect("count");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM qingling_migrations", [], |r| r.get(0))
+            .expect("count");
         assert_eq!(n, MIGRATIONS.len() as i64);
-        let layers: i64 = conn.query_row("SELECT count(*) FROM gpkg_contents", [], |r| r.get(0)).expect("count");
+        let layers: i64 = conn
+            .query_row("SELECT count(*) FROM gpkg_contents", [], |r| r.get(0))
+            .expect("count");
         assert_eq!(layers, registry.iter().count() as i64);
         conn.execute(
             "INSERT INTO events(fire, at, actor, role, action, to_status) VALUES ('f', 't', 'a', 'patrol', 'report', 'reported')",

@@ -47,26 +47,46 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Adds an account. A district officer needs a district code, an owner a holder name.
-pub fn add(conn: &Connection, u: &NewUser, now: DateTime<Utc>) -> std::result::Result<i64, UserError> {
+pub fn add(
+    conn: &Connection,
+    u: &NewUser,
+    now: DateTime<Utc>,
+) -> std::result::Result<i64, UserError> {
     let name = u.username.trim();
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_whitespace) {
-        return Err(UserError::Invalid("the username must be 1-64 characters without spaces".into()));
+        return Err(UserError::Invalid(
+            "the username must be 1-64 characters without spaces".into(),
+        ));
     }
     if u.password.chars().count() < 8 {
-        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
+        return Err(UserError::Invalid(
+            "the password must be at least 8 characters".into(),
+        ));
     }
     let district = u.district.map(str::trim).filter(|s| !s.is_empty());
     let holder = u.holder.map(str::trim).filter(|s| !s.is_empty());
     match (u.role, district, holder) {
-        (Role::District, None, _) => return Err(UserError::Invalid("a district account needs --district CODE".into())),
-        (Role::Owner, _, None) => return Err(UserError::Invalid("an owner account needs --holder NAME".into())),
+        (Role::District, None, _) => {
+            return Err(UserError::Invalid(
+                "a district account needs --district CODE".into(),
+            ));
+        }
+        (Role::Owner, _, None) => {
+            return Err(UserError::Invalid(
+                "an owner account needs --holder NAME".into(),
+            ));
+        }
         _ => {}
     }
     let hash = Argon2::default()
         .hash_password(u.password.as_bytes())
         .map_err(|e| UserError::Invalid(format!("cannot hash the password: {e}")))?
         .to_string();
-    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)", [name], |r| r.get(0))?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
+        [name],
+        |r| r.get(0),
+    )?;
     if exists {
         return Err(UserError::Taken(name.into()));
     }
@@ -110,7 +130,11 @@ pub fn verify(conn: &Connection, username: &str, password: &str) -> Result<Optio
         .optional()?;
     let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$N4Jd5yUZ5lFnV4WQz0x8aEG6JUGjNbMvR8U5gX1ZYfE";
     let stored = row.as_ref().map_or(dummy, |(_, h, _)| h.as_str());
-    let ok = PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+    let ok = PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    });
     Ok(row.filter(|_| ok).map(|(id, _, a)| (id, a)))
 }
 
@@ -121,7 +145,12 @@ pub fn create_session(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> Re
     let token = hex(&bytes);
     conn.execute(
         "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![token_hash(&token), user_id, now.to_rfc3339(), (now + Duration::days(SESSION_DAYS)).to_rfc3339()],
+        params![
+            token_hash(&token),
+            user_id,
+            now.to_rfc3339(),
+            (now + Duration::days(SESSION_DAYS)).to_rfc3339()
+        ],
     )?;
     Ok(token)
 }
@@ -141,7 +170,10 @@ pub fn session_actor(conn: &Connection, token: &str, now: DateTime<Utc>) -> Resu
 }
 
 pub fn end_session(conn: &Connection, token: &str) -> Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash(token)])?;
+    conn.execute(
+        "DELETE FROM sessions WHERE token_hash = ?1",
+        [token_hash(token)],
+    )?;
     Ok(())
 }
 
@@ -158,7 +190,8 @@ mod tests {
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().expect("db");
         crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &Registry::builtin().expect("layers")).expect("migrate");
+        crate::store::schema::migrate(&mut conn, &Registry::builtin().expect("layers"))
+            .expect("migrate");
         conn
     }
 
@@ -166,17 +199,47 @@ mod tests {
     fn a_user_signs_in_with_the_right_password_only_and_sessions_expire() {
         let conn = db();
         let now = Utc::now();
-        let u = NewUser { username: "li", password: "correct horse", role: Role::Owner, district: None, holder: Some("甲公司") };
+        let u = NewUser {
+            username: "li",
+            password: "correct horse",
+            role: Role::Owner,
+            district: None,
+            holder: Some("甲公司"),
+        };
         let id = add(&conn, &u, now).expect("add");
-        let stored: String = conn.query_row("SELECT password_hash FROM users", [], |r| r.get(0)).expect("hash");
+        let stored: String = conn
+            .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+            .expect("hash");
         assert!(stored.starts_with("$argon2id$"), "{stored}");
-        assert!(verify(&conn, "li", "wrong password").expect("verify").is_none());
-        assert!(verify(&conn, "nobody", "correct horse").expect("verify").is_none());
-        let (got, actor) = verify(&conn, "li", "correct horse").expect("verify").expect("match");
-        assert_eq!((got, actor.role, actor.holder.as_deref()), (id, Role::Owner, Some("甲公司")));
+        assert!(
+            verify(&conn, "li", "wrong password")
+                .expect("verify")
+                .is_none()
+        );
+        assert!(
+            verify(&conn, "nobody", "correct horse")
+                .expect("verify")
+                .is_none()
+        );
+        let (got, actor) = verify(&conn, "li", "correct horse")
+            .expect("verify")
+            .expect("match");
+        assert_eq!(
+            (got, actor.role, actor.holder.as_deref()),
+            (id, Role::Owner, Some("甲公司"))
+        );
         let token = create_session(&conn, id, now).expect("session");
-        assert_eq!(session_actor(&conn, &token, now).expect("lookup").map(|a| a.username), Some("li".into()));
-        assert!(session_actor(&conn, &token, now + Duration::days(SESSION_DAYS + 1)).expect("lookup").is_none());
+        assert_eq!(
+            session_actor(&conn, &token, now)
+                .expect("lookup")
+                .map(|a| a.username),
+            Some("li".into())
+        );
+        assert!(
+            session_actor(&conn, &token, now + Duration::days(SESSION_DAYS + 1))
+                .expect("lookup")
+                .is_none()
+        );
         end_session(&conn, &token).expect("end");
         assert!(session_actor(&conn, &token, now).expect("lookup").is_none());
     }
@@ -185,12 +248,31 @@ mod tests {
     fn bindings_are_required_and_names_unique() {
         let conn = db();
         let now = Utc::now();
-        let d = NewUser { username: "d", password: "password1", role: Role::District, district: None, holder: None };
+        let d = NewUser {
+            username: "d",
+            password: "password1",
+            role: Role::District,
+            district: None,
+            holder: None,
+        };
         assert!(matches!(add(&conn, &d, now), Err(UserError::Invalid(_))));
-        let p = NewUser { username: "p", password: "password1", role: Role::Patrol, district: None, holder: None };
+        let p = NewUser {
+            username: "p",
+            password: "password1",
+            role: Role::Patrol,
+            district: None,
+            holder: None,
+        };
         add(&conn, &p, now).expect("patrol");
         assert!(matches!(add(&conn, &p, now), Err(UserError::Taken(_))));
-        let short = NewUser { username: "q", password: "short", ..p };
-        assert!(matches!(add(&conn, &short, now), Err(UserError::Invalid(_))));
+        let short = NewUser {
+            username: "q",
+            password: "short",
+            ..p
+        };
+        assert!(matches!(
+            add(&conn, &short, now),
+            Err(UserError::Invalid(_))
+        ));
     }
 }

@@ -1,0 +1,57 @@
+//! The running application's shared state: the database, the layers, the responsibility index
+//! and the rules.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::domain::fire::Rules;
+use crate::domain::responsibility::ResponsibilityIndex;
+use crate::layers::Registry;
+use crate::store::{Db, Result, areas, schema};
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub registry: Arc<Registry>,
+    index: Arc<RwLock<Arc<ResponsibilityIndex>>>,
+    pub rules: Arc<Rules>,
+    /// The web app's files, served at `/`.
+    pub web_dir: Option<PathBuf>,
+}
+
+/// The rules in force: the defaults, overridden by the `rules` setting in the database.
+pub fn load_rules(db: &Db) -> Result<Rules> {
+    db.read_blocking(|c| {
+        Ok(schema::setting(c, "rules")?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    })
+}
+
+impl App {
+    pub fn new(db: Db, registry: Registry, web_dir: Option<PathBuf>) -> Result<App> {
+        let rules = load_rules(&db)?;
+        let index = db.read_blocking(|c| areas::load(c).map(ResponsibilityIndex::new))?;
+        Ok(App {
+            db,
+            registry: Arc::new(registry),
+            index: Arc::new(RwLock::new(Arc::new(index))),
+            rules: Arc::new(rules),
+            web_dir,
+        })
+    }
+
+    /// The current responsibility index (cheap: an Arc).
+    pub fn index(&self) -> Arc<ResponsibilityIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Rebuilds the index after the polygons changed.
+    pub fn reload_index(&self) -> Result<()> {
+        let index = self
+            .db
+            .read_blocking(|c| areas::load(c).map(ResponsibilityIndex::new))?;
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! `qingling bench`: province-scale figures (see the README).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> ExitCode {
+    ExitCode::FAILURE
+}

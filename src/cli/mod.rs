@@ -1,0 +1,201 @@
+//! The command line: `serve`, `import`, `user add`, `demo`, `bench`.
+
+mod bench;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::domain::role::Role;
+use crate::error::Error;
+use crate::i18n::Lang;
+use crate::layers::Registry;
+use crate::store::Db;
+use crate::store::users::{self, NewUser};
+
+#[derive(Parser)]
+#[command(
+    name = "qingling",
+    version,
+    about = "清零 — coal-mining-area fire and dust tracking until every fire is cleared"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the API.
+    Serve(serve::Args),
+    /// Import a layer from a GeoJSON file (EPSG:4326); all or nothing.
+    Import {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        layer: String,
+        file: PathBuf,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Build a demo database from the sample folder.
+    Demo {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "samples")]
+        samples: PathBuf,
+    },
+    /// Benchmarks on generated province-scale data (build with --release).
+    Bench(bench::Args),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account.
+    Add {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_parser = ["manager", "district", "owner", "patrol"])]
+        role: String,
+        /// The district code a district account is bound to.
+        #[arg(long)]
+        district: Option<String>,
+        /// The holder an owner account acts for.
+        #[arg(long)]
+        holder: Option<String>,
+    },
+}
+
+/// The language for command-line messages, from LANG (Chinese by default).
+fn lang() -> Lang {
+    Lang::from_accept_language(
+        std::env::var("LANG")
+            .ok()
+            .as_deref()
+            .filter(|l| !l.starts_with('C') && !l.is_empty()),
+    )
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("qingling: {msg}");
+    ExitCode::FAILURE
+}
+
+fn open(db: &Path) -> Result<(Db, Registry), String> {
+    let registry = Registry::builtin().map_err(|e| e.to_string())?;
+    let db = Db::open(db, &registry).map_err(|e| e.to_string())?;
+    Ok((db, registry))
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Import { db, layer, file } => {
+            let (db, registry) = match open(&db) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("{}: {e}", file.display())),
+            };
+            match db.write_blocking(|tx| {
+                crate::service::import::import_geojson(tx, &registry, &layer, &text, lang())
+            }) {
+                Ok(n) => {
+                    eprintln!("{n} {layer} imported from {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(message(&e)),
+            }
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    db,
+                    username,
+                    password,
+                    role,
+                    district,
+                    holder,
+                },
+        } => {
+            let (db, _) = match open(&db) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            let Some(role) = Role::parse(&role) else {
+                return fail("unknown role");
+            };
+            let u = NewUser {
+                username: &username,
+                password: &password,
+                role,
+                district: district.as_deref(),
+                holder: holder.as_deref(),
+            };
+            match db.write_blocking(|tx| {
+                users::add(tx, &u, chrono::Utc::now())
+                    .map_err(|e| Error::Store(crate::store::StoreError::Worker(e.to_string())))
+            }) {
+                Ok(_) => {
+                    eprintln!("added {} ({})", username, role.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(Error::Store(e)) => fail(e),
+                Err(e) => fail(message(&e)),
+            }
+        }
+        Command::Demo { db, samples } => match build_demo(&db, &samples) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn message(e: &Error) -> String {
+    match e {
+        Error::Store(s) => s.to_string(),
+        e => e.message(lang()),
+    }
+}
+
+/// Builds a demo database at `path` (which must not exist yet).
+pub fn build_demo(path: &Path, samples: &Path) -> Result<(), String> {
+    if path.exists() {
+        return Err(format!(
+            "{} exists; the demo is built only into a new file",
+            path.display()
+        ));
+    }
+    let (db, registry) = open(path)?;
+    let built = crate::service::demo::build(&db, &registry, samples, chrono::Utc::now())
+        .map_err(|e| message(&e));
+    if let Err(e) = built {
+        drop(db);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        return Err(e);
+    }
+    eprintln!("demo database built at {}", path.display());
+    Ok(())
+}

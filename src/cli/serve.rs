@@ -1,0 +1,85 @@
+//! `qingling serve`: the HTTP server, with the automatic extinguish sweep in the background.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::app::App;
+use crate::layers::Registry;
+use crate::store::Db;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The database file (a GeoPackage).
+    #[arg(long, default_value = "qingling.gpkg")]
+    db: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Build the database from the sample folder if the file does not exist.
+    #[arg(long)]
+    demo: bool,
+    #[arg(long, default_value = "samples")]
+    samples: PathBuf,
+    /// The web app's folder.
+    #[arg(long, default_value = "web")]
+    web: PathBuf,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    if args.demo && !args.db.exists() {
+        if let Err(e) = super::build_demo(&args.db, &args.samples) {
+            return super::fail(e);
+        }
+    }
+    let registry = match Registry::builtin() {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    let db = match Db::open(&args.db, &registry) {
+        Ok(db) => db,
+        Err(e) => return super::fail(e),
+    };
+    let web = args.web.is_dir().then_some(args.web.clone());
+    let app = match App::new(db, registry, web) {
+        Ok(a) => a,
+        Err(e) => return super::fail(e),
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return super::fail(e),
+    };
+    match rt.block_on(serve(app, args.addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::fail(e),
+    }
+}
+
+async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("Qingling listening on http://{}", listener.local_addr()?);
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let rules = sweeper.rules.clone();
+            let done = sweeper
+                .db
+                .write(move |tx| crate::service::fires::sweep(tx, chrono::Utc::now(), &rules))
+                .await;
+            match done {
+                Ok(n) if n > 0 => tracing::info!(
+                    extinguished = n,
+                    "controlled fires met the extinguished standard"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "extinguish sweep failed"),
+            }
+        }
+    });
+    axum::serve(listener, crate::http::router(app))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,116 @@
+//! Clearance counts ("dynamic zero") for the user's fires, now or as of a past day, and the
+//! daily burn-down series.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::User;
+use crate::app::App;
+use crate::domain::access::fire_scope;
+use crate::domain::clearance::{DistrictInfo, MineInfo, Timeline};
+use crate::domain::deadline::{end_of_local_day, local_date};
+use crate::domain::role::Actor;
+use crate::error::Error;
+use crate::service::fires::watch_since;
+use crate::store::features::scope_sql;
+use crate::store::fires as store;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/clearance", get(clearance))
+        .route("/api/clearance/daily", get(daily))
+}
+
+fn date(q: &HashMap<String, String>, name: &'static str) -> Result<Option<NaiveDate>, Error> {
+    q.get(name)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::bad_request("bad_date"))
+        })
+        .transpose()
+}
+
+/// The event log of the fires this user may see. Patrols count every fire (counts are not
+/// sensitive); owners and district officers their own.
+async fn timeline(app: &App, actor: Actor) -> Result<Timeline, ApiError> {
+    let layer = app
+        .registry
+        .get("fire_points")
+        .cloned()
+        .ok_or_else(|| ApiError(Error::not_found("layer")))?;
+    let index = app.index();
+    let districts = index
+        .areas()
+        .districts
+        .iter()
+        .map(|d| DistrictInfo {
+            code: d.code.clone(),
+            name: d.name.clone(),
+        })
+        .collect();
+    let mines = index
+        .areas()
+        .mines
+        .iter()
+        .map(|m| MineInfo {
+            licence_no: m.licence_no.clone(),
+            name: m.name.clone(),
+            holder: m.holder.clone(),
+            ownerless: m.ownerless,
+        })
+        .collect();
+    let scope = match fire_scope(&actor) {
+        crate::domain::access::Scope::Open => crate::domain::access::Scope::All,
+        s => s,
+    };
+    let since = watch_since(Utc::now(), &app.rules);
+    let (changes, fires) = app
+        .db
+        .read(move |c| {
+            let (cond, params) = scope_sql(&layer, &scope, &since);
+            store::changes(c, &cond, params)
+        })
+        .await?;
+    Ok(Timeline::new(changes, fires, districts, mines))
+}
+
+async fn clearance(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let now = Utc::now();
+    let at = date(&q, "at")?.map_or(now, |d| {
+        end_of_local_day(d).min(now)
+            - Duration::seconds(if end_of_local_day(d) <= now { 1 } else { 0 })
+    });
+    let tl = timeline(&app, actor).await?;
+    Ok(Json(serde_json::to_value(tl.at(at)).unwrap_or(Value::Null)))
+}
+
+async fn daily(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let today = local_date(Utc::now());
+    let to = date(&q, "to")?.unwrap_or(today).min(today);
+    let from = date(&q, "from")?.unwrap_or(to - Duration::days(89));
+    if from > to || (to - from).num_days() > 3660 {
+        return Err(ApiError(
+            Error::bad_request("bad_query")
+                .arg("param", "from")
+                .arg("detail", "from <= to, at most 10 years"),
+        ));
+    }
+    let tl = timeline(&app, actor).await?;
+    Ok(Json(
+        json!({"from": from, "to": to, "days": tl.daily(from, to)}),
+    ))
+}

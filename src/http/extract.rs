@@ -1,0 +1,90 @@
+//! Extractors: the signed-in user, and JSON bodies whose rejections speak our error language.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::domain::role::Actor;
+use crate::error::{Error, Kind};
+use crate::store::users;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "qingling_session";
+
+/// The bearer token or session cookie of a request.
+pub fn token(parts: &Parts) -> Option<String> {
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some(t) = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+    {
+        return Some(t.trim().to_string());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The signed-in user; 401 without a live session.
+pub struct User(pub Actor);
+
+impl FromRequestParts<App> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(t) = token(parts) else {
+            return Err(ApiError(Error::new(Kind::Unauthorized, "unauthorized")));
+        };
+        let now = chrono::Utc::now();
+        let actor = app
+            .db
+            .read(move |c| users::session_actor(c, &t, now))
+            .await?;
+        actor
+            .map(User)
+            .ok_or_else(|| ApiError(Error::new(Kind::Unauthorized, "unauthorized")))
+    }
+}
+
+/// A JSON body. Malformed JSON is a 400, a body of the wrong shape a 422, too large a 413.
+pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(r) => Err(ApiError(rejection(r))),
+        }
+    }
+}
+
+fn rejection(r: JsonRejection) -> Error {
+    match r {
+        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::new(Kind::TooLarge, "body_too_large").arg("limit", "1 MiB")
+        }
+        JsonRejection::JsonDataError(e) => Error::invalid("bad_body").arg("detail", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => {
+            Error::bad_request("bad_json").arg("detail", e.body_text())
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::new(Kind::BadRequest, "bad_content_type")
+        }
+        other => Error::bad_request("bad_json").arg("detail", other.body_text()),
+    }
+}
