@@ -26,10 +26,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    if args.demo && !args.db.exists() {
-        if let Err(e) = super::build_demo(&args.db, &args.samples) {
-            return super::fail(e);
-        }
+    if args.demo
+        && !args.db.exists()
+        && let Err(e) = super::build_demo(&args.db, &args.samples)
+    {
+        return super::fail(e);
     }
     let registry = match Registry::builtin() {
         Ok(r) => r,

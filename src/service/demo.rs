@@ -19,8 +19,17 @@ use crate::service::import::import_geojson;
 use crate::store::users::{self, NewUser};
 use crate::store::{Db, StoreError, areas};
 
-/// The demo accounts: (username, password, role, district, holder). Listed in the README.
-pub const ACCOUNTS: &[(&str, &str, Role, Option<&str>, Option<&str>)] = &[
+/// A demo account: (username, password, role, district, holder).
+pub type Account = (
+    &'static str,
+    &'static str,
+    Role,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// The demo accounts, listed in the README.
+pub const ACCOUNTS: &[Account] = &[
     ("manager", "qingling-manager", Role::Manager, None, None),
     (
         "district",
@@ -212,9 +221,8 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
                     input.co_ppm = step.rest.get("co_ppm").and_then(Value::as_f64);
                     input.plan_due = s("plan_due").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).map(|d| (d + shift).to_string());
                     let actor = actor_for(&step.actor, &record);
-                    fires::act(tx, &ctx, &actor, &fire, &input, at).map_err(|e| {
+                    fires::act(tx, &ctx, &actor, &fire, &input, at).inspect_err(|e| {
                         tracing::error!(fire = %record.code, action = %step.action, "sample step refused: {}", e.message(Lang::En));
-                        e
                     })?;
                 }
             }

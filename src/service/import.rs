@@ -263,12 +263,8 @@ mod tests {
             msg.contains("第 2 个要素（怪矿）") && msg.contains("“kind”"),
             "{msg}"
         );
-        let dup = mines(
-            &mines("")
-                .replace(r#"{"type":"FeatureCollection","features":["#, ",")
-                .trim_end_matches("]}")
-                .to_string(),
-        );
+        let again = mines("").replace(r#"{"type":"FeatureCollection","features":["#, ",");
+        let dup = mines(again.trim_end_matches("]}"));
         let msg = import_geojson(&conn, &registry, "mines", &dup, Lang::En)
             .expect_err("dup")
             .message(Lang::En);
