@@ -1,0 +1,178 @@
+//! Test support: a real server on an ephemeral loopback port over a demo database built from
+//! `samples/`, and a minimal HTTP/1.1 client (no extra dependencies).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+
+use geo::InteriorPoint;
+use serde_json::Value;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A server over a fresh demo database.
+pub fn demo_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    serve(dir, db)
+}
+
+fn serve(dir: tempfile::TempDir, db: PathBuf) -> Server {
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let store = qingling::store::Db::open(&db, &registry).unwrap();
+    let app = qingling::app::App::new(store, registry, None).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
+    Server { addr, db, _dir: dir, _rt: rt }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request; `headers` are extra header lines.
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    if let Some(b) = body {
+        head += &format!("Content-Length: {}\r\n", b.len());
+    }
+    head += "\r\n";
+    s.write_all(head.as_bytes()).unwrap();
+    if let Some(b) = body {
+        // The server may answer (413) before reading everything.
+        let _ = s.write_all(b);
+    }
+    let mut raw = vec![];
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_string() };
+    Response { status, headers, body }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        // Sizes count bytes; slice by bytes.
+        let bytes = rest.as_bytes();
+        out += &String::from_utf8_lossy(&bytes[..n.min(bytes.len())]);
+        s = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// A client bound to a server and (optionally) a bearer token.
+pub struct Client {
+    pub addr: SocketAddr,
+    pub token: Option<String>,
+    pub lang: &'static str,
+}
+
+impl Client {
+    pub fn anonymous(server: &Server) -> Client {
+        Client { addr: server.addr, token: None, lang: "zh-CN" }
+    }
+
+    pub fn login(server: &Server, user: &str) -> Client {
+        let body = serde_json::json!({"username": user, "password": format!("qingling-{user}")}).to_string();
+        let r = request(server.addr, "POST", "/api/login", &[("Content-Type", "application/json")], Some(body.as_bytes()));
+        assert_eq!(r.status, 200, "{}", r.body);
+        Client { addr: server.addr, token: r.json()["token"].as_str().map(String::from), lang: "zh-CN" }
+    }
+
+    fn headers(&self) -> Vec<(&str, String)> {
+        let mut h = vec![("Accept-Language", self.lang.to_string())];
+        if let Some(t) = &self.token {
+            h.push(("Authorization", format!("Bearer {t}")));
+        }
+        h
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        let h = self.headers();
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        request(self.addr, "GET", path, &h, None)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Response {
+        self.post_raw(path, body.to_string().as_bytes())
+    }
+
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> Response {
+        let mut h = self.headers();
+        h.push(("Content-Type", "application/json".into()));
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        request(self.addr, "POST", path, &h, Some(body))
+    }
+}
+
+/// A point inside the named sample feature (its interior point), as [lon, lat].
+pub fn inside(layer: &str, name: &str) -> [f64; 2] {
+    let text = std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
+    let fc: geojson::FeatureCollection = text.parse().unwrap();
+    let f = fc.features.iter().find(|f| f.property("name").and_then(Value::as_str) == Some(name)).unwrap();
+    let g: geo::Geometry<f64> = geo::Geometry::try_from(&f.geometry.as_ref().unwrap().value).unwrap();
+    let p = g.interior_point().unwrap();
+    [p.x(), p.y()]
+}
+
+/// The first sample feature of a layer matching a predicate on its properties.
+pub fn sample_name(layer: &str, pred: impl Fn(&serde_json::Map<String, Value>) -> bool) -> String {
+    let text = std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"].as_object().unwrap())
+        .find(|p| pred(p))
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+pub fn fire_feature(at: [f64; 2], props: Value) -> Value {
+    serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at}, "properties": props})
+}
+
+pub fn count_fires(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM fire_points", [], |r| r.get(0)).unwrap()
+}
