@@ -15,7 +15,10 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().expect("file name").to_string_lossy();
-        out += &format!("    ({name:?}, include_str!({:?})),\n", f.display().to_string());
+        out += &format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        );
     }
     out += "]\n";
     let dest = PathBuf::from(env::var("OUT_DIR").expect("out dir")).join("layers.rs");

@@ -24,25 +24,54 @@ fn report(c: &Client, at: [f64; 2], props: Value) -> Response {
 fn login_gives_a_token_and_a_strict_http_only_cookie() {
     let s = demo_server();
     let body = json!({"username": "manager", "password": "qingling-manager"}).to_string();
-    let r = request(s.addr, "POST", "/api/login", &[("Content-Type", "application/json")], Some(body.as_bytes()));
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        Some(body.as_bytes()),
+    );
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["user"]["role"], "manager");
     let token = v["token"].as_str().unwrap();
     let cookie = r.header("set-cookie").unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let cookie_pair = cookie.split(';').next().unwrap();
     let me = request(s.addr, "GET", "/api/me", &[("Cookie", cookie_pair)], None);
     assert_eq!(me.json()["username"], "manager");
-    let me = request(s.addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {token}"))], None);
+    let me = request(
+        s.addr,
+        "GET",
+        "/api/me",
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    );
     assert_eq!(me.status, 200);
 
     let wrong = json!({"username": "manager", "password": "nope-nope"}).to_string();
-    let r = request(s.addr, "POST", "/api/login", &[("Content-Type", "application/json"), ("Accept-Language", "en")], Some(wrong.as_bytes()));
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept-Language", "en"),
+        ],
+        Some(wrong.as_bytes()),
+    );
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["message"], "Wrong username or password");
     assert_eq!(Client::anonymous(&s).get("/api/me").status, 401);
-    assert_eq!(Client::anonymous(&s).get("/collections/fire_points/items").status, 401);
+    assert_eq!(
+        Client::anonymous(&s)
+            .get("/collections/fire_points/items")
+            .status,
+        401
+    );
 }
 
 #[test]
@@ -50,20 +79,31 @@ fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() 
     let s = demo_server();
     let patrol = Client::login(&s, "patrol");
     let at = inside("mines", &own_mine());
-    let r = report(&patrol, at, json!({"kind": "coal_seam", "temp_c": 180, "signs": ["smoke"], "accuracy_m": 6}));
+    let r = report(
+        &patrol,
+        at,
+        json!({"kind": "coal_seam", "temp_c": 180, "signs": ["smoke"], "accuracy_m": 6}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let p = &r.json()["properties"];
     assert_eq!(p["status"], "reported");
     assert_eq!(p["responsible"]["party"], "holder");
     assert_eq!(p["responsible"]["name"], DEMO_HOLDER);
     assert!(p["responsible"]["via"]["layer"].is_string());
-    assert!(p["code"].as_str().unwrap().starts_with("WH-20"), "{}", p["code"]);
+    assert!(
+        p["code"].as_str().unwrap().starts_with("WH-20"),
+        "{}",
+        p["code"]
+    );
     assert!(p["deadline"].is_string());
     assert!(p["nearby_open"].is_array());
     let id = p["id"].as_str().unwrap();
     let got = patrol.get(&format!("/api/fires/{id}"));
     assert_eq!(got.status, 200);
-    let events = got.json()["properties"]["events"].as_array().unwrap().clone();
+    let events = got.json()["properties"]["events"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["action"], "report");
 }
@@ -72,7 +112,11 @@ fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() 
 fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
     let s = demo_server();
     let patrol = Client::login(&s, "patrol");
-    let r = report(&patrol, inside("mines", &ownerless_mine()), json!({"kind": "coal_seam"}));
+    let r = report(
+        &patrol,
+        inside("mines", &ownerless_mine()),
+        json!({"kind": "coal_seam"}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let resp = &r.json()["properties"]["responsible"];
     assert_eq!(resp["party"], "district");
@@ -83,7 +127,10 @@ fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
     let before = count_fires(&s.db);
     let r = report(&en, [110.0, 39.5], json!({"kind": "coal_seam"}));
     assert_eq!(r.status, 422);
-    assert_eq!(r.json()["message"], "Outside the managed area: the point lies in no district");
+    assert_eq!(
+        r.json()["message"],
+        "Outside the managed area: the point lies in no district"
+    );
     assert_eq!(count_fires(&s.db), before);
 }
 
@@ -93,13 +140,28 @@ fn a_retried_report_returns_the_first_record_and_a_changed_one_conflicts() {
     let patrol = Client::login(&s, "patrol");
     let at = inside("mines", &own_mine());
     let id = "6f1c2a8e-3b9d-4c1e-9f2a-7d8e5b4c3a21";
-    let first = report(&patrol, at, json!({"id": id, "kind": "waste_dump", "temp_c": 90}));
+    let first = report(
+        &patrol,
+        at,
+        json!({"id": id, "kind": "waste_dump", "temp_c": 90}),
+    );
     assert_eq!(first.status, 201, "{}", first.body);
-    let again = report(&patrol, at, json!({"id": id, "kind": "waste_dump", "temp_c": 90}));
+    let again = report(
+        &patrol,
+        at,
+        json!({"id": id, "kind": "waste_dump", "temp_c": 90}),
+    );
     assert_eq!(again.status, 200);
-    assert_eq!(again.json()["properties"]["code"], first.json()["properties"]["code"]);
+    assert_eq!(
+        again.json()["properties"]["code"],
+        first.json()["properties"]["code"]
+    );
     let n = count_fires(&s.db);
-    let changed = report(&patrol, at, json!({"id": id, "kind": "waste_dump", "temp_c": 95}));
+    let changed = report(
+        &patrol,
+        at,
+        json!({"id": id, "kind": "waste_dump", "temp_c": 95}),
+    );
     assert_eq!(changed.status, 409);
     assert_eq!(count_fires(&s.db), n);
 }
@@ -133,9 +195,18 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
     // Chinese by default.
     patrol.lang = "zh";
     let r = patrol.post_raw("/api/fires", b"{not json");
-    assert!(r.json()["message"].as_str().unwrap().contains("不是有效的 JSON"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("不是有效的 JSON")
+    );
     // A map-placed point may have a poor GPS accuracy.
-    let r = report(&patrol, at, json!({"kind": "coal_seam", "accuracy_m": 250, "position_source": "map"}));
+    let r = report(
+        &patrol,
+        at,
+        json!({"kind": "coal_seam", "accuracy_m": 250, "position_source": "map"}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
@@ -152,30 +223,73 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
     let ev = |c: &Client, body: Value| c.post(&format!("/api/fires/{id}/events"), &body);
 
-    assert_eq!(ev(&patrol, json!({"action": "confirm"})).status, 403, "a patrol may not confirm");
-    assert_eq!(ev(&owner, json!({"action": "start_treatment", "method": "water"})).status, 409, "not confirmed yet");
+    assert_eq!(
+        ev(&patrol, json!({"action": "confirm"})).status,
+        403,
+        "a patrol may not confirm"
+    );
+    assert_eq!(
+        ev(
+            &owner,
+            json!({"action": "start_treatment", "method": "water"})
+        )
+        .status,
+        409,
+        "not confirmed yet"
+    );
     assert_eq!(ev(&manager, json!({"action": "confirm"})).status, 200);
     let r = ev(&manager, json!({"action": "clear"}));
     assert_eq!(r.status, 409);
-    assert_eq!(r.json()["detail"]["allowed"], json!(["inspect", "dismiss", "reassign"]));
+    assert_eq!(
+        r.json()["detail"]["allowed"],
+        json!(["inspect", "dismiss", "reassign"])
+    );
     let r = ev(&manager, json!({"action": "fly"}));
     assert_eq!(r.status, 422);
-    assert_eq!(ev(&owner, json!({"action": "start_treatment"})).status, 422, "a method is needed");
-    let r = ev(&owner, json!({"action": "start_treatment", "method": "loess_cover"}));
+    assert_eq!(
+        ev(&owner, json!({"action": "start_treatment"})).status,
+        422,
+        "a method is needed"
+    );
+    let r = ev(
+        &owner,
+        json!({"action": "start_treatment", "method": "loess_cover"}),
+    );
     assert_eq!(r.json()["properties"]["status"], "treating");
     let r = ev(&owner, json!({"action": "control", "temp_c": 65}));
     assert_eq!(r.status, 422, "{}", r.body);
     let r = ev(&owner, json!({"action": "control", "temp_c": 35}));
     assert_eq!(r.json()["properties"]["status"], "controlled");
-    let r = ev(&patrol, json!({"action": "inspect", "temp_c": 78, "co_ppm": 40}));
+    let r = ev(
+        &patrol,
+        json!({"action": "inspect", "temp_c": 78, "co_ppm": 40}),
+    );
     assert_eq!(r.json()["properties"]["status"], "reignited");
     assert_eq!(r.json()["properties"]["reignitions"], 1);
-    let r = ev(&owner, json!({"action": "start_treatment", "method": "grouting"}));
+    let r = ev(
+        &owner,
+        json!({"action": "start_treatment", "method": "grouting"}),
+    );
     assert_eq!(r.json()["properties"]["status"], "treating");
 
     let got = manager.get(&format!("/api/fires/{id}")).json();
-    let actions: Vec<&str> = got["properties"]["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["report", "confirm", "start_treatment", "control", "inspect", "start_treatment"]);
+    let actions: Vec<&str> = got["properties"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "report",
+            "confirm",
+            "start_treatment",
+            "control",
+            "inspect",
+            "start_treatment"
+        ]
+    );
     // The owner does not learn who reported it.
     let seen = owner.get(&format!("/api/fires/{id}")).json();
     assert!(seen["properties"]["reported_by"].is_null());
@@ -190,21 +304,46 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
     let patrol = Client::login(&s, "patrol");
     let manager = Client::login(&s, "manager");
     let at = inside("mines", &own_mine());
-    let a = report(&patrol, at, json!({"kind": "coal_seam"})).json()["properties"]["id"].as_str().unwrap().to_string();
-    let b = report(&patrol, [at[0] + 0.0001, at[1]], json!({"kind": "coal_seam"})).json();
-    let near: Vec<&str> = b["properties"]["nearby_open"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
-    assert!(near.contains(&a.as_str()), "the first fire is listed as nearby");
+    let a = report(&patrol, at, json!({"kind": "coal_seam"})).json()["properties"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = report(
+        &patrol,
+        [at[0] + 0.0001, at[1]],
+        json!({"kind": "coal_seam"}),
+    )
+    .json();
+    let near: Vec<&str> = b["properties"]["nearby_open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        near.contains(&a.as_str()),
+        "the first fire is listed as nearby"
+    );
     let b = b["properties"]["id"].as_str().unwrap().to_string();
     let ev = |id: &str, body: Value| manager.post(&format!("/api/fires/{id}/events"), &body);
     assert_eq!(ev(&b, json!({"action": "dismiss"})).status, 422);
-    assert_eq!(ev(&b, json!({"action": "dismiss", "duplicate_of": b})).status, 422);
+    assert_eq!(
+        ev(&b, json!({"action": "dismiss", "duplicate_of": b})).status,
+        422
+    );
     let r = ev(&b, json!({"action": "dismiss", "duplicate_of": a}));
     assert_eq!(r.json()["properties"]["status"], "dismissed");
     assert_eq!(ev(&a, json!({"action": "reassign", "responsible": {"party": "district", "district_code": "150304"}})).status, 422);
-    let r = ev(&a, json!({"action": "reassign", "reason": "边界核查", "responsible": {"party": "district", "district_code": "150304"}}));
+    let r = ev(
+        &a,
+        json!({"action": "reassign", "reason": "边界核查", "responsible": {"party": "district", "district_code": "150304"}}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["properties"]["responsible"]["name"], "海南区");
-    let r = ev(&a, json!({"action": "reassign", "reason": "x", "responsible": {"party": "holder", "name": "不存在公司"}}));
+    let r = ev(
+        &a,
+        json!({"action": "reassign", "reason": "x", "responsible": {"party": "holder", "name": "不存在公司"}}),
+    );
     assert_eq!(r.status, 422);
     // The owner no longer sees the reassigned fire.
     let owner = Client::login(&s, "owner");
@@ -217,14 +356,23 @@ fn each_role_sees_only_its_fires() {
     let all = Client::login(&s, "manager").get("/api/fires").json();
     let n_all = all["features"].as_array().unwrap().len();
     assert!(n_all >= 74);
-    let owner = Client::login(&s, "owner").get("/collections/fire_points/items?limit=1000").json();
+    let owner = Client::login(&s, "owner")
+        .get("/collections/fire_points/items?limit=1000")
+        .json();
     let owned = owner["features"].as_array().unwrap();
     assert!(!owned.is_empty());
-    assert!(owned.iter().all(|f| f["properties"]["responsible_holder"] == DEMO_HOLDER));
+    assert!(
+        owned
+            .iter()
+            .all(|f| f["properties"]["responsible_holder"] == DEMO_HOLDER)
+    );
     let district = Client::login(&s, "district").get("/api/fires").json();
     let ds = district["features"].as_array().unwrap();
     assert!(!ds.is_empty() && ds.len() < n_all);
-    assert!(ds.iter().all(|f| f["properties"]["responsible"]["district_code"] == "150303"));
+    assert!(
+        ds.iter()
+            .all(|f| f["properties"]["responsible"]["district_code"] == "150303")
+    );
     let patrol = Client::login(&s, "patrol").get("/api/fires").json();
     let ps = patrol["features"].as_array().unwrap();
     assert!(ps.iter().all(|f| f["properties"]["status"] != "dismissed"));
@@ -234,16 +382,36 @@ fn each_role_sees_only_its_fires() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["properties"]["responsible"]["party"] == "holder" && f["properties"]["responsible"]["name"] != DEMO_HOLDER)
+        .find(|f| {
+            f["properties"]["responsible"]["party"] == "holder"
+                && f["properties"]["responsible"]["name"] != DEMO_HOLDER
+        })
         .unwrap();
     let id = other["id"].as_str().unwrap();
     let o = Client::login(&s, "owner");
     assert_eq!(o.get(&format!("/api/fires/{id}")).status, 404);
-    assert_eq!(o.get(&format!("/collections/fire_points/items/{id}")).status, 404);
-    assert_eq!(o.post(&format!("/api/fires/{id}/events"), &json!({"action": "control", "temp_c": 20})).status, 404);
+    assert_eq!(
+        o.get(&format!("/collections/fire_points/items/{id}"))
+            .status,
+        404
+    );
+    assert_eq!(
+        o.post(
+            &format!("/api/fires/{id}/events"),
+            &json!({"action": "control", "temp_c": 20})
+        )
+        .status,
+        404
+    );
     // Owners see only their own mines.
     let mines = o.get("/collections/mines/items").json();
-    assert!(mines["features"].as_array().unwrap().iter().all(|f| f["properties"]["holder"] == DEMO_HOLDER));
+    assert!(
+        mines["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"]["holder"] == DEMO_HOLDER)
+    );
 }
 
 #[test]
@@ -251,25 +419,59 @@ fn collections_list_the_layers_and_page_by_bbox() {
     let s = demo_server();
     let m = Client::login(&s, "manager");
     let c = m.get("/collections").json();
-    let ids: Vec<&str> = c["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    for want in ["districts", "mines", "waste_dumps", "gangue_heaps", "fire_points", "inspections"] {
+    let ids: Vec<&str> = c["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for want in [
+        "districts",
+        "mines",
+        "waste_dumps",
+        "gangue_heaps",
+        "fire_points",
+        "inspections",
+    ] {
         assert!(ids.contains(&want), "{want}");
     }
     let page = m.get("/collections/fire_points/items?limit=10").json();
     assert_eq!(page["features"].as_array().unwrap().len(), 10);
-    let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"].as_str().unwrap().to_string();
+    let next = page["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let page2 = m.get(&next).json();
     assert_ne!(page2["features"][0]["id"], page["features"][0]["id"]);
     let all = m.get("/collections/fire_points/items?limit=1000").json();
-    let boxed = m.get("/collections/fire_points/items?bbox=106.55,39.2,106.75,39.9&limit=1000").json();
+    let boxed = m
+        .get("/collections/fire_points/items?bbox=106.55,39.2,106.75,39.9&limit=1000")
+        .json();
     let nb = boxed["features"].as_array().unwrap();
     assert!(!nb.is_empty() && nb.len() < all["features"].as_array().unwrap().len());
-    assert!(nb.iter().all(|f| f["geometry"]["coordinates"][0].as_f64().unwrap() <= 106.75));
-    assert_eq!(m.get("/collections/fire_points/items?bbox=1,2,3").status, 400);
+    assert!(
+        nb.iter()
+            .all(|f| f["geometry"]["coordinates"][0].as_f64().unwrap() <= 106.75)
+    );
+    assert_eq!(
+        m.get("/collections/fire_points/items?bbox=1,2,3").status,
+        400
+    );
     assert_eq!(m.get("/collections/nothing/items").status, 404);
-    let one = m.get(&format!("/collections/fire_points/items/{}", nb[0]["id"].as_str().unwrap()));
+    let one = m.get(&format!(
+        "/collections/fire_points/items/{}",
+        nb[0]["id"].as_str().unwrap()
+    ));
     assert_eq!(one.status, 200);
-    assert!(one.json()["properties"].get("request_hash").is_none(), "internal fields are not served");
+    assert!(
+        one.json()["properties"].get("request_hash").is_none(),
+        "internal fields are not served"
+    );
 }
 
 #[test]
@@ -281,21 +483,50 @@ fn clearance_counts_follow_the_fires_and_the_past_is_recomputed() {
     assert!(burning > 0);
     assert_eq!(now["zero"], false);
     assert_eq!(now["by_district"].as_array().unwrap().len(), 3);
-    let sum: u64 = now["by_district"].as_array().unwrap().iter().map(|d| d["burning"].as_u64().unwrap()).sum();
+    let sum: u64 = now["by_district"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["burning"].as_u64().unwrap())
+        .sum();
     assert_eq!(sum, burning);
-    assert!(now["suspended_mines"].as_array().unwrap().iter().any(|m| m["name"] == own_mine()));
+    assert!(
+        now["suspended_mines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == own_mine())
+    );
     let patrol = Client::login(&s, "patrol");
-    report(&patrol, inside("mines", &own_mine()), json!({"kind": "coal_seam"}));
+    report(
+        &patrol,
+        inside("mines", &own_mine()),
+        json!({"kind": "coal_seam"}),
+    );
     let after = m.get("/api/clearance").json();
     assert_eq!(after["burning"].as_u64().unwrap(), burning + 1);
     let past = m.get("/api/clearance?at=2025-06-01").json();
-    assert_eq!((past["burning"].as_u64(), past["not_cleared"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (past["burning"].as_u64(), past["not_cleared"].as_u64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(m.get("/api/clearance?at=June").status, 400);
     let daily = m.get("/api/clearance/daily").json();
     let days = daily["days"].as_array().unwrap();
     assert_eq!(days.len(), 90);
-    assert_eq!(days.last().unwrap()["burning"].as_u64().unwrap(), burning + 1);
+    assert_eq!(
+        days.last().unwrap()["burning"].as_u64().unwrap(),
+        burning + 1
+    );
     // An owner's counts cover its own fires only.
     let own = Client::login(&s, "owner").get("/api/clearance").json();
     assert!(own["burning"].as_u64().unwrap() < burning);
+}
+
+#[test]
+fn an_unknown_api_path_is_a_json_404() {
+    let s = demo_server();
+    let r = Client::login(&s, "manager").get("/api/nothing/here");
+    assert_eq!(r.status, 404);
+    assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
 }

@@ -17,13 +17,19 @@ use crate::app::App;
 /// Request bodies over this are refused with 413.
 pub const BODY_LIMIT: usize = 1 << 20;
 
+async fn not_found() -> error::ApiError {
+    error::ApiError(crate::error::Error::not_found("page"))
+}
+
 /// The whole application as a router (tests call it directly).
 pub fn router(app: App) -> Router {
     let mut r = Router::new()
         .merge(auth::router())
         .merge(collections::router())
         .merge(fires::router())
-        .merge(clearance::router());
+        .merge(clearance::router())
+        // Unknown API paths answer a JSON 404, never the web app's index page.
+        .route("/api/{*rest}", axum::routing::any(not_found));
     if let Some(dir) = &app.web_dir {
         r = r.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }

@@ -179,7 +179,11 @@ mod tests {
             .expect("count");
         assert_eq!(n, MIGRATIONS.len() as i64);
         let layers: i64 = conn
-            .query_row("SELECT count(*) FROM gpkg_contents", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM gpkg_contents WHERE data_type = 'features'",
+                [],
+                |r| r.get(0),
+            )
             .expect("count");
         assert_eq!(layers, registry.iter().count() as i64);
         conn.execute(
