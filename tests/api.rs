@@ -530,3 +530,59 @@ fn an_unknown_api_path_is_a_json_404() {
     assert_eq!(r.status, 404);
     assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
 }
+
+fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "qinglingboundary42";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
+    let s = demo_server();
+    let patrol = Client::login(&s, "patrol");
+    let r = report(
+        &patrol,
+        inside("mines", &own_mine()),
+        json!({"kind": "coal_seam"}),
+    );
+    let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
+    let img = image::DynamicImage::new_rgb8(64, 48);
+    let mut png = std::io::Cursor::new(vec![]);
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let (ctype, body) = multipart(png.get_ref());
+    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
+    let up = |body: &[u8], ctype: &str| {
+        request(
+            s.addr,
+            "POST",
+            &format!("/api/fires/{id}/photos"),
+            &[("Authorization", &auth), ("Content-Type", ctype)],
+            Some(body),
+        )
+    };
+    let r = up(&body, &ctype);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let photo = r.json()["photos"][0].clone();
+    // The same photo again is the same record.
+    assert_eq!(up(&body, &ctype).json()["photos"][0]["id"], photo["id"]);
+    let (ctype2, not_image) = multipart(b"%PDF-1.4 not a photo");
+    let r = up(&not_image, &ctype2);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let detail = Client::login(&s, "manager")
+        .get(&format!("/api/fires/{id}"))
+        .json();
+    assert_eq!(detail["properties"]["photos"].as_array().unwrap().len(), 1);
+    let url = photo["thumb_url"].as_str().unwrap();
+    let got = Client::login(&s, "owner").get(url);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some("image/jpeg"));
+    // A district officer of another district sees neither the fire nor its photo.
+    assert_eq!(Client::login(&s, "district").get(url).status, 404);
+    assert_eq!(Client::anonymous(&s).get(url).status, 401);
+}

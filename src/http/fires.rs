@@ -77,8 +77,13 @@ async fn show(
             let state = store::state(c, &f)?;
             let mut feature = service::feature(&f, &actor, now, &rules, Some(&state));
             let events = service::events_for(store::events(c, &f.id)?, &actor);
+            let photos: Vec<Value> = crate::store::photos::for_fire(c, &f.id)?
+                .iter()
+                .map(super::photos::photo_json)
+                .collect();
             if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
                 p.insert("events".into(), json!(events));
+                p.insert("photos".into(), json!(photos));
             }
             Ok(feature)
         })

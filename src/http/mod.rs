@@ -6,6 +6,7 @@ pub mod collections;
 pub mod error;
 pub mod extract;
 pub mod fires;
+pub mod photos;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Router, middleware};
@@ -28,6 +29,7 @@ pub fn router(app: App) -> Router {
         .merge(collections::router())
         .merge(fires::router())
         .merge(clearance::router())
+        .merge(photos::router())
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .route("/api/{*rest}", axum::routing::any(not_found));
     if let Some(dir) = &app.web_dir {

@@ -5,6 +5,7 @@ pub mod areas;
 pub mod features;
 pub mod fires;
 pub mod gpkg;
+pub mod photos;
 pub mod schema;
 pub mod users;
 

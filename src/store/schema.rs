@@ -8,10 +8,11 @@ use super::{Result, gpkg};
 use crate::layers::Registry;
 
 /// Each migration runs once, in order, inside one transaction with its version row.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "app tables: users, sessions, settings, counters, immutable events",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "app tables: users, sessions, settings, counters, immutable events",
+        r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     username TEXT NOT NULL UNIQUE,
@@ -59,7 +60,29 @@ BEGIN SELECT RAISE(ABORT, 'events are never updated'); END;
 CREATE TRIGGER events_never_deleted BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;
 "#,
-)];
+    ),
+    (
+        2,
+        "photos: evidence files stored beside the database under their SHA-256",
+        r#"
+CREATE TABLE photos (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fire TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    exif_time TEXT,
+    exif_lon REAL,
+    exif_lat REAL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    UNIQUE (fire, sha256)
+);
+CREATE INDEX photos_fire ON photos(fire);
+"#,
+    ),
+];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any
 /// field added to a layer file since the table was made.

@@ -1,0 +1,176 @@
+//! Photos of a fire: `POST /api/fires/{id}/photos` (multipart, field `photo`, one or more),
+//! `GET /api/photos/{id}` and `/api/photos/{id}/thumb` (JPEG without EXIF). Whoever may see
+//! the fire may add and see its photos.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::User;
+use crate::app::App;
+use crate::domain::role::Actor;
+use crate::error::{Error, Kind};
+use crate::service::fires::visible;
+use crate::service::photos::{self, MAX_BYTES};
+use crate::store::fires::{self as fires, ts};
+use crate::store::photos as store;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route(
+            "/api/fires/{id}/photos",
+            post(upload).layer(DefaultBodyLimit::max(4 * MAX_BYTES)),
+        )
+        .route("/api/photos/{id}", get(full))
+        .route("/api/photos/{id}/thumb", get(thumb))
+}
+
+/// The photo's JSON as listed on a fire.
+pub fn photo_json(p: &store::Photo) -> Value {
+    json!({
+        "id": p.id,
+        "url": format!("/api/photos/{}", p.id),
+        "thumb_url": format!("/api/photos/{}/thumb", p.id),
+        "width": p.width,
+        "height": p.height,
+        "exif_time": p.exif_time,
+        "exif_position": p.exif_lon.zip(p.exif_lat).map(|(x, y)| [x, y]),
+        "uploaded_by": p.uploaded_by,
+        "uploaded_at": p.uploaded_at,
+    })
+}
+
+async fn upload(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let now = chrono::Utc::now();
+    let rules = app.rules.clone();
+    let who = actor.clone();
+    let fire = app
+        .db
+        .read(move |c| {
+            Ok::<_, Error>(fires::get(c, &id)?.filter(|f| visible(&who, f, now, &rules)))
+        })
+        .await?
+        .ok_or_else(|| ApiError(Error::not_found("fire")))?;
+    let mut files = vec![];
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError(Error::bad_request("photo_invalid").arg("detail", e.body_text())))?
+    {
+        if field.name() != Some("photo") {
+            continue;
+        }
+        let bytes = field.bytes().await.map_err(|e| {
+            let kind = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Kind::TooLarge
+            } else {
+                Kind::BadRequest
+            };
+            ApiError(
+                Error::new(kind, "photo_too_large")
+                    .arg("limit", format!("{} MiB", 4 * (MAX_BYTES >> 20))),
+            )
+        })?;
+        files.push(bytes);
+    }
+    if files.is_empty() {
+        return Err(ApiError(Error::invalid("photo_missing")));
+    }
+    let dir = store::dir(app.db.path());
+    let saved = tokio::task::spawn_blocking(move || -> Result<Vec<photos::Processed>, Error> {
+        let mut out = vec![];
+        for bytes in files {
+            let p = photos::process(&bytes)?;
+            // Files first, synced: a record never points at a missing file.
+            store::write_file(&dir.join(format!("{}.orig", p.sha256)), &bytes)?;
+            store::write_file(&dir.join(format!("{}.jpg", p.sha256)), &p.full_jpeg)?;
+            store::write_file(&dir.join(format!("{}.thumb.jpg", p.sha256)), &p.thumb_jpeg)?;
+            out.push(p);
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| {
+        ApiError(Error::Store(crate::store::StoreError::Worker(
+            e.to_string(),
+        )))
+    })??;
+    let fire_id = fire.id.clone();
+    let by = actor.username.clone();
+    let records = app
+        .db
+        .write(move |tx| {
+            saved
+                .iter()
+                .map(|p| store::insert(tx, &fire_id, p, &by, &ts(now)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"photos": records.iter().map(photo_json).collect::<Vec<_>>()})),
+    ))
+}
+
+async fn serve(
+    app: App,
+    actor: Actor,
+    id: i64,
+    suffix: &'static str,
+) -> Result<Response, ApiError> {
+    let now = chrono::Utc::now();
+    let rules = app.rules.clone();
+    let photo = app
+        .db
+        .read(move |c| {
+            let Some(p) = store::get(c, id)? else {
+                return Ok(None);
+            };
+            let ok = fires::get(c, &p.fire)?.is_some_and(|f| visible(&actor, &f, now, &rules));
+            Ok::<_, Error>(ok.then_some(p))
+        })
+        .await?
+        .ok_or_else(|| ApiError(Error::not_found("photo")))?;
+    let path = store::dir(app.db.path()).join(format!("{}{suffix}", photo.sha256));
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        ApiError(Error::Store(crate::store::StoreError::Worker(format!(
+            "{}: {e}",
+            path.display()
+        ))))
+    })?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .header(header::CACHE_CONTROL, "private, max-age=86400")
+        .body(Body::from(bytes))
+        .map_err(|e| {
+            ApiError(Error::Store(crate::store::StoreError::Worker(
+                e.to_string(),
+            )))
+        })
+}
+
+async fn full(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    serve(app, actor, id, ".jpg").await
+}
+
+async fn thumb(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    serve(app, actor, id, ".thumb.jpg").await
+}
