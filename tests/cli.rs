@@ -18,15 +18,21 @@ fn bin() -> Command {
 
 fn run(args: &[&str]) -> (bool, String) {
     let out = bin().args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 fn gdal(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} is needed for this test (apt-get install gdal-bin): {e}"));
-    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("{tool} is needed for this test (apt-get install gdal-bin): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -36,7 +42,14 @@ fn import_is_all_or_nothing_and_names_the_bad_feature() {
     let db = dir.path().join("q.gpkg");
     let db_s = db.to_str().unwrap();
     let samples = root().join("samples");
-    let (ok, err) = run(&["import", "--db", db_s, "--layer", "districts", samples.join("districts.geojson").to_str().unwrap()]);
+    let (ok, err) = run(&[
+        "import",
+        "--db",
+        db_s,
+        "--layer",
+        "districts",
+        samples.join("districts.geojson").to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     assert!(err.contains("3 districts imported"), "{err}");
     // A mines file whose third feature is a bow-tie: nothing of it is kept.
@@ -47,15 +60,42 @@ fn import_is_all_or_nothing_and_names_the_bad_feature() {
     f["geometry"] = json!({"type": "Polygon", "coordinates": [[[106.7, 39.5], [106.8, 39.6], [106.8, 39.5], [106.7, 39.6], [106.7, 39.5]]]});
     let bad = dir.path().join("bad.geojson");
     std::fs::write(&bad, fc.to_string()).unwrap();
-    let (ok, err) = run(&["import", "--db", db_s, "--layer", "mines", bad.to_str().unwrap()]);
+    let (ok, err) = run(&[
+        "import",
+        "--db",
+        db_s,
+        "--layer",
+        "mines",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(err.contains(&format!("Feature 3 ({name})")) && err.contains("nothing from the file was imported"), "{err}");
+    assert!(
+        err.contains(&format!("Feature 3 ({name})"))
+            && err.contains("nothing from the file was imported"),
+        "{err}"
+    );
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM mines", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM mines", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
-    let (ok, err) = run(&["import", "--db", db_s, "--layer", "mines", samples.join("mines.geojson").to_str().unwrap()]);
+    let (ok, err) = run(&[
+        "import",
+        "--db",
+        db_s,
+        "--layer",
+        "mines",
+        samples.join("mines.geojson").to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
-    let (ok, err) = run(&["import", "--db", db_s, "--layer", "lakes", bad.to_str().unwrap()]);
+    let (ok, err) = run(&[
+        "import",
+        "--db",
+        db_s,
+        "--layer",
+        "lakes",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("Unknown layer"), "{err}");
 }
 
@@ -64,21 +104,66 @@ fn a_new_database_has_no_accounts_until_user_add() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.gpkg");
     let db_s = db.to_str().unwrap();
-    let (ok, err) = run(&["user", "add", "--db", db_s, "--username", "wang", "--password", "short", "--role", "patrol"]);
+    let (ok, err) = run(&[
+        "user",
+        "add",
+        "--db",
+        db_s,
+        "--username",
+        "wang",
+        "--password",
+        "short",
+        "--role",
+        "patrol",
+    ]);
     assert!(!ok && err.contains("at least 8"), "{err}");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
-    let (ok, err) = run(&["user", "add", "--db", db_s, "--username", "zhao", "--password", "long enough", "--role", "district"]);
+    let (ok, err) = run(&[
+        "user",
+        "add",
+        "--db",
+        db_s,
+        "--username",
+        "zhao",
+        "--password",
+        "long enough",
+        "--role",
+        "district",
+    ]);
     assert!(!ok && err.contains("--district"), "{err}");
-    let (ok, err) = run(&["user", "add", "--db", db_s, "--username", "zhao", "--password", "long enough", "--role", "district", "--district", "150303"]);
+    let (ok, err) = run(&[
+        "user",
+        "add",
+        "--db",
+        db_s,
+        "--username",
+        "zhao",
+        "--password",
+        "long enough",
+        "--role",
+        "district",
+        "--district",
+        "150303",
+    ]);
     assert!(ok, "{err}");
-    let row: (String, String) = conn.query_row("SELECT role, district FROM users", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let row: (String, String) = conn
+        .query_row("SELECT role, district FROM users", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
     assert_eq!(row, ("district".into(), "150303".into()));
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(db: &str, port: u16, demo: bool) -> Child {
@@ -90,7 +175,10 @@ fn start(db: &str, port: u16, demo: bool) -> Child {
     let child = bin().args(&args).stderr(Stdio::null()).spawn().unwrap();
     let t = Instant::now();
     while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(60), "server did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -105,13 +193,31 @@ fn an_acknowledged_report_survives_kill_9() {
     let mut server = start(db_s, port, true);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let body = json!({"username": "patrol", "password": "qingling-patrol"}).to_string();
-    let login = request(addr, "POST", "/api/login", &[("Content-Type", "application/json")], Some(body.as_bytes()));
+    let login = request(
+        addr,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        Some(body.as_bytes()),
+    );
     let token = login.json()["token"].as_str().unwrap().to_string();
     let auth = format!("Bearer {token}");
     let mut codes = vec![];
     for i in 0..5 {
-        let f = fire_feature(inside("mines", "骆驼山示例露天煤矿"), json!({"kind": "coal_seam", "temp_c": 100 + i}));
-        let r = request(addr, "POST", "/api/fires", &[("Content-Type", "application/json"), ("Authorization", &auth)], Some(f.to_string().as_bytes()));
+        let f = fire_feature(
+            inside("mines", "骆驼山示例露天煤矿"),
+            json!({"kind": "coal_seam", "temp_c": 100 + i}),
+        );
+        let r = request(
+            addr,
+            "POST",
+            "/api/fires",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+            Some(f.to_string().as_bytes()),
+        );
         assert_eq!(r.status, 201);
         codes.push(r.json()["properties"]["code"].as_str().unwrap().to_string());
     }
@@ -121,10 +227,26 @@ fn an_acknowledged_report_survives_kill_9() {
     let mut again = start(db_s, port, false);
     let m = format!("Bearer {}", {
         let body = json!({"username": "manager", "password": "qingling-manager"}).to_string();
-        request(addr, "POST", "/api/login", &[("Content-Type", "application/json")], Some(body.as_bytes())).json()["token"].as_str().unwrap().to_string()
+        request(
+            addr,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        )
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     });
     for code in &codes {
-        let r = request(addr, "GET", &format!("/api/fires/{code}"), &[("Authorization", &m)], None);
+        let r = request(
+            addr,
+            "GET",
+            &format!("/api/fires/{code}"),
+            &[("Authorization", &m)],
+            None,
+        );
         assert_eq!(r.status, 200, "{code} lost after kill -9");
     }
     let r = request(addr, "GET", "/api/me", &[("Authorization", &auth)], None);
@@ -141,25 +263,69 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
     let db_s = db.to_str().unwrap();
     let info = gdal("ogrinfo", &["-so", "-al", db_s]);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    for layer in ["districts", "mines", "waste_dumps", "gangue_heaps", "fire_points", "inspections"] {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {layer}"), [], |r| r.get(0)).unwrap();
-        let block = info.split("Layer name: ").find(|b| b.starts_with(&format!("{layer}\n"))).unwrap_or_else(|| panic!("{layer} missing:\n{info}"));
-        assert!(block.contains(&format!("Feature Count: {n}")), "{layer}: {block}");
-        assert!(block.contains("Extent: (106.") && block.contains("39."), "{layer}: {block}");
+    for layer in [
+        "districts",
+        "mines",
+        "waste_dumps",
+        "gangue_heaps",
+        "fire_points",
+        "inspections",
+    ] {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {layer}"), [], |r| r.get(0))
+            .unwrap();
+        let block = info
+            .split("Layer name: ")
+            .find(|b| b.starts_with(&format!("{layer}\n")))
+            .unwrap_or_else(|| panic!("{layer} missing:\n{info}"));
+        assert!(
+            block.contains(&format!("Feature Count: {n}")),
+            "{layer}: {block}"
+        );
+        assert!(
+            block.contains("Extent: (106.") && block.contains("39."),
+            "{layer}: {block}"
+        );
     }
-    assert!(!info.contains("Layer name: users"), "accounts are not a GIS layer");
+    assert!(
+        !info.contains("Layer name: users"),
+        "accounts are not a GIS layer"
+    );
     let out = dir.path().join("fires.json");
-    gdal("ogr2ogr", &["-f", "GeoJSON", out.to_str().unwrap(), db_s, "fire_points"]);
+    gdal(
+        "ogr2ogr",
+        &["-f", "GeoJSON", out.to_str().unwrap(), db_s, "fire_points"],
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let features = v["features"].as_array().unwrap();
     assert_eq!(features.len(), 74);
-    let statuses: std::collections::BTreeSet<&str> = features.iter().map(|f| f["properties"]["status"].as_str().unwrap()).collect();
-    for s in ["reported", "confirmed", "treating", "controlled", "extinguished", "cleared", "reignited", "dismissed"] {
+    let statuses: std::collections::BTreeSet<&str> = features
+        .iter()
+        .map(|f| f["properties"]["status"].as_str().unwrap())
+        .collect();
+    for s in [
+        "reported",
+        "confirmed",
+        "treating",
+        "controlled",
+        "extinguished",
+        "cleared",
+        "reignited",
+        "dismissed",
+    ] {
         assert!(statuses.contains(s), "{s} missing from the export");
     }
     let validator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
     if std::path::Path::new(validator).exists() {
-        let out = Command::new("/usr/bin/python3").args([validator, "--extra", "--warning-as-error", db_s]).output().unwrap();
-        assert!(out.status.success(), "GeoPackage validator: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("/usr/bin/python3")
+            .args([validator, "--extra", "--warning-as-error", db_s])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "GeoPackage validator: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

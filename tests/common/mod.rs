@@ -32,11 +32,22 @@ fn serve(dir: tempfile::TempDir, db: PathBuf) -> Server {
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
     let app = qingling::app::App::new(store, registry, None).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
-    Server { addr, db, _dir: dir, _rt: rt }
+    Server {
+        addr,
+        db,
+        _dir: dir,
+        _rt: rt,
+    }
 }
 
 pub struct Response {
@@ -51,12 +62,21 @@ impl Response {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// One request; `headers` are extra header lines.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Response {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -76,12 +96,28 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    Response { status, headers, body }
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -108,14 +144,29 @@ pub struct Client {
 
 impl Client {
     pub fn anonymous(server: &Server) -> Client {
-        Client { addr: server.addr, token: None, lang: "zh-CN" }
+        Client {
+            addr: server.addr,
+            token: None,
+            lang: "zh-CN",
+        }
     }
 
     pub fn login(server: &Server, user: &str) -> Client {
-        let body = serde_json::json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-        let r = request(server.addr, "POST", "/api/login", &[("Content-Type", "application/json")], Some(body.as_bytes()));
+        let body = serde_json::json!({"username": user, "password": format!("qingling-{user}")})
+            .to_string();
+        let r = request(
+            server.addr,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        );
         assert_eq!(r.status, 200, "{}", r.body);
-        Client { addr: server.addr, token: r.json()["token"].as_str().map(String::from), lang: "zh-CN" }
+        Client {
+            addr: server.addr,
+            token: r.json()["token"].as_str().map(String::from),
+            lang: "zh-CN",
+        }
     }
 
     fn headers(&self) -> Vec<(&str, String)> {
@@ -146,17 +197,24 @@ impl Client {
 
 /// A point inside the named sample feature (its interior point), as [lon, lat].
 pub fn inside(layer: &str, name: &str) -> [f64; 2] {
-    let text = std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
+    let text =
+        std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
     let fc: geojson::FeatureCollection = text.parse().unwrap();
-    let f = fc.features.iter().find(|f| f.property("name").and_then(Value::as_str) == Some(name)).unwrap();
-    let g: geo::Geometry<f64> = geo::Geometry::try_from(&f.geometry.as_ref().unwrap().value).unwrap();
+    let f = fc
+        .features
+        .iter()
+        .find(|f| f.property("name").and_then(Value::as_str) == Some(name))
+        .unwrap();
+    let g: geo::Geometry<f64> =
+        geo::Geometry::try_from(&f.geometry.as_ref().unwrap().value).unwrap();
     let p = g.interior_point().unwrap();
     [p.x(), p.y()]
 }
 
 /// The first sample feature of a layer matching a predicate on its properties.
 pub fn sample_name(layer: &str, pred: impl Fn(&serde_json::Map<String, Value>) -> bool) -> String {
-    let text = std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
+    let text =
+        std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     v["features"]
         .as_array()
@@ -174,5 +232,6 @@ pub fn fire_feature(at: [f64; 2], props: Value) -> Value {
 
 pub fn count_fires(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT count(*) FROM fire_points", [], |r| r.get(0)).unwrap()
+    conn.query_row("SELECT count(*) FROM fire_points", [], |r| r.get(0))
+        .unwrap()
 }
