@@ -17,6 +17,9 @@ pub struct App {
     pub rules: Arc<Rules>,
     /// The web app's files, served at `/`.
     pub web_dir: Option<PathBuf>,
+    /// A raster tile URL template for the map's basemap (e.g. Tianditu with its key); none draws
+    /// the vector layers on a plain background.
+    pub tiles: Option<String>,
 }
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
@@ -38,7 +41,14 @@ impl App {
             index: Arc::new(RwLock::new(Arc::new(index))),
             rules: Arc::new(rules),
             web_dir,
+            tiles: None,
         })
+    }
+
+    /// Sets the basemap tile URL template.
+    pub fn with_tiles(mut self, tiles: Option<String>) -> App {
+        self.tiles = tiles.filter(|t| !t.trim().is_empty());
+        self
     }
 
     /// The current responsibility index (cheap: an Arc).

@@ -586,3 +586,65 @@ fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
     assert_eq!(Client::login(&s, "district").get(url).status, 404);
     assert_eq!(Client::anonymous(&s).get(url).status, 401);
 }
+
+#[test]
+fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count() {
+    let s = demo_server();
+    let owner = Client::login(&s, "owner");
+    let before = owner.get("/api/notifications").json();
+    assert!(
+        before["unread"].as_u64().unwrap() > 0,
+        "its overdue fires are announced: {before}"
+    );
+    assert!(
+        before["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "deadline_passed")
+    );
+    assert_eq!(
+        owner.post("/api/notifications/read", &json!({})).status,
+        204
+    );
+    assert_eq!(owner.get("/api/notifications").json()["unread"], 0);
+    let district = Client::login(&s, "district");
+    district.post("/api/notifications/read", &json!({}));
+
+    let patrol = Client::login(&s, "patrol");
+    let code = report(
+        &patrol,
+        inside("mines", &own_mine()),
+        json!({"kind": "coal_seam"}),
+    )
+    .json()["properties"]["code"]
+        .clone();
+    let after = owner.get("/api/notifications").json();
+    assert_eq!(after["unread"], 1);
+    assert_eq!(after["items"][0]["kind"], "new_fire");
+    assert_eq!(after["items"][0]["code"], code);
+    let m = Client::login(&s, "manager")
+        .get("/api/notifications")
+        .json();
+    assert!(
+        m["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["code"] == code && n["kind"] == "new_fire")
+    );
+    assert_eq!(
+        district.get("/api/notifications").json()["unread"],
+        0,
+        "not its district's fire"
+    );
+    assert_eq!(Client::anonymous(&s).get("/api/notifications").status, 401);
+}
+
+#[test]
+fn the_basemap_is_configurable_and_absent_by_default() {
+    let s = demo_server();
+    let r = Client::anonymous(&s).get("/config.json");
+    assert_eq!(r.status, 200);
+    assert!(r.json()["tiles"].is_null());
+}

@@ -23,6 +23,10 @@ pub struct Args {
     /// The web app's folder.
     #[arg(long, default_value = "web")]
     web: PathBuf,
+    /// A raster tile URL template for the basemap, e.g.
+    /// `https://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY`.
+    #[arg(long)]
+    tiles: Option<String>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -42,7 +46,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     let web = args.web.is_dir().then_some(args.web.clone());
     let app = match App::new(db, registry, web) {
-        Ok(a) => a,
+        Ok(a) => a.with_tiles(args.tiles.clone()),
         Err(e) => return super::fail(e),
     };
     let rt = match tokio::runtime::Runtime::new() {

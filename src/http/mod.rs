@@ -6,6 +6,7 @@ pub mod collections;
 pub mod error;
 pub mod extract;
 pub mod fires;
+pub mod notifications;
 pub mod photos;
 
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +18,13 @@ use crate::app::App;
 
 /// Request bodies over this are refused with 413.
 pub const BODY_LIMIT: usize = 1 << 20;
+
+/// What the web app needs before signing in: the basemap, if one is configured.
+async fn config(
+    axum::extract::State(app): axum::extract::State<App>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "tiles": app.tiles }))
+}
 
 async fn not_found() -> error::ApiError {
     error::ApiError(crate::error::Error::not_found("page"))
@@ -30,6 +38,8 @@ pub fn router(app: App) -> Router {
         .merge(fires::router())
         .merge(clearance::router())
         .merge(photos::router())
+        .merge(notifications::router())
+        .route("/config.json", axum::routing::get(config))
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .route("/api/{*rest}", axum::routing::any(not_found));
     if let Some(dir) = &app.web_dir {

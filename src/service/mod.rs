@@ -4,4 +4,5 @@
 pub mod demo;
 pub mod fires;
 pub mod import;
+pub mod notifications;
 pub mod photos;

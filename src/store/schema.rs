@@ -82,6 +82,17 @@ CREATE TABLE photos (
 CREATE INDEX photos_fire ON photos(fire);
 "#,
     ),
+    (
+        3,
+        "notification read markers per user",
+        r#"
+CREATE TABLE notification_reads (
+    username TEXT PRIMARY KEY,
+    last_event_id INTEGER NOT NULL DEFAULT 0,
+    seen_at TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any

@@ -1,0 +1,234 @@
+//! A user's notifications, derived from the event log and the deadlines of the fires they may
+//! see: new fires (and reassignments) for them, re-ignitions, deadlines near or passed. Only the
+//! read marker is stored, so nothing can fall out of step with the fires themselves.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::domain::access::fire_scope;
+use crate::domain::fire::{Rules, is_responsible};
+use crate::domain::responsibility::Responsible;
+use crate::domain::role::{Actor, Role};
+use crate::error::Result;
+use crate::layers::Layer;
+use crate::store::features::scope_sql;
+use crate::store::fires::{self, parse_ts, ts};
+
+/// How long before a deadline it is announced.
+pub const DEADLINE_NEAR_HOURS: i64 = 24;
+/// How many notifications a list holds.
+pub const LIMIT: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A new fire this user must act on (or, for managers, any new fire).
+    NewFire,
+    /// A fire reassigned to this user's party.
+    Assigned,
+    Reignited,
+    DeadlineNear,
+    DeadlinePassed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub key: String,
+    pub kind: NoticeKind,
+    pub fire: String,
+    pub code: String,
+    pub at: String,
+    pub unread: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notices {
+    pub unread: usize,
+    pub items: Vec<Notice>,
+}
+
+fn marker(conn: &Connection, user: &str) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT last_event_id, seen_at FROM notification_reads WHERE username = ?1",
+            [user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((id, at)) => (id, Some(parse_ts(&at)?)),
+        None => (0, None),
+    })
+}
+
+/// Whether an event concerns this user, and as what.
+fn kind_for(
+    actor: &Actor,
+    action: &str,
+    reignited: bool,
+    responsible: Option<&Responsible>,
+) -> Option<NoticeKind> {
+    if reignited {
+        return Some(NoticeKind::Reignited);
+    }
+    let mine = |r: Option<&Responsible>| r.is_some_and(|r| is_responsible(actor, r));
+    match (action, actor.role) {
+        ("report", Role::Manager) => Some(NoticeKind::NewFire),
+        ("report", Role::Owner | Role::District) if mine(responsible) => Some(NoticeKind::NewFire),
+        ("reassign", Role::Owner | Role::District) if mine(responsible) => {
+            Some(NoticeKind::Assigned)
+        }
+        _ => None,
+    }
+}
+
+/// The user's notifications, newest first.
+pub fn list(
+    conn: &Connection,
+    fire_layer: &Layer,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> Result<Notices> {
+    let (last_id, seen_at) = marker(conn, &actor.username)?;
+    let (cond, params) = scope_sql(
+        fire_layer,
+        &fire_scope(actor),
+        &ts(now - Duration::days(rules.watch_days)),
+    );
+    let mut items = vec![];
+    {
+        let sql = format!(
+            "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible FROM events e
+             JOIN fire_points t ON t.uuid = e.fire
+             WHERE {cond} AND (e.action IN ('report', 'reassign') OR e.reignited = 1) AND e.actor <> ?
+             ORDER BY e.id DESC LIMIT 500"
+        );
+        let mut p = params.clone();
+        p.push(Sql::Text(actor.username.clone()));
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(p))?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let action: String = r.get(4)?;
+            let responsible: Option<Responsible> = r
+                .get::<_, Option<String>>(6)?
+                .and_then(|s| serde_json::from_str(&s).ok());
+            if let Some(kind) = kind_for(
+                actor,
+                &action,
+                r.get::<_, i64>(5)? != 0,
+                responsible.as_ref(),
+            ) {
+                items.push(Notice {
+                    key: format!("e{id}"),
+                    kind,
+                    fire: r.get(1)?,
+                    code: r.get(2)?,
+                    at: r.get(3)?,
+                    unread: id > last_id,
+                });
+            }
+        }
+    }
+    // Deadlines: the parties responsible hear of their own; managers of every overdue fire.
+    if actor.role != Role::Patrol {
+        let soon = ts(now + Duration::hours(DEADLINE_NEAR_HOURS));
+        let sql = format!(
+            "{cond} AND t.status IN ('reported','confirmed','treating','reignited') AND t.deadline <= ?"
+        );
+        let mut p = params;
+        p.push(Sql::Text(soon));
+        for f in fires::get_many(conn, &sql, p)? {
+            let Some(deadline) = f.deadline else { continue };
+            if actor.role != Role::Manager && !is_responsible(actor, &f.responsible) {
+                continue;
+            }
+            let (kind, since) = if deadline <= now {
+                (NoticeKind::DeadlinePassed, deadline)
+            } else if actor.role == Role::Manager {
+                continue;
+            } else {
+                (
+                    NoticeKind::DeadlineNear,
+                    deadline - Duration::hours(DEADLINE_NEAR_HOURS),
+                )
+            };
+            let unread = seen_at.is_none_or(|s| since > s);
+            items.push(Notice {
+                key: format!("d{}-{}", f.id, ts(deadline)),
+                kind,
+                fire: f.id,
+                code: f.code,
+                at: ts(since),
+                unread,
+            });
+        }
+    }
+    items.sort_by(|a, b| b.at.cmp(&a.at));
+    let unread = items.iter().filter(|n| n.unread).count();
+    items.truncate(LIMIT);
+    Ok(Notices { unread, items })
+}
+
+/// Marks everything up to now as read.
+pub fn mark_read(conn: &Connection, user: &str, now: DateTime<Utc>) -> Result<()> {
+    let last: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+    conn.execute(
+        "INSERT INTO notification_reads(username, last_event_id, seen_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(username) DO UPDATE SET last_event_id = excluded.last_event_id, seen_at = excluded.seen_at",
+        params![user, last, ts(now)],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            username: "u".into(),
+            role,
+            district: (role == Role::District).then(|| "150303".into()),
+            holder: (role == Role::Owner).then(|| "甲".into()),
+        }
+    }
+
+    #[test]
+    fn new_fires_reach_their_party_and_managers_and_reignitions_everyone() {
+        let mine = Responsible::for_holder("甲", "150303");
+        let other = Responsible::for_holder("乙", "150303");
+        assert_eq!(
+            kind_for(&actor(Role::Owner), "report", false, Some(&mine)),
+            Some(NoticeKind::NewFire)
+        );
+        assert_eq!(
+            kind_for(&actor(Role::Owner), "report", false, Some(&other)),
+            None
+        );
+        assert_eq!(
+            kind_for(&actor(Role::Manager), "report", false, Some(&other)),
+            Some(NoticeKind::NewFire)
+        );
+        assert_eq!(
+            kind_for(&actor(Role::Patrol), "report", false, Some(&other)),
+            None
+        );
+        assert_eq!(
+            kind_for(&actor(Role::Owner), "reassign", false, Some(&mine)),
+            Some(NoticeKind::Assigned)
+        );
+        let district = Responsible::for_district("150303", "乌达区");
+        assert_eq!(
+            kind_for(&actor(Role::District), "reassign", false, Some(&district)),
+            Some(NoticeKind::Assigned)
+        );
+        assert_eq!(
+            kind_for(&actor(Role::Patrol), "inspect", true, None),
+            Some(NoticeKind::Reignited)
+        );
+    }
+}
