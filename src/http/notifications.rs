@@ -36,7 +36,7 @@ async fn list(State(app): State<App>, User(actor): User) -> Result<Json<Value>, 
 async fn read(State(app): State<App>, User(actor): User) -> Result<StatusCode, ApiError> {
     let now = chrono::Utc::now();
     app.db
-        .write(move |tx| notifications::mark_read(tx, &actor.username, now).map_err(Error::from))
+        .write(move |tx| notifications::mark_read(tx, &actor.username, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
