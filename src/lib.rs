@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod error;
+pub mod gis;
 pub mod http;
 pub mod i18n;
 pub mod layers;

@@ -6,3 +6,4 @@ pub mod fires;
 pub mod import;
 pub mod notifications;
 pub mod photos;
+pub mod reroute;

@@ -1,0 +1,3 @@
+//! GIS interoperability: coordinate systems (GDAL/PROJ) and, later, GDAL import and export.
+
+pub mod crs;

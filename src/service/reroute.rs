@@ -1,0 +1,147 @@
+//! Re-deriving responsibility after the polygons change (a re-imported boundary, an edited
+//! mining right): every open fire whose party the geometry now decides differently is moved to
+//! the new party by a system `reassign` event. A manager's own reassignment stands.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
+use crate::error::Result;
+use crate::store::areas;
+use crate::store::fires::{self, EventRecord, ts};
+
+/// One fire moved to another party.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rerouted {
+    pub fire: String,
+    pub code: String,
+    pub from: Responsible,
+    pub to: Responsible,
+}
+
+fn same_party(a: &Responsible, b: &Responsible) -> bool {
+    (a.party, &a.name, &a.district_code, &a.mine) == (b.party, &b.name, &b.district_code, &b.mine)
+}
+
+/// Whether a manager set this fire's party by hand (the last event that set a party).
+fn manually_assigned(conn: &rusqlite::Connection, fire: &str) -> Result<bool> {
+    let last: Option<(String, String)> = rusqlite::OptionalExtension::optional(conn.query_row(
+        "SELECT action, actor FROM events WHERE fire = ?1 AND responsible IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1",
+        [fire],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?;
+    Ok(last.is_some_and(|(action, actor)| action == "reassign" && actor != "system"))
+}
+
+/// Re-derives the party of every open fire from the polygons now in the database, inside the
+/// caller's transaction. Returns the fires that moved.
+pub fn reroute_open_fires(
+    tx: &rusqlite::Connection,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<Rerouted>> {
+    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    let open = fires::get_many(
+        tx,
+        "t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')",
+        vec![],
+    )?;
+    let mut moved = vec![];
+    for f in open {
+        let Ok(new) = index.assign(geo::Point::new(f.lon, f.lat)) else {
+            continue;
+        };
+        if same_party(&new, &f.responsible) || manually_assigned(tx, &f.id)? {
+            continue;
+        }
+        fires::append_event(
+            tx,
+            &EventRecord {
+                fire: f.id.clone(),
+                at: ts(now),
+                actor: "system".into(),
+                role: "system".into(),
+                action: "reassign".into(),
+                from: Some(f.status.as_str().into()),
+                to: f.status.as_str().into(),
+                reason: Some(reason.into()),
+                responsible: serde_json::to_value(&new).ok(),
+                ..Default::default()
+            },
+        )?;
+        fires::update_responsible(tx, &f.id, &new, now)?;
+        moved.push(Rerouted {
+            fire: f.id,
+            code: f.code,
+            from: f.responsible,
+            to: new,
+        });
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::role::{Actor, Role};
+    use crate::layers::Registry;
+    use crate::service::fires::{Ctx, report};
+    use crate::service::import::import_geojson;
+    use serde_json::json;
+
+    #[test]
+    fn a_new_mining_right_takes_the_open_fires_inside_it() {
+        let registry = Registry::builtin().expect("layers");
+        let mut conn = rusqlite::Connection::open_in_memory().expect("db");
+        crate::store::gpkg::register_functions(&conn).expect("fns");
+        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+        import_geojson(
+            &conn,
+            &registry,
+            "districts",
+            district,
+            crate::i18n::Lang::En,
+        )
+        .expect("district");
+        let rules = crate::domain::fire::Rules::default();
+        let index = ResponsibilityIndex::new(areas::load(&conn).expect("areas"));
+        let ctx = Ctx {
+            registry: &registry,
+            index: &index,
+            rules: &rules,
+        };
+        let patrol = Actor {
+            username: "p".into(),
+            role: Role::Patrol,
+            district: None,
+            holder: None,
+        };
+        let now = Utc::now();
+        let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.65, 39.45]}, "properties": {"kind": "coal_seam"}});
+        let fire = report(&conn, &ctx, &patrol, &body, now)
+            .expect("report")
+            .fire;
+        assert_eq!(fire.responsible.name, "乌达区");
+        let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
+        import_geojson(&conn, &registry, "mines", mine, crate::i18n::Lang::En).expect("mine");
+        let moved = reroute_open_fires(&conn, now, "boundary update").expect("reroute");
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].to.name, "新公司");
+        let after = fires::get(&conn, &fire.id).expect("get").expect("fire");
+        assert_eq!(after.responsible.holder(), Some("新公司"));
+        let events = fires::events(&conn, &fire.id).expect("events");
+        assert_eq!(
+            events.last().map(|e| (e.action.as_str(), e.actor.as_str())),
+            Some(("reassign", "system"))
+        );
+        assert!(
+            reroute_open_fires(&conn, now, "again")
+                .expect("reroute")
+                .is_empty(),
+            "nothing moves twice"
+        );
+    }
+}
