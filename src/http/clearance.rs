@@ -86,10 +86,11 @@ async fn clearance(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
-    let at = date(&q, "at")?.map_or(now, |d| {
-        end_of_local_day(d).min(now)
-            - Duration::seconds(if end_of_local_day(d) <= now { 1 } else { 0 })
-    });
+    // "As of D" is the last moment of local day D; today (or later) is now.
+    let at = match date(&q, "at")?.map(end_of_local_day) {
+        Some(end) if end <= now => end - Duration::seconds(1),
+        _ => now,
+    };
     let tl = timeline(&app, actor).await?;
     Ok(Json(serde_json::to_value(tl.at(at)).unwrap_or(Value::Null)))
 }

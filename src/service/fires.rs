@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::access::{fire_in_scope, fire_scope};
 use crate::domain::deadline;
 use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Status};
-use crate::domain::responsibility::{Party, ResponsibilityIndex, Responsible};
+use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Registry, Source};
@@ -582,9 +582,4 @@ pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
             e
         })
         .collect()
-}
-
-/// Whether a responsible party is a holder.
-pub fn is_holder(r: &Responsible) -> bool {
-    r.party == Party::Holder
 }

@@ -177,11 +177,6 @@ pub fn end_session(conn: &Connection, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every account, for notifications and the admin list.
-pub fn count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
