@@ -329,3 +329,61 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
         );
     }
 }
+
+#[test]
+fn rules_are_configurable_and_take_effect_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let db_s = db.to_str().unwrap();
+    let (ok, err) = run(&[
+        "rules",
+        "--db",
+        db_s,
+        "--set",
+        "code_prefix=HN",
+        "--set",
+        "deadlines.waste_dump_hours=24",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, err) = run(&["rules", "--db", db_s, "--set", "deadlines.lava_hours=1"]);
+    assert!(!ok && err.contains("unknown rule"), "{err}");
+    let port = free_port();
+    let mut server = start(db_s, port, false);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let body = json!({"username": "patrol", "password": "qingling-patrol"}).to_string();
+    let token = request(
+        addr,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        Some(body.as_bytes()),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = fire_feature(
+        inside("mines", "骆驼山示例露天煤矿"),
+        json!({"kind": "waste_dump"}),
+    );
+    let auth = format!("Bearer {token}");
+    let r = request(
+        addr,
+        "POST",
+        "/api/fires",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        Some(f.to_string().as_bytes()),
+    );
+    let p = &r.json()["properties"];
+    assert!(p["code"].as_str().unwrap().starts_with("HN-"), "{p}");
+    let reported =
+        chrono::DateTime::parse_from_rfc3339(p["reported_at"].as_str().unwrap()).unwrap();
+    let deadline = chrono::DateTime::parse_from_rfc3339(p["deadline"].as_str().unwrap()).unwrap();
+    assert_eq!((deadline - reported).num_hours(), 24);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

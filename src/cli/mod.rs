@@ -1,6 +1,7 @@
 //! The command line: `serve`, `import`, `user add`, `demo`, `bench`.
 
 mod bench;
+mod rules;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ enum Command {
         #[arg(long, default_value = "samples")]
         samples: PathBuf,
     },
+    /// Show or change the rules in force (thresholds, periods, deadlines, code prefix).
+    Rules(rules::Args),
     /// Benchmarks on generated province-scale data (build with --release).
     Bench(bench::Args),
 }
@@ -168,6 +171,7 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Bench(args) => bench::run(args),
+        Command::Rules(args) => rules::run(args),
     }
 }
 
