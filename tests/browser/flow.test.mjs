@@ -1,0 +1,145 @@
+// A fire's life across roles: a patrol reports it with a point placed on the map inside a mine,
+// the manager sees it with the mine's holder responsible and confirms it, the owner starts
+// treatment and reports it controlled, and the manager's counts follow.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt, OWNER_HOLDER,
+} from './lib/harness.mjs';
+import { pointsInside } from './lib/geo.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const count = async (p, sel) => Number(await p.locator(sel).getAttribute('data-count'));
+
+/** Waits for the manager's counter to show `n` burning (after a reload). */
+async function expectBurning(p, n) {
+  await p.reload();
+  await p.waitForSelector('.burning-count');
+  await p.waitForFunction((v) => document.querySelector('.burning-count')?.dataset.count === String(v), n, { timeout: 10_000 })
+    .catch(async () => assert.fail(`burning count ${await count(p, '.burning-count')}, expected ${n}`));
+}
+
+test('a patrol report reaches the manager with its responsible party, and the owner\'s treatment moves the counts', async () => {
+  const api = await apiAs(server.base, 'manager');
+  // A point inside the owner's open-pit mine, outside every other polygon, away from every fire.
+  const items = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features;
+  const mines = await items('mines');
+  const target = mines.find((m) => m.properties.holder === OWNER_HOLDER && m.properties.name === '骆驼山示例露天煤矿');
+  assert.ok(target, 'the demo mine exists');
+  const others = [...mines.filter((m) => m !== target), ...(await items('waste_dumps')), ...(await items('gangue_heaps'))].map((f) => f.geometry);
+  const fires = (await api('/api/fires')).data.features.map((f) => f.geometry.coordinates);
+  const [point] = pointsInside(target.geometry, { avoid: others, away: fires, clearM: 120 });
+  assert.ok(point, 'found a free point in the mine');
+
+  const before = (await api('/api/clearance')).data;
+
+  // The manager's view first: the counter as it is.
+  const mctx = await newContext(browser);
+  const mp = await mctx.newPage();
+  const mProblems = watch(mp);
+  await signIn(mp, server.base, 'manager');
+  await mp.waitForSelector('.burning-count');
+  assert.equal(await count(mp, '.burning-count'), before.burning);
+
+  // The patrol reports: point tapped on the map, kind, temperature, signs.
+  const pctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
+  const pp = await pctx.newPage();
+  const pProblems = watch(pp);
+  await signIn(pp, server.base, 'patrol');
+  await waitForMarkers(pp);
+  await tapMapAt(pp, point);
+  await pp.locator('.position-text[data-source=map]').waitFor();
+  assert.match(await pp.locator('.position .where').textContent(), new RegExp(target.properties.name), 'the form says which mine the point is in');
+  await pp.click('button[data-kind=coal_seam]');
+  await pp.fill('input[name=temp_c]', '320');
+  await pp.fill('input[name=area_m2]', '150');
+  await pp.click('button[data-signs=smoke]');
+  await pp.click('button[data-signs=cracks]');
+  await pp.fill('textarea[name=note]', '测试：煤层露头冒烟');
+  assert.equal(await pp.locator('.nearby').count(), 0, 'no fire within 50 m');
+  await pp.click('button.send-report');
+  await pp.click('.tab[data-tab=outbox]');
+  const sent = pp.locator('.outbox-item[data-state=sent]');
+  await sent.waitFor({ timeout: 15_000 });
+  const fireId = await sent.getAttribute('data-id');
+
+  const fire = (await api(`/api/fires/${fireId}`)).data.properties;
+  assert.equal(fire.status, 'reported');
+  assert.equal(fire.kind, 'coal_seam');
+  assert.equal(fire.temp_c, 320);
+  assert.deepEqual(fire.signs, ['smoke', 'cracks']);
+  assert.equal(fire.position_source, 'map');
+  assert.equal(fire.responsible.party, 'holder');
+  assert.equal(fire.responsible.name, OWNER_HOLDER);
+  assert.equal(fire.responsible.via.name, target.properties.name);
+
+  // The manager sees it on the map, with the right responsible party, and confirms it.
+  await expectBurning(mp, before.burning + 1);
+  await waitForMarkers(mp);
+  const marker = mp.locator(`path.fire-marker[data-fire-id="${fireId}"]`);
+  await marker.waitFor();
+  assert.equal(await marker.getAttribute('data-status'), 'reported');
+  await mp.evaluate(([lon, lat]) => window.qingling.map.setView([lat, lon], 16, { animate: false }), point);
+  await marker.click();
+  await mp.locator('.detail .fire-code', { hasText: fire.code }).waitFor();
+  const resp = await mp.locator('.detail .responsible').textContent();
+  assert.match(resp, new RegExp(OWNER_HOLDER));
+  assert.match(resp, new RegExp(target.properties.name), 'says why: the mining right it lies in');
+  await mp.click('.detail button[data-action=confirm]');
+  await mp.click('.detail form[data-action=confirm] button[type=submit]');
+  await mp.locator('.detail .badge[data-status=confirmed]').waitFor();
+
+  // The owner starts treatment and reports it controlled.
+  const octx = await newContext(browser);
+  const op = await octx.newPage();
+  const oProblems = watch(op);
+  await signIn(op, server.base, 'owner');
+  const card = op.locator(`.fire-card[data-fire-id="${fireId}"]`);
+  await card.waitFor();
+  await card.locator('button').click();
+  await op.locator('.detail .fire-code', { hasText: fire.code }).waitFor();
+  const ownerActions = await op.$$eval('.detail .actions button', (bs) => bs.map((b) => b.dataset.action));
+  assert.deepEqual(ownerActions, ['start_treatment']);
+  await op.click('.detail button[data-action=start_treatment]');
+  await op.selectOption('.detail select[name=method]', 'loess_cover');
+  const due = new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10);
+  await op.fill('.detail input[name=plan_due]', due);
+  await op.click('.detail form[data-action=start_treatment] button[type=submit]');
+  await op.locator('.detail .badge[data-status=treating]').waitFor();
+
+  // A temperature at the threshold is refused with the server's message.
+  await op.click('.detail button[data-action=control]');
+  await op.fill('.detail input[name=temp_c]', '55');
+  await op.click('.detail form[data-action=control] button[type=submit]');
+  const err = op.locator('.detail form[data-action=control] .form-error');
+  await err.waitFor();
+  assert.ok((await err.textContent()).length > 0);
+  await op.fill('.detail input[name=temp_c]', '38');
+  await op.click('.detail form[data-action=control] button[type=submit]');
+  await op.locator('.detail .badge[data-status=controlled]').waitFor();
+
+  const after = (await api(`/api/fires/${fireId}`)).data.properties;
+  assert.equal(after.status, 'controlled');
+  assert.equal(after.deadline.slice(0, 10) <= due, true);
+  assert.deepEqual(after.events.map((e) => e.action), ['report', 'confirm', 'start_treatment', 'control']);
+
+  // The manager's counts: burning back where it was, one more not yet cleared.
+  await expectBurning(mp, before.burning);
+  assert.equal(await count(mp, '.burning-count'), before.burning);
+  assert.equal(Number(await mp.locator('.not-cleared-count').textContent()), before.not_cleared + 1);
+
+  for (const probs of [mProblems, pProblems, oProblems]) assert.deepEqual(probs, []);
+  await Promise.all([mctx.close(), pctx.close(), octx.close()]);
+});

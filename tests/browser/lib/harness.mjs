@@ -1,0 +1,139 @@
+// What every browser test needs: the real server binary on a free port with a fresh demo
+// database, a headless Chromium, signing in through the login screen, and an API client.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.QINGLING_BIN ?? path.join(ROOT, 'target/debug/qingling');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const PASSWORDS = { manager: 'qingling-manager', district: 'qingling-district', owner: 'qingling-owner', patrol: 'qingling-patrol' };
+export const OWNER_HOLDER = '骆驼山示例煤业有限公司';
+export const DISTRICT_CODE = '150303';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `qingling serve --demo` on a fresh database; resolves once it answers HTTP. */
+export async function startServer() {
+  if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build first`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qingling-browser-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(BIN, ['serve', '--demo', '--db', path.join(dir, 'demo.gpkg'), '--addr', `127.0.0.1:${port}`, '--web', 'web'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${log}`);
+    try {
+      const res = await fetch(`${base}/api/me`);
+      if (res.status === 401 || res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) { child.kill(); throw new Error(`server did not start:\n${log}`); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    base,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000); });
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Launches Chromium headless. `launch()` gives every run its own fresh temporary profile
+ * (the user-data dir); each test opens its own contexts in it.
+ */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** A new browser context (its own cookies, storage, service workers), in a UI language. */
+export async function newContext(browser, { lang = 'zh', viewport = { width: 1440, height: 900 }, ...opts } = {}) {
+  const ctx = await browser.newContext({ viewport, locale: lang === 'zh' ? 'zh-CN' : 'en-GB', timezoneId: 'Asia/Shanghai', ...opts });
+  await ctx.addInitScript((l) => { if (!localStorage.getItem('qingling.lang')) localStorage.setItem('qingling.lang', l); }, lang);
+  return ctx;
+}
+
+/** Records page errors and i18n warnings so a test can assert there were none. */
+export function watch(page) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.text().startsWith('i18n: missing key')) problems.push(m.text()); });
+  return problems;
+}
+
+/** Signs in through the login screen and waits for the role's view. */
+export async function signIn(page, base, role) {
+  await page.goto(`${base}/`);
+  await page.locator('form.login').waitFor();
+  await page.fill('input[name=username]', role);
+  await page.fill('input[name=password]', PASSWORDS[role]);
+  await page.click('form.login button[type=submit]');
+  await page.waitForSelector(`body[data-role=${role}]`);
+  await page.waitForSelector('.leaflet-container');
+}
+
+/** Waits until the fire markers on the map have been drawn (at least `min`). */
+export async function waitForMarkers(page, min = 1) {
+  await page.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length >= n, min);
+}
+
+/** The ids of the fires drawn on the map. */
+export const markerIds = (page) => page.$$eval('path.fire-marker', (els) => els.map((e) => e.dataset.fireId));
+
+/** An API client for checking the server's side, signed in as `role` with a bearer token. */
+export async function apiAs(base, role) {
+  const res = await fetch(`${base}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
+  });
+  if (!res.ok) throw new Error(`login ${role}: ${res.status}`);
+  const { token } = await res.json();
+  return async (p, { method = 'GET', body } = {}) => {
+    const r = await fetch(`${base}${p}`, {
+      method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    return { status: r.status, data: text ? JSON.parse(text) : null };
+  };
+}
+
+/** Centres the map on a lon/lat and taps it there, as a patrol placing a point by hand. */
+export async function tapMapAt(page, [lon, lat], zoom = 16) {
+  await page.evaluate(([la, lo, z]) => window.qingling.map.setView([la, lo], z, { animate: false }), [lat, lon, zoom]);
+  await page.waitForTimeout(150);
+  const pt = await page.evaluate(([la, lo]) => {
+    const p = window.qingling.map.latLngToContainerPoint([la, lo]);
+    return { x: p.x, y: p.y };
+  }, [lat, lon]);
+  const box = await page.locator('.leaflet-container').boundingBox();
+  await page.mouse.click(box.x + pt.x, box.y + pt.y);
+}

@@ -1,0 +1,95 @@
+// Offline: a patrol with no signal queues three reports, reloads the app (the service worker
+// serves the shell), and when the network returns the server gets each report exactly once.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
+import { pointsInside } from './lib/geo.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const items = (p, state) => p.locator(`.outbox-item${state ? `[data-state=${state}]` : ''}`);
+
+test('three reports queued offline survive a reload and reach the server exactly once', async () => {
+  const api = await apiAs(server.base, 'manager');
+  const fires = (await api('/api/fires')).data.features;
+  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
+  const districts = (await api('/collections/districts/items')).data.features;
+  const wuda = districts.find((d) => d.properties.code === '150303');
+  // Three points in open country (no mine, dump or heap), far from fires and from each other.
+  const points = pointsInside(wuda.geometry, {
+    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
+    away: fires.map((f) => f.geometry.coordinates),
+    clearM: 300,
+    n: 3,
+  });
+  assert.equal(points.length, 3);
+
+  const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
+  const p = await ctx.newPage();
+  const problems = watch(p);
+  await signIn(p, server.base, 'patrol');
+  await waitForMarkers(p);
+  // The service worker has installed and controls the page (the shell is cached).
+  await p.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
+
+  await ctx.setOffline(true);
+  await p.waitForFunction(() => !navigator.onLine);
+  for (const [i, pt] of points.entries()) {
+    await tapMapAt(p, pt, 14);
+    await p.locator('.position-text[data-source=map]').waitFor();
+    await p.click(`button[data-kind=${['coal_seam', 'waste_dump', 'gangue_heap'][i]}]`);
+    await p.fill('input[name=temp_c]', String(100 + i));
+    await p.click('button.send-report');
+    await p.waitForFunction((n) => document.querySelector('.tab[data-tab=outbox]')?.textContent.includes(String(n)), i + 1);
+  }
+  await p.click('.tab[data-tab=outbox]');
+  assert.equal(await items(p, 'pending').count(), 3, 'three reports wait in the outbox');
+  const ids = await items(p).evaluateAll((els) => els.map((e) => e.dataset.id));
+
+  // The draft of a half-typed fourth report survives the reload too.
+  await p.click('.tab[data-tab=report]');
+  await p.fill('textarea[name=note]', '未完成的草稿');
+  await p.locator('textarea[name=note]').dispatchEvent('input');
+
+  const res = await p.reload();
+  assert.ok(res?.fromServiceWorker(), 'the page came from the service worker');
+  await p.waitForSelector('body[data-role=patrol]');
+  assert.equal(await p.locator('.net.offline').count(), 1, 'the app says it is offline');
+  assert.equal(await p.inputValue('textarea[name=note]'), '未完成的草稿');
+  await p.click('.tab[data-tab=outbox]');
+  await items(p).first().waitFor();
+  assert.equal(await items(p, 'pending').count(), 3, 'still three after the reload');
+  assert.equal((await api('/api/fires')).data.features.length, fires.length, 'nothing reached the server while offline');
+
+  await ctx.setOffline(false);
+  await p.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state=sent]').length === 3, null, { timeout: 40_000 });
+
+  // Send again on purpose: the server already has those ids, so nothing is added.
+  await p.click('button.send-now');
+  await p.reload();
+  await p.waitForSelector('body[data-role=patrol]');
+  await p.waitForTimeout(1000);
+
+  const now = (await api('/api/fires')).data.features;
+  assert.equal(now.length, fires.length + 3, 'exactly three new fires');
+  const added = now.filter((f) => !fires.some((g) => g.id === f.id));
+  assert.deepEqual(added.map((f) => f.id).sort(), [...ids].sort(), 'the queued ids are the fires\' ids');
+  for (const f of added) {
+    assert.equal(f.properties.position_source, 'map');
+    assert.equal(f.properties.responsible.party, 'district');
+    assert.equal(f.properties.responsible.district_code, '150303');
+  }
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});

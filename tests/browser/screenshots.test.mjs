@@ -1,0 +1,73 @@
+// Screenshots of the manager, owner and patrol views at a tablet and a desktop size, for people
+// to look at. They go to test-results/screenshots/ (not tracked), or to the folder named by
+// SCREENSHOTS, e.g. SCREENSHOTS=docs/screenshots to refresh the ones in the docs.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, launchBrowser, newContext, signIn, apiAs, waitForMarkers, tapMapAt, ROOT } from './lib/harness.mjs';
+
+const OUT = path.resolve(ROOT, process.env.SCREENSHOTS ?? 'test-results/screenshots');
+const SIZES = [[1024, 768], [1440, 900]];
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  fs.mkdirSync(OUT, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function shot(p, name) {
+  await p.waitForTimeout(400); // let the map finish drawing
+  const file = path.join(OUT, `${name}.png`);
+  await p.screenshot({ path: file });
+  assert.ok(fs.statSync(file).size > 20_000, `${name} has content`);
+}
+
+for (const [w, hgt] of SIZES) {
+  test(`screenshots of the three views at ${w}×${hgt}`, async () => {
+    const size = `${w}x${hgt}`;
+    const viewport = { width: w, height: hgt };
+
+    let ctx = await newContext(browser, { viewport });
+    let p = await ctx.newPage();
+    await signIn(p, server.base, 'manager');
+    await waitForMarkers(p);
+    await p.waitForSelector('.chart');
+    await shot(p, `manager-${size}`);
+    await p.locator('.tabs-body button.link').first().click();
+    await p.locator('.detail .timeline li').first().waitFor();
+    await shot(p, `manager-detail-${size}`);
+    await ctx.close();
+
+    ctx = await newContext(browser, { viewport });
+    p = await ctx.newPage();
+    await signIn(p, server.base, 'owner');
+    await waitForMarkers(p);
+    await p.locator('.fire-card').first().waitFor();
+    await shot(p, `owner-${size}`);
+    await ctx.close();
+
+    // The patrol about to report next to a known fire: the nearby warning shows.
+    const api = await apiAs(server.base, 'manager');
+    const near = (await api('/api/fires?status=burning')).data.features[0].geometry.coordinates;
+    ctx = await newContext(browser, { viewport });
+    p = await ctx.newPage();
+    await signIn(p, server.base, 'patrol');
+    await waitForMarkers(p);
+    await tapMapAt(p, [near[0] + 0.0003, near[1]], 16);
+    await p.click('button[data-kind=waste_dump]');
+    await p.fill('input[name=temp_c]', '86');
+    await p.click('button[data-signs=smoke]');
+    await p.locator('.nearby').waitFor();
+    await p.evaluate(() => { document.querySelector('.side-scroll').scrollTop = 0; });
+    await shot(p, `patrol-${size}`);
+    await ctx.close();
+  });
+}

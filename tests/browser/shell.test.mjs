@@ -1,0 +1,32 @@
+// The service worker's shell list names every file the app loads, so nothing is missing offline.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './lib/harness.mjs';
+
+const WEB = path.join(ROOT, 'web');
+
+function files(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? files(p) : [path.relative(WEB, p)];
+  });
+}
+
+test('every module, translation table and stylesheet is in the service worker\'s shell', () => {
+  const sw = fs.readFileSync(path.join(WEB, 'sw.js'), 'utf8');
+  const shell = new Set([...sw.matchAll(/^\s*'([^']+)',$/gm)].map((m) => m[1]));
+  const needed = files(WEB).filter((f) => /^(js\/.*\.js|i18n\/.*\.json|app\.css|index\.html)$/.test(f));
+  assert.ok(needed.length > 20);
+  for (const f of needed) assert.ok(shell.has(f), `${f} is not in sw.js SHELL`);
+  for (const f of shell) if (f !== './') assert.ok(fs.existsSync(path.join(WEB, f)), `${f} in SHELL does not exist`);
+});
+
+test('the vendored map library is there, with its licence', () => {
+  for (const f of ['leaflet-src.esm.js', 'leaflet.css', 'LICENSE']) {
+    assert.ok(fs.existsSync(path.join(WEB, 'vendor/leaflet', f)), `web/vendor/leaflet/${f} (run bash web/vendor.sh)`);
+  }
+  assert.equal(fs.readFileSync(path.join(WEB, 'vendor/leaflet/VERSION'), 'utf8').trim(), '1.9.4');
+});

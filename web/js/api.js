@@ -1,0 +1,80 @@
+// Talking to the server. Same-origin fetches carry the HttpOnly session cookie, so no token is
+// kept in script. Errors come back as ApiError with the server's message (in the UI language,
+// asked for with Accept-Language); a failed connection is status 0.
+
+import { locale, t } from './i18n.js';
+
+export class ApiError extends Error {
+  constructor(status, code, message, detail = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+  get offline() { return this.status === 0; }
+}
+
+/** Called when the server says the session is gone (401), except on the login call itself. */
+let onUnauthorized = () => {};
+export const setUnauthorizedHandler = (fn) => { onUnauthorized = fn; };
+
+export async function request(method, path, body, { quiet401 = false } = {}) {
+  const headers = { Accept: 'application/json', 'Accept-Language': locale() };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  if (res.status === 204) return { status: 204, data: null };
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
+  if (!res.ok) {
+    if (res.status === 401 && !quiet401) onUnauthorized();
+    throw new ApiError(res.status, data?.error ?? 'http', data?.message ?? t('error.http', { status: res.status }), data?.detail);
+  }
+  return { status: res.status, data };
+}
+
+export const get = async (path, opts) => (await request('GET', path, undefined, opts)).data;
+export const post = async (path, body, opts) => (await request('POST', path, body, opts)).data;
+
+/** A query string from an object, leaving out empty values. */
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+// Reference data a patrol needs in the field (layers, areas, fires nearby) is kept in the Cache
+// API by the page itself, so it is there offline whether or not the service worker was already
+// controlling the page when it was fetched.
+const DATA_CACHE = 'qingling-data';
+
+/** GET with a cached copy for offline use: `{data, stale}`; stale is true when served from cache. */
+export async function getCached(path) {
+  try {
+    const data = await get(path);
+    if ('caches' in window) {
+      const c = await caches.open(DATA_CACHE);
+      await c.put(path, new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } }));
+    }
+    return { data, stale: false };
+  } catch (e) {
+    if (!(e instanceof ApiError && e.offline) || !('caches' in window)) throw e;
+    const hit = await (await caches.open(DATA_CACHE)).match(path);
+    if (!hit) throw e;
+    return { data: await hit.json(), stale: true };
+  }
+}
+
+/** Forgets cached data (on sign-out: the next user of the tablet must not see it). */
+export async function clearCachedData() {
+  if ('caches' in window) await caches.delete(DATA_CACHE);
+}

@@ -1,0 +1,114 @@
+// Starts the app: language, service worker, who is signed in, then one view per role.
+
+import { loadLang, setLang, getLang, t } from './i18n.js';
+import { get, post, setUnauthorizedHandler, clearCachedData } from './api.js';
+import { loadLayers } from './layers.js';
+import { h, fill, toast } from './dom.js';
+import { startTicker } from './ui/bits.js';
+
+const USER_KEY = 'qingling.user';
+const VIEWS = {
+  manager: () => import('./views/dashboard.js'),
+  district: () => import('./views/dashboard.js'),
+  owner: () => import('./views/owner.js'),
+  patrol: () => import('./views/patrol.js'),
+};
+
+let user = null;
+let current = null; // the mounted view's cleanup
+
+const topbar = document.getElementById('topbar');
+const view = document.getElementById('view');
+
+/** The signed-in user: from the server, or (offline) the last one seen on this device. */
+async function whoAmI() {
+  try {
+    const me = await get('/api/me', { quiet401: true });
+    localStorage.setItem(USER_KEY, JSON.stringify(me));
+    return me;
+  } catch (e) {
+    if (e.offline) {
+      try { return JSON.parse(localStorage.getItem(USER_KEY)); } catch { return null; }
+    }
+    localStorage.removeItem(USER_KEY);
+    return null;
+  }
+}
+
+// The online/offline badge: one pair of listeners for the page's life, repainting whichever
+// badge the top bar currently shows.
+function paintNet() {
+  const el = topbar.querySelector('.net');
+  if (!el) return;
+  el.textContent = navigator.onLine ? t('net.online') : t('net.offline');
+  el.classList.toggle('offline', !navigator.onLine);
+}
+window.addEventListener('online', paintNet);
+window.addEventListener('offline', paintNet);
+
+function renderTopbar() {
+  const other = getLang() === 'zh' ? 'en' : 'zh';
+  const langBtn = h('button', {
+    type: 'button', class: 'btn btn-ghost lang-switch', lang: other === 'zh' ? 'zh-CN' : 'en',
+    on: { click: async () => { await setLang(other); await render(); } },
+  }, t('lang.other'));
+  fill(topbar,
+    h('div', { class: 'brand' }, h('span', { class: 'brand-name' }, t('app.name')), h('span', { class: 'brand-tag' }, t('app.tagline'))),
+    h('div', { class: 'topbar-right' },
+      h('span', { class: 'net', role: 'status' }),
+      user ? h('span', { class: 'who', title: t('who.title') },
+        h('strong', {}, user.username), ' · ', t(`role.${user.role}`),
+        user.holder ? ` · ${user.holder}` : '', user.district ? ` · ${t('who.district', { code: user.district })}` : '') : null,
+      langBtn,
+      user ? h('button', { type: 'button', class: 'btn btn-ghost logout', on: { click: signOut } }, t('login.signout')) : null));
+  topbar.hidden = false;
+  paintNet();
+}
+
+async function signOut() {
+  try { await post('/api/logout', {}); } catch { /* offline: forget locally anyway */ }
+  user = null;
+  localStorage.removeItem(USER_KEY);
+  await clearCachedData();
+  await render();
+}
+
+async function render() {
+  current?.();
+  current = null;
+  document.title = t('app.title');
+  renderTopbar();
+  document.body.dataset.role = user?.role ?? 'signed-out';
+  if (!user) {
+    const { renderLogin } = await import('./views/login.js');
+    renderLogin(view, { onLogin: async (u) => { user = u; localStorage.setItem(USER_KEY, JSON.stringify(u)); await render(); } });
+    return;
+  }
+  try {
+    await loadLayers();
+  } catch (e) {
+    fill(view, h('p', { class: 'form-error' }, t('error.layers', { message: e.message })));
+    return;
+  }
+  const mod = await VIEWS[user.role]();
+  current = mod.render(view, user) ?? null;
+}
+
+async function boot() {
+  await loadLang();
+  setUnauthorizedHandler(() => {
+    if (!user) return;
+    user = null;
+    localStorage.removeItem(USER_KEY);
+    toast(t('login.expired'), 'error');
+    render();
+  });
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker', e));
+  }
+  startTicker();
+  user = await whoAmI();
+  await render();
+}
+
+boot();

@@ -1,0 +1,37 @@
+// Dates and countdowns. The city keeps its days in China Standard Time (the server's "as of" and
+// daily series use UTC+8 days), so times show in that zone whatever the device's zone is.
+
+import { t, locale } from './i18n.js';
+
+export const ZONE = 'Asia/Shanghai';
+
+export function fmtDateTime(iso) {
+  if (!iso) return t('common.none');
+  return new Date(iso).toLocaleString(locale(), {
+    timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  });
+}
+
+export function fmtDate(iso) {
+  if (!iso) return t('common.none');
+  return new Date(iso).toLocaleDateString(locale(), { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+/** Today in the city's zone, as YYYY-MM-DD (for date inputs and the API's `at`). */
+export function today() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date());
+}
+
+/** "2 d 5 h left" or "overdue 3 h" for a deadline. */
+export function countdown(iso, now = Date.now()) {
+  if (!iso) return { text: t('deadline.none'), overdue: false };
+  const ms = new Date(iso).getTime() - now;
+  const overdue = ms < 0;
+  const mins = Math.floor(Math.abs(ms) / 60000);
+  const d = Math.floor(mins / 1440);
+  const hrs = Math.floor((mins % 1440) / 60);
+  const m = mins % 60;
+  const span = d > 0 ? t('duration.dh', { d, h: hrs }) : hrs > 0 ? t('duration.hm', { h: hrs, m }) : t('duration.m', { m });
+  return { text: overdue ? t('deadline.overdue_by', { span }) : t('deadline.left', { span }), overdue };
+}

@@ -1,0 +1,56 @@
+// Small shared pieces: the status badge, a live deadline countdown, the party label, a
+// labelled form field.
+
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { statusColour, statusLabel, textOn } from '../layers.js';
+import { countdown } from '../time.js';
+
+export function statusBadge(status) {
+  const bg = statusColour(status);
+  return h('span', { class: 'badge', style: `background:${bg};color:${textOn(bg)}`, dataset: { status } }, statusLabel(status));
+}
+
+/** A countdown to a deadline that keeps itself current (see startTicker). Only burning fires tick. */
+export function deadlineCountdown(iso, burning = true) {
+  const el = h('span', { class: 'countdown' });
+  if (!burning) {
+    el.textContent = t('deadline.met');
+    el.classList.add('done');
+    return el;
+  }
+  el.dataset.deadline = iso ?? '';
+  paint(el);
+  return el;
+}
+
+function paint(el) {
+  const c = countdown(el.dataset.deadline || null);
+  el.textContent = c.text;
+  el.classList.toggle('overdue', c.overdue);
+}
+
+let ticker = null;
+/** Repaints every visible countdown once a minute. */
+export function startTicker() {
+  if (ticker) return;
+  ticker = setInterval(() => document.querySelectorAll('[data-deadline]').forEach(paint), 30_000);
+}
+
+/** "矿业权人 骆驼山…" / "属地政府 乌达区". */
+export function partyText(r) {
+  if (!r) return t('common.none');
+  return `${t(`party.${r.party}`)} · ${r.name}`;
+}
+
+/** A label wrapping an input, with the label text from the tables. */
+export function field(labelText, input, hint) {
+  return h('label', { class: 'field' }, h('span', { class: 'field-label' }, labelText), input, hint ? h('span', { class: 'hint' }, hint) : null);
+}
+
+/** A block for an error message from the server, hidden until set. */
+export function errorBox() {
+  const el = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  el.show = (msg) => { el.textContent = msg; el.hidden = !msg; };
+  return el;
+}

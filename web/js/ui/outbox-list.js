@@ -1,0 +1,36 @@
+// The outbox as the patrol sees it: every queued report and inspection with its state, the
+// server's message when it was refused, and retry / discard for those.
+
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { kindLabel, statusLabel } from '../layers.js';
+import { fmtDateTime } from '../time.js';
+import * as outbox from '../offline/outbox.js';
+
+const label = (i) => (i.type === 'report'
+  ? t('outbox.report', { kind: kindLabel(i.summary.kind), temp: i.summary.temp_c ?? '—' })
+  : t('outbox.inspection', { code: i.summary.code, temp: i.summary.temp_c ?? '—' }));
+
+function item(i) {
+  const stuck = i.state === 'failed' || i.state === 'conflict';
+  return h('li', { class: ['outbox-item', `state-${i.state}`], dataset: { state: i.state, id: i.id } },
+    h('div', { class: 'outbox-head' }, h('strong', {}, label(i)), h('span', { class: 'state' }, t(`outbox.state.${i.state}`))),
+    h('div', { class: 'hint' }, t('outbox.queued_at', { at: fmtDateTime(i.createdAt), n: i.attempts })),
+    i.state === 'sent' && i.result?.code ? h('div', {}, t('outbox.sent_as', { code: i.result.code, status: statusLabel(i.result.fireStatus) })) : null,
+    i.state === 'pending' && i.waiting ? h('div', { class: 'hint' }, t(`outbox.waiting.${i.waiting}`)) : null,
+    stuck ? h('div', { class: 'form-error' }, i.error) : null,
+    stuck ? h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'btn btn-small outbox-retry', on: { click: () => outbox.retry(i.id) } }, t('outbox.retry')),
+      h('button', { type: 'button', class: 'btn btn-small outbox-discard', on: { click: () => outbox.remove(i.id) } }, t('outbox.discard'))) : null);
+}
+
+/** `items`: the outbox, oldest first (shown newest first). */
+export function outboxList(items) {
+  const sent = items.filter((i) => i.state === 'sent');
+  return h('section', { class: 'outbox' },
+    h('p', { class: 'hint' }, t('outbox.explain')),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'btn btn-big send-now', on: { click: () => outbox.flush() } }, t('outbox.send_now')),
+      sent.length ? h('button', { type: 'button', class: 'btn', on: { click: async () => { for (const i of sent) await outbox.remove(i.id); } } }, t('outbox.clear_sent')) : null),
+    items.length ? h('ul', { class: 'outbox-list' }, items.slice().reverse().map(item)) : h('p', { class: 'hint' }, t('outbox.empty')));
+}

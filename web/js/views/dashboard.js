@@ -1,0 +1,172 @@
+// The clearance view for the city's manager and for a district officer (the server scopes the
+// district officer's fires and counts to its district): the map, the burning counter with the
+// dynamic-zero state, the burn-down chart, the overdue list, the league tables, the
+// production-suspended mines, and a fire's detail with the actions the user may take.
+
+import { h, fill } from '../dom.js';
+import { t, num } from '../i18n.js';
+import { get, qs } from '../api.js';
+import { values, statusLabel, kindLabel } from '../layers.js';
+import { today } from '../time.js';
+import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
+import { burnDown } from '../ui/chart.js';
+import { statusBadge, deadlineCountdown } from '../ui/bits.js';
+import { showFire } from '../ui/fire-detail.js';
+
+const REFRESH_MS = 60_000;
+
+function select(name, options, value, onChange) {
+  return h('select', { name, on: { change: (e) => onChange(e.target.value) } },
+    options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
+}
+
+/** The big counter: burning now (or as of a day), dynamic zero, days since zero. */
+function counter(c, asOf) {
+  const zero = c.burning === 0;
+  return h('section', { class: ['counter', zero ? 'zero' : 'burning'], dataset: { burning: String(c.burning), zero: String(zero) } },
+    h('div', { class: 'counter-main' },
+      h('span', { class: 'burning-count', dataset: { count: String(c.burning) } }, num(c.burning)),
+      h('div', {},
+        h('div', { class: 'counter-label' }, t('clearance.burning')),
+        h('div', { class: 'counter-state' }, zero ? t('clearance.zero') : t('clearance.days_since_zero', { days: c.days_since_zero })))),
+    h('div', { class: 'counter-facts' },
+      h('span', {}, t('clearance.not_cleared'), h('b', { class: 'not-cleared-count' }, num(c.not_cleared))),
+      h('span', {}, t('clearance.overdue'), h('b', {}, num(c.overdue.length))),
+      h('span', {}, t('clearance.reignitions'), h('b', {}, num(c.reignitions)))),
+    asOf !== today() ? h('p', { class: 'hint as-of-note' }, t('clearance.as_of_note', { date: asOf })) : null);
+}
+
+function table(head, rows) {
+  return h('table', { class: 'league' }, h('thead', {}, h('tr', {}, head.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
+}
+
+export function render(root, user) {
+  const state = { status: 'open', kind: '', district: '', asOf: today(), tab: 'overdue', selected: null, clearance: null, fires: [] };
+  const mapEl = h('div', { class: 'map' });
+  const detail = h('aside', { class: 'detail', hidden: true, 'aria-label': t('fire.detail') });
+  const counterSlot = h('div');
+  const chartSlot = h('div', { class: 'chart-box' });
+  const tabsSlot = h('div', { class: 'tabs-body' });
+  const tabBar = h('div', { class: 'tabs', role: 'tablist' });
+  const districtNames = new Map();
+
+  const toolbar = h('div', { class: 'toolbar' },
+    h('label', {}, t('filter.status'), select('status', [
+      ['', t('filter.all')], ['burning', t('filter.burning')], ['open', t('filter.open')],
+      ...values('fire_points', 'status').map((s) => [s, statusLabel(s)])], state.status, (v) => { state.status = v; loadFires(); })),
+    h('label', {}, t('filter.kind'), select('kind', [['', t('filter.all')], ...values('fire_points', 'kind').map((k) => [k, kindLabel(k)])], '', (v) => { state.kind = v; loadFires(); })),
+    user.role === 'manager' ? h('label', { class: 'district-filter' }, t('filter.district'), h('select', { name: 'district', on: { change: (e) => { state.district = e.target.value; loadFires(); } } }, h('option', { value: '' }, t('filter.all')))) : null,
+    h('span', { class: 'fire-count hint' }));
+
+  const asOfInput = h('input', { type: 'date', name: 'as_of', value: state.asOf, max: state.asOf, on: { change: (e) => { state.asOf = e.target.value || today(); loadCounts(); } } });
+
+  fill(root, h('div', { class: 'layout' },
+    h('div', { class: 'map-pane' }, toolbar, mapEl),
+    h('div', { class: 'side' },
+      h('div', { class: 'side-scroll' },
+        user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
+        counterSlot,
+        h('div', { class: 'as-of' }, h('label', {}, t('clearance.as_of'), asOfInput),
+          h('button', { type: 'button', class: 'btn', on: { click: () => { state.asOf = today(); asOfInput.value = state.asOf; loadCounts(); } } }, t('clearance.today'))),
+        h('section', {}, h('h3', {}, t('chart.burndown')),
+          h('div', { class: 'chart-legend' }, h('span', { class: 'key key-burning' }, t('clearance.burning')), h('span', { class: 'key key-open' }, t('clearance.not_cleared'))),
+          chartSlot),
+        h('section', {}, tabBar, tabsSlot)),
+      detail)));
+
+  const map = createMap(mapEl);
+  const fires = fireLayer(map, { onSelect: (f) => openFire(f.properties.id) });
+  addLegend(map);
+  addAreas(map).then(({ groups }) => {
+    const sel = toolbar.querySelector('select[name=district]');
+    for (const l of groups.districts?.getLayers() ?? []) {
+      const p = l.feature.properties;
+      districtNames.set(p.code, p.name);
+      sel?.append(h('option', { value: p.code }, p.name));
+    }
+  });
+
+  function openFire(id, pan = false) {
+    state.selected = id;
+    fires.select(id, pan);
+    detail.hidden = false;
+    showFire(detail, id, {
+      onClose: () => { detail.hidden = true; state.selected = null; fires.select(null); },
+      onChanged: () => { loadFires(); loadCounts(); },
+    });
+  }
+
+  const fireLink = (id, code) => h('button', { type: 'button', class: 'link fire-code', on: { click: () => openFire(id, true) } }, code);
+
+  function renderTabs() {
+    const c = state.clearance;
+    if (!c) return;
+    const tabs = [
+      ['overdue', t('tab.overdue', { n: c.overdue.length })],
+      ['mines', t('tab.mines')],
+      ['districts', t('tab.districts')],
+      ['suspended', t('tab.suspended', { n: c.suspended_mines.length })],
+      ['list', t('tab.list', { n: state.fires.length })],
+    ];
+    fill(tabBar, tabs.map(([k, label]) => h('button', {
+      type: 'button', role: 'tab', class: ['tab', state.tab === k && 'active'], 'aria-selected': String(state.tab === k), dataset: { tab: k },
+      on: { click: () => { state.tab = k; renderTabs(); } },
+    }, label)));
+    const body = {
+      overdue: () => (c.overdue.length
+        ? table([t('col.code'), t('col.district'), t('col.deadline')], c.overdue.map((o) => h('tr', {},
+          h('td', {}, fireLink(o.id, o.code), h('div', {}, statusBadge(o.status))),
+          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline)))))
+        : h('p', { class: 'hint' }, t('clearance.no_overdue'))),
+      mines: () => table([t('col.mine'), t('col.burning'), t('col.not_cleared'), t('col.overdue'), t('col.reignitions')],
+        c.by_mine.map((m) => h('tr', {}, h('td', {}, h('div', {}, m.name), h('div', { class: 'hint' }, m.holder || t('party.ownerless'))),
+          h('td', { class: 'n' }, m.burning), h('td', { class: 'n' }, m.not_cleared), h('td', { class: 'n' }, m.overdue), h('td', { class: 'n' }, m.reignitions)))),
+      districts: () => table([t('col.district'), t('col.burning'), t('col.not_cleared'), t('col.overdue')],
+        c.by_district.map((d) => h('tr', {}, h('td', {}, d.name), h('td', { class: 'n' }, d.burning), h('td', { class: 'n' }, d.not_cleared), h('td', { class: 'n' }, d.overdue)))),
+      suspended: () => (c.suspended_mines.length
+        ? [h('p', { class: 'hint' }, t('suspended.rule')),
+          table([t('col.mine'), t('col.holder'), t('col.burning')], c.suspended_mines.map((m) => h('tr', { class: 'suspended' },
+            h('td', {}, m.name, h('div', { class: 'hint' }, m.licence_no)), h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning))))]
+        : h('p', { class: 'hint' }, t('suspended.none'))),
+      list: () => table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
+        const p = f.properties;
+        return h('tr', { dataset: { fireId: p.id } }, h('td', {}, fireLink(p.id, p.code), h('div', {}, statusBadge(p.status))),
+          h('td', {}, p.responsible?.name ?? ''), h('td', {}, deadlineCountdown(p.deadline, p.burning)));
+      })),
+    }[state.tab];
+    fill(tabsSlot, body());
+  }
+
+  // The "as of" date redraws the counts and the chart only: the API has no fire statuses as of
+  // a past day (GET /api/fires is always now), so the map keeps showing the present.
+  async function loadCounts() {
+    const at = state.asOf === today() ? undefined : state.asOf;
+    try {
+      const [c, daily] = await Promise.all([get(`/api/clearance${qs({ at })}`), get(`/api/clearance/daily${qs({ to: at })}`)]);
+      state.clearance = c;
+      for (const d of c.by_district) districtNames.set(d.code, d.name);
+      fill(counterSlot, counter(c, state.asOf));
+      fill(chartSlot, burnDown(daily.days));
+      renderTabs();
+    } catch (e) {
+      fill(counterSlot, h('p', { class: 'form-error' }, e.message));
+    }
+  }
+
+  async function loadFires() {
+    try {
+      const fc = await get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district })}`);
+      state.fires = fc.features;
+      fires.set(fc.features);
+      toolbar.querySelector('.fire-count').textContent = t('filter.count', { n: fc.features.length });
+      renderTabs();
+    } catch (e) {
+      toolbar.querySelector('.fire-count').textContent = e.message;
+    }
+  }
+
+  loadCounts();
+  loadFires();
+  const timer = setInterval(() => { if (document.visibilityState === 'visible') { loadFires(); loadCounts(); } }, REFRESH_MS);
+  return () => { clearInterval(timer); map.remove(); };
+}
