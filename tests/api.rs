@@ -648,3 +648,110 @@ fn the_basemap_is_configurable_and_absent_by_default() {
     assert_eq!(r.status, 200);
     assert!(r.json()["tiles"].is_null());
 }
+
+#[test]
+fn fires_as_of_a_past_day_have_the_status_they_had_then() {
+    let s = demo_server();
+    let m = Client::login(&s, "manager");
+    let all = m.get("/api/fires?status=cleared").json();
+    let cleared = &all["features"][0];
+    let id = cleared["id"].as_str().unwrap();
+    let events = m.get(&format!("/api/fires/{id}")).json()["properties"]["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let treat = events
+        .iter()
+        .find(|e| e["action"] == "start_treatment")
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(treat["at"].as_str().unwrap()).unwrap();
+    let day = at
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let end = chrono::DateTime::parse_from_rfc3339(&format!(
+        "{}T00:00:00+08:00",
+        day.succ_opt().unwrap()
+    ))
+    .unwrap();
+    let expected = events
+        .iter()
+        .filter(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap() < end)
+        .last()
+        .unwrap()["to"]
+        .clone();
+    let then = m.get(&format!("/api/fires?at={day}")).json();
+    let f = then["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap();
+    assert_eq!(f["properties"]["status"], expected);
+    assert_ne!(f["properties"]["status"], "cleared");
+    assert!(
+        m.get("/api/fires?at=2025-06-01").json()["features"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(m.get("/api/fires?status=smouldering").status, 400);
+    let burning_then = m.get(&format!("/api/fires?at={day}&status=burning")).json();
+    assert!(
+        burning_then["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"]["burning"] == true)
+    );
+}
+
+#[test]
+fn the_rules_in_force_are_published_to_signed_in_users() {
+    let s = demo_server();
+    let r = Client::login(&s, "patrol").get("/api/rules").json();
+    assert_eq!(r["rules"]["threshold_c"], 50.0);
+    assert_eq!(r["max_gps_accuracy_m"], 100.0);
+    assert!(
+        r["methods"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("grouting"))
+    );
+    assert_eq!(Client::anonymous(&s).get("/api/rules").status, 401);
+}
+
+#[test]
+fn the_web_app_is_served_and_a_missing_asset_is_a_404() {
+    let s = demo_server_with_web();
+    let c = Client::anonymous(&s);
+    let index = c.get("/");
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("<html"));
+    assert_eq!(
+        c.get("/patrol").status,
+        200,
+        "the app's own routes get index.html"
+    );
+    assert_eq!(c.get("/js/nope.js").status, 404);
+}
+
+#[test]
+fn counts_recomputed_from_events_agree_with_the_stored_statuses() {
+    let s = demo_server();
+    let m = Client::login(&s, "manager");
+    let counts = m.get("/api/clearance").json();
+    let fires = m.get("/api/fires").json();
+    let mut stored = std::collections::BTreeMap::new();
+    for f in fires["features"].as_array().unwrap() {
+        *stored
+            .entry(f["properties"]["status"].as_str().unwrap().to_string())
+            .or_insert(0u64) += 1;
+    }
+    for (status, n) in counts["by_status"].as_object().unwrap() {
+        assert_eq!(
+            stored.get(status).copied().unwrap_or(0),
+            n.as_u64().unwrap(),
+            "{status}"
+        );
+    }
+}

@@ -77,6 +77,14 @@ pub struct Suspended {
     pub name: String,
     pub holder: String,
     pub burning: u32,
+    /// The burning fires behind the suspension, by code.
+    pub fires: Vec<FireBrief>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FireBrief {
+    pub id: String,
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -195,6 +203,7 @@ impl Timeline {
         let mut districts: HashMap<&str, DistrictCount> = HashMap::new();
         let mut mines: HashMap<&str, MineCount> = HashMap::new();
         let mut overdue = vec![];
+        let mut burning_by_mine: HashMap<&str, Vec<FireBrief>> = HashMap::new();
         let (mut burning, mut not_cleared, mut reignitions) = (0, 0, 0);
         for (id, f) in &fires {
             *by_status.entry(f.status.as_str()).or_default() += 1;
@@ -230,6 +239,15 @@ impl Timeline {
                 mc.not_cleared += o;
                 mc.overdue += u32::from(late);
                 mc.reignitions += f.reignitions;
+                if b == 1 {
+                    burning_by_mine
+                        .entry(m.as_str())
+                        .or_default()
+                        .push(FireBrief {
+                            id: (*id).to_string(),
+                            code: self.codes.get(*id).cloned().unwrap_or_default(),
+                        });
+                }
             }
             if late {
                 overdue.push(Overdue {
@@ -289,11 +307,18 @@ impl Timeline {
                         .get(m.licence_no.as_str())
                         .is_some_and(|i| !i.ownerless)
             })
-            .map(|m| Suspended {
-                licence_no: m.licence_no.clone(),
-                name: m.name.clone(),
-                holder: m.holder.clone(),
-                burning: m.burning,
+            .map(|m| {
+                let mut fires = burning_by_mine
+                    .remove(m.licence_no.as_str())
+                    .unwrap_or_default();
+                fires.sort_by(|a, b| a.code.cmp(&b.code));
+                Suspended {
+                    licence_no: m.licence_no.clone(),
+                    name: m.name.clone(),
+                    holder: m.holder.clone(),
+                    burning: m.burning,
+                    fires,
+                }
             })
             .collect();
         let days_since_zero = match (burning, left_zero) {
@@ -508,6 +533,14 @@ mod tests {
             .map(|m| m.licence_no.as_str())
             .collect();
         assert_eq!(suspended, vec!["C1"]);
+        assert_eq!(
+            c.suspended_mines[0].fires,
+            vec![FireBrief {
+                id: "a".into(),
+                code: "WH-2026-0001".into()
+            }],
+            "the fires behind the suspension"
+        );
         assert_eq!(c.by_status["reignited"], 1);
     }
 

@@ -50,7 +50,8 @@ pub struct Responsible {
     pub party: Party,
     /// The holder's name, or the district's.
     pub name: String,
-    /// The district containing the fire, whoever is responsible.
+    /// The district the fire is counted in and seen by: the one containing it, unless a manager
+    /// reassigned it to another district's government.
     pub district_code: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub via: Option<Via>,

@@ -14,6 +14,8 @@ use super::error::ApiError;
 use super::extract::{Json, User};
 use crate::app::App;
 use crate::domain::access::fire_scope;
+use crate::domain::deadline::end_of_local_day;
+use crate::domain::fire::Status;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx, watch_since};
 use crate::store::features::scope_sql;
@@ -24,6 +26,7 @@ pub fn router() -> Router<App> {
         .route("/api/fires", post(report).get(list))
         .route("/api/fires/{id}", get(show))
         .route("/api/fires/{id}/events", post(act))
+        .route("/api/rules", get(rules))
 }
 
 async fn report(
@@ -58,6 +61,15 @@ async fn report(
         StatusCode::OK
     };
     Ok((status, axum::Json(feature)))
+}
+
+/// The rules in force, for forms and hints (threshold, radius, GPS limit, treatment methods).
+async fn rules(State(app): State<App>, User(_): User) -> axum::Json<Value> {
+    axum::Json(json!({
+        "rules": *app.rules,
+        "methods": crate::domain::fire::METHODS,
+        "max_gps_accuracy_m": service::MAX_GPS_ACCURACY_M,
+    }))
 }
 
 async fn show(
@@ -116,8 +128,19 @@ async fn act(
     Ok(axum::Json(v))
 }
 
+/// Whether a status passes the `status` filter: a status, or `burning` / `open`.
+fn status_matches(filter: Option<&str>, status: Status) -> bool {
+    match filter {
+        None | Some("") => true,
+        Some("burning") => status.is_burning(),
+        Some("open") => status.is_open(),
+        Some(s) => s == status.as_str(),
+    }
+}
+
 /// The fires this user may see, as GeoJSON, soonest deadline first. Filters: `status` (a status,
-/// or `burning` / `open`), `kind`, `district`, `bbox`.
+/// or `burning` / `open`), `kind`, `district`, `bbox`; `at=YYYY-MM-DD` gives each fire's status
+/// as of the end of that day, recomputed from the events (fires reported later are left out).
 async fn list(
     State(app): State<App>,
     User(actor): User,
@@ -134,20 +157,29 @@ async fn list(
         .get("bbox")
         .map(|s| super::collections::parse_bbox(s))
         .transpose()?;
+    let status = q.get("status").filter(|s| !s.is_empty()).cloned();
+    if let Some(s) = &status
+        && !matches!(s.as_str(), "burning" | "open")
+        && Status::parse(s).is_none()
+    {
+        return Err(ApiError(
+            Error::bad_request("bad_query")
+                .arg("param", "status")
+                .arg("detail", "burning, open, reported, …"),
+        ));
+    }
+    let at = match q.get("at").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(d) => {
+            let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError(Error::bad_request("bad_date")))?;
+            Some(end_of_local_day(day).min(now))
+        }
+    };
     let v = app
         .db
         .read(move |c| {
-            let (cond, mut params) = scope_sql(&layer, &fire_scope(&actor), &watch_since(now, &rules));
-            let mut sql = cond;
-            match q.get("status").map(String::as_str) {
-                None | Some("") => {}
-                Some("burning") => sql += " AND t.status IN ('reported','confirmed','treating','reignited')",
-                Some("open") => sql += " AND t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')",
-                Some(s) => {
-                    sql += " AND t.status = ?";
-                    params.push(Sql::Text(s.into()));
-                }
-            }
+            let (mut sql, mut params) = scope_sql(&layer, &fire_scope(&actor), &watch_since(now, &rules));
             for (k, col) in [("kind", "kind"), ("district", "district_code")] {
                 if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
                     sql += &format!(" AND t.{col} = ?");
@@ -158,14 +190,36 @@ async fn list(
                 sql += " AND t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
                 params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
             }
-            let fires = store::get_many(c, &sql, params)?;
-            let features: Vec<Value> = fires
-                .iter()
-                .map(|f| {
-                    let state = store::state(c, f).ok();
-                    service::feature(f, &actor, now, &rules, state.as_ref())
-                })
-                .collect();
+            // As of a past moment: each fire's status from its last event up to then.
+            let past: Option<HashMap<String, Status>> = match at {
+                None => None,
+                Some(t) => {
+                    let (changes, _) = store::changes(c, &sql, params.clone())?;
+                    Some(changes.into_iter().filter(|ch| ch.at < t).map(|ch| (ch.fire, ch.to)).collect())
+                }
+            };
+            let mut features = vec![];
+            for f in store::get_many(c, &sql, params)? {
+                let then = match &past {
+                    None => f.status,
+                    Some(m) => match m.get(&f.id) {
+                        Some(s) => *s,
+                        None => continue,
+                    },
+                };
+                if !status_matches(status.as_deref(), then) {
+                    continue;
+                }
+                let state = store::state(c, &f).ok();
+                let mut feature = service::feature(&f, &actor, now, &rules, state.as_ref());
+                if let (Some(t), Some(p)) = (at, feature.get_mut("properties").and_then(Value::as_object_mut)) {
+                    p.insert("status".into(), json!(then));
+                    p.insert("burning".into(), json!(then.is_burning()));
+                    p.insert("as_of".into(), json!(store::ts(t)));
+                    p.insert("allowed_actions".into(), json!([]));
+                }
+                features.push(feature);
+            }
             Ok::<_, Error>(json!({"type": "FeatureCollection", "features": features, "numberReturned": features.len()}))
         })
         .await?;

@@ -25,13 +25,21 @@ pub fn demo_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.gpkg");
     qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    serve(dir, db)
+    serve(dir, db, None)
 }
 
-fn serve(dir: tempfile::TempDir, db: PathBuf) -> Server {
+/// A demo server that also serves the web app's folder.
+pub fn demo_server_with_web() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    serve(dir, db, Some(root().join("web")))
+}
+
+fn serve(dir: tempfile::TempDir, db: PathBuf, web: Option<PathBuf>) -> Server {
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let app = qingling::app::App::new(store, registry, None).unwrap();
+    let app = qingling::app::App::new(store, registry, web).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
