@@ -1,21 +1,132 @@
-//! Importing a layer from GeoJSON (EPSG:4326): all or nothing, each bad feature named.
+//! Importing a layer: one per-feature pipeline for every source — a GeoJSON text (the demo
+//! builder, tests) or any GDAL format read by `gis::source` (the command line). Each feature's
+//! geometry and fields are checked against the layer file, derived fields filled, and the
+//! feature inserted or, matched by key, updated. All or nothing: every bad feature is named with
+//! every reason, and nothing of the file is kept (a savepoint, so it nests inside the caller's
+//! transaction). A dry run does everything, reports it, and rolls it back.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use geo::{Geometry, InteriorPoint, MultiPolygon, Validation};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use geo::orient::{Direction, Orient};
+use geo::{CoordsIter, Geometry, HausdorffDistance, InteriorPoint, MultiPolygon, Rect, Validation};
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::layers::{GeometryType, Layer, Registry, Source};
 use crate::service::fires::check_lon_lat;
-use crate::store::{areas, features, gpkg};
+use crate::service::reroute::{Rerouted, reroute_open_fires};
+use crate::store::{StoreError, areas, features, gpkg};
 
-/// A geometry checked against the layer: the right type (a Polygon is taken as a one-part
-/// MultiPolygon), coordinates in lon/lat range, and valid by geo's rules.
-pub fn check_geometry(layer: &Layer, g: Geometry<f64>) -> Result<Geometry<f64>> {
-    let got = format!("{:?}", geometry_name(&g));
+/// One feature to import, its geometry already in lon/lat.
+#[derive(Debug)]
+pub struct Incoming {
+    /// 1-based position in the source, for messages.
+    pub n: usize,
+    /// The geometry, or why it could not be read.
+    pub geometry: Result<Geometry<f64>>,
+    /// Properties under the layer's field names.
+    pub properties: Map<String, Value>,
+}
+
+/// What to do with a feature whose key is already in the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse it (a first import).
+    Refuse,
+    /// Update the stored feature (re-importing an updated boundary file). Layers without a key
+    /// match on `name`.
+    Update,
+}
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub existing: Existing,
+    /// Repair invalid polygons (GEOS MakeValid) instead of refusing them.
+    pub fix: bool,
+    /// Mention `--fix` in the message of an invalid geometry.
+    pub suggest_fix: bool,
+    /// Do everything, report it, keep nothing.
+    pub dry_run: bool,
+    /// Re-derive the party of open fires afterwards, recording this reason on each move.
+    pub reroute: Option<String>,
+    pub now: DateTime<Utc>,
+    pub lang: Lang,
+}
+
+impl Options {
+    /// A first import of a GeoJSON file: no updates, no repairs, no re-routing.
+    pub fn first_import(lang: Lang) -> Options {
+        Options {
+            existing: Existing::Refuse,
+            fix: false,
+            suggest_fix: false,
+            dry_run: false,
+            reroute: None,
+            now: Utc::now(),
+            lang,
+        }
+    }
+}
+
+/// A geometry `--fix` repaired.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fixed {
+    pub n: usize,
+    pub label: String,
+    pub what: String,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub layer: String,
+    pub features: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    /// Matched by key and identical: left as they were.
+    pub unchanged: usize,
+    pub fixed: Vec<Fixed>,
+    pub rerouted: Vec<Rerouted>,
+    pub dry_run: bool,
+}
+
+/// The padded box of Wuhai from DOMAIN.md, the managed area before any district is imported.
+pub const WUHAI_BBOX: [f64; 4] = [106.55, 39.20, 107.15, 39.92];
+
+/// How far the managed area reaches beyond the districts' extent, in degrees (about 5 km):
+/// boundaries drawn on another base map differ by metres to a few hundred metres, not more.
+const AREA_PAD_DEG: f64 = 0.05;
+
+/// The area (lon/lat) an import's coordinates must lie in: the districts' extent padded a
+/// little, or Wuhai's padded box while there are no districts yet.
+pub fn managed_area(conn: &rusqlite::Connection) -> Result<Rect<f64>> {
+    let r: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = conn.query_row(
+        "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM rtree_districts_geom",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let [x0, y0, x1, y1] = match r {
+        (Some(a), Some(b), Some(c), Some(d)) => [
+            a - AREA_PAD_DEG,
+            b - AREA_PAD_DEG,
+            c + AREA_PAD_DEG,
+            d + AREA_PAD_DEG,
+        ],
+        _ => WUHAI_BBOX,
+    };
+    Ok(Rect::new((x0, y0), (x1, y1)))
+}
+
+/// A geometry shaped for the layer: the right type (a Polygon is taken as a one-part
+/// MultiPolygon), not empty, coordinates in lon/lat range.
+fn shape(layer: &Layer, g: Geometry<f64>) -> Result<Geometry<f64>> {
+    let got = geometry_name(&g);
     let g = match (layer.geometry, g) {
         (GeometryType::MultiPolygon, Geometry::Polygon(p)) => {
             Geometry::MultiPolygon(MultiPolygon(vec![p]))
@@ -27,20 +138,70 @@ pub fn check_geometry(layer: &Layer, g: Geometry<f64>) -> Result<Geometry<f64>> 
         (want, _) => {
             return Err(Error::invalid("wrong_geometry")
                 .arg("expected", format!("{want:?}"))
-                .arg("got", got.trim_matches('"')));
+                .arg("got", got));
         }
     };
-    use geo::CoordsIter;
     if g.coords_count() == 0 {
         return Err(Error::invalid("empty_geometry"));
     }
     for c in g.coords_iter() {
         check_lon_lat(c.into())?;
     }
-    if let Err(e) = g.check_validation() {
-        return Err(Error::invalid("invalid_geometry").arg("detail", e.to_string()));
+    // Exterior rings counter-clockwise, holes clockwise (RFC 7946; a Shapefile has them the
+    // other way round), so that every outline is stored and served one way.
+    Ok(match g {
+        Geometry::MultiPolygon(m) => Geometry::MultiPolygon(m.orient(Direction::Default)),
+        Geometry::Polygon(p) => Geometry::Polygon(p.orient(Direction::Default)),
+        g => g,
+    })
+}
+
+/// Every reason geo's validation gives, joined.
+fn validation_problems(g: &Geometry<f64>) -> Option<String> {
+    let errors = g.validation_errors();
+    (!errors.is_empty()).then(|| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// A geometry checked against the layer: the right type (a Polygon is taken as a one-part
+/// MultiPolygon), coordinates in lon/lat range, and valid by geo's rules.
+pub fn check_geometry(layer: &Layer, g: Geometry<f64>) -> Result<Geometry<f64>> {
+    let g = shape(layer, g)?;
+    match validation_problems(&g) {
+        Some(detail) => Err(Error::invalid("invalid_geometry").arg("detail", detail)),
+        None => Ok(g),
     }
-    Ok(g)
+}
+
+/// [`check_geometry`], repairing what `--fix` can; a repair is recorded in `fixed`.
+fn checked_geometry(
+    layer: &Layer,
+    g: Geometry<f64>,
+    opts: &Options,
+) -> Result<(Geometry<f64>, Option<String>)> {
+    let g = shape(layer, g)?;
+    let Some(detail) = validation_problems(&g) else {
+        return Ok((g, None));
+    };
+    if !opts.fix {
+        let key = if opts.suggest_fix {
+            "invalid_geometry_fixable"
+        } else {
+            "invalid_geometry"
+        };
+        return Err(Error::invalid(key).arg("detail", detail));
+    }
+    match crate::gis::repair::make_valid(&g, &detail) {
+        Ok(r) => Ok((shape(layer, r.geometry)?, Some(r.what))),
+        Err(why) => Err(Error::invalid("invalid_geometry_unfixable")
+            .arg("detail", detail)
+            .arg("why", why)),
+    }
 }
 
 fn geometry_name(g: &Geometry<f64>) -> &'static str {
@@ -58,9 +219,8 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
     }
 }
 
-/// Imports a GeoJSON FeatureCollection into a layer. Any bad feature fails the whole file with
-/// a message naming it, and nothing of the file is kept (a savepoint, so it also nests inside
-/// the caller's transaction).
+/// Imports a GeoJSON FeatureCollection (EPSG:4326) into a layer as a first import: a key
+/// already present is refused. Any bad feature fails the whole file with a message naming it.
 pub fn import_geojson(
     tx: &rusqlite::Connection,
     registry: &Registry,
@@ -68,30 +228,6 @@ pub fn import_geojson(
     text: &str,
     lang: Lang,
 ) -> Result<usize> {
-    tx.execute_batch("SAVEPOINT import_geojson")?;
-    let out = import_inner(tx, registry, layer_name, text, lang);
-    if out.is_err() {
-        tx.execute_batch("ROLLBACK TO import_geojson")?;
-    }
-    tx.execute_batch("RELEASE import_geojson")?;
-    out
-}
-
-fn import_inner(
-    tx: &rusqlite::Connection,
-    registry: &Registry,
-    layer_name: &str,
-    text: &str,
-    lang: Lang,
-) -> Result<usize> {
-    let layer = registry.get(layer_name).ok_or_else(|| {
-        Error::invalid("unknown_layer")
-            .arg("layer", layer_name)
-            .arg("allowed", registry.names().join(", "))
-    })?;
-    if matches!(layer.name.as_str(), "fire_points" | "inspections") {
-        return Err(Error::invalid("import_not_supported").arg("layer", layer_name));
-    }
     let fc: geojson::FeatureCollection =
         text.parse::<geojson::GeoJson>()
             .map_err(|e| Error::invalid("not_a_feature_collection").arg("detail", e.to_string()))
@@ -100,57 +236,382 @@ fn import_inner(
                 _ => Err(Error::invalid("not_a_feature_collection")
                     .arg("detail", "not a FeatureCollection")),
             })?;
+    let incoming = fc
+        .features
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| Incoming {
+            n: i + 1,
+            geometry: match &f.geometry {
+                None => Err(Error::invalid("missing_geometry")),
+                Some(g) => Geometry::try_from(&g.value)
+                    .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string())),
+            },
+            properties: f.properties.unwrap_or_default(),
+        })
+        .collect();
+    let report = import_features(
+        tx,
+        registry,
+        layer_name,
+        incoming,
+        &Options::first_import(lang),
+    )?;
+    Ok(report.inserted)
+}
+
+/// Imports features into a layer (see the module documentation).
+pub fn import_features(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer_name: &str,
+    incoming: Vec<Incoming>,
+    opts: &Options,
+) -> Result<Report> {
+    tx.execute_batch("SAVEPOINT import_features")?;
+    let out = run(tx, registry, layer_name, incoming, opts);
+    if out.is_err() || opts.dry_run {
+        tx.execute_batch("ROLLBACK TO import_features")?;
+    }
+    tx.execute_batch("RELEASE import_features")?;
+    out
+}
+
+/// A feature that cannot be imported, with every reason.
+struct Bad {
+    n: usize,
+    label: String,
+    problems: Vec<String>,
+}
+
+fn rendered(e: Error, lang: Lang) -> Result<String> {
+    match e {
+        Error::Problem(p) => Ok(crate::error::render(&p, lang)),
+        e @ Error::Store(_) => Err(e),
+    }
+}
+
+/// The error for a file with bad features: the one feature's message, or all of them listed.
+fn failure(bad: Vec<Bad>, lang: Lang) -> Error {
+    let line = |b: &Bad, key| {
+        crate::i18n::format(
+            lang,
+            key,
+            &[
+                ("n", b.n.to_string()),
+                ("label", b.label.clone()),
+                ("problem", b.problems.join("; ")),
+            ],
+        )
+    };
+    let detail = serde_json::json!({
+        "features": bad.iter().map(|b| serde_json::json!({"n": b.n, "label": b.label, "problems": b.problems})).collect::<Vec<_>>()
+    });
+    match bad.as_slice() {
+        [one] => Error::invalid("import_feature")
+            .arg("n", one.n.to_string())
+            .arg("label", one.label.clone())
+            .arg("problem", one.problems.join("; "))
+            .detail(detail),
+        all => Error::invalid("import_features")
+            .arg("count", all.len().to_string())
+            .arg(
+                "list",
+                all.iter()
+                    .map(|b| line(b, "import_feature_line"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .detail(detail),
+    }
+}
+
+/// Where a checked feature goes.
+enum Target {
+    Insert,
+    Update(i64),
+}
+
+fn run(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer_name: &str,
+    incoming: Vec<Incoming>,
+    opts: &Options,
+) -> Result<Report> {
+    let layer = registry.get(layer_name).ok_or_else(|| {
+        Error::invalid("unknown_layer")
+            .arg("layer", layer_name)
+            .arg("allowed", registry.names().join(", "))
+    })?;
+    if matches!(layer.name.as_str(), "fire_points" | "inspections") {
+        return Err(Error::invalid("import_not_supported").arg("layer", layer_name));
+    }
     // Districts decide the district of mines, dumps and heaps; mines decide a dump's holder.
     let index = ResponsibilityIndex::new(areas::load(tx)?);
-    let mut seen_keys = HashSet::new();
-    let mut n = 0;
-    for (i, f) in fc.features.into_iter().enumerate() {
-        let props = f.properties.clone().unwrap_or_default();
-        let label = props
+    // Features are matched on the layer's key, or on their name when it has none.
+    let match_field = layer.key.clone().unwrap_or_else(|| "name".into());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut report = Report {
+        layer: layer.name.clone(),
+        features: incoming.len(),
+        dry_run: opts.dry_run,
+        ..Default::default()
+    };
+    let mut bad: Vec<Bad> = vec![];
+    for f in incoming {
+        let label = f
+            .properties
             .get("name")
             .and_then(Value::as_str)
             .map(String::from)
-            .unwrap_or_else(|| format!("#{}", i + 1));
-        let wrap = |e: Error| match &e {
-            Error::Problem(p) => Error::invalid("import_feature")
-                .arg("n", (i + 1).to_string())
-                .arg("label", label.clone())
-                .arg("problem", crate::error::render(p, lang)),
-            Error::Store(_) => e,
+            .unwrap_or_else(|| format!("#{}", f.n));
+        let mut problems = vec![];
+        let mut fixed = None;
+        let geometry = match f.geometry.and_then(|g| checked_geometry(layer, g, opts)) {
+            Ok((g, what)) => {
+                fixed = what;
+                Some(g)
+            }
+            Err(e) => {
+                problems.push(rendered(e, opts.lang)?);
+                None
+            }
         };
-        let geometry = f
-            .geometry
-            .ok_or_else(|| wrap(Error::invalid("missing_geometry")))?;
-        let g: Geometry<f64> = Geometry::try_from(&geometry.value)
-            .map_err(|e| wrap(Error::invalid("invalid_geometry").arg("detail", e.to_string())))?;
-        let g = check_geometry(layer, g).map_err(wrap)?;
-        let mut values = layer
-            .validate(&props, Source::Import)
-            .map_err(|e| wrap(Error::fields(e)))?;
-        if let Some(key) = &layer.key {
-            let v = values
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if !seen_keys.insert(v.clone()) || features::key_exists(tx, layer, key, &v)? {
-                return Err(wrap(
-                    Error::invalid("duplicate_key")
-                        .arg("field", key.clone())
-                        .arg("value", v),
-                ));
+        let values = match layer.validate(&f.properties, Source::Import) {
+            Ok(v) => Some(v),
+            Err(errors) => {
+                for e in errors {
+                    problems.push(rendered(Error::fields(vec![e]), opts.lang)?);
+                }
+                None
+            }
+        };
+        let mut target = Target::Insert;
+        if let Some(values) = &values {
+            match find_target(tx, layer, &match_field, values, &mut seen, opts)? {
+                Ok(t) => target = t,
+                Err(e) => problems.push(rendered(e, opts.lang)?),
             }
         }
-        derive(layer, &index, &g, &mut values).map_err(wrap)?;
-        features::insert(tx, layer, &g, &values)?;
-        n += 1;
+        let (Some(g), Some(mut values)) = (geometry, values) else {
+            bad.push(Bad {
+                n: f.n,
+                label,
+                problems,
+            });
+            continue;
+        };
+        if let Err(e) = derive(layer, &index, &g, &mut values) {
+            problems.push(rendered(e, opts.lang)?);
+        }
+        if !problems.is_empty() {
+            bad.push(Bad {
+                n: f.n,
+                label,
+                problems,
+            });
+            continue;
+        }
+        if let Some(what) = fixed {
+            report.fixed.push(Fixed {
+                n: f.n,
+                label: label.clone(),
+                what,
+            });
+        }
+        // Once one feature is bad the file is refused: the rest are only checked.
+        if !bad.is_empty() {
+            continue;
+        }
+        match target {
+            Target::Insert => {
+                features::insert(tx, layer, &g, &values)?;
+                report.inserted += 1;
+            }
+            Target::Update(fid) => {
+                if update(tx, layer, fid, &g, &values)? {
+                    refresh_referencing(tx, registry, layer, &values)?;
+                    report.updated += 1;
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+        }
     }
-    gpkg::update_extent(tx, &layer.name).map_err(crate::store::StoreError::from)?;
-    Ok(n)
+    if !bad.is_empty() {
+        return Err(failure(bad, opts.lang));
+    }
+    gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    if let Some(reason) = &opts.reroute
+        && report.inserted + report.updated > 0
+    {
+        report.rerouted = reroute_open_fires(tx, opts.now, reason)?;
+    }
+    Ok(report)
 }
 
-/// Fills the derived fields: the district a polygon lies in, a dump's holder from its mine.
-fn derive(
+/// Decides insert or update for a feature by its key (or name); the inner error is the
+/// feature's problem (a duplicate, an ambiguous match).
+fn find_target(
+    tx: &rusqlite::Connection,
+    layer: &Layer,
+    field: &str,
+    values: &BTreeMap<String, Value>,
+    seen: &mut HashMap<String, usize>,
+    opts: &Options,
+) -> Result<std::result::Result<Target, Error>> {
+    let keyed = layer.key.is_some();
+    let v = values
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let times = seen.entry(v.clone()).or_default();
+    *times += 1;
+    let dup = |key| {
+        Error::invalid(key)
+            .arg("field", field.to_string())
+            .arg("value", v.clone())
+    };
+    match opts.existing {
+        Existing::Refuse if !keyed => Ok(Ok(Target::Insert)),
+        Existing::Refuse => {
+            if *times > 1 || features::key_exists(tx, layer, field, &v)? {
+                return Ok(Err(dup("duplicate_key")));
+            }
+            Ok(Ok(Target::Insert))
+        }
+        Existing::Update => {
+            let fids = matching(tx, layer, field, &v)?;
+            if *times > 1 && (keyed || !fids.is_empty()) {
+                return Ok(Err(dup("duplicate_in_file")));
+            }
+            Ok(match fids.as_slice() {
+                [] => Ok(Target::Insert),
+                [fid] => Ok(Target::Update(*fid)),
+                many => Err(dup("ambiguous_match").arg("count", many.len().to_string())),
+            })
+        }
+    }
+}
+
+/// The fids of a layer's features whose `field` equals `value`.
+fn matching(
+    conn: &rusqlite::Connection,
+    layer: &Layer,
+    field: &str,
+    value: &str,
+) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT fid FROM \"{}\" WHERE \"{field}\" = ?1 ORDER BY fid",
+        layer.name
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([value], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Updates a stored feature's geometry and the fields the file carries (fields it does not
+/// carry keep their values). Returns false, writing nothing, when nothing differs.
+fn update(
+    conn: &rusqlite::Connection,
+    layer: &Layer,
+    fid: i64,
+    geom: &Geometry<f64>,
+    values: &BTreeMap<String, Value>,
+) -> Result<bool> {
+    let mut names = vec!["geom".to_string()];
+    let mut params = vec![Sql::Blob(gpkg::try_encode(geom).map_err(StoreError::from)?)];
+    for (k, v) in values {
+        if let Some(f) = layer.field(k) {
+            names.push(format!("\"{k}\""));
+            params.push(features::to_sql(f.kind, v));
+        }
+    }
+    let select = format!(
+        "SELECT {} FROM \"{}\" WHERE fid = ?1",
+        names.join(", "),
+        layer.name
+    );
+    let stored: Vec<Sql> = conn.query_row(&select, [fid], |r| {
+        (0..names.len()).map(|i| r.get::<_, Sql>(i)).collect()
+    })?;
+    if unchanged(&stored, &params)? {
+        return Ok(false);
+    }
+    let sets: Vec<String> = names.iter().map(|n| format!("{n} = ?")).collect();
+    let sql = format!(
+        "UPDATE \"{}\" SET {} WHERE fid = ?",
+        layer.name,
+        sets.join(", ")
+    );
+    params.push(Sql::Integer(fid));
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?;
+    Ok(true)
+}
+
+/// Whether a stored row (geometry first) equals the new values. A boundary that went through
+/// another CRS and back, or a Shapefile (clockwise outer rings), returns with its last digits
+/// or its vertex order changed: the same vertices within a millimetre are the same outline.
+fn unchanged(stored: &[Sql], new: &[Sql]) -> Result<bool> {
+    let (Some(Sql::Blob(a)), Some(Sql::Blob(b))) = (stored.first(), new.first()) else {
+        return Ok(false);
+    };
+    let same_geometry = a == b || {
+        let (a, b) = (
+            gpkg::decode(a).map_err(StoreError::from)?,
+            gpkg::decode(b).map_err(StoreError::from)?,
+        );
+        a.coords_count() == b.coords_count() && a.hausdorff_distance(&b) < 1e-8
+    };
+    let same_values = stored[1..]
+        .iter()
+        .zip(&new[1..])
+        .all(|(x, y)| match (x, y) {
+            // Derived reals (an area) recomputed from those last digits may differ by rounding.
+            (Sql::Real(x), Sql::Real(y)) => (x - y).abs() <= 0.02 + 1e-9 * x.abs(),
+            (x, y) => x == y,
+        });
+    Ok(same_geometry && same_values)
+}
+
+/// A mine's holder is copied onto the dumps that reference it (for the owner's view of the
+/// dumps); after a mine changes, its dumps follow.
+fn refresh_referencing(
+    conn: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    values: &BTreeMap<String, Value>,
+) -> Result<()> {
+    let Some(key) = &layer.key else { return Ok(()) };
+    let reference = format!("{}.{key}", layer.name);
+    let text = |k: &str| values.get(k).and_then(Value::as_str).unwrap_or_default();
+    let holder = if text("status") == "ownerless" {
+        ""
+    } else {
+        text("holder")
+    };
+    for other in registry.iter() {
+        let holder_derived = other.field("holder").is_some_and(|h| h.derived);
+        for f in &other.fields {
+            if f.references.as_deref() == Some(reference.as_str()) && holder_derived {
+                let sql = format!(
+                    "UPDATE \"{}\" SET holder = ?1 WHERE \"{}\" = ?2 AND holder IS NOT ?1",
+                    other.name, f.name
+                );
+                conn.execute(&sql, [holder, text(key)])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills the derived fields: the district a polygon lies in, a dump's holder from its mine, and
+/// a polygon's geodesic area in m² (never planar degrees). Also used by feature edits through
+/// the OGC API (`service::edit`).
+pub(crate) fn derive(
     layer: &Layer,
     index: &ResponsibilityIndex,
     g: &Geometry<f64>,
@@ -161,6 +622,11 @@ fn derive(
         && let Some(d) = index.district_at(p)
     {
         values.insert("district_code".into(), Value::from(d.code.clone()));
+    }
+    if layer.field("area_m2").is_some_and(|f| f.derived)
+        && let Some(area) = crate::gis::area_m2(g)
+    {
+        values.insert("area_m2".into(), Value::from(area));
     }
     for f in layer.fields.iter() {
         let Some(reference) = &f.references else {
@@ -228,10 +694,14 @@ mod tests {
             import_geojson(&conn, &registry, "mines", &mines(""), Lang::En).expect("mines"),
             1
         );
-        let d: String = conn
-            .query_row("SELECT district_code FROM mines", [], |r| r.get(0))
+        let (d, area): (String, f64) = conn
+            .query_row("SELECT district_code, area_m2 FROM mines", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .expect("row");
         assert_eq!(d, "150303");
+        // 0.1° × 0.1° at 39.45°N: about 8.6 km × 11.1 km.
+        assert!((area - 95.6e6).abs() < 0.5e6, "{area}");
         let dump = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"外排土场","mine":"C1"},
             "geometry":{"type":"Polygon","coordinates":[[[106.71,39.4],[106.72,39.4],[106.72,39.41],[106.71,39.41],[106.71,39.4]]]}}]}"#;
         import_geojson(&conn, &registry, "waste_dumps", dump, Lang::En).expect("dump");
@@ -279,6 +749,108 @@ mod tests {
             .expect_err("range")
             .message(Lang::En);
         assert!(msg.contains("out of range"), "{msg}");
+    }
+
+    #[test]
+    fn every_bad_feature_is_listed_with_every_reason() {
+        let (conn, registry) = db();
+        import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts");
+        let two_bad = r#",{"type":"Feature","properties":{"name":"蝴蝶矿","licence_no":"C2","holder":"乙","kind":"opencast","status":"producing"},
+              "geometry":{"type":"Polygon","coordinates":[[[106.6,39.6],[106.7,39.65],[106.7,39.6],[106.6,39.65],[106.6,39.6]]]}},
+              {"type":"Feature","properties":{"name":"无证矿","holder":"丙","kind":"open_pit","status":"producing"},
+              "geometry":{"type":"Polygon","coordinates":[[[106.61,39.41],[106.62,39.41],[106.62,39.42],[106.61,39.41]]]}}"#;
+        let msg = import_geojson(&conn, &registry, "mines", &mines(two_bad), Lang::En)
+            .expect_err("two bad")
+            .message(Lang::En);
+        assert!(msg.starts_with("2 features have problems"), "{msg}");
+        assert!(
+            msg.contains("Feature 2 (蝴蝶矿): Invalid geometry") && msg.contains("\"kind\""),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("Feature 3 (无证矿): The field \"licence_no\" is missing"),
+            "{msg}"
+        );
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM mines", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 0, "nothing of the file is kept");
+    }
+
+    fn incoming(text: &str) -> Vec<Incoming> {
+        let fc: geojson::FeatureCollection = text.parse().expect("fc");
+        fc.features
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Incoming {
+                n: i + 1,
+                geometry: Ok(
+                    Geometry::try_from(&f.geometry.expect("geometry").value).expect("geometry")
+                ),
+                properties: f.properties.unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_re_import_updates_by_key_and_a_dry_run_keeps_nothing() {
+        let (conn, registry) = db();
+        import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts");
+        import_geojson(&conn, &registry, "mines", &mines(""), Lang::En).expect("mines");
+        let moved = mines("")
+            .replace("[106.7,39.4],[106.7,39.5]", "[106.75,39.4],[106.75,39.5]")
+            .replace("\"甲\"", "\"乙\"");
+        let opts = Options {
+            existing: Existing::Update,
+            dry_run: true,
+            ..Options::first_import(Lang::En)
+        };
+        let r =
+            import_features(&conn, &registry, "mines", incoming(&moved), &opts).expect("dry run");
+        assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 0));
+        let holder: String = conn
+            .query_row("SELECT holder FROM mines", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(holder, "甲", "a dry run keeps nothing");
+        let opts = Options {
+            dry_run: false,
+            ..opts
+        };
+        let r =
+            import_features(&conn, &registry, "mines", incoming(&moved), &opts).expect("update");
+        assert_eq!((r.inserted, r.updated), (0, 1));
+        let (holder, n): (String, i64) = conn
+            .query_row("SELECT holder, count(*) FROM mines", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("row");
+        assert_eq!((holder.as_str(), n), ("乙", 1));
+        let r = import_features(&conn, &registry, "mines", incoming(&moved), &opts).expect("again");
+        assert_eq!((r.updated, r.unchanged), (0, 1));
+    }
+
+    #[test]
+    fn fix_repairs_a_bow_tie_and_says_so() {
+        let (conn, registry) = db();
+        import_geojson(&conn, &registry, "districts", DISTRICT, Lang::En).expect("districts");
+        let bowtie = mines("").replace(
+            "[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]",
+            "[[106.6,39.6],[106.7,39.65],[106.7,39.6],[106.6,39.65],[106.6,39.6]]",
+        );
+        let opts = Options {
+            existing: Existing::Update,
+            suggest_fix: true,
+            ..Options::first_import(Lang::En)
+        };
+        let msg = import_features(&conn, &registry, "mines", incoming(&bowtie), &opts)
+            .expect_err("refused without --fix")
+            .message(Lang::En);
+        assert!(msg.contains("--fix may repair it"), "{msg}");
+        let opts = Options { fix: true, ..opts };
+        let r =
+            import_features(&conn, &registry, "mines", incoming(&bowtie), &opts).expect("fixed");
+        assert_eq!(r.fixed.len(), 1);
+        assert!(r.fixed[0].what.contains("2 part(s)"), "{:?}", r.fixed);
     }
 
     #[test]

@@ -1,0 +1,135 @@
+//! `GET /api/export?layer=&format=&where=&crs=`: the command line's export as a download, for
+//! managers only (a ledger names every party; other roles read their share through `/items`).
+//! `where` repeats (`where=status=burning&where=kind=coal_seam`); a Shapefile comes zipped.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::error::ApiError;
+use super::extract::User;
+use crate::app::App;
+use crate::domain::role::Role;
+use crate::error::{Error, Result};
+use crate::gis::crs::{STORAGE_EPSG, parse_epsg};
+use crate::gis::export::{self, Format, Request};
+use crate::store::StoreError;
+
+pub fn router() -> Router<App> {
+    Router::new().route("/api/export", get(download))
+}
+
+/// The query, parsed once.
+struct Query {
+    layer: String,
+    format: Format,
+    filters: Vec<String>,
+    epsg: u32,
+}
+
+fn required(name: &'static str) -> Error {
+    Error::bad_request("bad_query")
+        .arg("param", name)
+        .arg("detail", "required")
+}
+
+fn parse(q: &str) -> Result<Query> {
+    let (mut layer, mut format, mut filters, mut epsg) = (None, None, vec![], STORAGE_EPSG);
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        match k.as_ref() {
+            "layer" => layer = Some(v.to_string()),
+            "format" => format = Some(Format::parse(&v)?),
+            "where" if !v.is_empty() => filters.push(v.to_string()),
+            "crs" if !v.is_empty() => {
+                epsg = parse_epsg(&v)
+                    .map_err(|_| Error::invalid("bad_crs").arg("crs", v.to_string()))?
+            }
+            _ => {}
+        }
+    }
+    Ok(Query {
+        layer: layer.ok_or_else(|| required("layer"))?,
+        format: format.ok_or_else(|| required("format"))?,
+        filters,
+        epsg,
+    })
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Store(StoreError::Worker(format!("export temp file: {e}")))
+}
+
+async fn download(
+    State(app): State<App>,
+    User(actor): User,
+    RawQuery(q): RawQuery,
+) -> std::result::Result<Response, ApiError> {
+    if actor.role != Role::Manager {
+        return Err(ApiError(Error::forbidden()));
+    }
+    let q = parse(q.as_deref().unwrap_or(""))?;
+    let registry = app.registry.clone();
+    let scope = registry
+        .get(&q.layer)
+        .ok_or_else(|| Error::not_found("layer"))?
+        .read_scope(&actor);
+    let (format, name) = (q.format, q.layer.clone());
+    // GDAL writes files (a GeoPackage needs random access): into a private temporary folder,
+    // read back, removed, all off the async threads.
+    let bytes = app
+        .db
+        .read(move |conn| -> Result<Vec<u8>> {
+            let layer = registry
+                .get(&q.layer)
+                .ok_or_else(|| Error::not_found("layer"))?;
+            let req = Request {
+                layer,
+                format: q.format,
+                filters: export::parse_filters(layer, &q.filters)?,
+                epsg: q.epsg,
+                scope,
+                watch_since: String::new(),
+            };
+            let dir =
+                std::env::temp_dir().join(format!("qingling-export-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir(&dir).map_err(io)?;
+            let path = dir.join(format!("{}.{}", layer.name, q.format.extension()));
+            let out =
+                export::export(conn, &req, &path).and_then(|_| std::fs::read(&path).map_err(io));
+            let _ = std::fs::remove_dir_all(&dir);
+            out
+        })
+        .await?;
+    let day = crate::domain::deadline::local_date(chrono::Utc::now()).format("%Y%m%d");
+    let file = format!("{name}-{day}.{}", format.extension());
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_takes_repeated_filters_and_names_what_is_missing() {
+        let q = parse("layer=fire_points&format=XLSX&where=status%3Dburning&where=kind%3Dcoal_seam&crs=EPSG%3A4545")
+            .expect("query");
+        assert_eq!(q.layer, "fire_points");
+        assert_eq!(q.format, Format::Xlsx);
+        assert_eq!(q.filters, vec!["status=burning", "kind=coal_seam"]);
+        assert_eq!(q.epsg, 4545);
+        let e = parse("format=GPKG").err().expect("no layer");
+        assert!(e.message(crate::i18n::Lang::En).contains("layer"));
+        assert!(parse("layer=mines&format=dwg").is_err());
+    }
+}
