@@ -1,0 +1,200 @@
+//! Webhook registration and delivery status, for managers only (issue 4 item 5):
+//! `POST /api/webhooks`, `GET /api/webhooks`, `DELETE /api/webhooks/{id}`,
+//! `GET /api/webhooks/{id}/deliveries?status=&limit=&offset=`,
+//! `POST /api/webhooks/{id}/deliveries/retry` (re-queue the failed ones).
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{Json, User};
+use crate::app::App;
+use crate::domain::role::{Actor, Role};
+use crate::error::Error;
+use crate::service::webhooks::{self as service, NewWebhook, Webhook};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/webhooks", post(create).get(list))
+        .route("/api/webhooks/{id}", delete(remove))
+        .route("/api/webhooks/{id}/deliveries", get(deliveries))
+        .route("/api/webhooks/{id}/deliveries/retry", post(retry))
+}
+
+/// A registration as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    url: String,
+    kinds: Vec<String>,
+    secret: Option<String>,
+}
+
+/// A webhook id from the path; anything that is not one is simply not found.
+fn webhook_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError(Error::not_found("webhook")))
+}
+
+fn manager_only(actor: &Actor) -> Result<(), ApiError> {
+    if actor.role == Role::Manager {
+        Ok(())
+    } else {
+        Err(ApiError(Error::forbidden()))
+    }
+}
+
+/// The secret's last four characters: enough to tell two apart, too little to sign with.
+fn masked(w: &Webhook) -> String {
+    let tail: String = w
+        .secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****{tail}")
+}
+
+async fn create(
+    State(app): State<App>,
+    User(actor): User,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    // The role is checked before the body's shape, so a 403 never depends on what was sent.
+    manager_only(&actor)?;
+    let body: CreateBody = serde_json::from_value(body)
+        .map_err(|e| Error::invalid("bad_body").arg("detail", e.to_string()))?;
+    let now = chrono::Utc::now();
+    let new = NewWebhook {
+        url: body.url,
+        kinds: body.kinds,
+        secret: body.secret,
+    };
+    let w = app
+        .db
+        .write(move |tx| service::register(tx, &actor.username, new, now))
+        .await?;
+    // The only time the secret leaves the server: the receiver needs it to check signatures.
+    let mut v = serde_json::to_value(&w).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("secret".into(), w.secret.clone().into());
+    }
+    Ok((StatusCode::CREATED, axum::Json(v)))
+}
+
+async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {
+    manager_only(&actor)?;
+    let hooks = app.db.read(service::list).await?;
+    let items: Vec<Value> = hooks
+        .into_iter()
+        .map(|(w, counts)| {
+            let mut v = serde_json::to_value(&w).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("secret".into(), masked(&w).into());
+                o.insert("deliveries".into(), counts);
+            }
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({ "webhooks": items })))
+}
+
+async fn remove(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    manager_only(&actor)?;
+    let id = webhook_id(&id)?;
+    let found = app.db.write(move |tx| service::deactivate(tx, id)).await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(Error::not_found("webhook")))
+    }
+}
+
+fn int_param(
+    q: &HashMap<String, String>,
+    name: &'static str,
+    default: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
+    match q.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError(
+                    Error::invalid("bad_query")
+                        .arg("param", name)
+                        .arg("detail", format!("0..{max}")),
+                )
+            }),
+    }
+}
+
+async fn deliveries(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    manager_only(&actor)?;
+    let id = webhook_id(&id)?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some(s) if service::STATES.contains(&s) => Some(s.to_string()),
+        Some(_) => {
+            return Err(ApiError(
+                Error::invalid("bad_query")
+                    .arg("param", "status")
+                    .arg("detail", service::STATES.join(", ")),
+            ));
+        }
+    };
+    let limit = int_param(&q, "limit", 100, 1000)?;
+    let offset = int_param(&q, "offset", 0, i64::MAX)?;
+    let v = app
+        .db
+        .read(move |c| {
+            let Some(w) = service::get(c, id)? else {
+                return Err(Error::not_found("webhook"));
+            };
+            let rows = service::deliveries(c, w.id, status.as_deref(), limit, offset)?;
+            Ok(json!({ "webhook": w.id, "url": w.url, "active": w.active, "deliveries": rows }))
+        })
+        .await?;
+    Ok(axum::Json(v))
+}
+
+async fn retry(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    manager_only(&actor)?;
+    let id = webhook_id(&id)?;
+    let now = chrono::Utc::now();
+    let n = app
+        .db
+        .write(move |tx| {
+            if service::get(tx, id)?.is_none() {
+                return Err(Error::not_found("webhook"));
+            }
+            Ok(service::requeue_failed(tx, id, now)?)
+        })
+        .await?;
+    Ok(axum::Json(json!({ "requeued": n })))
+}
