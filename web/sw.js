@@ -1,14 +1,14 @@
 // The service worker: keeps the app shell (HTML, CSS, modules, translations, the map library)
 // so the app opens with no network. Data is not cached here: the page keeps the reference data
-// it needs offline in its own cache ('qingling-data', see js/api.js), and queued reports live in
-// IndexedDB.
+// it needs offline in its own cache ('qingling-data', see js/api.js), and queued reports and
+// their photos live in IndexedDB. Photos from the server (/api/photos/…) are not kept here.
 //
 // Strategy: the page itself (navigations) network-first, so a deployment shows at once when
 // online, falling back to the cached shell offline; other shell files stale-while-revalidate,
 // so they load instantly in the field and refresh in the background. Bump VERSION when the
 // shell's file list changes.
 
-const VERSION = 'qingling-shell-v1';
+const VERSION = 'qingling-shell-v2';
 const SHELL = [
   './',
   'index.html',
@@ -25,13 +25,16 @@ const SHELL = [
   'js/geo.js',
   'js/i18n.js',
   'js/layers.js',
+  'js/rules.js',
   'js/time.js',
   'js/ui/actions.js',
   'js/ui/bits.js',
   'js/ui/chart.js',
   'js/ui/fire-detail.js',
   'js/ui/map.js',
+  'js/ui/notifications.js',
   'js/ui/outbox-list.js',
+  'js/ui/photos.js',
   'js/views/dashboard.js',
   'js/views/login.js',
   'js/views/owner.js',
@@ -39,6 +42,7 @@ const SHELL = [
   'js/offline/draft.js',
   'js/offline/idb.js',
   'js/offline/outbox.js',
+  'js/offline/photos.js',
 ];
 
 self.addEventListener('install', (event) => {
@@ -66,7 +70,7 @@ self.addEventListener('fetch', (event) => {
   if (req.mode !== 'navigate' && !SHELL_PATHS.has(url.pathname)) return;
   if (req.mode === 'navigate') {
     event.respondWith(fetch(req).then((res) => {
-      // Every path serves the same page (the server falls back to index.html): keep the newest.
+      // Every app route (a path without a file extension) serves the same page: keep the newest.
       if (res.ok && (res.headers.get('content-type') ?? '').startsWith('text/html')) event.waitUntil(caches.open(VERSION).then((c) => c.put('index.html', res.clone())));
       return res;
     }).catch(async () => (await caches.match('index.html')) ?? Response.error()));

@@ -1,6 +1,7 @@
-// A fire's life across roles: a patrol reports it with a point placed on the map inside a mine,
-// the manager sees it with the mine's holder responsible and confirms it, the owner starts
-// treatment and reports it controlled, and the manager's counts follow.
+// A fire's life across roles: a patrol reports it with a point placed on the map inside a mine
+// and a photo from the camera, the manager sees it with the mine's holder responsible and the
+// photo, and confirms it, the owner starts treatment and reports it controlled with a photo of
+// the work, and the manager's counts follow.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import {
   startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt, OWNER_HOLDER,
 } from './lib/harness.mjs';
 import { pointsInside } from './lib/geo.mjs';
+import { photoFile } from './lib/image.mjs';
 
 let server;
 let browser;
@@ -31,7 +33,7 @@ async function expectBurning(p, n) {
     .catch(async () => assert.fail(`burning count ${await count(p, '.burning-count')}, expected ${n}`));
 }
 
-test('a patrol report reaches the manager with its responsible party, and the owner\'s treatment moves the counts', async () => {
+test('a patrol report with a photo reaches the manager with its responsible party and the photo, and the owner\'s treatment moves the counts', async () => {
   const api = await apiAs(server.base, 'manager');
   // A point inside the owner's open-pit mine, outside every other polygon, away from every fire.
   const items = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features;
@@ -68,12 +70,17 @@ test('a patrol report reaches the manager with its responsible party, and the ow
   await pp.click('button[data-signs=smoke]');
   await pp.click('button[data-signs=cracks]');
   await pp.fill('textarea[name=note]', '测试：煤层露头冒烟');
+  // A photo from the camera, its EXIF position where the fire is; previewed before sending.
+  await pp.setInputFiles('.report-form input[type=file]', photoFile('fire.png', { seed: 7, exif: { time: '2026:11:20 10:30:00', position: point } }));
+  await pp.locator('.report-form .photo-preview img[src^="blob:"]').waitFor();
+  assert.equal(await pp.locator('.report-form .photo-preview').count(), 1);
   assert.equal(await pp.locator('.nearby').count(), 0, 'no fire within 50 m');
   await pp.click('button.send-report');
   await pp.click('.tab[data-tab=outbox]');
   const sent = pp.locator('.outbox-item[data-state=sent]');
   await sent.waitFor({ timeout: 15_000 });
   const fireId = await sent.getAttribute('data-id');
+  assert.equal(await sent.locator('.outbox-photos').getAttribute('data-sent'), '1', 'the queue shows the photo sent');
 
   const fire = (await api(`/api/fires/${fireId}`)).data.properties;
   assert.equal(fire.status, 'reported');
@@ -84,6 +91,9 @@ test('a patrol report reaches the manager with its responsible party, and the ow
   assert.equal(fire.responsible.party, 'holder');
   assert.equal(fire.responsible.name, OWNER_HOLDER);
   assert.equal(fire.responsible.via.name, target.properties.name);
+  assert.equal(fire.photos.length, 1, 'the photo is on the fire');
+  assert.equal(fire.photos[0].exif_time, '2026-11-20 10:30:00');
+  assert.deepEqual(fire.photos[0].exif_position.map((v) => Math.round(v * 1e4)), point.map((v) => Math.round(v * 1e4)));
 
   // The manager sees it on the map, with the right responsible party, and confirms it.
   await expectBurning(mp, before.burning + 1);
@@ -97,6 +107,23 @@ test('a patrol report reaches the manager with its responsible party, and the ow
   const resp = await mp.locator('.detail .responsible').textContent();
   assert.match(resp, new RegExp(OWNER_HOLDER));
   assert.match(resp, new RegExp(target.properties.name), 'says why: the mining right it lies in');
+  // The photo's thumbnail, served as JPEG; taken where the fire is, so not flagged.
+  const thumb = mp.locator('.detail .gallery-item img');
+  await thumb.waitFor();
+  await mp.waitForFunction(() => document.querySelector('.detail .gallery-item img')?.naturalWidth > 0);
+  const src = await thumb.getAttribute('src');
+  assert.equal(src, fire.photos[0].thumb_url);
+  const served = await mp.evaluate(async (u) => { const r = await fetch(u); return { status: r.status, type: r.headers.get('content-type') }; }, src);
+  assert.deepEqual(served, { status: 200, type: 'image/jpeg' });
+  assert.equal(await mp.locator('.detail .gallery-item.far').count(), 0);
+  const metres = Number((await mp.locator('.detail .photo-place').textContent()).match(/\d+/)[0]);
+  assert.ok(metres <= 10, `taken ${metres} m from the fire (the tap lands within a pixel)`);
+  // A tap opens the full image.
+  await mp.click('.detail .gallery-thumb');
+  await mp.waitForFunction(() => document.querySelector('.lightbox img')?.naturalWidth > 0);
+  assert.equal(await mp.locator('.lightbox img').getAttribute('src'), fire.photos[0].url);
+  await mp.keyboard.press('Escape');
+  await mp.locator('.lightbox').waitFor({ state: 'detached' });
   await mp.click('.detail button[data-action=confirm]');
   await mp.click('.detail form[data-action=confirm] button[type=submit]');
   await mp.locator('.detail .badge[data-status=confirmed]').waitFor();
@@ -127,10 +154,17 @@ test('a patrol report reaches the manager with its responsible party, and the ow
   await err.waitFor();
   assert.ok((await err.textContent()).length > 0);
   await op.fill('.detail input[name=temp_c]', '38');
+  // With a photo of the work, previewed in the form and sent after the action.
+  await op.setInputFiles('.detail form[data-action=control] input[type=file]', photoFile('covered.png', { seed: 8 }));
+  await op.locator('.detail form[data-action=control] .photo-preview').waitFor();
   await op.click('.detail form[data-action=control] button[type=submit]');
   await op.locator('.detail .badge[data-status=controlled]').waitFor();
+  await op.locator('.detail .gallery-item').nth(1).waitFor();
 
   const after = (await api(`/api/fires/${fireId}`)).data.properties;
+  assert.equal(after.photos.length, 2, 'the owner\'s photo joined the patrol\'s');
+  assert.equal(after.photos[1].uploaded_by, 'owner');
+  assert.equal(after.photos[1].exif_position, null);
   assert.equal(after.status, 'controlled');
   assert.equal(after.deadline.slice(0, 10) <= due, true);
   assert.deepEqual(after.events.map((e) => e.action), ['report', 'confirm', 'start_treatment', 'control']);

@@ -68,6 +68,12 @@ async function screenText(p) {
 /** Brings each role's view through its main states, collecting the text shown. */
 async function tour(p, role) {
   const texts = [await screenText(p)];
+  // The notification list, with its kinds and relative times.
+  await p.click('.bell');
+  await p.locator('.notify-panel .notify-list, .notify-panel .hint').first().waitFor();
+  await p.waitForFunction(() => !document.querySelector('.notify-panel')?.textContent.includes('…'));
+  texts.push(await screenText(p));
+  await p.keyboard.press('Escape');
   if (role === 'manager' || role === 'district') {
     for (const tab of ['mines', 'districts', 'suspended', 'list', 'overdue']) {
       await p.click(`.tab[data-tab=${tab}]`);

@@ -1,9 +1,11 @@
 // The manager's decisions in a fire's detail: dismiss as a duplicate (by the original's code),
-// the server's message when a reason is missing, and reassigning to a district.
+// the server's message when a reason is missing, and reassigning to a district; the photos as
+// evidence, flagged when taken far from the fire; the "as of" date redrawing the map.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers } from './lib/harness.mjs';
+import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, markerIds } from './lib/harness.mjs';
+import { photoFile, photoForm } from './lib/image.mjs';
 
 let server;
 let browser;
@@ -69,5 +71,63 @@ test('a holder\'s fire is reassigned to a district government with a reason, and
   assert.equal(after.responsible.party, 'district');
   assert.equal(after.responsible.district_code, '150302');
   assert.equal(after.events.at(-1).reason, '测试：矿权边界核查后属地负责');
+  assert.deepEqual(problems, []);
+});
+
+test('the detail shows a fire\'s photos with their camera time, and flags one taken far from the fire', async () => {
+  const fire = (await api('/api/fires?status=burning')).data.features.find((f) => !f.properties.photos?.length);
+  const [lon, lat] = fire.geometry.coordinates;
+  const res = await api(`/api/fires/${fire.id}/photos`, {
+    method: 'POST',
+    body: photoForm(
+      photoFile('near.png', { seed: 51, exif: { time: '2026:11:21 09:15:00', position: [lon + 0.0003, lat] } }), // about 26 m east
+      photoFile('far.png', { seed: 52, exif: { time: '2026:11:21 09:40:00', position: [lon, lat + 0.01] } }), // about 1.1 km north
+      photoFile('plain.png', { seed: 53 }), // no EXIF at all
+    ),
+  });
+  assert.equal(res.status, 201);
+  const [near, far, plain] = res.data.photos;
+  await open(fire);
+  const item = (ph) => p.locator(`.detail .gallery-item[data-photo-id="${ph.id}"]`);
+  await item(plain).waitFor();
+  assert.equal(await p.locator('.detail .gallery-item').count(), 3);
+  assert.match(await p.locator('.detail .photos h4').textContent(), /3/);
+  assert.doesNotMatch(await item(near).getAttribute('class'), /\bfar\b/);
+  assert.match(await item(near).textContent(), /2026-11-21 09:15/);
+  assert.match(await item(near).locator('.photo-place').textContent(), /\b2[0-9]\b/);
+  assert.match(await item(far).getAttribute('class'), /\bfar\b/, 'the far one is flagged');
+  const farText = await item(far).locator('.photo-place').textContent();
+  assert.ok(Number(farText.replace(/[^0-9]/g, '')) > 1000, farText);
+  assert.equal(await item(plain).locator('.photo-far').count(), 0, 'no position, no flag');
+  assert.match(await p.locator('.detail .photo-far-note').textContent(), /200/);
+  // The far one full size, with the flag.
+  await item(far).locator('button').click();
+  await p.waitForFunction(() => document.querySelector('.lightbox img')?.naturalWidth > 0);
+  assert.equal(await p.locator('.lightbox .photo-far').count(), 1);
+  await p.click('.lightbox .btn-close');
+  await p.locator('.lightbox').waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+});
+
+test('the "as of" date redraws the map with the fires as they were that day, fewer early in 2026 than today', async () => {
+  const now = (await api('/api/fires?status=open')).data.features;
+  const then = (await api('/api/fires?status=open&at=2026-02-01')).data.features;
+  assert.ok(then.length < now.length, `${then.length} then, ${now.length} now`);
+  if (await p.locator('.detail:not([hidden])').count()) await p.click('.detail .btn-close'); // the side panel again
+  await waitForMarkers(p, now.length);
+  assert.equal((await markerIds(p)).length, now.length);
+  await p.fill('input[name=as_of]', '2026-02-01');
+  await p.locator('input[name=as_of]').dispatchEvent('change');
+  await p.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length === n, then.length);
+  assert.deepEqual((await markerIds(p)).sort(), then.map((f) => f.id).sort(), 'the fires not yet cleared on that day');
+  // Each marker has the status it had then.
+  const shown = await p.$$eval('path.fire-marker', (els) => Object.fromEntries(els.map((e) => [e.dataset.fireId, e.dataset.status])));
+  for (const f of then) assert.equal(shown[f.id], f.properties.status, f.properties.code);
+  assert.match(await p.locator('.fire-count').textContent(), /2026-02-01/);
+  assert.match(await p.locator('.as-of-note').textContent(), /2026-02-01/);
+  // Back to today.
+  await p.click('.as-of button');
+  await p.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length === n, now.length);
+  assert.equal(await p.locator('.as-of-note').count(), 0);
   assert.deepEqual(problems, []);
 });

@@ -1,10 +1,12 @@
-// Offline: a patrol with no signal queues three reports, reloads the app (the service worker
-// serves the shell), and when the network returns the server gets each report exactly once.
+// Offline: a patrol with no signal queues three reports, one with a photo, reloads the app (the
+// service worker serves the shell; the photo waits in IndexedDB), and when the network returns
+// the server gets each report, and the photo, exactly once.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
 import { pointsInside } from './lib/geo.mjs';
+import { photoFile } from './lib/image.mjs';
 
 let server;
 let browser;
@@ -20,7 +22,7 @@ after(async () => {
 
 const items = (p, state) => p.locator(`.outbox-item${state ? `[data-state=${state}]` : ''}`);
 
-test('three reports queued offline survive a reload and reach the server exactly once', async () => {
+test('three reports queued offline, one with a photo, survive a reload and reach the server exactly once, photo included', async () => {
   const api = await apiAs(server.base, 'manager');
   const fires = (await api('/api/fires')).data.features;
   const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
@@ -50,30 +52,52 @@ test('three reports queued offline survive a reload and reach the server exactly
     await p.locator('.position-text[data-source=map]').waitFor();
     await p.click(`button[data-kind=${['coal_seam', 'waste_dump', 'gangue_heap'][i]}]`);
     await p.fill('input[name=temp_c]', String(100 + i));
+    if (i === 1) {
+      await p.setInputFiles('.report-form input[type=file]', photoFile('offline.png', { seed: 21 }));
+      await p.locator('.report-form .photo-preview img[src^="blob:"]').waitFor();
+    }
     await p.click('button.send-report');
     await p.waitForFunction((n) => document.querySelector('.tab[data-tab=outbox]')?.textContent.includes(String(n)), i + 1);
   }
   await p.click('.tab[data-tab=outbox]');
   assert.equal(await items(p, 'pending').count(), 3, 'three reports wait in the outbox');
   const ids = await items(p).evaluateAll((els) => els.map((e) => e.dataset.id));
+  const withPhoto = p.locator('.outbox-item:has(.outbox-photos)');
+  assert.equal(await withPhoto.count(), 1, 'one of them carries a photo');
+  const photoFireId = await withPhoto.getAttribute('data-id');
+  assert.equal(await withPhoto.locator('.outbox-photos').getAttribute('data-sent'), '0');
 
-  // The draft of a half-typed fourth report survives the reload too.
+  // The draft of a half-typed fourth report survives the reload too, with its photo.
   await p.click('.tab[data-tab=report]');
   await p.fill('textarea[name=note]', '未完成的草稿');
   await p.locator('textarea[name=note]').dispatchEvent('input');
+  await p.setInputFiles('.report-form input[type=file]', photoFile('draft.png', { seed: 22 }));
+  await p.locator('.report-form .photo-preview').waitFor();
 
   const res = await p.reload();
   assert.ok(res?.fromServiceWorker(), 'the page came from the service worker');
   await p.waitForSelector('body[data-role=patrol]');
   assert.equal(await p.locator('.net.offline').count(), 1, 'the app says it is offline');
   assert.equal(await p.inputValue('textarea[name=note]'), '未完成的草稿');
+  await p.waitForFunction(() => document.querySelector('.report-form .photo-preview img')?.naturalWidth > 0);
   await p.click('.tab[data-tab=outbox]');
   await items(p).first().waitFor();
   assert.equal(await items(p, 'pending').count(), 3, 'still three after the reload');
+  // The photo is still on the device: its preview comes from IndexedDB.
+  await p.waitForFunction(() => document.querySelector('.outbox-photo img[src^="blob:"]')?.naturalWidth > 0);
+  assert.equal(await p.locator('.outbox-photo[data-state=pending]').count(), 1);
   assert.equal((await api('/api/fires')).data.features.length, fires.length, 'nothing reached the server while offline');
 
   await ctx.setOffline(false);
   await p.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state=sent]').length === 3, null, { timeout: 40_000 });
+  assert.equal(await p.locator(`.outbox-item[data-id="${photoFireId}"] .outbox-photos`).getAttribute('data-sent'), '1', 'its photo went too');
+  // A sent photo leaves the device; the draft's stays.
+  const kept = await p.evaluate(() => new Promise((resolve) => {
+    const req = indexedDB.open('qingling');
+    req.onsuccess = () => { const k = req.result.transaction('photos').objectStore('photos').getAllKeys(); k.onsuccess = () => resolve(k.result); };
+  }));
+  const draftPhotos = await p.evaluate(() => JSON.parse(localStorage.getItem('qingling.draft.report.patrol')).photos.map((x) => x.id));
+  assert.deepEqual(kept, draftPhotos);
 
   // Send again on purpose: the server already has those ids, so nothing is added.
   await p.click('button.send-now');
@@ -89,6 +113,8 @@ test('three reports queued offline survive a reload and reach the server exactly
     assert.equal(f.properties.position_source, 'map');
     assert.equal(f.properties.responsible.party, 'district');
     assert.equal(f.properties.responsible.district_code, '150303');
+    const photos = (await api(`/api/fires/${f.id}`)).data.properties.photos;
+    assert.equal(photos.length, f.id === photoFireId ? 1 : 0, `${f.properties.code}: photos`);
   }
   assert.deepEqual(problems, []);
   await ctx.close();

@@ -1,10 +1,13 @@
 // The patrol's report form: GPS accuracy is enforced, a fire next to a known one becomes an
-// inspection, and a report the server refuses is kept as failed with the server's message.
+// inspection (its photos with it), a report the server refuses is kept as failed with the
+// server's message, a photo upload cut off by the network waits and goes later, and a photo the
+// server refuses is shown as such while the report itself is in.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
 import { pointsInside } from './lib/geo.mjs';
+import { photoFile } from './lib/image.mjs';
 
 let server;
 let browser;
@@ -19,6 +22,19 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
+
+/** Points in open country in Wuda (no mine, dump or heap), away from fires and each other. */
+async function openCountry(n) {
+  const wuda = (await api('/collections/districts/items')).data.features.find((d) => d.properties.code === '150303');
+  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
+  const fires = (await api('/api/fires')).data.features;
+  return pointsInside(wuda.geometry, {
+    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
+    away: fires.map((f) => f.geometry.coordinates),
+    clearM: 400,
+    n,
+  });
+}
 
 async function patrolPage(opts = {}) {
   const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 }, ...opts });
@@ -66,7 +82,7 @@ test('a GPS fix worse than 100 m cannot be sent until the point is placed on the
   await ctx.close();
 });
 
-test('a report within 50 m of a known fire offers an inspection instead, which reaches that fire', async () => {
+test('a report within 50 m of a known fire offers an inspection instead, which reaches that fire with the report\'s photo', async () => {
   const before = (await api('/api/fires')).data.features;
   const known = before.find((f) => f.properties.status === 'treating');
   const [lon, lat] = known.geometry.coordinates;
@@ -80,10 +96,13 @@ test('a report within 50 m of a known fire offers an inspection instead, which r
   // Sending asks once more before making a new fire next to a known one.
   await p.click('button.send-report');
   await p.locator('.report-form .warn').waitFor();
+  await p.setInputFiles('.report-form input[type=file]', photoFile('slope.png', { seed: 31 }));
+  await p.locator('.report-form .photo-preview').waitFor();
   await nearby.locator('button.as-inspection').click();
   const form = p.locator(`form.inspect-form[data-fire-id="${known.id}"]`);
   await form.waitFor();
   assert.equal(await form.locator('input[name=temp_c]').inputValue(), '140', 'the readings carry over');
+  assert.equal(await form.locator('.photo-preview').count(), 1, 'and the photo');
   await form.locator('input[name=co_ppm]').fill('24');
   await form.locator('button[type=submit]').click();
   await p.click('.tab[data-tab=outbox]');
@@ -97,9 +116,12 @@ test('a report within 50 m of a known fire offers an inspection instead, which r
   assert.equal(last.temp_c, 140);
   assert.equal(last.co_ppm, 24);
   assert.equal(last.note, '坡脚冒烟');
-  // The draft that became an inspection is gone.
+  const photos = (await api(`/api/fires/${known.id}`)).data.properties.photos;
+  assert.equal(photos.filter((ph) => ph.uploaded_by === 'patrol').length, 1, 'the photo went to that fire');
+  // The draft that became an inspection is gone, photo included.
   await p.click('.tab[data-tab=report]');
   assert.equal(await p.inputValue('input[name=temp_c]'), '');
+  assert.equal(await p.locator('.report-form .photo-preview').count(), 0);
   assert.deepEqual(problems, []);
   await ctx.close();
 });
@@ -117,6 +139,70 @@ test('a report the server refuses (outside every district) is kept as failed wit
   assert.equal(await failed.locator('button.outbox-retry').count(), 1);
   await failed.locator('button.outbox-discard').click();
   await p.waitForFunction(() => !document.querySelector('.outbox-item'));
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a photo upload cut off by the network waits with the report already in, and goes when the network is back', async () => {
+  const [pt] = await openCountry(1);
+  const { ctx, p, problems } = await patrolPage();
+  // The report goes through; the photo uploads fail as if the signal dropped in between.
+  await ctx.route('**/api/fires/*/photos', (r) => r.abort('internetdisconnected'));
+  await tapMapAt(p, pt, 15);
+  await p.click('button[data-kind=waste_dump]');
+  await p.setInputFiles('.report-form input[type=file]', [photoFile('one.png', { seed: 41 }), photoFile('two.png', { seed: 42 })]);
+  await p.locator('.report-form .photo-preview').nth(1).waitFor();
+  await p.click('button.send-report');
+  await p.click('.tab[data-tab=outbox]');
+  const item = p.locator('.outbox-item');
+  await p.waitForFunction(() => document.querySelector('.outbox-item')?.textContent.includes('WH-'), null, { timeout: 15_000 });
+  await p.locator('.outbox-item[data-state=pending] .outbox-photo[data-state=pending]').nth(1).waitFor();
+  const id = await item.getAttribute('data-id');
+  assert.equal(await item.locator('.outbox-photos').getAttribute('data-sent'), '0');
+  const fire = (await api(`/api/fires/${id}`)).data.properties;
+  assert.equal(fire.photos.length, 0, 'the report is in, the photos are not');
+
+  await ctx.unroute('**/api/fires/*/photos');
+  await p.click('button.send-now');
+  await p.locator('.outbox-item[data-state=sent]').waitFor({ timeout: 15_000 });
+  assert.equal(await item.locator('.outbox-photos').getAttribute('data-sent'), '2');
+  assert.equal((await api(`/api/fires/${id}`)).data.properties.photos.length, 2);
+  assert.equal((await api('/api/fires')).data.features.filter((f) => f.id === id).length, 1, 'the report once');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a photo the server refuses is marked refused with a readable message, while its report is in', async () => {
+  const [pt] = await openCountry(1);
+  const { ctx, p, problems } = await patrolPage();
+  await tapMapAt(p, pt, 15);
+  await p.click('button[data-kind=gangue_heap]');
+  // Labelled a PNG, but not an image: only the server can tell.
+  await p.setInputFiles('.report-form input[type=file]', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') });
+  await p.locator('.report-form .photo-preview').waitFor();
+  await p.click('button.send-report');
+  await p.click('.tab[data-tab=outbox]');
+  const failed = p.locator('.outbox-item[data-state=failed]');
+  await failed.waitFor({ timeout: 15_000 });
+  assert.equal(await failed.locator('.outbox-photo[data-state=failed]').count(), 1);
+  const msg = (await failed.locator('.outbox-photos .form-error').textContent()).trim();
+  assert.match(msg, /broken\.png/);
+  assert.doesNotMatch(msg, /photo_type/, `a readable message: ${msg}`);
+  const id = await failed.getAttribute('data-id');
+  assert.equal((await api(`/api/fires/${id}`)).status, 200, 'the report itself is in');
+  await failed.locator('button.outbox-discard').click();
+  await p.waitForFunction(() => !document.querySelector('.outbox-item'));
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a file that is not a photo is refused when picked, before anything is queued', async () => {
+  const { ctx, p, problems } = await patrolPage();
+  await p.setInputFiles('.report-form input[type=file]', { name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4') });
+  const err = p.locator('.report-form .photo-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /notes\.pdf/);
+  assert.equal(await p.locator('.report-form .photo-preview').count(), 0);
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -1,6 +1,7 @@
 // Talking to the server. Same-origin fetches carry the HttpOnly session cookie, so no token is
 // kept in script. Errors come back as ApiError with the server's message (in the UI language,
-// asked for with Accept-Language); a failed connection is status 0.
+// asked for with Accept-Language); a failed connection is status 0. A FormData body (photos)
+// goes as multipart/form-data, everything else as JSON.
 
 import { locale, t } from './i18n.js';
 
@@ -20,12 +21,13 @@ export const setUnauthorizedHandler = (fn) => { onUnauthorized = fn; };
 
 export async function request(method, path, body, { quiet401 = false } = {}) {
   const headers = { Accept: 'application/json', 'Accept-Language': locale() };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const multipart = body instanceof FormData; // the browser sets its Content-Type and boundary
+  if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   let res;
   try {
     res = await fetch(path, {
       method, headers, credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : multipart ? body : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, 'network', t('error.network'));
@@ -43,6 +45,14 @@ export async function request(method, path, body, { quiet401 = false } = {}) {
 
 export const get = async (path, opts) => (await request('GET', path, undefined, opts)).data;
 export const post = async (path, body, opts) => (await request('POST', path, body, opts)).data;
+
+/** Uploads one photo of a fire (`POST /api/fires/{id}/photos`, field `photo`): the server's record. */
+export async function uploadPhoto(fireId, blob, name, opts) {
+  const form = new FormData();
+  form.append('photo', blob, name || 'photo');
+  const data = await post(`/api/fires/${encodeURIComponent(fireId)}/photos`, form, opts);
+  return data?.photos?.[0] ?? null;
+}
 
 /** A query string from an object, leaving out empty values. */
 export function qs(params) {

@@ -34,6 +34,9 @@ export function t(key, args = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in args ? String(args[name]) : m));
 }
 
+/** Whether the tables have `key` (for values the server may add, e.g. a new treatment method). */
+export const has = (key) => key in table;
+
 /** Picks the current language from a server-side `{zh, en}` title. */
 export function pick(title) {
   if (!title) return '';

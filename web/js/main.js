@@ -3,8 +3,10 @@
 import { loadLang, setLang, getLang, t } from './i18n.js';
 import { get, post, setUnauthorizedHandler, clearCachedData } from './api.js';
 import { loadLayers } from './layers.js';
+import { loadRules } from './rules.js';
 import { h, fill, toast } from './dom.js';
 import { startTicker } from './ui/bits.js';
+import { bell, startNotifications } from './ui/notifications.js';
 
 const USER_KEY = 'qingling.user';
 const VIEWS = {
@@ -16,6 +18,7 @@ const VIEWS = {
 
 let user = null;
 let current = null; // the mounted view's cleanup
+let stopNotices = null; // the notification polling, while someone is signed in
 
 const topbar = document.getElementById('topbar');
 const view = document.getElementById('view');
@@ -56,6 +59,7 @@ function renderTopbar() {
     h('div', { class: 'brand' }, h('span', { class: 'brand-name' }, t('app.name')), h('span', { class: 'brand-tag' }, t('app.tagline'))),
     h('div', { class: 'topbar-right' },
       h('span', { class: 'net', role: 'status' }),
+      user ? bell() : null,
       user ? h('span', { class: 'who', title: t('who.title') },
         h('strong', {}, user.username), ' · ', t(`role.${user.role}`),
         user.holder ? ` · ${user.holder}` : '', user.district ? ` · ${t('who.district', { code: user.district })}` : '') : null,
@@ -79,13 +83,15 @@ async function render() {
   document.title = t('app.title');
   renderTopbar();
   document.body.dataset.role = user?.role ?? 'signed-out';
+  if (user && !stopNotices) stopNotices = startNotifications();
+  if (!user && stopNotices) { stopNotices(); stopNotices = null; }
   if (!user) {
     const { renderLogin } = await import('./views/login.js');
     renderLogin(view, { onLogin: async (u) => { user = u; localStorage.setItem(USER_KEY, JSON.stringify(u)); await render(); } });
     return;
   }
   try {
-    await loadLayers();
+    await Promise.all([loadLayers(), loadRules()]);
   } catch (e) {
     fill(view, h('p', { class: 'form-error' }, t('error.layers', { message: e.message })));
     return;

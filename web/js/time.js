@@ -35,3 +35,15 @@ export function countdown(iso, now = Date.now()) {
   const span = d > 0 ? t('duration.dh', { d, h: hrs }) : hrs > 0 ? t('duration.hm', { h: hrs, m }) : t('duration.m', { m });
   return { text: overdue ? t('deadline.overdue_by', { span }) : t('deadline.left', { span }), overdue };
 }
+
+/** "3 minutes ago", "yesterday" — in the UI language; older than a month, the date. */
+export function ago(iso, now = Date.now()) {
+  const s = (new Date(iso).getTime() - now) / 1000;
+  const abs = Math.abs(s);
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
+  if (abs < 60) return rtf.format(0, 'second');
+  if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
+  if (abs < 30 * 86400) return rtf.format(Math.round(s / 86400), 'day');
+  return fmtDate(iso);
+}

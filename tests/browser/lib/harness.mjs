@@ -110,7 +110,10 @@ export async function waitForMarkers(page, min = 1) {
 /** The ids of the fires drawn on the map. */
 export const markerIds = (page) => page.$$eval('path.fire-marker', (els) => els.map((e) => e.dataset.fireId));
 
-/** An API client for checking the server's side, signed in as `role` with a bearer token. */
+/**
+ * An API client for checking the server's side, signed in as `role` with a bearer token. A
+ * FormData body (photos) goes as multipart, anything else as JSON.
+ */
 export async function apiAs(base, role) {
   const res = await fetch(`${base}/api/login`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
@@ -118,8 +121,11 @@ export async function apiAs(base, role) {
   if (!res.ok) throw new Error(`login ${role}: ${res.status}`);
   const { token } = await res.json();
   return async (p, { method = 'GET', body } = {}) => {
+    const multipart = body instanceof FormData;
     const r = await fetch(`${base}${p}`, {
-      method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(multipart ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined || multipart ? body : JSON.stringify(body),
     });
     const text = await r.text();
     return { status: r.status, data: text ? JSON.parse(text) : null };

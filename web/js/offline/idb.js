@@ -1,8 +1,11 @@
-// A minimal promise wrapper over IndexedDB for the outbox (queued reports and inspections).
+// A minimal promise wrapper over IndexedDB for the outbox (queued reports and inspections) and
+// the photos waiting with them (Blobs, kept apart so an item's state can change often without
+// rewriting its pictures).
 
 const DB_NAME = 'qingling';
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: the photos store
 export const OUTBOX = 'outbox';
+export const PHOTOS = 'photos';
 
 let dbp = null;
 function db() {
@@ -11,8 +14,13 @@ function db() {
     req.onupgradeneeded = () => {
       const d = req.result;
       if (!d.objectStoreNames.contains(OUTBOX)) d.createObjectStore(OUTBOX, { keyPath: 'id' });
+      if (!d.objectStoreNames.contains(PHOTOS)) d.createObjectStore(PHOTOS, { keyPath: 'id' });
     };
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      // A newer version of the app in another tab needs the database upgraded: let go of it.
+      req.result.onversionchange = () => { req.result.close(); dbp = null; };
+      resolve(req.result);
+    };
     req.onerror = () => reject(req.error);
   });
   return dbp;

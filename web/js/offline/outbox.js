@@ -7,9 +7,17 @@
 // retried. 409 → conflict (the server holds something else under this id, or the fire's state no
 // longer allows the action): kept with the message for the user, not retried by itself. Any
 // other 4xx → failed, with the server's message.
+//
+// Photos travel with their item: the report or event goes first, then each photo is uploaded to
+// the fire, one request per photo (their Blobs wait in the photos store). The server keeps one
+// record per photo's bytes on a fire, so an upload repeated after a lost answer is harmless. A
+// photo upload that meets no connection (or a 5xx, or a 401) stays pending, and the item with
+// it; one the server refuses (not an image, too large) is marked failed with the message. The
+// item is sent when the report and all its photos are.
 
-import { request } from '../api.js';
+import { request, uploadPhoto } from '../api.js';
 import { getAll, getOne, put, del, OUTBOX } from './idb.js';
+import * as photos from './photos.js';
 
 const RETRY_MS = 15_000;
 const listeners = new Set();
@@ -49,26 +57,36 @@ export function start(username) {
 
 /**
  * Queues a POST. `body` must already carry its client-made id (reports: `properties.id`,
- * events: `id`); the item is keyed by it. `summary` is what the queue list shows.
+ * events: `id`); the item is keyed by it. `summary` is what the queue list shows. `photos`:
+ * descriptions of photos already kept on the device (offline/photos.js), uploaded to `fireId`
+ * (a report's own id by default) once the POST went through.
  */
-export async function enqueue({ type, path, body, summary }) {
+export async function enqueue({ type, path, body, summary, photos: pics = [], fireId }) {
   const id = type === 'report' ? body.properties.id : body.id;
-  await put(OUTBOX, { id, type, path, body, summary, user: owner, createdAt: new Date().toISOString(), state: 'pending', attempts: 0 });
+  await put(OUTBOX, {
+    id, type, path, body, summary, user: owner, createdAt: new Date().toISOString(), state: 'pending', attempts: 0,
+    fireId: fireId ?? (type === 'report' ? body.properties.id : null),
+    photos: pics.map((p) => ({ id: p.id, name: p.name, size: p.size, state: 'pending' })),
+  });
   await notify();
   flush();
   return id;
 }
 
+/** Drops an item, and its photos still on the device. */
 export async function remove(id) {
+  const item = await getOne(OUTBOX, id);
+  await photos.drop((item?.photos ?? []).filter((p) => p.state !== 'sent').map((p) => p.id));
   await del(OUTBOX, id);
   await notify();
 }
 
-/** Puts a failed or conflicting item back in line. */
+/** Puts a failed or conflicting item back in line, with its refused photos. */
 export async function retry(id) {
   const item = await getOne(OUTBOX, id);
   if (!item) return;
   item.state = 'pending';
+  for (const p of item.photos ?? []) if (p.state === 'failed' && !p.lost) p.state = 'pending';
   await put(OUTBOX, item);
   await notify();
   flush();
@@ -89,22 +107,37 @@ async function sendAll() {
   }
 }
 
+/** Try again later: no connection, the server failing, or signed out. */
+const transient = (e) => e.status === 0 || e.status === 401 || e.status >= 500;
+
+async function save(item) {
+  await put(OUTBOX, item);
+  await notify();
+}
+
 async function sendOne(item) {
   item.state = 'sending';
   item.attempts += 1;
-  await put(OUTBOX, item);
-  await notify();
+  await save(item);
   let goOn = true;
   try {
-    const { status, data } = await request('POST', item.path, item.body, { quiet401: true });
-    const p = data?.properties ?? {};
-    item.state = 'sent';
-    item.sentAt = new Date().toISOString();
-    item.result = { status, fireId: p.id, code: p.code, fireStatus: p.status, nearby: (p.nearby_open?.length ?? 0) + (p.nearby_cleared?.length ?? 0) };
-    item.error = null;
+    // The report or event: skipped when an earlier run got it through and only photos remain.
+    if (!item.result) {
+      const { status, data } = await request('POST', item.path, item.body, { quiet401: true });
+      const p = data?.properties ?? {};
+      item.result = { status, fireId: p.id, code: p.code, fireStatus: p.status, nearby: (p.nearby_open?.length ?? 0) + (p.nearby_cleared?.length ?? 0) };
+      item.error = null;
+      await save(item);
+    }
+    await sendPhotos(item);
+    const refused = (item.photos ?? []).filter((p) => p.state === 'failed');
+    item.state = refused.length ? 'failed' : 'sent';
+    item.error = refused.length ? refused[0].error : null;
+    item.waiting = null;
+    if (!refused.length) item.sentAt = new Date().toISOString();
   } catch (e) {
     item.error = e.message;
-    if (e.status === 0 || e.status === 401 || e.status >= 500) {
+    if (transient(e)) {
       item.state = 'pending';
       item.waiting = e.status === 401 ? 'auth' : 'network';
       goOn = false;
@@ -114,7 +147,36 @@ async function sendOne(item) {
       item.state = 'failed';
     }
   }
-  await put(OUTBOX, item);
-  await notify();
+  await save(item);
   return goOn;
+}
+
+/** Uploads the item's photos still waiting; rethrows a transient error (the rest wait too). */
+async function sendPhotos(item) {
+  const fireId = item.result?.fireId ?? item.fireId;
+  for (const p of item.photos ?? []) {
+    if (p.state === 'sent' || p.state === 'failed') continue;
+    const blob = await photos.blobOf(p.id);
+    if (!blob) {
+      Object.assign(p, { state: 'failed', lost: true, error: null });
+      await save(item);
+      continue;
+    }
+    p.state = 'sending';
+    await save(item);
+    try {
+      const rec = await uploadPhoto(fireId, blob, p.name, { quiet401: true });
+      Object.assign(p, { state: 'sent', error: null, code: null, result: rec ? { id: rec.id, thumb_url: rec.thumb_url } : null });
+      await save(item);
+      await photos.drop([p.id]); // the server has it: free the tablet's storage
+    } catch (e) {
+      if (transient(e)) {
+        p.state = 'pending';
+        await save(item);
+        throw e;
+      }
+      Object.assign(p, { state: 'failed', error: e.message, code: e.code });
+      await save(item);
+    }
+  }
 }

@@ -1,16 +1,17 @@
 // The forms for acting on a fire (POST /api/fires/{id}/events). Which buttons show is decided
 // by the server's `allowed_actions` for this user and this fire; the forms only collect what
-// each action needs, and the server's message is shown when it refuses.
+// each action needs, and the server's message is shown when it refuses. Treatment, progress,
+// controlled and inspection forms take photos, uploaded to the fire once the action is in.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { post, getCached, ApiError } from '../api.js';
+import { rules, methodLabel } from '../rules.js';
 import { field, errorBox } from './bits.js';
+import { photoField, memoryStore, uploadAll } from './photos.js';
 
-// The server does not publish its rules yet (no endpoint): these mirror its defaults, for form
-// hints only — the server still decides.
-export const THRESHOLD_C = 50;
-export const METHODS = ['strip_dig', 'loess_cover', 'grouting', 'water', 'nitrogen', 'sealing'];
+/** The actions whose forms take photos (evidence of the fire and of the treatment). */
+export const PHOTO_ACTIONS = ['start_treatment', 'progress', 'control', 'inspect'];
 
 const numberInput = (name, attrs = {}) => h('input', { name, type: 'number', inputmode: 'decimal', step: 'any', ...attrs });
 const textArea = (name, attrs = {}) => h('textarea', { name, rows: 2, maxlength: 2000, ...attrs });
@@ -32,7 +33,7 @@ function inputs(action, fire) {
       return [
         field(t('form.method'), h('select', { name: 'method', required: true },
           h('option', { value: '' }, t('form.choose')),
-          METHODS.map((m) => h('option', { value: m }, t(`method.${m}`))))),
+          rules().methods.map((m) => h('option', { value: m }, methodLabel(m))))),
         p.kind === 'coal_seam' ? field(t('form.plan_due'), h('input', { name: 'plan_due', type: 'date' }), t('form.plan_due_hint')) : null,
         field(t('form.note'), textArea('note')),
       ];
@@ -40,7 +41,7 @@ function inputs(action, fire) {
       return [field(t('form.progress_note'), textArea('note', { required: true }))];
     case 'control':
       return [
-        field(t('form.temp_c'), numberInput('temp_c', { required: true, min: -60, max: 1500 }), t('form.control_hint', { c: THRESHOLD_C })),
+        field(t('form.temp_c'), numberInput('temp_c', { required: true, min: -60, max: 1500 }), t('form.control_hint', { c: rules().threshold_c })),
         field(t('form.note'), textArea('note')),
       ];
     case 'inspect':
@@ -52,7 +53,8 @@ function inputs(action, fire) {
       ];
     case 'dismiss': {
       const reason = field(t('form.reason'), textArea('reason'));
-      const dup = field(t('form.duplicate_of'), h('input', { name: 'duplicate_of', type: 'text', placeholder: 'WH-2026-0001', autocomplete: 'off' }));
+      const example = `${rules().code_prefix}-${new Date().getFullYear()}-0001`;
+      const dup = field(t('form.duplicate_of'), h('input', { name: 'duplicate_of', type: 'text', placeholder: example, autocomplete: 'off' }));
       dup.hidden = true;
       const mode = h('div', { class: 'segmented', role: 'radiogroup' },
         ['false', 'duplicate'].map((m, i) => h('label', {}, h('input', {
@@ -117,21 +119,43 @@ export function actionForm(action, fire, { onDone, onCancel, send } = {}) {
   // One id per opened form: a double tap or a retry after a lost answer is applied once.
   const id = crypto.randomUUID();
   const err = errorBox();
+  const progress = h('p', { class: 'hint upload-progress', role: 'status', hidden: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t(`action.${action}`));
+  // Photos go straight to the server after the action (this form is for the online views).
+  const store = !send && PHOTO_ACTIONS.includes(action) ? memoryStore() : null;
+  const photos = store ? photoField({ store }) : null;
   const form = h('form', { class: 'action-form', dataset: { action } },
     h('h4', {}, t(`action.${action}`)),
     inputs(action, fire),
+    photos ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('photo.label')), photos) : null,
     err,
+    progress,
     h('div', { class: 'row' }, submit, h('button', { type: 'button', class: 'btn', on: { click: () => onCancel?.() } }, t('common.cancel'))));
+  let result = null; // the server's answer once the action is in: sending again only retries photos
+  const uploaded = new Set();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.show('');
     submit.disabled = true;
     try {
-      const body = bodyOf(action, form, id);
-      const result = send ? await send(body) : await post(`/api/fires/${encodeURIComponent(fire.properties.id)}/events`, body);
+      if (!result) {
+        const body = bodyOf(action, form, id);
+        result = send ? await send(body) : await post(`/api/fires/${encodeURIComponent(fire.properties.id)}/events`, body);
+      }
+      if (photos?.photos().length) {
+        progress.hidden = false;
+        const problems = await uploadAll(fire.properties.id, store, photos.photos(), uploaded,
+          (i, n) => { progress.textContent = t('photo.uploading', { i, n }); });
+        progress.hidden = true;
+        if (problems.length) {
+          err.show(t('photo.not_sent', { n: problems.length, message: problems.join('; ') }));
+          submit.textContent = t('photo.retry');
+          return;
+        }
+      }
       onDone?.(result);
     } catch (e2) {
+      progress.hidden = true;
       err.show(e2 instanceof ApiError ? e2.message : String(e2));
     } finally {
       submit.disabled = false;

@@ -1,14 +1,16 @@
-// One fire in full: its facts, who answers for it and why, the deadline, the temperature
-// readings, the timeline of events, and the actions this user may take now.
+// One fire in full: its facts, who answers for it and why, the deadline, its photos, the
+// temperature readings, the timeline of events, and the actions this user may take now.
 
 import { h, fill, toast } from '../dom.js';
 import { t, pick, num } from '../i18n.js';
 import { get, ApiError } from '../api.js';
 import { fieldTitle, kindLabel, signLabel, statusLabel, layer, valueLabel } from '../layers.js';
 import { fmtDateTime, fmtDate } from '../time.js';
+import { rules, methodLabel } from '../rules.js';
 import { statusBadge, deadlineCountdown, partyText } from './bits.js';
-import { actionForm, THRESHOLD_C, METHODS } from './actions.js';
+import { actionForm } from './actions.js';
 import { readings } from './chart.js';
+import { gallery } from './photos.js';
 
 const ft = (name) => fieldTitle('fire_points', name);
 
@@ -53,7 +55,7 @@ function eventItem(e) {
   const bits = [
     e.temp_c != null ? t('event.temp', { c: num(e.temp_c, 1) }) : null,
     e.co_ppm != null ? t('event.co', { ppm: num(e.co_ppm, 1) }) : null,
-    e.method ? t('event.method', { method: METHODS.includes(e.method) ? t(`method.${e.method}`) : e.method }) : null,
+    e.method ? t('event.method', { method: methodLabel(e.method) }) : null,
     e.plan_due ? t('event.plan_due', { date: e.plan_due }) : null,
     e.deadline ? t('event.deadline', { date: fmtDateTime(e.deadline) }) : null,
     e.responsible && e.action !== 'report' ? t('event.responsible', { party: partyText(e.responsible) }) : null,
@@ -116,9 +118,10 @@ export async function showFire(panel, id, opts = {}) {
       h('div', { class: 'deadline' }, fmtDateTime(p.deadline), ' ', deadlineCountdown(p.deadline, p.burning))),
     h('section', {}, h('h4', {}, ft('responsible_name')), responsibleBlock(p.responsible, events)),
     allowed.length ? h('section', {}, h('h4', {}, t('fire.actions')), buttons, formSlot) : null,
+    h('section', { class: 'photos' }, h('h4', {}, t('fire.photos', { n: p.photos?.length ?? 0 })), gallery(p.photos, fire.geometry?.coordinates)),
     h('section', {}, h('h4', {}, t('fire.facts')), facts(p)),
     h('section', {}, h('h4', {}, t('chart.readings')),
-      temps.length ? readings(temps, THRESHOLD_C) : h('p', { class: 'hint' }, t('fire.no_readings'))),
+      temps.length ? readings(temps, rules().threshold_c) : h('p', { class: 'hint' }, t('fire.no_readings'))),
     h('section', {}, h('h4', {}, t('fire.timeline')), h('ol', { class: 'timeline' }, events.map(eventItem))),
     p.watched ? h('p', { class: 'hint' }, t('fire.watched')) : null,
     h('p', { class: 'hint' }, t('fire.updated', { at: fmtDate(p.updated_at) })));

@@ -1,27 +1,56 @@
-// The outbox as the patrol sees it: every queued report and inspection with its state, the
-// server's message when it was refused, and retry / discard for those.
+// The outbox as the patrol sees it: every queued report and inspection with its state, its
+// photos and how many of them the server has, the server's message when it was refused, and
+// retry / discard for those.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { kindLabel, statusLabel } from '../layers.js';
 import { fmtDateTime } from '../time.js';
 import * as outbox from '../offline/outbox.js';
+import * as devicePhotos from '../offline/photos.js';
+import { photoError } from './photos.js';
 
 const label = (i) => (i.type === 'report'
   ? t('outbox.report', { kind: kindLabel(i.summary.kind), temp: i.summary.temp_c ?? '—' })
   : t('outbox.inspection', { code: i.summary.code, temp: i.summary.temp_c ?? '—' }));
 
+/** One small picture per photo, marked with its state: the device's copy, or the server's once sent. */
+function photoChip(p) {
+  const img = h('img', { alt: p.name });
+  if (p.state === 'sent' && p.result?.thumb_url) img.src = p.result.thumb_url;
+  else {
+    const u = devicePhotos.url(p.id);
+    if (typeof u === 'string') img.src = u;
+    else u.then((s) => { if (s) img.src = s; });
+  }
+  return h('li', { class: ['outbox-photo', `photo-${p.state}`], dataset: { state: p.state }, title: t(`outbox.photo_state.${p.state}`) },
+    img, h('span', { class: 'photo-state' }, t(`outbox.photo_state.${p.state}`)));
+}
+
+function photos(i) {
+  const list = i.photos ?? [];
+  if (!list.length) return null;
+  const sent = list.filter((p) => p.state === 'sent').length;
+  const refused = list.filter((p) => p.state === 'failed');
+  return h('div', { class: 'outbox-photos', dataset: { sent: String(sent), total: String(list.length) } },
+    h('div', { class: 'hint' }, t('outbox.photos', { sent, n: list.length })),
+    h('ul', {}, list.map(photoChip)),
+    refused.map((p) => h('div', { class: 'form-error' }, p.lost ? t('outbox.photo_lost', { name: p.name }) : `${p.name}: ${photoError(p.error, p.code)}`)));
+}
+
 function item(i) {
   const stuck = i.state === 'failed' || i.state === 'conflict';
+  const photoTrouble = stuck && i.result && (i.photos ?? []).some((p) => p.state === 'failed');
   return h('li', { class: ['outbox-item', `state-${i.state}`], dataset: { state: i.state, id: i.id } },
     h('div', { class: 'outbox-head' }, h('strong', {}, label(i)), h('span', { class: 'state' }, t(`outbox.state.${i.state}`))),
     h('div', { class: 'hint' }, t('outbox.queued_at', { at: fmtDateTime(i.createdAt), n: i.attempts })),
-    i.state === 'sent' && i.result?.code ? h('div', {}, t('outbox.sent_as', { code: i.result.code, status: statusLabel(i.result.fireStatus) })) : null,
+    i.result?.code ? h('div', {}, t('outbox.sent_as', { code: i.result.code, status: statusLabel(i.result.fireStatus) })) : null,
+    photos(i),
     i.state === 'pending' && i.waiting ? h('div', { class: 'hint' }, t(`outbox.waiting.${i.waiting}`)) : null,
-    stuck ? h('div', { class: 'form-error' }, i.error) : null,
+    stuck && !photoTrouble ? h('div', { class: 'form-error' }, i.error) : null,
     stuck ? h('div', { class: 'row' },
       h('button', { type: 'button', class: 'btn btn-small outbox-retry', on: { click: () => outbox.retry(i.id) } }, t('outbox.retry')),
-      h('button', { type: 'button', class: 'btn btn-small outbox-discard', on: { click: () => outbox.remove(i.id) } }, t('outbox.discard'))) : null);
+      h('button', { type: 'button', class: 'btn btn-small outbox-discard', on: { click: () => outbox.remove(i.id) } }, photoTrouble ? t('outbox.discard_photos') : t('outbox.discard'))) : null);
 }
 
 /** `items`: the outbox, oldest first (shown newest first). */

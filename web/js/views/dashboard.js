@@ -12,6 +12,7 @@ import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
 import { burnDown } from '../ui/chart.js';
 import { statusBadge, deadlineCountdown } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
+import { onOpenFire } from '../ui/notifications.js';
 
 const REFRESH_MS = 60_000;
 
@@ -58,7 +59,8 @@ export function render(root, user) {
     user.role === 'manager' ? h('label', { class: 'district-filter' }, t('filter.district'), h('select', { name: 'district', on: { change: (e) => { state.district = e.target.value; loadFires(); } } }, h('option', { value: '' }, t('filter.all')))) : null,
     h('span', { class: 'fire-count hint' }));
 
-  const asOfInput = h('input', { type: 'date', name: 'as_of', value: state.asOf, max: state.asOf, on: { change: (e) => { state.asOf = e.target.value || today(); loadCounts(); } } });
+  const setAsOf = (d) => { state.asOf = d || today(); asOfInput.value = state.asOf; loadCounts(); loadFires(); };
+  const asOfInput = h('input', { type: 'date', name: 'as_of', value: state.asOf, max: state.asOf, on: { change: (e) => setAsOf(e.target.value) } });
 
   fill(root, h('div', { class: 'layout' },
     h('div', { class: 'map-pane' }, toolbar, mapEl),
@@ -67,7 +69,7 @@ export function render(root, user) {
         user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
         counterSlot,
         h('div', { class: 'as-of' }, h('label', {}, t('clearance.as_of'), asOfInput),
-          h('button', { type: 'button', class: 'btn', on: { click: () => { state.asOf = today(); asOfInput.value = state.asOf; loadCounts(); } } }, t('clearance.today'))),
+          h('button', { type: 'button', class: 'btn', on: { click: () => setAsOf(today()) } }, t('clearance.today'))),
         h('section', {}, h('h3', {}, t('chart.burndown')),
           h('div', { class: 'chart-legend' }, h('span', { class: 'key key-burning' }, t('clearance.burning')), h('span', { class: 'key key-open' }, t('clearance.not_cleared'))),
           chartSlot),
@@ -125,8 +127,9 @@ export function render(root, user) {
         c.by_district.map((d) => h('tr', {}, h('td', {}, d.name), h('td', { class: 'n' }, d.burning), h('td', { class: 'n' }, d.not_cleared), h('td', { class: 'n' }, d.overdue)))),
       suspended: () => (c.suspended_mines.length
         ? [h('p', { class: 'hint' }, t('suspended.rule')),
-          table([t('col.mine'), t('col.holder'), t('col.burning')], c.suspended_mines.map((m) => h('tr', { class: 'suspended' },
-            h('td', {}, m.name, h('div', { class: 'hint' }, m.licence_no)), h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning))))]
+          table([t('col.mine'), t('col.holder'), t('col.burning')], c.suspended_mines.map((m) => h('tr', { class: 'suspended', dataset: { licence: m.licence_no } },
+            h('td', {}, m.name, h('div', { class: 'hint' }, m.licence_no), h('div', { class: 'fire-links' }, (m.fires ?? []).map((f) => fireLink(f.id, f.code)))),
+            h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning))))]
         : h('p', { class: 'hint' }, t('suspended.none'))),
       list: () => table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
         const p = f.properties;
@@ -137,8 +140,9 @@ export function render(root, user) {
     fill(tabsSlot, body());
   }
 
-  // The "as of" date redraws the counts and the chart only: the API has no fire statuses as of
-  // a past day (GET /api/fires is always now), so the map keeps showing the present.
+  // The "as of" date redraws the counts, the chart and the map: GET /api/fires?at= gives each
+  // fire's status at the end of that day (fires reported later are left out). A fire opened from
+  // there shows as it is now.
   async function loadCounts() {
     const at = state.asOf === today() ? undefined : state.asOf;
     try {
@@ -154,11 +158,16 @@ export function render(root, user) {
   }
 
   async function loadFires() {
+    const at = state.asOf === today() ? undefined : state.asOf;
     try {
-      const fc = await get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district })}`);
+      const fc = await get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`);
+      // The server's `overdue` is about now; as of a past day, a fire was overdue if it burned
+      // then past its deadline.
+      if (at) for (const f of fc.features) f.properties.overdue = Boolean(f.properties.burning && f.properties.deadline && f.properties.deadline < f.properties.as_of);
+      if (at !== (state.asOf === today() ? undefined : state.asOf)) return; // the date changed meanwhile
       state.fires = fc.features;
       fires.set(fc.features);
-      toolbar.querySelector('.fire-count').textContent = t('filter.count', { n: fc.features.length });
+      toolbar.querySelector('.fire-count').textContent = at ? t('filter.count_as_of', { n: fc.features.length, date: at }) : t('filter.count', { n: fc.features.length });
       renderTabs();
     } catch (e) {
       toolbar.querySelector('.fire-count').textContent = e.message;
@@ -167,6 +176,7 @@ export function render(root, user) {
 
   loadCounts();
   loadFires();
+  const unlisten = onOpenFire((id) => openFire(id, true));
   const timer = setInterval(() => { if (document.visibilityState === 'visible') { loadFires(); loadCounts(); } }, REFRESH_MS);
-  return () => { clearInterval(timer); map.remove(); };
+  return () => { clearInterval(timer); unlisten(); map.remove(); };
 }

@@ -11,16 +11,21 @@ import { fmtDateTime } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
 import { statusBadge, deadlineCountdown } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
+import { onOpenFire } from '../ui/notifications.js';
 
 const REFRESH_MS = 60_000;
 const DONE = ['cleared', 'dismissed'];
 
-function banner(c) {
+/** The production-suspended banner: each mine, and the fires that keep it suspended (open them). */
+function banner(c, onOpen) {
   if (!c?.suspended_mines?.length) return null;
   return h('div', { class: 'banner banner-danger', role: 'alert' },
     h('strong', {}, t('owner.suspended_title')),
     h('ul', {}, c.suspended_mines.map((m) => h('li', { class: 'suspended-mine', dataset: { licence: m.licence_no } },
-      t('owner.suspended_mine', { name: m.name, n: m.burning })))),
+      t('owner.suspended_mine', { name: m.name, n: m.burning }),
+      (m.fires ?? []).length ? [t('owner.suspended_fires'), ' ', m.fires.map((f) => h('button', {
+        type: 'button', class: 'link fire-link', dataset: { fireId: f.id }, on: { click: () => onOpen(f.id) },
+      }, f.code))] : null))),
     h('p', {}, t('owner.suspended_why')));
 }
 
@@ -96,7 +101,7 @@ export function render(root, user) {
       waitSection.hidden = !waiting.length;
       fill(doneList, done.map((f) => fireCard(f, openFire)));
       doneCount.textContent = `(${done.length})`;
-      fill(bannerSlot, banner(c));
+      fill(bannerSlot, banner(c, openFire));
       fill(summary,
         h('span', { class: ['big-number', c.burning ? 'burning' : 'zero'], dataset: { count: String(c.burning) } }, num(c.burning)),
         h('span', {}, c.burning ? t('clearance.burning') : t('clearance.zero')),
@@ -107,6 +112,7 @@ export function render(root, user) {
   }
 
   load();
+  const unlisten = onOpenFire(openFire);
   const timer = setInterval(() => { if (document.visibilityState === 'visible') load(); }, REFRESH_MS);
-  return () => { clearInterval(timer); map.remove(); };
+  return () => { clearInterval(timer); unlisten(); map.remove(); };
 }

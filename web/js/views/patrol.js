@@ -1,6 +1,8 @@
 // The patrol's tablet view: report a fire in under a minute (GPS or a point tapped on the map,
-// kind, temperature, area, signs, note), see the fires within 50 m first so a duplicate becomes
-// an inspection, inspect an existing fire, and watch the outbox send it all when there is signal.
+// kind, temperature, area, signs, note, photos from the camera), see the fires within the
+// duplicate radius first so a duplicate becomes an inspection, inspect an existing fire, and
+// watch the outbox send it all when there is signal. Picked photos are kept on the device at once
+// (IndexedDB), with the draft, and go into the outbox with their report or inspection.
 
 import { h, fill, toast } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
@@ -10,14 +12,21 @@ import { distanceM, bboxAround, inGeometry } from '../geo.js';
 import { createMap, addAreas, fireLayer, addLegend, L } from '../ui/map.js';
 import { statusBadge, field, errorBox, partyText } from '../ui/bits.js';
 import * as outbox from '../offline/outbox.js';
+import * as devicePhotos from '../offline/photos.js';
 import { loadDraft, saveDraft, clearDraft } from '../offline/draft.js';
 import { outboxList } from '../ui/outbox-list.js';
+import { photoField } from '../ui/photos.js';
+import { onOpenFire } from '../ui/notifications.js';
+import { rules } from '../rules.js';
 
-export const MAX_GPS_ACCURACY_M = 100; // the server refuses worse GPS fixes (ODK's default)
-export const DUPLICATE_RADIUS_M = 50;
+// The server's limits (GET /api/rules): GPS fixes worse than this are refused unless the point
+// is placed by hand (ODK's default is 100 m), and fires this close are possible duplicates.
+const maxGpsM = () => rules().max_gps_accuracy_m;
+const radiusM = () => rules().duplicate_radius_m;
 const GPS_GOOD_M = 5; // stop watching once the fix is this good
 
-const emptyDraft = () => ({ position: null, kind: '', temp_c: '', area_m2: '', signs: [], note: '' });
+// `photos`: descriptions of the photos picked for the draft; their Blobs are on the device.
+const emptyDraft = () => ({ position: null, kind: '', temp_c: '', area_m2: '', signs: [], note: '', photos: [] });
 /** Fires a patrol can still confuse with a new one: open, or cleared but on the re-ignition watch. */
 const live = (p) => p.status !== 'dismissed' && (p.status !== 'cleared' || p.watched);
 
@@ -29,6 +38,8 @@ export function render(root, user) {
   let confirmDuplicate = false;
   let inspectTarget = null;
   let inspectFromDraft = false; // a duplicate turned into an inspection carries the draft's readings
+  let inspectPhotos = []; // photos picked in the inspection form (those of the draft when from it)
+  const photoStore = devicePhotos.deviceStore(user.username);
   let watchId = null;
   let gpsBest = null;
 
@@ -41,7 +52,7 @@ export function render(root, user) {
     h('div', { class: 'side' }, tabBar, h('div', { class: 'side-scroll' }, staleNote, body))));
 
   const map = createMap(mapEl, { onClick: (lonlat) => { if (tab === 'report') setPosition({ lon: lonlat[0], lat: lonlat[1], source: 'map', accuracy_m: null }); } });
-  const fires = fireLayer(map, { onSelect: (f) => { inspectTarget = f; inspectFromDraft = false; tab = 'inspect'; renderAll(); } });
+  const fires = fireLayer(map, { onSelect: (f) => inspect(f, false) });
   addLegend(map);
   let areas = {};
   addAreas(map, { popups: false }).then(({ groups, stale }) => {
@@ -66,19 +77,19 @@ export function render(root, user) {
     if (draft.position) checkNearby();
   }
 
-  /** Fires within 50 m of the point: asked of the server around it, else from the last list. */
+  /** Fires within the duplicate radius: asked of the server around the point, else from the last list. */
   async function checkNearby() {
     const p = draft.position;
     if (!p) { nearby = []; return; }
     const here = [p.lon, p.lat];
     let candidates = allFires;
     try {
-      const fc = await get(`/api/fires${qs({ bbox: bboxAround(here, DUPLICATE_RADIUS_M * 1.5).map((x) => x.toFixed(6)).join(',') })}`);
+      const fc = await get(`/api/fires${qs({ bbox: bboxAround(here, radiusM() * 1.5).map((x) => x.toFixed(6)).join(',') })}`);
       candidates = fc.features;
     } catch { /* offline: the fires last seen */ }
     nearby = candidates.filter((f) => live(f.properties))
       .map((f) => ({ f, d: distanceM(here, f.geometry.coordinates) }))
-      .filter((x) => x.d <= DUPLICATE_RADIUS_M)
+      .filter((x) => x.d <= radiusM())
       .sort((a, b) => a.d - b.d);
     if (tab === 'report') renderBody();
   }
@@ -131,7 +142,7 @@ export function render(root, user) {
   // ---- report form -------------------------------------------------------------------------
   function positionBlock() {
     const p = draft.position;
-    const poor = p?.source === 'gps' && p.accuracy_m > MAX_GPS_ACCURACY_M;
+    const poor = p?.source === 'gps' && p.accuracy_m > maxGpsM();
     return h('section', { class: 'position' },
       h('h3', {}, t('patrol.position')),
       h('div', { class: 'row' },
@@ -143,7 +154,7 @@ export function render(root, user) {
             ? t('patrol.gps_fix', { lat: p.lat.toFixed(6), lon: p.lon.toFixed(6), acc: num(p.accuracy_m, 1) })
             : t('patrol.map_fix', { lat: p.lat.toFixed(6), lon: p.lon.toFixed(6) })),
       p ? h('p', { class: 'where' }, whereText([p.lon, p.lat])) : null,
-      poor ? h('p', { class: 'form-error' }, t('patrol.gps_poor', { acc: num(p.accuracy_m), limit: MAX_GPS_ACCURACY_M })) : null,
+      poor ? h('p', { class: 'form-error' }, t('patrol.gps_poor', { acc: num(p.accuracy_m), limit: maxGpsM() })) : null,
       h('p', { class: 'hint' }, t('patrol.tap_map')));
   }
 
@@ -177,11 +188,11 @@ export function render(root, user) {
   function nearbyBlock() {
     if (!draft.position || !nearby.length) return null;
     return h('section', { class: 'nearby banner banner-warn' },
-      h('strong', {}, t('patrol.nearby_title', { n: nearby.length, m: DUPLICATE_RADIUS_M })),
+      h('strong', {}, t('patrol.nearby_title', { n: nearby.length, m: radiusM() })),
       h('ul', {}, nearby.map(({ f, d }) => h('li', { dataset: { fireId: f.properties.id } },
         h('span', { class: 'fire-code' }, f.properties.code), ' ', statusBadge(f.properties.status), ' ',
         t('patrol.distance', { m: Math.round(d) }), ' ',
-        h('button', { type: 'button', class: 'btn btn-small as-inspection', on: { click: () => { inspectTarget = f; inspectFromDraft = true; tab = 'inspect'; renderAll(); } } }, t('patrol.as_inspection'))))));
+        h('button', { type: 'button', class: 'btn btn-small as-inspection', on: { click: () => inspect(f, true) } }, t('patrol.as_inspection'))))));
   }
 
   function reportForm() {
@@ -190,7 +201,7 @@ export function render(root, user) {
       on: { input: (e) => { draft[name] = e.target.value; save(); } },
     });
     const p = draft.position;
-    const canSend = p && draft.kind && !(p.source === 'gps' && p.accuracy_m > MAX_GPS_ACCURACY_M);
+    const canSend = p && draft.kind && !(p.source === 'gps' && p.accuracy_m > maxGpsM());
     const send = h('button', { type: 'submit', class: 'btn btn-primary btn-big send-report', disabled: !canSend },
       confirmDuplicate ? t('patrol.send_anyway') : t('patrol.send'));
     const form = h('form', { class: 'report-form', novalidate: true },
@@ -202,10 +213,11 @@ export function render(root, user) {
         field(t('form.area_m2'), input('area_m2', { min: 0 }))),
       h('section', {}, h('h3', {}, t('patrol.signs')), toggleGroup('signs', values('fire_points', 'signs'), draft.signs, true, signLabel)),
       field(t('form.note'), h('textarea', { name: 'note', rows: 2, maxlength: 2000, on: { input: (e) => { draft.note = e.target.value; save(); } } }, draft.note)),
-      // Follow-up: photos. The server has no photo endpoint yet, so the form takes none.
+      h('section', { class: 'report-photos' }, h('h3', {}, t('photo.label')),
+        photoField({ store: photoStore, initial: draft.photos, onChange: (list) => { draft.photos = list; save(); } })),
       confirmDuplicate ? h('p', { class: 'warn' }, t('patrol.confirm_new')) : null,
       h('div', { class: 'row send-row' }, send,
-        h('button', { type: 'button', class: 'btn', on: { click: () => { draft = emptyDraft(); clearDraft(user.username); nearby = []; drawPosition(); renderBody(); } } }, t('patrol.clear'))));
+        h('button', { type: 'button', class: 'btn', on: { click: () => { devicePhotos.drop(draft.photos.map((x) => x.id)); resetDraft(); renderBody(); } } }, t('patrol.clear'))));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!canSend) return;
@@ -218,19 +230,50 @@ export function render(root, user) {
       if (draft.note.trim()) props.note = draft.note.trim();
       if (p.source === 'gps' && p.accuracy_m != null) props.accuracy_m = p.accuracy_m;
       const feature = { type: 'Feature', geometry: { type: 'Point', coordinates: [+p.lon.toFixed(6), +p.lat.toFixed(6)] }, properties: props };
-      await outbox.enqueue({ type: 'report', path: '/api/fires', body: feature, summary: { kind: draft.kind, temp_c: props.temp_c ?? null, lon: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] } });
+      await outbox.enqueue({
+        type: 'report', path: '/api/fires', body: feature, photos: draft.photos,
+        summary: { kind: draft.kind, temp_c: props.temp_c ?? null, lon: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] },
+      });
       toast(t('patrol.queued'), 'ok');
-      draft = emptyDraft();
-      clearDraft(user.username);
-      nearby = [];
-      confirmDuplicate = false;
-      drawPosition();
+      resetDraft(); // its photos now belong to the outbox item
       renderBody();
     });
     return form;
   }
 
+  /** Starts a new, empty draft (the old one's photos are the caller's business). */
+  function resetDraft() {
+    draft = emptyDraft();
+    clearDraft(user.username);
+    nearby = [];
+    confirmDuplicate = false;
+    drawPosition();
+  }
+
   // ---- inspection --------------------------------------------------------------------------
+  /** Opens the inspection of a fire; `fromDraft` when the report being typed turns into it. */
+  function inspect(f, fromDraft) {
+    if (fromDraft) {
+      if (!inspectFromDraft) devicePhotos.drop(inspectPhotos.map((x) => x.id)).catch(() => {});
+      inspectPhotos = draft.photos;
+    } else if (inspectFromDraft) {
+      inspectPhotos = []; // the draft keeps its photos
+    } // else another fire picked while typing: the photos taken so far stay with the form
+    inspectTarget = f;
+    inspectFromDraft = fromDraft;
+    tab = 'inspect';
+    renderAll();
+  }
+
+  function closeInspection() {
+    // Photos picked for an inspection never sent are dropped; the draft keeps its own.
+    if (!inspectFromDraft) devicePhotos.drop(inspectPhotos.map((x) => x.id)).catch(() => {});
+    inspectTarget = null;
+    inspectFromDraft = false;
+    inspectPhotos = [];
+    fires.select(null);
+  }
+
   function inspectView() {
     const here = draft.position ? [draft.position.lon, draft.position.lat] : null;
     const rows = allFires
@@ -238,7 +281,7 @@ export function render(root, user) {
       .sort((a, b) => (here ? a.d - b.d : a.f.properties.code.localeCompare(b.f.properties.code)));
     const picker = h('section', {}, h('h3', {}, t('patrol.pick_fire')), h('p', { class: 'hint' }, t('patrol.pick_hint')),
       h('ul', { class: 'pick-list' }, rows.slice(0, 30).map(({ f, d }) => h('li', {},
-        h('button', { type: 'button', class: ['pick', inspectTarget?.properties.id === f.properties.id && 'active'], dataset: { fireId: f.properties.id }, on: { click: () => { inspectTarget = f; inspectFromDraft = false; renderBody(); } } },
+        h('button', { type: 'button', class: ['pick', inspectTarget?.properties.id === f.properties.id && 'active'], dataset: { fireId: f.properties.id }, on: { click: () => inspect(f, false) } },
           h('span', { class: 'fire-code' }, f.properties.code), ' ', statusBadge(f.properties.status), ' ', kindLabel(f.properties.kind),
           d !== null ? h('span', { class: 'hint' }, ` · ${t('patrol.distance', { m: Math.round(d) })}`) : null)))));
     if (!inspectTarget) return picker;
@@ -252,10 +295,15 @@ export function render(root, user) {
       h('p', { class: 'hint' }, t('patrol.last_temp', { c: p.temp_c ?? '—', max: p.max_temp_c ?? '—' })),
       h('div', { class: 'row two' }, field(t('form.temp_c'), numIn('temp_c', inspectFromDraft ? draft.temp_c : '')), field(t('form.co_ppm'), numIn('co_ppm'))),
       field(t('form.note'), h('textarea', { name: 'note', rows: 2, maxlength: 2000 }, inspectFromDraft ? draft.note : '')),
+      h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('photo.label')),
+        photoField({
+          store: photoStore, initial: inspectPhotos,
+          onChange: (list) => { inspectPhotos = list; if (inspectFromDraft) { draft.photos = list; save(); } },
+        })),
       err,
       h('div', { class: 'row' },
         h('button', { type: 'submit', class: 'btn btn-primary btn-big' }, t('patrol.send_inspection')),
-        h('button', { type: 'button', class: 'btn', on: { click: () => { inspectTarget = null; fires.select(null); renderBody(); } } }, t('common.cancel'))));
+        h('button', { type: 'button', class: 'btn', on: { click: () => { closeInspection(); renderBody(); } } }, t('common.cancel'))));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const v = (k) => form.elements[k].value.trim();
@@ -264,12 +312,15 @@ export function render(root, user) {
       if (v('co_ppm')) bodyJson.co_ppm = Number(v('co_ppm'));
       if (v('note')) bodyJson.note = v('note');
       if (bodyJson.temp_c === undefined && bodyJson.co_ppm === undefined && !bodyJson.note) { err.show(t('form.inspect_hint')); return; }
-      await outbox.enqueue({ type: 'event', path: `/api/fires/${encodeURIComponent(p.id)}/events`, body: bodyJson, summary: { code: p.code, temp_c: bodyJson.temp_c ?? null } });
+      await outbox.enqueue({
+        type: 'event', path: `/api/fires/${encodeURIComponent(p.id)}/events`, body: bodyJson, fireId: p.id, photos: inspectPhotos,
+        summary: { code: p.code, temp_c: bodyJson.temp_c ?? null },
+      });
       toast(t('patrol.queued'), 'ok');
-      if (inspectFromDraft) { draft = emptyDraft(); clearDraft(user.username); nearby = []; drawPosition(); }
-      inspectTarget = null;
+      if (inspectFromDraft) resetDraft(); // its photos went with the inspection
+      inspectPhotos = []; // they belong to the outbox item now
       inspectFromDraft = false;
-      fires.select(null);
+      closeInspection();
       renderBody();
     });
     return [form, picker];
@@ -304,10 +355,20 @@ export function render(root, user) {
   });
   const stopOutbox = outbox.start(user.username);
   outbox.list().then((l) => { items = l; renderAll(); });
+  // Photos of forms closed without sending (a closed tab) are dropped; the draft's are kept.
+  devicePhotos.sweep(user.username, draft.photos.map((x) => x.id)).catch(() => {});
   renderAll();
   drawPosition();
   loadFires();
   if (draft.position) map.setView([draft.position.lat, draft.position.lon], 15);
 
-  return () => { stopGps(); unsubscribe(); stopOutbox(); map.remove(); };
+  // A notification opens the fire's inspection (a patrol hears of re-ignitions).
+  const unlisten = onOpenFire(async (id) => {
+    let f = allFires.find((x) => x.properties.id === id);
+    if (!f) { try { f = await get(`/api/fires/${encodeURIComponent(id)}`); } catch { return; } }
+    fires.select(id, true);
+    inspect(f, false);
+  });
+
+  return () => { stopGps(); unsubscribe(); stopOutbox(); unlisten(); map.remove(); };
 }
