@@ -291,6 +291,32 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("empty_geometry", "几何为空", "The geometry is empty"),
     (
+        "photo_invalid",
+        "照片无法读取：{detail}",
+        "The photo cannot be read: {detail}",
+    ),
+    (
+        "photo_type",
+        "照片须为 JPEG、PNG 或 WebP 图片",
+        "Photos must be JPEG, PNG or WebP images",
+    ),
+    (
+        "photo_too_large",
+        "照片超过 {limit} 的上限",
+        "The photo is larger than the {limit} limit",
+    ),
+    (
+        "upload_too_large",
+        "一次上传的照片合计超过 {limit}，请分几次上传",
+        "The photos sent at once exceed {limit} in total; send them in several uploads",
+    ),
+    (
+        "photo_missing",
+        "请在表单字段 photo 中附上照片",
+        "Attach the photo in the form field \"photo\"",
+    ),
+    ("what_photo", "该照片", "photo"),
+    (
         "internal",
         "服务器内部错误，已记录，请稍后再试",
         "Something went wrong on the server; it was logged, please try again",
@@ -316,6 +342,398 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("action_clear", "销号", "clear"),
     ("action_dismiss", "撤销", "dismiss"),
     ("action_reassign", "改派", "reassign"),
+    // GIS import and export (issue 4).
+    (
+        "import_features",
+        "{count} 个要素有问题，整个文件未导入：\n{list}",
+        "{count} features have problems; nothing from the file was imported:\n{list}",
+    ),
+    (
+        "import_feature_line",
+        "第 {n} 个要素（{label}）：{problem}",
+        "Feature {n} ({label}): {problem}",
+    ),
+    (
+        "duplicate_in_file",
+        "“{field}”为 {value} 的要素在文件中出现了不止一次",
+        "\"{field}\" {value} appears more than once in the file",
+    ),
+    (
+        "ambiguous_match",
+        "图层中有 {count} 个“{field}”为 {value} 的要素，无法确定更新哪一个",
+        "The layer has {count} features with \"{field}\" {value}; cannot tell which one to update",
+    ),
+    (
+        "invalid_geometry_fixable",
+        "几何无效：{detail}（加 --fix 可尝试自动修复）",
+        "Invalid geometry: {detail} (--fix may repair it)",
+    ),
+    (
+        "invalid_geometry_unfixable",
+        "几何无效：{detail}；自动修复未成功：{why}",
+        "Invalid geometry: {detail}; it could not be repaired: {why}",
+    ),
+    (
+        "source_open",
+        "无法打开 {path}：{detail}",
+        "Cannot open {path}: {detail}",
+    ),
+    (
+        "source_layers",
+        "{path} 有多个图层（{layers}）；请用 --source-layer 指定一个",
+        "{path} has several layers ({layers}); choose one with --source-layer",
+    ),
+    (
+        "source_layer_unknown",
+        "{path} 中没有图层“{layer}”；可用图层：{layers}",
+        "{path} has no layer \"{layer}\"; its layers are: {layers}",
+    ),
+    (
+        "source_no_crs",
+        "{path} 没有坐标系信息（Shapefile 缺少 .prj 文件）；请用 --src-crs 指定，例如 --src-crs EPSG:4545",
+        "{path} does not say its coordinate system (a Shapefile without its .prj file); name it with --src-crs, e.g. --src-crs EPSG:4545",
+    ),
+    (
+        "source_crs_unknown",
+        "{path} 的坐标系“{name}”没有对应的 EPSG 代码；请用 --src-crs 指定，例如 --src-crs EPSG:4545",
+        "The coordinate system of {path} (\"{name}\") matches no EPSG code; name it with --src-crs, e.g. --src-crs EPSG:4545",
+    ),
+    (
+        "source_not_utf8",
+        "{path} 的属性表不是 UTF-8 编码，也没有 .cpg 文件说明编码；请用 --encoding 指定（中文数据多为 GBK）",
+        "The attribute table of {path} is not UTF-8 and no .cpg file names its encoding; name it with --encoding (Chinese data is usually GBK)",
+    ),
+    (
+        "source_not_utf8_gbk",
+        "{path} 的属性表不是 UTF-8 编码，也没有 .cpg 文件说明编码；按 GBK 解读时字段为：{fields}，首个要素为：{sample}。若无误，请加 --encoding GBK",
+        "The attribute table of {path} is not UTF-8 and no .cpg file names its encoding; read as GBK its fields are: {fields}, and the first feature: {sample}. If that reads right, add --encoding GBK",
+    ),
+    (
+        "outside_area",
+        "坐标不在管理范围内：按 {crs} 解读，数据范围为经度 {lon}、纬度 {lat}（文件中 x {x}、y {y}）；应在经度 {area_lon}、纬度 {area_lat} 之内。请检查坐标系（--src-crs）",
+        "The coordinates are not in the managed area: read as {crs} they span longitude {lon}, latitude {lat} (in the file x {x}, y {y}); expected within longitude {area_lon}, latitude {area_lat}. Check the coordinate system (--src-crs)",
+    ),
+    (
+        "outside_area_swapped",
+        "坐标不在管理范围内：按 {crs} 解读，数据范围为经度 {lon}、纬度 {lat}（文件中 x {x}、y {y}）；应在经度 {area_lon}、纬度 {area_lat} 之内。坐标似乎是纬度在前、经度在后（轴序颠倒）：请交换经纬度两列",
+        "The coordinates are not in the managed area: read as {crs} they span longitude {lon}, latitude {lat} (in the file x {x}, y {y}); expected within longitude {area_lon}, latitude {area_lat}. The axes look swapped (latitude first): swap the longitude and latitude columns",
+    ),
+    (
+        "outside_area_crs",
+        "坐标不在管理范围内：按 {crs} 解读，数据范围为经度 {lon}、纬度 {lat}（文件中 x {x}、y {y}）；应在经度 {area_lon}、纬度 {area_lat} 之内。按 {suggest} 解读则正好落在管理范围内：请用 --src-crs 指定正确的坐标系",
+        "The coordinates are not in the managed area: read as {crs} they span longitude {lon}, latitude {lat} (in the file x {x}, y {y}); expected within longitude {area_lon}, latitude {area_lat}. Read as {suggest} they fall inside it: name the right one with --src-crs",
+    ),
+    (
+        "map_syntax",
+        "--map 应为 图层字段=文件字段，例如 --map licence_no=采矿许可证号；收到的是 {got}",
+        "--map takes layer_field=file_field, e.g. --map licence_no=采矿许可证号; got {got}",
+    ),
+    (
+        "map_unknown_field",
+        "--map {target}={source}：图层 {layer} 没有字段“{target}”；可导入的字段：{fields}",
+        "--map {target}={source}: the layer {layer} has no field \"{target}\"; the fields that can be imported: {fields}",
+    ),
+    (
+        "map_unknown_source",
+        "--map {target}={source}：文件中没有字段“{source}”；文件的字段：{fields}",
+        "--map {target}={source}: the file has no field \"{source}\"; its fields are: {fields}",
+    ),
+    (
+        "bad_crs",
+        "无法识别坐标系 {crs}；请用 EPSG:代码，例如 EPSG:4545",
+        "Unknown coordinate system {crs}; use EPSG:CODE, e.g. EPSG:4545",
+    ),
+    (
+        "reroute_reason_import",
+        "导入 {file} 更新{layer}后按新边界重新判定责任主体",
+        "responsibility re-derived after {file} updated {layer}",
+    ),
+    (
+        "export_format",
+        "未知导出格式“{format}”；可选：{allowed}",
+        "Unknown export format \"{format}\"; use one of: {allowed}",
+    ),
+    (
+        "export_where",
+        "筛选条件应为 字段=值，例如 status=burning；收到的是 {got}",
+        "A filter is field=value, e.g. status=burning; got {got}",
+    ),
+    (
+        "export_where_field",
+        "图层 {layer} 没有字段“{field}”；可筛选的字段：{fields}",
+        "The layer {layer} has no field \"{field}\"; the fields are: {fields}",
+    ),
+    (
+        "export_exists",
+        "{path} 已存在；请换一个文件名或先删除它",
+        "{path} exists; choose another name or delete it first",
+    ),
+    (
+        "export_kml_crs",
+        "KML 只能使用 EPSG:4326（经度、纬度）；请去掉 --crs 或改用其他格式",
+        "KML is always EPSG:4326 (longitude, latitude); drop --crs or choose another format",
+    ),
+    (
+        "export_ledger_layer",
+        "XLSX 是火点台账，只能导出 fire_points 图层；其他图层请用 GPKG、CSV 等格式",
+        "XLSX is the fire-point ledger and exports the fire_points layer only; use GPKG, CSV or another format for other layers",
+    ),
+    (
+        "export_failed",
+        "写入 {path} 失败：{detail}",
+        "Could not write {path}: {detail}",
+    ),
+    (
+        "cli_import_done",
+        "已从 {file} 导入 {count} 个{layer}要素：新增 {inserted}，更新 {updated}，未变 {unchanged}",
+        "{count} {layer} imported from {file}: {inserted} inserted, {updated} updated, {unchanged} unchanged",
+    ),
+    (
+        "cli_import_dry_run",
+        "试运行，未写入任何内容：将从 {file} 导入 {count} 个{layer}要素：新增 {inserted}，更新 {updated}，未变 {unchanged}",
+        "Dry run, nothing was written: {count} {layer} would be imported from {file}: {inserted} inserted, {updated} updated, {unchanged} unchanged",
+    ),
+    (
+        "cli_crs_file",
+        "坐标系：EPSG:{epsg}（文件中注明）",
+        "Coordinate system: EPSG:{epsg} (from the file)",
+    ),
+    (
+        "cli_crs_option",
+        "坐标系：EPSG:{epsg}（来自 --src-crs）",
+        "Coordinate system: EPSG:{epsg} (from --src-crs)",
+    ),
+    (
+        "cli_crs_override",
+        "坐标系：EPSG:{epsg}（来自 --src-crs；文件中注明的是 {file_crs}）",
+        "Coordinate system: EPSG:{epsg} (from --src-crs; the file says {file_crs})",
+    ),
+    (
+        "cli_crs_assumed",
+        "坐标系：EPSG:{epsg}（CSV 不含坐标系，按经纬度读取；若不是，请用 --src-crs 指定）",
+        "Coordinate system: EPSG:{epsg} (a CSV carries none, so longitude/latitude is assumed; name another with --src-crs)",
+    ),
+    (
+        "cli_encoding",
+        "属性编码：{encoding}",
+        "Attribute encoding: {encoding}",
+    ),
+    (
+        "cli_mapped",
+        "自动匹配的字段：{pairs}",
+        "Columns matched automatically: {pairs}",
+    ),
+    (
+        "cli_fixed",
+        "已修复第 {n} 个要素（{label}）：{what}",
+        "Repaired feature {n} ({label}): {what}",
+    ),
+    (
+        "cli_rerouted",
+        "{count} 个未销号火点的责任主体随边界改变（各记一条系统改派事件）：",
+        "{count} open fires changed party with the boundaries (a system reassign event each):",
+    ),
+    (
+        "cli_rerouted_dry",
+        "{count} 个未销号火点的责任主体将随边界改变：",
+        "{count} open fires would change party with the boundaries:",
+    ),
+    (
+        "cli_export_done",
+        "已将 {count} 个{layer}要素写入 {file}（{format}，EPSG:{epsg}）",
+        "{count} {layer} written to {file} ({format}, EPSG:{epsg})",
+    ),
+    (
+        "cli_export_renamed",
+        "Shapefile 字段名最多 10 个字符，已改名：{pairs}",
+        "Shapefile field names are at most 10 characters; renamed: {pairs}",
+    ),
+    // Webhooks (issue 4 item 5).
+    ("what_webhook", "该回调地址", "webhook"),
+    (
+        "webhook_url_invalid",
+        "回调地址“{url}”无效：应为完整的 http:// 地址，含主机名，例如 http://relay.local:8080/qingling",
+        "The webhook URL \"{url}\" is not valid: give a full http:// address with a host, e.g. http://relay.local:8080/qingling",
+    ),
+    (
+        "webhook_https_unsupported",
+        "暂不支持 https:// 回调地址；请在本地部署转发代理，并登记其 http:// 地址",
+        "https:// webhook URLs are not supported yet; run a local relay or proxy and register its http:// address",
+    ),
+    (
+        "webhook_kinds_empty",
+        "请至少选择一种事件类型：{allowed}",
+        "Choose at least one event kind: {allowed}",
+    ),
+    (
+        "webhook_kind_unknown",
+        "未知事件类型“{kind}”；可选：{allowed}",
+        "Unknown event kind \"{kind}\"; the kinds are: {allowed}",
+    ),
+    (
+        "webhook_secret_short",
+        "签名密钥至少需要 {min} 个字符；不填则由系统生成",
+        "The signing secret needs at least {min} characters; leave it out to have one generated",
+    ),
+    // Dust monitors and readings (issue 5).
+    ("what_monitor", "该监测设备", "monitor"),
+    (
+        "dust_device_unauthorized",
+        "设备令牌缺失、无效或已吊销（请求头 Authorization: Bearer <设备令牌>；qingling monitor token 可重新签发）",
+        "The device token is missing, unknown or revoked (send Authorization: Bearer <device token>; qingling monitor token issues a new one)",
+    ),
+    (
+        "dust_empty_batch",
+        "批次中没有读数：readings 须为非空列表",
+        "The batch has no readings: \"readings\" must be a non-empty list",
+    ),
+    (
+        "dust_batch_too_large",
+        "一批最多 {max} 条读数，本批 {got} 条；请分批发送",
+        "A batch holds at most {max} readings, this one has {got}; send it in parts",
+    ),
+    (
+        "dust_bad_time",
+        "“{field}”的时间 {value} 不是 RFC 3339 格式（如 2025-01-10T10:00:00+08:00）",
+        "\"{field}\": {value} is not an RFC 3339 time (e.g. 2025-01-10T10:00:00+08:00)",
+    ),
+    (
+        "dust_time_out_of_range",
+        "“{field}”的时间 {value} 早于 2000 年或晚于当前时间 1 小时以上；请检查设备时钟",
+        "\"{field}\": {value} is before 2000 or more than an hour ahead of now; check the device clock",
+    ),
+    (
+        "dust_value_out_of_range",
+        "“{field}”为 {value}，超出 {min} 至 {max} {unit} 的范围；本批未保存",
+        "\"{field}\" is {value}, outside {min} to {max} {unit}; nothing from the batch was stored",
+    ),
+    (
+        "dust_no_values",
+        "“{field}”没有任何监测值（tsp、pm10、pm25、wind_speed、wind_dir、temperature、humidity）",
+        "\"{field}\" has no values (tsp, pm10, pm25, wind_speed, wind_dir, temperature, humidity)",
+    ),
+    (
+        "dust_bad_interval",
+        "interval 为 {value}，应为 raw、hour 或 day",
+        "interval is {value}; use raw, hour or day",
+    ),
+    (
+        "dust_bad_time_param",
+        "查询参数 {param}={value} 不是 RFC 3339 时间（如 2025-01-10T00:00:00+08:00，URL 中 + 写作 %2B）",
+        "The query parameter {param}={value} is not an RFC 3339 time (e.g. 2025-01-10T00:00:00+08:00; write + as %2B in a URL)",
+    ),
+    (
+        "dust_range_reversed",
+        "from 须早于 to",
+        "\"from\" must be before \"to\"",
+    ),
+    (
+        "dust_range_too_long",
+        "时间范围不能超过 {days} 天；请缩短范围或改用 interval=day",
+        "The range may span at most {days} days; shorten it or use interval=day",
+    ),
+    (
+        "dust_too_many_readings",
+        "该范围内原始读数超过 {limit} 条；请缩短范围或改用 interval=hour",
+        "More than {limit} raw readings in this range; shorten it or use interval=hour",
+    ),
+    (
+        "dust_unknown_measure",
+        "未知监测项目“{value}”；可选：{allowed}",
+        "Unknown measure \"{value}\"; use: {allowed}",
+    ),
+    (
+        "dust_bad_mn",
+        "设备编号（MN）“{mn}”无效：须为 1 至 24 个字母、数字、- 或 _",
+        "The device id (MN) \"{mn}\" is not valid: use 1 to 24 letters, digits, - or _",
+    ),
+    (
+        "dust_bad_password",
+        "HJ 212 访问密码（PW）须为 1 至 64 个可见 ASCII 字符，且不含 ; = , &",
+        "The HJ 212 password (PW) must be 1 to 64 visible ASCII characters without ; = , &",
+    ),
+    (
+        "dust_mn_taken",
+        "设备编号（MN）{mn} 已登记",
+        "The device id (MN) {mn} is already registered",
+    ),
+    (
+        "dust_unknown_mn",
+        "没有设备编号（MN）为 {mn} 的监测设备",
+        "No monitor has the device id (MN) {mn}",
+    ),
+    (
+        "ogc_bad_crs",
+        "不支持的坐标系 {crs}；可用：{allowed}",
+        "Unsupported coordinate reference system {crs}; use one of: {allowed}",
+    ),
+    (
+        "crs_transform",
+        "坐标转换失败：{detail}",
+        "The coordinates could not be transformed: {detail}",
+    ),
+    (
+        "bad_filter",
+        "过滤条件（CQL2）无效：{detail}",
+        "The filter (CQL2 text) is invalid: {detail}",
+    ),
+    (
+        "unknown_param",
+        "未知查询参数“{param}”；可用参数：{known}",
+        "Unknown query parameter \"{param}\"; the parameters are: {known}",
+    ),
+    (
+        "no_time",
+        "图层 {layer} 没有时间字段，不能按 datetime 过滤（火点按发现时间，复查按复查时间）",
+        "The layer {layer} has no time field to filter by datetime (fire points have reported_at, inspections at)",
+    ),
+    (
+        "bad_datetime",
+        "datetime “{value}”无效：应为 RFC 3339 时间（2024-05-01T08:00:00Z）、日期（2024-05-01）或区间“开始/结束”（开放端用 ..）",
+        "datetime \"{value}\" is invalid: use an RFC 3339 time (2024-05-01T08:00:00Z), a date (2024-05-01) or an interval start/end (.. for an open end)",
+    ),
+    (
+        "method_not_allowed",
+        "图层 {layer} 在此只读：火点和复查只通过火点上报和处置（/api/fires）改变",
+        "The layer {layer} is read-only here: fires and inspections change only through reports and fire events (/api/fires)",
+    ),
+    (
+        "layer_not_editable",
+        "图层 {layer} 的要素由系统维护，不能在此编辑",
+        "The features of {layer} are kept by the system and cannot be edited here",
+    ),
+    (
+        "still_referenced",
+        "{layer}“{value}”仍被引用（{by}），请先修改或删除这些要素",
+        "{layer} \"{value}\" is still referred to ({by}); change or delete those features first",
+    ),
+    (
+        "ogc_title",
+        "清零 · 乌海矿区火点 OGC API",
+        "Qingling · Wuhai mining-area fires OGC API",
+    ),
+    (
+        "ogc_description",
+        "矿区自燃火点、矿山、排土场、煤矸石堆场和行政区图层（OGC API - Features 第 1–4 部分），按账号权限提供",
+        "Fire points, mining rights, waste dumps, gangue heaps and districts (OGC API - Features Parts 1–4), as your account may see them",
+    ),
+    ("ogc_home", "首页", "Home"),
+    ("ogc_conformance", "符合的标准类", "Conformance classes"),
+    ("ogc_collections", "图层", "Collections"),
+    ("ogc_collection", "图层说明", "collection"),
+    ("ogc_items", "要素", "Features"),
+    ("ogc_item", "单个要素", "one feature"),
+    ("ogc_extent", "范围", "Extent"),
+    ("ogc_queryables", "可查询属性", "Queryables"),
+    ("ogc_schema", "要素结构", "Schema"),
+    ("ogc_create", "新增要素", "create a feature"),
+    ("ogc_replace", "替换要素", "replace a feature"),
+    ("ogc_update", "修改要素", "update a feature"),
+    ("ogc_delete", "删除要素", "delete a feature"),
+    ("ogc_returned", "第 {from}–{to} 个", "Features {from}–{to}"),
+    ("ogc_matched", "共 {n} 个", "{n} in all"),
+    ("ogc_prev", "上一页", "Previous page"),
+    ("ogc_next", "下一页", "Next page"),
 ];
 
 /// The message for a key, or the key itself when a translation is missing (a test checks none is).
@@ -372,6 +790,61 @@ mod tests {
             };
             assert_eq!(holes(zh), holes(en), "{key}");
         }
+    }
+
+    /// Every message key the code names (`invalid("…")`, `bad_request("…")`, `Kind::…, "…"`,
+    /// `not_found("…")` → `what_…`) has a translation.
+    #[test]
+    fn every_key_the_code_uses_is_translated() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).expect("src").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(std::fs::read_to_string(&p).expect("read"));
+                }
+            }
+        }
+        let mut sources = vec![];
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut sources,
+        );
+        let mut missing = std::collections::BTreeSet::new();
+        for src in &sources {
+            for (marker, prefix) in [
+                ("invalid(\"", ""),
+                ("bad_request(\"", ""),
+                ("Error::new(Kind::", ""),
+                ("not_found(\"", "what_"),
+            ] {
+                for piece in src.split(marker).skip(1) {
+                    let piece = if marker.starts_with("Error::new") {
+                        match piece.split_once(", \"") {
+                            Some((kind, rest)) if kind.chars().all(char::is_alphanumeric) => rest,
+                            _ => continue,
+                        }
+                    } else {
+                        piece
+                    };
+                    let key: String = piece
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    if !key.is_empty() && piece[key.len()..].starts_with('"') {
+                        let key = format!("{prefix}{key}");
+                        if !MESSAGES.iter().any(|(k, _, _)| *k == key) {
+                            missing.insert(key);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys without a translation: {missing:?}"
+        );
     }
 
     #[test]

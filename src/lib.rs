@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod domain;
+pub mod dust;
 pub mod error;
 pub mod gis;
 pub mod http;

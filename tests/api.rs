@@ -676,7 +676,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
     let expected = events
         .iter()
         .filter(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap() < end)
-        .last()
+        .next_back()
         .unwrap()["to"]
         .clone();
     let then = m.get(&format!("/api/fires?at={day}")).json();
@@ -688,6 +688,8 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
         .unwrap();
     assert_eq!(f["properties"]["status"], expected);
     assert_ne!(f["properties"]["status"], "cleared");
+    assert!(f["properties"]["cleared_at"].is_null(), "nothing dated after the day asked for");
+    assert!(f["properties"]["deadline"].is_string());
     assert!(
         m.get("/api/fires?at=2025-06-01").json()["features"]
             .as_array()

@@ -1,6 +1,10 @@
-//! The command line: `serve`, `import`, `user add`, `demo`, `bench`.
+//! The command line: `serve`, `import`, `export`, `user add`, `demo`, `bench`.
 
 mod bench;
+mod dustbench;
+mod export;
+mod import;
+mod monitor;
 mod rules;
 mod serve;
 
@@ -31,14 +35,11 @@ struct Cli {
 enum Command {
     /// Serve the web app and the API.
     Serve(serve::Args),
-    /// Import a layer from a GeoJSON file (EPSG:4326); all or nothing.
-    Import {
-        #[arg(long)]
-        db: PathBuf,
-        #[arg(long)]
-        layer: String,
-        file: PathBuf,
-    },
+    /// Import a layer from any GDAL vector file (Shapefile, GeoPackage, KML, GeoJSON, CSV);
+    /// all or nothing, updating features matched by key.
+    Import(import::Args),
+    /// Export a layer to GPKG, Shapefile, KML, GeoJSON, CSV, or the XLSX fire-point ledger.
+    Export(export::Args),
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -55,6 +56,14 @@ enum Command {
     Rules(rules::Args),
     /// Benchmarks on generated province-scale data (build with --release).
     Bench(bench::Args),
+    /// Dust monitors and their device credentials.
+    Monitor {
+        #[command(subcommand)]
+        command: monitor::Command,
+    },
+    /// Dust ingest benchmark on loopback: HTTP batches, HJ 212 packets, bytes per reading,
+    /// a year's rollup (build with --release).
+    Dustbench(dustbench::Args),
 }
 
 #[derive(Subcommand)]
@@ -110,25 +119,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Import { db, layer, file } => {
-            let (db, registry) = match open(&db) {
-                Ok(x) => x,
-                Err(e) => return fail(e),
-            };
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => return fail(format!("{}: {e}", file.display())),
-            };
-            match db.write_blocking(|tx| {
-                crate::service::import::import_geojson(tx, &registry, &layer, &text, lang())
-            }) {
-                Ok(n) => {
-                    eprintln!("{n} {layer} imported from {}", file.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(message(&e)),
-            }
-        }
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
         Command::User {
             command:
                 UserCommand::Add {
@@ -171,6 +163,8 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Bench(args) => bench::run(args),
+        Command::Monitor { command } => monitor::run(command),
+        Command::Dustbench(args) => dustbench::run(args),
         Command::Rules(args) => rules::run(args),
     }
 }

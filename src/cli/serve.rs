@@ -27,6 +27,9 @@ pub struct Args {
     /// `https://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY`.
     #[arg(long)]
     tiles: Option<String>,
+    /// Also accept HJ 212-2017 packets from dust monitors on this TCP address, e.g. 0.0.0.0:9212.
+    #[arg(long, value_name = "HOST:PORT")]
+    hj212: Option<SocketAddr>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -53,13 +56,18 @@ pub fn run(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return super::fail(e),
     };
-    match rt.block_on(serve(app, args.addr)) {
+    match rt.block_on(serve(app, args.addr, args.hj212)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => super::fail(e),
     }
 }
 
-async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
+async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io::Result<()> {
+    if let Some(at) = hj212 {
+        crate::dust::listener::start(at, app.db.clone())
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("HJ 212 listener on {at}: {e}")))?;
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Qingling listening on http://{}", listener.local_addr()?);
     let sweeper = app.clone();
@@ -82,6 +90,8 @@ async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
             }
         }
     });
+    // Webhook deliveries (and the sweep for passed deadlines) run beside requests, never in them.
+    crate::service::webhooks::spawn_worker(&app);
     axum::serve(listener, crate::http::router(app))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -190,18 +190,26 @@ async fn list(
                 sql += " AND t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
                 params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
             }
-            // As of a past moment: each fire's status from its last event up to then.
-            let past: Option<HashMap<String, Status>> = match at {
+            // As of a past moment: each fire's status and deadline from its events up to then.
+            let past: Option<HashMap<String, (Status, Option<chrono::DateTime<chrono::Utc>>)>> = match at {
                 None => None,
                 Some(t) => {
                     let (changes, _) = store::changes(c, &sql, params.clone())?;
-                    Some(changes.into_iter().filter(|ch| ch.at < t).map(|ch| (ch.fire, ch.to)).collect())
+                    let mut m: HashMap<String, (Status, Option<chrono::DateTime<chrono::Utc>>)> = HashMap::new();
+                    for ch in changes.into_iter().filter(|ch| ch.at < t) {
+                        let e = m.entry(ch.fire).or_insert((ch.to, None));
+                        e.0 = ch.to;
+                        if ch.deadline.is_some() {
+                            e.1 = ch.deadline;
+                        }
+                    }
+                    Some(m)
                 }
             };
             let mut features = vec![];
             for f in store::get_many(c, &sql, params)? {
-                let then = match &past {
-                    None => f.status,
+                let (then, deadline) = match &past {
+                    None => (f.status, f.deadline),
                     Some(m) => match m.get(&f.id) {
                         Some(s) => *s,
                         None => continue,
@@ -215,6 +223,15 @@ async fn list(
                 if let (Some(t), Some(p)) = (at, feature.get_mut("properties").and_then(Value::as_object_mut)) {
                     p.insert("status".into(), json!(then));
                     p.insert("burning".into(), json!(then.is_burning()));
+                    p.insert("deadline".into(), json!(deadline.map(store::ts)));
+                    p.insert("overdue".into(), json!(then.is_burning() && deadline.is_some_and(|d| d < t)));
+                    // Nothing dated after the moment asked for.
+                    for k in ["controlled_at", "cleared_at", "updated_at"] {
+                        let later = p.get(k).and_then(Value::as_str).is_some_and(|v| v > store::ts(t).as_str());
+                        if later {
+                            p.insert(k.into(), Value::Null);
+                        }
+                    }
                     p.insert("as_of".into(), json!(store::ts(t)));
                     p.insert("allowed_actions".into(), json!([]));
                 }

@@ -3,13 +3,18 @@
 pub mod auth;
 pub mod clearance;
 pub mod collections;
+pub mod dust;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod fires;
 pub mod notifications;
+pub mod ogc;
 pub mod photos;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::{Router, middleware};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -35,15 +40,33 @@ pub fn router(app: App) -> Router {
     let mut r = Router::new()
         .merge(auth::router())
         .merge(collections::router())
+        .merge(ogc::router())
         .merge(fires::router())
         .merge(clearance::router())
+        .merge(dust::router())
+        .merge(export::router())
         .merge(photos::router())
         .merge(notifications::router())
+        .merge(webhooks::router())
         .route("/config.json", axum::routing::get(config))
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .route("/api/{*rest}", axum::routing::any(not_found));
     if let Some(dir) = &app.web_dir {
-        r = r.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+        // The app's own routes (no file extension) get index.html; a missing file is a 404, so a
+        // broken asset path shows up as an error rather than as HTML.
+        let index = ServeFile::new(dir.join("index.html"));
+        let spa = tower::service_fn(move |req: axum::extract::Request| {
+            let is_file = req.uri().path().rsplit('/').next().is_some_and(|last| last.contains('.'));
+            let mut index = index.clone();
+            async move {
+                if is_file {
+                    Ok(axum::http::StatusCode::NOT_FOUND.into_response())
+                } else {
+                    tower::Service::call(&mut index, req).await.map(|r| r.into_response())
+                }
+            }
+        });
+        r = r.fallback_service(ServeDir::new(dir).fallback(spa));
     }
     r.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(error::localize))

@@ -77,7 +77,7 @@ async fn upload(
                 Kind::BadRequest
             };
             ApiError(
-                Error::new(kind, "photo_too_large")
+                Error::new(kind, "upload_too_large")
                     .arg("limit", format!("{} MiB", 4 * (MAX_BYTES >> 20))),
             )
         })?;

@@ -500,7 +500,8 @@ mod tests {
                 "waste_dumps",
                 "gangue_heaps",
                 "fire_points",
-                "inspections"
+                "inspections",
+                "dust_monitors"
             ]
         );
     }

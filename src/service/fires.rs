@@ -231,6 +231,7 @@ pub fn report(
         },
     )?;
     let fire = store::get(tx, &id)?.ok_or_else(|| Error::not_found("fire"))?;
+    crate::service::webhooks::fire_reported(tx, &fire)?;
     let (nearby_open, nearby_cleared) = near(tx, point, &id, now, ctx.rules)?;
     Ok(Reported {
         fire,
@@ -435,7 +436,7 @@ pub fn act(
         request_hash: Some(hash),
         ..Default::default()
     };
-    store::append_event(tx, &event)?;
+    let event_id = store::append_event(tx, &event)?;
     store::update_state(
         tx,
         &fire,
@@ -463,7 +464,9 @@ pub fn act(
         )?;
         sweep_one(tx, &fire.id, now, ctx.rules)?;
     }
-    store::get(tx, &fire.id)?.ok_or_else(|| Error::not_found("fire"))
+    let after = store::get(tx, &fire.id)?.ok_or_else(|| Error::not_found("fire"))?;
+    crate::service::webhooks::fire_acted(tx, event_id, &event, &after)?;
+    Ok(after)
 }
 
 /// Moves one controlled fire to extinguished if it has met the standard, dated the moment it
@@ -488,7 +491,8 @@ fn sweep_one(
         .readings_since_control
         .get(rules.min_inspections.saturating_sub(1))
         .map_or(now, |r| r.0);
-    let at = period_end.max(nth).min(now);
+    // Never before the fire's last event: the log stays in time order.
+    let at = period_end.max(nth).max(fire.updated_at).min(now);
     let system = Actor::system();
     store::append_event(
         tx,

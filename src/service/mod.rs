@@ -2,8 +2,10 @@
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
 pub mod demo;
+pub mod edit;
 pub mod fires;
 pub mod import;
 pub mod notifications;
 pub mod photos;
 pub mod reroute;
+pub mod webhooks;

@@ -20,6 +20,8 @@ use crate::store::fires::{self, parse_ts, ts};
 pub const DEADLINE_NEAR_HOURS: i64 = 24;
 /// How many notifications a list holds.
 pub const LIMIT: usize = 50;
+/// Events older than this are history, not news.
+pub const WINDOW_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,11 +105,12 @@ pub fn list(
         let sql = format!(
             "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible FROM events e
              JOIN fire_points t ON t.uuid = e.fire
-             WHERE {cond} AND (e.action IN ('report', 'reassign') OR e.reignited = 1) AND e.actor <> ?
+             WHERE {cond} AND (e.action IN ('report', 'reassign') OR e.reignited = 1) AND e.actor <> ? AND e.at >= ?
              ORDER BY e.id DESC LIMIT 500"
         );
         let mut p = params.clone();
         p.push(Sql::Text(actor.username.clone()));
+        p.push(Sql::Text(ts(now - Duration::days(WINDOW_DAYS))));
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(p))?;
         while let Some(r) = rows.next()? {

@@ -54,7 +54,7 @@ pub fn reroute_open_fires(
         if same_party(&new, &f.responsible) || manually_assigned(tx, &f.id)? {
             continue;
         }
-        fires::append_event(
+        let event_id = fires::append_event(
             tx,
             &EventRecord {
                 fire: f.id.clone(),
@@ -70,6 +70,7 @@ pub fn reroute_open_fires(
             },
         )?;
         fires::update_responsible(tx, &f.id, &new, now)?;
+        crate::service::webhooks::fire_rerouted(tx, event_id, &f.id, &f.responsible, &new, reason)?;
         moved.push(Rerouted {
             fire: f.id,
             code: f.code,

@@ -113,16 +113,25 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
     Ok(Value::Object(f))
 }
 
-/// A page of a layer's features that the scope allows.
-pub fn items(
-    conn: &Connection,
+/// An extra condition on a layer's rows (table alias `t`), with its bound parameters: an OGC
+/// API filter, a `datetime`, a property equality.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Condition {
+    pub sql: String,
+    pub params: Vec<Sql>,
+}
+
+/// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree), the equality
+/// filters and the extra conditions.
+fn from_where(
     layer: &Layer,
     scope: &Scope,
     q: &ItemQuery,
+    extra: &[Condition],
     watch_since: &str,
-) -> Result<Page> {
+) -> (String, Vec<Sql>) {
     let (cond, mut params) = scope_sql(layer, scope, watch_since);
-    let mut sql = format!("SELECT {} FROM \"{}\" t", select_list(layer), layer.name);
+    let mut sql = format!(" FROM \"{}\" t", layer.name);
     if let Some([x0, y0, x1, y1]) = q.bbox {
         // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
         // good enough for a map's bbox request on polygons (the OGC API allows it).
@@ -142,7 +151,38 @@ pub fn items(
             params.push(Sql::Text(v.clone()));
         }
     }
-    sql += " ORDER BY t.fid LIMIT ? OFFSET ?";
+    for c in extra {
+        sql += &format!(" AND ({})", c.sql);
+        params.extend(c.params.iter().cloned());
+    }
+    (sql, params)
+}
+
+/// A page of a layer's features that the scope allows.
+pub fn items(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    q: &ItemQuery,
+    watch_since: &str,
+) -> Result<Page> {
+    items_where(conn, layer, scope, q, &[], watch_since)
+}
+
+/// [`items`] with extra conditions.
+pub fn items_where(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    q: &ItemQuery,
+    extra: &[Condition],
+    watch_since: &str,
+) -> Result<Page> {
+    let (from, mut params) = from_where(layer, scope, q, extra, watch_since);
+    let sql = format!(
+        "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
+        select_list(layer)
+    );
     params.push(Sql::Integer(q.limit as i64 + 1));
     params.push(Sql::Integer(q.offset as i64));
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -154,6 +194,27 @@ pub fn items(
     let more = features.len() > q.limit;
     features.truncate(q.limit);
     Ok(Page { features, more })
+}
+
+/// How many features match (ignoring limit and offset), if that is at most `cap`: counting
+/// stops at the cap, so a count on a huge layer costs no more than reading `cap` rows.
+pub fn count_where(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    q: &ItemQuery,
+    extra: &[Condition],
+    watch_since: &str,
+    cap: usize,
+) -> Result<Option<usize>> {
+    let (from, mut params) = from_where(layer, scope, q, extra, watch_since);
+    let sql = format!("SELECT count(*) FROM (SELECT 1{from} LIMIT ?)");
+    params.push(Sql::Integer(cap as i64 + 1));
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    Ok((n <= cap).then_some(n))
 }
 
 /// One feature by fid (or uuid, for layers keyed by uuid), if the scope allows it.
@@ -243,4 +304,133 @@ pub fn count(conn: &Connection, layer: &str) -> Result<i64> {
             r.get(0)
         })?,
     )
+}
+
+/// Replaces one feature's geometry and every column: a field missing from `values` becomes
+/// NULL, as a replace must leave nothing of the old feature. Returns whether the row existed.
+pub fn update(
+    conn: &Connection,
+    layer: &Layer,
+    fid: i64,
+    geom: &Geometry<f64>,
+    values: &BTreeMap<String, Value>,
+) -> Result<bool> {
+    let mut sets = vec!["geom = ?".to_string()];
+    let mut params = vec![Sql::Blob(gpkg::try_encode(geom)?)];
+    for f in &layer.fields {
+        sets.push(format!("\"{}\" = ?", f.name));
+        params.push(values.get(&f.name).map_or(Sql::Null, |v| to_sql(f.kind, v)));
+    }
+    params.push(Sql::Integer(fid));
+    let sql = format!(
+        "UPDATE \"{}\" SET {} WHERE fid = ?",
+        layer.name,
+        sets.join(", ")
+    );
+    let n = conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?;
+    Ok(n > 0)
+}
+
+/// Deletes one feature. Returns whether the row existed.
+pub fn delete(conn: &Connection, layer: &Layer, fid: i64) -> Result<bool> {
+    let n = conn.execute(
+        &format!("DELETE FROM \"{}\" WHERE fid = ?1", layer.name),
+        [fid],
+    )?;
+    Ok(n > 0)
+}
+
+/// A stored feature: its geometry and every field by name (internal ones too).
+pub type Stored = (Geometry<f64>, Map<String, Value>);
+
+/// One stored feature, for an edit.
+pub fn row(conn: &Connection, layer: &Layer, fid: i64) -> Result<Option<Stored>> {
+    let cols: Vec<String> = layer
+        .fields
+        .iter()
+        .map(|f| format!("\"{}\"", f.name))
+        .collect();
+    let sql = format!(
+        "SELECT geom{}{} FROM \"{}\" WHERE fid = ?1",
+        if cols.is_empty() { "" } else { ", " },
+        cols.join(", "),
+        layer.name
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([fid])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let blob: Vec<u8> = r.get(0)?;
+    let geom = gpkg::decode(&blob)?;
+    let mut props = Map::new();
+    for (i, f) in layer.fields.iter().enumerate() {
+        props.insert(f.name.clone(), cell(r, i + 1, f.kind)?);
+    }
+    Ok(Some((geom, props)))
+}
+
+/// Every feature's fid, for re-deriving fields after the polygons they come from changed.
+pub fn fids(conn: &Connection, layer: &Layer) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare(&format!("SELECT fid FROM \"{}\" ORDER BY fid", layer.name))?;
+    let out = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(out)
+}
+
+/// Whether another feature than `fid` has this key value.
+pub fn key_taken(
+    conn: &Connection,
+    layer: &Layer,
+    field: &str,
+    value: &str,
+    fid: Option<i64>,
+) -> Result<bool> {
+    let sql = format!(
+        "SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 AND fid IS NOT ?2 LIMIT 1",
+        layer.name
+    );
+    Ok(conn
+        .query_row(&sql, rusqlite::params![value, fid], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The bounding box `[minx, miny, maxx, maxy]` of what the scope allows: the extent registered
+/// in gpkg_contents for an unscoped reader, otherwise aggregated from the R-tree entries of the
+/// rows in scope (so a scoped user does not learn where the others' features are).
+pub fn extent(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    watch_since: &str,
+) -> Result<Option<[f64; 4]>> {
+    type Row = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+    let get = |r: &rusqlite::Row| -> rusqlite::Result<Row> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    };
+    let row: Row = if *scope == Scope::All {
+        conn.query_row(
+            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?1",
+            [&layer.name],
+            get,
+        )
+        .optional()?
+        .unwrap_or((None, None, None, None))
+    } else {
+        let (cond, params) = scope_sql(layer, scope, watch_since);
+        let sql = format!(
+            "SELECT min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) FROM \"{0}\" t JOIN \"rtree_{0}_geom\" r ON r.id = t.fid WHERE {cond}",
+            layer.name
+        );
+        conn.prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(params), get)?
+    };
+    Ok(match row {
+        (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+        _ => None,
+    })
 }

@@ -7,6 +7,7 @@ pub mod fires;
 pub mod gpkg;
 pub mod photos;
 pub mod schema;
+pub mod styles;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -93,6 +93,101 @@ CREATE TABLE notification_reads (
 );
 "#,
     ),
+    (
+        4,
+        "webhooks and their durable delivery outbox",
+        r#"
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    kinds TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+);
+-- One row per webhook and event, written in the transaction of the event itself; the ids are
+-- the delivery ids receivers dedupe on, so AUTOINCREMENT never reuses one.
+CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook INTEGER NOT NULL REFERENCES webhooks(id),
+    kind TEXT NOT NULL,
+    event_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_attempt_at TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at TEXT,
+    UNIQUE (webhook, kind, event_key)
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_outbox_list ON webhook_outbox(webhook, state, id);
+"#,
+    ),
+    (
+        5,
+        "dust: devices, readings keyed (device, time), hourly rollups",
+        r#"
+-- A dust monitor's credentials (its map feature is in the dust_monitors layer): the HJ 212 PW
+-- as a salted SHA-256, the HTTP device token as SHA-256 (NULL once revoked).
+CREATE TABLE dust_devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mn TEXT NOT NULL UNIQUE,
+    pw_salt TEXT NOT NULL,
+    pw_hash TEXT NOT NULL,
+    token_hash TEXT UNIQUE,
+    unit TEXT NOT NULL DEFAULT 'mg' CHECK (unit IN ('mg', 'ug')),
+    created_at TEXT NOT NULL,
+    token_at TEXT,
+    revoked_at TEXT
+);
+-- One row per reading: Unix seconds and values in tenths (0.1 ug/m3, m/s, degree, C, %) as
+-- integers. No foreign key: a check per row would cost at a hundred million rows, and devices
+-- are never deleted. level: 0 minute, 1 real-time/HTTP, 2 hour, 3 day.
+CREATE TABLE dust_readings (
+    device INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    tsp INTEGER,
+    pm10 INTEGER,
+    pm25 INTEGER,
+    ws INTEGER,
+    wd INTEGER,
+    temp INTEGER,
+    rh INTEGER,
+    PRIMARY KEY (device, t)
+) WITHOUT ROWID;
+-- Per device and hour (Unix seconds / 3600): count and sum (tenths) per quantity of the most
+-- preferred level seen (lowest), wind direction as summed unit vectors.
+CREATE TABLE dust_hours (
+    device INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    tsp_n INTEGER NOT NULL,
+    tsp_s INTEGER NOT NULL,
+    pm10_n INTEGER NOT NULL,
+    pm10_s INTEGER NOT NULL,
+    pm25_n INTEGER NOT NULL,
+    pm25_s INTEGER NOT NULL,
+    ws_n INTEGER NOT NULL,
+    ws_s INTEGER NOT NULL,
+    wd_n INTEGER NOT NULL,
+    wd_x REAL NOT NULL,
+    wd_y REAL NOT NULL,
+    PRIMARY KEY (device, hour)
+) WITHOUT ROWID;
+"#,
+    ),
+    (
+        6,
+        "QGIS layer styles (layer_styles), registered as an attributes table",
+        super::styles::CREATE_TABLE,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any
@@ -145,6 +240,8 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
     if registry.get("fire_points").is_some() {
         tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_status ON fire_points(status)")?;
     }
+    // QGIS opens every layer in the web map's colours (styles follow the layer files).
+    super::styles::write(&tx, registry)?;
     tx.commit()?;
     Ok(())
 }

@@ -1,0 +1,406 @@
+//! The HJ 212-2017 TCP listener (`qingling serve --hj212 HOST:PORT`): one task per connection,
+//! packets cut from the byte stream whatever the read boundaries, checked (CRC, MN, PW), stored
+//! through the group-commit writer, and acknowledged after the commit when Flag asks for it.
+//!
+//! Nothing a device sends can stop the listener or touch another connection: bad CRCs, unknown
+//! MNs, wrong PWs and garbage are logged, counted in [`Stats`] and answered with nothing.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+
+use super::hj212::{self, Event, Framer, Reassembler};
+use super::ingest::{Ingestor, Receipt};
+use super::reading::time_ok;
+use super::store::{self, DeviceAuth};
+use crate::store::Db;
+
+/// A connection silent this long is closed (devices send data or heartbeats every few minutes).
+const IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// Device credentials are re-read this often (a monitor added by the CLI in another process).
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// An unknown MN re-reads credentials at most this often (a flood of unknown MNs cannot turn
+/// into a flood of queries).
+const RELOAD_ON_MISS: Duration = Duration::from_secs(1);
+
+/// Acknowledgements waiting for their commit, per connection.
+const ACK_QUEUE: usize = 1024;
+
+/// Counters since the listener started.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub packets: AtomicU64,
+    pub readings_stored: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub acks: AtomicU64,
+    pub garbage_bytes: AtomicU64,
+    pub bad_crc: AtomicU64,
+    pub bad_packets: AtomicU64,
+    pub unknown_mn: AtomicU64,
+    pub wrong_pw: AtomicU64,
+    pub ignored: AtomicU64,
+    pub dropped_values: AtomicU64,
+    pub store_errors: AtomicU64,
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub connections: u64,
+    /// Data packets accepted (CRC, MN and PW right).
+    pub packets: u64,
+    pub readings_stored: u64,
+    pub duplicates: u64,
+    pub acks: u64,
+    pub garbage_bytes: u64,
+    pub bad_crc: u64,
+    /// Packets that framed but whose content is unusable (no CP, no DataTime, bad time…).
+    pub bad_packets: u64,
+    pub unknown_mn: u64,
+    pub wrong_pw: u64,
+    /// Well-formed packets that carry no readings (heartbeats, other systems, other commands).
+    pub ignored: u64,
+    /// Values left out of readings (flagged not normal, or impossible).
+    pub dropped_values: u64,
+    pub store_errors: u64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> Snapshot {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Snapshot {
+            connections: g(&self.connections),
+            packets: g(&self.packets),
+            readings_stored: g(&self.readings_stored),
+            duplicates: g(&self.duplicates),
+            acks: g(&self.acks),
+            garbage_bytes: g(&self.garbage_bytes),
+            bad_crc: g(&self.bad_crc),
+            bad_packets: g(&self.bad_packets),
+            unknown_mn: g(&self.unknown_mn),
+            wrong_pw: g(&self.wrong_pw),
+            ignored: g(&self.ignored),
+            dropped_values: g(&self.dropped_values),
+            store_errors: g(&self.store_errors),
+        }
+    }
+}
+
+/// Device credentials by MN, in memory: checking a packet must not cost a query.
+struct Devices {
+    db: Db,
+    by_mn: RwLock<Arc<HashMap<String, DeviceAuth>>>,
+    /// When the last reload finished.
+    loaded: Mutex<Option<Instant>>,
+    /// One reload at a time; packets arriving meanwhile wait for it rather than miss.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Devices {
+    fn new(db: Db) -> Devices {
+        Devices {
+            db,
+            by_mn: RwLock::new(Arc::new(HashMap::new())),
+            loaded: Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn age(&self) -> Option<Duration> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|t| t.elapsed())
+    }
+
+    async fn reload(&self) {
+        match self.db.read(store::all_auth).await {
+            Ok(all) => {
+                let map = all.into_iter().map(|d| (d.mn.clone(), d)).collect();
+                *self.by_mn.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+            }
+            Err(e) => tracing::error!(error = %e, "reading dust device credentials failed"),
+        }
+        // Also after a failure: retry at the same pace, not on every packet.
+        *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    fn get(&self, mn: &str) -> Option<DeviceAuth> {
+        self.by_mn
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(mn)
+            .cloned()
+    }
+
+    async fn lookup(&self, mn: &str) -> Option<DeviceAuth> {
+        if self.age().is_some_and(|a| a < RELOAD_EVERY)
+            && let Some(d) = self.get(mn)
+        {
+            return Some(d);
+        }
+        let _one = self.reloading.lock().await;
+        // Another packet may have reloaded while this one waited.
+        let due = match self.age() {
+            None => true,
+            Some(a) => a >= RELOAD_EVERY || (a >= RELOAD_ON_MISS && self.get(mn).is_none()),
+        };
+        if due {
+            self.reload().await;
+        }
+        self.get(mn)
+    }
+}
+
+struct Ctx {
+    devices: Devices,
+    ingest: Ingestor,
+    stats: Arc<Stats>,
+}
+
+/// A running listener.
+pub struct Hj212 {
+    pub addr: SocketAddr,
+    pub stats: Arc<Stats>,
+}
+
+/// Binds `addr` and serves HJ 212 on it in the background (on the current tokio runtime).
+pub async fn start(addr: SocketAddr, db: Db) -> std::io::Result<Hj212> {
+    let listener = TcpListener::bind(addr).await?;
+    let ingest = Ingestor::start(db.clone())?;
+    start_on(listener, db, ingest)
+}
+
+/// Serves HJ 212 on a bound listener in the background, storing through `ingest`.
+pub fn start_on(listener: TcpListener, db: Db, ingest: Ingestor) -> std::io::Result<Hj212> {
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(Stats::default());
+    let ctx = Arc::new(Ctx {
+        devices: Devices::new(db),
+        ingest,
+        stats: stats.clone(),
+    });
+    tokio::spawn(accept(listener, ctx));
+    tokio::spawn(report(stats.clone()));
+    tracing::info!("HJ 212 listening on {addr}");
+    Ok(Hj212 { addr, stats })
+}
+
+async fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                bump(&ctx.stats.connections, 1);
+                // Acknowledgements are small and awaited by the device: send them at once.
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(stream, peer, ctx.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait and go on accepting.
+                tracing::warn!(error = %e, "HJ 212 accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Logs the counters every ten minutes when they changed.
+async fn report(stats: Arc<Stats>) {
+    let mut last = Snapshot::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = stats.snapshot();
+        if now != last {
+            tracing::info!(stats = ?now, "HJ 212 listener");
+            last = now;
+        }
+    }
+}
+
+/// An acknowledgement to send once its packet's readings are committed.
+struct Pending {
+    receipt: Option<Receipt>,
+    ack: Option<Vec<u8>>,
+}
+
+async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
+    let (mut rd, wr) = stream.into_split();
+    let (acks, pending) = mpsc::channel(ACK_QUEUE);
+    let writer = tokio::spawn(write_acks(wr, pending, ctx.stats.clone()));
+    let mut framer = Framer::new();
+    let mut parts = Reassembler::new(16);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut warned_garbage = false;
+    loop {
+        let n = match tokio::time::timeout(IDLE, rd.read(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "HJ 212 connection failed");
+                break;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "HJ 212 connection idle, closed");
+                break;
+            }
+        };
+        framer.push(&buf[..n]);
+        while let Some(event) = framer.next_event() {
+            match event {
+                Event::Packet(data) => {
+                    if let Some(p) = packet(&ctx, peer, &data, &mut parts).await
+                        && acks.send(p).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Event::Garbage { bytes, why } => {
+                    bump(&ctx.stats.garbage_bytes, bytes as u64);
+                    if why == hj212::Garbage::BadCrc {
+                        bump(&ctx.stats.bad_crc, 1);
+                        tracing::warn!(%peer, "HJ 212 packet refused: {}", why.as_str());
+                    } else if !warned_garbage {
+                        // Once per connection: a stream of noise must not become a stream of logs.
+                        warned_garbage = true;
+                        tracing::warn!(%peer, bytes, "HJ 212 garbage skipped: {}", why.as_str());
+                    }
+                }
+            }
+        }
+    }
+    drop(acks);
+    let _ = writer.await;
+}
+
+/// Checks and queues one packet; returns what to acknowledge once committed.
+async fn packet(
+    ctx: &Ctx,
+    peer: SocketAddr,
+    data: &str,
+    parts: &mut Reassembler,
+) -> Option<Pending> {
+    let stats = &ctx.stats;
+    let p = match hj212::parse(data) {
+        Ok(p) => p,
+        Err(e) => {
+            bump(&stats.bad_packets, 1);
+            tracing::warn!(%peer, error = %e, "HJ 212 packet refused");
+            return None;
+        }
+    };
+    if p.st != "22" || p.data_level().is_none() {
+        bump(&stats.ignored, 1);
+        tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet without dust readings ignored");
+        return None;
+    }
+    let Some(device) = ctx.devices.lookup(&p.mn).await else {
+        bump(&stats.unknown_mn, 1);
+        tracing::warn!(%peer, mn = %p.mn, "HJ 212 packet from an unregistered MN (qingling monitor add registers one)");
+        return None;
+    };
+    if !device.password_ok(&p.pw) {
+        bump(&stats.wrong_pw, 1);
+        tracing::warn!(%peer, mn = %p.mn, "HJ 212 packet with the wrong PW for its MN");
+        return None;
+    }
+    // Parts of a split packet are acknowledged together, once the whole is committed.
+    let p = if p.is_split() {
+        let (whole, given_up) = parts.add(p);
+        if given_up > 0 {
+            bump(&stats.bad_packets, given_up as u64);
+            tracing::warn!(%peer, given_up, "HJ 212 split packets never completed");
+        }
+        whole?
+    } else {
+        p
+    };
+    let upload = match hj212::upload(&p, device.unit) {
+        Ok(u) => u,
+        Err(e) => {
+            bump(&stats.bad_packets, 1);
+            tracing::warn!(%peer, mn = %p.mn, error = %e, "HJ 212 data packet refused");
+            return None;
+        }
+    };
+    if !time_ok(upload.reading.at, chrono::Utc::now().timestamp()) {
+        bump(&stats.bad_packets, 1);
+        tracing::warn!(%peer, mn = %p.mn, at = upload.reading.at, "HJ 212 DataTime implausible (device clock?); not stored, not acknowledged");
+        return None;
+    }
+    if !upload.dropped.is_empty() {
+        bump(&stats.dropped_values, upload.dropped.len() as u64);
+        tracing::debug!(%peer, mn = %p.mn, dropped = ?upload.dropped, "HJ 212 values left out");
+    }
+    bump(&stats.packets, 1);
+    let ack = if p.wants_ack() { hj212::ack(&p) } else { None };
+    if upload.reading.is_empty() {
+        return Some(Pending { receipt: None, ack });
+    }
+    match ctx.ingest.submit(device.id, vec![upload.reading]).await {
+        Some(receipt) => Some(Pending {
+            receipt: Some(receipt),
+            ack,
+        }),
+        None => {
+            bump(&stats.store_errors, 1);
+            tracing::error!("the dust writer has stopped; HJ 212 readings cannot be stored");
+            None
+        }
+    }
+}
+
+/// Sends acknowledgements in packet order, each after its commit; acknowledgements ready
+/// together go out in one write.
+async fn write_acks(
+    mut wr: OwnedWriteHalf,
+    mut pending: mpsc::Receiver<Pending>,
+    stats: Arc<Stats>,
+) {
+    let mut out = Vec::new();
+    while let Some(p) = pending.recv().await {
+        let stored = match p.receipt {
+            None => true,
+            Some(r) => match r.await {
+                Ok(Ok(ins)) => {
+                    bump(&stats.readings_stored, ins.stored as u64);
+                    bump(&stats.duplicates, ins.duplicates as u64);
+                    true
+                }
+                // Not acknowledged: the device keeps the data and sends it again.
+                _ => {
+                    bump(&stats.store_errors, 1);
+                    false
+                }
+            },
+        };
+        if stored && let Some(a) = p.ack {
+            out.extend_from_slice(&a);
+            bump(&stats.acks, 1);
+        }
+        if !out.is_empty() && pending.is_empty() {
+            if wr.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        let _ = wr.write_all(&out).await;
+    }
+}

@@ -1,0 +1,259 @@
+//! Registering dust monitors: the map feature (its mine derived from where it stands, unless a
+//! manager names one) and the device credentials, in one transaction.
+
+use std::collections::BTreeMap;
+
+use geo::{Geometry, Point};
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::hj212::ParticulateUnit;
+use super::reading::Quantity;
+use super::store;
+use crate::domain::responsibility::ResponsibilityIndex;
+use crate::error::{Error, Result};
+use crate::layers::Registry;
+use crate::store::{areas, features, gpkg};
+
+/// The layer monitors are features of.
+pub const LAYER: &str = "dust_monitors";
+
+/// A monitor as asked for.
+#[derive(Debug, Clone)]
+pub struct NewMonitor {
+    pub mn: String,
+    pub password: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub name: Option<String>,
+    /// A mining right's licence_no, overriding the one containing the monitor.
+    pub mine: Option<String>,
+    pub measures: Vec<Quantity>,
+    pub unit: ParticulateUnit,
+}
+
+/// What registering decided.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// The HTTP device token: shown once, stored only hashed.
+    pub token: String,
+    pub mine: Option<String>,
+    /// `geometry`, `manager` or `none`.
+    pub mine_via: &'static str,
+    pub holder: String,
+    pub district_code: Option<String>,
+}
+
+/// MN: HJ 212-2017 allows 24 characters; letters, digits, `-` and `_` cannot clash with the
+/// packet's `;`, `=`, `,` and `&`.
+fn mn_ok(mn: &str) -> bool {
+    (1..=24).contains(&mn.len())
+        && mn
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// PW: printable ASCII without the packet's separators.
+fn password_ok(pw: &str) -> bool {
+    (1..=64).contains(&pw.len())
+        && pw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b";=,&".contains(&b))
+}
+
+/// Parses a comma-separated list of measured quantities (`tsp,pm10,…`).
+pub fn parse_measures(s: &str) -> Result<Vec<Quantity>> {
+    let mut out = vec![];
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let q = Quantity::ALL
+            .into_iter()
+            .find(|q| q.name() == part)
+            .ok_or_else(|| {
+                Error::invalid("dust_unknown_measure")
+                    .arg("value", part)
+                    .arg("allowed", Quantity::ALL.map(Quantity::name).join(", "))
+            })?;
+        if !out.contains(&q) {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
+
+/// Registers a monitor in the caller's transaction.
+pub fn add(
+    tx: &Connection,
+    registry: &Registry,
+    m: &NewMonitor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Added> {
+    let layer = registry
+        .get(LAYER)
+        .ok_or_else(|| Error::not_found("layer"))?;
+    if !mn_ok(&m.mn) {
+        return Err(Error::invalid("dust_bad_mn").arg("mn", m.mn.clone()));
+    }
+    if !password_ok(&m.password) {
+        return Err(Error::invalid("dust_bad_password"));
+    }
+    let p = Point::new(m.lon, m.lat);
+    crate::service::fires::check_lon_lat(p)?;
+    if store::device_by_mn(tx, &m.mn)?.is_some() || features::key_exists(tx, layer, "mn", &m.mn)? {
+        return Err(
+            Error::new(crate::error::Kind::Conflict, "dust_mn_taken").arg("mn", m.mn.clone())
+        );
+    }
+    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    let (mine, mine_via) = match &m.mine {
+        Some(licence) => {
+            let mine = index.mine(licence).ok_or_else(|| {
+                Error::invalid("unknown_reference")
+                    .arg("field", "mine")
+                    .arg("value", licence.clone())
+                    .arg("layer", "mines")
+            })?;
+            (Some(mine), "manager")
+        }
+        // Overlapping rights: the first registered one (lowest id), as responsibility does.
+        None => match index.mines_at(p).into_iter().next() {
+            Some(mine) => (Some(mine), "geometry"),
+            None => (None, "none"),
+        },
+    };
+    let holder = mine
+        .filter(|mine| !mine.ownerless)
+        .map(|mine| mine.holder.clone())
+        .unwrap_or_default();
+    let district_code = index.district_at(p).map(|d| d.code.clone());
+    let measures = if m.measures.is_empty() {
+        Quantity::ALL.to_vec()
+    } else {
+        m.measures.clone()
+    };
+    let mut values = BTreeMap::new();
+    values.insert("mn".to_string(), Value::from(m.mn.clone()));
+    if let Some(name) = m.name.as_ref().filter(|n| !n.trim().is_empty()) {
+        values.insert("name".into(), Value::from(name.trim()));
+    }
+    if let Some(mine) = mine {
+        values.insert("mine".into(), Value::from(mine.licence_no.clone()));
+    }
+    values.insert("mine_via".into(), Value::from(mine_via));
+    values.insert("holder".into(), Value::from(holder.clone()));
+    if let Some(code) = &district_code {
+        values.insert("district_code".into(), Value::from(code.clone()));
+    }
+    values.insert(
+        "pollutants".into(),
+        Value::from(measures.iter().map(|q| q.name()).collect::<Vec<_>>()),
+    );
+    features::insert(tx, layer, &Geometry::Point(p), &values)?;
+    gpkg::update_extent(tx, LAYER).map_err(crate::store::StoreError::from)?;
+    let (_, token) = store::add_device(tx, &m.mn, &m.password, m.unit, now)?;
+    Ok(Added {
+        token,
+        mine: mine.map(|m| m.licence_no.clone()),
+        mine_via,
+        holder,
+        district_code,
+    })
+}
+
+/// Issues a new HTTP token (the old one stops working).
+pub fn new_token(tx: &Connection, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    store::new_token(tx, mn, now)?.ok_or_else(|| unknown(mn))
+}
+
+/// Revokes the HTTP token: the device's batches are refused until a new token is issued.
+pub fn revoke(tx: &Connection, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    if store::revoke_token(tx, mn, now)? {
+        Ok(())
+    } else {
+        Err(unknown(mn))
+    }
+}
+
+/// Whether a monitor's HTTP token works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Revoked,
+    /// On the map but never registered with credentials (imported from a file).
+    None,
+}
+
+impl std::fmt::Display for TokenState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenState::Active => "token active",
+            TokenState::Revoked => "token revoked",
+            TokenState::None => "no credentials",
+        })
+    }
+}
+
+/// A monitor as listed.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub mn: String,
+    pub name: Option<String>,
+    pub mine: Option<String>,
+    pub holder: Option<String>,
+    pub district_code: Option<String>,
+    pub token: TokenState,
+}
+
+/// Every monitor on the map, by MN.
+pub fn list(conn: &Connection) -> Result<Vec<Listed>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT t.mn, t.name, t.mine, t.holder, t.district_code, d.id, d.token_hash
+         FROM \"{LAYER}\" t LEFT JOIN dust_devices d ON d.mn = t.mn ORDER BY t.mn"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        let device: Option<i64> = r.get(5)?;
+        let token: Option<String> = r.get(6)?;
+        Ok(Listed {
+            mn: r.get(0)?,
+            name: r.get(1)?,
+            mine: r.get(2)?,
+            holder: r.get(3)?,
+            district_code: r.get(4)?,
+            token: match (device, token) {
+                (None, _) => TokenState::None,
+                (Some(_), None) => TokenState::Revoked,
+                (Some(_), Some(_)) => TokenState::Active,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn unknown(mn: &str) -> Error {
+    Error::new(crate::error::Kind::NotFound, "dust_unknown_mn").arg("mn", mn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mns_and_passwords_must_fit_in_a_packet() {
+        assert!(mn_ok("010000A8900016F000169DC0"));
+        assert!(mn_ok("WH-DUST_01"));
+        assert!(!mn_ok(""));
+        assert!(!mn_ok("WH;01"));
+        assert!(!mn_ok("0123456789012345678901234"));
+        assert!(password_ok("123456"));
+        assert!(!password_ok("12;456"));
+        assert!(!password_ok("12 456"));
+    }
+
+    #[test]
+    fn measures_are_named_like_the_json_fields() {
+        assert_eq!(
+            parse_measures("pm10, pm25,pm10").expect("known"),
+            vec![Quantity::Pm10, Quantity::Pm25]
+        );
+        assert!(parse_measures("pm2.5").is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! Part 4 (create, replace, update, delete) on the layers a role may write, and `OPTIONS`
+//! answering the methods allowed — QGIS turns editing on from those `Allow` headers (POST on
+//! `/items`, PUT/PATCH/DELETE on one item). Fire points and inspections change only through
+//! the fire events of `/api/fires`, so writes there get 405 with the methods that do work.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use geo::Geometry;
+use serde_json::{Map, Value, json};
+
+use super::crs::{Crs, Projector};
+use super::items::readable;
+use super::{GEOJSON, base_url, fields, lang};
+use crate::app::App;
+use crate::domain::access::Scope;
+use crate::domain::role::Actor;
+use crate::error::{Error, Kind, Problem, render};
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, User};
+use crate::layers::Layer;
+use crate::service::edit::{self as service, EVENT_LAYERS, Edited, editable};
+use crate::service::fires::watch_since;
+use crate::store::features;
+
+const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+
+fn allow(res: &mut Response, methods: &'static str) {
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(methods));
+}
+
+fn may_edit(layer: &Layer, actor: &Actor) -> bool {
+    service::check_may_edit(layer, actor).is_ok()
+}
+
+/// `OPTIONS /collections/{id}/items`.
+pub async fn options_items(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (layer, _) = readable(&app, &id, &actor)?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    allow(
+        &mut res,
+        if may_edit(&layer, &actor) {
+            "GET, HEAD, OPTIONS, POST"
+        } else {
+            READ_ONLY
+        },
+    );
+    Ok(res)
+}
+
+/// `OPTIONS /collections/{id}/items/{fid}`. The feature need not exist: QGIS asks about an
+/// unknown id on an empty layer to learn whether it may edit.
+pub async fn options_item(
+    State(app): State<App>,
+    User(actor): User,
+    Path((id, _fid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (layer, _) = readable(&app, &id, &actor)?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    allow(
+        &mut res,
+        if may_edit(&layer, &actor) {
+            "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
+        } else {
+            READ_ONLY
+        },
+    );
+    Ok(res)
+}
+
+/// 405 for writes on a layer that takes none here (the fire layers: through `/api/fires`), in
+/// the request's language, with `Allow`. Built here rather than through the error middleware,
+/// which keeps only the status of what it rewrites.
+fn method_not_allowed(headers: &HeaderMap, layer: &Layer) -> Response {
+    let fires = EVENT_LAYERS.contains(&layer.name.as_str());
+    let p = Problem {
+        kind: Kind::Conflict,
+        key: if fires {
+            "method_not_allowed"
+        } else {
+            "layer_not_editable"
+        },
+        args: vec![("layer", layer.name.clone())],
+        detail: Some(if fires {
+            json!({"allowed": ["GET", "HEAD", "OPTIONS"], "use": "/api/fires"})
+        } else {
+            json!({"allowed": ["GET", "HEAD", "OPTIONS"]})
+        }),
+    };
+    let body = json!({"error": p.key, "message": render(&p, lang(headers)), "detail": p.detail});
+    let mut res = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+    allow(&mut res, READ_ONLY);
+    res
+}
+
+/// Checks in order: a layer the user may read (404), one that takes edits (405), a role that
+/// may write it (403).
+fn target(
+    app: &App,
+    id: &str,
+    actor: &Actor,
+    headers: &HeaderMap,
+) -> Result<Result<(Layer, Scope), Response>, ApiError> {
+    let (layer, scope) = readable(app, id, actor)?;
+    if !editable(&layer) {
+        return Ok(Err(method_not_allowed(headers, &layer)));
+    }
+    service::check_may_edit(&layer, actor)?;
+    Ok(Ok((layer, scope)))
+}
+
+/// The CRS of a request body: `Content-Crs: <uri>` (Part 2 with Part 4), CRS84 by default.
+fn body_projector(headers: &HeaderMap) -> Result<Option<Crs>, Error> {
+    match headers.get("content-crs").and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(v) => {
+            let crs = Crs::parse(v.trim().trim_start_matches('<').trim_end_matches('>'))?;
+            Ok((crs != Crs::Crs84).then_some(crs))
+        }
+    }
+}
+
+fn geometry(v: &Value, crs: Option<Crs>) -> Result<Geometry<f64>, Error> {
+    let gj: geojson::Geometry = serde_json::from_value(v.clone())
+        .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string()))?;
+    let g = Geometry::try_from(&gj.value)
+        .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string()))?;
+    match crs {
+        Some(c) => Projector::input(c)?.geometry(&g),
+        None => Ok(g),
+    }
+}
+
+fn properties(v: &Value) -> Result<Map<String, Value>, Error> {
+    match v.get("properties") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(_) => {
+            Err(Error::invalid("not_a_feature").arg("detail", "properties must be an object"))
+        }
+    }
+}
+
+/// A whole Feature (POST, PUT).
+fn feature(body: &Value, crs: Option<Crs>) -> Result<(Geometry<f64>, Map<String, Value>), Error> {
+    if !body.is_object() || body.get("type").is_some_and(|t| t != "Feature") {
+        return Err(Error::invalid("not_a_feature").arg("detail", "send one GeoJSON Feature"));
+    }
+    let g = match body.get("geometry") {
+        None | Some(Value::Null) => return Err(Error::invalid("missing_geometry")),
+        Some(g) => geometry(g, crs)?,
+    };
+    Ok((g, properties(body)?))
+}
+
+fn fid_of(fid: &str) -> Result<i64, Error> {
+    fid.parse::<i64>().map_err(|_| Error::not_found("feature"))
+}
+
+/// The stored feature as this user sees it, with what the edit re-routed.
+fn answer(
+    tx: &rusqlite::Connection,
+    layer: &Layer,
+    actor: &Actor,
+    edited: &Edited,
+    since: &str,
+) -> Result<Value, Error> {
+    let mut f = features::item(tx, layer, &Scope::All, &edited.fid.to_string(), since)?
+        .ok_or_else(|| Error::not_found("feature"))?;
+    if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+        for h in fields::hidden(layer, actor) {
+            p.remove(&h);
+        }
+    }
+    // A foreign member (RFC 7946 §6.1): the fires this edit moved to another party.
+    if !edited.rerouted.is_empty() {
+        f["rerouted"] = json!(edited.rerouted);
+    }
+    Ok(f)
+}
+
+/// Rebuilds the responsibility index after polygons changed, so new reports use them.
+async fn reload(app: &App, edited: &Edited) {
+    if !edited.areas_changed {
+        return;
+    }
+    let a = app.clone();
+    match tokio::task::spawn_blocking(move || a.reload_index()).await {
+        Ok(Ok(())) => {}
+        // The edit is committed; say so, and make the stale index loud in the log.
+        Ok(Err(e)) => tracing::error!(error = %e, "responsibility index not rebuilt after an edit"),
+        Err(e) => tracing::error!(error = %e, "responsibility index not rebuilt after an edit"),
+    }
+}
+
+fn geojson_response(status: StatusCode, v: &Value) -> Response {
+    let mut res = (status, v.to_string()).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    res.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+    );
+    res
+}
+
+/// Whether the user may see this feature (writes to what one cannot read are 404).
+fn in_scope(
+    tx: &rusqlite::Connection,
+    layer: &Layer,
+    scope: &Scope,
+    fid: i64,
+    since: &str,
+) -> Result<(), Error> {
+    features::item(tx, layer, scope, &fid.to_string(), since)?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("feature"))
+}
+
+/// `POST /collections/{id}/items`: 201 with `Location`.
+pub async fn create(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let (layer, _) = match target(&app, &id, &actor, &headers)? {
+        Ok(t) => t,
+        Err(res) => return Ok(res),
+    };
+    let (geom, props) = feature(&body, body_projector(&headers)?)?;
+    let (now, a) = (Utc::now(), app.clone());
+    let since = watch_since(now, &app.rules);
+    let (edited, v) = app
+        .db
+        .write(move |tx| {
+            let edited = service::create(tx, &a.registry, &layer, geom, &props, now)?;
+            let v = answer(tx, &layer, &actor, &edited, &since)?;
+            Ok::<_, Error>((edited, v))
+        })
+        .await?;
+    reload(&app, &edited).await;
+    let mut res = geojson_response(StatusCode::CREATED, &v);
+    let location = format!(
+        "{}/collections/{id}/items/{}",
+        base_url(&headers),
+        edited.fid
+    );
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(res)
+}
+
+/// `PUT /collections/{id}/items/{fid}`: replaces the feature.
+pub async fn replace(
+    State(app): State<App>,
+    User(actor): User,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let (layer, scope) = match target(&app, &id, &actor, &headers)? {
+        Ok(t) => t,
+        Err(res) => return Ok(res),
+    };
+    let fid = fid_of(&fid)?;
+    let (geom, props) = feature(&body, body_projector(&headers)?)?;
+    let (now, a) = (Utc::now(), app.clone());
+    let since = watch_since(now, &app.rules);
+    let (edited, v) = app
+        .db
+        .write(move |tx| {
+            in_scope(tx, &layer, &scope, fid, &since)?;
+            let edited = service::replace(tx, &a.registry, &layer, fid, geom, &props, now)?;
+            let v = answer(tx, &layer, &actor, &edited, &since)?;
+            Ok::<_, Error>((edited, v))
+        })
+        .await?;
+    reload(&app, &edited).await;
+    Ok(geojson_response(StatusCode::OK, &v))
+}
+
+/// `PATCH /collections/{id}/items/{fid}`: a merge patch of `geometry` and `properties`.
+pub async fn update(
+    State(app): State<App>,
+    User(actor): User,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let (layer, scope) = match target(&app, &id, &actor, &headers)? {
+        Ok(t) => t,
+        Err(res) => return Ok(res),
+    };
+    let fid = fid_of(&fid)?;
+    if !body.is_object() {
+        return Err(Error::invalid("not_a_feature")
+            .arg("detail", "send an object with geometry and/or properties")
+            .into());
+    }
+    let geom = match body.get("geometry") {
+        None | Some(Value::Null) => None,
+        Some(g) => Some(geometry(g, body_projector(&headers)?)?),
+    };
+    let patch = properties(&body)?;
+    let (now, a) = (Utc::now(), app.clone());
+    let since = watch_since(now, &app.rules);
+    let (edited, v) = app
+        .db
+        .write(move |tx| {
+            in_scope(tx, &layer, &scope, fid, &since)?;
+            let edited = service::update(tx, &a.registry, &layer, fid, geom, &patch, now)?;
+            let v = answer(tx, &layer, &actor, &edited, &since)?;
+            Ok::<_, Error>((edited, v))
+        })
+        .await?;
+    reload(&app, &edited).await;
+    Ok(geojson_response(StatusCode::OK, &v))
+}
+
+/// `DELETE /collections/{id}/items/{fid}`: 204.
+pub async fn delete(
+    State(app): State<App>,
+    User(actor): User,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (layer, scope) = match target(&app, &id, &actor, &headers)? {
+        Ok(t) => t,
+        Err(res) => return Ok(res),
+    };
+    let fid = fid_of(&fid)?;
+    let (now, a) = (Utc::now(), app.clone());
+    let since = watch_since(now, &app.rules);
+    let edited = app
+        .db
+        .write(move |tx| {
+            in_scope(tx, &layer, &scope, fid, &since)?;
+            service::delete(tx, &a.registry, &layer, fid, now)
+        })
+        .await?;
+    reload(&app, &edited).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,558 @@
+//! Reading the layers as OGC API collections: `/collections`, `/collections/{id}` (Part 1 §7.14,
+//! with Part 2's `crs` and `storageCrs`), `/queryables` (Part 3), `/schema` (the feature schema
+//! GDAL builds its fields from), `/items` (§7.15: bbox, datetime, limit, offset with `next`
+//! links, property filters, CQL2 `filter`, `crs` / `bbox-crs`) and `/items/{fid}` (§7.16).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use geo::Geometry;
+use serde_json::{Value, json};
+
+use super::crs::{Crs, Projector, SUPPORTED};
+use super::{
+    Format, GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, fields, filter, format, html,
+    html_response, json_response, lang, link, query_string,
+};
+use crate::app::App;
+use crate::domain::access::Scope;
+use crate::domain::role::Actor;
+use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extract::User;
+use crate::i18n::Lang;
+use crate::layers::Layer;
+use crate::service::fires::watch_since;
+use crate::store::features::{self, Condition, ItemQuery, Page};
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+/// `numberMatched` is given when counting reads at most this many rows (pygeoapi #1969: a
+/// full count on a large table is the slow part of a page).
+const COUNT_CAP: usize = 10_000;
+
+/// The layer, if this user may read some of it (404 otherwise, as for a layer that does not
+/// exist, so the list of layers does not leak).
+pub fn readable(app: &App, id: &str, actor: &Actor) -> Result<(Layer, Scope), Error> {
+    let layer = app
+        .registry
+        .get(id)
+        .ok_or_else(|| Error::not_found("layer"))?;
+    let scope = layer.read_scope(actor);
+    if scope == Scope::Nothing {
+        return Err(Error::not_found("layer"));
+    }
+    Ok((layer.clone(), scope))
+}
+
+fn since(app: &App) -> String {
+    watch_since(chrono::Utc::now(), &app.rules)
+}
+
+/// Refuses query parameters the endpoint does not know (Part 1 /req/core/query-param-unknown).
+fn check_params<'a>(
+    q: &'a HashMap<String, String>,
+    known: &[&str],
+    extra: &[&str],
+) -> Result<Vec<(&'a String, &'a String)>, Error> {
+    let mut rest = vec![];
+    for (k, v) in q {
+        if known.contains(&k.as_str()) {
+            continue;
+        }
+        if extra.contains(&k.as_str()) {
+            rest.push((k, v));
+            continue;
+        }
+        let mut all: Vec<&str> = known.to_vec();
+        all.extend(extra);
+        return Err(Error::bad_request("unknown_param")
+            .arg("param", k.clone())
+            .arg("known", all.join(", ")));
+    }
+    Ok(rest)
+}
+
+/// A collection's description.
+fn collection_json(layer: &Layer, lang: Lang, base: &str, extent: Option<[f64; 4]>) -> Value {
+    let path = format!("{base}/collections/{}", layer.name);
+    let mut c = json!({
+        "id": layer.name,
+        "title": layer.title.get(lang),
+        "description": layer.description.get(lang),
+        "itemType": "feature",
+        "crs": SUPPORTED.iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": Crs::Crs84.uri(),
+        "links": [
+            link("self", JSON, path.clone(), None),
+            link("alternate", HTML, format!("{path}?f=html"), None),
+            link("items", GEOJSON, format!("{path}/items"), None),
+            link("items", HTML, format!("{path}/items?f=html"), None),
+            link("http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, format!("{path}/queryables"), None),
+            link("describedby", SCHEMA_JSON, format!("{path}/schema"), None),
+        ],
+    });
+    if let Some(b) = extent {
+        c["extent"] = json!({"spatial": {"bbox": [b], "crs": Crs::Crs84.uri()}});
+    }
+    c
+}
+
+/// `GET /collections`: the layers this user may read.
+pub async fn collections(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_params(&q, &["f"], &[])?;
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let layers: Vec<(Layer, Scope)> = app
+        .registry
+        .iter()
+        .map(|l| (l.clone(), l.read_scope(&actor)))
+        .filter(|(_, s)| *s != Scope::Nothing)
+        .collect();
+    let since = since(&app);
+    let extents = app
+        .db
+        .read(move |c| {
+            layers
+                .into_iter()
+                .map(|(l, s)| Ok((features::extent(c, &l, &s, &since)?, l)))
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .await?;
+    let list: Vec<Value> = extents
+        .iter()
+        .map(|(e, l)| collection_json(l, lang, &base, *e))
+        .collect();
+    let path = format!("{base}/collections");
+    let v = json!({
+        "collections": list,
+        "links": [
+            link("self", JSON, path.clone(), None),
+            link("alternate", HTML, format!("{path}?f=html"), None),
+        ],
+    });
+    Ok(match fmt {
+        Format::Json => json_response(&v, JSON),
+        Format::Html => html_response(html::collections(&v, lang)),
+    })
+}
+
+/// `GET /collections/{id}`.
+pub async fn collection(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_params(&q, &["f"], &[])?;
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (layer, scope) = readable(&app, &id, &actor)?;
+    let since = since(&app);
+    let l = layer.clone();
+    let extent = app
+        .db
+        .read(move |c| features::extent(c, &l, &scope, &since))
+        .await?;
+    let v = collection_json(&layer, lang, &base, extent);
+    Ok(match fmt {
+        Format::Json => json_response(&v, JSON),
+        Format::Html => html_response(html::collection(&v, &layer, &actor, lang)),
+    })
+}
+
+/// `GET /collections/{id}/queryables`: what `filter` and `property=value` may name.
+pub async fn queryables(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_params(&q, &["f"], &[])?;
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (layer, _) = readable(&app, &id, &actor)?;
+    let props: serde_json::Map<String, Value> = fields::queryables(&layer, &actor)
+        .into_iter()
+        .map(|f| (f.name.clone(), fields::schema(f, lang)))
+        .collect();
+    let v = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{base}/collections/{id}/queryables"),
+        "type": "object",
+        "title": layer.title.get(lang),
+        "properties": props,
+        "additionalProperties": false,
+    });
+    Ok(match fmt {
+        Format::Json => json_response(&v, SCHEMA_JSON),
+        Format::Html => html_response(html::schema(&v, &layer, lang)),
+    })
+}
+
+/// `GET /collections/{id}/schema`: the features as JSON Schema (every visible property, with
+/// its type, allowed values and whether the system derives it).
+pub async fn schema(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_params(&q, &["f"], &[])?;
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (layer, _) = readable(&app, &id, &actor)?;
+    let props: serde_json::Map<String, Value> = fields::visible(&layer, &actor)
+        .into_iter()
+        .map(|f| (f.name.clone(), fields::schema(f, lang)))
+        .collect();
+    let required: Vec<&str> = layer
+        .fields
+        .iter()
+        .filter(|f| f.required && !f.internal)
+        .map(|f| f.name.as_str())
+        .collect();
+    let id_type = if layer.key.as_deref() == Some("uuid") {
+        "string"
+    } else {
+        "integer"
+    };
+    let v = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{base}/collections/{id}/schema"),
+        "title": layer.title.get(lang),
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": id_type},
+            "geometry": fields::geometry_schema(&layer),
+            "properties": {
+                "type": "object",
+                "required": required,
+                "properties": props,
+            },
+        },
+    });
+    Ok(match fmt {
+        Format::Json => json_response(&v, SCHEMA_JSON),
+        Format::Html => html_response(html::schema(&v["properties"]["properties"], &layer, lang)),
+    })
+}
+
+/// `bbox=` with 4 numbers (or 6, whose heights are ignored), in the bbox CRS's axis order.
+fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::bad_request("bad_bbox"))?;
+    let b = match v.as_slice() {
+        [a, b, c, d] => [*a, *b, *c, *d],
+        [a, b, _, d, e, _] => [*a, *b, *d, *e],
+        _ => return Err(Error::bad_request("bad_bbox")),
+    };
+    if b.iter().all(|x| x.is_finite()) && b[0] <= b[2] && b[1] <= b[3] {
+        Ok(b)
+    } else {
+        Err(Error::bad_request("bad_bbox"))
+    }
+}
+
+fn parse_usize(
+    q: &HashMap<String, String>,
+    name: &'static str,
+    default: usize,
+    max: usize,
+) -> Result<usize, Error> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(s) => s
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                Error::bad_request("bad_query")
+                    .arg("param", name)
+                    .arg("detail", format!("0..={max}"))
+            }),
+    }
+}
+
+fn crs_param(q: &HashMap<String, String>, name: &str) -> Result<Crs, Error> {
+    q.get(name).map_or(Ok(Crs::Crs84), |s| Crs::parse(s))
+}
+
+/// Parameters of `/items` besides the property filters.
+const ITEMS_PARAMS: [&str; 10] = [
+    "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "limit",
+    "offset",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+];
+
+/// A page request, parsed once.
+struct ItemsRequest {
+    query: ItemQuery,
+    conditions: Vec<Condition>,
+    crs: Crs,
+}
+
+fn items_request(
+    layer: &Layer,
+    actor: &Actor,
+    q: &HashMap<String, String>,
+) -> Result<ItemsRequest, Error> {
+    let queryables = fields::queryables(layer, actor);
+    let names: Vec<&str> = queryables.iter().map(|f| f.name.as_str()).collect();
+    let equals = check_params(q, &ITEMS_PARAMS, &names)?;
+    let mut conditions = vec![];
+    for (k, v) in equals {
+        if let Some(f) = queryables.iter().find(|f| &f.name == k) {
+            conditions.push(filter::equals(f, v)?);
+        }
+    }
+    if let Some(dt) = q.get("datetime") {
+        let Some(field) = fields::time_field(layer) else {
+            return Err(Error::bad_request("no_time").arg("layer", layer.name.clone()));
+        };
+        conditions.push(filter::datetime(field, dt)?);
+    }
+    if let Some(lang) = q.get("filter-lang")
+        && lang != "cql2-text"
+    {
+        return Err(Error::bad_request("bad_query")
+            .arg("param", "filter-lang")
+            .arg("detail", format!("{lang}: cql2-text")));
+    }
+    if q.contains_key("filter-crs") {
+        // No spatial predicates are served, so only the default can be meant.
+        crs_param(q, "filter-crs").and_then(|c| {
+            if c == Crs::Crs84 {
+                Ok(())
+            } else {
+                Err(Error::bad_request("bad_query")
+                    .arg("param", "filter-crs")
+                    .arg("detail", super::crs::CRS84_URI))
+            }
+        })?;
+    }
+    if let Some(text) = q.get("filter") {
+        let expr = super::cql2::parse(text)
+            .map_err(|e| Error::bad_request("bad_filter").arg("detail", e.to_string()))?;
+        conditions.push(filter::cql2(&expr, &queryables)?);
+    }
+    let bbox_crs = crs_param(q, "bbox-crs")?;
+    let bbox = match q.get("bbox").map(|s| parse_bbox(s)).transpose()? {
+        Some(b) if bbox_crs != Crs::Crs84 => Some(Projector::input(bbox_crs)?.bbox_to_storage(b)?),
+        other => other,
+    };
+    if q.contains_key("bbox-crs") && bbox.is_none() {
+        return Err(Error::bad_request("bad_query")
+            .arg("param", "bbox-crs")
+            .arg("detail", "bbox"));
+    }
+    Ok(ItemsRequest {
+        query: ItemQuery {
+            bbox,
+            limit: parse_usize(q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?.max(1),
+            offset: parse_usize(q, "offset", 0, i64::MAX as usize)?,
+            equals: vec![],
+        },
+        conditions,
+        crs: crs_param(q, "crs")?,
+    })
+}
+
+/// Shapes a stored feature for this reader: hidden properties removed, geometry reprojected.
+fn shape(f: &mut Value, hidden: &[String], projector: Option<&Projector>) -> Result<(), Error> {
+    if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+        for h in hidden {
+            p.remove(h);
+        }
+    }
+    if let Some(p) = projector
+        && let Some(g) = f.get_mut("geometry")
+        && !g.is_null()
+    {
+        let gj: geojson::Geometry = serde_json::from_value(g.clone())
+            .map_err(|e| Error::invalid("crs_transform").arg("detail", e.to_string()))?;
+        let geom = Geometry::try_from(&gj.value)
+            .map_err(|e| Error::invalid("crs_transform").arg("detail", e.to_string()))?;
+        *g = features::geometry_json(&p.geometry(&geom)?);
+    }
+    Ok(())
+}
+
+fn content_crs(res: &mut Response, crs: Crs) {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        res.headers_mut().insert("content-crs", v);
+    }
+}
+
+/// `GET /collections/{id}/items`.
+pub async fn items(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (layer, scope) = readable(&app, &id, &actor)?;
+    let req = items_request(&layer, &actor, &q)?;
+    let hidden = fields::hidden(&layer, &actor);
+    let since = since(&app);
+    let (l, query, conds, crs) = (layer.clone(), req.query.clone(), req.conditions, req.crs);
+    let (page, matched) = app
+        .db
+        .read(move |c| {
+            let mut page: Page = features::items_where(c, &l, &scope, &query, &conds, &since)?;
+            let n = page.features.len();
+            let matched = if page.more {
+                features::count_where(c, &l, &scope, &query, &conds, &since, COUNT_CAP)?
+            } else if n > 0 || query.offset == 0 {
+                // The last page: what came before it and what is on it.
+                Some(query.offset + n)
+            } else {
+                None
+            };
+            let projector = (crs != Crs::Crs84)
+                .then(|| Projector::output(crs))
+                .transpose()?;
+            for f in &mut page.features {
+                shape(f, &hidden, projector.as_ref())?;
+            }
+            Ok::<_, Error>((page, matched))
+        })
+        .await?;
+    let n = page.features.len();
+    let (limit, offset) = (req.query.limit, req.query.offset);
+    let path = format!("{base}/collections/{id}/items");
+    let keep: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "offset" | "f"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let href = |offset: usize, f: Option<&str>| {
+        let mut p = keep.clone();
+        p.push(("offset".into(), offset.to_string()));
+        if !keep.iter().any(|(k, _)| k == "limit") {
+            p.push(("limit".into(), limit.to_string()));
+        }
+        if let Some(f) = f {
+            p.push(("f".into(), f.into()));
+        }
+        format!("{path}?{}", query_string(&p))
+    };
+    let mut links = vec![
+        link("self", GEOJSON, href(offset, None), None),
+        link("alternate", HTML, href(offset, Some("html")), None),
+        link("collection", JSON, format!("{base}/collections/{id}"), None),
+    ];
+    if page.more {
+        links.push(link("next", GEOJSON, href(offset + n, None), None));
+    }
+    if offset > 0 {
+        links.push(link(
+            "prev",
+            GEOJSON,
+            href(offset.saturating_sub(limit), None),
+            None,
+        ));
+    }
+    let mut v = json!({
+        "type": "FeatureCollection",
+        "features": page.features,
+        "numberReturned": n,
+        "timeStamp": crate::store::fires::ts(chrono::Utc::now()),
+        "links": links,
+    });
+    if let Some(m) = matched {
+        v["numberMatched"] = m.into();
+    }
+    let mut res = match fmt {
+        Format::Json => json_response(&v, GEOJSON),
+        Format::Html => html_response(html::items(&v, &layer, &actor, lang, offset)),
+    };
+    content_crs(&mut res, req.crs);
+    Ok(res)
+}
+
+/// `GET /collections/{id}/items/{fid}`.
+pub async fn item(
+    State(app): State<App>,
+    User(actor): User,
+    Path((id, fid)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_params(&q, &["f", "crs"], &[])?;
+    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (layer, scope) = readable(&app, &id, &actor)?;
+    let crs = crs_param(&q, "crs")?;
+    let hidden = fields::hidden(&layer, &actor);
+    let since = since(&app);
+    let l = layer.clone();
+    let found = app
+        .db
+        .read(move |c| {
+            let Some(mut f) = features::item(c, &l, &scope, &fid, &since)? else {
+                return Ok(None);
+            };
+            let projector = (crs != Crs::Crs84)
+                .then(|| Projector::output(crs))
+                .transpose()?;
+            shape(&mut f, &hidden, projector.as_ref())?;
+            Ok::<_, Error>(Some(f))
+        })
+        .await?;
+    let mut f = found.ok_or_else(|| ApiError(Error::not_found("feature")))?;
+    let fid = match &f["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let path = format!("{base}/collections/{id}/items/{}", super::encode(&fid));
+    let crs_q = q
+        .get("crs")
+        .map(|c| format!("&crs={}", super::encode(c)))
+        .unwrap_or_default();
+    f["links"] = json!([
+        link("self", GEOJSON, format!("{path}?f=json{crs_q}"), None),
+        link("alternate", HTML, format!("{path}?f=html{crs_q}"), None),
+        link("collection", JSON, format!("{base}/collections/{id}"), None),
+    ]);
+    let mut res = match fmt {
+        Format::Json => json_response(&f, GEOJSON),
+        Format::Html => html_response(html::item(&f, &layer, &actor, lang)),
+    };
+    content_crs(&mut res, crs);
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bboxes_take_four_or_six_numbers_in_order() {
+        assert_eq!(parse_bbox("1,2,3,4").ok(), Some([1.0, 2.0, 3.0, 4.0]));
+        assert_eq!(parse_bbox("1,2,0,3,4,9").ok(), Some([1.0, 2.0, 3.0, 4.0]));
+        assert!(parse_bbox("3,2,1,4").is_err());
+        assert!(parse_bbox("1,2,3").is_err());
+        assert!(parse_bbox("1,2,3,NaN").is_err());
+    }
+}

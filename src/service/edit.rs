@@ -1,0 +1,477 @@
+//! Editing layers feature by feature (OGC API - Features Part 4, as QGIS does it): the same
+//! checks as an import — geometry, fields, unique key, references, derived fields — then, when a
+//! polygon that decides responsibility changed, the fields derived from it are re-derived and
+//! every open fire whose party changed is re-routed with a system `reassign` event.
+
+use chrono::{DateTime, Utc};
+use geo::Geometry;
+use serde_json::{Map, Value};
+
+use crate::domain::responsibility::ResponsibilityIndex;
+use crate::domain::role::Actor;
+use crate::error::{Error, Kind, Result};
+use crate::layers::{Layer, Registry, Source};
+use crate::service::import::{check_geometry, derive};
+use crate::service::reroute::{Rerouted, reroute_open_fires};
+use crate::store::{StoreError, areas, features, gpkg};
+
+/// Layers written only by the life of a fire (reports, events), never edited directly.
+pub const EVENT_LAYERS: [&str; 2] = ["fire_points", "inspections"];
+
+/// Layers responsibility is decided from (what `store::areas::load` reads).
+const AREA_LAYERS: [&str; 4] = ["districts", "mines", "waste_dumps", "gangue_heaps"];
+
+/// What an edit did.
+#[derive(Debug)]
+pub struct Edited {
+    pub fid: i64,
+    /// Whether responsibility polygons changed (the in-memory index must be rebuilt).
+    pub areas_changed: bool,
+    /// Open fires moved to another party.
+    pub rerouted: Vec<Rerouted>,
+}
+
+/// Whether the layer can be edited feature by feature at all (by someone): a layer file grants
+/// a write, it is not a fire layer, and every derived field is one an edit can derive (as an
+/// import does: the district, the geodesic area, a holder through a reference). Layers with
+/// other derived fields are kept by their own use cases (dust monitors by `qingling monitor`).
+pub fn editable(layer: &Layer) -> bool {
+    let references = layer.fields.iter().any(|f| f.references.is_some());
+    !layer.access.write.is_empty()
+        && !EVENT_LAYERS.contains(&layer.name.as_str())
+        && layer
+            .fields
+            .iter()
+            .filter(|f| f.derived)
+            .all(|f| match f.name.as_str() {
+                "district_code" | "area_m2" => true,
+                "holder" => references,
+                _ => false,
+            })
+}
+
+/// 403 unless this user's role may write the layer (its file's `access.write`).
+pub fn check_may_edit(layer: &Layer, actor: &Actor) -> Result<()> {
+    if editable(layer) && layer.may_write(actor.role) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+fn label(layer: &Layer, props: &Map<String, Value>, fid: i64) -> String {
+    let key = layer.key.as_deref().unwrap_or("name");
+    props
+        .get("name")
+        .or_else(|| props.get(key))
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("#{fid}"), |s| format!("“{s}”"))
+}
+
+/// The key value a feature holds, if the layer has a key.
+fn key_of(layer: &Layer, props: &Map<String, Value>) -> Option<String> {
+    let key = layer.key.as_deref()?;
+    props.get(key).and_then(Value::as_str).map(String::from)
+}
+
+/// Features of other layers that refer to this feature's key (a dump's owning mine).
+fn referrers(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    key_value: &str,
+) -> Result<Vec<String>> {
+    let Some(key) = layer.key.as_deref() else {
+        return Ok(vec![]);
+    };
+    let target = format!("{}.{key}", layer.name);
+    let mut out = vec![];
+    for other in registry.iter() {
+        for f in other
+            .fields
+            .iter()
+            .filter(|f| f.references.as_deref() == Some(target.as_str()))
+        {
+            let shown = if other.field("name").is_some() {
+                "name"
+            } else {
+                "fid"
+            };
+            let sql = format!(
+                "SELECT \"{shown}\" FROM \"{}\" WHERE \"{}\" = ?1 ORDER BY fid LIMIT 5",
+                other.name, f.name
+            );
+            let mut stmt = tx.prepare(&sql)?;
+            let names = stmt
+                .query_map([key_value], |r| r.get::<_, rusqlite::types::Value>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.extend(names.into_iter().map(|v| match v {
+                rusqlite::types::Value::Text(s) => format!("{}：{s}", other.title.zh),
+                other_value => format!("{}：{other_value:?}", other.title.zh),
+            }));
+        }
+    }
+    Ok(out)
+}
+
+fn still_referenced(layer: &Layer, key_value: &str, by: Vec<String>) -> Error {
+    Error::new(Kind::Conflict, "still_referenced")
+        .arg("layer", layer.title.zh.clone())
+        .arg("value", key_value.to_string())
+        .arg("by", by.join("、"))
+}
+
+/// Checks and stores one feature (a new one when `fid` is None), returning its fid.
+fn write(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    fid: Option<i64>,
+    geom: Geometry<f64>,
+    props: &Map<String, Value>,
+) -> Result<i64> {
+    let g = check_geometry(layer, geom)?;
+    let mut values = layer
+        .validate(props, Source::Import)
+        .map_err(Error::fields)?;
+    if let Some(key) = &layer.key {
+        let v = values
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if features::key_taken(tx, layer, key, &v, fid)? {
+            return Err(Error::new(Kind::Conflict, "duplicate_key")
+                .arg("field", key.clone())
+                .arg("value", v));
+        }
+        // A key others refer to cannot change under them.
+        if let Some(fid) = fid
+            && let Some((_, old)) = features::row(tx, layer, fid)?
+            && let Some(old_key) = key_of(layer, &old)
+            && old_key != v
+        {
+            let by = referrers(tx, registry, layer, &old_key)?;
+            if !by.is_empty() {
+                return Err(still_referenced(layer, &old_key, by));
+            }
+        }
+    }
+    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    derive(layer, &index, &g, &mut values)?;
+    let fid = match fid {
+        None => features::insert(tx, layer, &g, &values)?,
+        Some(fid) => {
+            if !features::update(tx, layer, fid, &g, &values)? {
+                return Err(Error::not_found("feature"));
+            }
+            fid
+        }
+    };
+    gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    Ok(fid)
+}
+
+/// Re-derives the derived fields of features that depend on the edited layer (a dump's holder
+/// from its mine; every polygon's district from the districts), then re-routes open fires.
+fn after_change(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<(bool, Vec<Rerouted>)> {
+    if !AREA_LAYERS.contains(&layer.name.as_str()) {
+        return Ok((false, vec![]));
+    }
+    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    let prefix = format!("{}.", layer.name);
+    for other in registry.iter().filter(|o| {
+        o.name != layer.name
+            && !EVENT_LAYERS.contains(&o.name.as_str())
+            && o.fields.iter().any(|f| {
+                f.references
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with(&prefix))
+                    || (layer.name == "districts" && f.derived && f.name == "district_code")
+            })
+    }) {
+        rederive(tx, other, &index)?;
+    }
+    let moved = reroute_open_fires(tx, now, reason)?;
+    Ok((true, moved))
+}
+
+fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityIndex) -> Result<()> {
+    for fid in features::fids(tx, layer)? {
+        let Some((g, stored)) = features::row(tx, layer, fid)? else {
+            continue;
+        };
+        let mut values: std::collections::BTreeMap<String, Value> = stored
+            .iter()
+            .filter(|(k, v)| !v.is_null() && layer.field(k).is_some_and(|f| !f.derived))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // A reference that no longer resolves keeps the old derived values (edits refuse to
+        // remove a referenced key, so this is data that was already inconsistent).
+        if derive(layer, index, &g, &mut values).is_err() {
+            continue;
+        }
+        let changed = layer.fields.iter().filter(|f| f.derived).any(|f| {
+            values.get(&f.name).unwrap_or(&Value::Null)
+                != stored.get(&f.name).unwrap_or(&Value::Null)
+        });
+        if changed {
+            let mut all: std::collections::BTreeMap<String, Value> = stored
+                .into_iter()
+                .filter(|(k, _)| layer.field(k).is_some_and(|f| !f.derived))
+                .collect();
+            all.extend(
+                values
+                    .into_iter()
+                    .filter(|(k, _)| layer.field(k).is_some_and(|f| f.derived)),
+            );
+            features::update(tx, layer, fid, &g, &all)?;
+        }
+    }
+    Ok(())
+}
+
+fn reason(layer: &Layer, what: &str, label: &str) -> String {
+    format!("OGC API 编辑：{}{label}{what}", layer.title.zh)
+}
+
+/// Creates a feature.
+pub fn create(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    geom: Geometry<f64>,
+    props: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let fid = write(tx, registry, layer, None, geom, props)?;
+    let why = reason(layer, "新增", &label(layer, props, fid));
+    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    Ok(Edited {
+        fid,
+        areas_changed,
+        rerouted,
+    })
+}
+
+/// Replaces a feature (PUT): geometry and every property.
+pub fn replace(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    fid: i64,
+    geom: Geometry<f64>,
+    props: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    if features::row(tx, layer, fid)?.is_none() {
+        return Err(Error::not_found("feature"));
+    }
+    write(tx, registry, layer, Some(fid), geom, props)?;
+    let why = reason(layer, "修改", &label(layer, props, fid));
+    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    Ok(Edited {
+        fid,
+        areas_changed,
+        rerouted,
+    })
+}
+
+/// Updates a feature (PATCH): the geometry if given, and the properties given merged into the
+/// stored ones (RFC 7396: a null removes a property). The result is checked as a whole.
+pub fn update(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    fid: i64,
+    geom: Option<Geometry<f64>>,
+    patch: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let Some((old_geom, mut props)) = features::row(tx, layer, fid)? else {
+        return Err(Error::not_found("feature"));
+    };
+    for (k, v) in patch {
+        if v.is_null() {
+            props.remove(k);
+        } else {
+            props.insert(k.clone(), v.clone());
+        }
+    }
+    write(
+        tx,
+        registry,
+        layer,
+        Some(fid),
+        geom.unwrap_or(old_geom),
+        &props,
+    )?;
+    let why = reason(layer, "修改", &label(layer, &props, fid));
+    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    Ok(Edited {
+        fid,
+        areas_changed,
+        rerouted,
+    })
+}
+
+/// Deletes a feature, unless other features still refer to it.
+pub fn delete(
+    tx: &rusqlite::Connection,
+    registry: &Registry,
+    layer: &Layer,
+    fid: i64,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let Some((_, props)) = features::row(tx, layer, fid)? else {
+        return Err(Error::not_found("feature"));
+    };
+    if let Some(k) = key_of(layer, &props) {
+        let by = referrers(tx, registry, layer, &k)?;
+        if !by.is_empty() {
+            return Err(still_referenced(layer, &k, by));
+        }
+    }
+    features::delete(tx, layer, fid)?;
+    gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    let why = reason(layer, "删除", &label(layer, &props, fid));
+    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    Ok(Edited {
+        fid,
+        areas_changed,
+        rerouted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::role::Role;
+    use crate::i18n::Lang;
+    use crate::service::import::import_geojson;
+    use serde_json::json;
+
+    fn db() -> (rusqlite::Connection, Registry) {
+        let registry = Registry::builtin().expect("layers");
+        let mut conn = rusqlite::Connection::open_in_memory().expect("db");
+        gpkg::register_functions(&conn).expect("fns");
+        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+        import_geojson(&conn, &registry, "districts", district, Lang::En).expect("district");
+        (conn, registry)
+    }
+
+    fn square(x: f64, y: f64, d: f64) -> Geometry<f64> {
+        let v: geojson::Geometry = serde_json::from_value(json!({"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}))
+            .expect("geojson");
+        Geometry::try_from(&v.value).expect("geo")
+    }
+
+    fn props(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn only_writers_of_editable_layers_may_edit() {
+        let r = Registry::builtin().expect("layers");
+        let actor = |role| Actor {
+            username: "u".into(),
+            role,
+            district: None,
+            holder: None,
+        };
+        let mines = r.get("mines").expect("mines");
+        assert!(check_may_edit(mines, &actor(Role::Manager)).is_ok());
+        assert!(check_may_edit(mines, &actor(Role::Patrol)).is_err());
+        assert!(!editable(r.get("fire_points").expect("fires")));
+        assert!(!editable(r.get("inspections").expect("inspections")));
+        for l in ["districts", "mines", "waste_dumps", "gangue_heaps"] {
+            assert!(editable(r.get(l).expect("layer")), "{l}");
+        }
+    }
+
+    #[test]
+    fn a_dump_follows_its_mine_and_a_referenced_mine_stays() {
+        let (conn, registry) = db();
+        let mines = registry.get("mines").expect("mines");
+        let dumps = registry.get("waste_dumps").expect("dumps");
+        let now = Utc::now();
+        let mine = create(
+            &conn,
+            &registry,
+            mines,
+            square(106.6, 39.4, 0.1),
+            &props(json!({"name": "一矿", "licence_no": "C1", "holder": "甲", "kind": "open_pit", "status": "producing", "district_code": "forged"})),
+            now,
+        )
+        .expect("mine");
+        assert!(mine.areas_changed);
+        let (_, stored) = features::row(&conn, mines, mine.fid)
+            .expect("row")
+            .expect("mine");
+        assert_eq!(
+            stored["district_code"], "150303",
+            "derived, never taken from input"
+        );
+        let dump = create(
+            &conn,
+            &registry,
+            dumps,
+            square(106.71, 39.4, 0.01),
+            &props(json!({"name": "外排土场", "mine": "C1"})),
+            now,
+        )
+        .expect("dump");
+        update(
+            &conn,
+            &registry,
+            mines,
+            mine.fid,
+            None,
+            &props(json!({"holder": "乙"})),
+            now,
+        )
+        .expect("patch");
+        let (_, d) = features::row(&conn, dumps, dump.fid)
+            .expect("row")
+            .expect("dump");
+        assert_eq!(d["holder"], "乙", "the dump's holder follows its mine");
+        let e = delete(&conn, &registry, mines, mine.fid, now).expect_err("referenced");
+        assert!(
+            e.message(Lang::En).contains("外排土场"),
+            "{}",
+            e.message(Lang::En)
+        );
+        let e = update(
+            &conn,
+            &registry,
+            mines,
+            mine.fid,
+            None,
+            &props(json!({"licence_no": "C2"})),
+            now,
+        )
+        .expect_err("key in use");
+        assert!(matches!(e, Error::Problem(ref p) if p.key == "still_referenced"));
+        let e = create(
+            &conn,
+            &registry,
+            mines,
+            square(106.65, 39.6, 0.01),
+            &props(json!({"name": "重号矿", "licence_no": "C1", "holder": "丙", "kind": "open_pit", "status": "producing"})),
+            now,
+        )
+        .expect_err("duplicate");
+        assert!(matches!(e, Error::Problem(ref p) if p.key == "duplicate_key"));
+        delete(&conn, &registry, dumps, dump.fid, now).expect("dump goes");
+        delete(&conn, &registry, mines, mine.fid, now).expect("then the mine");
+        assert_eq!(features::count(&conn, "mines").expect("count"), 0);
+    }
+}

@@ -1,0 +1,761 @@
+//! Dust monitors end to end: HJ 212 packets through the real listener on a loopback port,
+//! readings over HTTP, rollups and their validity, role visibility, and the `monitor` command
+//! of the real binary.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
+use qingling::dust::listener::Stats;
+use qingling::dust::monitors::{self, NewMonitor};
+use serde_json::{Value, json};
+
+/// A demo server with the HJ 212 listener beside it.
+struct Dust {
+    http: SocketAddr,
+    hj212: SocketAddr,
+    stats: Arc<Stats>,
+    store: qingling::store::Db,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn dust_server() -> Dust {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let store = qingling::store::Db::open(&db, &registry).unwrap();
+    let app = qingling::app::App::new(store.clone(), registry, None).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let http = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
+    let hj = rt
+        .block_on(qingling::dust::listener::start(
+            "127.0.0.1:0".parse().unwrap(),
+            store.clone(),
+        ))
+        .unwrap();
+    Dust {
+        http,
+        hj212: hj.addr,
+        stats: hj.stats,
+        store,
+        db,
+        _dir: dir,
+        _rt: rt,
+    }
+}
+
+impl Dust {
+    /// Registers a monitor as `monitor add` does; returns its device token.
+    fn add(&self, mn: &str, at: [f64; 2]) -> String {
+        let registry = qingling::layers::Registry::builtin().unwrap();
+        let m = NewMonitor {
+            mn: mn.into(),
+            password: "123456".into(),
+            lon: at[0],
+            lat: at[1],
+            name: Some(format!("{mn} 监测点")),
+            mine: None,
+            measures: vec![],
+            unit: ParticulateUnit::MgPerM3,
+        };
+        self.store
+            .write_blocking(|tx| monitors::add(tx, &registry, &m, chrono::Utc::now()))
+            .unwrap()
+            .token
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    fn readings(&self) -> i64 {
+        self.count("SELECT count(*) FROM dust_readings")
+    }
+
+    fn client(&self, user: &str) -> Client {
+        let s = Server_ { addr: self.http };
+        s.login(user)
+    }
+
+    fn post(&self, token: &str, body: &Value, lang: &str) -> Response {
+        let auth = format!("Bearer {token}");
+        request(
+            self.http,
+            "POST",
+            "/api/dust/readings",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+                ("Accept-Language", lang),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+}
+
+/// Just enough of a server for `Client::login`.
+struct Server_ {
+    addr: SocketAddr,
+}
+
+impl Server_ {
+    fn login(&self, user: &str) -> Client {
+        let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
+        let r = request(
+            self.addr,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        Client {
+            addr: self.addr,
+            token: r.json()["token"].as_str().map(String::from),
+            lang: "en",
+        }
+    }
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !ok() {
+        assert!(t.elapsed() < Duration::from_secs(10), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A data packet: `fields` is the CP area after DataTime.
+fn packet(cn: &str, mn: &str, pw: &str, flag: u8, qn: &str, time: &str, fields: &str) -> Vec<u8> {
+    hj212::frame(&format!(
+        "QN={qn};ST=22;CN={cn};PW={pw};MN={mn};Flag={flag};CP=&&DataTime={time};{fields}&&"
+    ))
+    .unwrap()
+}
+
+fn realtime(mn: &str, pw: &str, flag: u8, qn: &str, time: &str) -> Vec<u8> {
+    packet(
+        "2011",
+        mn,
+        pw,
+        flag,
+        qn,
+        time,
+        "a34001-Rtd=0.250,a34001-Flag=N;a34002-Rtd=0.086,a34002-Flag=N;a34004-Rtd=0.041,a34004-Flag=N;a01007-Rtd=3.2,a01007-Flag=N;a01008-Rtd=275,a01008-Flag=N;a01001-Rtd=-5.5,a01001-Flag=N;a01002-Rtd=31,a01002-Flag=N",
+    )
+}
+
+/// Reads acknowledgements until `n` came (their data segments), or fails after a while.
+fn acks(s: &mut TcpStream, n: usize) -> Vec<String> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut f = Framer::new();
+    let mut out = vec![];
+    let mut buf = [0u8; 4096];
+    while out.len() < n {
+        let k = s.read(&mut buf).expect("an acknowledgement in time");
+        assert!(k > 0, "closed after {} acknowledgements", out.len());
+        f.push(&buf[..k]);
+        while let Some(e) = f.next_event() {
+            match e {
+                Event::Packet(d) => out.push(d),
+                Event::Garbage { why, .. } => {
+                    panic!("the acknowledgement is not a packet: {why:?}")
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Nothing arrives within a short while.
+fn silent(s: &mut TcpStream) {
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match s.read(&mut buf) {
+        Ok(0) => panic!("the listener closed the connection"),
+        Ok(n) => panic!(
+            "unexpected answer: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+fn ack_of(qn: &str, mn: &str) -> String {
+    format!("QN={qn};ST=91;CN=9014;PW=123456;MN={mn};Flag=4;CP=&&&&")
+}
+
+fn get(c: &Client, path: &str) -> Value {
+    let r = c.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    r.json()
+}
+
+#[test]
+fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_asked() {
+    let d = dust_server();
+    d.add("WH-DUST-01", inside("mines", "骆驼山示例露天煤矿"));
+    let mut s = connect(d.hj212);
+    // Real-time, acknowledgement asked (Flag=5).
+    s.write_all(&realtime(
+        "WH-DUST-01",
+        "123456",
+        5,
+        "20250110100000001",
+        "20250110100000",
+    ))
+    .unwrap();
+    assert_eq!(
+        acks(&mut s, 1),
+        vec![ack_of("20250110100000001", "WH-DUST-01")]
+    );
+    // Minute data, no acknowledgement asked (Flag=4): stored, nothing answered.
+    s.write_all(&packet(
+        "2051",
+        "WH-DUST-01",
+        "123456",
+        4,
+        "20250110100100002",
+        "20250110100100",
+        "a34002-Min=0.05,a34002-Avg=0.120,a34002-Max=0.2,a34002-Flag=N;a01007-Avg=4.0,a01007-Flag=N",
+    ))
+    .unwrap();
+    wait_until("the minute packet is stored", || d.readings() == 2);
+    silent(&mut s);
+    // Hourly data, acknowledgement asked: the next answer is for it, not the minute packet.
+    s.write_all(&packet(
+        "2061",
+        "WH-DUST-01",
+        "123456",
+        5,
+        "20250110110000003",
+        "20250110090000",
+        "a34002-Avg=0.150,a34002-Flag=N;a34004-Avg=0.070,a34004-Flag=N",
+    ))
+    .unwrap();
+    assert_eq!(
+        acks(&mut s, 1),
+        vec![ack_of("20250110110000003", "WH-DUST-01")]
+    );
+    assert_eq!(d.readings(), 3);
+    let m = d.client("manager");
+    let raw = get(
+        &m,
+        "/api/dust/monitors/WH-DUST-01/readings?interval=raw&from=2025-01-10T00:00:00%2B08:00&to=2025-01-11T00:00:00%2B08:00",
+    );
+    let rs = raw["readings"].as_array().unwrap();
+    let kinds: Vec<&str> = rs.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["hour", "realtime", "minute"]);
+    // mg/m³ in the packets, µg/m³ stored and served.
+    assert_eq!(rs[1]["time"], "2025-01-10T10:00:00+08:00");
+    assert_eq!(rs[1]["pm10"], 86.0);
+    assert_eq!(rs[1]["tsp"], 250.0);
+    assert_eq!(rs[1]["wind_dir"], 275.0);
+    assert_eq!(rs[1]["temperature"], -5.5);
+    assert_eq!(rs[2]["pm10"], 120.0);
+    assert_eq!(rs[0]["pm25"], 70.0);
+    let hours = get(
+        &m,
+        "/api/dust/monitors/WH-DUST-01/readings?interval=hour&from=2025-01-10T09:00:00%2B08:00&to=2025-01-10T11:00:00%2B08:00",
+    );
+    let hs = hours["readings"].as_array().unwrap();
+    assert_eq!(hs.len(), 2);
+    assert_eq!(
+        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
+        (json!(150.0), json!(1))
+    );
+    // 10:00 has a real-time and a minute reading: minute data is what the hour is built from.
+    assert_eq!(
+        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
+        (json!(120.0), json!(1))
+    );
+    assert_eq!(hs[1]["kind"], "minute");
+    let stats = d.stats.snapshot();
+    assert_eq!(
+        (stats.packets, stats.acks, stats.readings_stored),
+        (3, 2, 3)
+    );
+}
+
+#[test]
+fn packets_split_across_reads_or_sent_together_are_all_taken() {
+    let d = dust_server();
+    d.add("WH-DUST-02", inside("mines", "骆驼山示例露天煤矿"));
+    let mut s = connect(d.hj212);
+    // One packet dribbled a few bytes at a time.
+    let one = realtime(
+        "WH-DUST-02",
+        "123456",
+        5,
+        "20250110100000001",
+        "20250110100000",
+    );
+    for chunk in one.chunks(7) {
+        s.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(
+        acks(&mut s, 1),
+        vec![ack_of("20250110100000001", "WH-DUST-02")]
+    );
+    // Three in one write, the last of them cut in two.
+    let mut three = vec![];
+    for i in 2..=4 {
+        three.extend(realtime(
+            "WH-DUST-02",
+            "123456",
+            5,
+            &format!("2025011010000000{i}"),
+            &format!("20250110100{i}00"),
+        ));
+    }
+    let cut = three.len() - 20;
+    s.write_all(&three[..cut]).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(&three[cut..]).unwrap();
+    assert_eq!(
+        acks(&mut s, 3),
+        (2..=4)
+            .map(|i| ack_of(&format!("2025011010000000{i}"), "WH-DUST-02"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(d.readings(), 4);
+    // The same packets again (a device that missed the acknowledgements): acknowledged, not
+    // stored twice.
+    s.write_all(&three).unwrap();
+    assert_eq!(acks(&mut s, 3).len(), 3);
+    assert_eq!(d.readings(), 4);
+}
+
+#[test]
+fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_keeps_serving() {
+    let d = dust_server();
+    d.add("WH-DUST-03", inside("mines", "骆驼山示例露天煤矿"));
+    let mut other = connect(d.hj212);
+    let mut s = connect(d.hj212);
+    let mut bad_crc = realtime("WH-DUST-03", "123456", 5, "1", "20250110100000");
+    let n = bad_crc.len();
+    bad_crc[n - 6..n - 2].copy_from_slice(b"FFFF");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(&bad_crc).unwrap();
+    s.write_all(&realtime(
+        "NOT-REGISTERED",
+        "123456",
+        5,
+        "2",
+        "20250110100100",
+    ))
+    .unwrap();
+    s.write_all(&realtime("WH-DUST-03", "654321", 5, "3", "20250110100200"))
+        .unwrap();
+    s.write_all(&[0xff, 0x00, b'#', b'#', b'x', 0x80]).unwrap();
+    s.write_all(&realtime("WH-DUST-03", "123456", 5, "4", "20250110100300"))
+        .unwrap();
+    // Only the good packet is answered, on the same connection.
+    assert_eq!(acks(&mut s, 1), vec![ack_of("4", "WH-DUST-03")]);
+    silent(&mut s);
+    // Another connection was not disturbed; a third that sends only noise and hangs up changes
+    // nothing for the next one.
+    other
+        .write_all(&realtime("WH-DUST-03", "123456", 5, "5", "20250110100400"))
+        .unwrap();
+    assert_eq!(acks(&mut other, 1), vec![ack_of("5", "WH-DUST-03")]);
+    {
+        let mut noise = connect(d.hj212);
+        let junk: Vec<u8> = (0..65_536u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        noise.write_all(&junk).unwrap();
+    }
+    let mut next = connect(d.hj212);
+    next.write_all(&realtime("WH-DUST-03", "123456", 5, "6", "20250110100500"))
+        .unwrap();
+    assert_eq!(acks(&mut next, 1), vec![ack_of("6", "WH-DUST-03")]);
+    assert_eq!(d.readings(), 3);
+    let st = d.stats.snapshot();
+    assert_eq!(st.bad_crc, 1, "{st:?}");
+    assert_eq!(st.unknown_mn, 1, "{st:?}");
+    assert_eq!(st.wrong_pw, 1, "{st:?}");
+    assert!(st.garbage_bytes > 65_536, "{st:?}");
+    assert_eq!(st.packets, 3, "{st:?}");
+}
+
+/// Readings for one monitor at `hours` whole hours of a local day, two per hour.
+fn day_of_readings(day: &str, hours: u32, pm10: f64) -> Value {
+    let readings: Vec<Value> = (0..hours)
+        .flat_map(|h| {
+            [5, 35].map(|m| json!({"time": format!("{day}T{h:02}:{m:02}:00+08:00"), "pm10": pm10, "pm25": pm10 / 2.0}))
+        })
+        .collect();
+    json!({ "readings": readings })
+}
+
+#[test]
+fn a_24_hour_mean_needs_20_hourly_values() {
+    let d = dust_server();
+    let token = d.add("WH-DUST-04", inside("mines", "骆驼山示例露天煤矿"));
+    let r = d.post(&token, &day_of_readings("2025-01-10", 19, 160.0), "en");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["stored"], 38);
+    let r = d.post(&token, &day_of_readings("2025-01-11", 20, 160.0), "en");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = d.client("manager");
+    let days = get(
+        &m,
+        "/api/dust/monitors/WH-DUST-04/readings?interval=day&from=2025-01-10T00:00:00%2B08:00&to=2025-01-12T00:00:00%2B08:00",
+    );
+    let ds = days["readings"].as_array().unwrap();
+    assert_eq!(ds.len(), 2, "{days}");
+    assert_eq!(ds[0]["time"], "2025-01-10T00:00:00+08:00");
+    assert_eq!(
+        (ds[0]["n"].clone(), ds[0]["valid"].clone()),
+        (json!(19), json!(false))
+    );
+    assert_eq!(ds[0]["invalid"], json!(["pm10", "pm25"]));
+    assert_eq!(ds[0]["pm10"], 160.0, "the mean is given, marked invalid");
+    assert_eq!(
+        (ds[1]["n"].clone(), ds[1]["valid"].clone()),
+        (json!(20), json!(true))
+    );
+    assert_eq!(ds[1]["counts"]["pm10"], 20);
+    assert_eq!(days["interval"], "day");
+    assert_eq!(days["mn"], "WH-DUST-04");
+}
+
+#[test]
+fn a_late_reading_changes_the_right_hours_mean() {
+    let d = dust_server();
+    let token = d.add("WH-DUST-05", inside("mines", "骆驼山示例露天煤矿"));
+    let first = json!({"readings": [
+        {"time": "2025-01-10T10:05:00+08:00", "pm10": 100.0},
+        {"time": "2025-01-10T11:05:00+08:00", "pm10": 50.0}
+    ]});
+    assert_eq!(d.post(&token, &first, "en").status, 200);
+    // Arrives after the 11:05 reading, belongs to 10:00–11:00.
+    let late = json!({"readings": [{"time": "2025-01-10T02:35:00Z", "pm10": 200.0}]});
+    assert_eq!(d.post(&token, &late, "en").status, 200);
+    let m = d.client("manager");
+    let hours = get(
+        &m,
+        "/api/dust/monitors/WH-DUST-05/readings?interval=hour&from=2025-01-10T10:00:00%2B08:00&to=2025-01-10T12:00:00%2B08:00",
+    );
+    let hs = hours["readings"].as_array().unwrap();
+    assert_eq!(hs[0]["time"], "2025-01-10T10:00:00+08:00");
+    assert_eq!(
+        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
+        (json!(150.0), json!(2))
+    );
+    assert_eq!(
+        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
+        (json!(50.0), json!(1))
+    );
+}
+
+#[test]
+fn a_retried_http_batch_stores_nothing_twice() {
+    let d = dust_server();
+    let token = d.add("WH-DUST-06", inside("mines", "骆驼山示例露天煤矿"));
+    let batch = json!({"readings": [
+        {"time": "2025-01-10T10:00:00+08:00", "tsp": 250.0, "pm10": 86.0, "pm25": 41.0, "wind_speed": 3.2, "wind_dir": 275.0, "temperature": -5.5, "humidity": 31.0},
+        {"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0},
+        {"time": "2025-01-10T10:02:00+08:00", "pm10": 94.0}
+    ]});
+    let r = d.post(&token, &batch, "en");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"stored": 3, "duplicates": 0}));
+    let r = d.post(&token, &batch, "en");
+    assert_eq!(r.json(), json!({"stored": 0, "duplicates": 3}));
+    assert_eq!(d.readings(), 3);
+    assert_eq!(d.count("SELECT sum(n) FROM dust_hours"), 3);
+    // A batch overlapping the first: only the new reading is stored.
+    let more = json!({"readings": [
+        {"time": "2025-01-10T10:02:00+08:00", "pm10": 94.0},
+        {"time": "2025-01-10T10:03:00+08:00", "pm10": 98.0}
+    ]});
+    assert_eq!(
+        d.post(&token, &more, "en").json(),
+        json!({"stored": 1, "duplicates": 1})
+    );
+    assert_eq!(d.readings(), 4);
+    assert_eq!(d.count("SELECT sum(n) FROM dust_hours"), 4);
+}
+
+#[test]
+fn bad_batches_are_refused_in_the_requests_language_and_nothing_is_written() {
+    let d = dust_server();
+    let token = d.add("WH-DUST-07", inside("mines", "骆驼山示例露天煤矿"));
+    let bad = json!({"readings": [
+        {"time": "2025-01-10T10:00:00+08:00", "pm10": 86.0},
+        {"time": "2025-01-10T10:01:00+08:00", "pm10": -4.0}
+    ]});
+    let r = d.post(&token, &bad, "en");
+    assert_eq!(r.status, 422);
+    let body = r.json();
+    assert_eq!(body["error"], "dust_value_out_of_range");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"readings[1].pm10\" is -4"),
+        "{body}"
+    );
+    let zh = d.post(&token, &bad, "zh-CN").json();
+    assert!(zh["message"].as_str().unwrap().contains("超出"), "{zh}");
+    let typo = json!({"readings": [{"time": "2025-01-10T10:00:00+08:00", "pm2_5": 30}]});
+    let r = d.post(&token, &typo, "en");
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("pm2_5"), "{}", r.body);
+    let r = request(
+        d.http,
+        "POST",
+        "/api/dust/readings",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+        Some(b"{\"readings\": [".as_slice()),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(d.post("not-a-token", &bad, "en").status, 401);
+    assert_eq!(d.readings(), 0);
+    // A revoked token is refused; a new one works.
+    d.store
+        .write_blocking(|tx| monitors::revoke(tx, "WH-DUST-07", chrono::Utc::now()))
+        .unwrap();
+    let good = json!({"readings": [{"time": "2025-01-10T10:00:00+08:00", "pm10": 86.0}]});
+    let r = d.post(&token, &good, "en");
+    assert_eq!(r.status, 401);
+    assert!(r.json()["message"].as_str().unwrap().contains("revoked"));
+    let fresh = d
+        .store
+        .write_blocking(|tx| monitors::new_token(tx, "WH-DUST-07", chrono::Utc::now()))
+        .unwrap();
+    assert_eq!(d.post(&fresh, &good, "en").status, 200);
+}
+
+#[test]
+fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
+    let d = dust_server();
+    let own = d.add("OWN-01", inside("mines", "骆驼山示例露天煤矿"));
+    let other = d.add("OTHER-01", inside("mines", "公乌素示例一号煤矿"));
+    let one = json!({"readings": [{"time": "2025-01-10T10:00:00+08:00", "pm10": 86.0}]});
+    assert_eq!(d.post(&own, &one, "en").status, 200);
+    assert_eq!(d.post(&other, &one, "en").status, 200);
+    let path = |mn: &str| {
+        format!(
+            "/api/dust/monitors/{mn}/readings?interval=raw&from=2025-01-10T00:00:00Z&to=2025-01-11T00:00:00Z"
+        )
+    };
+    for user in ["manager", "district", "patrol"] {
+        let c = d.client(user);
+        for mn in ["OWN-01", "OTHER-01"] {
+            assert_eq!(
+                get(&c, &path(mn))["readings"].as_array().unwrap().len(),
+                1,
+                "{user} {mn}"
+            );
+        }
+    }
+    let owner = d.client("owner");
+    assert_eq!(get(&owner, &path("OWN-01"))["readings"][0]["pm10"], 86.0);
+    let r = owner.get(&path("OTHER-01"));
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(owner.get(&path("NO-SUCH")).status, 404);
+    let anonymous = request(d.http, "GET", &path("OWN-01"), &[], None);
+    assert_eq!(anonymous.status, 401);
+    // The monitors layer: the mine derived from where the monitor stands, and the same scope.
+    let fc = get(&owner, "/collections/dust_monitors/items");
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1, "{fc}");
+    let props = &features[0]["properties"];
+    assert_eq!(props["mn"], "OWN-01");
+    assert_eq!(props["holder"], "骆驼山示例煤业有限公司");
+    assert_eq!(props["mine_via"], "geometry");
+    assert!(
+        props["mine"].as_str().unwrap().starts_with("C150300"),
+        "{props}"
+    );
+    let all = get(&d.client("manager"), "/collections/dust_monitors/items");
+    assert_eq!(all["features"].as_array().unwrap().len(), 2);
+    let r = d
+        .client("manager")
+        .get("/api/dust/monitors/OWN-01/readings?interval=week");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("raw, hour or day")
+    );
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
+    c.env("LANG", "en_US.UTF-8").current_dir(root());
+    c
+}
+
+fn stdout_of(args: &[&str]) -> (bool, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn is_token(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[test]
+fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_packets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let db_s = db.to_str().unwrap();
+    let [lon, lat] = inside("mines", "骆驼山示例露天煤矿");
+    let (lon, lat) = (lon.to_string(), lat.to_string());
+    let add = |mn: &str| {
+        stdout_of(&[
+            "monitor",
+            "add",
+            "--db",
+            db_s,
+            "--mn",
+            mn,
+            "--password",
+            "123456",
+            "--lon",
+            &lon,
+            "--lat",
+            &lat,
+            "--name",
+            "一号监测点",
+        ])
+    };
+    let (ok, stdout, stderr) = add("CLI-01");
+    assert!(ok, "{stderr}");
+    let token = stdout.lines().next_back().unwrap().to_string();
+    assert!(is_token(&token), "last line: {token:?}");
+    assert!(stderr.contains("CLI-01 added"), "{stderr}");
+    let (ok, _, stderr) = add("CLI-01");
+    assert!(!ok && stderr.contains("already registered"), "{stderr}");
+    let (ok, stdout, _) = stdout_of(&["monitor", "list", "--db", db_s]);
+    assert!(
+        ok && stdout.contains("CLI-01\t一号监测点\tC150300") && stdout.contains("token active"),
+        "{stdout}"
+    );
+    // The real server with --hj212.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hj_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let hj: SocketAddr = format!("127.0.0.1:{hj_port}").parse().unwrap();
+    let mut server = bin()
+        .args([
+            "serve",
+            "--db",
+            db_s,
+            "--addr",
+            &http.to_string(),
+            "--hj212",
+            &hj.to_string(),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while TcpStream::connect(http).is_err() || TcpStream::connect(hj).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut s = connect(hj);
+    s.write_all(&realtime("CLI-01", "123456", 5, "77", "20250110100000"))
+        .unwrap();
+    let answer = acks(&mut s, 1);
+    let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
+    let r = request(
+        http,
+        "POST",
+        "/api/dust/readings",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+        Some(body.to_string().as_bytes()),
+    );
+    let status = r.status;
+    // Revoked while the server runs: refused at once.
+    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "CLI-01"]);
+    let after = request(
+        http,
+        "POST",
+        "/api/dust/readings",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+        Some(body.to_string().as_bytes()),
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(answer, vec![ack_of("77", "CLI-01")]);
+    assert_eq!(status, 200, "{}", r.body);
+    assert!(ok, "{stderr}");
+    assert_eq!(after.status, 401);
+    let (ok, stdout, stderr) = stdout_of(&["monitor", "token", "--db", db_s, "--mn", "CLI-01"]);
+    assert!(ok, "{stderr}");
+    let fresh = stdout.lines().next_back().unwrap();
+    assert!(is_token(fresh) && fresh != token);
+    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "NOPE"]);
+    assert!(!ok && stderr.contains("NOPE"), "{stderr}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM dust_readings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+}
