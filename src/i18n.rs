@@ -703,6 +703,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The features of {layer} are kept by the system and cannot be edited here",
     ),
     (
+        "reroute_reason_created",
+        "经 OGC API 新增{layer}{label}后按新边界重新判定责任主体",
+        "responsibility re-derived after {layer} {label} was created through the OGC API",
+    ),
+    (
+        "reroute_reason_changed",
+        "经 OGC API 修改{layer}{label}后按新边界重新判定责任主体",
+        "responsibility re-derived after {layer} {label} was changed through the OGC API",
+    ),
+    (
+        "reroute_reason_deleted",
+        "经 OGC API 删除{layer}{label}后按新边界重新判定责任主体",
+        "responsibility re-derived after {layer} {label} was deleted through the OGC API",
+    ),
+    (
         "still_referenced",
         "{layer}“{value}”仍被引用（{by}），请先修改或删除这些要素",
         "{layer} \"{value}\" is still referred to ({by}); change or delete those features first",

@@ -675,8 +675,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
     .unwrap();
     let expected = events
         .iter()
-        .filter(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap() < end)
-        .next_back()
+        .rfind(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap() < end)
         .unwrap()["to"]
         .clone();
     let then = m.get(&format!("/api/fires?at={day}")).json();
@@ -688,7 +687,10 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
         .unwrap();
     assert_eq!(f["properties"]["status"], expected);
     assert_ne!(f["properties"]["status"], "cleared");
-    assert!(f["properties"]["cleared_at"].is_null(), "nothing dated after the day asked for");
+    assert!(
+        f["properties"]["cleared_at"].is_null(),
+        "nothing dated after the day asked for"
+    );
     assert!(f["properties"]["deadline"].is_string());
     assert!(
         m.get("/api/fires?at=2025-06-01").json()["features"]

@@ -128,6 +128,9 @@ async fn act(
     Ok(axum::Json(v))
 }
 
+/// A fire's status and deadline at a past moment.
+type AsOf = (Status, Option<chrono::DateTime<chrono::Utc>>);
+
 /// Whether a status passes the `status` filter: a status, or `burning` / `open`.
 fn status_matches(filter: Option<&str>, status: Status) -> bool {
     match filter {
@@ -191,11 +194,11 @@ async fn list(
                 params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
             }
             // As of a past moment: each fire's status and deadline from its events up to then.
-            let past: Option<HashMap<String, (Status, Option<chrono::DateTime<chrono::Utc>>)>> = match at {
+            let past: Option<HashMap<String, AsOf>> = match at {
                 None => None,
                 Some(t) => {
                     let (changes, _) = store::changes(c, &sql, params.clone())?;
-                    let mut m: HashMap<String, (Status, Option<chrono::DateTime<chrono::Utc>>)> = HashMap::new();
+                    let mut m: HashMap<String, AsOf> = HashMap::new();
                     for ch in changes.into_iter().filter(|ch| ch.at < t) {
                         let e = m.entry(ch.fire).or_insert((ch.to, None));
                         e.0 = ch.to;

@@ -56,13 +56,20 @@ pub fn router(app: App) -> Router {
         // broken asset path shows up as an error rather than as HTML.
         let index = ServeFile::new(dir.join("index.html"));
         let spa = tower::service_fn(move |req: axum::extract::Request| {
-            let is_file = req.uri().path().rsplit('/').next().is_some_and(|last| last.contains('.'));
+            let is_file = req
+                .uri()
+                .path()
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains('.'));
             let mut index = index.clone();
             async move {
                 if is_file {
                     Ok(axum::http::StatusCode::NOT_FOUND.into_response())
                 } else {
-                    tower::Service::call(&mut index, req).await.map(|r| r.into_response())
+                    tower::Service::call(&mut index, req)
+                        .await
+                        .map(|r| r.into_response())
                 }
             }
         });

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind, Result};
+use crate::i18n::Lang;
 use crate::layers::{Layer, Registry, Source};
 use crate::service::import::{check_geometry, derive};
 use crate::service::reroute::{Rerouted, reroute_open_fires};
@@ -20,6 +21,14 @@ pub const EVENT_LAYERS: [&str; 2] = ["fire_points", "inspections"];
 
 /// Layers responsibility is decided from (what `store::areas::load` reads).
 const AREA_LAYERS: [&str; 4] = ["districts", "mines", "waste_dumps", "gangue_heaps"];
+
+/// What every edit needs besides the feature.
+pub struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub now: DateTime<Utc>,
+    /// The editor's language, for the reason recorded on re-routed fires.
+    pub lang: Lang,
+}
 
 /// What an edit did.
 #[derive(Debug)]
@@ -36,18 +45,23 @@ pub struct Edited {
 /// import does: the district, the geodesic area, a holder through a reference). Layers with
 /// other derived fields are kept by their own use cases (dust monitors by `qingling monitor`).
 pub fn editable(layer: &Layer) -> bool {
-    let references = layer.fields.iter().any(|f| f.references.is_some());
     !layer.access.write.is_empty()
         && !EVENT_LAYERS.contains(&layer.name.as_str())
-        && layer
-            .fields
-            .iter()
-            .filter(|f| f.derived)
-            .all(|f| match f.name.as_str() {
-                "district_code" | "area_m2" => true,
-                "holder" => references,
-                _ => false,
-            })
+        && derivable(layer)
+}
+
+/// Whether `service::import::derive` fills every derived field of the layer.
+fn derivable(layer: &Layer) -> bool {
+    let references = layer.fields.iter().any(|f| f.references.is_some());
+    layer
+        .fields
+        .iter()
+        .filter(|f| f.derived)
+        .all(|f| match f.name.as_str() {
+            "district_code" | "area_m2" => true,
+            "holder" => references,
+            _ => false,
+        })
 }
 
 /// 403 unless this user's role may write the layer (its file's `access.write`).
@@ -186,9 +200,11 @@ fn after_change(
     }
     let index = ResponsibilityIndex::new(areas::load(tx)?);
     let prefix = format!("{}.", layer.name);
+    // Only layers whose derived fields are all derived here: the others (fires, dust monitors)
+    // keep theirs through their own use cases.
     for other in registry.iter().filter(|o| {
         o.name != layer.name
-            && !EVENT_LAYERS.contains(&o.name.as_str())
+            && derivable(o)
             && o.fields.iter().any(|f| {
                 f.references
                     .as_deref()
@@ -237,22 +253,34 @@ fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityInde
     Ok(())
 }
 
-fn reason(layer: &Layer, what: &str, label: &str) -> String {
-    format!("OGC API 编辑：{}{label}{what}", layer.title.zh)
+/// The reason recorded on each re-routed fire, in the editor's language (as an import does).
+fn reason(layer: &Layer, key: &str, label: &str, lang: Lang) -> String {
+    crate::i18n::format(
+        lang,
+        key,
+        &[
+            ("layer", layer.title.get(lang).to_string()),
+            ("label", label.to_string()),
+        ],
+    )
 }
 
 /// Creates a feature.
 pub fn create(
     tx: &rusqlite::Connection,
-    registry: &Registry,
+    ctx: &Ctx,
     layer: &Layer,
     geom: Geometry<f64>,
     props: &Map<String, Value>,
-    now: DateTime<Utc>,
 ) -> Result<Edited> {
-    let fid = write(tx, registry, layer, None, geom, props)?;
-    let why = reason(layer, "新增", &label(layer, props, fid));
-    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    let fid = write(tx, ctx.registry, layer, None, geom, props)?;
+    let why = reason(
+        layer,
+        "reroute_reason_created",
+        &label(layer, props, fid),
+        ctx.lang,
+    );
+    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
         fid,
         areas_changed,
@@ -263,19 +291,23 @@ pub fn create(
 /// Replaces a feature (PUT): geometry and every property.
 pub fn replace(
     tx: &rusqlite::Connection,
-    registry: &Registry,
+    ctx: &Ctx,
     layer: &Layer,
     fid: i64,
     geom: Geometry<f64>,
     props: &Map<String, Value>,
-    now: DateTime<Utc>,
 ) -> Result<Edited> {
     if features::row(tx, layer, fid)?.is_none() {
         return Err(Error::not_found("feature"));
     }
-    write(tx, registry, layer, Some(fid), geom, props)?;
-    let why = reason(layer, "修改", &label(layer, props, fid));
-    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    write(tx, ctx.registry, layer, Some(fid), geom, props)?;
+    let why = reason(
+        layer,
+        "reroute_reason_changed",
+        &label(layer, props, fid),
+        ctx.lang,
+    );
+    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
         fid,
         areas_changed,
@@ -287,12 +319,11 @@ pub fn replace(
 /// stored ones (RFC 7396: a null removes a property). The result is checked as a whole.
 pub fn update(
     tx: &rusqlite::Connection,
-    registry: &Registry,
+    ctx: &Ctx,
     layer: &Layer,
     fid: i64,
     geom: Option<Geometry<f64>>,
     patch: &Map<String, Value>,
-    now: DateTime<Utc>,
 ) -> Result<Edited> {
     let Some((old_geom, mut props)) = features::row(tx, layer, fid)? else {
         return Err(Error::not_found("feature"));
@@ -306,14 +337,19 @@ pub fn update(
     }
     write(
         tx,
-        registry,
+        ctx.registry,
         layer,
         Some(fid),
         geom.unwrap_or(old_geom),
         &props,
     )?;
-    let why = reason(layer, "修改", &label(layer, &props, fid));
-    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    let why = reason(
+        layer,
+        "reroute_reason_changed",
+        &label(layer, &props, fid),
+        ctx.lang,
+    );
+    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
         fid,
         areas_changed,
@@ -322,26 +358,25 @@ pub fn update(
 }
 
 /// Deletes a feature, unless other features still refer to it.
-pub fn delete(
-    tx: &rusqlite::Connection,
-    registry: &Registry,
-    layer: &Layer,
-    fid: i64,
-    now: DateTime<Utc>,
-) -> Result<Edited> {
+pub fn delete(tx: &rusqlite::Connection, ctx: &Ctx, layer: &Layer, fid: i64) -> Result<Edited> {
     let Some((_, props)) = features::row(tx, layer, fid)? else {
         return Err(Error::not_found("feature"));
     };
     if let Some(k) = key_of(layer, &props) {
-        let by = referrers(tx, registry, layer, &k)?;
+        let by = referrers(tx, ctx.registry, layer, &k)?;
         if !by.is_empty() {
             return Err(still_referenced(layer, &k, by));
         }
     }
     features::delete(tx, layer, fid)?;
     gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
-    let why = reason(layer, "删除", &label(layer, &props, fid));
-    let (areas_changed, rerouted) = after_change(tx, registry, layer, now, &why)?;
+    let why = reason(
+        layer,
+        "reroute_reason_deleted",
+        &label(layer, &props, fid),
+        ctx.lang,
+    );
+    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
         fid,
         areas_changed,
@@ -402,14 +437,17 @@ mod tests {
         let (conn, registry) = db();
         let mines = registry.get("mines").expect("mines");
         let dumps = registry.get("waste_dumps").expect("dumps");
-        let now = Utc::now();
+        let ctx = Ctx {
+            registry: &registry,
+            now: Utc::now(),
+            lang: Lang::Zh,
+        };
         let mine = create(
             &conn,
-            &registry,
+            &ctx,
             mines,
             square(106.6, 39.4, 0.1),
             &props(json!({"name": "一矿", "licence_no": "C1", "holder": "甲", "kind": "open_pit", "status": "producing", "district_code": "forged"})),
-            now,
         )
         .expect("mine");
         assert!(mine.areas_changed);
@@ -422,28 +460,26 @@ mod tests {
         );
         let dump = create(
             &conn,
-            &registry,
+            &ctx,
             dumps,
             square(106.71, 39.4, 0.01),
             &props(json!({"name": "外排土场", "mine": "C1"})),
-            now,
         )
         .expect("dump");
         update(
             &conn,
-            &registry,
+            &ctx,
             mines,
             mine.fid,
             None,
             &props(json!({"holder": "乙"})),
-            now,
         )
         .expect("patch");
         let (_, d) = features::row(&conn, dumps, dump.fid)
             .expect("row")
             .expect("dump");
         assert_eq!(d["holder"], "乙", "the dump's holder follows its mine");
-        let e = delete(&conn, &registry, mines, mine.fid, now).expect_err("referenced");
+        let e = delete(&conn, &ctx, mines, mine.fid).expect_err("referenced");
         assert!(
             e.message(Lang::En).contains("外排土场"),
             "{}",
@@ -451,27 +487,25 @@ mod tests {
         );
         let e = update(
             &conn,
-            &registry,
+            &ctx,
             mines,
             mine.fid,
             None,
             &props(json!({"licence_no": "C2"})),
-            now,
         )
         .expect_err("key in use");
         assert!(matches!(e, Error::Problem(ref p) if p.key == "still_referenced"));
         let e = create(
             &conn,
-            &registry,
+            &ctx,
             mines,
             square(106.65, 39.6, 0.01),
             &props(json!({"name": "重号矿", "licence_no": "C1", "holder": "丙", "kind": "open_pit", "status": "producing"})),
-            now,
         )
         .expect_err("duplicate");
         assert!(matches!(e, Error::Problem(ref p) if p.key == "duplicate_key"));
-        delete(&conn, &registry, dumps, dump.fid, now).expect("dump goes");
-        delete(&conn, &registry, mines, mine.fid, now).expect("then the mine");
+        delete(&conn, &ctx, dumps, dump.fid).expect("dump goes");
+        delete(&conn, &ctx, mines, mine.fid).expect("then the mine");
         assert_eq!(features::count(&conn, "mines").expect("count"), 0);
     }
 }

@@ -159,6 +159,14 @@ fn feature(body: &Value, crs: Option<Crs>) -> Result<(Geometry<f64>, Map<String,
     Ok((g, properties(body)?))
 }
 
+fn ctx(app: &App, now: chrono::DateTime<Utc>, lang: crate::i18n::Lang) -> service::Ctx<'_> {
+    service::Ctx {
+        registry: &app.registry,
+        now,
+        lang,
+    }
+}
+
 fn fid_of(fid: &str) -> Result<i64, Error> {
     fid.parse::<i64>().map_err(|_| Error::not_found("feature"))
 }
@@ -236,12 +244,12 @@ pub async fn create(
         Err(res) => return Ok(res),
     };
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
-    let (now, a) = (Utc::now(), app.clone());
+    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
     let since = watch_since(now, &app.rules);
     let (edited, v) = app
         .db
         .write(move |tx| {
-            let edited = service::create(tx, &a.registry, &layer, geom, &props, now)?;
+            let edited = service::create(tx, &ctx(&a, now, lang), &layer, geom, &props)?;
             let v = answer(tx, &layer, &actor, &edited, &since)?;
             Ok::<_, Error>((edited, v))
         })
@@ -273,13 +281,13 @@ pub async fn replace(
     };
     let fid = fid_of(&fid)?;
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
-    let (now, a) = (Utc::now(), app.clone());
+    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
     let since = watch_since(now, &app.rules);
     let (edited, v) = app
         .db
         .write(move |tx| {
             in_scope(tx, &layer, &scope, fid, &since)?;
-            let edited = service::replace(tx, &a.registry, &layer, fid, geom, &props, now)?;
+            let edited = service::replace(tx, &ctx(&a, now, lang), &layer, fid, geom, &props)?;
             let v = answer(tx, &layer, &actor, &edited, &since)?;
             Ok::<_, Error>((edited, v))
         })
@@ -311,13 +319,13 @@ pub async fn update(
         Some(g) => Some(geometry(g, body_projector(&headers)?)?),
     };
     let patch = properties(&body)?;
-    let (now, a) = (Utc::now(), app.clone());
+    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
     let since = watch_since(now, &app.rules);
     let (edited, v) = app
         .db
         .write(move |tx| {
             in_scope(tx, &layer, &scope, fid, &since)?;
-            let edited = service::update(tx, &a.registry, &layer, fid, geom, &patch, now)?;
+            let edited = service::update(tx, &ctx(&a, now, lang), &layer, fid, geom, &patch)?;
             let v = answer(tx, &layer, &actor, &edited, &since)?;
             Ok::<_, Error>((edited, v))
         })
@@ -338,13 +346,13 @@ pub async fn delete(
         Err(res) => return Ok(res),
     };
     let fid = fid_of(&fid)?;
-    let (now, a) = (Utc::now(), app.clone());
+    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
     let since = watch_since(now, &app.rules);
     let edited = app
         .db
         .write(move |tx| {
             in_scope(tx, &layer, &scope, fid, &since)?;
-            service::delete(tx, &a.registry, &layer, fid, now)
+            service::delete(tx, &ctx(&a, now, lang), &layer, fid)
         })
         .await?;
     reload(&app, &edited).await;

@@ -29,7 +29,8 @@ header{background:#37474f;color:#fff;padding:.6em 1.2em}header a{color:#fff}\
 main{padding:1em 1.2em;max-width:1200px}table{border-collapse:collapse;background:#fff;margin:.5em 0}\
 td,th{border:1px solid #cfd8dc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#eceff1}\
 nav a{margin-right:1em}svg{background:#fff;border:1px solid #cfd8dc;max-width:100%;height:auto}\
-code{background:#eceff1;padding:0 .2em}.muted{color:#607d8b}";
+code{background:#eceff1;padding:0 .2em}.muted{color:#607d8b}\
+.wide{overflow-x:auto}.wide td{white-space:nowrap;max-width:24em;overflow:hidden;text-overflow:ellipsis}";
 
 fn page(lang: Lang, title: &str, crumbs: &[(&str, String)], body: &str) -> String {
     let nav: Vec<String> = crumbs
@@ -419,7 +420,7 @@ pub fn items(v: &Value, layer: &Layer, actor: &Actor, lang: Lang, offset: usize)
         .collect();
     let json_href = v["links"][0]["href"].as_str().unwrap_or("").to_string() + "&f=json";
     let body = format!(
-        "<p>{} · <a href=\"{}\">GeoJSON</a></p><nav>{}</nav>{}<table><tr><th>{}</th></tr>{}</table><nav>{}</nav>",
+        "<p>{} · <a href=\"{}\">GeoJSON</a></p><nav>{}</nav>{}<div class=\"wide\"><table><tr><th>{}</th></tr>{}</table></div><nav>{}</nav>",
         esc(&summary),
         esc(&json_href),
         paging.join(""),
