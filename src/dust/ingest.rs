@@ -3,6 +3,9 @@
 //! (WAL, synchronous=FULL) instead of paying one fsync each. A caller hears back only after the
 //! commit, so an acknowledgement sent then is never for a reading a crash could lose.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::reading::Reading;
@@ -25,6 +28,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Ingestor {
     tx: mpsc::Sender<Job>,
+    commits: Arc<AtomicU64>,
 }
 
 /// The answer to one batch: what was stored, once committed. An error is already logged.
@@ -34,10 +38,17 @@ impl Ingestor {
     /// Starts the writer thread. It stops when every handle is dropped.
     pub fn start(db: Db) -> std::io::Result<Ingestor> {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
         std::thread::Builder::new()
             .name("dust-ingest".into())
-            .spawn(move || run(db, rx))?;
-        Ok(Ingestor { tx })
+            .spawn(move || run(db, rx, &counter))?;
+        Ok(Ingestor { tx, commits })
+    }
+
+    /// Transactions committed so far (each holds every batch that was waiting).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Queues a batch (waiting while the queue is full); the receipt resolves after the commit.
@@ -56,7 +67,7 @@ impl Ingestor {
     }
 }
 
-fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+fn run(db: Db, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
     while let Some(first) = rx.blocking_recv() {
         let mut size = first.readings.len();
         let mut group = vec![first];
@@ -70,6 +81,7 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
             }
         }
         commit(&db, group);
+        commits.fetch_add(1, Ordering::Relaxed);
     }
 }
 

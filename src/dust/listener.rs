@@ -33,6 +33,9 @@ const RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// into a flood of queries).
 const RELOAD_ON_MISS: Duration = Duration::from_secs(1);
 
+/// How long an acknowledgement may wait for the device to read it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Acknowledgements waiting for their commit, per connection.
 const ACK_QUEUE: usize = 1024;
 
@@ -177,6 +180,8 @@ struct Ctx {
 pub struct Hj212 {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
+    /// The group-commit writer its readings go through.
+    pub ingest: Ingestor,
 }
 
 /// Binds `addr` and serves HJ 212 on it in the background (on the current tokio runtime).
@@ -192,13 +197,17 @@ pub fn start_on(listener: TcpListener, db: Db, ingest: Ingestor) -> std::io::Res
     let stats = Arc::new(Stats::default());
     let ctx = Arc::new(Ctx {
         devices: Devices::new(db),
-        ingest,
+        ingest: ingest.clone(),
         stats: stats.clone(),
     });
     tokio::spawn(accept(listener, ctx));
     tokio::spawn(report(stats.clone()));
     tracing::info!("HJ 212 listening on {addr}");
-    Ok(Hj212 { addr, stats })
+    Ok(Hj212 {
+        addr,
+        stats,
+        ingest,
+    })
 }
 
 async fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
@@ -304,9 +313,14 @@ async fn packet(
             return None;
         }
     };
-    if p.st != "22" || p.data_level().is_none() {
+    if p.data_level().is_none() {
         bump(&stats.ignored, 1);
-        tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet without dust readings ignored");
+        tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet without readings ignored");
+        return None;
+    }
+    if p.st != "22" {
+        bump(&stats.ignored, 1);
+        tracing::warn!(%peer, st = %p.st, mn = %p.mn, "HJ 212 data packet for another system ignored (dust monitors send ST=22, air quality)");
         return None;
     }
     let Some(device) = ctx.devices.lookup(&p.mn).await else {
@@ -394,10 +408,12 @@ async fn write_acks(
             bump(&stats.acks, 1);
         }
         if !out.is_empty() && pending.is_empty() {
-            if wr.write_all(&out).await.is_err() {
-                return;
+            // A device that stops reading must not hold the connection forever: dropping the
+            // queue makes the reader stop too.
+            match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&out)).await {
+                Ok(Ok(())) => out.clear(),
+                _ => return,
             }
-            out.clear();
         }
     }
     if !out.is_empty() {

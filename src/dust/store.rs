@@ -341,28 +341,33 @@ pub fn hours(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Means an insert changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Affected {
+    /// `(hour, mean)` for each changed hour (Unix seconds / 3600).
+    pub hourly: Vec<(i64, HourMean)>,
+    /// The 24-hour means of the local days containing them.
+    pub daily: Vec<DayMean>,
+}
+
 /// The hourly means of `hours` and the 24-hour means of the local days containing them, for a
 /// check on what an insert changed ([`Inserted::hours`]): reads one day of rollup rows per day.
-pub fn affected_means(
-    conn: &Connection,
-    device: DeviceId,
-    hours: &[i64],
-) -> Result<(Vec<(i64, HourMean)>, Vec<DayMean>)> {
+pub fn affected_means(conn: &Connection, device: DeviceId, hours: &[i64]) -> Result<Affected> {
     let mut days: Vec<i64> = hours.iter().map(|h| day_start(h * 3600)).collect();
     days.sort_unstable();
     days.dedup();
-    let mut hourly = vec![];
-    let mut daily = vec![];
+    let mut out = Affected::default();
     for day in days {
         let rows: Vec<(i64, HourMean)> =
             self::hours(conn, device, hour_of(day), hour_of(day) + 24)?
                 .iter()
                 .map(|(h, s)| (*h, s.mean()))
                 .collect();
-        hourly.extend(rows.iter().filter(|(h, _)| hours.contains(h)).copied());
-        daily.extend(day_means(&rows));
+        out.hourly
+            .extend(rows.iter().filter(|(h, _)| hours.contains(h)).copied());
+        out.daily.extend(day_means(&rows));
     }
-    Ok((hourly, daily))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -459,7 +464,7 @@ mod tests {
             ],
         )
         .expect("insert");
-        let (hourly, daily) = affected_means(&conn, d, &ins.hours).expect("means");
+        let Affected { hourly, daily } = affected_means(&conn, d, &ins.hours).expect("means");
         assert_eq!(hourly.len(), 2);
         assert_eq!(hourly[0].1.get(Quantity::Pm10), Some(100.0));
         assert_eq!(daily.len(), 2);
