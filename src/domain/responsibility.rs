@@ -137,6 +137,13 @@ pub struct OutsideManagedArea;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
+/// Point in (or on the boundary of) a multipolygon. The R-tree has already checked the
+/// envelope, so each part is tested directly (MultiPolygon::intersects would recompute the
+/// whole bounding box from every vertex on each call).
+fn inside(g: &MultiPolygon<f64>, p: Point<f64>) -> bool {
+    g.0.iter().any(|poly| poly.intersects(&p))
+}
+
 fn tree<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTree<Entry> {
     let entries = geoms
         .enumerate()
@@ -204,7 +211,7 @@ impl ResponsibilityIndex {
     pub fn district_at(&self, p: Point<f64>) -> Option<&District> {
         Self::hits(&self.districts, p)
             .map(|i| &self.areas.districts[i])
-            .filter(|d| d.geom.intersects(&p))
+            .filter(|d| inside(&d.geom, p))
             .min_by(|a, b| a.code.cmp(&b.code))
     }
 
@@ -223,7 +230,7 @@ impl ResponsibilityIndex {
     pub fn mines_at(&self, p: Point<f64>) -> Vec<&Mine> {
         let mut found: Vec<&Mine> = Self::hits(&self.mines, p)
             .map(|i| &self.areas.mines[i])
-            .filter(|m| m.geom.intersects(&p))
+            .filter(|m| inside(&m.geom, p))
             .collect();
         found.sort_by_key(|m| m.id);
         found
@@ -232,7 +239,7 @@ impl ResponsibilityIndex {
     fn dump_hits(&self, p: Point<f64>) -> Vec<Hit<'_>> {
         let mut v: Vec<Hit> = Self::hits(&self.dumps, p)
             .map(|i| &self.areas.waste_dumps[i])
-            .filter(|d| d.geom.intersects(&p))
+            .filter(|d| inside(&d.geom, p))
             .map(|d| {
                 let mine = self.mine(&d.mine);
                 Hit {
@@ -255,7 +262,7 @@ impl ResponsibilityIndex {
     fn heap_hits(&self, p: Point<f64>) -> Vec<Hit<'_>> {
         let mut v: Vec<Hit> = Self::hits(&self.heaps, p)
             .map(|i| &self.areas.gangue_heaps[i])
-            .filter(|h| h.geom.intersects(&p))
+            .filter(|h| inside(&h.geom, p))
             .map(|h| Hit {
                 holder: (!h.holder.is_empty()).then_some(h.holder.as_str()),
                 via: Via {
@@ -288,10 +295,15 @@ impl ResponsibilityIndex {
     /// Decides the responsible party for a point (lon/lat).
     pub fn assign(&self, p: Point<f64>) -> Result<Responsible, OutsideManagedArea> {
         let district = self.district_at(p).ok_or(OutsideManagedArea)?;
-        for hits in [self.dump_hits(p), self.heap_hits(p), self.mine_hits(p)] {
-            if hits.is_empty() {
-                continue;
-            }
+        // Layer by layer, stopping at the first with a hit: most points need only one search.
+        let mut hits = self.dump_hits(p);
+        if hits.is_empty() {
+            hits = self.heap_hits(p);
+        }
+        if hits.is_empty() {
+            hits = self.mine_hits(p);
+        }
+        if !hits.is_empty() {
             return Ok(self.decide(district, hits));
         }
         Ok(Responsible::for_district(&district.code, &district.name))

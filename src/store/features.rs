@@ -134,9 +134,11 @@ fn from_where(
     let mut sql = format!(" FROM \"{}\" t", layer.name);
     if let Some([x0, y0, x1, y1]) = q.bbox {
         // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
-        // good enough for a map's bbox request on polygons (the OGC API allows it).
-        sql += &format!(
-            " JOIN \"rtree_{}_geom\" r ON r.id = t.fid AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+        // good enough for a map's bbox request on polygons (the OGC API allows it). CROSS JOIN
+        // keeps the R-tree first: otherwise SQLite may start from a scope column's index and
+        // probe the R-tree once per fire in the scope (a patrol's: every open fire).
+        sql = format!(
+            " FROM \"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
             layer.name
         );
         params.splice(
