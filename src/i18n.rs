@@ -749,6 +749,41 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("ogc_matched", "共 {n} 个", "{n} in all"),
     ("ogc_prev", "上一页", "Previous page"),
     ("ogc_next", "下一页", "Next page"),
+    ("what_dust_alert", "该扬尘告警", "dust alert"),
+    ("dust_status_open", "待处理", "open"),
+    ("dust_status_rectifying", "整改中", "rectifying"),
+    ("dust_status_closed", "已关闭", "closed"),
+    (
+        "dust_action_start_rectifying",
+        "开始整改",
+        "start rectifying",
+    ),
+    ("dust_action_close", "关闭", "close"),
+    (
+        "dust_action_not_allowed",
+        "扬尘告警当前状态为“{status}”，不能执行“{action}”；现在可执行：{allowed}",
+        "The dust alert is {status}, so \"{action}\" is not possible; possible now: {allowed}",
+    ),
+    (
+        "what_dust_restriction",
+        "该限产措施",
+        "production restriction",
+    ),
+    (
+        "dust_bad_warning_level",
+        "预警级别“{value}”无效；可用级别：{allowed}",
+        "Unknown warning level \"{value}\"; the levels are: {allowed}",
+    ),
+    (
+        "dust_bad_period",
+        "预警结束时间 {to} 必须晚于开始时间 {from}",
+        "The warning must end ({to}) after it starts ({from})",
+    ),
+    (
+        "dust_already_acknowledged",
+        "该限产措施已于 {at} 确认",
+        "This restriction was already acknowledged at {at}",
+    ),
 ];
 
 /// The message for a key, or the key itself when a translation is missing (a test checks none is).

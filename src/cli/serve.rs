@@ -92,6 +92,7 @@ async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io
     });
     // Webhook deliveries (and the sweep for passed deadlines) run beside requests, never in them.
     crate::service::webhooks::spawn_worker(&app);
+    crate::service::dust_alerts::spawn_checker(&app);
     axum::serve(listener, crate::http::router(app))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

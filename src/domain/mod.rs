@@ -4,6 +4,7 @@
 pub mod access;
 pub mod clearance;
 pub mod deadline;
+pub mod dust;
 pub mod fire;
 pub mod responsibility;
 pub mod role;

@@ -4,6 +4,8 @@ pub mod auth;
 pub mod clearance;
 pub mod collections;
 pub mod dust;
+pub mod dust_alerts;
+pub mod dust_warnings;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -44,6 +46,8 @@ pub fn router(app: App) -> Router {
         .merge(fires::router())
         .merge(clearance::router())
         .merge(dust::router())
+        .merge(dust_alerts::router())
+        .merge(dust_warnings::router())
         .merge(export::router())
         .merge(photos::router())
         .merge(notifications::router())

@@ -2,6 +2,8 @@
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
 pub mod demo;
+pub mod dust_alerts;
+pub mod dust_warnings;
 pub mod edit;
 pub mod fires;
 pub mod import;

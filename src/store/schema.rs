@@ -188,6 +188,86 @@ CREATE TABLE dust_hours (
         "QGIS layer styles (layer_styles), registered as an attributes table",
         super::styles::CREATE_TABLE,
     ),
+    (
+        7,
+        "dust alerts: exceedances routed to a mine, their evidence and their life",
+        r#"
+-- A dust alert: one case per monitor, pollutant and window while it is not closed (a returning
+-- exceedance adds evidence or re-opens it). responsible and attribution are JSON; holder and
+-- district_code are copied out of responsible for the role filters.
+CREATE TABLE dust_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device INTEGER NOT NULL,
+    mn TEXT NOT NULL,
+    pollutant TEXT NOT NULL,
+    win TEXT NOT NULL,
+    value REAL NOT NULL,
+    limit_value REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'rectifying', 'closed')),
+    responsible TEXT NOT NULL,
+    holder TEXT,
+    district_code TEXT,
+    attribution TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at INTEGER
+);
+CREATE INDEX dust_alerts_case ON dust_alerts(device, pollutant, win, id);
+-- Every exceedance seen, once per (device, pollutant, win, period): the alert's evidence, and
+-- what makes the periodic check idempotent.
+CREATE TABLE dust_exceedances (
+    device INTEGER NOT NULL,
+    pollutant TEXT NOT NULL,
+    win TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    value REAL NOT NULL,
+    limit_value REAL NOT NULL,
+    wind_dir REAL,
+    alert INTEGER NOT NULL REFERENCES dust_alerts(id),
+    PRIMARY KEY (device, pollutant, win, start)
+) WITHOUT ROWID;
+CREATE TABLE dust_alert_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert INTEGER NOT NULL REFERENCES dust_alerts(id),
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT
+);
+"#,
+    ),
+    (
+        8,
+        "dust warnings and the production restrictions they put on mines",
+        r#"
+CREATE TABLE dust_warnings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    level TEXT NOT NULL,
+    districts TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    note TEXT,
+    issued_by TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+-- One per mine inside a warning's districts; due is Unix seconds, by when the owner must
+-- acknowledge.
+CREATE TABLE dust_restrictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    warning INTEGER NOT NULL REFERENCES dust_warnings(id),
+    mine TEXT NOT NULL,
+    mine_name TEXT NOT NULL,
+    holder TEXT,
+    district_code TEXT NOT NULL,
+    measures TEXT NOT NULL,
+    due INTEGER NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    UNIQUE (warning, mine)
+);
+"#,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any

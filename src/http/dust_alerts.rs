@@ -1,0 +1,46 @@
+//! Dust alerts: `GET /api/dust/alerts` (what the user's role may see) and
+//! `POST /api/dust/alerts/{id}/events` (`start_rectifying`, `close`).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{Json, User};
+use crate::app::App;
+use crate::service::dust_alerts as service;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/dust/alerts", get(list))
+        .route("/api/dust/alerts/{id}/events", post(act))
+}
+
+async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {
+    let alerts = app.db.read(move |c| service::list(c, &actor)).await?;
+    Ok(axum::Json(json!({ "alerts": alerts })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionInput {
+    action: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn act(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+    Json(input): Json<ActionInput>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let v = app
+        .db
+        .write(move |tx| service::act(tx, &actor, id, &input.action, input.note.as_deref(), now))
+        .await?;
+    Ok(axum::Json(v))
+}

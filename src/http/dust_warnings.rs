@@ -1,0 +1,53 @@
+//! Warnings and restrictions: `POST /api/dust/warnings` (managers), `GET /api/dust/restrictions`
+//! (by role, with `overdue`), `POST /api/dust/restrictions/{id}/acknowledge` (the owner).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{Json, User};
+use crate::app::App;
+use crate::service::dust_warnings::{self as service, NewWarning};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/dust/warnings", post(issue))
+        .route("/api/dust/restrictions", get(list))
+        .route("/api/dust/restrictions/{id}/acknowledge", post(acknowledge))
+}
+
+async fn issue(
+    State(app): State<App>,
+    User(actor): User,
+    Json(w): Json<NewWarning>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let now = chrono::Utc::now();
+    let index = app.index();
+    let v = app
+        .db
+        .write(move |tx| service::issue(tx, &index, &actor, &w, now))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(v)))
+}
+
+async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let v = app.db.read(move |c| service::list(c, &actor, now)).await?;
+    Ok(axum::Json(json!({ "restrictions": v })))
+}
+
+async fn acknowledge(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let v = app
+        .db
+        .write(move |tx| service::acknowledge(tx, &actor, id, now))
+        .await?;
+    Ok(axum::Json(v))
+}

@@ -1,0 +1,606 @@
+//! Dust alerts: the periodic check that turns new valid means into alerts routed to a mine (by
+//! the monitor's mine, or upwind of a monitor outside every mine), the list each role may see,
+//! and the actions on an alert. The rules themselves are in `domain::dust`.
+//!
+//! The check runs every minute from `serve` rather than inside ingest, so ingest stays one fast
+//! commit. It re-reads the last [`LOOKBACK_HOURS`] of each monitor's rollups: an exceedance is
+//! recorded once per (monitor, pollutant, window, period) in `dust_exceedances`, which makes the
+//! repeated check idempotent. Only finished hours and finished local days are judged, so a mean
+//! is never judged on part of its period; readings arriving more than two days late are stored
+//! but not judged.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use geo::Point;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use crate::domain::dust::{
+    self, Action, DustRules, Exceedance, MineNear, OnExceedance, Refusal, Status,
+};
+use crate::domain::responsibility::{Candidate, Party, ResponsibilityIndex, Responsible, Via};
+use crate::domain::role::{Actor, Role};
+use crate::dust::rollup::hour_of;
+use crate::dust::store::{self as dust_store, DeviceId};
+use crate::error::{Error, Kind, Result};
+use crate::service::webhooks::{self, EventKind};
+use crate::store::{self, gpkg, schema};
+
+/// How far back each check looks, hours: yesterday's whole local day is always inside.
+pub const LOOKBACK_HOURS: i64 = 48;
+
+/// The rules in force: the defaults, overridden by the `dust_rules` setting.
+pub fn rules(conn: &Connection) -> store::Result<DustRules> {
+    Ok(schema::setting(conn, "dust_rules")?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+struct Monitor {
+    device: DeviceId,
+    mn: String,
+    mine: Option<String>,
+    at: Option<Point<f64>>,
+}
+
+fn monitors(conn: &Connection) -> store::Result<Vec<Monitor>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.mn, m.mine, m.geom FROM dust_devices d
+         JOIN dust_monitors m ON m.mn = d.mn ORDER BY d.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let geom: Option<Vec<u8>> = r.get(3)?;
+        Ok(Monitor {
+            device: DeviceId(r.get(0)?),
+            mn: r.get(1)?,
+            mine: r.get::<_, Option<String>>(2)?.filter(|m| !m.is_empty()),
+            at: geom
+                .and_then(|b| gpkg::decode(&b).ok())
+                .and_then(|g| Point::try_from(g).ok()),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Who answers for an exceedance at a monitor, and why (the attribution stored on the alert).
+/// `None` when the monitor stands outside every district and no mine is to blame.
+pub fn attribute(
+    index: &ResponsibilityIndex,
+    rules: &DustRules,
+    mine: Option<&str>,
+    at: Point<f64>,
+    wind_from: Option<f64>,
+) -> Option<(Responsible, Value)> {
+    let district = index.district_at(at);
+    let to_district = |why_zh: String, why_en: String, extra: Value| {
+        let d = district?;
+        let mut r = Responsible::for_district(&d.code, &d.name);
+        r.via = Some(Via {
+            layer: "districts".into(),
+            id: d.id,
+            name: d.name.clone(),
+        });
+        Some((
+            r,
+            json!({"method": "district", "text": why_zh, "text_en": why_en, "detail": extra}),
+        ))
+    };
+    if let Some(m) = mine.and_then(|l| index.mine(l)) {
+        if m.ownerless {
+            return to_district(
+                format!("监测点属于无主矿山“{}”，由属地政府负责", m.name),
+                format!(
+                    "The monitor belongs to the ownerless mine {}: the district answers",
+                    m.name
+                ),
+                json!({"mine": m.licence_no}),
+            );
+        }
+        let mut r = Responsible::for_holder(&m.holder, district.map_or("", |d| d.code.as_str()));
+        r.via = Some(Via {
+            layer: "mines".into(),
+            id: m.id,
+            name: m.name.clone(),
+        });
+        r.mine = Some(m.licence_no.clone());
+        let text = format!("监测点位于矿山“{}”（{}）", m.name, m.licence_no);
+        let text_en = format!("The monitor is at the mine {} ({})", m.name, m.licence_no);
+        return Some((
+            r,
+            json!({"method": "mine", "text": text, "text_en": text_en, "mine": m.licence_no}),
+        ));
+    }
+    let Some(wind) = wind_from else {
+        return to_district(
+            "监测点不在任何矿山内，且无风向数据，无法判断上风向矿山，由属地政府负责".into(),
+            "The monitor is outside every mine and reported no wind direction, so no upwind mine can be named: the district answers".into(),
+            json!({}),
+        );
+    };
+    let near: Vec<MineNear> = index
+        .areas()
+        .mines
+        .iter()
+        .map(|m| MineNear {
+            licence_no: &m.licence_no,
+            name: &m.name,
+            holder: &m.holder,
+            ownerless: m.ownerless,
+            geom: &m.geom,
+        })
+        .collect();
+    let hits = dust::upwind(rules, at, wind, &near);
+    let figures = json!({
+        "wind_from_deg": (wind * 10.0).round() / 10.0,
+        "sector_deg": rules.upwind_sector_deg,
+        "max_distance_m": rules.upwind_distance_m,
+        "mines": hits.iter().map(|h| json!({
+            "licence_no": h.licence_no, "name": h.name, "holder": h.holder,
+            "bearing_deg": (h.bearing_deg * 10.0).round() / 10.0,
+            "distance_m": h.distance_m.round(),
+        })).collect::<Vec<_>>(),
+    });
+    let sector = format!(
+        "{:.0}°±{:.0}°, {:.0} m",
+        wind, rules.upwind_sector_deg, rules.upwind_distance_m
+    );
+    let Some(first) = hits.first() else {
+        return to_district(
+            format!("监测点不在任何矿山内；上风向（来风 {sector} 内）无矿山，由属地政府负责"),
+            format!(
+                "The monitor is outside every mine; no mine lies upwind (wind from {sector}): the district answers"
+            ),
+            figures,
+        );
+    };
+    let listed = hits
+        .iter()
+        .map(|h| {
+            format!(
+                "{}（方位 {:.0}°，{:.0} m）",
+                h.name, h.bearing_deg, h.distance_m
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("、");
+    let listed_en = hits
+        .iter()
+        .map(|h| {
+            format!(
+                "{} (bearing {:.0}°, {:.0} m)",
+                h.name, h.bearing_deg, h.distance_m
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text =
+        format!("监测点不在任何矿山内；上风向（来风 {sector} 内）矿山：{listed}；归属最近者");
+    let text_en = format!(
+        "The monitor is outside every mine; upwind (wind from {sector}): {listed_en}; the nearest answers"
+    );
+    let mine = index.mine(&first.licence_no)?;
+    let candidates: Vec<Candidate> = hits
+        .iter()
+        .skip(1)
+        .filter_map(|h| index.mine(&h.licence_no))
+        .map(|m| Candidate {
+            layer: "mines".into(),
+            id: m.id,
+            name: m.name.clone(),
+            holder: m.holder.clone(),
+            licence_no: Some(m.licence_no.clone()),
+        })
+        .collect();
+    let attribution =
+        json!({"method": "upwind", "text": text, "text_en": text_en, "detail": figures});
+    let mut r = if mine.ownerless {
+        let d = district?;
+        Responsible::for_district(&d.code, &d.name)
+    } else {
+        Responsible::for_holder(&mine.holder, district.map_or("", |d| d.code.as_str()))
+    };
+    r.via = Some(Via {
+        layer: "mines".into(),
+        id: mine.id,
+        name: mine.name.clone(),
+    });
+    r.mine = Some(mine.licence_no.clone());
+    r.candidates = candidates;
+    Some((r, attribution))
+}
+
+/// Checks every monitor's recent finished means and raises, extends or re-opens alerts, in the
+/// caller's transaction (the webhook rows commit with them). Returns the alerts raised or
+/// re-opened.
+pub fn check(tx: &Connection, index: &ResponsibilityIndex, now: DateTime<Utc>) -> Result<usize> {
+    let rules = rules(tx)?;
+    let now_s = now.timestamp();
+    let this_hour = hour_of(now_s);
+    let mut raised = 0;
+    for m in monitors(tx)? {
+        let hours: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT hour FROM dust_hours WHERE device = ?1 AND hour >= ?2 AND hour < ?3",
+            )?
+            .query_map(
+                params![m.device.0, this_hour - LOOKBACK_HOURS, this_hour],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        if hours.is_empty() {
+            continue;
+        }
+        let means = dust_store::affected_means(tx, m.device, &hours)?;
+        let days: Vec<_> = means
+            .daily
+            .into_iter()
+            .filter(|d| d.start + 86_400 <= now_s)
+            .collect();
+        for e in dust::exceedances(&rules, &means.hourly, &days) {
+            if record(tx, index, &rules, &m, &e, now)? {
+                raised += 1;
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// Records one exceedance; true when it raised or re-opened an alert.
+fn record(
+    tx: &Connection,
+    index: &ResponsibilityIndex,
+    rules: &DustRules,
+    m: &Monitor,
+    e: &Exceedance,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let pollutant = e.pollutant.name();
+    let win = e.window.as_str();
+    let seen: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM dust_exceedances WHERE device = ?1 AND pollutant = ?2 AND win = ?3 AND start = ?4",
+            params![m.device.0, pollutant, win, e.start],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if seen.is_some() {
+        return Ok(false);
+    }
+    let latest: Option<(i64, String, Option<i64>)> = tx
+        .query_row(
+            "SELECT id, status, closed_at FROM dust_alerts
+             WHERE device = ?1 AND pollutant = ?2 AND win = ?3 ORDER BY id DESC LIMIT 1",
+            params![m.device.0, pollutant, win],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let decision = dust::on_exceedance(
+        rules,
+        latest
+            .as_ref()
+            .and_then(|(_, s, c)| Status::parse(s).map(|s| (s, *c))),
+        now.timestamp(),
+    );
+    let at = ts(now);
+    let (id, action) = match (decision, latest) {
+        (OnExceedance::AddEvidence, Some((id, _, _))) => {
+            tx.execute(
+                "UPDATE dust_alerts SET value = ?2, limit_value = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, e.value, e.limit, at],
+            )?;
+            (id, None)
+        }
+        (OnExceedance::Reopen, Some((id, _, _))) => {
+            tx.execute(
+                "UPDATE dust_alerts SET value = ?2, limit_value = ?3, updated_at = ?4,
+                 status = 'open', closed_at = NULL WHERE id = ?1",
+                params![id, e.value, e.limit, at],
+            )?;
+            (id, Some("reopen"))
+        }
+        _ => {
+            let Some(p) = m.at else {
+                tracing::warn!(mn = %m.mn, "dust monitor without a position: exceedance not routed");
+                return Ok(false);
+            };
+            let Some((resp, attribution)) =
+                attribute(index, rules, m.mine.as_deref(), p, e.wind_dir)
+            else {
+                tracing::warn!(mn = %m.mn, "dust monitor outside every district: exceedance not routed");
+                return Ok(false);
+            };
+            tx.execute(
+                "INSERT INTO dust_alerts(device, mn, pollutant, win, value, limit_value, status,
+                 responsible, holder, district_code, attribution, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?11)",
+                params![
+                    m.device.0,
+                    m.mn,
+                    pollutant,
+                    win,
+                    e.value,
+                    e.limit,
+                    serde_json::to_string(&resp)
+                        .map_err(|e| store::StoreError::Corrupt(e.to_string()))?,
+                    resp.holder(),
+                    resp.district_code,
+                    attribution.to_string(),
+                    at
+                ],
+            )?;
+            (tx.last_insert_rowid(), Some("raise"))
+        }
+    };
+    tx.execute(
+        "INSERT INTO dust_exceedances(device, pollutant, win, start, value, limit_value, wind_dir, alert)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![m.device.0, pollutant, win, e.start, e.value, e.limit, e.wind_dir, id],
+    )?;
+    let Some(action) = action else {
+        return Ok(false);
+    };
+    tx.execute(
+        "INSERT INTO dust_alert_events(alert, at, actor, action, status) VALUES (?1, ?2, 'system', ?3, 'open')",
+        params![id, at, action],
+    )?;
+    if let Some(alert) = get(tx, id)? {
+        webhooks::enqueue(
+            tx,
+            EventKind::DustAlert,
+            &format!("{id}:{pollutant}:{win}:{}", e.start),
+            &json!({"action": action, "alert": alert}),
+        )?;
+    }
+    Ok(true)
+}
+
+const SELECT: &str = "SELECT id, mn, pollutant, win, value, limit_value, status, responsible,
+    attribution, created_at, updated_at, holder, district_code FROM dust_alerts";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<(Value, Option<String>, Option<String>)> {
+    let responsible: String = r.get(7)?;
+    let attribution: String = r.get(8)?;
+    Ok((
+        json!({
+            "id": r.get::<_, i64>(0)?,
+            "mn": r.get::<_, String>(1)?,
+            "pollutant": r.get::<_, String>(2)?,
+            "window": r.get::<_, String>(3)?,
+            "value": r.get::<_, f64>(4)?,
+            "limit": r.get::<_, f64>(5)?,
+            "status": r.get::<_, String>(6)?,
+            "responsible": serde_json::from_str::<Value>(&responsible).unwrap_or(Value::Null),
+            "attribution": serde_json::from_str::<Value>(&attribution).unwrap_or(Value::Null),
+            "created_at": r.get::<_, String>(9)?,
+            "updated_at": r.get::<_, String>(10)?,
+        }),
+        r.get(11)?,
+        r.get(12)?,
+    ))
+}
+
+fn evidence(conn: &Connection, id: i64) -> store::Result<Value> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT pollutant, win, start, value, limit_value, wind_dir FROM dust_exceedances
+         WHERE alert = ?1 ORDER BY start",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(json!({
+            "pollutant": r.get::<_, String>(0)?,
+            "window": r.get::<_, String>(1)?,
+            "start": crate::dust::reading::local_rfc3339(r.get(2)?),
+            "value": r.get::<_, f64>(3)?,
+            "limit": r.get::<_, f64>(4)?,
+            "wind_dir": r.get::<_, Option<f64>>(5)?,
+        }))
+    })?;
+    Ok(Value::Array(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// One alert with its evidence, whoever asks.
+fn get(conn: &Connection, id: i64) -> store::Result<Option<Value>> {
+    let found = conn
+        .query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
+        .optional()?;
+    let Some((mut v, _, _)) = found else {
+        return Ok(None);
+    };
+    v["evidence"] = evidence(conn, id)?;
+    Ok(Some(v))
+}
+
+/// Whether an actor may see an alert: managers all, district officers their district, owners
+/// their holder's, patrols every one not closed.
+fn visible(actor: &Actor, holder: Option<&str>, district: Option<&str>, status: &str) -> bool {
+    match actor.role {
+        Role::Manager => true,
+        Role::District => actor.district.is_some() && actor.district.as_deref() == district,
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
+        Role::Patrol => status != Status::Closed.as_str(),
+    }
+}
+
+/// The alerts an actor may see, newest first.
+pub fn list(conn: &Connection, actor: &Actor) -> store::Result<Vec<Value>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
+    let rows: Vec<_> = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    let mut out = vec![];
+    for (mut v, holder, district) in rows {
+        let status = v["status"].as_str().unwrap_or_default().to_string();
+        if visible(actor, holder.as_deref(), district.as_deref(), &status) {
+            if let Some(id) = v["id"].as_i64() {
+                v["evidence"] = evidence(conn, id)?;
+            }
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Applies an action to an alert: 404 when the actor cannot see it, 403 when its role may not
+/// take it, 409 (with what is possible) when the alert's state does not allow it.
+pub fn act(
+    tx: &Connection,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    let found = tx
+        .query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
+        .optional()?;
+    let Some((v, holder, district)) = found else {
+        return Err(Error::not_found("dust_alert"));
+    };
+    let status_s = v["status"].as_str().unwrap_or_default().to_string();
+    if !visible(actor, holder.as_deref(), district.as_deref(), &status_s) {
+        return Err(Error::not_found("dust_alert"));
+    }
+    let Some(action) = Action::parse(action) else {
+        return Err(Error::invalid("unknown_action")
+            .arg("action", action.to_string())
+            .arg(
+                "allowed",
+                Action::ALL.map(Action::as_str).join(", ").to_string(),
+            ));
+    };
+    let status = Status::parse(&status_s).unwrap_or(Status::Open);
+    let district_party = v["responsible"]["party"] == json!(Party::District);
+    let responsible = match actor.role {
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder.as_deref(),
+        Role::District => {
+            district_party
+                && actor.district.is_some()
+                && actor.district.as_deref() == district.as_deref()
+        }
+        _ => false,
+    };
+    let to = dust::decide(action, status, actor.role, responsible).map_err(|r| match r {
+        Refusal::Forbidden => Error::forbidden(),
+        Refusal::NotAllowed { status, allowed } => {
+            Error::new(Kind::Conflict, "dust_action_not_allowed")
+                .arg("status", format!("@dust_status_{}", status.as_str()))
+                .arg("action", format!("@dust_action_{}", action.as_str()))
+                .arg(
+                    "allowed",
+                    if allowed.is_empty() {
+                        "@none".into()
+                    } else {
+                        allowed
+                            .iter()
+                            .map(|a| format!("@dust_action_{}", a.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                )
+                .detail(json!({"status": status, "allowed": allowed}))
+        }
+    })?;
+    let at = ts(now);
+    tx.execute(
+        "UPDATE dust_alerts SET status = ?2, updated_at = ?3,
+         closed_at = CASE WHEN ?2 = 'closed' THEN ?4 ELSE NULL END WHERE id = ?1",
+        params![id, to.as_str(), at, now.timestamp()],
+    )?;
+    tx.execute(
+        "INSERT INTO dust_alert_events(alert, at, actor, action, status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, at, actor.username, action.as_str(), to.as_str(), note],
+    )?;
+    get(tx, id)?.ok_or_else(|| Error::not_found("dust_alert"))
+}
+
+/// Runs [`check`] every minute beside the server (never inside a request or ingest commit).
+pub fn spawn_checker(app: &crate::app::App) -> tokio::task::JoinHandle<()> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let index = app.index();
+            let done = app.db.write(move |tx| check(tx, &index, Utc::now())).await;
+            match done {
+                Ok(n) if n > 0 => tracing::info!(alerts = n, "dust exceedances raised alerts"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "dust exceedance check failed"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::responsibility::{Areas, District, Mine};
+    use geo::{MultiPolygon, Rect, coord};
+
+    fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![
+            Rect::new(coord! { x: x0, y: y0 }, coord! { x: x1, y: y1 }).to_polygon(),
+        ])
+    }
+
+    fn index() -> ResponsibilityIndex {
+        ResponsibilityIndex::new(Areas {
+            districts: vec![District {
+                id: 1,
+                code: "150303".into(),
+                name: "乌达区".into(),
+                geom: square(106.7, 39.5, 106.9, 39.7),
+            }],
+            mines: vec![
+                Mine {
+                    id: 1,
+                    licence_no: "N".into(),
+                    name: "北矿".into(),
+                    holder: "北矿公司".into(),
+                    ownerless: false,
+                    geom: square(106.795, 39.61, 106.805, 39.62),
+                },
+                Mine {
+                    id: 2,
+                    licence_no: "S".into(),
+                    name: "南无主矿".into(),
+                    holder: String::new(),
+                    ownerless: true,
+                    geom: square(106.795, 39.58, 106.805, 39.59),
+                },
+            ],
+            ..Areas::default()
+        })
+    }
+
+    #[test]
+    fn a_monitor_outside_every_mine_is_attributed_upwind_or_to_the_district() {
+        let (ix, rules) = (index(), DustRules::default());
+        let p = Point::new(106.8, 39.6);
+        let (r, a) = attribute(&ix, &rules, None, p, Some(10.0)).expect("routed");
+        assert_eq!((r.party, r.name.as_str()), (Party::Holder, "北矿公司"));
+        assert_eq!(a["method"], "upwind");
+        // An ownerless mine upwind: its district answers, the mine still named.
+        let (r, _) = attribute(&ix, &rules, None, p, Some(180.0)).expect("routed");
+        assert_eq!(
+            (r.party, r.district_code.as_str()),
+            (Party::District, "150303")
+        );
+        assert_eq!(r.mine.as_deref(), Some("S"));
+        // Wind from the east: nothing upwind.
+        let (r, a) = attribute(&ix, &rules, None, p, Some(90.0)).expect("routed");
+        assert_eq!(r.party, Party::District);
+        assert_eq!(a["method"], "district");
+        // No wind direction: the district, saying why.
+        let (_, a) = attribute(&ix, &rules, None, p, None).expect("routed");
+        assert!(a["text_en"].as_str().is_some_and(|t| t.contains("no wind")));
+        // Inside a mine: its holder, whatever the wind.
+        let (r, a) = attribute(&ix, &rules, Some("N"), p, Some(90.0)).expect("routed");
+        assert_eq!(
+            (r.name.as_str(), a["method"].as_str()),
+            ("北矿公司", Some("mine"))
+        );
+        // Outside every district and mine: not ours.
+        assert!(attribute(&ix, &rules, None, Point::new(100.0, 30.0), Some(0.0)).is_none());
+    }
+}
