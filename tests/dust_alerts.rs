@@ -323,6 +323,16 @@ fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()["restrictions"].as_array().unwrap().clone()
     };
+    // The warning reaches the owner's notifications (a warning in force restricting its mines).
+    let notes = owner.get("/api/notifications").json();
+    assert!(
+        notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "warning" && n["code"] == "orange" && n["unread"] == true),
+        "{notes:#}"
+    );
     let mine = list(&owner);
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|x| x["holder"] == "骆驼山示例煤业有限公司"));

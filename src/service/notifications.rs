@@ -33,6 +33,8 @@ pub enum NoticeKind {
     Reignited,
     DeadlineNear,
     DeadlinePassed,
+    /// A heavy-pollution or weather warning in force (owners: one that restricts their mines).
+    Warning,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,10 +172,70 @@ pub fn list(
             });
         }
     }
+    items.extend(warnings(conn, actor, now, seen_at)?);
     items.sort_by(|a, b| b.at.cmp(&a.at));
     let unread = items.iter().filter(|n| n.unread).count();
     items.truncate(LIMIT);
     Ok(Notices { unread, items })
+}
+
+/// Warnings in force that concern this user: owners those restricting their mines, district
+/// officers those covering their district, everyone else all. `fire` is empty and `code` is the
+/// warning's level.
+fn warnings(
+    conn: &Connection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    seen_at: Option<DateTime<Utc>>,
+) -> Result<Vec<Notice>> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dust_warnings')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(vec![]);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT w.id, w.level, w.issued_at, w.districts FROM dust_warnings w
+         WHERE w.ends_at > ?1 AND (?2 IS NULL OR EXISTS
+             (SELECT 1 FROM dust_restrictions r WHERE r.warning = w.id AND r.holder = ?2))
+         ORDER BY w.id DESC LIMIT 50",
+    )?;
+    let holder = (actor.role == Role::Owner).then(|| actor.holder.clone().unwrap_or_default());
+    let rows = stmt.query_map(params![ts(now), holder], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let (id, level, issued_at, districts) = row?;
+        if actor.role == Role::District
+            && !actor
+                .district
+                .as_deref()
+                .is_some_and(|d| districts.contains(d))
+        {
+            continue;
+        }
+        let unread = match (seen_at, parse_ts(&issued_at)) {
+            (Some(seen), Ok(at)) => at > seen,
+            _ => true,
+        };
+        out.push(Notice {
+            key: format!("w{id}"),
+            kind: NoticeKind::Warning,
+            fire: String::new(),
+            code: level,
+            at: issued_at,
+            unread,
+        });
+    }
+    Ok(out)
 }
 
 /// Marks everything up to now as read.

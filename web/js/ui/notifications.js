@@ -85,10 +85,11 @@ function entry(n) {
   return h('li', {},
     h('button', {
       type: 'button', class: ['notify-item', n.unread && 'unread', `kind-${n.kind}`], dataset: { key: n.key, fireId: n.fire, code: n.code, kind: n.kind },
-      on: { click: () => { setOpen(false); openFire(n.fire); } },
+      // A warning names no fire: it only closes the panel.
+      on: { click: () => { setOpen(false); if (n.fire) openFire(n.fire); } },
     },
     h('span', { class: 'notify-kind' }, kindLabel(n.kind)),
-    h('span', { class: 'fire-code' }, n.code),
+    h('span', { class: 'fire-code' }, n.kind === 'warning' && has(`notify.level.${n.code}`) ? t(`notify.level.${n.code}`) : n.code),
     h('span', { class: 'notify-at hint', title: n.at }, ago(n.at))));
 }
 
