@@ -131,3 +131,36 @@ test('the "as of" date redraws the map with the fires as they were that day, few
   assert.equal(await p.locator('.as-of-note').count(), 0);
   assert.deepEqual(problems, []);
 });
+
+test('the export tab downloads the fire ledger and GIS files with the filters on screen; only managers have it', async () => {
+  await p.locator('.tabs .tab[data-tab="export"]').click();
+  const xlsx = p.locator('.export-links a[data-format="XLSX"]');
+  await xlsx.waitFor();
+  const href = await xlsx.getAttribute('href');
+  assert.match(href, /^\/api\/export\?layer=fire_points&format=XLSX/);
+  assert.match(href, /where=status%3Dopen/, 'the status filter on screen goes with it');
+  // The same-origin session cookie authorises the download.
+  const res = await p.evaluate(async (u) => {
+    const r = await fetch(u);
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get('content-type'), zip: b[0] === 0x50 && b[1] === 0x4b };
+  }, href);
+  assert.equal(res.status, 200);
+  assert.ok(res.zip, `an XLSX is a zip file (${res.type})`);
+  await p.selectOption('select[name="export_layer"]', 'mines');
+  assert.equal(await p.locator('.export-links a[data-format="XLSX"]').count(), 0, 'the ledger is for fires');
+  const gj = await p.locator('.export-links a[data-format="GeoJSON"]').getAttribute('href');
+  const mines = await p.evaluate(async (u) => (await fetch(u)).json(), gj);
+  assert.equal(mines.type, 'FeatureCollection');
+  assert.ok(mines.features.length > 0);
+
+  const owner = await newContext(browser);
+  const op = await owner.newPage();
+  await signIn(op, server.base, 'owner');
+  await op.locator('.bell').waitFor();
+  assert.equal(await op.locator('.tabs .tab[data-tab="export"]').count(), 0);
+  const denied = await op.evaluate(async () => (await fetch('/api/export?layer=fire_points&format=GeoJSON')).status);
+  assert.equal(denied, 403);
+  await owner.close();
+  assert.deepEqual(problems, []);
+});

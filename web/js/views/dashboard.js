@@ -4,9 +4,9 @@
 // production-suspended mines, and a fire's detail with the actions the user may take.
 
 import { h, fill } from '../dom.js';
-import { t, num } from '../i18n.js';
+import { t, num, pick } from '../i18n.js';
 import { get, qs } from '../api.js';
-import { values, statusLabel, kindLabel } from '../layers.js';
+import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
 import { burnDown } from '../ui/chart.js';
@@ -100,6 +100,32 @@ export function render(root, user) {
 
   const fireLink = (id, code) => h('button', { type: 'button', class: 'link fire-code', on: { click: () => openFire(id, true) } }, code);
 
+  const layerTitle = (name) => pick(layer(name)?.title) || name;
+
+  // Downloads through GET /api/export (managers only; the server checks): the fire ledger as a
+  // spreadsheet, or any layer as a GIS file, with the status and kind filters now on screen.
+  function exportPanel() {
+    const layerSel = h('select', { name: 'export_layer' },
+      ['fire_points', 'mines', 'waste_dumps', 'gangue_heaps', 'districts', 'inspections'].map((l) => h('option', { value: l }, layerTitle(l))));
+    const formats = [['XLSX', 'export.xlsx'], ['GeoJSON', 'export.geojson'], ['GPKG', 'export.gpkg'], ['ESRI Shapefile', 'export.shp'], ['KML', 'export.kml'], ['CSV', 'export.csv']];
+    const href = (format) => {
+      const layer = layerSel.value;
+      const p = new URLSearchParams({ layer, format });
+      if (layer === 'fire_points') {
+        if (state.status) p.append('where', `status=${state.status}`);
+        if (state.kind) p.append('where', `kind=${state.kind}`);
+      }
+      return `/api/export?${p}`;
+    };
+    const links = h('div', { class: 'export-links' });
+    const draw = () => fill(links, formats
+      .filter(([f]) => f !== 'XLSX' || layerSel.value === 'fire_points')
+      .map(([f, key]) => h('a', { class: 'btn', href: href(f), download: '', dataset: { format: f } }, t(key))));
+    layerSel.addEventListener('change', draw);
+    draw();
+    return [h('p', { class: 'hint' }, t('export.hint')), h('label', {}, t('export.layer'), layerSel), links];
+  }
+
   function renderTabs() {
     const c = state.clearance;
     if (!c) return;
@@ -109,6 +135,7 @@ export function render(root, user) {
       ['districts', t('tab.districts')],
       ['suspended', t('tab.suspended', { n: c.suspended_mines.length })],
       ['list', t('tab.list', { n: state.fires.length })],
+      ...(user.role === 'manager' ? [['export', t('tab.export')]] : []),
     ];
     fill(tabBar, tabs.map(([k, label]) => h('button', {
       type: 'button', role: 'tab', class: ['tab', state.tab === k && 'active'], 'aria-selected': String(state.tab === k), dataset: { tab: k },
@@ -136,6 +163,7 @@ export function render(root, user) {
         return h('tr', { dataset: { fireId: p.id } }, h('td', {}, fireLink(p.id, p.code), h('div', {}, statusBadge(p.status))),
           h('td', {}, p.responsible?.name ?? ''), h('td', {}, deadlineCountdown(p.deadline, p.burning)));
       })),
+      export: () => exportPanel(),
     }[state.tab];
     fill(tabsSlot, body());
   }
