@@ -9,7 +9,7 @@
 //! is never judged on part of its period; readings arriving more than two days late are stored
 //! but not judged.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use geo::Point;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
@@ -35,9 +35,7 @@ pub fn rules(conn: &Connection) -> store::Result<DustRules> {
         .unwrap_or_default())
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+use crate::store::fires::ts;
 
 struct Monitor {
     device: DeviceId,

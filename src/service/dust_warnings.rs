@@ -4,7 +4,7 @@
 //! past their due time are flagged overdue when listed. Ownerless mines get none: nobody there
 //! can acknowledge, and the district government already answers for them.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use geo::Intersects;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
@@ -30,9 +30,7 @@ pub struct NewWarning {
     pub note: Option<String>,
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+use crate::store::fires::ts;
 
 fn time(field: &'static str, s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
