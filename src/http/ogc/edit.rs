@@ -231,6 +231,35 @@ fn in_scope(
         .ok_or_else(|| Error::not_found("feature"))
 }
 
+/// Runs one edit in a write transaction — the scope check (for an existing `fid`), the edit and
+/// the answer as this user sees it — then rebuilds the index if polygons changed.
+async fn run_edit(
+    app: &App,
+    actor: Actor,
+    layer: Layer,
+    scope: Option<(Scope, i64)>,
+    lang: crate::i18n::Lang,
+    edit: impl FnOnce(&rusqlite::Connection, &service::Ctx, &Layer) -> Result<Edited, Error>
+    + Send
+    + 'static,
+) -> Result<(Edited, Value), ApiError> {
+    let (now, a) = (Utc::now(), app.clone());
+    let since = watch_since(now, &app.rules);
+    let (edited, v) = app
+        .db
+        .write(move |tx| {
+            if let Some((scope, fid)) = &scope {
+                in_scope(tx, &layer, scope, *fid, &since)?;
+            }
+            let edited = edit(tx, &ctx(&a, now, lang), &layer)?;
+            let v = answer(tx, &layer, &actor, &edited, &since)?;
+            Ok::<_, Error>((edited, v))
+        })
+        .await?;
+    reload(app, &edited).await;
+    Ok((edited, v))
+}
+
 /// `POST /collections/{id}/items`: 201 with `Location`.
 pub async fn create(
     State(app): State<App>,
@@ -244,17 +273,10 @@ pub async fn create(
         Err(res) => return Ok(res),
     };
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
-    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
-    let since = watch_since(now, &app.rules);
-    let (edited, v) = app
-        .db
-        .write(move |tx| {
-            let edited = service::create(tx, &ctx(&a, now, lang), &layer, geom, &props)?;
-            let v = answer(tx, &layer, &actor, &edited, &since)?;
-            Ok::<_, Error>((edited, v))
-        })
-        .await?;
-    reload(&app, &edited).await;
+    let (edited, v) = run_edit(&app, actor, layer, None, lang(&headers), move |tx, c, l| {
+        service::create(tx, c, l, geom, &props)
+    })
+    .await?;
     let mut res = geojson_response(StatusCode::CREATED, &v);
     let location = format!(
         "{}/collections/{id}/items/{}",
@@ -281,18 +303,15 @@ pub async fn replace(
     };
     let fid = fid_of(&fid)?;
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
-    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
-    let since = watch_since(now, &app.rules);
-    let (edited, v) = app
-        .db
-        .write(move |tx| {
-            in_scope(tx, &layer, &scope, fid, &since)?;
-            let edited = service::replace(tx, &ctx(&a, now, lang), &layer, fid, geom, &props)?;
-            let v = answer(tx, &layer, &actor, &edited, &since)?;
-            Ok::<_, Error>((edited, v))
-        })
-        .await?;
-    reload(&app, &edited).await;
+    let (_, v) = run_edit(
+        &app,
+        actor,
+        layer,
+        Some((scope, fid)),
+        lang(&headers),
+        move |tx, c, l| service::replace(tx, c, l, fid, geom, &props),
+    )
+    .await?;
     Ok(geojson_response(StatusCode::OK, &v))
 }
 
@@ -319,18 +338,15 @@ pub async fn update(
         Some(g) => Some(geometry(g, body_projector(&headers)?)?),
     };
     let patch = properties(&body)?;
-    let (now, a, lang) = (Utc::now(), app.clone(), lang(&headers));
-    let since = watch_since(now, &app.rules);
-    let (edited, v) = app
-        .db
-        .write(move |tx| {
-            in_scope(tx, &layer, &scope, fid, &since)?;
-            let edited = service::update(tx, &ctx(&a, now, lang), &layer, fid, geom, &patch)?;
-            let v = answer(tx, &layer, &actor, &edited, &since)?;
-            Ok::<_, Error>((edited, v))
-        })
-        .await?;
-    reload(&app, &edited).await;
+    let (_, v) = run_edit(
+        &app,
+        actor,
+        layer,
+        Some((scope, fid)),
+        lang(&headers),
+        move |tx, c, l| service::update(tx, c, l, fid, geom, &patch),
+    )
+    .await?;
     Ok(geojson_response(StatusCode::OK, &v))
 }
 
