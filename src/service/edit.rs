@@ -254,6 +254,25 @@ fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityInde
 }
 
 /// The reason recorded on each re-routed fire, in the editor's language (as an import does).
+/// After a write: re-derives what depends on the layer, re-routes open fires with the reason
+/// `key` (naming the feature), and says what changed.
+fn finish(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    layer: &Layer,
+    key: &str,
+    props: &Map<String, Value>,
+    fid: i64,
+) -> Result<Edited> {
+    let why = reason(layer, key, &label(layer, props, fid), ctx.lang);
+    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
+    Ok(Edited {
+        fid,
+        areas_changed,
+        rerouted,
+    })
+}
+
 fn reason(layer: &Layer, key: &str, label: &str, lang: Lang) -> String {
     crate::i18n::format(
         lang,
@@ -274,18 +293,7 @@ pub fn create(
     props: &Map<String, Value>,
 ) -> Result<Edited> {
     let fid = write(tx, ctx.registry, layer, None, geom, props)?;
-    let why = reason(
-        layer,
-        "reroute_reason_created",
-        &label(layer, props, fid),
-        ctx.lang,
-    );
-    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
-    Ok(Edited {
-        fid,
-        areas_changed,
-        rerouted,
-    })
+    finish(tx, ctx, layer, "reroute_reason_created", props, fid)
 }
 
 /// Replaces a feature (PUT): geometry and every property.
@@ -301,18 +309,7 @@ pub fn replace(
         return Err(Error::not_found("feature"));
     }
     write(tx, ctx.registry, layer, Some(fid), geom, props)?;
-    let why = reason(
-        layer,
-        "reroute_reason_changed",
-        &label(layer, props, fid),
-        ctx.lang,
-    );
-    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
-    Ok(Edited {
-        fid,
-        areas_changed,
-        rerouted,
-    })
+    finish(tx, ctx, layer, "reroute_reason_changed", props, fid)
 }
 
 /// Updates a feature (PATCH): the geometry if given, and the properties given merged into the
@@ -343,18 +340,7 @@ pub fn update(
         geom.unwrap_or(old_geom),
         &props,
     )?;
-    let why = reason(
-        layer,
-        "reroute_reason_changed",
-        &label(layer, &props, fid),
-        ctx.lang,
-    );
-    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
-    Ok(Edited {
-        fid,
-        areas_changed,
-        rerouted,
-    })
+    finish(tx, ctx, layer, "reroute_reason_changed", &props, fid)
 }
 
 /// Deletes a feature, unless other features still refer to it.
@@ -370,18 +356,7 @@ pub fn delete(tx: &rusqlite::Connection, ctx: &Ctx, layer: &Layer, fid: i64) -> 
     }
     features::delete(tx, layer, fid)?;
     gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
-    let why = reason(
-        layer,
-        "reroute_reason_deleted",
-        &label(layer, &props, fid),
-        ctx.lang,
-    );
-    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
-    Ok(Edited {
-        fid,
-        areas_changed,
-        rerouted,
-    })
+    finish(tx, ctx, layer, "reroute_reason_deleted", &props, fid)
 }
 
 #[cfg(test)]
