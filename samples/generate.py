@@ -963,6 +963,73 @@ def build_fires(rng, mines, dumps, heaps, districts_m):
 
 
 # ---------------------------------------------------------------------------------------------
+# Dust violations (扬尘违规) logged by patrols: a few, in every state and kind
+# ---------------------------------------------------------------------------------------------
+# A random stream of their own, so that adding them left every file above byte-for-byte as it was.
+DUST_SEED = SEED + 1
+ISSUE_KINDS = ["open_stockpile", "unhardened_road", "unswept_road", "uncovered_truck",
+               "blasting_outside_window", "no_spraying"]
+ISSUE_NOTES = {
+    "open_stockpile": "煤堆露天堆放，未覆盖防尘网",
+    "unhardened_road": "运输道路未硬化，车辆通过时扬尘明显",
+    "unswept_road": "场内道路积尘较厚，未清扫",
+    "uncovered_truck": "运煤车辆未苫盖驶出矿区",
+    "blasting_outside_window": "在规定时段以外进行爆破作业",
+    "no_spraying": "装卸作业时未洒水降尘",
+}
+# key, kind, where (as for fires: ("mine", key) | ("none", area, dx km, dy km)), reported (local),
+# history: (action, actor, days after the report, note or None). Actors: the responsible party
+# ("owner" / "district") starts and rectifies, a patrol or a manager verifies or rejects.
+DUST_ISSUES = [
+    ("i1", "open_stockpile", ("mine", "m16"), "2026-11-27T09:40", []),
+    ("i2", "uncovered_truck", ("mine", "m18"), "2026-11-20T10:15",
+     [("start", "owner", 1.1, "已要求运输车辆全部苫盖后出场")]),
+    ("i3", "unswept_road", ("mine", "m17"), "2026-11-02T14:30",
+     [("start", "owner", 0.8, None), ("rectified", "owner", 2.0, "场内道路已清扫并洒水"),
+      ("verify", "patrol", 4.1, "复查道路整洁，无明显积尘")]),
+    ("i4", "no_spraying", ("mine", "m03"), "2026-11-21T11:00", []),
+    ("i5", "unhardened_road", ("mine", "m07"), "2026-11-18T15:20",
+     [("start", "owner", 1.0, None), ("rectified", "owner", 6.0, "运输道路已铺设碎石并压实")]),
+    ("i6", "blasting_outside_window", ("mine", "m04"), "2026-11-10T17:50",
+     [("rectified", "owner", 2.0, "已调整爆破作业时间"),
+      ("reject", "patrol", 4.0, "复查时仍在规定时段以外爆破")]),
+    ("i7", "open_stockpile", ("mine", "m21"), "2026-10-15T10:00",
+     [("start", "owner", 1.0, None), ("rectified", "owner", 3.0, "煤堆已覆盖防尘网"),
+      ("reject", "manager", 5.0, "防尘网覆盖不全，东侧仍有裸露"),
+      ("rectified", "owner", 8.0, "已全部覆盖并加装喷淋"), ("verify", "manager", 10.0, None)]),
+    ("i8", "unswept_road", ("none", "LTS", -3.0, -3.4), "2026-11-25T08:50",
+     [("start", "district", 1.2, "已通知属地环卫部门清扫")]),
+]
+
+
+def build_dust_issues(mines, dumps, heaps, districts_m, fire_points):
+    rng = random.Random(DUST_SEED)
+    placed = list(fire_points)
+    feats = []
+    for key, kind, where, reported, history in DUST_ISSUES:
+        iid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        # Placed like a coal-seam fire: inside the named mine away from its edges (or in no mine),
+        # never in a dump or heap, away from every fire.
+        pm = place_fire(rng, "coal_seam", where, mines, dumps, heaps, districts_m, placed)
+        placed.append(pm)
+        rep = datetime.fromisoformat(reported).replace(tzinfo=TZ)
+        hist = []
+        for action, actor, days, note in history:
+            a = {"action": action, "at": fmt((rep + timedelta(days=days)).replace(second=0, microsecond=0)),
+                 "actor": actor}
+            if note:
+                a["note"] = note
+            hist.append(a)
+        lon, lat = to_ll(*pm)
+        feats.append({"type": "Feature",
+                      "properties": {"uuid": iid, "kind": kind, "reported_at": fmt(rep), "reported_by": "patrol",
+                                     "note": ISSUE_NOTES[kind], "accuracy_m": rng.randint(3, 12),
+                                     "position_source": "gps", "history": hist},
+                      "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+    return feats
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
 
@@ -1029,6 +1096,8 @@ def generate():
                                      "position_source": f["position_source"], "history": hist},
                       "geometry": {"type": "Point", "coordinates": [lon, lat]}})
     write_fc("fire_points.geojson", feats)
+    write_fc("dust_issues.geojson",
+             build_dust_issues(mines, dumps, heaps, districts_m, [f["pm"] for f in fires.values()]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1483,9 +1552,85 @@ def check():
                    % (DEMO_OWNER, dict(Counter(r["state"] for r in lts)),
                       [n for n in suspended if by_name(mines, n)["holder"] == DEMO_OWNER]))
     summary.append("  all mines with a burning fire: %s" % ", ".join(suspended))
+    newest_fire = max([r["rep"] for r in results] + [_dt(a["at"]) for r in results for a in r["history"]])
+    issues = check_dust_issues(district_of, mines, dumps, heaps, set(fires_by_id), pos_by_id, newest_fire)
+    summary.extend(issues["summary"])
     return summary, dict(states=states, overdue=len(overdue), reported=len(reported), again=len(again),
                          n=len(results), holders=holders, mines=mines, results=results,
-                         dumps=dumps, heaps=heaps, suspended=suspended)
+                         dumps=dumps, heaps=heaps, suspended=suspended, issues=issues)
+
+
+ISSUE_STATES = ["open", "rectifying", "rectified", "verified"]
+ISSUE_TRANSITIONS = {  # action -> (from states, to, actors allowed besides the responsible party)
+    "start": ({"open"}, "rectifying", {"manager"}),
+    "rectified": ({"open", "rectifying"}, "rectified", {"manager"}),
+    "verify": ({"rectified"}, "verified", {"patrol", "manager"}),
+    "reject": ({"rectified"}, "rectifying", {"patrol", "manager"}),
+}
+ISSUE_KEYS = {"uuid", "kind", "reported_at", "reported_by", "note", "accuracy_m", "position_source", "history"}
+ISSUE_DEADLINE_DAYS = 3  # DustIssueRules::default(): due at the end of the local day 3 days on
+
+
+def check_dust_issues(district_of, mines, dumps, heaps, fire_ids, fire_pos, newest_fire):
+    """The dust violations: fields, positions, who answers for each, and histories the rules allow."""
+    feats = _load("dust_issues.geojson")
+    assert len(feats) >= 6
+    seen, rows = set(), []
+    for f in feats:
+        pr = f["properties"]
+        assert set(pr) == ISSUE_KEYS, sorted(pr)
+        assert f["geometry"]["type"] == "Point"
+        _check_coords(f["geometry"]["coordinates"])
+        u = uuid.UUID(pr["uuid"])
+        assert u.version == 4 and str(u) == pr["uuid"]
+        assert pr["uuid"] not in seen and pr["uuid"] not in fire_ids, "violation ids are unique, also among fires"
+        seen.add(pr["uuid"])
+        assert pr["kind"] in ISSUE_KINDS and pr["reported_by"] == "patrol" and pr["note"]
+        assert 3 <= pr["accuracy_m"] <= 25 and pr["position_source"] in ("gps", "map")
+        p = to_m(f["geometry"]["coordinates"])
+        district = district_of(p, is_point=True)
+        assert not any(pt_in_multi(p, g["m"]) for g in dumps + heaps), "violation inside a dump or heap"
+        in_mines = [m for m in mines if pt_in_multi(p, m["m"])]
+        assert len(in_mines) <= 1, "violation in the disputed overlap"
+        for q in fire_pos.values():
+            assert math.hypot(p[0] - q[0], p[1] - q[1]) >= MIN_SPACING_M, "violation on top of a fire"
+        holder = in_mines[0]["holder"] if in_mines else ""
+        party = "owner" if holder else "district"
+        rep = _dt(pr["reported_at"])
+        assert DATA_START <= rep < NOW
+        state, last = "open", rep
+        for a in pr["history"]:
+            assert set(a) <= {"action", "at", "actor", "note"} and {"action", "at", "actor"} <= set(a)
+            at = _dt(a["at"])
+            assert last < at < NOW, "violation history out of order"
+            froms, to, others = ISSUE_TRANSITIONS[a["action"]]
+            assert state in froms, "%s from %s" % (a["action"], state)
+            who = others | ({party} if a["action"] in ("start", "rectified") else set())
+            assert a["actor"] in who, "%s by %s" % (a["action"], a["actor"])
+            if a["action"] in ("rectified", "reject"):
+                assert a.get("note"), "%s needs a note" % a["action"]
+            state, last = to, at
+        due = datetime.combine(rep.date() + timedelta(days=ISSUE_DEADLINE_DAYS + 1), datetime.min.time(), TZ)
+        rows.append(dict(kind=pr["kind"], state=state, holder=holder, party=party, district=district,
+                         mine=in_mines[0]["name"] if in_mines else "", last=last,
+                         overdue=state in ("open", "rectifying") and due < NOW,
+                         rejected=any(a["action"] == "reject" for a in pr["history"])))
+    states = Counter(r["state"] for r in rows)
+    assert set(states) == set(ISSUE_STATES), states
+    assert set(r["kind"] for r in rows) == set(ISSUE_KINDS)
+    assert any(r["holder"] == DEMO_OWNER for r in rows), "a violation for the demo owner"
+    assert any(r["party"] == "district" and r["district"] == "乌达区" for r in rows), \
+        "a violation the 乌达区 government answers for (the demo district officer)"
+    assert any(r["rejected"] for r in rows) and any(r["overdue"] for r in rows)
+    newest = max(r["last"] for r in rows)
+    assert newest.date() == newest_fire.date(), "the demo shifts violations and fires by the same days"
+    summary = ["dust violations: %d — %s; overdue %d; rejected once %d"
+               % (len(rows), ", ".join("%s %d" % (s, states[s]) for s in ISSUE_STATES),
+                  sum(r["overdue"] for r in rows), sum(r["rejected"] for r in rows)),
+               "  by district: %s; %s: %d; district-government: %d"
+               % (dict(Counter(r["district"] for r in rows)), DEMO_OWNER,
+                  sum(r["holder"] == DEMO_OWNER for r in rows), sum(r["party"] == "district" for r in rows))]
+    return dict(rows=rows, states=states, summary=summary)
 
 
 def by_name(mines, name):
@@ -1530,7 +1675,13 @@ def write_readme(info):
         reign_from=", ".join("%d from %s" % (c, s) for s, c in sorted(reign_from.items())),
         n_false=n_false, n_dup=n_dup, where_rows=where_rows, kind_counts=kind_counts,
         n_owner=actor_counts["owner"], n_district=actor_counts["district"],
-        n_heaps_out=sum(1 for h in info["heaps"] if h["outside"]))
+        n_heaps_out=sum(1 for h in info["heaps"] if h["outside"]),
+        n_issues=len(info["issues"]["rows"]), dust_seed=DUST_SEED,
+        issue_rows="\n".join("| %s | %s%s | %s | %s | %s |" % (
+            r["kind"], r["state"], " (overdue)" if r["overdue"] else "", r["district"], r["mine"] or "no mine",
+            r["holder"] or "district government") for r in info["issues"]["rows"]),
+        issue_counts="By final state: %s." % ", ".join(
+            "%s %d" % (st, info["issues"]["states"][st]) for st in ISSUE_STATES))
     with open(os.path.join(HERE, "README.md"), "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
 
@@ -1556,7 +1707,7 @@ Python 3 standard library only, fixed seed `{seed}`: the output is byte-for-byte
 The check section asserts polygon validity (closed rings, exterior CCW / holes CW, no
 self-intersections), that the districts tile the city outline with shared edges (grid sample of
 ~2,000 points), that every feature lies inside a district with ≥ 250 m margin, the fire position
-rules, and that every fire history obeys the state machine below.
+rules, and that every fire history (and every dust violation's) obeys the state machine below.
 
 ## Files
 
@@ -1571,6 +1722,7 @@ coordinates rounded to 6 decimals, UTF-8, one feature per line). The data set's 
 | `waste_dumps.geojson` | {n_dumps} | MultiPolygon | `name`, `mine` (owning mine's `licence_no`) |
 | `gangue_heaps.geojson` | {n_heaps} | MultiPolygon | `name`, `holder` (company name) |
 | `fire_points.geojson` | {n} | Point | see below |
+| `dust_issues.geojson` | {n_issues} | Point | see below |
 | `generate.py` | | | generator + checks |
 
 ### districts
@@ -1644,6 +1796,43 @@ Inspections are also recorded on reported / confirmed / treating / reignited fir
 low readings on controlled / extinguished / cleared fires are the observation and watch readings. The
 final state is obtained by replaying `history`; it is not stored. Every controlled fire is still short of
 the extinguishing criterion at "now".
+
+### dust_issues
+
+Dust violations (扬尘违规) logged by patrols. `qingling serve --demo` replays each report and action
+through the same rules as `/api/dust/issues` (codes, deadlines and the responsible party come from
+there), times shifted by the same days as the fires. Positions and ids come from a second random
+stream (seed `{dust_seed}`), so the files above are the same with or without them.
+
+| property | type | meaning |
+| --- | --- | --- |
+| `uuid` | string | UUID v4, fixed (from the seed), never a fire's id |
+| `kind` | string | `open_stockpile` \| `unhardened_road` \| `unswept_road` \| `uncovered_truck` \| `blasting_outside_window` \| `no_spraying` |
+| `reported_at` | string | ISO 8601 with `+08:00` |
+| `reported_by` | string | always `"patrol"` |
+| `note` | string | what the patrol saw |
+| `accuracy_m` | integer | position accuracy, 3–12 m |
+| `position_source` | string | `gps` |
+| `history` | array | `{{action, at, actor, note?}}`, oldest first, strictly increasing, before 2026-11-28 |
+
+| action | actor | from → to |
+| --- | --- | --- |
+| `start` | responsible (`owner` / `district`) or `manager` | open → rectifying |
+| `rectified` (`note` required) | responsible or `manager` | open \| rectifying → rectified |
+| `verify` | `patrol` or `manager` | rectified → verified |
+| `reject` (`note` required: why) | `patrol` or `manager` | rectified → rectifying |
+
+Positions as for coal-seam fires: inside the named mining right at least 70 m from every border (or
+at least 150 m from every mine), never in a dump or heap, at least 60 m from every fire. A violation in
+a mine with a holder goes to that holder (account `owner` for {demo_owner}); in an ownerless mine or
+in no mine to the district government (account `district` for 乌达区). The deadline is the end of the
+local day 3 days after the report.
+
+| kind | final state | district | where | responsible |
+| --- | --- | --- | --- | --- |
+{issue_rows}
+
+{issue_counts}
 
 ## Holders (all fictional)
 

@@ -784,6 +784,75 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "该限产措施已于 {at} 确认",
         "This restriction was already acknowledged at {at}",
     ),
+    (
+        "dust_warning_where",
+        "请选择预警范围：至少一个行政区，或在地图上绘制区域",
+        "Say where the warning applies: at least one district, or an area drawn on the map",
+    ),
+    (
+        "dust_bad_area",
+        "预警区域无效：{detail}",
+        "The warning area is not valid: {detail}",
+    ),
+    (
+        "dust_area_outside",
+        "预警区域不在任何行政区内，请在辖区范围内绘制",
+        "The warning area lies outside every district: draw it within them",
+    ),
+    (
+        "dust_bad_position",
+        "位置 {value} 无效，应为 [经度, 纬度]",
+        "The position {value} is not valid: expected [longitude, latitude]",
+    ),
+    (
+        "dust_check_id_reused",
+        "检查记录标识 {id} 已用于另一条记录",
+        "The check id {id} was already used for a different check",
+    ),
+    (
+        "dust_warning_not_in_force",
+        "该预警不在有效期内（{from} 至 {to}），无法记录落实检查",
+        "The warning is not in force ({from} to {to}), so no compliance check can be recorded",
+    ),
+    ("dust_level_yellow", "黄色预警", "Yellow warning"),
+    ("dust_level_orange", "橙色预警", "Orange warning"),
+    ("dust_level_red", "红色预警", "Red warning"),
+    ("dust_level_gale", "大风预警", "Gale warning"),
+    ("dust_level_sandstorm", "沙尘暴预警", "Sandstorm warning"),
+    ("dust_level_fog", "大雾预警", "Fog warning"),
+    ("dust_measure_cover_stockpiles", "物料堆场全部苫盖", "Cover all stockpiles"),
+    ("dust_measure_spray_roads", "道路洒水降尘", "Spray roads against dust"),
+    (
+        "dust_measure_stop_blasting_stripping",
+        "停止爆破和剥离作业",
+        "Stop blasting and stripping",
+    ),
+    ("dust_measure_stop_open_air_work", "停止露天作业", "Stop all open-air work"),
+    // Dust violations logged by patrols (issue 5 item 6).
+    ("what_dust_issue", "该扬尘违规", "dust violation"),
+    (
+        "dust_issue_forbidden",
+        "{role}账号不能对此扬尘违规执行“{action}”",
+        "A {role} account may not \"{action}\" this dust violation",
+    ),
+    (
+        "dust_issue_action_not_allowed",
+        "扬尘违规当前状态为“{status}”，不能执行“{action}”；现在可执行：{allowed}",
+        "The dust violation is {status}, so \"{action}\" is not possible; possible now: {allowed}",
+    ),
+    ("dust_issue_status_open", "待整改", "open"),
+    ("dust_issue_status_rectifying", "整改中", "rectifying"),
+    ("dust_issue_status_rectified", "已整改", "rectified"),
+    ("dust_issue_status_verified", "已核验", "verified"),
+    ("dust_issue_action_report", "上报", "report"),
+    ("dust_issue_action_start", "开始整改", "start rectifying"),
+    (
+        "dust_issue_action_rectified",
+        "整改完成",
+        "report rectified",
+    ),
+    ("dust_issue_action_verify", "核验通过", "verify"),
+    ("dust_issue_action_reject", "核验不通过", "reject"),
 ];
 
 /// The message for a key, or the key itself when a translation is missing (a test checks none is).

@@ -24,6 +24,14 @@ fn run(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// A demo database in a fresh temporary folder (kept while the guard lives).
+fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    (dir, db)
+}
+
 fn gdal(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
         panic!("{tool} is needed for this test (apt-get install gdal-bin): {e}")
@@ -257,9 +265,7 @@ fn an_acknowledged_report_survives_kill_9() {
 
 #[test]
 fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
     let info = gdal("ogrinfo", &["-so", "-al", db_s]);
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -332,9 +338,7 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
 
 #[test]
 fn rules_are_configurable_and_take_effect_on_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (_dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
     let (ok, err) = run(&[
         "rules",
@@ -386,4 +390,44 @@ fn rules_are_configurable_and_take_effect_on_the_next_start() {
     assert_eq!((deadline - reported).num_hours(), 24);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[test]
+fn dust_rules_are_shown_checked_and_saved() {
+    let (_dir, db) = demo_db();
+    let db_s = db.to_str().unwrap();
+    let (ok, err) = run(&[
+        "rules",
+        "--db",
+        db_s,
+        "--dust",
+        "--set",
+        "pm10_day_ug=120",
+        "--set",
+        "measures.yellow=[\"spray_roads\"]",
+    ]);
+    assert!(ok, "{err}");
+    for (set, needle) in [
+        ("measures.yellow=[\"dance\"]", "unknown measure \"dance\""),
+        ("wind_suggest_ms=0", "wind_suggest_ms must be above 0"),
+        ("lava=1", "unknown rule"),
+    ] {
+        let (ok, err) = run(&["rules", "--db", db_s, "--dust", "--set", set]);
+        assert!(!ok && err.contains(needle), "{set}: {err}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let saved: String = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'dust_rules'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rules: qingling::domain::dust::DustRules = serde_json::from_str(&saved).unwrap();
+    assert_eq!(rules.pm10_day_ug, 120.0);
+    assert_eq!(
+        rules.measures_for(qingling::domain::dust::WarningLevel::Yellow),
+        ["spray_roads"]
+    );
+    assert_eq!(rules.wind_suggest_ms, 8.0, "refused changes saved nothing");
 }

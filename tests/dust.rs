@@ -88,8 +88,12 @@ impl Dust {
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// Readings of this test's monitors (the demo's own WHDEMO- monitors have readings too).
     fn readings(&self) -> i64 {
-        self.count("SELECT count(*) FROM dust_readings")
+        self.count(
+            "SELECT count(*) FROM dust_readings WHERE device IN
+             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
+        )
     }
 
     fn client(&self, user: &str) -> Client {
@@ -499,7 +503,7 @@ fn a_retried_http_batch_stores_nothing_twice() {
     let r = d.post(&token, &batch, "en");
     assert_eq!(r.json(), json!({"stored": 0, "duplicates": 3}));
     assert_eq!(d.readings(), 3);
-    assert_eq!(d.count("SELECT sum(n) FROM dust_hours"), 3);
+    assert_eq!(d.count("SELECT sum(n) FROM dust_hours WHERE device IN (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')"), 3);
     // A batch overlapping the first: only the new reading is stored.
     let more = json!({"readings": [
         {"time": "2025-01-10T10:02:00+08:00", "pm10": 94.0},
@@ -510,7 +514,7 @@ fn a_retried_http_batch_stores_nothing_twice() {
         json!({"stored": 1, "duplicates": 1})
     );
     assert_eq!(d.readings(), 4);
-    assert_eq!(d.count("SELECT sum(n) FROM dust_hours"), 4);
+    assert_eq!(d.count("SELECT sum(n) FROM dust_hours WHERE device IN (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')"), 4);
 }
 
 #[test]
@@ -579,7 +583,15 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
             "/api/dust/monitors/{mn}/readings?interval=raw&from=2025-01-10T00:00:00Z&to=2025-01-11T00:00:00Z"
         )
     };
-    for user in ["manager", "district", "patrol"] {
+    // District officers see their district's monitors only (as fires); these two lie outside
+    // 乌达区, the demo officer's, and the demo's WHDEMO-WHS01 inside it.
+    let district = d.client("district");
+    for mn in ["OWN-01", "OTHER-01"] {
+        assert_eq!(district.get(&path(mn)).status, 404, "{mn}");
+    }
+    let r = district.get("/api/dust/monitors/WHDEMO-WHS01/readings?interval=hour");
+    assert_eq!(r.status, 200, "{}", r.body);
+    for user in ["manager", "patrol"] {
         let c = d.client(user);
         for mn in ["OWN-01", "OTHER-01"] {
             assert_eq!(
@@ -597,8 +609,23 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
     let anonymous = request(d.http, "GET", &path("OWN-01"), &[], None);
     assert_eq!(anonymous.status, 401);
     // The monitors layer: the mine derived from where the monitor stands, and the same scope.
+    // (The demo's own monitors start with WHDEMO-.)
     let fc = get(&owner, "/collections/dust_monitors/items");
-    let features = fc["features"].as_array().unwrap();
+    let ours = |fc: &Value| -> Vec<Value> {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                !f["properties"]["mn"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("WHDEMO-")
+            })
+            .cloned()
+            .collect()
+    };
+    let features = ours(&fc);
     assert_eq!(features.len(), 1, "{fc}");
     let props = &features[0]["properties"];
     assert_eq!(props["mn"], "OWN-01");
@@ -609,7 +636,7 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
         "{props}"
     );
     let all = get(&d.client("manager"), "/collections/dust_monitors/items");
-    assert_eq!(all["features"].as_array().unwrap().len(), 2);
+    assert_eq!(ours(&all).len(), 2);
     let r = d
         .client("manager")
         .get("/api/dust/monitors/OWN-01/readings?interval=week");
@@ -755,7 +782,52 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
     assert!(!ok && stderr.contains("NOPE"), "{stderr}");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = conn
-        .query_row("SELECT count(*) FROM dust_readings", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM dust_readings WHERE device IN
+             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 2);
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cap.gpkg");
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let store = qingling::store::Db::open(&db, &registry).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hj = rt
+        .block_on(qingling::dust::listener::start_with_cap(
+            "127.0.0.1:0".parse().unwrap(),
+            store,
+            2,
+        ))
+        .unwrap();
+    let mut a = connect(hj.addr);
+    let _b = connect(hj.addr);
+    wait_until("two connections served", || {
+        hj.stats.snapshot().connections == 2
+    });
+    let mut c = connect(hj.addr);
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "closed on arrival");
+    assert_eq!(hj.stats.snapshot().refused_connections, 1);
+    // The served ones are untouched, and a freed slot is taken again.
+    silent(&mut a);
+    drop(a);
+    wait_until("a slot freed and taken", || {
+        let mut d = connect(hj.addr);
+        d.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        d.read(&mut buf).is_err()
+    });
+    assert_eq!(hj.stats.snapshot().connections, 3);
 }

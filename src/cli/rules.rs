@@ -1,12 +1,15 @@
 //! `qingling rules`: shows the rules in force and changes them (`--set key=value`), e.g.
-//! `--set deadlines.waste_dump_hours=48 --set code_prefix=WH`. Values are checked by parsing
-//! the whole rule set before anything is saved.
+//! `--set deadlines.waste_dump_hours=48 --set code_prefix=WH`; with `--dust`, the dust rules
+//! (limits, upwind sector, wind threshold, measures per warning level), e.g.
+//! `--dust --set pm10_day_ug=120 --set 'measures.yellow=["spray_roads"]'`. Values are checked by
+//! parsing the whole rule set before anything is saved.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::domain::dust::DustRules;
 use crate::domain::fire::Rules;
 use crate::store::schema;
 
@@ -17,6 +20,9 @@ pub struct Args {
     /// `path=value`, dotted for nested rules; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Show or change the dust rules (the checker reads them every minute: no restart needed).
+    #[arg(long)]
+    dust: bool,
 }
 
 /// Applies `a.b=value` to a JSON object; the value is read as JSON if it parses, else as text.
@@ -52,6 +58,9 @@ pub fn run(args: Args) -> ExitCode {
         Ok(x) => x,
         Err(e) => return super::fail(e),
     };
+    if args.dust {
+        return dust(&db, &args.set);
+    }
     let current = match crate::app::load_rules(&db) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
@@ -77,6 +86,38 @@ pub fn run(args: Args) -> ExitCode {
     }
     if !args.set.is_empty()
         && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, "rules", &json))
+    {
+        return super::fail(e);
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
+}
+
+#[allow(clippy::print_stdout)] // The rules are this command's output.
+fn dust(db: &crate::store::Db, set: &[String]) -> ExitCode {
+    let current = match db.read_blocking(crate::service::dust_alerts::rules) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    let mut json = serde_json::to_value(&current).unwrap_or(Value::Null);
+    for s in set {
+        if let Err(e) = apply(&mut json, s) {
+            return super::fail(e);
+        }
+    }
+    let rules: DustRules = match serde_json::from_value(json.clone()) {
+        Ok(r) => r,
+        Err(e) => return super::fail(format!("invalid dust rules: {e}")),
+    };
+    let problems = rules.problems();
+    if !problems.is_empty() {
+        return super::fail(format!("invalid dust rules: {}", problems.join("; ")));
+    }
+    if !set.is_empty()
+        && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, "dust_rules", &json))
     {
         return super::fail(e);
     }

@@ -8,6 +8,8 @@
 //! mean that fails the 20-hour validity rule never alerts: it is not a mean the standard knows.
 
 use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dust::reading::Quantity;
@@ -29,6 +31,12 @@ pub struct DustRules {
     /// A closed alert re-opens when the same exceedance returns within this many hours of its
     /// closing; later, a new alert is raised (a fresh case for the owner, not an old one revived).
     pub reopen_within_hours: i64,
+    /// Wind at or over this at a monitor (m/s) suggests a gale warning to managers: blasting and
+    /// stripping stop at Beaufort force 5 (DOMAIN.md, Wind).
+    pub wind_suggest_ms: f64,
+    /// The production restrictions each warning level puts on a mine, by level name; a level
+    /// left out takes its default ([`WarningLevel::measures`]).
+    pub measures: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for DustRules {
@@ -41,7 +49,78 @@ impl Default for DustRules {
             upwind_sector_deg: 45.0,
             upwind_distance_m: 3000.0,
             reopen_within_hours: 72,
+            wind_suggest_ms: 8.0,
+            measures: WarningLevel::ALL
+                .iter()
+                .map(|l| {
+                    let m = l.measures().iter().map(|m| (*m).to_string()).collect();
+                    (l.as_str().to_string(), m)
+                })
+                .collect(),
         }
+    }
+}
+
+/// Every production restriction a warning can impose.
+pub const MEASURES: [&str; 4] = [
+    "cover_stockpiles",
+    "spray_roads",
+    "stop_blasting_stripping",
+    "stop_open_air_work",
+];
+
+impl DustRules {
+    /// The measures a level imposes under these rules.
+    pub fn measures_for(&self, level: WarningLevel) -> Vec<String> {
+        self.measures
+            .get(level.as_str())
+            .cloned()
+            .unwrap_or_else(|| level.measures().iter().map(|m| (*m).to_string()).collect())
+    }
+
+    /// Why these rules cannot be used, if they cannot: limits and the wind threshold above
+    /// zero, the sector a half-circle at most, distances and periods not negative, and only
+    /// known levels and measures.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = vec![];
+        for (name, v) in [
+            ("tsp_hour_ug", self.tsp_hour_ug),
+            ("pm10_day_ug", self.pm10_day_ug),
+            ("pm25_day_ug", self.pm25_day_ug),
+            ("tsp_day_ug", self.tsp_day_ug),
+            ("wind_suggest_ms", self.wind_suggest_ms),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                out.push(format!("{name} must be above 0, not {v}"));
+            }
+        }
+        if !(0.0..=180.0).contains(&self.upwind_sector_deg) {
+            out.push(format!(
+                "upwind_sector_deg must be within 0..=180, not {}",
+                self.upwind_sector_deg
+            ));
+        }
+        if !(self.upwind_distance_m.is_finite() && self.upwind_distance_m >= 0.0) {
+            out.push("upwind_distance_m must not be negative".into());
+        }
+        if self.reopen_within_hours < 0 {
+            out.push("reopen_within_hours must not be negative".into());
+        }
+        for (level, measures) in &self.measures {
+            if WarningLevel::parse(level).is_none() {
+                out.push(format!(
+                    "measures: unknown level {level:?}; known: {}",
+                    WarningLevel::ALL.map(WarningLevel::as_str).join(", ")
+                ));
+            }
+            for m in measures.iter().filter(|m| !MEASURES.contains(&m.as_str())) {
+                out.push(format!(
+                    "measures.{level}: unknown measure {m:?}; known: {}",
+                    MEASURES.join(", ")
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -581,6 +660,34 @@ mod tests {
         assert!(!overdue(100, false, 100));
         assert!(overdue(100, false, 101));
         assert!(!overdue(100, true, 1000));
+    }
+
+    #[test]
+    fn measures_per_level_are_configurable_and_checked() {
+        let mut r = DustRules::default();
+        assert_eq!(
+            r.measures_for(WarningLevel::Yellow),
+            vec!["cover_stockpiles", "spray_roads"]
+        );
+        r.measures
+            .insert("yellow".into(), vec!["stop_blasting_stripping".into()]);
+        r.measures.remove("fog");
+        assert_eq!(
+            r.measures_for(WarningLevel::Yellow),
+            vec!["stop_blasting_stripping"]
+        );
+        assert_eq!(
+            r.measures_for(WarningLevel::Fog),
+            WarningLevel::Fog.measures()
+        );
+        assert!(r.problems().is_empty());
+        r.measures.insert("blue".into(), vec!["dance".into()]);
+        r.wind_suggest_ms = 0.0;
+        r.upwind_sector_deg = 200.0;
+        let p = r.problems();
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p.iter().any(|s| s.contains("\"blue\"")));
+        assert!(p.iter().any(|s| s.contains("\"dance\"")));
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod access;
 pub mod clearance;
 pub mod deadline;
 pub mod dust;
+pub mod dust_issue;
+pub mod dust_watch;
 pub mod fire;
 pub mod responsibility;
 pub mod role;

@@ -104,6 +104,8 @@ pub struct Mine {
     pub name: String,
     pub holder: String,
     pub ownerless: bool,
+    /// Closed (关闭): no production left to restrict.
+    pub closed: bool,
     pub geom: MultiPolygon<f64>,
 }
 
@@ -377,6 +379,7 @@ mod tests {
             name: format!("矿{id}"),
             holder: holder.into(),
             ownerless: holder.is_empty(),
+            closed: false,
             geom,
         }
     }

@@ -39,6 +39,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Acknowledgements waiting for their commit, per connection.
 const ACK_QUEUE: usize = 1024;
 
+/// Connections served at once; more are closed on arrival (and counted), so a flood of
+/// connections cannot exhaust file descriptors the HTTP server needs too. A city has dozens of
+/// monitors, a province thousands.
+pub const MAX_CONNECTIONS: usize = 4096;
+
 /// Counters since the listener started.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -55,6 +60,7 @@ pub struct Stats {
     pub ignored: AtomicU64,
     pub dropped_values: AtomicU64,
     pub store_errors: AtomicU64,
+    pub refused_connections: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -77,6 +83,8 @@ pub struct Snapshot {
     /// Values left out of readings (flagged not normal, or impossible).
     pub dropped_values: u64,
     pub store_errors: u64,
+    /// Connections closed on arrival because [`MAX_CONNECTIONS`] were open.
+    pub refused_connections: u64,
 }
 
 fn bump(c: &AtomicU64, n: u64) {
@@ -100,6 +108,7 @@ impl Stats {
             ignored: g(&self.ignored),
             dropped_values: g(&self.dropped_values),
             store_errors: g(&self.store_errors),
+            refused_connections: g(&self.refused_connections),
         }
     }
 }
@@ -174,6 +183,7 @@ struct Ctx {
     devices: Devices,
     ingest: Ingestor,
     stats: Arc<Stats>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// A running listener.
@@ -186,19 +196,31 @@ pub struct Hj212 {
 
 /// Binds `addr` and serves HJ 212 on it in the background (on the current tokio runtime).
 pub async fn start(addr: SocketAddr, db: Db) -> std::io::Result<Hj212> {
-    let listener = TcpListener::bind(addr).await?;
-    let ingest = Ingestor::start(db.clone())?;
-    start_on(listener, db, ingest)
+    start_with_cap(addr, db, MAX_CONNECTIONS).await
 }
 
-/// Serves HJ 212 on a bound listener in the background, storing through `ingest`.
-pub fn start_on(listener: TcpListener, db: Db, ingest: Ingestor) -> std::io::Result<Hj212> {
+/// [`start`] with another cap on connections served at once.
+pub async fn start_with_cap(addr: SocketAddr, db: Db, cap: usize) -> std::io::Result<Hj212> {
+    let listener = TcpListener::bind(addr).await?;
+    let ingest = Ingestor::start(db.clone())?;
+    start_on(listener, db, ingest, cap)
+}
+
+/// Serves HJ 212 on a bound listener in the background, storing through `ingest`, at most
+/// `cap` connections at once.
+pub fn start_on(
+    listener: TcpListener,
+    db: Db,
+    ingest: Ingestor,
+    cap: usize,
+) -> std::io::Result<Hj212> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let ctx = Arc::new(Ctx {
         devices: Devices::new(db),
         ingest: ingest.clone(),
         stats: stats.clone(),
+        slots: Arc::new(tokio::sync::Semaphore::new(cap)),
     });
     tokio::spawn(accept(listener, ctx));
     tokio::spawn(report(stats.clone()));
@@ -214,10 +236,20 @@ async fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let Ok(slot) = ctx.slots.clone().try_acquire_owned() else {
+                    bump(&ctx.stats.refused_connections, 1);
+                    tracing::warn!(%peer, "HJ 212 connection refused: too many open");
+                    drop(stream);
+                    continue;
+                };
                 bump(&ctx.stats.connections, 1);
                 // Acknowledgements are small and awaited by the device: send them at once.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, peer, ctx.clone()));
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    connection(stream, peer, ctx).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 // Out of file descriptors and the like: wait and go on accepting.

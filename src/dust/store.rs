@@ -293,16 +293,32 @@ pub fn raw(
     )?;
     let rows = stmt.query_map(
         params![device.0, from, to, i64::try_from(limit).unwrap_or(i64::MAX)],
-        |r| {
-            let mut reading = Reading::new(r.get(0)?, level(r.get(1)?)?);
-            for (i, q) in Quantity::ALL.into_iter().enumerate() {
-                let v: Option<i64> = r.get(2 + i)?;
-                reading.set(q, v.map(|v| v as f64 / super::rollup::SCALE));
-            }
-            Ok(reading)
-        },
+        reading_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A device's newest reading, if any (and, with `wind`, the newest carrying a wind speed).
+pub fn latest(conn: &Connection, device: DeviceId, wind: bool) -> Result<Option<Reading>> {
+    let sql = if wind {
+        "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings
+         WHERE device = ?1 AND ws IS NOT NULL ORDER BY t DESC LIMIT 1"
+    } else {
+        "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings
+         WHERE device = ?1 ORDER BY t DESC LIMIT 1"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query_map([device.0], reading_row)?;
+    Ok(rows.next().transpose()?)
+}
+
+fn reading_row(r: &rusqlite::Row) -> rusqlite::Result<Reading> {
+    let mut reading = Reading::new(r.get(0)?, level(r.get(1)?)?);
+    for (i, q) in Quantity::ALL.into_iter().enumerate() {
+        let v: Option<i64> = r.get(2 + i)?;
+        reading.set(q, v.map(|v| v as f64 / super::rollup::SCALE));
+    }
+    Ok(reading)
 }
 
 /// A device's hourly rollups for hours `from_hour <= hour < to_hour`, oldest first.

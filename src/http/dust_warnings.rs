@@ -1,5 +1,7 @@
-//! Warnings and restrictions: `POST /api/dust/warnings` (managers), `GET /api/dust/restrictions`
-//! (by role, with `overdue`), `POST /api/dust/restrictions/{id}/acknowledge` (the owner).
+//! Warnings and restrictions: `POST /api/dust/warnings` (managers), `GET /api/dust/warnings`,
+//! `GET /api/dust/restrictions` (by role, with `overdue` and compliance checks),
+//! `POST /api/dust/restrictions/{id}/acknowledge` (the owner) and
+//! `POST /api/dust/restrictions/{id}/checks` (patrols and managers, on site).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -10,13 +12,15 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{Json, User};
 use crate::app::App;
+use crate::service::dust_checks::{self, NewCheck};
 use crate::service::dust_warnings::{self as service, NewWarning};
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/api/dust/warnings", post(issue))
+        .route("/api/dust/warnings", post(issue).get(warnings))
         .route("/api/dust/restrictions", get(list))
         .route("/api/dust/restrictions/{id}/acknowledge", post(acknowledge))
+        .route("/api/dust/restrictions/{id}/checks", post(check))
 }
 
 async fn issue(
@@ -50,4 +54,39 @@ async fn acknowledge(
         .write(move |tx| service::acknowledge(tx, &actor, id, now))
         .await?;
     Ok(axum::Json(v))
+}
+
+async fn warnings(
+    State(app): State<App>,
+    User(actor): User,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let v = app
+        .db
+        .read(move |c| service::warnings(c, &actor, now))
+        .await?;
+    Ok(axum::Json(json!({ "warnings": v })))
+}
+
+/// 201 for a new check, 200 for a recognised retry of one.
+async fn check(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+    Json(c): Json<NewCheck>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let now = chrono::Utc::now();
+    let (v, created) = app
+        .db
+        .write(move |tx| {
+            let visible = service::restriction_visible(tx, &actor, id)?;
+            dust_checks::record(tx, &actor, id, &c, visible, now)
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(v)))
 }

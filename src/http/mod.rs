@@ -5,6 +5,8 @@ pub mod clearance;
 pub mod collections;
 pub mod dust;
 pub mod dust_alerts;
+pub mod dust_issues;
+pub mod dust_map;
 pub mod dust_warnings;
 pub mod error;
 pub mod export;
@@ -47,6 +49,8 @@ pub fn router(app: App) -> Router {
         .merge(clearance::router())
         .merge(dust::router())
         .merge(dust_alerts::router())
+        .merge(dust_issues::router())
+        .merge(dust_map::router())
         .merge(dust_warnings::router())
         .merge(export::router())
         .merge(photos::router())

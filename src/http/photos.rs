@@ -1,6 +1,8 @@
-//! Photos of a fire: `POST /api/fires/{id}/photos` (multipart, field `photo`, one or more),
-//! `GET /api/photos/{id}` and `/api/photos/{id}/thumb` (JPEG without EXIF). Whoever may see
-//! the fire may add and see its photos.
+//! Photos of a fire or a dust violation: `POST /api/fires/{id}/photos` and
+//! `POST /api/dust/issues/{id}/photos` (multipart, field `photo`, one or more; the second is
+//! routed in `dust_issues.rs` through [`upload_for`]), `GET /api/photos/{id}` and
+//! `/api/photos/{id}/thumb` (JPEG without EXIF). Whoever may see the subject may add and see its
+//! photos.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -8,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -18,16 +21,38 @@ use crate::error::{Error, Kind};
 use crate::service::fires::visible;
 use crate::service::photos::{self, MAX_BYTES};
 use crate::store::fires::{self as fires, ts};
-use crate::store::photos as store;
+use crate::store::photos::{self as store, Subject};
+
+/// The route's body limit: a few photos at once.
+pub fn body_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(4 * MAX_BYTES)
+}
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route(
-            "/api/fires/{id}/photos",
-            post(upload).layer(DefaultBodyLimit::max(4 * MAX_BYTES)),
-        )
+        .route("/api/fires/{id}/photos", post(upload).layer(body_limit()))
         .route("/api/photos/{id}", get(full))
         .route("/api/photos/{id}/thumb", get(thumb))
+}
+
+/// The subject's id if this user may see it (fires by id or code, violations by uuid or code).
+fn visible_subject(
+    c: &Connection,
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, Error> {
+    Ok(match subject {
+        Subject::Fire => fires::get(c, id)?
+            .filter(|f| visible(actor, f, now, &app.rules))
+            .map(|f| f.id),
+        Subject::DustIssue => {
+            let layer = crate::service::dust_issues::layer(&app.registry)?;
+            crate::service::dust_issues::find_visible(c, layer, actor, id)?.map(|i| i.uuid)
+        }
+    })
 }
 
 /// The photo's JSON as listed on a fire.
@@ -49,18 +74,31 @@ async fn upload(
     State(app): State<App>,
     User(actor): User,
     Path(id): Path<String>,
+    form: Multipart,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    upload_for(app, actor, Subject::Fire, id, form).await
+}
+
+/// Stores the photos of a multipart upload for a subject this user may see (else 404).
+pub async fn upload_for(
+    app: App,
+    actor: Actor,
+    subject: Subject,
+    id: String,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = chrono::Utc::now();
-    let rules = app.rules.clone();
-    let who = actor.clone();
-    let fire = app
+    let (a, who) = (app.clone(), actor.clone());
+    let subject_id = app
         .db
-        .read(move |c| {
-            Ok::<_, Error>(fires::get(c, &id)?.filter(|f| visible(&who, f, now, &rules)))
-        })
+        .read(move |c| visible_subject(c, &a, &who, subject, &id, now))
         .await?
-        .ok_or_else(|| ApiError(Error::not_found("fire")))?;
+        .ok_or_else(|| {
+            ApiError(Error::not_found(match subject {
+                Subject::Fire => "fire",
+                Subject::DustIssue => "dust_issue",
+            }))
+        })?;
     let mut files = vec![];
     while let Some(field) = form
         .next_field()
@@ -105,14 +143,13 @@ async fn upload(
             e.to_string(),
         )))
     })??;
-    let fire_id = fire.id.clone();
     let by = actor.username.clone();
     let records = app
         .db
         .write(move |tx| {
             saved
                 .iter()
-                .map(|p| store::insert(tx, &fire_id, p, &by, &ts(now)))
+                .map(|p| store::insert(tx, subject, &subject_id, p, &by, &ts(now)))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
@@ -129,14 +166,14 @@ async fn serve(
     suffix: &'static str,
 ) -> Result<Response, ApiError> {
     let now = chrono::Utc::now();
-    let rules = app.rules.clone();
+    let a = app.clone();
     let photo = app
         .db
         .read(move |c| {
             let Some(p) = store::get(c, id)? else {
                 return Ok(None);
             };
-            let ok = fires::get(c, &p.fire)?.is_some_and(|f| visible(&actor, &f, now, &rules));
+            let ok = visible_subject(c, &a, &actor, p.subject, &p.fire, now)?.is_some();
             Ok::<_, Error>(ok.then_some(p))
         })
         .await?

@@ -107,6 +107,9 @@ pub struct Access {
     pub write: Vec<Role>,
     #[serde(default)]
     pub columns: ScopeColumns,
+    /// Values of the `status` field that an `open` read scope hides (fires have their own rule).
+    #[serde(default)]
+    pub closed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -226,6 +229,9 @@ impl Layer {
         let has = |c: &Option<String>| c.as_ref().is_none_or(|c| self.field(c).is_some());
         if !has(&self.access.columns.district) || !has(&self.access.columns.holder) {
             return bad("access.columns names a field the layer does not have".into());
+        }
+        if !self.access.closed.is_empty() && self.field("status").is_none() {
+            return bad("access.closed needs a status field".into());
         }
         if let Some(key) = &self.key
             && self.field(key).is_none()
@@ -501,7 +507,9 @@ mod tests {
                 "gangue_heaps",
                 "fire_points",
                 "inspections",
-                "dust_monitors"
+                "dust_monitors",
+                "dust_alerts",
+                "dust_issues"
             ]
         );
     }

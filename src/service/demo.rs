@@ -229,5 +229,7 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
         }
         fires::sweep(tx, now, &rules)?;
         Ok::<_, Error>(())
-    })
+    })?;
+    super::dust_issues::build_demo(db, registry, samples, now)?;
+    super::demo_dust::build(db, registry, samples, now)
 }

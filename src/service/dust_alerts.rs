@@ -269,7 +269,7 @@ fn record(
     }
     let latest: Option<(i64, String, Option<i64>)> = tx
         .query_row(
-            "SELECT id, status, closed_at FROM dust_alerts
+            "SELECT id, status, closed_at FROM dust_alert_cases
              WHERE device = ?1 AND pollutant = ?2 AND win = ?3 ORDER BY id DESC LIMIT 1",
             params![m.device.0, pollutant, win],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -286,14 +286,14 @@ fn record(
     let (id, action) = match (decision, latest) {
         (OnExceedance::AddEvidence, Some((id, _, _))) => {
             tx.execute(
-                "UPDATE dust_alerts SET value = ?2, limit_value = ?3, updated_at = ?4 WHERE id = ?1",
+                "UPDATE dust_alert_cases SET value = ?2, limit_value = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id, e.value, e.limit, at],
             )?;
             (id, None)
         }
         (OnExceedance::Reopen, Some((id, _, _))) => {
             tx.execute(
-                "UPDATE dust_alerts SET value = ?2, limit_value = ?3, updated_at = ?4,
+                "UPDATE dust_alert_cases SET value = ?2, limit_value = ?3, updated_at = ?4,
                  status = 'open', closed_at = NULL WHERE id = ?1",
                 params![id, e.value, e.limit, at],
             )?;
@@ -311,7 +311,7 @@ fn record(
                 return Ok(false);
             };
             tx.execute(
-                "INSERT INTO dust_alerts(device, mn, pollutant, win, value, limit_value, status,
+                "INSERT INTO dust_alert_cases(device, mn, pollutant, win, value, limit_value, status,
                  responsible, holder, district_code, attribution, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?11)",
                 params![
@@ -337,6 +337,7 @@ fn record(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![m.device.0, pollutant, win, e.start, e.value, e.limit, e.wind_dir, id],
     )?;
+    super::dust_alert_map::project(tx, id)?;
     let Some(action) = action else {
         return Ok(false);
     };
@@ -356,7 +357,7 @@ fn record(
 }
 
 const SELECT: &str = "SELECT id, mn, pollutant, win, value, limit_value, status, responsible,
-    attribution, created_at, updated_at, holder, district_code FROM dust_alerts";
+    attribution, created_at, updated_at, holder, district_code FROM dust_alert_cases";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<(Value, Option<String>, Option<String>)> {
     let responsible: String = r.get(7)?;
@@ -500,7 +501,7 @@ pub fn act(
     })?;
     let at = ts(now);
     tx.execute(
-        "UPDATE dust_alerts SET status = ?2, updated_at = ?3,
+        "UPDATE dust_alert_cases SET status = ?2, updated_at = ?3,
          closed_at = CASE WHEN ?2 = 'closed' THEN ?4 ELSE NULL END WHERE id = ?1",
         params![id, to.as_str(), at, now.timestamp()],
     )?;
@@ -508,6 +509,7 @@ pub fn act(
         "INSERT INTO dust_alert_events(alert, at, actor, action, status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, at, actor.username, action.as_str(), to.as_str(), note],
     )?;
+    super::dust_alert_map::project(tx, id)?;
     get(tx, id)?.ok_or_else(|| Error::not_found("dust_alert"))
 }
 
@@ -515,6 +517,15 @@ pub fn act(
 pub fn spawn_checker(app: &crate::app::App) -> tokio::task::JoinHandle<()> {
     let app = app.clone();
     tokio::spawn(async move {
+        match app
+            .db
+            .write(|tx| super::dust_alert_map::project_missing(tx))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(alerts = n, "dust alerts drawn on the map layer"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "drawing dust alerts on the map failed"),
+        }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
@@ -556,6 +567,7 @@ mod tests {
                     name: "北矿".into(),
                     holder: "北矿公司".into(),
                     ownerless: false,
+                    closed: false,
                     geom: square(106.795, 39.61, 106.805, 39.62),
                 },
                 Mine {
@@ -564,6 +576,7 @@ mod tests {
                     name: "南无主矿".into(),
                     holder: String::new(),
                     ownerless: true,
+                    closed: false,
                     geom: square(106.795, 39.58, 106.805, 39.59),
                 },
             ],

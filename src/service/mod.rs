@@ -2,7 +2,12 @@
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
 pub mod demo;
+pub mod demo_dust;
+pub mod dust_alert_map;
 pub mod dust_alerts;
+pub mod dust_issues;
+pub mod dust_checks;
+pub mod dust_monitors;
 pub mod dust_warnings;
 pub mod edit;
 pub mod fires;

@@ -35,6 +35,9 @@ pub enum NoticeKind {
     DeadlinePassed,
     /// A heavy-pollution or weather warning in force (owners: one that restricts their mines).
     Warning,
+    /// A dust violation this user must rectify (or, for managers, any new one). `fire` is empty
+    /// and `code` is the violation's code (`GET /api/dust/issues/{code}` opens it).
+    NewDustIssue,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +176,7 @@ pub fn list(
         }
     }
     items.extend(warnings(conn, actor, now, seen_at)?);
+    items.extend(dust_issues(conn, actor, now, seen_at)?);
     items.sort_by(|a, b| b.at.cmp(&a.at));
     let unread = items.iter().filter(|n| n.unread).count();
     items.truncate(LIMIT);
@@ -232,6 +236,60 @@ fn warnings(
             fire: String::new(),
             code: level,
             at: issued_at,
+            unread,
+        });
+    }
+    Ok(out)
+}
+
+/// Dust violations reported in the last [`WINDOW_DAYS`] that this user must rectify: owners
+/// their holder's, district officers those their government answers for, managers all; not the
+/// ones they reported themselves. Unread when reported after the user last marked all read.
+fn dust_issues(
+    conn: &Connection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    seen_at: Option<DateTime<Utc>>,
+) -> Result<Vec<Notice>> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dust_issues')",
+        [],
+        |r| r.get(0),
+    )?;
+    let (cond, bound) = match actor.role {
+        Role::Manager => ("?3 IS NULL", None),
+        Role::Owner => ("t.responsible_holder = ?3", actor.holder.clone()),
+        Role::District => (
+            "t.responsible_party = 'district' AND t.district_code = ?3",
+            actor.district.clone(),
+        ),
+        Role::Patrol => return Ok(vec![]),
+    };
+    if !has_table || (actor.role != Role::Manager && bound.is_none()) {
+        return Ok(vec![]);
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT t.code, t.reported_at FROM dust_issues t
+         WHERE {cond} AND t.reported_at >= ?1 AND t.reported_by <> ?2
+         ORDER BY t.reported_at DESC LIMIT 50"
+    ))?;
+    let since = ts(now - Duration::days(WINDOW_DAYS));
+    let rows = stmt.query_map(params![since, actor.username, bound], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let (code, at) = row?;
+        let unread = match (seen_at, parse_ts(&at)) {
+            (Some(seen), Ok(t)) => t > seen,
+            _ => true,
+        };
+        out.push(Notice {
+            key: format!("i{code}"),
+            kind: NoticeKind::NewDustIssue,
+            fire: String::new(),
+            code,
+            at,
             unread,
         });
     }

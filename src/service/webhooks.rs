@@ -45,10 +45,11 @@ pub enum EventKind {
     ClearanceZero,
     DustAlert,
     Warning,
+    DustIssue,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::NewFire,
         EventKind::Assignment,
         EventKind::DeadlinePassed,
@@ -56,6 +57,7 @@ impl EventKind {
         EventKind::ClearanceZero,
         EventKind::DustAlert,
         EventKind::Warning,
+        EventKind::DustIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +69,7 @@ impl EventKind {
             EventKind::ClearanceZero => "clearance_zero",
             EventKind::DustAlert => "dust_alert",
             EventKind::Warning => "warning",
+            EventKind::DustIssue => "dust_issue",
         }
     }
 

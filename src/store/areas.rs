@@ -61,6 +61,7 @@ pub fn load(conn: &Connection) -> Result<Areas> {
                     licence_no: r.get("licence_no")?,
                     name: r.get("name")?,
                     ownerless: status.as_deref() == Some("ownerless") || holder.trim().is_empty(),
+                    closed: status.as_deref() == Some("closed"),
                     holder,
                     geom,
                 })

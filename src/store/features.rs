@@ -58,6 +58,13 @@ pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Ve
                 vec![Sql::Text(watch_since.into())],
             )
         }
+        Scope::Open if !layer.access.closed.is_empty() => (
+            format!(
+                "t.status NOT IN ({})",
+                vec!["?"; layer.access.closed.len()].join(",")
+            ),
+            layer.access.closed.iter().cloned().map(Sql::Text).collect(),
+        ),
         Scope::Open => ("1".into(), vec![]),
         Scope::Nothing => ("0".into(), vec![]),
     }

@@ -268,6 +268,68 @@ CREATE TABLE dust_restrictions (
 );
 "#,
     ),
+    (
+        9,
+        "dust: warnings for a drawn area, compliance checks, alert cases beside their map layer",
+        r#"
+-- A warning's drawn area as a GeoJSON geometry (lon/lat), beside or instead of its districts.
+ALTER TABLE dust_warnings ADD COLUMN area TEXT;
+-- The measures the level imposed when issued (the rules may change later), as JSON.
+ALTER TABLE dust_warnings ADD COLUMN measures TEXT;
+-- A point inside the restricted mine, where the map shows the restriction.
+ALTER TABLE dust_restrictions ADD COLUMN lon REAL;
+ALTER TABLE dust_restrictions ADD COLUMN lat REAL;
+-- A patrol's compliance check of a restriction, on the spot; client_id makes a retried
+-- submission from an offline tablet land once.
+CREATE TABLE dust_restriction_checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    restriction INTEGER NOT NULL REFERENCES dust_restrictions(id),
+    client_id TEXT UNIQUE,
+    compliant INTEGER NOT NULL CHECK (compliant IN (0, 1)),
+    note TEXT,
+    lon REAL,
+    lat REAL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE INDEX dust_restriction_checks_restriction ON dust_restriction_checks(restriction);
+-- The alert cases keep their data here; the dust_alerts layer (a map of the alerts for GIS
+-- clients and OGC API) is written from them in the same transaction.
+ALTER TABLE dust_alerts RENAME TO dust_alert_cases;
+"#,
+    ),
+    (
+        10,
+        "dust violations: their immutable event log; photos name their subject (fire or violation)",
+        r#"
+-- The life of a dust violation (the dust_issues layer holds its current state): every report and
+-- action, never updated, never deleted. client_id makes a retried action from a tablet land once.
+CREATE TABLE dust_issue_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    issue TEXT NOT NULL,
+    client_id TEXT UNIQUE,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    note TEXT,
+    request_hash TEXT
+);
+CREATE INDEX dust_issue_events_issue ON dust_issue_events(issue, id);
+CREATE TRIGGER dust_issue_events_never_updated BEFORE UPDATE ON dust_issue_events
+BEGIN SELECT RAISE(ABORT, 'dust violation events are never updated'); END;
+CREATE TRIGGER dust_issue_events_never_deleted BEFORE DELETE ON dust_issue_events
+BEGIN SELECT RAISE(ABORT, 'dust violation events are never deleted'); END;
+-- Listed by GDAL and QGIS beside the fire events (an attributes table).
+INSERT OR IGNORE INTO gpkg_contents(table_name, data_type, identifier, description, last_change)
+VALUES ('dust_issue_events', 'attributes', '扬尘违规事件', '扬尘违规整改事件（只增不改）', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
+-- A photo's subject: the fire column holds the id of a fire or of a dust violation.
+ALTER TABLE photos ADD COLUMN subject TEXT NOT NULL DEFAULT 'fire' CHECK (subject IN ('fire', 'dust_issue'));
+"#,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any

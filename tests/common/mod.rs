@@ -2,6 +2,8 @@
 //! `samples/`, and a minimal HTTP/1.1 client (no extra dependencies).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod dust;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

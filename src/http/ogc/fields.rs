@@ -9,10 +9,17 @@ use crate::layers::{Field, FieldType, Layer};
 
 /// Properties withheld from a role beyond the layer file's `internal` ones: the party reported
 /// on does not learn who reported the fire (as `service::fires::feature` does for `/api/fires`).
-const HIDDEN_FROM_OWNERS: &[(&str, &str)] = &[("fire_points", "reported_by")];
+const HIDDEN_FROM_OWNERS: &[(&str, &str)] = &[
+    ("fire_points", "reported_by"),
+    ("dust_issues", "reported_by"),
+];
 
 /// The time field `datetime` filters on, per layer. Stored as RFC 3339 UTC text.
-const TIME_FIELDS: &[(&str, &str)] = &[("fire_points", "reported_at"), ("inspections", "at")];
+const TIME_FIELDS: &[(&str, &str)] = &[
+    ("fire_points", "reported_at"),
+    ("inspections", "at"),
+    ("dust_issues", "reported_at"),
+];
 
 pub fn time_field(layer: &Layer) -> Option<&'static str> {
     TIME_FIELDS

@@ -1,0 +1,186 @@
+//! Dust violations logged by patrols: `POST /api/dust/issues`, `GET /api/dust/issues[/{id}]`,
+//! `POST /api/dust/issues/{id}/events`, `POST /api/dust/issues/{id}/photos`. The handlers parse
+//! and answer; `service::dust_issues` decides.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{Json, User};
+use crate::app::App;
+use crate::domain::dust_issue::Status;
+use crate::error::Error;
+use crate::service::dust_issues::{self as service, ActionInput, Ctx};
+use crate::store::dust_issues as store;
+use crate::store::photos::Subject;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/dust/issues", post(report).get(list))
+        .route("/api/dust/issues/{id}", get(show))
+        .route("/api/dust/issues/{id}/events", post(act))
+        .route(
+            "/api/dust/issues/{id}/photos",
+            post(photos).layer(super::photos::body_limit()),
+        )
+}
+
+/// A GeoJSON Point Feature with `uuid`, `kind` and optional `note`, `accuracy_m`,
+/// `position_source` → 201 with the new violation, 200 with the first one on a retry.
+async fn report(
+    State(app): State<App>,
+    User(actor): User,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let now = chrono::Utc::now();
+    let (a, index) = (app.clone(), app.index());
+    let (created, feature) = app
+        .db
+        .write(move |tx| {
+            let rules = service::load_rules(tx)?;
+            let ctx = Ctx {
+                registry: &a.registry,
+                index: &index,
+                rules: &rules,
+            };
+            let r = service::report(tx, &ctx, &actor, &body, now)?;
+            Ok::<_, Error>((r.created, service::feature(&r.issue, &actor, now)))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(feature)))
+}
+
+/// The query parameters `GET /api/dust/issues` takes.
+const LIST_PARAMS: [&str; 2] = ["status", "bbox"];
+
+/// The violations this user may see as a FeatureCollection, soonest deadline first;
+/// `status=open,rectifying` (any of those) and `bbox=minlon,minlat,maxlon,maxlat` filter.
+async fn list(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if let Some(k) = q.keys().find(|k| !LIST_PARAMS.contains(&k.as_str())) {
+        return Err(ApiError(
+            Error::bad_request("unknown_param")
+                .arg("param", k.clone())
+                .arg("known", LIST_PARAMS.join(", ")),
+        ));
+    }
+    let statuses = q
+        .get("status")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    Status::parse(s).ok_or_else(|| {
+                        Error::bad_request("bad_query").arg("param", "status").arg(
+                            "detail",
+                            Status::ALL.map(Status::as_str).join(", ").to_string(),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let bbox = q
+        .get("bbox")
+        .map(|s| super::collections::parse_bbox(s))
+        .transpose()?;
+    let now = chrono::Utc::now();
+    let registry = app.registry.clone();
+    let v = app
+        .db
+        .read(move |c| {
+            let layer = service::layer(&registry)?;
+            let features: Vec<Value> = service::list(c, layer, &actor, &statuses, bbox)?
+                .iter()
+                .map(|i| service::feature(i, &actor, now))
+                .collect();
+            Ok::<_, Error>(json!({
+                "type": "FeatureCollection",
+                "numberReturned": features.len(),
+                "features": features,
+            }))
+        })
+        .await?;
+    Ok(axum::Json(v))
+}
+
+/// One violation (by uuid or code) with its `events` and `photos`.
+async fn show(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let registry = app.registry.clone();
+    let v = app
+        .db
+        .read(move |c| {
+            let layer = service::layer(&registry)?;
+            let issue = service::find_visible(c, layer, &actor, &id)?
+                .ok_or_else(|| Error::not_found("dust_issue"))?;
+            let mut feature = service::feature(&issue, &actor, now);
+            let events = service::events_for(store::events(c, &issue.uuid)?, &actor);
+            let photos: Vec<Value> =
+                crate::store::photos::for_subject(c, Subject::DustIssue, &issue.uuid)?
+                    .iter()
+                    .map(super::photos::photo_json)
+                    .collect();
+            if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
+                p.insert("events".into(), json!(events));
+                p.insert("photos".into(), json!(photos));
+            }
+            Ok::<_, Error>(feature)
+        })
+        .await?;
+    Ok(axum::Json(v))
+}
+
+/// `{"action": "start"|"rectified"|"verify"|"reject", "note"?, "id"?}` → the violation after it.
+async fn act(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    Json(input): Json<ActionInput>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let (a, index) = (app.clone(), app.index());
+    let v = app
+        .db
+        .write(move |tx| {
+            let rules = service::load_rules(tx)?;
+            let ctx = Ctx {
+                registry: &a.registry,
+                index: &index,
+                rules: &rules,
+            };
+            let issue = service::act(tx, &ctx, &actor, &id, &input, now)?;
+            Ok::<_, Error>(service::feature(&issue, &actor, now))
+        })
+        .await?;
+    Ok(axum::Json(v))
+}
+
+/// Multipart field `photo` (one or more) → 201 `{"photos": […]}`, as for fires.
+async fn photos(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    super::photos::upload_for(app, actor, Subject::DustIssue, id, form).await
+}

@@ -1,0 +1,80 @@
+//! What the dust map needs: `GET /api/dust/monitors` (each with its latest figures and state),
+//! `GET /api/dust/rules` (limits, thresholds, measures with their labels) and
+//! `GET /api/dust/suggestions` (high wind, for managers).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::User;
+use crate::app::App;
+use crate::domain::dust::{MEASURES, WarningLevel};
+use crate::error::Error;
+use crate::i18n::{Lang, text};
+use crate::service::{dust_alerts, dust_monitors as service};
+
+const LAYER: &str = "dust_monitors";
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/dust/monitors", get(monitors))
+        .route("/api/dust/rules", get(rules))
+        .route("/api/dust/suggestions", get(suggestions))
+}
+
+fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {
+    app.registry
+        .get(LAYER)
+        .cloned()
+        .ok_or_else(|| ApiError(Error::not_found("layer")))
+}
+
+async fn monitors(
+    State(app): State<App>,
+    User(actor): User,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let layer = layer(&app)?;
+    let v = app
+        .db
+        .read(move |c| {
+            let rules = dust_alerts::rules(c)?;
+            service::monitors(c, &layer, &actor, &rules, now)
+        })
+        .await?;
+    Ok(axum::Json(json!({ "monitors": v })))
+}
+
+/// Both languages' labels for a code, so forms show them without a second table.
+fn labelled(prefix: &str, code: &str) -> Value {
+    let key = format!("{prefix}{code}");
+    json!({"code": code, "zh": text(Lang::Zh, &key), "en": text(Lang::En, &key)})
+}
+
+async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value>, ApiError> {
+    let rules = app.db.read(dust_alerts::rules).await?;
+    Ok(axum::Json(json!({
+        "rules": rules,
+        "levels": WarningLevel::ALL.map(|l| labelled("dust_level_", l.as_str())),
+        "measures": MEASURES.map(|m| labelled("dust_measure_", m)),
+    })))
+}
+
+async fn suggestions(
+    State(app): State<App>,
+    User(actor): User,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let layer = layer(&app)?;
+    let index = app.index();
+    let v = app
+        .db
+        .read(move |c| {
+            let rules = dust_alerts::rules(c)?;
+            service::suggestions(c, &layer, &index, &actor, &rules, now)
+        })
+        .await?;
+    Ok(axum::Json(v))
+}

@@ -1,0 +1,98 @@
+//! Dust test support: a demo server with a handle on its database, to register monitors as
+//! `monitor add` does, send readings, run the exceedance check and add owners.
+
+use chrono::Utc;
+use qingling::domain::responsibility::ResponsibilityIndex;
+use qingling::dust::hj212::ParticulateUnit;
+use qingling::dust::monitors::{self, NewMonitor};
+use qingling::service::dust_alerts;
+use qingling::store::users::{self, NewUser};
+use serde_json::Value;
+
+use super::{Server, demo_server, request};
+
+pub struct Setup {
+    pub server: Server,
+    pub store: qingling::store::Db,
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        let server = demo_server();
+        let registry = qingling::layers::Registry::builtin().unwrap();
+        let store = qingling::store::Db::open(&server.db, &registry).unwrap();
+        Setup { server, store }
+    }
+
+    pub fn index(&self) -> ResponsibilityIndex {
+        self.store
+            .read_blocking(|c| qingling::store::areas::load(c).map(ResponsibilityIndex::new))
+            .unwrap()
+    }
+
+    /// Registers a monitor as `monitor add` does; returns its device token.
+    pub fn monitor(&self, mn: &str, at: [f64; 2]) -> String {
+        let registry = qingling::layers::Registry::builtin().unwrap();
+        let m = NewMonitor {
+            mn: mn.into(),
+            password: "123456".into(),
+            lon: at[0],
+            lat: at[1],
+            name: None,
+            mine: None,
+            measures: vec![],
+            unit: ParticulateUnit::MgPerM3,
+        };
+        self.store
+            .write_blocking(|tx| monitors::add(tx, &registry, &m, Utc::now()))
+            .unwrap()
+            .token
+    }
+
+    pub fn readings(&self, token: &str, body: &Value) {
+        let auth = format!("Bearer {token}");
+        let r = request(
+            self.server.addr,
+            "POST",
+            "/api/dust/readings",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+            Some(body.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    pub fn check(&self) -> usize {
+        let index = self.index();
+        self.store
+            .write_blocking(|tx| dust_alerts::check(tx, &index, Utc::now()))
+            .unwrap()
+    }
+
+    pub fn user(&self, name: &str, holder: &str) {
+        let password = format!("qingling-{name}");
+        self.store
+            .write_blocking(|tx| {
+                users::add(
+                    tx,
+                    &NewUser {
+                        username: name,
+                        password: &password,
+                        role: qingling::domain::role::Role::Owner,
+                        district: None,
+                        holder: Some(holder),
+                    },
+                    Utc::now(),
+                )
+                .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
+            })
+            .unwrap();
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&self.server.db).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
