@@ -24,11 +24,14 @@ pub struct App {
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
 pub fn load_rules(db: &Db) -> Result<Rules> {
-    db.read_blocking(|c| {
-        Ok(schema::setting(c, "rules")?
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default())
-    })
+    db.read_blocking(rules_in)
+}
+
+/// The fire rules saved in a database: the defaults, overridden by the `rules` setting.
+pub fn rules_in(conn: &rusqlite::Connection) -> crate::store::Result<Rules> {
+    Ok(schema::setting(conn, "rules")?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
 }
 
 impl App {

@@ -430,4 +430,20 @@ fn dust_rules_are_shown_checked_and_saved() {
         ["spray_roads"]
     );
     assert_eq!(rules.wind_suggest_ms, 8.0, "refused changes saved nothing");
+    // The violation rules, the same way.
+    let issues = |set: &str| run(&["rules", "--db", db_s, "--dust-issues", "--set", set]);
+    assert!(issues("deadline_days=5").0);
+    let (ok, err) = issues("deadline_days=0");
+    assert!(
+        !ok && err.contains("deadline_days must be 1 to 365"),
+        "{err}"
+    );
+    let saved: String = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'dust_issue_rules'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(saved.contains("\"deadline_days\":5"), "{saved}");
 }

@@ -1,15 +1,20 @@
 //! `qingling rules`: shows the rules in force and changes them (`--set key=value`), e.g.
 //! `--set deadlines.waste_dump_hours=48 --set code_prefix=WH`; with `--dust`, the dust rules
 //! (limits, upwind sector, wind threshold, measures per warning level), e.g.
-//! `--dust --set pm10_day_ug=120 --set 'measures.yellow=["spray_roads"]'`. Values are checked by
-//! parsing the whole rule set before anything is saved.
+//! `--dust --set pm10_day_ug=120 --set 'measures.yellow=["spray_roads"]'`; with `--dust-issues`,
+//! the dust violation rules (`--set deadline_days=5`). Values are checked by parsing the whole
+//! rule set before anything is saved.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::domain::dust::DustRules;
+use crate::domain::dust_issue::DustIssueRules;
 use crate::domain::fire::Rules;
 use crate::store::schema;
 
@@ -21,8 +26,11 @@ pub struct Args {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// Show or change the dust rules (the checker reads them every minute: no restart needed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dust_issues")]
     dust: bool,
+    /// Show or change the dust violation rules (deadline days, code prefix; read per request).
+    #[arg(long)]
+    dust_issues: bool,
 }
 
 /// Applies `a.b=value` to a JSON object; the value is read as JSON if it parses, else as text.
@@ -52,53 +60,58 @@ pub fn apply(rules: &mut Value, assignment: &str) -> Result<(), String> {
     Err(format!("{assignment:?}: empty key"))
 }
 
-#[allow(clippy::print_stdout)] // The rules are this command's output.
 pub fn run(args: Args) -> ExitCode {
     let (db, _) = match super::open(&args.db) {
         Ok(x) => x,
         Err(e) => return super::fail(e),
     };
     if args.dust {
-        return dust(&db, &args.set);
-    }
-    let current = match crate::app::load_rules(&db) {
-        Ok(r) => r,
-        Err(e) => return super::fail(e),
-    };
-    let mut json = serde_json::to_value(&current).unwrap_or(Value::Null);
-    for s in &args.set {
-        if let Err(e) = apply(&mut json, s) {
-            return super::fail(e);
-        }
-    }
-    let rules: Rules = match serde_json::from_value(json.clone()) {
-        Ok(r) => r,
-        Err(e) => return super::fail(format!("invalid rules: {e}")),
-    };
-    if rules.threshold_c <= 0.0
-        || rules.observation_days < 0
-        || rules.watch_days < 0
-        || rules.code_prefix.trim().is_empty()
-    {
-        return super::fail(
-            "invalid rules: the threshold must be above 0 °C, periods not negative, the code prefix not empty",
+        return edit_setting(
+            &db,
+            "dust_rules",
+            &args.set,
+            crate::service::dust_alerts::rules,
+            DustRules::problems,
         );
     }
-    if !args.set.is_empty()
-        && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, "rules", &json))
-    {
-        return super::fail(e);
+    if args.dust_issues {
+        return edit_setting(
+            &db,
+            crate::service::dust_issues::RULES_SETTING,
+            &args.set,
+            crate::service::dust_issues::load_rules,
+            DustIssueRules::problems,
+        );
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).unwrap_or_default()
-    );
-    ExitCode::SUCCESS
+    edit_setting(
+        &db,
+        "rules",
+        &args.set,
+        crate::app::rules_in,
+        |r: &Rules| {
+            let bad = r.threshold_c <= 0.0
+                || r.observation_days < 0
+                || r.watch_days < 0
+                || r.code_prefix.trim().is_empty();
+            if bad {
+                vec!["the threshold must be above 0 °C, periods not negative, the code prefix not empty".into()]
+            } else {
+                vec![]
+            }
+        },
+    )
 }
 
+/// A rule set kept in one setting: read, changed by `--set`, checked whole, saved, shown.
 #[allow(clippy::print_stdout)] // The rules are this command's output.
-fn dust(db: &crate::store::Db, set: &[String]) -> ExitCode {
-    let current = match db.read_blocking(crate::service::dust_alerts::rules) {
+fn edit_setting<T: Serialize + DeserializeOwned>(
+    db: &crate::store::Db,
+    key: &str,
+    set: &[String],
+    load: impl FnOnce(&rusqlite::Connection) -> crate::store::Result<T>,
+    problems: impl FnOnce(&T) -> Vec<String>,
+) -> ExitCode {
+    let current = match db.read_blocking(load) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
@@ -108,16 +121,16 @@ fn dust(db: &crate::store::Db, set: &[String]) -> ExitCode {
             return super::fail(e);
         }
     }
-    let rules: DustRules = match serde_json::from_value(json.clone()) {
+    let rules: T = match serde_json::from_value(json.clone()) {
         Ok(r) => r,
-        Err(e) => return super::fail(format!("invalid dust rules: {e}")),
+        Err(e) => return super::fail(format!("invalid {key}: {e}")),
     };
-    let problems = rules.problems();
+    let problems = problems(&rules);
     if !problems.is_empty() {
-        return super::fail(format!("invalid dust rules: {}", problems.join("; ")));
+        return super::fail(format!("invalid {key}: {}", problems.join("; ")));
     }
     if !set.is_empty()
-        && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, "dust_rules", &json))
+        && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, key, &json))
     {
         return super::fail(e);
     }
