@@ -12,13 +12,6 @@ use geo::{BoundingRect, Point};
 use qingling::domain::responsibility::ResponsibilityIndex;
 use serde_json::{Value, json};
 
-/// Yesterday's local (UTC+8) date: a finished day, so its 24-hour mean is judged.
-fn yesterday() -> String {
-    (Utc::now() + Duration::hours(8) - Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
 /// One reading per hour of a local day: PM10 at `pm10`, wind from the north; TSP only at the
 /// hours listed in `tsp_hours` (so the TSP 24-hour mean is invalid and only 1-hour means count).
 fn day(date: &str, pm10: f64, tsp_hours: &[u32]) -> Value {
@@ -75,7 +68,7 @@ fn exceedances_raise_alerts_routed_by_mine_and_upwind_with_a_life() {
     let inside_token = s.monitor("WH-A-IN", inside("mines", "骆驼山示例露天煤矿"));
     let out_at = south_of_a_mine(&s.index());
     let outside_token = s.monitor("WH-A-OUT", out_at);
-    let date = yesterday();
+    let date = days_ago(1);
     s.readings(&inside_token, &day(&date, 200.0, &[3]));
     s.readings(&outside_token, &day(&date, 160.0, &[]));
 
@@ -292,4 +285,55 @@ fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
         s.count("SELECT count(*) FROM webhook_outbox WHERE kind = 'warning'"),
         1
     );
+}
+
+/// The local (UTC+8) date `days` before today: 1 is a finished day, so its 24-hour mean is
+/// judged.
+fn days_ago(days: i64) -> String {
+    (Utc::now() + Duration::hours(8) - Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[test]
+fn late_readings_are_judged_like_fresh_ones_within_the_window() {
+    let s = Setup::new();
+    let manager = Client::login(&s.server, "manager");
+    let token = s.monitor("WH-LATE", inside("mines", "骆驼山示例露天煤矿"));
+    let pending = || {
+        s.count(
+            "SELECT count(*) FROM dust_pending_hours WHERE device =
+             (SELECT id FROM dust_devices WHERE mn = 'WH-LATE')",
+        )
+    };
+    // A whole day four days ago arrives only now (a monitor back from a week offline).
+    s.readings(&token, &day(&days_ago(4), 200.0, &[]));
+    assert_eq!(pending(), 24);
+    assert_eq!(s.check(), 1);
+    assert_eq!(pending(), 0, "judged hours of a finished day are forgotten");
+    let raised = alerts(&manager);
+    assert_eq!(raised.len(), 1, "{raised:#?}");
+    assert_eq!(raised[0]["pollutant"], "pm10");
+    let evidence = raised[0]["evidence"][0]["start"].as_str().unwrap();
+    assert!(evidence.starts_with(&days_ago(4)), "{evidence}");
+
+    // Ten days late is past the window (7 days): stored, not judged, not kept waiting.
+    s.readings(&token, &day(&days_ago(10), 400.0, &[]));
+    assert_eq!(s.check(), 0);
+    assert_eq!(pending(), 0);
+    assert_eq!(alerts(&manager)[0]["evidence"].as_array().unwrap().len(), 1);
+
+    // Today's hours wait for their day to end, judged hour by hour meanwhile.
+    let now = Utc::now() + Duration::hours(8);
+    let earlier = (now - Duration::hours(2)).format("%Y-%m-%dT%H:05:00+08:00");
+    if now.format("%Y-%m-%d").to_string()
+        == (now - Duration::hours(2)).format("%Y-%m-%d").to_string()
+    {
+        s.readings(
+            &token,
+            &json!({"readings": [{"time": earlier.to_string(), "pm10": 50.0}]}),
+        );
+        s.check();
+        assert_eq!(pending(), 1, "the hour is over, its day is not");
+    }
 }

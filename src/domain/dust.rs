@@ -31,6 +31,9 @@ pub struct DustRules {
     /// A closed alert re-opens when the same exceedance returns within this many hours of its
     /// closing; later, a new alert is raised (a fresh case for the owner, not an old one revived).
     pub reopen_within_hours: i64,
+    /// Readings arriving later than this after their hour are stored but not judged: an alert
+    /// about last month helps no one on site.
+    pub judge_within_days: i64,
     /// Wind at or over this at a monitor (m/s) suggests a gale warning to managers: blasting and
     /// stripping stop at Beaufort force 5 (DOMAIN.md, Wind).
     pub wind_suggest_ms: f64,
@@ -49,6 +52,7 @@ impl Default for DustRules {
             upwind_sector_deg: 45.0,
             upwind_distance_m: 3000.0,
             reopen_within_hours: 72,
+            judge_within_days: 7,
             wind_suggest_ms: 8.0,
             measures: WarningLevel::ALL
                 .iter()
@@ -105,6 +109,12 @@ impl DustRules {
         }
         if self.reopen_within_hours < 0 {
             out.push("reopen_within_hours must not be negative".into());
+        }
+        if !(1..=366).contains(&self.judge_within_days) {
+            out.push(format!(
+                "judge_within_days must be 1 to 366, not {}",
+                self.judge_within_days
+            ));
         }
         for (level, measures) in &self.measures {
             if WarningLevel::parse(level).is_none() {

@@ -265,8 +265,44 @@ pub fn insert(conn: &Connection, device: DeviceId, readings: &[Reading]) -> Resu
             s.wind_dir.y,
         ])?;
     }
+    let mut pending = conn
+        .prepare_cached("INSERT OR IGNORE INTO dust_pending_hours(device, hour) VALUES (?1, ?2)")?;
+    for hour in hours.keys() {
+        pending.execute(params![device.0, hour])?;
+    }
     out.hours = hours.into_keys().collect();
     Ok(out)
+}
+
+/// The hours waiting to be judged, by device, that ended before `before_hour`.
+pub fn pending_hours(conn: &Connection, before_hour: i64) -> Result<BTreeMap<i64, Vec<i64>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, hour FROM dust_pending_hours WHERE hour < ?1 ORDER BY device, hour",
+    )?;
+    let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for row in stmt.query_map([before_hour], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (device, hour): (i64, i64) = row?;
+        out.entry(device).or_default().push(hour);
+    }
+    Ok(out)
+}
+
+/// Forgets judged hours of a device.
+pub fn clear_pending(conn: &Connection, device: DeviceId, hours: &[i64]) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM dust_pending_hours WHERE device = ?1 AND hour = ?2")?;
+    for h in hours {
+        stmt.execute(params![device.0, h])?;
+    }
+    Ok(())
+}
+
+/// Forgets pending hours older than `oldest_hour`: too late to be judged.
+pub fn drop_pending_before(conn: &Connection, oldest_hour: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM dust_pending_hours WHERE hour < ?1",
+        [oldest_hour],
+    )?)
 }
 
 fn level(n: i64) -> rusqlite::Result<Level> {

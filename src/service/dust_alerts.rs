@@ -3,11 +3,12 @@
 //! and the actions on an alert. The rules themselves are in `domain::dust`.
 //!
 //! The check runs every minute from `serve` rather than inside ingest, so ingest stays one fast
-//! commit. It re-reads the last [`LOOKBACK_HOURS`] of each monitor's rollups: an exceedance is
-//! recorded once per (monitor, pollutant, window, period) in `dust_exceedances`, which makes the
-//! repeated check idempotent. Only finished hours and finished local days are judged, so a mean
-//! is never judged on part of its period; readings arriving more than two days late are stored
-//! but not judged.
+//! commit. Ingest marks each hour it changes in `dust_pending_hours`; the check judges those
+//! hours once they are over, and their local days once those are over, then forgets them. An
+//! exceedance is recorded once per (monitor, pollutant, window, period) in `dust_exceedances`,
+//! which makes a repeated judgement idempotent. A mean is never judged on part of its period;
+//! readings arriving late are judged like fresh ones, unless their hour is more than
+//! `judge_within_days` (default 7) old: those are stored but not judged.
 
 use chrono::{DateTime, Utc};
 use geo::Point;
@@ -19,14 +20,11 @@ use crate::domain::dust::{
 };
 use crate::domain::responsibility::{Candidate, Party, ResponsibilityIndex, Responsible, Via};
 use crate::domain::role::{Actor, Role};
-use crate::dust::rollup::hour_of;
+use crate::dust::rollup::{day_start, hour_of};
 use crate::dust::store::{self as dust_store, DeviceId};
 use crate::error::{Error, Kind, Result};
 use crate::service::webhooks::{self, EventKind};
 use crate::store::{self, gpkg, schema};
-
-/// How far back each check looks, hours: yesterday's whole local day is always inside.
-pub const LOOKBACK_HOURS: i64 = 48;
 
 /// The rules in force: the defaults, overridden by the `dust_rules` setting.
 pub fn rules(conn: &Connection) -> store::Result<DustRules> {
@@ -217,31 +215,35 @@ pub fn check(tx: &Connection, index: &ResponsibilityIndex, now: DateTime<Utc>) -
     let rules = rules(tx)?;
     let now_s = now.timestamp();
     let this_hour = hour_of(now_s);
+    dust_store::drop_pending_before(tx, this_hour - rules.judge_within_days * 24)?;
+    let mut pending = dust_store::pending_hours(tx, this_hour)?;
     let mut raised = 0;
     for m in monitors(tx)? {
-        let hours: Vec<i64> = tx
-            .prepare_cached(
-                "SELECT hour FROM dust_hours WHERE device = ?1 AND hour >= ?2 AND hour < ?3",
-            )?
-            .query_map(
-                params![m.device.0, this_hour - LOOKBACK_HOURS, this_hour],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
-        if hours.is_empty() {
+        let Some(hours) = pending.remove(&m.device.0) else {
             continue;
-        }
+        };
         let means = dust_store::affected_means(tx, m.device, &hours)?;
+        let day_over = |start: i64| start + 86_400 <= now_s;
         let days: Vec<_> = means
             .daily
             .into_iter()
-            .filter(|d| d.start + 86_400 <= now_s)
+            .filter(|d| day_over(d.start))
             .collect();
         for e in dust::exceedances(&rules, &means.hourly, &days) {
             if record(tx, index, &rules, &m, &e, now)? {
                 raised += 1;
             }
         }
+        // An hour of a day not over yet waits: its day's mean is still to be judged.
+        let done: Vec<i64> = hours
+            .into_iter()
+            .filter(|h| day_over(day_start(h * 3600)))
+            .collect();
+        dust_store::clear_pending(tx, m.device, &done)?;
+    }
+    // Devices with no monitor on the map cannot be routed: nothing of theirs is kept waiting.
+    for (device, hours) in pending {
+        dust_store::clear_pending(tx, DeviceId(device), &hours)?;
     }
     Ok(raised)
 }

@@ -330,6 +330,23 @@ VALUES ('dust_issue_events', 'attributes', '扬尘违规事件', '扬尘违规�
 ALTER TABLE photos ADD COLUMN subject TEXT NOT NULL DEFAULT 'fire' CHECK (subject IN ('fire', 'dust_issue'));
 "#,
     ),
+    (
+        11,
+        "dust: hours waiting to be judged for exceedances, however late their readings came",
+        r#"
+-- Hours whose rollup changed and whose means the exceedance check has still to judge: written
+-- with the readings, emptied by the check once the hour and its local day are over. A reading
+-- arriving days late lands here like a fresh one.
+CREATE TABLE dust_pending_hours (
+    device INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    PRIMARY KEY (device, hour)
+) WITHOUT ROWID;
+-- What the check looked at before: the last two days.
+INSERT INTO dust_pending_hours(device, hour)
+    SELECT device, hour FROM dust_hours WHERE hour >= CAST(strftime('%s', 'now') AS INTEGER) / 3600 - 48;
+"#,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any
