@@ -125,8 +125,15 @@ fn exceedances_raise_alerts_routed_by_mine_and_upwind_with_a_life() {
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0]["mn"], "WH-A-OUT");
 
-    // The life: owner starts rectifying, manager closes; others 403, wrong state 409.
+    // The life: owner starts rectifying, manager closes; others 403, wrong state 409. Each
+    // alert says what its reader may do now.
     let id = inside_pm10["id"].as_i64().unwrap();
+    let allowed = |c: &Client| -> Value {
+        alerts(c).into_iter().find(|a| a["id"] == id).unwrap()["allowed_actions"].clone()
+    };
+    assert_eq!(allowed(&owner), json!(["start_rectifying"]));
+    assert_eq!(allowed(&manager), json!(["start_rectifying", "close"]));
+    assert_eq!(allowed(&Client::login(&s.server, "patrol")), json!([]));
     let path = format!("/api/dust/alerts/{id}/events");
     let r = owner2.post(&path, &json!({"action": "start_rectifying"}));
     assert_eq!(
@@ -142,6 +149,11 @@ fn exceedances_raise_alerts_routed_by_mine_and_upwind_with_a_life() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "rectifying");
+    assert_eq!(
+        r.json()["allowed_actions"],
+        json!([]),
+        "the owner waits for the close"
+    );
     let r = owner.post(&path, &json!({"action": "start_rectifying"}));
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.json()["detail"]["status"], "rectifying");

@@ -424,7 +424,39 @@ fn visible(actor: &Actor, holder: Option<&str>, district: Option<&str>, status: 
     }
 }
 
-/// The alerts an actor may see, newest first.
+/// Whether the actor answers for the alert: the owner of its holder, or the district officer
+/// of a district-routed one.
+fn answers_for(actor: &Actor, v: &Value, holder: Option<&str>, district: Option<&str>) -> bool {
+    match actor.role {
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
+        Role::District => {
+            v["responsible"]["party"] == json!(Party::District)
+                && actor.district.is_some()
+                && actor.district.as_deref() == district
+        }
+        _ => false,
+    }
+}
+
+/// The actions the actor may take on the alert now (for the web app's buttons).
+fn allowed_actions(
+    actor: &Actor,
+    v: &Value,
+    holder: Option<&str>,
+    district: Option<&str>,
+) -> Value {
+    let status = Status::parse(v["status"].as_str().unwrap_or_default()).unwrap_or(Status::Open);
+    let responsible = answers_for(actor, v, holder, district);
+    json!(
+        Action::ALL
+            .into_iter()
+            .filter(|a| dust::decide(*a, status, actor.role, responsible).is_ok())
+            .map(Action::as_str)
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The alerts an actor may see, newest first, each with the actions the actor may take.
 pub fn list(conn: &Connection, actor: &Actor) -> store::Result<Vec<Value>> {
     let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
     let rows: Vec<_> = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
@@ -435,6 +467,8 @@ pub fn list(conn: &Connection, actor: &Actor) -> store::Result<Vec<Value>> {
             if let Some(id) = v["id"].as_i64() {
                 v["evidence"] = evidence(conn, id)?;
             }
+            v["allowed_actions"] =
+                allowed_actions(actor, &v, holder.as_deref(), district.as_deref());
             out.push(v);
         }
     }
@@ -470,16 +504,7 @@ pub fn act(
             ));
     };
     let status = Status::parse(&status_s).unwrap_or(Status::Open);
-    let district_party = v["responsible"]["party"] == json!(Party::District);
-    let responsible = match actor.role {
-        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder.as_deref(),
-        Role::District => {
-            district_party
-                && actor.district.is_some()
-                && actor.district.as_deref() == district.as_deref()
-        }
-        _ => false,
-    };
+    let responsible = answers_for(actor, &v, holder.as_deref(), district.as_deref());
     let to = dust::decide(action, status, actor.role, responsible).map_err(|r| match r {
         Refusal::Forbidden => Error::forbidden(),
         Refusal::NotAllowed { status, allowed } => {
@@ -512,7 +537,9 @@ pub fn act(
         params![id, at, actor.username, action.as_str(), to.as_str(), note],
     )?;
     super::dust_alert_map::project(tx, id)?;
-    get(tx, id)?.ok_or_else(|| Error::not_found("dust_alert"))
+    let mut v = get(tx, id)?.ok_or_else(|| Error::not_found("dust_alert"))?;
+    v["allowed_actions"] = allowed_actions(actor, &v, holder.as_deref(), district.as_deref());
+    Ok(v)
 }
 
 /// Runs [`check`] every minute beside the server (never inside a request or ingest commit).
