@@ -8,7 +8,7 @@
 // so they load instantly in the field and refresh in the background. Bump VERSION when the
 // shell's file list changes.
 
-const VERSION = 'qingling-shell-v4';
+const VERSION = 'qingling-shell-v5';
 const SHELL = [
   './',
   'index.html',
@@ -22,6 +22,7 @@ const SHELL = [
   'js/main.js',
   'js/api.js',
   'js/dom.js',
+  'js/dust.js',
   'js/geo.js',
   'js/i18n.js',
   'js/layers.js',
@@ -30,6 +31,13 @@ const SHELL = [
   'js/ui/actions.js',
   'js/ui/bits.js',
   'js/ui/chart.js',
+  'js/ui/dust-issue.js',
+  'js/ui/dust-lists.js',
+  'js/ui/dust-map.js',
+  'js/ui/dust-monitor.js',
+  'js/ui/dust-panel.js',
+  'js/ui/dust-patrol.js',
+  'js/ui/dust-warning-form.js',
   'js/ui/fire-detail.js',
   'js/ui/map.js',
   'js/ui/notifications.js',

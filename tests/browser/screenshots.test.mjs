@@ -1,14 +1,16 @@
 // Screenshots of the manager, owner and patrol views at a tablet and a desktop size, for people
 // to look at: the manager's clearance map and a fire's detail with its photos (one taken far
 // from the fire), the owner's fires with the notification list open, the patrol's report with a
-// photo. They go to test-results/screenshots/ (not tracked), or to the folder named by
-// SCREENSHOTS, e.g. SCREENSHOTS=docs/screenshots to refresh the ones in the docs.
+// photo; and the dust screens: the manager's monitors with a chart, a warning drawn on the map,
+// the owner's restriction to acknowledge, the patrol's violation form. They go to
+// test-results/screenshots/ (not tracked), or to the folder named by SCREENSHOTS, e.g.
+// SCREENSHOTS=docs/screenshots to refresh the ones in the docs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newContext, signIn, apiAs, waitForMarkers, tapMapAt, ROOT } from './lib/harness.mjs';
+import { startServer, launchBrowser, newContext, signIn, apiAs, waitForMarkers, tapMapAt, ROOT, OWNER_HOLDER } from './lib/harness.mjs';
 import { scenePhoto, withExif, photoForm } from './lib/image.mjs';
 
 const OUT = path.resolve(ROOT, process.env.SCREENSHOTS ?? 'test-results/screenshots');
@@ -101,3 +103,74 @@ for (const [w, hgt] of SIZES) {
     await ctx.close();
   });
 }
+
+test('screenshots of the dust screens', async () => {
+  const api = await apiAs(server.base, 'manager');
+  const monitors = (await api('/api/dust/monitors')).data.monitors;
+  const over = monitors.find((m) => m.state === 'over') ?? monitors.find((m) => m.latest);
+  const mines = (await api('/collections/mines/items?limit=10000')).data.features;
+  const mine = mines.find((m) => m.properties.holder === OWNER_HOLDER);
+  const pts = (mine.geometry.type === 'Polygon' ? [mine.geometry.coordinates] : mine.geometry.coordinates).flat(2);
+  const xs = pts.map((q) => q[0]);
+  const ys = pts.map((q) => q[1]);
+  const pad = 0.004;
+  const box = [Math.min(...xs) - pad, Math.min(...ys) - pad, Math.max(...xs) + pad, Math.max(...ys) + pad];
+
+  // The manager: monitors by state with the gale suggestion, then one monitor's chart.
+  let ctx = await newContext(browser, { viewport: { width: 1440, height: 900 } });
+  let p = await ctx.newPage();
+  await signIn(p, server.base, 'manager');
+  await p.click('.mode[data-mode=dust]');
+  await p.locator('.monitor-icon').first().waitFor();
+  await p.locator('.monitor-table').waitFor();
+  await shot(p, 'dust-manager-1440x900');
+  await p.locator(`.monitor-table tr[data-mn="${over.mn}"] .monitor-link`).click();
+  await p.locator('.monitor-chart svg.chart-series').waitFor();
+  await p.click('.monitor-detail button.interval[data-interval=day]');
+  await p.locator('.monitor-chart svg.chart-series[data-interval=day]').waitFor();
+  await shot(p, 'dust-chart-1440x900');
+
+  // A warning over an area drawn around the owner's mine, just before it is issued.
+  await p.click('.detail .btn-close');
+  await p.click('.dust-tab[data-dust-tab=warnings]');
+  await p.click('button.new-warning');
+  await p.locator('.level-option[data-level=orange] input').check();
+  await p.evaluate(([a, b, c, d]) => window.qingling.map.fitBounds([[b, a], [d, c]], { padding: [80, 80], animate: false }), box);
+  await p.waitForTimeout(200);
+  await p.click('button.draw-start');
+  const mapBox = await p.locator('.leaflet-container').boundingBox();
+  for (const [lon, lat] of [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]) {
+    const pt = await p.evaluate(([la, lo]) => window.qingling.map.latLngToContainerPoint([la, lo]), [lat, lon]);
+    await p.mouse.click(mapBox.x + pt.x, mapBox.y + pt.y);
+  }
+  await p.click('button.draw-finish');
+  await p.fill('form.warning-form textarea[name=note]', '重污染天气橙色预警：骆驼山矿区');
+  await p.evaluate(() => document.querySelector('.area-tool').scrollIntoView({ block: 'center' }));
+  await shot(p, 'dust-warning-1440x900');
+  await p.click('button.issue-warning');
+  await p.locator('.issued-result').waitFor();
+  await ctx.close();
+
+  // The owner: the banner and the restriction to acknowledge.
+  ctx = await newContext(browser, { viewport: { width: 1440, height: 900 } });
+  p = await ctx.newPage();
+  await signIn(p, server.base, 'owner');
+  await p.locator('.restriction-banner').waitFor();
+  await p.click('.show-restrictions');
+  await p.locator('.restriction-card button.acknowledge').first().waitFor();
+  await shot(p, 'dust-owner-1440x900');
+  await ctx.close();
+
+  // The patrol logging a violation inside the owner's mine, with a photo.
+  ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
+  p = await ctx.newPage();
+  await signIn(p, server.base, 'patrol');
+  await p.click('.tab[data-tab=dust]');
+  await tapMapAt(p, [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], 14);
+  await p.click('button[data-dust-kind=open_stockpile]');
+  await p.fill('textarea[name=dust_note]', '煤堆露天堆放，未覆盖防尘网');
+  await p.setInputFiles('.issue-form input[type=file]', { name: 'IMG_5.jpg', mimeType: 'image/jpeg', buffer: await scenePhoto(p, 5) });
+  await p.waitForFunction(() => document.querySelector('.issue-form .photo-preview img')?.naturalWidth > 0);
+  await shot(p, 'dust-patrol-1024x768');
+  await ctx.close();
+});

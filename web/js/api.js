@@ -46,13 +46,17 @@ export async function request(method, path, body, { quiet401 = false } = {}) {
 export const get = async (path, opts) => (await request('GET', path, undefined, opts)).data;
 export const post = async (path, body, opts) => (await request('POST', path, body, opts)).data;
 
-/** Uploads one photo of a fire (`POST /api/fires/{id}/photos`, field `photo`): the server's record. */
-export async function uploadPhoto(fireId, blob, name, opts) {
+/** Uploads one photo to `path` (a `…/photos` collection, field `photo`): the server's record. */
+export async function uploadPhotoTo(path, blob, name, opts) {
   const form = new FormData();
   form.append('photo', blob, name || 'photo');
-  const data = await post(`/api/fires/${encodeURIComponent(fireId)}/photos`, form, opts);
+  const data = await post(path, form, opts);
   return data?.photos?.[0] ?? null;
 }
+
+/** Uploads one photo of a fire (`POST /api/fires/{id}/photos`): the server's record. */
+export const uploadPhoto = (fireId, blob, name, opts) =>
+  uploadPhotoTo(`/api/fires/${encodeURIComponent(fireId)}/photos`, blob, name, opts);
 
 /** A query string from an object, leaving out empty values. */
 export function qs(params) {

@@ -1,7 +1,7 @@
-// The outbox: reports and inspections wait here (IndexedDB) until the server has them, so a
-// patrol with no signal loses nothing. Each item carries a client-made UUID in its body; the
-// server applies an id once, so sending again after a lost answer is harmless and every item is
-// applied exactly once.
+// The outbox: reports, inspections, dust violations and compliance checks wait here (IndexedDB)
+// until the server has them, so a patrol with no signal loses nothing. Each item carries a
+// client-made UUID in its body; the server applies an id once, so sending again after a lost
+// answer is harmless and every item is applied exactly once.
 //
 // Outcomes: 200/201 → sent. No connection, a 5xx or a 401 (signed out) → stays pending and is
 // retried. 409 → conflict (the server holds something else under this id, or the fire's state no
@@ -9,13 +9,13 @@
 // other 4xx → failed, with the server's message.
 //
 // Photos travel with their item: the report or event goes first, then each photo is uploaded to
-// the fire, one request per photo (their Blobs wait in the photos store). The server keeps one
-// record per photo's bytes on a fire, so an upload repeated after a lost answer is harmless. A
-// photo upload that meets no connection (or a 5xx, or a 401) stays pending, and the item with
-// it; one the server refuses (not an image, too large) is marked failed with the message. The
-// item is sent when the report and all its photos are.
+// the fire (or the dust violation), one request per photo (their Blobs wait in the photos
+// store). The server keeps one record per photo's bytes on its subject, so an upload repeated
+// after a lost answer is harmless. A photo upload that meets no connection (or a 5xx, or a 401)
+// stays pending, and the item with it; one the server refuses (not an image, too large) is
+// marked failed with the message. The item is sent when the report and all its photos are.
 
-import { request, uploadPhoto } from '../api.js';
+import { request, uploadPhoto, uploadPhotoTo } from '../api.js';
 import { getAll, getOne, put, del, OUTBOX } from './idb.js';
 import * as photos from './photos.js';
 
@@ -57,15 +57,17 @@ export function start(username) {
 
 /**
  * Queues a POST. `body` must already carry its client-made id (reports: `properties.id`,
- * events: `id`); the item is keyed by it. `summary` is what the queue list shows. `photos`:
- * descriptions of photos already kept on the device (offline/photos.js), uploaded to `fireId`
- * (a report's own id by default) once the POST went through.
+ * events: `id`, others: pass it as `id`); the item is keyed by it. `summary` is what the queue
+ * list shows. `photos`: descriptions of photos already kept on the device (offline/photos.js),
+ * uploaded once the POST went through to `photoPath`, or else to the fire `fireId` (a report's
+ * own id by default).
  */
-export async function enqueue({ type, path, body, summary, photos: pics = [], fireId }) {
-  const id = type === 'report' ? body.properties.id : body.id;
+export async function enqueue({ type, path, body, summary, photos: pics = [], fireId, id: given, photoPath }) {
+  const id = given ?? (type === 'report' ? body.properties.id : body.id);
   await put(OUTBOX, {
     id, type, path, body, summary, user: owner, createdAt: new Date().toISOString(), state: 'pending', attempts: 0,
     fireId: fireId ?? (type === 'report' ? body.properties.id : null),
+    photoPath: photoPath ?? null,
     photos: pics.map((p) => ({ id: p.id, name: p.name, size: p.size, state: 'pending' })),
   });
   await notify();
@@ -126,6 +128,7 @@ async function sendOne(item) {
       const { status, data } = await request('POST', item.path, item.body, { quiet401: true });
       const p = data?.properties ?? {};
       item.result = { status, fireId: p.id, code: p.code, fireStatus: p.status, nearby: (p.nearby_open?.length ?? 0) + (p.nearby_cleared?.length ?? 0) };
+      if (item.type === 'dust_issue') Object.assign(item.result, { fireId: null, uuid: p.uuid, issueStatus: p.status, fireStatus: null });
       item.error = null;
       await save(item);
     }
@@ -165,7 +168,9 @@ async function sendPhotos(item) {
     p.state = 'sending';
     await save(item);
     try {
-      const rec = await uploadPhoto(fireId, blob, p.name, { quiet401: true });
+      const rec = item.photoPath
+        ? await uploadPhotoTo(item.photoPath, blob, p.name, { quiet401: true })
+        : await uploadPhoto(fireId, blob, p.name, { quiet401: true });
       Object.assign(p, { state: 'sent', error: null, code: null, result: rec ? { id: rec.id, thumb_url: rec.thumb_url } : null });
       await save(item);
       await photos.drop([p.id]); // the server has it: free the tablet's storage

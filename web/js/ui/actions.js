@@ -8,7 +8,7 @@ import { t } from '../i18n.js';
 import { post, getCached, ApiError } from '../api.js';
 import { rules, methodLabel } from '../rules.js';
 import { field, errorBox } from './bits.js';
-import { photoField, memoryStore, uploadAll } from './photos.js';
+import { photoField, memoryStore, uploadFormPhotos } from './photos.js';
 
 /** The actions whose forms take photos (evidence of the fire and of the treatment). */
 export const PHOTO_ACTIONS = ['start_treatment', 'progress', 'control', 'inspect'];
@@ -142,17 +142,7 @@ export function actionForm(action, fire, { onDone, onCancel, send } = {}) {
         const body = bodyOf(action, form, id);
         result = send ? await send(body) : await post(`/api/fires/${encodeURIComponent(fire.properties.id)}/events`, body);
       }
-      if (photos?.photos().length) {
-        progress.hidden = false;
-        const problems = await uploadAll(fire.properties.id, store, photos.photos(), uploaded,
-          (i, n) => { progress.textContent = t('photo.uploading', { i, n }); });
-        progress.hidden = true;
-        if (problems.length) {
-          err.show(t('photo.not_sent', { n: problems.length, message: problems.join('; ') }));
-          submit.textContent = t('photo.retry');
-          return;
-        }
-      }
+      if (!await uploadFormPhotos(fire.properties.id, store, photos, uploaded, { progress, err, submit })) return;
       onDone?.(result);
     } catch (e2) {
       progress.hidden = true;

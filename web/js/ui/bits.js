@@ -1,7 +1,7 @@
 // Small shared pieces: the status badge, a live deadline countdown, the party label, a
 // labelled form field.
 
-import { h } from '../dom.js';
+import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
 import { statusColour, statusLabel, textOn } from '../layers.js';
 import { countdown } from '../time.js';
@@ -53,4 +53,12 @@ export function errorBox() {
   const el = h('p', { class: 'form-error', role: 'alert', hidden: true });
   el.show = (msg) => { el.textContent = msg; el.hidden = !msg; };
   return el;
+}
+
+/** The fires / dust switch: paints `bar` with `current` active; `pick(mode)` on another. */
+export function modeTabs(bar, current, pick) {
+  fill(bar, ['fires', 'dust'].map((k) => h('button', {
+    type: 'button', role: 'tab', class: ['mode', current === k && 'active'], 'aria-selected': String(current === k), dataset: { mode: k },
+    on: { click: () => { if (current !== k) pick(k); } },
+  }, t(`mode.${k}`))));
 }

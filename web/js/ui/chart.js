@@ -1,5 +1,6 @@
-// Two small SVG charts, drawn by hand (no chart library to ship offline): the burn-down of the
-// last days' counts, and a fire's temperature readings against the control threshold.
+// Small SVG charts, drawn by hand (no chart library to ship offline): the burn-down of the last
+// days' counts, a fire's temperature readings against the control threshold, and a dust
+// monitor's series (means or raw readings) against its limits.
 
 import { h } from '../dom.js';
 import { t, locale } from '../i18n.js';
@@ -80,5 +81,57 @@ export function readings(points, threshold, height = 160) {
       s('text', { x: W - PAD.r, y: height - 6, class: 'tick', 'text-anchor': 'end' }, shortDate(points[points.length - 1].at)),
     );
   }
+  return svg;
+}
+
+const shortDateTime = (d) => new Date(d).toLocaleString(locale(), { timeZone: ZONE, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+
+/**
+ * A time series of one quantity: `points` [{time, value, valid}] in time order (value null for a
+ * gap); `limits` [{value, label}] drawn as dashed lines; a value over the lowest limit is a red
+ * dot, a mean that is not valid (too few hours) a hollow grey one, left out of the line. `from`
+ * and `to` (ms) fix the time axis; `days` labels it by date instead of date and time.
+ */
+export function series(points, { limits = [], label = '', from, to, days = false, height = 200 } = {}) {
+  const vals = points.filter((p) => p.value !== null && p.value !== undefined);
+  const yMax = niceMax(Math.max(1, ...vals.map((p) => p.value), ...limits.map((l) => l.value * 1.15)));
+  const { svg, y } = frame(height, yMax, label);
+  svg.classList.add('chart-series');
+  const times = points.map((p) => new Date(p.time).getTime());
+  const t0 = from ?? Math.min(...times);
+  const t1 = to ?? Math.max(...times);
+  const span = Math.max(t1 - t0, 1);
+  const x = (tm) => PAD.l + ((tm - t0) / span) * (W - PAD.l - PAD.r);
+  for (const l of limits) {
+    svg.append(
+      s('line', { x1: PAD.l, x2: W - PAD.r, y1: y(l.value), y2: y(l.value), class: 'limit', dataset: { limit: String(l.value) } }),
+      s('text', { x: PAD.l + 4, y: y(l.value) - 4, class: 'tick limit-label' }, l.label),
+    );
+  }
+  // The line joins valid values that follow each other; a gap or an invalid mean breaks it.
+  let d = '';
+  let pen = false;
+  points.forEach((p, i) => {
+    const ok = p.value !== null && p.value !== undefined && p.valid !== false;
+    if (ok) d += `${pen ? 'L' : 'M'}${x(times[i]).toFixed(1)},${y(p.value).toFixed(1)}`;
+    pen = ok;
+  });
+  if (d) svg.append(s('path', { d, class: 'line-series' }));
+  const lowest = limits.length ? Math.min(...limits.map((l) => l.value)) : Infinity;
+  const dots = points.length <= 60;
+  points.forEach((p, i) => {
+    if (p.value === null || p.value === undefined) return;
+    const invalid = p.valid === false;
+    const over = !invalid && p.value > lowest;
+    if (!dots && !invalid && !over) return;
+    svg.append(s('circle', { cx: x(times[i]), cy: y(p.value), r: invalid ? 4.5 : 3.5, class: invalid ? 'dot-invalid' : over ? 'dot-over' : 'dot-series' },
+      s('title', {}, `${shortDateTime(p.time)} · ${p.value}${invalid ? ` · ${t('chart.invalid')}` : ''}`)));
+  });
+  const tick = days ? shortDate : shortDateTime;
+  svg.append(
+    s('text', { x: PAD.l, y: height - 6, class: 'tick' }, tick(t0)),
+    s('text', { x: W - PAD.r, y: height - 6, class: 'tick', 'text-anchor': 'end' }, tick(t1)),
+  );
+  svg.dataset.points = String(vals.length);
   return svg;
 }

@@ -13,6 +13,7 @@ import { ago } from '../time.js';
 
 const POLL_MS = 60_000;
 const OPEN_FIRE = 'qingling:open-fire';
+const OPEN_DUST = 'qingling:open-dust';
 
 let data = null; // the last answer: { unread, items }
 let open = false;
@@ -22,6 +23,18 @@ let timer = null;
 /** Asks the view on screen to open a fire. */
 export function openFire(id) {
   window.dispatchEvent(new CustomEvent(OPEN_FIRE, { detail: { id } }));
+}
+
+/** Asks the view on screen to show dust: `{ issue: code }` a violation, `{ warning: key }` the warnings. */
+export function openDust(what) {
+  window.dispatchEvent(new CustomEvent(OPEN_DUST, { detail: what }));
+}
+
+/** Lets a view show the dust notices point at (a violation, a warning); returns the unsubscribe. */
+export function onOpenDust(fn) {
+  const listener = (e) => fn(e.detail);
+  window.addEventListener(OPEN_DUST, listener);
+  return () => window.removeEventListener(OPEN_DUST, listener);
 }
 
 /** Lets a view open the fires the bell points at; returns the unsubscribe. */
@@ -85,8 +98,15 @@ function entry(n) {
   return h('li', {},
     h('button', {
       type: 'button', class: ['notify-item', n.unread && 'unread', `kind-${n.kind}`], dataset: { key: n.key, fireId: n.fire, code: n.code, kind: n.kind },
-      // A warning names no fire: it only closes the panel.
-      on: { click: () => { setOpen(false); if (n.fire) openFire(n.fire); } },
+      // A warning or a dust violation names no fire: the view shows its dust side instead.
+      on: {
+        click: () => {
+          setOpen(false);
+          if (n.fire) openFire(n.fire);
+          else if (n.kind === 'new_dust_issue') openDust({ issue: n.code });
+          else if (n.kind === 'warning') openDust({ warning: n.key });
+        },
+      },
     },
     h('span', { class: 'notify-kind' }, kindLabel(n.kind)),
     h('span', { class: 'fire-code' }, n.kind === 'warning' && has(`notify.level.${n.code}`) ? t(`notify.level.${n.code}`) : n.code),

@@ -1,6 +1,6 @@
-// The outbox as the patrol sees it: every queued report and inspection with its state, its
-// photos and how many of them the server has, the server's message when it was refused, and
-// retry / discard for those.
+// The outbox as the patrol sees it: every queued report, inspection, dust violation and
+// compliance check with its state, its photos and how many of them the server has, the server's
+// message when it was refused, and retry / discard for those.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -9,10 +9,23 @@ import { fmtDateTime } from '../time.js';
 import * as outbox from '../offline/outbox.js';
 import * as devicePhotos from '../offline/photos.js';
 import { photoError } from './photos.js';
+import { issueKindLabel, issueStatusLabel } from '../dust.js';
 
-const label = (i) => (i.type === 'report'
-  ? t('outbox.report', { kind: kindLabel(i.summary.kind), temp: i.summary.temp_c ?? '—' })
-  : t('outbox.inspection', { code: i.summary.code, temp: i.summary.temp_c ?? '—' }));
+function label(i) {
+  switch (i.type) {
+    case 'report': return t('outbox.report', { kind: kindLabel(i.summary.kind), temp: i.summary.temp_c ?? '—' });
+    case 'dust_issue': return t('outbox.dust_issue', { kind: issueKindLabel(i.summary.kind) });
+    case 'dust_check': return t(i.summary.compliant ? 'outbox.dust_check_ok' : 'outbox.dust_check_bad', { mine: i.summary.mine ?? '' });
+    default: return t('outbox.inspection', { code: i.summary.code, temp: i.summary.temp_c ?? '—' });
+  }
+}
+
+/** What the server made of a sent item: the fire's or violation's code and status. */
+function sentAs(i) {
+  if (!i.result?.code) return null;
+  const status = i.type === 'dust_issue' ? issueStatusLabel(i.result.issueStatus) : statusLabel(i.result.fireStatus);
+  return h('div', {}, t('outbox.sent_as', { code: i.result.code, status }));
+}
 
 /** One small picture per photo, marked with its state: the device's copy, or the server's once sent. */
 function photoChip(p) {
@@ -44,7 +57,7 @@ function item(i) {
   return h('li', { class: ['outbox-item', `state-${i.state}`], dataset: { state: i.state, id: i.id } },
     h('div', { class: 'outbox-head' }, h('strong', {}, label(i)), h('span', { class: 'state' }, t(`outbox.state.${i.state}`))),
     h('div', { class: 'hint' }, t('outbox.queued_at', { at: fmtDateTime(i.createdAt), n: i.attempts })),
-    i.result?.code ? h('div', {}, t('outbox.sent_as', { code: i.result.code, status: statusLabel(i.result.fireStatus) })) : null,
+    sentAs(i),
     photos(i),
     i.state === 'pending' && i.waiting ? h('div', { class: 'hint' }, t(`outbox.waiting.${i.waiting}`)) : null,
     stuck && !photoTrouble ? h('div', { class: 'form-error' }, i.error) : null,

@@ -5,7 +5,7 @@
 
 import { h, fill } from '../dom.js';
 import { t, has, num } from '../i18n.js';
-import { uploadPhoto } from '../api.js';
+import { uploadPhoto, uploadPhotoTo } from '../api.js';
 import { distanceM } from '../geo.js';
 import { fmtDateTime } from '../time.js';
 
@@ -120,23 +120,40 @@ export function photoField({ store, initial = [], onChange }) {
 }
 
 /**
- * Uploads the photos of an online form to a fire, one by one, skipping those in `done` (a Set of
- * ids, filled as they go). `progress(i, n)` before each. Returns the messages of those refused
- * or not sent.
+ * Uploads the photos of an online form to a fire (its id), or to `{ path }` (a dust violation's
+ * photos), one by one, skipping those in `done` (a Set of ids, filled as they go).
+ * `progress(i, n)` before each. Returns the messages of those refused or not sent.
  */
 export async function uploadAll(fireId, store, list, done, progress) {
+  const send = typeof fireId === 'object' ? (b, n) => uploadPhotoTo(fireId.path, b, n) : (b, n) => uploadPhoto(fireId, b, n);
   const problems = [];
   const todo = list.filter((m) => !done.has(m.id));
   for (const [i, m] of todo.entries()) {
     progress?.(i + 1, todo.length);
     try {
-      await uploadPhoto(fireId, store.file(m), m.name);
+      await send(store.file(m), m.name);
       done.add(m.id);
     } catch (e) {
       problems.push(`${m.name}: ${photoError(e.message, e.code)}`);
     }
   }
   return problems;
+}
+
+/**
+ * After a form's action went through: uploads its photos (see `uploadAll`) while showing
+ * progress. On failures it says so in `err`, turns `submit` into a retry and returns false.
+ */
+export async function uploadFormPhotos(target, store, photos, uploaded, { progress, err, submit }) {
+  if (!photos?.photos().length) return true;
+  progress.hidden = false;
+  const problems = await uploadAll(target, store, photos.photos(), uploaded,
+    (i, n) => { progress.textContent = t('photo.uploading', { i, n }); });
+  progress.hidden = true;
+  if (!problems.length) return true;
+  err.show(t('photo.not_sent', { n: problems.length, message: problems.join('; ') }));
+  submit.textContent = t('photo.retry');
+  return false;
 }
 
 /** Where the camera was, against the fire: `{ m, far }`, or null without an EXIF position. */
@@ -146,26 +163,32 @@ export function offset(photo, firePos) {
   return { m, far: m > FAR_M };
 }
 
-function placeText(o) {
+// The words for a photo of a fire, or (subject 'issue') of a dust violation.
+const WORDS = {
+  fire: { far: 'photo.far', near: 'photo.near', farNote: 'photo.far_note', title: 'photo.title' },
+  issue: { far: 'photo.far_issue', near: 'photo.near_issue', farNote: 'photo.far_note_issue', title: 'photo.title_issue' },
+};
+
+function placeText(o, words = WORDS.fire) {
   if (!o) return t('photo.no_gps');
-  return o.far ? t('photo.far', { m: num(Math.round(o.m)) }) : t('photo.near', { m: num(Math.round(o.m)) });
+  return t(o.far ? words.far : words.near, { m: num(Math.round(o.m)) });
 }
 
 /** Shows one photo full size over the page, with its evidence; Escape or a tap outside closes it. */
-export function viewPhoto(photo, firePos) {
+export function viewPhoto(photo, firePos, words = WORDS.fire) {
   const o = offset(photo, firePos);
   const close = () => { box.remove(); document.removeEventListener('keydown', onKey); };
   const onKey = (e) => { if (e.key === 'Escape') close(); };
   const closeBtn = h('button', { type: 'button', class: 'btn btn-close', 'aria-label': t('common.close'), on: { click: close } }, '×');
   const box = h('div', {
-    class: 'lightbox', role: 'dialog', 'aria-modal': 'true', 'aria-label': t('photo.title'),
+    class: 'lightbox', role: 'dialog', 'aria-modal': 'true', 'aria-label': t(words.title),
     on: { click: (e) => { if (e.target === box) close(); } },
   },
   h('figure', {},
-    h('img', { src: photo.url, alt: t('photo.title'), width: photo.width, height: photo.height }),
+    h('img', { src: photo.url, alt: t(words.title), width: photo.width, height: photo.height }),
     h('figcaption', {},
       h('div', {}, photo.exif_time ? t('photo.taken', { at: photo.exif_time }) : t('photo.no_time')),
-      h('div', { class: o?.far ? 'photo-far' : null }, placeText(o)),
+      h('div', { class: o?.far ? 'photo-far' : null }, placeText(o, words)),
       h('div', { class: 'hint' }, t('photo.uploaded', { who: photo.uploaded_by, at: fmtDateTime(photo.uploaded_at) })),
       closeBtn)));
   document.addEventListener('keydown', onKey);
@@ -173,19 +196,23 @@ export function viewPhoto(photo, firePos) {
   closeBtn.focus();
 }
 
-/** A fire's photos as thumbnails (`photos` from GET /api/fires/{id}); `firePos`: [lon, lat]. */
-export function gallery(photos, firePos) {
+/**
+ * A fire's photos as thumbnails (`photos` from GET /api/fires/{id}); `firePos`: [lon, lat].
+ * `subject: 'issue'` words it for a dust violation's photos.
+ */
+export function gallery(photos, firePos, { subject = 'fire' } = {}) {
   if (!photos?.length) return h('p', { class: 'hint' }, t('photo.none'));
+  const words = WORDS[subject] ?? WORDS.fire;
   const far = photos.filter((p) => offset(p, firePos)?.far).length;
   return [
-    far ? h('p', { class: 'banner banner-warn photo-far-note' }, t('photo.far_note', { n: far, m: FAR_M })) : null,
+    far ? h('p', { class: 'banner banner-warn photo-far-note' }, t(words.farNote, { n: far, m: FAR_M })) : null,
     h('ul', { class: 'gallery' }, photos.map((p) => {
       const o = offset(p, firePos);
       return h('li', { class: ['gallery-item', o?.far && 'far'], dataset: { photoId: String(p.id) } },
-        h('button', { type: 'button', class: 'gallery-thumb', title: t('photo.open'), on: { click: () => viewPhoto(p, firePos) } },
-          h('img', { src: p.thumb_url, alt: t('photo.title'), loading: 'lazy' })),
+        h('button', { type: 'button', class: 'gallery-thumb', title: t('photo.open'), on: { click: () => viewPhoto(p, firePos, words) } },
+          h('img', { src: p.thumb_url, alt: t(words.title), loading: 'lazy' })),
         h('div', { class: 'photo-meta' }, p.exif_time ? t('photo.taken', { at: p.exif_time.slice(0, 16) }) : t('photo.no_time')),
-        h('div', { class: ['photo-meta', 'photo-place', o?.far && 'photo-far'] }, placeText(o)));
+        h('div', { class: ['photo-meta', 'photo-place', o?.far && 'photo-far'] }, placeText(o, words)));
     })),
   ];
 }

@@ -1,7 +1,9 @@
 // The clearance view for the city's manager and for a district officer (the server scopes the
 // district officer's fires and counts to its district): the map, the burning counter with the
 // dynamic-zero state, the burn-down chart, the overdue list, the league tables, the
-// production-suspended mines, and a fire's detail with the actions the user may take.
+// production-suspended mines, and a fire's detail with the actions the user may take. A switch
+// at the top of the side panel turns to dust (ui/dust-panel.js): monitors, alerts, warnings,
+// violations.
 
 import { h, fill } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
@@ -10,9 +12,11 @@ import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
 import { burnDown } from '../ui/chart.js';
-import { statusBadge, deadlineCountdown } from '../ui/bits.js';
+import { statusBadge, deadlineCountdown, modeTabs } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
-import { onOpenFire } from '../ui/notifications.js';
+import { onOpenFire, onOpenDust } from '../ui/notifications.js';
+import { dustPanel } from '../ui/dust-panel.js';
+import { dustLegend } from '../ui/dust-map.js';
 
 const REFRESH_MS = 60_000;
 
@@ -62,23 +66,47 @@ export function render(root, user) {
   const setAsOf = (d) => { state.asOf = d || today(); asOfInput.value = state.asOf; loadCounts(); loadFires(); };
   const asOfInput = h('input', { type: 'date', name: 'as_of', value: state.asOf, max: state.asOf, on: { change: (e) => setAsOf(e.target.value) } });
 
+  const fireSide = h('div', { class: 'fire-side' },
+    counterSlot,
+    h('div', { class: 'as-of' }, h('label', {}, t('clearance.as_of'), asOfInput),
+      h('button', { type: 'button', class: 'btn', on: { click: () => setAsOf(today()) } }, t('clearance.today'))),
+    h('section', {}, h('h3', {}, t('chart.burndown')),
+      h('div', { class: 'chart-legend' }, h('span', { class: 'key key-burning' }, t('clearance.burning')), h('span', { class: 'key key-open' }, t('clearance.not_cleared'))),
+      chartSlot),
+    h('section', {}, tabBar, tabsSlot));
+  const modeBar = h('div', { class: 'mode-switch', role: 'tablist' });
+  const dustSlot = h('div');
+
   fill(root, h('div', { class: 'layout' },
     h('div', { class: 'map-pane' }, toolbar, mapEl),
     h('div', { class: 'side' },
       h('div', { class: 'side-scroll' },
         user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
-        counterSlot,
-        h('div', { class: 'as-of' }, h('label', {}, t('clearance.as_of'), asOfInput),
-          h('button', { type: 'button', class: 'btn', on: { click: () => setAsOf(today()) } }, t('clearance.today'))),
-        h('section', {}, h('h3', {}, t('chart.burndown')),
-          h('div', { class: 'chart-legend' }, h('span', { class: 'key key-burning' }, t('clearance.burning')), h('span', { class: 'key key-open' }, t('clearance.not_cleared'))),
-          chartSlot),
-        h('section', {}, tabBar, tabsSlot)),
+        modeBar,
+        fireSide,
+        dustSlot),
       detail)));
 
   const map = createMap(mapEl);
   const fires = fireLayer(map, { onSelect: (f) => openFire(f.properties.id) });
-  addLegend(map);
+  const dust = dustPanel({ user, map, detail, districts: () => [...districtNames].map(([code, name]) => ({ code, name })) });
+  dustSlot.append(dust.el);
+
+  // Fires or dust: the side panel, the map's layers and the toolbar follow the mode.
+  let mode = 'fires';
+  function setMode(m) {
+    mode = m;
+    modeTabs(modeBar, mode, setMode);
+    detail.hidden = true;
+    state.selected = null;
+    fireSide.hidden = m !== 'fires';
+    toolbar.hidden = m !== 'fires';
+    if (m === 'fires') { dust.hide(); dustKey.remove(); fires.group.addTo(map); fireLegend.addTo(map); } else { fires.group.remove(); fireLegend.remove(); dustKey.addTo(map); dust.show(); }
+    map.invalidateSize();
+  }
+  const fireLegend = addLegend(map);
+  const dustKey = dustLegend(map);
+  setMode('fires');
   addAreas(map).then(({ groups }) => {
     const sel = toolbar.querySelector('select[name=district]');
     for (const l of groups.districts?.getLayers() ?? []) {
@@ -89,6 +117,8 @@ export function render(root, user) {
   });
 
   function openFire(id, pan = false) {
+    if (mode !== 'fires') setMode('fires');
+    detail.setAttribute('aria-label', t('fire.detail'));
     state.selected = id;
     fires.select(id, pan);
     detail.hidden = false;
@@ -204,7 +234,12 @@ export function render(root, user) {
 
   loadCounts();
   loadFires();
-  const unlisten = onOpenFire((id) => openFire(id, true));
+  const unlistenFire = onOpenFire((id) => openFire(id, true));
+  const unlistenDust = onOpenDust(({ issue }) => {
+    if (mode !== 'dust') setMode('dust');
+    if (issue) { dust.tab('issues'); dust.openIssue(issue); } else dust.tab('warnings');
+  });
+  const unlisten = () => { unlistenFire(); unlistenDust(); };
   const timer = setInterval(() => { if (document.visibilityState === 'visible') { loadFires(); loadCounts(); } }, REFRESH_MS);
-  return () => { clearInterval(timer); unlisten(); map.remove(); };
+  return () => { clearInterval(timer); unlisten(); dust.destroy(); map.remove(); };
 }

@@ -1,7 +1,9 @@
 // The mine owner's view: only the fires it answers for (the server filters them), on the map and
 // as a list by deadline with a countdown; a banner while any of its mines is production-
 // suspended (先灭火后生产); and the treatment actions (start, progress, controlled) in a fire's
-// detail.
+// detail. Dust, behind the switch at the top: the production restrictions of warnings on its
+// mines to acknowledge (a banner while one waits, flagged when overdue), its exceedance alerts,
+// its dust violations (start, rectified with a note and photos), its monitors on the map.
 
 import { h, fill } from '../dom.js';
 import { t, num } from '../i18n.js';
@@ -9,9 +11,14 @@ import { get } from '../api.js';
 import { kindLabel } from '../layers.js';
 import { fmtDateTime } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
-import { statusBadge, deadlineCountdown } from '../ui/bits.js';
+import { statusBadge, deadlineCountdown, modeTabs } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
-import { onOpenFire } from '../ui/notifications.js';
+import { onOpenFire, onOpenDust } from '../ui/notifications.js';
+import { monitorLayer, issueLayer, dustLegend } from '../ui/dust-map.js';
+import { showMonitor } from '../ui/dust-monitor.js';
+import { showIssue } from '../ui/dust-issue.js';
+import { alertList, restrictionCard, acknowledge, issueList } from '../ui/dust-lists.js';
+import { loadDustRules, inForce } from '../dust.js';
 
 const REFRESH_MS = 60_000;
 const DONE = ['cleared', 'dismissed'];
@@ -27,6 +34,18 @@ function banner(c, onOpen) {
         type: 'button', class: 'link fire-link', dataset: { fireId: f.id }, on: { click: () => onOpen(f.id) },
       }, f.code))] : null))),
     h('p', {}, t('owner.suspended_why')));
+}
+
+/** The banner while restrictions wait for this owner's acknowledgement. */
+function restrictionBanner(restrictions, onShow) {
+  const waiting = restrictions.filter((r) => !r.acknowledged_at && new Date(r.to).getTime() > Date.now());
+  if (!waiting.length) return null;
+  const overdue = waiting.filter((r) => r.overdue).length;
+  return h('div', { class: ['banner', overdue ? 'banner-danger' : 'banner-warn', 'restriction-banner'], role: 'alert', dataset: { n: String(waiting.length), overdue: String(overdue) } },
+    h('strong', {}, t('owner.restrictions_waiting', { n: waiting.length })),
+    overdue ? h('span', {}, ' ', t('owner.restrictions_overdue', { n: overdue })) : null,
+    ' ',
+    h('button', { type: 'button', class: 'btn btn-small show-restrictions', on: { click: onShow } }, t('owner.restrictions_show')));
 }
 
 function fireCard(f, onOpen) {
@@ -52,21 +71,94 @@ export function render(root, user) {
   const doneCount = h('span');
   const detail = h('aside', { class: 'detail', hidden: true, 'aria-label': t('fire.detail') });
 
+  const dustBanner = h('div', { class: 'banner-slot' });
+  const restrictionList = h('ul', { class: 'dust-list restriction-list' });
+  const alertSlot = h('div', { class: 'owner-alerts' });
+  const issueSlot = h('div', { class: 'owner-issues' });
+  const fireSide = h('div', { class: 'fire-side' },
+    summary,
+    h('section', {}, h('h3', {}, t('owner.open_fires')), openList),
+    waitSection,
+    h('details', { class: 'done' }, h('summary', {}, t('owner.done_fires'), ' ', doneCount), doneList));
+  const dustSide = h('div', { class: 'dust-side', hidden: true },
+    h('section', {}, h('h3', {}, t('owner.restrictions')), h('p', { class: 'hint' }, t('owner.restrictions_hint')), restrictionList),
+    h('section', {}, h('h3', {}, t('owner.dust_alerts')), alertSlot),
+    h('section', {}, h('h3', {}, t('owner.dust_issues')), issueSlot));
+  const modeBar = h('div', { class: 'mode-switch', role: 'tablist' });
+  const scopeNote = h('p', { class: 'scope-note' });
+
   fill(root, h('div', { class: 'layout layout-owner' },
-    bannerSlot,
+    h('div', { class: 'banner-stack' }, bannerSlot, dustBanner),
     h('div', { class: 'map-pane' }, mapEl),
     h('div', { class: 'side' },
       h('div', { class: 'side-scroll' },
-        h('p', { class: 'scope-note' }, t('owner.scope', { holder: user.holder ?? '' })),
-        summary,
-        h('section', {}, h('h3', {}, t('owner.open_fires')), openList),
-        waitSection,
-        h('details', { class: 'done' }, h('summary', {}, t('owner.done_fires'), ' ', doneCount), doneList)),
+        scopeNote,
+        modeBar,
+        fireSide,
+        dustSide),
       detail)));
 
   const map = createMap(mapEl);
   const fires = fireLayer(map, { onSelect: (f) => openFire(f.properties.id) });
-  addLegend(map);
+  const monitors = monitorLayer(map, {
+    onSelect: (m) => {
+      detail.setAttribute('aria-label', t('dust.monitor_detail'));
+      detail.hidden = false;
+      showMonitor(detail, m, { onClose: () => { detail.hidden = true; } });
+    },
+  });
+  const issues = issueLayer(map, { onSelect: (f) => openIssue(f.properties.uuid) });
+
+  let mode = 'fires';
+  function setMode(m) {
+    mode = m;
+    modeTabs(modeBar, mode, setMode);
+    detail.hidden = true;
+    scopeNote.textContent = t(m === 'fires' ? 'owner.scope' : 'owner.scope_dust', { holder: user.holder ?? '' });
+    fireSide.hidden = m !== 'fires';
+    dustSide.hidden = m !== 'dust';
+    if (m === 'fires') {
+      monitors.group.remove(); issues.group.remove(); dustKey.remove();
+      fires.group.addTo(map); fireLegend.addTo(map);
+    } else {
+      fires.group.remove(); fireLegend.remove();
+      monitors.group.addTo(map); issues.group.addTo(map); dustKey.addTo(map);
+      loadDust();
+    }
+  }
+
+  function openIssue(uuid) {
+    if (mode !== 'dust') setMode('dust');
+    detail.setAttribute('aria-label', t('dust.issue_detail'));
+    detail.hidden = false;
+    showIssue(detail, uuid, { onClose: () => { detail.hidden = true; }, onChanged: () => loadDust() });
+  }
+
+  // Its restrictions, alerts, violations and monitors (the server gives only its own).
+  async function loadDust() {
+    const [rs, as, is, ms] = await Promise.allSettled([
+      get('/api/dust/restrictions'), get('/api/dust/alerts'), get('/api/dust/issues'), get('/api/dust/monitors'),
+    ]);
+    const err = (r) => h('p', { class: 'form-error' }, r.reason?.message ?? String(r.reason));
+    if (rs.status === 'fulfilled') {
+      // Those in force or still to acknowledge first; past ones after.
+      const list = rs.value.restrictions.slice().sort((a, b) => Number(!!a.acknowledged_at) - Number(!!b.acknowledged_at) || b.id - a.id);
+      fill(restrictionList, list.length ? list.map((r) => restrictionCard(r, { onAcknowledge: (x) => acknowledge(x, loadDust) })) : h('li', { class: 'hint' }, t('owner.no_restrictions')));
+      fill(dustBanner, restrictionBanner(list.filter((r) => inForce(r) || !r.acknowledged_at), () => setMode('dust')));
+    } else fill(restrictionList, err(rs));
+    if (as.status === 'fulfilled') fill(alertSlot, alertList(as.value.alerts, { user, onChanged: loadDust }));
+    else fill(alertSlot, err(as));
+    if (is.status === 'fulfilled') {
+      issues.set(is.value.features);
+      const active = is.value.features.filter((f) => f.properties.status !== 'verified');
+      fill(issueSlot, issueList(active, { onOpen: (f) => openIssue(f.properties.uuid) }));
+    } else fill(issueSlot, err(is));
+    if (ms.status === 'fulfilled') monitors.set(ms.value.monitors);
+  }
+  const fireLegend = addLegend(map);
+  const dustKey = dustLegend(map);
+  setMode('fires');
+  loadDustRules();
   // Frame its own mines and fires once both are there (some fires lie outside its mines).
   const areasReady = addAreas(map, { fit: 'mines' });
   let framed = false;
@@ -79,6 +171,8 @@ export function render(root, user) {
   }
 
   function openFire(id) {
+    if (mode !== 'fires') setMode('fires');
+    detail.setAttribute('aria-label', t('fire.detail'));
     fires.select(id, true);
     detail.hidden = false;
     showFire(detail, id, {
@@ -112,7 +206,10 @@ export function render(root, user) {
   }
 
   load();
-  const unlisten = onOpenFire(openFire);
-  const timer = setInterval(() => { if (document.visibilityState === 'visible') load(); }, REFRESH_MS);
+  loadDust();
+  const unlistenFire = onOpenFire(openFire);
+  const unlistenDust = onOpenDust(({ issue }) => { if (issue) openIssue(issue); else setMode('dust'); });
+  const unlisten = () => { unlistenFire(); unlistenDust(); };
+  const timer = setInterval(() => { if (document.visibilityState === 'visible') { load(); loadDust(); } }, REFRESH_MS);
   return () => { clearInterval(timer); unlisten(); map.remove(); };
 }

@@ -2,7 +2,9 @@
 // kind, temperature, area, signs, note, photos from the camera), see the fires within the
 // duplicate radius first so a duplicate becomes an inspection, inspect an existing fire, and
 // watch the outbox send it all when there is signal. Picked photos are kept on the device at once
-// (IndexedDB), with the draft, and go into the outbox with their report or inspection.
+// (IndexedDB), with the draft, and go into the outbox with their report or inspection. The dust
+// tab (ui/dust-patrol.js) logs dust violations, verifies rectified ones and records compliance
+// checks on restricted mines, through the same outbox and with the same position chooser.
 
 import { h, fill, toast } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
@@ -18,6 +20,9 @@ import { outboxList } from '../ui/outbox-list.js';
 import { photoField } from '../ui/photos.js';
 import { onOpenFire } from '../ui/notifications.js';
 import { rules } from '../rules.js';
+import { dustPatrol, emptyDustDraft } from '../ui/dust-patrol.js';
+import { dustLegend } from '../ui/dust-map.js';
+import { loadDustRules } from '../dust.js';
 
 // The server's limits (GET /api/rules): GPS fixes worse than this are refused unless the point
 // is placed by hand (ODK's default is 100 m), and fires this close are possible duplicates.
@@ -32,6 +37,9 @@ const live = (p) => p.status !== 'dismissed' && (p.status !== 'cleared' || p.wat
 
 export function render(root, user) {
   let draft = { ...emptyDraft(), ...(loadDraft(user.username) ?? {}) };
+  const dustDraft = { ...emptyDustDraft(), ...(loadDraft(user.username, 'dust') ?? {}) };
+  /** The draft whose position the GPS and the map set: the dust tab's, else the report's. */
+  const activeDraft = () => (tab === 'dust' ? dustDraft : draft);
   let tab = 'report';
   let allFires = [];
   let nearby = [];
@@ -51,9 +59,10 @@ export function render(root, user) {
     h('div', { class: 'map-pane' }, mapEl),
     h('div', { class: 'side' }, tabBar, h('div', { class: 'side-scroll' }, staleNote, body))));
 
-  const map = createMap(mapEl, { onClick: (lonlat) => { if (tab === 'report') setPosition({ lon: lonlat[0], lat: lonlat[1], source: 'map', accuracy_m: null }); } });
+  const map = createMap(mapEl, { onClick: (lonlat) => { if (tab === 'report' || tab === 'dust') setPosition({ lon: lonlat[0], lat: lonlat[1], source: 'map', accuracy_m: null }); } });
   const fires = fireLayer(map, { onSelect: (f) => inspect(f, false) });
-  addLegend(map);
+  const fireLegend = addLegend(map);
+  const dustKey = dustLegend(map);
   let areas = {};
   addAreas(map, { popups: false }).then(({ groups, stale }) => {
     areas = groups;
@@ -96,17 +105,18 @@ export function render(root, user) {
 
   // ---- position ----------------------------------------------------------------------------
   function setPosition(pos) {
-    draft.position = pos;
-    confirmDuplicate = false;
+    activeDraft().position = pos;
     if (pos.source === 'map') stopGps();
     save();
     drawPosition();
+    if (tab === 'dust') { renderBody(); return; }
+    confirmDuplicate = false;
     checkNearby();
     if (tab === 'report') renderBody();
   }
 
   function drawPosition() {
-    const p = draft.position;
+    const p = activeDraft().position;
     if (!p) { pickMarker.remove(); accuracyCircle.remove(); return; }
     pickMarker.setLatLng([p.lat, p.lon]).addTo(map);
     if (p.source === 'gps' && p.accuracy_m) accuracyCircle.setLatLng([p.lat, p.lon]).setRadius(p.accuracy_m).addTo(map);
@@ -134,14 +144,14 @@ export function render(root, user) {
   function stopGps() {
     if (watchId !== null) navigator.geolocation.clearWatch(watchId);
     watchId = null;
-    if (tab === 'report') renderBody();
+    if (tab === 'report' || tab === 'dust') renderBody();
   }
 
-  function save() { saveDraft(user.username, draft); }
+  function save() { saveDraft(user.username, draft); saveDraft(user.username, dustDraft, 'dust'); }
 
   // ---- report form -------------------------------------------------------------------------
   function positionBlock() {
-    const p = draft.position;
+    const p = activeDraft().position;
     const poor = p?.source === 'gps' && p.accuracy_m > maxGpsM();
     return h('section', { class: 'position' },
       h('h3', {}, t('patrol.position')),
@@ -261,8 +271,7 @@ export function render(root, user) {
     } // else another fire picked while typing: the photos taken so far stay with the form
     inspectTarget = f;
     inspectFromDraft = fromDraft;
-    tab = 'inspect';
-    renderAll();
+    if (tab !== 'inspect') switchTab('inspect'); else renderAll();
   }
 
   function closeInspection() {
@@ -326,6 +335,19 @@ export function render(root, user) {
     return [form, picker];
   }
 
+  // ---- dust --------------------------------------------------------------------------------
+  const positionOk = () => {
+    const p = dustDraft.position;
+    return Boolean(p) && !(p.source === 'gps' && p.accuracy_m > maxGpsM());
+  };
+  const dust = dustPatrol({
+    map, draft: () => dustDraft, save, positionBlock, positionOk, photoStore,
+    rerender: () => { if (tab === 'dust') renderBody(); },
+    onStale: () => { staleNote.hidden = false; },
+  });
+  loadDustRules();
+  dust.load(); // the lists are then on the device for a patrol that goes out of signal
+
   // ---- outbox ------------------------------------------------------------------------------
   let items = [];
   let sentSeen = 0;
@@ -334,13 +356,28 @@ export function render(root, user) {
   // ---- frame -------------------------------------------------------------------------------
   function renderTabs() {
     const waiting = items.filter((i) => i.state !== 'sent').length;
-    fill(tabBar, [['report', t('patrol.tab_report')], ['inspect', t('patrol.tab_inspect')], ['outbox', t('patrol.tab_outbox', { n: waiting })]]
-      .map(([k, label]) => h('button', { type: 'button', role: 'tab', class: ['tab', tab === k && 'active'], 'aria-selected': String(tab === k), dataset: { tab: k }, on: { click: () => { tab = k; renderAll(); } } }, label)));
+    fill(tabBar, [['report', t('patrol.tab_report')], ['inspect', t('patrol.tab_inspect')], ['dust', t('patrol.tab_dust')], ['outbox', t('patrol.tab_outbox', { n: waiting })]]
+      .map(([k, label]) => h('button', { type: 'button', role: 'tab', class: ['tab', tab === k && 'active'], 'aria-selected': String(tab === k), dataset: { tab: k }, on: { click: () => switchTab(k) } }, label)));
+  }
+
+  /** Another tab: the GPS stops (its fix belongs to the form it was started for). */
+  function switchTab(k) {
+    if (k === tab) return;
+    const wasDust = tab === 'dust';
+    if (watchId !== null) stopGps();
+    tab = k;
+    if (k === 'dust') {
+      fires.group.remove(); fireLegend.remove(); dustKey.addTo(map); dust.show();
+    } else if (wasDust) {
+      dust.hide(); dustKey.remove(); fires.group.addTo(map); fireLegend.addTo(map);
+    }
+    drawPosition();
+    renderAll();
   }
 
   function renderBody() {
     // Typing only saves the draft; the form is rebuilt on taps (toggles, position), not keystrokes.
-    fill(body, tab === 'report' ? reportForm() : tab === 'inspect' ? inspectView() : queueView());
+    fill(body, tab === 'report' ? reportForm() : tab === 'inspect' ? inspectView() : tab === 'dust' ? dust.view() : queueView());
   }
 
   function renderAll() { renderTabs(); renderBody(); }
@@ -350,13 +387,13 @@ export function render(root, user) {
     renderTabs();
     if (tab === 'outbox') renderBody();
     const sent = list.filter((i) => i.state === 'sent').length;
-    if (sent > sentSeen) loadFires(); // show what the server now holds
+    if (sent > sentSeen) { loadFires(); if (tab === 'dust') dust.load(); } // show what the server now holds
     sentSeen = sent;
   });
   const stopOutbox = outbox.start(user.username);
   outbox.list().then((l) => { items = l; renderAll(); });
   // Photos of forms closed without sending (a closed tab) are dropped; the draft's are kept.
-  devicePhotos.sweep(user.username, draft.photos.map((x) => x.id)).catch(() => {});
+  devicePhotos.sweep(user.username, [...draft.photos, ...dustDraft.photos].map((x) => x.id)).catch(() => {});
   renderAll();
   drawPosition();
   loadFires();
