@@ -820,14 +820,26 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("dust_level_gale", "大风预警", "Gale warning"),
     ("dust_level_sandstorm", "沙尘暴预警", "Sandstorm warning"),
     ("dust_level_fog", "大雾预警", "Fog warning"),
-    ("dust_measure_cover_stockpiles", "物料堆场全部苫盖", "Cover all stockpiles"),
-    ("dust_measure_spray_roads", "道路洒水降尘", "Spray roads against dust"),
+    (
+        "dust_measure_cover_stockpiles",
+        "物料堆场全部苫盖",
+        "Cover all stockpiles",
+    ),
+    (
+        "dust_measure_spray_roads",
+        "道路洒水降尘",
+        "Spray roads against dust",
+    ),
     (
         "dust_measure_stop_blasting_stripping",
         "停止爆破和剥离作业",
         "Stop blasting and stripping",
     ),
-    ("dust_measure_stop_open_air_work", "停止露天作业", "Stop all open-air work"),
+    (
+        "dust_measure_stop_open_air_work",
+        "停止露天作业",
+        "Stop all open-air work",
+    ),
     // Dust violations logged by patrols (issue 5 item 6).
     ("what_dust_issue", "该扬尘违规", "dust violation"),
     (

@@ -92,8 +92,8 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
                 unit: ParticulateUnit::UgPerM3,
             };
             monitors::add(tx, registry, &m, now)?;
-            let device = dust_store::device_by_mn(tx, &m.mn)?
-                .ok_or_else(|| Error::not_found("monitor"))?;
+            let device =
+                dust_store::device_by_mn(tx, &m.mn)?.ok_or_else(|| Error::not_found("monitor"))?;
             let profile = text("profile");
             let end = if profile == "stale" {
                 last - 5 * 3600
