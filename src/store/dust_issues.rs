@@ -6,9 +6,9 @@ use geo::{Geometry, Point};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::fires::{parse_ts, ts};
+use super::tracked::{self, opt_ts};
 use super::{Result, StoreError, gpkg};
 use crate::domain::dust_issue::{IssueKind, IssueState, Status};
 use crate::domain::responsibility::{Party, Responsible};
@@ -51,27 +51,10 @@ const COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.note, 
      t.reported_at, t.reported_by, t.deadline, t.responsible_party, t.responsible_name, t.district_code, t.mine, \
      t.via, t.candidates, t.rectified_at, t.verified_at, t.updated_at, t.request_hash";
 
-fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
-    let s: Option<String> = r.get(name)?;
-    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    s.filter(|s| !s.is_empty())
-        .map(|s| parse_ts(&s))
-        .transpose()
-}
-
 fn from_row(r: &Row) -> Result<IssueRecord> {
-    let blob: Vec<u8> = r.get("geom")?;
-    let Geometry::Point(p) = gpkg::decode(&blob)? else {
-        return Err(StoreError::Corrupt(
-            "a dust violation's geometry is not a point".into(),
-        ));
-    };
+    let p = tracked::point(r, "a dust violation")?;
     let kind: String = r.get("kind")?;
     let status: String = r.get("status")?;
-    let party: String = r.get("responsible_party")?;
     Ok(IssueRecord {
         fid: r.get("fid")?,
         uuid: r.get("uuid")?,
@@ -88,20 +71,7 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
         reported_at: parse_ts(&r.get::<_, String>("reported_at")?)?,
         reported_by: r.get("reported_by")?,
         deadline: parse_ts(&r.get::<_, String>("deadline")?)?,
-        responsible: Responsible {
-            party: if party == "holder" {
-                Party::Holder
-            } else {
-                Party::District
-            },
-            name: r.get("responsible_name")?,
-            district_code: r.get("district_code")?,
-            via: json_col(r, "via")?.and_then(|v| serde_json::from_value(v).ok()),
-            candidates: json_col(r, "candidates")?
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default(),
-            mine: r.get("mine")?,
-        },
+        responsible: tracked::responsible(r)?,
         rectified_at: opt_ts(r.get("rectified_at")?)?,
         verified_at: opt_ts(r.get("verified_at")?)?,
         updated_at: parse_ts(&r.get::<_, String>("updated_at")?)?,
@@ -123,24 +93,13 @@ pub fn get_many(conn: &Connection, where_sql: &str, params: Vec<Sql>) -> Result<
         "SELECT {COLUMNS} FROM dust_issues t WHERE {where_sql} ORDER BY t.deadline, t.code"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut out = vec![];
-    while let Some(r) = rows.next()? {
-        out.push(from_row(r)?);
-    }
-    Ok(out)
+    tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, from_row)
 }
 
 /// The next code in a year's sequence: `YC-2026-0001`. Called inside the write transaction, so
 /// two reports never get the same number.
 pub fn next_code(conn: &Connection, prefix: &str, year: i32) -> Result<String> {
-    let name = format!("dust_issue_code:{prefix}:{year}");
-    let n: i64 = conn.query_row(
-        "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-        [&name],
-        |r| r.get(0),
-    )?;
-    Ok(format!("{prefix}-{year}-{n:04}"))
+    tracked::next_code(conn, "dust_issue_code", prefix, year)
 }
 
 /// A new violation's row.

@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::tracked::{self, json_col, opt_ts};
 use super::{Result, StoreError, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
 use crate::domain::fire::{FireKind, FireState, Status};
@@ -21,12 +22,6 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    s.filter(|s| !s.is_empty())
-        .map(|s| parse_ts(&s))
-        .transpose()
 }
 
 /// A fire as stored.
@@ -62,35 +57,11 @@ const FIRE_COLUMNS: &str = "fid, geom, uuid, code, kind, status, reported_at, re
      area_m2, signs, note, accuracy_m, position_source, responsible_party, responsible_name, district_code, via, \
      candidates, mine, reignitions, controlled_at, cleared_at, updated_at, request_hash";
 
-fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
-    let s: Option<String> = r.get(name)?;
-    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
-}
-
 fn fire_from_row(r: &Row) -> Result<FireRecord> {
-    let blob: Vec<u8> = r.get("geom")?;
-    let Geometry::Point(p) = gpkg::decode(&blob)? else {
-        return Err(StoreError::Corrupt(
-            "a fire point's geometry is not a point".into(),
-        ));
-    };
+    let p = tracked::point(r, "a fire point")?;
     let kind: String = r.get("kind")?;
     let status: String = r.get("status")?;
-    let party: String = r.get("responsible_party")?;
-    let responsible = Responsible {
-        party: if party == "holder" {
-            Party::Holder
-        } else {
-            Party::District
-        },
-        name: r.get("responsible_name")?,
-        district_code: r.get("district_code")?,
-        via: json_col(r, "via")?.and_then(|v| serde_json::from_value(v).ok()),
-        candidates: json_col(r, "candidates")?
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default(),
-        mine: r.get("mine")?,
-    };
+    let responsible = tracked::responsible(r)?;
     Ok(FireRecord {
         fid: r.get("fid")?,
         id: r.get("uuid")?,
@@ -134,24 +105,16 @@ pub fn get_many(conn: &Connection, where_sql: &str, params: Vec<Sql>) -> Result<
         "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {where_sql} ORDER BY t.deadline, t.code"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut out = vec![];
-    while let Some(r) = rows.next()? {
-        out.push(fire_from_row(r)?);
-    }
-    Ok(out)
+    tracked::collect(
+        stmt.query(rusqlite::params_from_iter(params))?,
+        fire_from_row,
+    )
 }
 
 /// The next code in a year's sequence: `WH-2026-0001`. Called inside the write transaction,
 /// so two reports never get the same number.
 pub fn next_code(conn: &Connection, prefix: &str, year: i32) -> Result<String> {
-    let name = format!("fire_code:{prefix}:{year}");
-    let n: i64 = conn.query_row(
-        "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-        [&name],
-        |r| r.get(0),
-    )?;
-    Ok(format!("{prefix}-{year}-{n:04}"))
+    tracked::next_code(conn, "fire_code", prefix, year)
 }
 
 /// A new fire's row.

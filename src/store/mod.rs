@@ -9,6 +9,7 @@ pub mod gpkg;
 pub mod photos;
 pub mod schema;
 pub mod styles;
+pub mod tracked;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,76 @@
+//! What fire points and dust violations store alike: a point, the responsible party in the same
+//! columns, yearly codes from the `counters` table, RFC 3339 times and JSON text columns.
+
+use chrono::{DateTime, Utc};
+use geo::{Geometry, Point};
+use rusqlite::{Connection, Row, Rows};
+use serde_json::Value;
+
+use super::fires::parse_ts;
+use super::{Result, StoreError, gpkg};
+use crate::domain::responsibility::{Party, Responsible};
+
+/// An optional time column (empty counts as none).
+pub fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| parse_ts(&s))
+        .transpose()
+}
+
+/// A JSON text column, none when empty or not JSON.
+pub fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
+    let s: Option<String> = r.get(name)?;
+    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// The row's `geom` as a point; `what` names the layer's features in the error.
+pub fn point(r: &Row, what: &str) -> Result<Point<f64>> {
+    let blob: Vec<u8> = r.get("geom")?;
+    match gpkg::decode(&blob)? {
+        Geometry::Point(p) => Ok(p),
+        _ => Err(StoreError::Corrupt(format!(
+            "{what}: the geometry is not a point"
+        ))),
+    }
+}
+
+/// The responsible party from `responsible_party`, `responsible_name`, `district_code`, `mine`,
+/// `via` and `candidates`.
+pub fn responsible(r: &Row) -> Result<Responsible> {
+    let party: String = r.get("responsible_party")?;
+    Ok(Responsible {
+        party: if party == "holder" {
+            Party::Holder
+        } else {
+            Party::District
+        },
+        name: r.get("responsible_name")?,
+        district_code: r.get("district_code")?,
+        via: json_col(r, "via")?.and_then(|v| serde_json::from_value(v).ok()),
+        candidates: json_col(r, "candidates")?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
+        mine: r.get("mine")?,
+    })
+}
+
+/// The next code of a year's sequence, `{prefix}-{year}-{n:04}` (`WH-2026-0001`), counted per
+/// `series` and prefix. Called inside the write transaction, so two reports never share one.
+pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Result<String> {
+    let name = format!("{series}:{prefix}:{year}");
+    let n: i64 = conn.query_row(
+        "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+        [&name],
+        |r| r.get(0),
+    )?;
+    Ok(format!("{prefix}-{year}-{n:04}"))
+}
+
+/// Every row of a query, each read by `f` (which may fail with more than an SQLite error).
+pub fn collect<T>(mut rows: Rows<'_>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    let mut out = vec![];
+    while let Some(r) = rows.next()? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
