@@ -44,6 +44,15 @@ impl From<rusqlite::Error> for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Actions as translation references, `@{prefix}action_…`, comma-separated.
+pub fn action_labels(prefix: &str, actions: &[&str]) -> String {
+    actions
+        .iter()
+        .map(|a| format!("@{prefix}action_{a}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Error {
     pub fn new(kind: Kind, key: &'static str) -> Error {
         Error::Problem(Problem {
@@ -82,6 +91,30 @@ impl Error {
 
     pub fn forbidden() -> Error {
         Error::new(Kind::Forbidden, "forbidden")
+    }
+
+    /// 409: the subject's state does not allow the action. Statuses and actions are named
+    /// through the translation keys `@{prefix}status_…` and `@{prefix}action_…` (`prefix` ""
+    /// for fires, "dust_" for alerts, "dust_issue_" for violations); `allowed` lists what is
+    /// possible now, and `detail` carries the same for programs.
+    pub fn not_allowed(
+        key: &'static str,
+        prefix: &str,
+        status: &str,
+        action: &str,
+        allowed: &[&str],
+        detail: Value,
+    ) -> Error {
+        let allowed = if allowed.is_empty() {
+            "@none".to_string()
+        } else {
+            action_labels(prefix, allowed)
+        };
+        Error::new(Kind::Conflict, key)
+            .arg("status", format!("@{prefix}status_{status}"))
+            .arg("action", format!("@{prefix}action_{action}"))
+            .arg("allowed", allowed)
+            .detail(detail)
     }
 
     /// The first field problem as the message, all of them as detail.

@@ -949,12 +949,18 @@ mod tests {
                 ("bad_request(\"", ""),
                 ("Error::new(Kind::", ""),
                 ("not_found(\"", "what_"),
+                ("Error::not_allowed(", ""),
             ] {
                 for piece in src.split(marker).skip(1) {
                     let piece = if marker.starts_with("Error::new") {
                         match piece.split_once(", \"") {
                             Some((kind, rest)) if kind.chars().all(char::is_alphanumeric) => rest,
                             _ => continue,
+                        }
+                    } else if marker == "Error::not_allowed(" {
+                        match piece.trim_start().strip_prefix('"') {
+                            Some(rest) => rest,
+                            None => continue,
                         }
                     } else {
                         piece

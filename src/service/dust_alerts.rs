@@ -22,7 +22,7 @@ use crate::domain::responsibility::{Candidate, Party, ResponsibilityIndex, Respo
 use crate::domain::role::{Actor, Role};
 use crate::dust::rollup::{day_start, hour_of};
 use crate::dust::store::{self as dust_store, DeviceId};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::service::webhooks::{self, EventKind};
 use crate::store::{self, gpkg, schema};
 
@@ -507,24 +507,14 @@ pub fn act(
     let responsible = answers_for(actor, &v, holder.as_deref(), district.as_deref());
     let to = dust::decide(action, status, actor.role, responsible).map_err(|r| match r {
         Refusal::Forbidden => Error::forbidden(),
-        Refusal::NotAllowed { status, allowed } => {
-            Error::new(Kind::Conflict, "dust_action_not_allowed")
-                .arg("status", format!("@dust_status_{}", status.as_str()))
-                .arg("action", format!("@dust_action_{}", action.as_str()))
-                .arg(
-                    "allowed",
-                    if allowed.is_empty() {
-                        "@none".into()
-                    } else {
-                        allowed
-                            .iter()
-                            .map(|a| format!("@dust_action_{}", a.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    },
-                )
-                .detail(json!({"status": status, "allowed": allowed}))
-        }
+        Refusal::NotAllowed { status, allowed } => Error::not_allowed(
+            "dust_action_not_allowed",
+            "dust_",
+            status.as_str(),
+            action.as_str(),
+            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            json!({"status": status, "allowed": allowed}),
+        ),
     })?;
     let at = ts(now);
     tx.execute(

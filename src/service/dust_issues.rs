@@ -201,11 +201,8 @@ pub struct ActionInput {
 }
 
 fn action_names(actions: &[Action]) -> String {
-    actions
-        .iter()
-        .map(|a| format!("@dust_issue_action_{}", a.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    crate::error::action_labels("dust_issue_", &names)
 }
 
 /// Applies an action to a violation the user can see, recording it as an event. Unseen → 404,
@@ -249,20 +246,14 @@ pub fn act(
     }
     let to = rules::decide(actor, action, &issue.state(), note).map_err(|r| match r {
         Refusal::Forbidden => forbidden(actor, action.as_str()),
-        Refusal::NotAllowed { status, allowed } => {
-            Error::new(Kind::Conflict, "dust_issue_action_not_allowed")
-                .arg("status", format!("@dust_issue_status_{}", status.as_str()))
-                .arg("action", format!("@dust_issue_action_{}", action.as_str()))
-                .arg(
-                    "allowed",
-                    if allowed.is_empty() {
-                        "@none".into()
-                    } else {
-                        action_names(&allowed)
-                    },
-                )
-                .detail(json!({"status": status, "allowed": allowed}))
-        }
+        Refusal::NotAllowed { status, allowed } => Error::not_allowed(
+            "dust_issue_action_not_allowed",
+            "dust_issue_",
+            status.as_str(),
+            action.as_str(),
+            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            json!({"status": status, "allowed": allowed}),
+        ),
         Refusal::Invalid { field, problem } => Error::invalid(problem).arg("field", field),
     })?;
     let event = IssueEvent {

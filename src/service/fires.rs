@@ -261,11 +261,8 @@ pub struct ActionInput {
 }
 
 fn action_names(actions: &[Action]) -> String {
-    actions
-        .iter()
-        .map(|a| format!("@action_{}", a.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    crate::error::action_labels("", &names)
 }
 
 /// The party a manager reassigns to, resolved against the known holders and districts.
@@ -390,20 +387,14 @@ pub fn act(
     let outcome =
         fire::decide(actor, action, &state, &req, now, ctx.rules).map_err(|r| match r {
             Refusal::Forbidden => Error::forbidden(),
-            Refusal::NotAllowed { status, allowed } => {
-                Error::new(Kind::Conflict, "action_not_allowed")
-                    .arg("status", format!("@status_{}", status.as_str()))
-                    .arg("action", format!("@action_{}", action.as_str()))
-                    .arg(
-                        "allowed",
-                        if allowed.is_empty() {
-                            "@none".into()
-                        } else {
-                            action_names(&allowed)
-                        },
-                    )
-                    .detail(json!({"status": status, "allowed": allowed}))
-            }
+            Refusal::NotAllowed { status, allowed } => Error::not_allowed(
+                "action_not_allowed",
+                "",
+                status.as_str(),
+                action.as_str(),
+                &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                json!({"status": status, "allowed": allowed}),
+            ),
             Refusal::Invalid { field, problem } => Error::invalid(problem)
                 .arg("field", field)
                 .arg("threshold", ctx.rules.threshold_c.to_string())
