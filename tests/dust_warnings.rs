@@ -146,6 +146,26 @@ fn a_warning_for_a_drawn_area_restricts_the_mines_it_touches_with_the_configured
         assert!(r.body.contains(needle), "{needle}: {}", r.body);
     }
     assert_eq!(s.count("SELECT count(*) FROM dust_warnings"), before);
+
+    // A drawn area names no district: the officer of a district whose mine it restricts is told
+    // all the same, and the officer of another district is not.
+    let wuda_mine = by_name("五虎山示例露天煤矿");
+    let r = manager.post(
+        "/api/dust/warnings",
+        &json!({"level": "gale", "area": rect_json(&wuda_mine.geom.bounding_rect().unwrap()),
+                "from": from, "to": to}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let district = Client::login(&s.server, "district"); // 乌达区 150303
+    let told = |c: &Client| {
+        c.get("/api/notifications").json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "warning" && n["code"] == "gale")
+    };
+    assert!(told(&district));
+    assert!(!told(&owner), "no mine of the demo owner lies in that area");
 }
 
 #[test]

@@ -183,8 +183,17 @@ pub fn list(
     Ok(Notices { unread, items })
 }
 
+/// Whether a table exists (a database opened by an older binary may lack the dust tables).
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
 /// Warnings in force that concern this user: owners those restricting their mines, district
-/// officers those covering their district, everyone else all. `fire` is empty and `code` is the
+/// officers those naming their district or restricting a mine in it, everyone else all. `fire` is empty and `code` is the
 /// warning's level.
 fn warnings(
     conn: &Connection,
@@ -192,40 +201,33 @@ fn warnings(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    let has_table: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dust_warnings')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_table {
+    if !table_exists(conn, "dust_warnings")? {
         return Ok(vec![]);
     }
+    // A district officer's: warnings naming the district, or restricting a mine in it (a drawn
+    // area names no district).
     let mut stmt = conn.prepare(
-        "SELECT w.id, w.level, w.issued_at, w.districts FROM dust_warnings w
-         WHERE w.ends_at > ?1 AND (?2 IS NULL OR EXISTS
+        "SELECT w.id, w.level, w.issued_at FROM dust_warnings w
+         WHERE w.ends_at > ?1
+           AND (?2 IS NULL OR EXISTS
              (SELECT 1 FROM dust_restrictions r WHERE r.warning = w.id AND r.holder = ?2))
+           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(w.districts) WHERE value = ?3)
+             OR EXISTS (SELECT 1 FROM dust_restrictions r WHERE r.warning = w.id AND r.district_code = ?3))
          ORDER BY w.id DESC LIMIT 50",
     )?;
     let holder = (actor.role == Role::Owner).then(|| actor.holder.clone().unwrap_or_default());
-    let rows = stmt.query_map(params![ts(now), holder], |r| {
+    let district =
+        (actor.role == Role::District).then(|| actor.district.clone().unwrap_or_default());
+    let rows = stmt.query_map(params![ts(now), holder, district], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
         ))
     })?;
     let mut out = vec![];
     for row in rows {
-        let (id, level, issued_at, districts) = row?;
-        if actor.role == Role::District
-            && !actor
-                .district
-                .as_deref()
-                .is_some_and(|d| districts.contains(d))
-        {
-            continue;
-        }
+        let (id, level, issued_at) = row?;
         let unread = match (seen_at, parse_ts(&issued_at)) {
             (Some(seen), Ok(at)) => at > seen,
             _ => true,
@@ -251,11 +253,7 @@ fn dust_issues(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    let has_table: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dust_issues')",
-        [],
-        |r| r.get(0),
-    )?;
+    let has_table = table_exists(conn, "dust_issues")?;
     let (cond, bound) = match actor.role {
         Role::Manager => ("?3 IS NULL", None),
         Role::Owner => ("t.responsible_holder = ?3", actor.holder.clone()),
