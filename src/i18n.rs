@@ -530,13 +530,13 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "cli_rerouted",
-        "{count} 个未销号火点的责任主体随边界改变（各记一条系统改派事件）：",
-        "{count} open fires changed party with the boundaries (a system reassign event each):",
+        "{count} 个未销号火点或未核验的扬尘违规的责任主体随边界改变（各记一条系统改派事件）：",
+        "{count} open fires or unverified dust violations changed party with the boundaries (a system reassign event each):",
     ),
     (
         "cli_rerouted_dry",
-        "{count} 个未销号火点的责任主体将随边界改变：",
-        "{count} open fires would change party with the boundaries:",
+        "{count} 个未销号火点或未核验的扬尘违规的责任主体将随边界改变：",
+        "{count} open fires or unverified dust violations would change party with the boundaries:",
     ),
     (
         "cli_export_done",

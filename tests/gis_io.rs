@@ -743,7 +743,7 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
     assert!(
         err.contains("Dry run, nothing was written")
             && err.contains("1 updated, 27 unchanged")
-            && err.contains("1 open fires would change party")
+            && err.contains("1 open fires or unverified dust violations would change party")
             && err.contains(&format!("{code}: {holder} →")),
         "{err}"
     );
@@ -755,7 +755,10 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
         err.contains("28 mines imported") && err.contains("0 inserted, 1 updated"),
         "{err}"
     );
-    assert!(err.contains("1 open fires changed party"), "{err}");
+    assert!(
+        err.contains("1 open fires or unverified dust violations changed party"),
+        "{err}"
+    );
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (n, area): (i64, f64) = conn
         .query_row(

@@ -63,6 +63,13 @@ pub struct Responsible {
 }
 
 impl Responsible {
+    /// The same party for the same mine, whatever the evidence (a re-derivation that changes
+    /// only `via` or `candidates` moves nothing).
+    pub fn same_party(&self, other: &Responsible) -> bool {
+        (self.party, &self.name, &self.district_code, &self.mine)
+            == (other.party, &other.name, &other.district_code, &other.mine)
+    }
+
     pub fn holder(&self) -> Option<&str> {
         (self.party == Party::Holder).then_some(self.name.as_str())
     }

@@ -14,7 +14,7 @@ use crate::domain::deadline::local_date;
 use crate::domain::dust_issue::{
     self as rules, Action, DustIssueRules, IssueKind, REPORTERS, Refusal, Status,
 };
-use crate::domain::responsibility::ResponsibilityIndex;
+use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Layer, Registry, Source};
@@ -277,6 +277,52 @@ pub fn act(
 }
 
 /// Queues the `dust_issue` webhook for a report or an action, in its transaction.
+/// Re-derives the party of every violation not yet verified from the polygons in `index`
+/// (boundaries changed), inside the caller's transaction: each one that moves gets a system
+/// `reassign` event (its note the reason and the new party) and a webhook. Returns
+/// `(uuid, code, from, to)` of those moved.
+pub fn reroute_open(
+    tx: &Connection,
+    index: &ResponsibilityIndex,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<(String, String, Responsible, Responsible)>> {
+    let open = store::get_many(
+        tx,
+        "t.status <> ?",
+        vec![Sql::Text(Status::Verified.as_str().into())],
+    )?;
+    let mut moved = vec![];
+    for issue in open {
+        let Ok(new) = index.assign(geo::Point::new(issue.lon, issue.lat)) else {
+            continue;
+        };
+        if new.same_party(&issue.responsible) {
+            continue;
+        }
+        let event = IssueEvent {
+            issue: issue.uuid.clone(),
+            at: ts(now),
+            actor: "system".into(),
+            role: "system".into(),
+            action: "reassign".into(),
+            from: Some(issue.status.as_str().into()),
+            to: issue.status.as_str().into(),
+            note: Some(format!(
+                "{reason}: {} → {}",
+                issue.responsible.name, new.name
+            )),
+            ..Default::default()
+        };
+        let event_id = store::append_event(tx, &event)?;
+        store::update_responsible(tx, &issue.uuid, &new, now)?;
+        let after = store::get(tx, &issue.uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
+        notify_webhooks(tx, event_id, &event, &after)?;
+        moved.push((issue.uuid, issue.code, issue.responsible, new));
+    }
+    Ok(moved)
+}
+
 fn notify_webhooks(
     tx: &Connection,
     event_id: i64,

@@ -13,7 +13,7 @@ use crate::error::{Error, Kind, Result};
 use crate::i18n::Lang;
 use crate::layers::{Layer, Registry, Source};
 use crate::service::import::{check_geometry, derive};
-use crate::service::reroute::{Rerouted, reroute_open_fires};
+use crate::service::reroute::{Rerouted, reroute_open};
 use crate::store::{StoreError, areas, features, gpkg};
 
 /// Layers written only by the life of a fire (reports, events), never edited directly.
@@ -214,7 +214,7 @@ fn after_change(
     }) {
         rederive(tx, other, &index)?;
     }
-    let moved = reroute_open_fires(tx, now, reason)?;
+    let moved = reroute_open(tx, now, reason)?;
     Ok((true, moved))
 }
 

@@ -1,6 +1,7 @@
 //! Re-deriving responsibility after the polygons change (a re-imported boundary, an edited
-//! mining right): every open fire whose party the geometry now decides differently is moved to
-//! the new party by a system `reassign` event. A manager's own reassignment stands.
+//! mining right): every open fire, and every dust violation not yet verified, whose party the
+//! geometry now decides differently is moved to the new party by a system `reassign` event. A
+//! manager's own reassignment of a fire stands.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,17 +11,16 @@ use crate::error::Result;
 use crate::store::areas;
 use crate::store::fires::{self, EventRecord, ts};
 
-/// One fire moved to another party.
+/// One fire or dust violation moved to another party.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rerouted {
-    pub fire: String,
+    /// `fire_points` or `dust_issues`.
+    pub layer: &'static str,
+    /// The fire's or violation's uuid.
+    pub id: String,
     pub code: String,
     pub from: Responsible,
     pub to: Responsible,
-}
-
-fn same_party(a: &Responsible, b: &Responsible) -> bool {
-    (a.party, &a.name, &a.district_code, &a.mine) == (b.party, &b.name, &b.district_code, &b.mine)
 }
 
 /// Whether a manager set this fire's party by hand (the last event that set a party).
@@ -33,14 +33,32 @@ fn manually_assigned(conn: &rusqlite::Connection, fire: &str) -> Result<bool> {
     Ok(last.is_some_and(|(action, actor)| action == "reassign" && actor != "system"))
 }
 
-/// Re-derives the party of every open fire from the polygons now in the database, inside the
-/// caller's transaction. Returns the fires that moved.
-pub fn reroute_open_fires(
+/// Re-derives the party of every open fire and dust violation from the polygons now in the
+/// database, inside the caller's transaction. Returns those that moved, fires first.
+pub fn reroute_open(
     tx: &rusqlite::Connection,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<Vec<Rerouted>> {
     let index = ResponsibilityIndex::new(areas::load(tx)?);
+    let mut moved = reroute_fires(tx, &index, now, reason)?;
+    let issues = crate::service::dust_issues::reroute_open(tx, &index, now, reason)?;
+    moved.extend(issues.into_iter().map(|(id, code, from, to)| Rerouted {
+        layer: "dust_issues",
+        id,
+        code,
+        from,
+        to,
+    }));
+    Ok(moved)
+}
+
+fn reroute_fires(
+    tx: &rusqlite::Connection,
+    index: &ResponsibilityIndex,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<Rerouted>> {
     let open = fires::get_many(
         tx,
         "t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')",
@@ -51,7 +69,7 @@ pub fn reroute_open_fires(
         let Ok(new) = index.assign(geo::Point::new(f.lon, f.lat)) else {
             continue;
         };
-        if same_party(&new, &f.responsible) || manually_assigned(tx, &f.id)? {
+        if new.same_party(&f.responsible) || manually_assigned(tx, &f.id)? {
             continue;
         }
         let event_id = fires::append_event(
@@ -72,7 +90,8 @@ pub fn reroute_open_fires(
         fires::update_responsible(tx, &f.id, &new, now)?;
         crate::service::webhooks::fire_rerouted(tx, event_id, &f.id, &f.responsible, &new, reason)?;
         moved.push(Rerouted {
-            fire: f.id,
+            layer: "fire_points",
+            id: f.id,
             code: f.code,
             from: f.responsible,
             to: new,
@@ -91,7 +110,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_new_mining_right_takes_the_open_fires_inside_it() {
+    fn a_new_mining_right_takes_the_open_fires_and_violations_inside_it() {
         let registry = Registry::builtin().expect("layers");
         let mut conn = rusqlite::Connection::open_in_memory().expect("db");
         crate::store::gpkg::register_functions(&conn).expect("fns");
@@ -125,12 +144,56 @@ mod tests {
             .expect("report")
             .fire;
         assert_eq!(fire.responsible.name, "乌达区");
+        // A dust violation beside it, and a verified one, which stays where it was.
+        let issue_rules = crate::domain::dust_issue::DustIssueRules::default();
+        let issue_ctx = crate::service::dust_issues::Ctx {
+            registry: &registry,
+            index: &index,
+            rules: &issue_rules,
+        };
+        let issue = |x: f64| {
+            let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, 39.45]}, "properties": {"kind": "open_stockpile"}});
+            crate::service::dust_issues::report(&conn, &issue_ctx, &patrol, &body, now)
+                .expect("issue")
+                .issue
+        };
+        let open_issue = issue(106.66);
+        let verified = issue(106.67);
+        conn.execute(
+            "UPDATE dust_issues SET status = 'verified' WHERE uuid = ?1",
+            [&verified.uuid],
+        )
+        .expect("verified");
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
         import_geojson(&conn, &registry, "mines", mine, crate::i18n::Lang::En).expect("mine");
-        let moved = reroute_open_fires(&conn, now, "boundary update").expect("reroute");
-        assert_eq!(moved.len(), 1);
-        assert_eq!(moved[0].to.name, "新公司");
+        let moved = reroute_open(&conn, now, "boundary update").expect("reroute");
+        let what: Vec<(&str, &str, &str)> = moved
+            .iter()
+            .map(|m| (m.layer, m.id.as_str(), m.to.name.as_str()))
+            .collect();
+        assert_eq!(
+            what,
+            [
+                ("fire_points", fire.id.as_str(), "新公司"),
+                ("dust_issues", open_issue.uuid.as_str(), "新公司")
+            ]
+        );
+        let issue_events =
+            crate::store::dust_issues::events(&conn, &open_issue.uuid).expect("events");
+        assert_eq!(
+            issue_events
+                .last()
+                .map(|e| (e.action.as_str(), e.actor.as_str())),
+            Some(("reassign", "system"))
+        );
+        let still = crate::store::dust_issues::get(&conn, &verified.uuid)
+            .expect("get")
+            .expect("issue");
+        assert_eq!(
+            still.responsible.name, "乌达区",
+            "a verified violation keeps its party"
+        );
         let after = fires::get(&conn, &fire.id).expect("get").expect("fire");
         assert_eq!(after.responsible.holder(), Some("新公司"));
         let events = fires::events(&conn, &fire.id).expect("events");
@@ -139,7 +202,7 @@ mod tests {
             Some(("reassign", "system"))
         );
         assert!(
-            reroute_open_fires(&conn, now, "again")
+            reroute_open(&conn, now, "again")
                 .expect("reroute")
                 .is_empty(),
             "nothing moves twice"

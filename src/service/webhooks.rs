@@ -1233,7 +1233,7 @@ mod tests {
             crate::i18n::Lang::En,
         )
         .expect("mine");
-        crate::service::reroute::reroute_open_fires(&conn, Utc::now(), "boundary update")
+        crate::service::reroute::reroute_open(&conn, Utc::now(), "boundary update")
             .expect("reroute");
         let sent = deliveries_of_kind(&conn, "assignment");
         assert_eq!(sent.len(), 1);

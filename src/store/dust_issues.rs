@@ -179,6 +179,16 @@ pub fn update_status(
     Ok(())
 }
 
+/// Moves a violation to another responsible party (boundaries changed under it).
+pub fn update_responsible(
+    conn: &Connection,
+    uuid: &str,
+    r: &Responsible,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tracked::set_responsible(conn, "dust_issues", uuid, r, at)
+}
+
 /// An event in a violation's life. Never updated or deleted (triggers refuse both).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IssueEvent {

@@ -361,21 +361,7 @@ pub fn update_responsible(
     r: &Responsible,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    conn.execute(
-        "UPDATE fire_points SET responsible_party = ?2, responsible_name = ?3, responsible_holder = ?4, district_code = ?5,
-            mine = ?6, via = ?7, candidates = ?8, updated_at = ?9 WHERE uuid = ?1",
-        params![
-            fire,
-            if r.party == Party::Holder { "holder" } else { "district" },
-            r.name,
-            r.holder(),
-            r.district_code,
-            r.mine,
-            r.via.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
-            serde_json::to_string(&r.candidates).unwrap_or_default(),
-            ts(at),
-        ],
-    )?;
+    tracked::set_responsible(conn, "fire_points", fire, r, at)?;
     conn.execute(
         "UPDATE inspections SET district_code = ?2, holder = ?3 WHERE fire = ?1",
         params![fire, r.district_code, r.holder()],

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
-use rusqlite::{Connection, Row, Rows};
+use rusqlite::{Connection, Row, Rows, params};
 use serde_json::Value;
 
-use super::fires::parse_ts;
+use super::fires::{parse_ts, ts};
 use super::{Result, StoreError, gpkg};
 use crate::domain::responsibility::{Party, Responsible};
 
@@ -52,6 +52,35 @@ pub fn responsible(r: &Row) -> Result<Responsible> {
             .unwrap_or_default(),
         mine: r.get("mine")?,
     })
+}
+
+/// Writes a new responsible party, and `updated_at`, on the row of `table` (`fire_points` or
+/// `dust_issues`) whose uuid is `uuid`.
+pub fn set_responsible(
+    conn: &Connection,
+    table: &str,
+    uuid: &str,
+    r: &Responsible,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        &format!(
+            "UPDATE \"{table}\" SET responsible_party = ?2, responsible_name = ?3, responsible_holder = ?4,
+                district_code = ?5, mine = ?6, via = ?7, candidates = ?8, updated_at = ?9 WHERE uuid = ?1"
+        ),
+        params![
+            uuid,
+            if r.party == Party::Holder { "holder" } else { "district" },
+            r.name,
+            r.holder(),
+            r.district_code,
+            r.mine,
+            r.via.as_ref().and_then(|v| serde_json::to_string(v).ok()),
+            serde_json::to_string(&r.candidates).unwrap_or_else(|_| "[]".into()),
+            ts(at),
+        ],
+    )?;
+    Ok(())
 }
 
 /// The next code of a year's sequence, `{prefix}-{year}-{n:04}` (`WH-2026-0001`), counted per
