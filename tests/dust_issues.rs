@@ -880,3 +880,36 @@ fn the_demo_has_violations_in_every_state_for_the_demo_owner_and_district() {
         0
     );
 }
+
+#[test]
+fn violations_past_their_deadline_remind_their_party_and_managers() {
+    let s = demo_server();
+    let overdue_codes = |c: &Client| -> Vec<String> {
+        let mut v: Vec<String> = c.get("/api/notifications").json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "dust_issue_overdue")
+            .map(|n| n["code"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    // What the list says is overdue and not yet rectified, per reader.
+    let expected = |c: &Client| -> Vec<String> {
+        let mut v: Vec<String> = features(&c.get("/api/dust/issues?status=open,rectifying").json())
+            .iter()
+            .filter(|f| f["properties"]["overdue"] == true)
+            .map(|f| f["properties"]["code"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let manager = Client::login(&s, "manager");
+    let all = expected(&manager);
+    assert!(!all.is_empty(), "the demo has overdue violations");
+    assert_eq!(overdue_codes(&manager), all);
+    let owner = Client::login(&s, "owner");
+    assert_eq!(overdue_codes(&owner), expected(&owner));
+    assert!(overdue_codes(&Client::login(&s, "patrol")).is_empty());
+}

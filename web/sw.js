@@ -8,7 +8,7 @@
 // so they load instantly in the field and refresh in the background. Bump VERSION when the
 // shell's file list changes.
 
-const VERSION = 'qingling-shell-v6';
+const VERSION = 'qingling-shell-v7';
 const SHELL = [
   './',
   'index.html',

@@ -38,6 +38,9 @@ pub enum NoticeKind {
     /// A dust violation this user must rectify (or, for managers, any new one). `fire` is empty
     /// and `code` is the violation's code (`GET /api/dust/issues/{code}` opens it).
     NewDustIssue,
+    /// A dust violation past its deadline and not yet rectified, for its party and managers;
+    /// `fire` empty, `code` the violation's code.
+    DustIssueOverdue,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,21 +278,44 @@ fn dust_issues(
     let rows = stmt.query_map(params![since, actor.username, bound], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    let mut out = vec![];
-    for row in rows {
-        let (code, at) = row?;
+    let notice = |kind, key: String, code: String, at: String| {
         let unread = match (seen_at, parse_ts(&at)) {
             (Some(seen), Ok(t)) => t > seen,
             _ => true,
         };
-        out.push(Notice {
-            key: format!("i{code}"),
-            kind: NoticeKind::NewDustIssue,
+        Notice {
+            key,
+            kind,
             fire: String::new(),
             code,
             at,
             unread,
-        });
+        }
+    };
+    let mut out = vec![];
+    for row in rows {
+        let (code, at) = row?;
+        out.push(notice(
+            NoticeKind::NewDustIssue,
+            format!("i{code}"),
+            code,
+            at,
+        ));
+    }
+    // Past the deadline and not yet reported rectified: the party is reminded, managers see it.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT t.code, t.deadline FROM dust_issues t
+         WHERE {cond} AND t.status IN ('open', 'rectifying') AND t.deadline <= ?1
+         ORDER BY t.deadline DESC LIMIT 50"
+    ))?;
+    // (?2 is not used here; the condition binds ?3.)
+    let rows = stmt.query_map(params![ts(now), Option::<String>::None, bound], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (code, deadline) = row?;
+        let key = format!("io{code}-{deadline}");
+        out.push(notice(NoticeKind::DustIssueOverdue, key, code, deadline));
     }
     Ok(out)
 }

@@ -103,7 +103,7 @@ function entry(n) {
         click: () => {
           setOpen(false);
           if (n.fire) openFire(n.fire);
-          else if (n.kind === 'new_dust_issue') openDust({ issue: n.code });
+          else if (n.kind === 'new_dust_issue' || n.kind === 'dust_issue_overdue') openDust({ issue: n.code });
           else if (n.kind === 'warning') openDust({ warning: n.key });
         },
       },
