@@ -663,6 +663,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "No monitor has the device id (MN) {mn}",
     ),
     (
+        "dust_monitor_has_credentials",
+        "监测设备 {mn} 已有接入凭据；如需新的设备令牌，请用 monitor token",
+        "The monitor {mn} already has credentials; for a new device token use monitor token",
+    ),
+    (
         "ogc_bad_crs",
         "不支持的坐标系 {crs}；可用：{allowed}",
         "Unsupported coordinate reference system {crs}; use one of: {allowed}",

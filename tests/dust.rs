@@ -831,3 +831,49 @@ fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
     });
     assert_eq!(hj.stats.snapshot().connections, 3);
 }
+
+#[test]
+fn a_monitor_imported_with_the_layer_gets_credentials_from_monitor_enable() {
+    let d = dust_server();
+    let db_s = d.db.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("monitors.geojson");
+    let at = inside("mines", "公乌素示例一号煤矿");
+    let fc = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": at},
+        "properties": {"mn": "IMP-01", "name": "导入的监测点"}}]});
+    std::fs::write(&file, fc.to_string()).unwrap();
+    let layer_import = [
+        "import",
+        "--db",
+        db_s,
+        "--layer",
+        "dust_monitors",
+        file.to_str().unwrap(),
+    ];
+    let (ok, _, err) = stdout_of(&layer_import);
+    assert!(ok, "{err}");
+    let enable = |mn: &str| {
+        stdout_of(&[
+            "monitor",
+            "enable",
+            "--db",
+            db_s,
+            "--mn",
+            mn,
+            "--password",
+            "pw-1",
+        ])
+    };
+    let (ok, out, err) = enable("IMP-01");
+    assert!(ok, "{err}");
+    let token = out.lines().next_back().unwrap();
+    assert!(is_token(token), "{out}");
+    let one = json!({"readings": [{"time": "2025-01-10T10:00:00+08:00", "pm10": 80.0}]});
+    let r = d.post(token, &one, "en");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (ok, _, err) = enable("IMP-01");
+    assert!(!ok && err.contains("already has credentials"), "{err}");
+    let (ok, _, err) = enable("NOPE-9");
+    assert!(!ok && err.contains("NOPE-9"), "{err}");
+}

@@ -1,4 +1,4 @@
-//! `qingling monitor add|token|revoke|list`: dust monitors and their device credentials. A
+//! `qingling monitor add|enable|token|revoke|list`: dust monitors and their device credentials. A
 //! device token is printed alone on the last line of stdout (for scripts), everything else on
 //! stderr.
 
@@ -13,6 +13,20 @@ use crate::dust::monitors::{self, NewMonitor};
 pub enum Command {
     /// Register a monitor; prints its HTTP device token (shown once) on the last line.
     Add(AddArgs),
+    /// Give a monitor imported with the layer (on the map, without credentials) its HJ 212
+    /// password and an HTTP device token, printed on the last line.
+    Enable {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        mn: String,
+        /// The HJ 212 access password (PW) the device sends.
+        #[arg(long)]
+        password: String,
+        /// The unit of the particulate values in its HJ 212 packets: mg or ug.
+        #[arg(long, default_value = "mg", value_parser = ["mg", "ug"])]
+        hj212_unit: String,
+    },
     /// Issue a new HTTP device token (the old one stops working); printed on the last line.
     Token {
         #[arg(long)]
@@ -116,6 +130,29 @@ pub fn run(cmd: Command) -> ExitCode {
                     }
                     eprintln!("HTTP device token (shown once; keep it):");
                     print_token(&added.token)
+                }
+                Err(e) => super::fail(super::message(&e)),
+            }
+        }
+        Command::Enable {
+            db,
+            mn,
+            password,
+            hj212_unit,
+        } => {
+            let (db, registry) = match super::open(&db) {
+                Ok(x) => x,
+                Err(e) => return super::fail(e),
+            };
+            let unit = ParticulateUnit::parse(&hj212_unit).unwrap_or(ParticulateUnit::MgPerM3);
+            match db.write_blocking(|tx| {
+                monitors::enable(tx, &registry, mn.trim(), &password, unit, now)
+            }) {
+                Ok(token) => {
+                    eprintln!(
+                        "monitor {mn} can report now; HTTP device token (shown once; keep it):"
+                    );
+                    print_token(&token)
                 }
                 Err(e) => super::fail(super::message(&e)),
             }

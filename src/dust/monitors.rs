@@ -159,6 +159,34 @@ pub fn add(
     })
 }
 
+/// Gives a monitor that is on the map without credentials (imported with the layer) its HJ 212
+/// password and an HTTP device token, returned once. One with credentials already: 409 (a new
+/// token is `new_token`); one not on the map: 404.
+pub fn enable(
+    tx: &Connection,
+    registry: &Registry,
+    mn: &str,
+    password: &str,
+    unit: ParticulateUnit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let layer = registry
+        .get(LAYER)
+        .ok_or_else(|| Error::not_found("layer"))?;
+    if !features::key_exists(tx, layer, "mn", mn)? {
+        return Err(unknown(mn));
+    }
+    if store::device_by_mn(tx, mn)?.is_some() {
+        return Err(
+            Error::new(crate::error::Kind::Conflict, "dust_monitor_has_credentials").arg("mn", mn),
+        );
+    }
+    if !password_ok(password) {
+        return Err(Error::invalid("dust_bad_password"));
+    }
+    Ok(store::add_device(tx, mn, password, unit, now)?.1)
+}
+
 /// Issues a new HTTP token (the old one stops working).
 pub fn new_token(tx: &Connection, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
     store::new_token(tx, mn, now)?.ok_or_else(|| unknown(mn))
