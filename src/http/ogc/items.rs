@@ -167,6 +167,32 @@ pub async fn collection(
     })
 }
 
+/// What `/queryables` and `/schema` share: the parameters, the layer as this user may read it,
+/// and the answer as JSON Schema or as an HTML page listing the property schemas found at
+/// `listed` (a JSON pointer into the document `build` makes from the layer, language and base).
+async fn schema_answer(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    listed: &str,
+    build: impl FnOnce(&Layer, Lang, &str) -> Value,
+) -> Result<Response, ApiError> {
+    check_params(q, &["f"], &[])?;
+    let (fmt, lang, base) = (format(q, headers)?, lang(headers), base_url(headers));
+    let (layer, _) = readable(app, id, actor)?;
+    let v = build(&layer, lang, &base);
+    Ok(match fmt {
+        Format::Json => json_response(&v, SCHEMA_JSON),
+        Format::Html => html_response(html::schema(
+            v.pointer(listed).unwrap_or(&Value::Null),
+            &layer,
+            lang,
+        )),
+    })
+}
+
 /// `GET /collections/{id}/queryables`: what `filter` and `property=value` may name.
 pub async fn queryables(
     State(app): State<App>,
@@ -175,25 +201,22 @@ pub async fn queryables(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_params(&q, &["f"], &[])?;
-    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
-    let (layer, _) = readable(&app, &id, &actor)?;
-    let props: serde_json::Map<String, Value> = fields::queryables(&layer, &actor)
-        .into_iter()
-        .map(|f| (f.name.clone(), fields::schema(f, lang)))
-        .collect();
-    let v = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{base}/collections/{id}/queryables"),
-        "type": "object",
-        "title": layer.title.get(lang),
-        "properties": props,
-        "additionalProperties": false,
-    });
-    Ok(match fmt {
-        Format::Json => json_response(&v, SCHEMA_JSON),
-        Format::Html => html_response(html::schema(&v, &layer, lang)),
+    let who = actor.clone();
+    schema_answer(&app, &actor, &id, &q, &headers, "", |layer, lang, base| {
+        let props: serde_json::Map<String, Value> = fields::queryables(layer, &who)
+            .into_iter()
+            .map(|f| (f.name.clone(), fields::schema(f, lang)))
+            .collect();
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": format!("{base}/collections/{id}/queryables"),
+            "type": "object",
+            "title": layer.title.get(lang),
+            "properties": props,
+            "additionalProperties": false,
+        })
     })
+    .await
 }
 
 /// `GET /collections/{id}/schema`: the features as JSON Schema (every visible property, with
@@ -205,45 +228,51 @@ pub async fn schema(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_params(&q, &["f"], &[])?;
-    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
-    let (layer, _) = readable(&app, &id, &actor)?;
-    let props: serde_json::Map<String, Value> = fields::visible(&layer, &actor)
-        .into_iter()
-        .map(|f| (f.name.clone(), fields::schema(f, lang)))
-        .collect();
-    let required: Vec<&str> = layer
-        .fields
-        .iter()
-        .filter(|f| f.required && !f.internal)
-        .map(|f| f.name.as_str())
-        .collect();
-    let id_type = if layer.key.as_deref() == Some("uuid") {
-        "string"
-    } else {
-        "integer"
-    };
-    let v = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{base}/collections/{id}/schema"),
-        "title": layer.title.get(lang),
-        "type": "object",
-        "required": ["type", "geometry", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Feature"]},
-            "id": {"type": id_type},
-            "geometry": fields::geometry_schema(&layer),
-            "properties": {
+    let who = actor.clone();
+    let listed = "/properties/properties";
+    schema_answer(
+        &app,
+        &actor,
+        &id,
+        &q,
+        &headers,
+        listed,
+        |layer, lang, base| {
+            let props: serde_json::Map<String, Value> = fields::visible(layer, &who)
+                .into_iter()
+                .map(|f| (f.name.clone(), fields::schema(f, lang)))
+                .collect();
+            let required: Vec<&str> = layer
+                .fields
+                .iter()
+                .filter(|f| f.required && !f.internal)
+                .map(|f| f.name.as_str())
+                .collect();
+            let id_type = if layer.key.as_deref() == Some("uuid") {
+                "string"
+            } else {
+                "integer"
+            };
+            json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": format!("{base}/collections/{id}/schema"),
+                "title": layer.title.get(lang),
                 "type": "object",
-                "required": required,
-                "properties": props,
-            },
+                "required": ["type", "geometry", "properties"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"type": id_type},
+                    "geometry": fields::geometry_schema(layer),
+                    "properties": {
+                        "type": "object",
+                        "required": required,
+                        "properties": props,
+                    },
+                },
+            })
         },
-    });
-    Ok(match fmt {
-        Format::Json => json_response(&v, SCHEMA_JSON),
-        Format::Html => html_response(html::schema(&v["properties"]["properties"], &layer, lang)),
-    })
+    )
+    .await
 }
 
 /// `bbox=` with 4 numbers (or 6, whose heights are ignored), in the bbox CRS's axis order.
