@@ -935,3 +935,55 @@ fn the_web_export_is_for_managers() {
     assert_eq!(r.status, 422);
     assert!(r.json()["message"].as_str().unwrap().contains("colour"));
 }
+
+#[test]
+fn re_imported_districts_move_the_mines_dumps_and_heaps_they_now_contain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &common::root().join("samples")).unwrap();
+    let district_of = |layer: &str| -> Vec<(String, String)> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT name, district_code FROM {layer} ORDER BY name"
+            ))
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before: Vec<_> = ["mines", "waste_dumps", "gangue_heaps"]
+        .iter()
+        .map(|l| district_of(l))
+        .collect();
+    // A survey that swaps the outlines of 海勃湾区 and 乌达区: each code now covers the other's
+    // ground, so everything there changes district.
+    let text =
+        std::fs::read_to_string(common::root().join("samples").join("districts.geojson")).unwrap();
+    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let features = fc["features"].as_array_mut().unwrap();
+    let at = |code: &str| {
+        features
+            .iter()
+            .position(|f| f["properties"]["code"] == code)
+            .unwrap()
+    };
+    let (a, b) = (at("150302"), at("150303"));
+    let ga = features[a]["geometry"].clone();
+    features[a]["geometry"] = features[b]["geometry"].clone();
+    features[b]["geometry"] = ga;
+    let file = dir.path().join("districts.geojson");
+    std::fs::write(&file, fc.to_string()).unwrap();
+    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "districts", s(&file)]);
+    assert!(ok, "{err}");
+    let swap = |c: &str| match c {
+        "150302" => "150303".to_string(),
+        "150303" => "150302".to_string(),
+        other => other.to_string(),
+    };
+    for (layer, was) in ["mines", "waste_dumps", "gangue_heaps"].iter().zip(before) {
+        let expected: Vec<(String, String)> = was.into_iter().map(|(n, c)| (n, swap(&c))).collect();
+        assert_eq!(district_of(layer), expected, "{layer}");
+    }
+}

@@ -186,9 +186,10 @@ fn write(
     Ok(fid)
 }
 
-/// Re-derives the derived fields of features that depend on the edited layer (a dump's holder
-/// from its mine; every polygon's district from the districts), then re-routes open fires.
-fn after_change(
+/// Re-derives the derived fields of features that depend on the changed layer (a dump's holder
+/// from its mine; every polygon's district from the districts), then re-routes open fires and
+/// violations. Used after an OGC edit and after a re-import (`service::import`).
+pub(crate) fn after_change(
     tx: &rusqlite::Connection,
     registry: &Registry,
     layer: &Layer,

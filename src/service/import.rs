@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::layers::{GeometryType, Layer, Registry, Source};
 use crate::service::fires::check_lon_lat;
-use crate::service::reroute::{Rerouted, reroute_open};
+use crate::service::reroute::Rerouted;
 use crate::store::{StoreError, areas, features, gpkg};
 
 /// One feature to import, its geometry already in lon/lat.
@@ -446,7 +446,8 @@ fn run(
     if let Some(reason) = &opts.reroute
         && report.inserted + report.updated > 0
     {
-        report.rerouted = reroute_open(tx, opts.now, reason)?;
+        report.rerouted =
+            crate::service::edit::after_change(tx, registry, layer, opts.now, reason)?.1;
     }
     Ok(report)
 }
