@@ -937,7 +937,7 @@ fn the_web_export_is_for_managers() {
 }
 
 #[test]
-fn re_imported_districts_move_the_mines_dumps_and_heaps_they_now_contain() {
+fn re_imported_districts_move_the_mines_dumps_heaps_and_monitors_they_now_contain() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.gpkg");
     qingling::cli::build_demo(&db, &common::root().join("samples")).unwrap();
@@ -953,10 +953,8 @@ fn re_imported_districts_move_the_mines_dumps_and_heaps_they_now_contain() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let before: Vec<_> = ["mines", "waste_dumps", "gangue_heaps"]
-        .iter()
-        .map(|l| district_of(l))
-        .collect();
+    let layers = ["mines", "waste_dumps", "gangue_heaps", "dust_monitors"];
+    let before: Vec<_> = layers.iter().map(|l| district_of(l)).collect();
     // A survey that swaps the outlines of 海勃湾区 and 乌达区: each code now covers the other's
     // ground, so everything there changes district.
     let text =
@@ -982,7 +980,7 @@ fn re_imported_districts_move_the_mines_dumps_and_heaps_they_now_contain() {
         "150303" => "150302".to_string(),
         other => other.to_string(),
     };
-    for (layer, was) in ["mines", "waste_dumps", "gangue_heaps"].iter().zip(before) {
+    for (layer, was) in layers.iter().zip(before) {
         let expected: Vec<(String, String)> = was.into_iter().map(|(n, c)| (n, swap(&c))).collect();
         assert_eq!(district_of(layer), expected, "{layer}");
     }

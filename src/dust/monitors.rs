@@ -159,6 +159,71 @@ pub fn add(
     })
 }
 
+/// Derives every monitor's mine (unless a manager set it), holder and district again from the
+/// polygons in `index`, after boundaries changed. Returns how many monitors changed.
+pub fn rederive(tx: &Connection, index: &ResponsibilityIndex) -> Result<usize> {
+    /// mine, mine_via, holder, district_code
+    type Derived = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<(i64, Vec<u8>, Derived)> = tx
+        .prepare(
+            "SELECT fid, geom, mine, mine_via, holder, district_code FROM dust_monitors
+             WHERE geom IS NOT NULL",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changed = 0;
+    for (fid, geom, before) in rows {
+        let Some(p) = gpkg::decode(&geom)
+            .ok()
+            .and_then(|g| Point::try_from(g).ok())
+        else {
+            continue;
+        };
+        // A manager's choice of mine stands; otherwise the mining right containing the monitor.
+        let (licence, via) = if before.1.as_deref() == Some("manager") {
+            (before.0.clone(), "manager")
+        } else {
+            match index.mines_at(p).into_iter().next() {
+                Some(m) => (Some(m.licence_no.clone()), "geometry"),
+                None => (None, "none"),
+            }
+        };
+        let holder = licence
+            .as_deref()
+            .and_then(|l| index.mine(l))
+            .filter(|m| !m.ownerless)
+            .map(|m| m.holder.clone())
+            .unwrap_or_default();
+        let after: Derived = (
+            licence,
+            Some(via.to_string()),
+            Some(holder),
+            index.district_at(p).map(|d| d.code.clone()),
+        );
+        if after == before {
+            continue;
+        }
+        tx.execute(
+            "UPDATE dust_monitors SET mine = ?2, mine_via = ?3, holder = ?4, district_code = ?5
+             WHERE fid = ?1",
+            rusqlite::params![fid, after.0, after.1, after.2, after.3],
+        )?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 /// Gives a monitor that is on the map without credentials (imported with the layer) its HJ 212
 /// password and an HTTP device token, returned once. One with credentials already: 409 (a new
 /// token is `new_token`); one not on the map: 404.
@@ -274,6 +339,76 @@ mod tests {
         assert!(password_ok("123456"));
         assert!(!password_ok("12;456"));
         assert!(!password_ok("12 456"));
+    }
+
+    #[test]
+    fn a_new_mining_right_takes_the_monitors_inside_it_unless_a_manager_chose() {
+        let registry = Registry::builtin().expect("layers");
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::store::gpkg::register_functions(&conn).expect("fns");
+        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        let import = |layer: &str, json: &str| {
+            crate::service::import::import_geojson(
+                &conn,
+                &registry,
+                layer,
+                json,
+                crate::i18n::Lang::En,
+            )
+            .expect("import");
+        };
+        import(
+            "districts",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#,
+        );
+        import(
+            "mines",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"旧矿","licence_no":"C1","holder":"旧公司","kind":"open_pit","status":"producing"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.51,39.31],[106.52,39.31],[106.52,39.32],[106.51,39.32],[106.51,39.31]]]}}]}"#,
+        );
+        let monitor = |mn: &str, mine: Option<&str>| NewMonitor {
+            mn: mn.into(),
+            password: "pw".into(),
+            lon: 106.65,
+            lat: 39.45,
+            name: None,
+            mine: mine.map(Into::into),
+            measures: vec![],
+            unit: ParticulateUnit::UgPerM3,
+        };
+        let now = chrono::Utc::now();
+        let free = add(&conn, &registry, &monitor("FREE", None), now).expect("add");
+        assert_eq!(free.mine_via, "none");
+        add(&conn, &registry, &monitor("CHOSEN", Some("C1")), now).expect("add");
+        import(
+            "mines",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
+            "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#,
+        );
+        let index = ResponsibilityIndex::new(areas::load(&conn).expect("areas"));
+        assert_eq!(rederive(&conn, &index).expect("rederive"), 1);
+        let row = |mn: &str| -> (Option<String>, String, String) {
+            conn.query_row(
+                "SELECT mine, mine_via, holder FROM dust_monitors WHERE mn = ?1",
+                [mn],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("row")
+        };
+        assert_eq!(
+            row("FREE"),
+            (Some("C9".into()), "geometry".into(), "新公司".into())
+        );
+        assert_eq!(
+            row("CHOSEN"),
+            (Some("C1".into()), "manager".into(), "旧公司".into())
+        );
+        assert_eq!(
+            rederive(&conn, &index).expect("again"),
+            0,
+            "nothing moves twice"
+        );
     }
 
     #[test]
