@@ -50,4 +50,24 @@ impl Actor {
             holder: None,
         }
     }
+
+    /// Whether this reader may see the name of someone who acted in `role` on a fire or a
+    /// violation: owners are not told which patrol, manager or district officer it was.
+    pub fn sees_names_of(&self, role: &str) -> bool {
+        !(self.role == Role::Owner && matches!(role, "patrol" | "manager" | "district"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_do_not_see_who_of_the_authorities_acted() {
+        let mut a = Actor::system();
+        assert!(a.sees_names_of("patrol"));
+        a.role = Role::Owner;
+        assert!(!a.sees_names_of("patrol") && !a.sees_names_of("district"));
+        assert!(a.sees_names_of("owner") && a.sees_names_of("system"));
+    }
 }

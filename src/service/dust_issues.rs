@@ -413,9 +413,7 @@ pub fn events_for(events: Vec<IssueEvent>, actor: &Actor) -> Vec<IssueEvent> {
     events
         .into_iter()
         .map(|mut e| {
-            if actor.role == Role::Owner
-                && matches!(e.role.as_str(), "patrol" | "manager" | "district")
-            {
+            if !actor.sees_names_of(&e.role) {
                 e.actor = String::new();
             }
             e

@@ -569,9 +569,7 @@ pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
     events
         .into_iter()
         .map(|mut e| {
-            if actor.role == Role::Owner
-                && matches!(e.role.as_str(), "patrol" | "manager" | "district")
-            {
+            if !actor.sees_names_of(&e.role) {
                 e.actor = String::new();
             }
             e

@@ -65,6 +65,17 @@ pub fn queryables<'a>(layer: &'a Layer, actor: &Actor) -> Vec<&'a Field> {
         .collect()
 }
 
+/// The JSON Schemas of some fields, by name.
+pub fn schemas<'a>(
+    fields: impl IntoIterator<Item = &'a Field>,
+    lang: Lang,
+) -> serde_json::Map<String, Value> {
+    fields
+        .into_iter()
+        .map(|f| (f.name.clone(), schema(f, lang)))
+        .collect()
+}
+
 /// One field as a JSON Schema property.
 pub fn schema(f: &Field, lang: Lang) -> Value {
     let mut s = Map::new();

@@ -201,12 +201,8 @@ pub async fn queryables(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = actor.clone();
     schema_answer(&app, &actor, &id, &q, &headers, "", |layer, lang, base| {
-        let props: serde_json::Map<String, Value> = fields::queryables(layer, &who)
-            .into_iter()
-            .map(|f| (f.name.clone(), fields::schema(f, lang)))
-            .collect();
+        let props = fields::schemas(fields::queryables(layer, &actor), lang);
         json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": format!("{base}/collections/{id}/queryables"),
@@ -228,7 +224,6 @@ pub async fn schema(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = actor.clone();
     let listed = "/properties/properties";
     schema_answer(
         &app,
@@ -238,10 +233,7 @@ pub async fn schema(
         &headers,
         listed,
         |layer, lang, base| {
-            let props: serde_json::Map<String, Value> = fields::visible(layer, &who)
-                .into_iter()
-                .map(|f| (f.name.clone(), fields::schema(f, lang)))
-                .collect();
+            let props = fields::schemas(fields::visible(layer, &actor), lang);
             let required: Vec<&str> = layer
                 .fields
                 .iter()
