@@ -158,7 +158,7 @@ pub fn issue(
 const MAX_AREA_VERTICES: usize = 10_000;
 
 /// A drawn area: a GeoJSON Polygon or MultiPolygon in lon/lat, with some extent.
-fn parse_area(v: &Value) -> Result<MultiPolygon<f64>> {
+pub fn parse_area(v: &Value) -> Result<MultiPolygon<f64>> {
     let bad = |detail: String| Error::invalid("dust_bad_area").arg("detail", detail);
     let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
     if !matches!(kind, "Polygon" | "MultiPolygon") {
