@@ -653,6 +653,36 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The HJ 212 password (PW) must be 1 to 64 visible ASCII characters without ; = , &",
     ),
     (
+        "dust_password_too_short",
+        "HJ 212 访问密码（PW）太短：至少 6 个字符；不给 --password 则自动生成一个强密码",
+        "The HJ 212 password (PW) is too short: use at least 6 characters, or leave out --password to have a strong one generated",
+    ),
+    (
+        "dust_password_one_character",
+        "HJ 212 访问密码（PW）不能全是同一个字符；不给 --password 则自动生成一个强密码",
+        "The HJ 212 password (PW) must not be one character repeated; leave out --password to have a strong one generated",
+    ),
+    (
+        "dust_password_sequence",
+        "HJ 212 访问密码（PW）不能是连续序列（如 123456、abcdef）；不给 --password 则自动生成一个强密码",
+        "The HJ 212 password (PW) must not be a run such as 123456 or abcdef; leave out --password to have a strong one generated",
+    ),
+    (
+        "dust_password_digits_only",
+        "HJ 212 访问密码（PW）只含数字时至少 10 位（6 位数字几秒即可猜出）；可混用字母和数字，或不给 --password 自动生成",
+        "An all-digit HJ 212 password (PW) needs at least 10 digits (6 digits are guessed in seconds); mix in letters, or leave out --password to have one generated",
+    ),
+    (
+        "dust_password_too_simple",
+        "HJ 212 访问密码（PW）太简单：请加长或混用字母、数字和符号；不给 --password 则自动生成一个强密码",
+        "The HJ 212 password (PW) is too simple: make it longer or mix letters, digits and symbols, or leave out --password to have a strong one generated",
+    ),
+    (
+        "dust_password_generated",
+        "HJ 212 访问密码（PW），请在设备上设置（仅显示这一次）：",
+        "HJ 212 password (PW) to set on the device (shown once):",
+    ),
+    (
         "dust_mn_taken",
         "设备编号（MN）{mn} 已登记",
         "The device id (MN) {mn} is already registered",

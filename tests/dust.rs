@@ -18,6 +18,10 @@ use qingling::dust::listener::Stats;
 use qingling::dust::monitors::{self, NewMonitor};
 use serde_json::{Value, json};
 
+/// The HJ 212 password the tests' monitors are registered with (a weak one such as 123456 is
+/// refused).
+const PW: &str = "K7QX4MZP2W";
+
 /// A demo server with the HJ 212 listener beside it.
 struct Dust {
     http: SocketAddr,
@@ -69,7 +73,7 @@ impl Dust {
         let registry = qingling::layers::Registry::builtin().unwrap();
         let m = NewMonitor {
             mn: mn.into(),
-            password: "123456".into(),
+            password: PW.into(),
             lon: at[0],
             lat: at[1],
             name: Some(format!("{mn} 监测点")),
@@ -219,7 +223,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 fn ack_of(qn: &str, mn: &str) -> String {
-    format!("QN={qn};ST=91;CN=9014;PW=123456;MN={mn};Flag=4;CP=&&&&")
+    format!("QN={qn};ST=91;CN=9014;PW={PW};MN={mn};Flag=4;CP=&&&&")
 }
 
 fn get(c: &Client, path: &str) -> Value {
@@ -236,7 +240,7 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     // Real-time, acknowledgement asked (Flag=5).
     s.write_all(&realtime(
         "WH-DUST-01",
-        "123456",
+        PW,
         5,
         "20250110100000001",
         "20250110100000",
@@ -250,7 +254,7 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     s.write_all(&packet(
         "2051",
         "WH-DUST-01",
-        "123456",
+        PW,
         4,
         "20250110100100002",
         "20250110100100",
@@ -263,7 +267,7 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     s.write_all(&packet(
         "2061",
         "WH-DUST-01",
-        "123456",
+        PW,
         5,
         "20250110110000003",
         "20250110090000",
@@ -322,7 +326,7 @@ fn packets_split_across_reads_or_sent_together_are_all_taken() {
     // One packet dribbled a few bytes at a time.
     let one = realtime(
         "WH-DUST-02",
-        "123456",
+        PW,
         5,
         "20250110100000001",
         "20250110100000",
@@ -340,7 +344,7 @@ fn packets_split_across_reads_or_sent_together_are_all_taken() {
     for i in 2..=4 {
         three.extend(realtime(
             "WH-DUST-02",
-            "123456",
+            PW,
             5,
             &format!("2025011010000000{i}"),
             &format!("20250110100{i}00"),
@@ -370,14 +374,14 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     d.add("WH-DUST-03", inside("mines", "骆驼山示例露天煤矿"));
     let mut other = connect(d.hj212);
     let mut s = connect(d.hj212);
-    let mut bad_crc = realtime("WH-DUST-03", "123456", 5, "1", "20250110100000");
+    let mut bad_crc = realtime("WH-DUST-03", PW, 5, "1", "20250110100000");
     let n = bad_crc.len();
     bad_crc[n - 6..n - 2].copy_from_slice(b"FFFF");
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     s.write_all(&bad_crc).unwrap();
     s.write_all(&realtime(
         "NOT-REGISTERED",
-        "123456",
+        PW,
         5,
         "2",
         "20250110100100",
@@ -386,7 +390,7 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     s.write_all(&realtime("WH-DUST-03", "654321", 5, "3", "20250110100200"))
         .unwrap();
     s.write_all(&[0xff, 0x00, b'#', b'#', b'x', 0x80]).unwrap();
-    s.write_all(&realtime("WH-DUST-03", "123456", 5, "4", "20250110100300"))
+    s.write_all(&realtime("WH-DUST-03", PW, 5, "4", "20250110100300"))
         .unwrap();
     // Only the good packet is answered, on the same connection.
     assert_eq!(acks(&mut s, 1), vec![ack_of("4", "WH-DUST-03")]);
@@ -394,7 +398,7 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     // Another connection was not disturbed; a third that sends only noise and hangs up changes
     // nothing for the next one.
     other
-        .write_all(&realtime("WH-DUST-03", "123456", 5, "5", "20250110100400"))
+        .write_all(&realtime("WH-DUST-03", PW, 5, "5", "20250110100400"))
         .unwrap();
     assert_eq!(acks(&mut other, 1), vec![ack_of("5", "WH-DUST-03")]);
     {
@@ -405,7 +409,7 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
         noise.write_all(&junk).unwrap();
     }
     let mut next = connect(d.hj212);
-    next.write_all(&realtime("WH-DUST-03", "123456", 5, "6", "20250110100500"))
+    next.write_all(&realtime("WH-DUST-03", PW, 5, "6", "20250110100500"))
         .unwrap();
     assert_eq!(acks(&mut next, 1), vec![ack_of("6", "WH-DUST-03")]);
     assert_eq!(d.readings(), 3);
@@ -685,7 +689,7 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
             "--mn",
             mn,
             "--password",
-            "123456",
+            PW,
             "--lon",
             &lon,
             "--lat",
@@ -741,7 +745,7 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut s = connect(hj);
-    s.write_all(&realtime("CLI-01", "123456", 5, "77", "20250110100000"))
+    s.write_all(&realtime("CLI-01", PW, 5, "77", "20250110100000"))
         .unwrap();
     let answer = acks(&mut s, 1);
     let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
@@ -862,7 +866,7 @@ fn a_monitor_imported_with_the_layer_gets_credentials_from_monitor_enable() {
             "--mn",
             mn,
             "--password",
-            "pw-1",
+            "pw-1-imported",
         ])
     };
     let (ok, out, err) = enable("IMP-01");

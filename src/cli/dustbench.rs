@@ -125,10 +125,18 @@ fn bench(args: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let http_addr = http.local_addr().map_err(|e| e.to_string())?;
         tokio::spawn(async move { axum::serve(http, crate::http::router(app)).await });
-        let hj =
-            crate::dust::listener::start("127.0.0.1:0".parse().map_err(|_| "addr")?, db.clone())
-                .await
-                .map_err(|e| e.to_string())?;
+        // Every simulated monitor connects from 127.0.0.1: no per-address share.
+        let config = crate::dust::listener::Config {
+            per_address: usize::MAX,
+            ..Default::default()
+        };
+        let hj = crate::dust::listener::start_with(
+            "127.0.0.1:0".parse().map_err(|_| "addr")?,
+            db.clone(),
+            config,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         out(format!(
             "dustbench: {} monitors, database {}, WAL + synchronous=FULL",
             monitors.len(),

@@ -20,9 +20,10 @@ pub enum Command {
         db: PathBuf,
         #[arg(long)]
         mn: String,
-        /// The HJ 212 access password (PW) the device sends.
+        /// The HJ 212 access password (PW) the device sends; left out, a strong one is generated
+        /// and printed (on stderr).
         #[arg(long)]
-        password: String,
+        password: Option<String>,
         /// The unit of the particulate values in its HJ 212 packets: mg or ug.
         #[arg(long, default_value = "mg", value_parser = ["mg", "ug"])]
         hj212_unit: String,
@@ -56,9 +57,10 @@ pub struct AddArgs {
     /// The device id (HJ 212 MN), up to 24 letters, digits, - or _.
     #[arg(long)]
     mn: String,
-    /// The HJ 212 access password (PW) the device sends.
+    /// The HJ 212 access password (PW) the device sends; left out, a strong one is generated and
+    /// printed (on stderr). A weak one (short, a run, few digits…) is refused.
     #[arg(long)]
-    password: String,
+    password: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     lon: f64,
     #[arg(long, allow_hyphen_values = true)]
@@ -76,6 +78,22 @@ pub struct AddArgs {
     /// table) or ug (µg/m³).
     #[arg(long, default_value = "mg", value_parser = ["mg", "ug"])]
     hj212_unit: String,
+}
+
+/// The password given, or a generated one to be shown once it is stored.
+fn password_or_generated(given: Option<String>) -> (String, bool) {
+    match given {
+        Some(pw) => (pw, false),
+        None => (monitors::generate_password(), true),
+    }
+}
+
+/// Shows a generated password (on stderr, like everything but the token).
+fn show_generated(pw: &str) {
+    eprintln!(
+        "{}\n{pw}",
+        crate::i18n::text(super::lang(), "dust_password_generated")
+    );
 }
 
 /// Writes the token alone on the last line of stdout.
@@ -100,9 +118,10 @@ pub fn run(cmd: Command) -> ExitCode {
                 Some(Ok(m)) => m,
                 Some(Err(e)) => return super::fail(super::message(&e)),
             };
+            let (password, generated) = password_or_generated(a.password);
             let m = NewMonitor {
                 mn: a.mn.trim().to_string(),
-                password: a.password,
+                password,
                 lon: a.lon,
                 lat: a.lat,
                 name: a.name,
@@ -128,6 +147,9 @@ pub fn run(cmd: Command) -> ExitCode {
                             m.lon, m.lat
                         );
                     }
+                    if generated {
+                        show_generated(&m.password);
+                    }
                     eprintln!("HTTP device token (shown once; keep it):");
                     print_token(&added.token)
                 }
@@ -145,10 +167,14 @@ pub fn run(cmd: Command) -> ExitCode {
                 Err(e) => return super::fail(e),
             };
             let unit = ParticulateUnit::parse(&hj212_unit).unwrap_or(ParticulateUnit::MgPerM3);
+            let (password, generated) = password_or_generated(password);
             match db.write_blocking(|tx| {
                 monitors::enable(tx, &registry, mn.trim(), &password, unit, now)
             }) {
                 Ok(token) => {
+                    if generated {
+                        show_generated(&password);
+                    }
                     eprintln!(
                         "monitor {mn} can report now; HTTP device token (shown once; keep it):"
                     );

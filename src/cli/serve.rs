@@ -30,6 +30,60 @@ pub struct Args {
     /// Also accept HJ 212-2017 packets from dust monitors on this TCP address, e.g. 0.0.0.0:9212.
     #[arg(long, value_name = "HOST:PORT")]
     hj212: Option<SocketAddr>,
+    #[command(flatten)]
+    hj212_limits: Hj212Limits,
+}
+
+/// The HJ 212 listener's defences (see `dust::listener::Config` for why the defaults).
+#[derive(clap::Args)]
+struct Hj212Limits {
+    /// HJ 212 connections served at once.
+    #[arg(long, default_value_t = crate::dust::listener::MAX_CONNECTIONS)]
+    hj212_max_connections: usize,
+    /// HJ 212 connections served at once from one address (IPv4, or IPv6 /64).
+    #[arg(long, default_value_t = 16)]
+    hj212_per_address: usize,
+    /// Seconds a new HJ 212 connection has to send an authenticated data packet.
+    #[arg(long, default_value_t = 60)]
+    hj212_auth_timeout: u64,
+    /// Seconds an authenticated HJ 212 connection may stay silent.
+    #[arg(long, default_value_t = 900)]
+    hj212_idle_timeout: u64,
+    /// Wrong PWs (or unknown MNs) from one address before it is locked out.
+    #[arg(long, default_value_t = 5)]
+    hj212_lockout_after: u32,
+    /// Wrong PWs for one MN, from addresses it never authenticated from, before the MN is locked
+    /// for them.
+    #[arg(long, default_value_t = 10)]
+    hj212_mn_lockout_after: u32,
+    /// Seconds of the first lockout; each further one doubles it.
+    #[arg(long, default_value_t = 60)]
+    hj212_lockout: u64,
+    /// Seconds a lockout grows to at most.
+    #[arg(long, default_value_t = 3600)]
+    hj212_lockout_max: u64,
+    /// Seconds between two log lines of the same kind of bad packet (the rest are counted).
+    #[arg(long, default_value_t = 60)]
+    hj212_log_every: u64,
+}
+
+impl Hj212Limits {
+    fn config(&self) -> crate::dust::listener::Config {
+        use std::time::Duration;
+        crate::dust::listener::Config {
+            max_connections: self.hj212_max_connections,
+            per_address: self.hj212_per_address,
+            auth_timeout: Duration::from_secs(self.hj212_auth_timeout),
+            idle: Duration::from_secs(self.hj212_idle_timeout),
+            lockout: crate::dust::guard::Lockout {
+                after: self.hj212_lockout_after,
+                mn_after: self.hj212_mn_lockout_after,
+                first: Duration::from_secs(self.hj212_lockout),
+                max: Duration::from_secs(self.hj212_lockout_max),
+            },
+            log_every: Duration::from_secs(self.hj212_log_every),
+        }
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -56,15 +110,20 @@ pub fn run(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return super::fail(e),
     };
-    match rt.block_on(serve(app, args.addr, args.hj212)) {
+    let hj212 = args.hj212.map(|at| (at, args.hj212_limits.config()));
+    match rt.block_on(serve(app, args.addr, hj212)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => super::fail(e),
     }
 }
 
-async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io::Result<()> {
-    if let Some(at) = hj212 {
-        crate::dust::listener::start(at, app.db.clone())
+async fn serve(
+    app: App,
+    addr: SocketAddr,
+    hj212: Option<(SocketAddr, crate::dust::listener::Config)>,
+) -> std::io::Result<()> {
+    if let Some((at, config)) = hj212 {
+        crate::dust::listener::start_with(at, app.db.clone(), config)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("HJ 212 listener on {at}: {e}")))?;
     }

@@ -3,7 +3,12 @@
 //! through the group-commit writer, and acknowledged after the commit when Flag asks for it.
 //!
 //! Nothing a device sends can stop the listener or touch another connection: bad CRCs, unknown
-//! MNs, wrong PWs and garbage are logged, counted in [`Stats`] and answered with nothing.
+//! MNs, wrong PWs and garbage are counted in [`Stats`], logged at most once a minute per kind,
+//! and answered with nothing. Wrong PWs lock the address and the MN for a while ([`guard`]); no
+//! address can hold more than its share of connections, and one that has not authenticated soon
+//! after connecting is closed.
+//!
+//! [`guard`]: super::guard
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,14 +22,13 @@ use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
+use super::guard::{Connections, Guard, LogLimit, Lockout, Noise, Source};
 use super::hj212::{self, Event, Framer, Reassembler};
 use super::ingest::{Ingestor, Receipt};
 use super::reading::time_ok;
 use super::store::{self, DeviceAuth};
 use crate::store::Db;
 
-/// A connection silent this long is closed (devices send data or heartbeats every few minutes).
-const IDLE: Duration = Duration::from_secs(15 * 60);
 
 /// Device credentials are re-read this often (a monitor added by the CLI in another process).
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
@@ -44,6 +48,39 @@ const ACK_QUEUE: usize = 1024;
 /// monitors, a province thousands.
 pub const MAX_CONNECTIONS: usize = 4096;
 
+/// How the listener defends itself; [`Config::default`] is what `serve` uses unless told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Connections served at once ([`MAX_CONNECTIONS`]).
+    pub max_connections: usize,
+    /// Connections served at once from one address (IPv4, or IPv6 /64): 16, so that one client
+    /// cannot fill `max_connections`, while a site with a few monitors behind one NAT fits.
+    pub per_address: usize,
+    /// A connection that has not sent an authenticated data packet this long after connecting is
+    /// closed: 60 s (monitors send their first data on connecting, and real-time data every
+    /// minute or so).
+    pub auth_timeout: Duration,
+    /// An authenticated connection silent this long is closed: 15 minutes (devices send data or
+    /// heartbeats every few minutes).
+    pub idle: Duration,
+    pub lockout: Lockout,
+    /// Each kind of warning a sender can cause is logged at most once this often: 60 s.
+    pub log_every: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_connections: MAX_CONNECTIONS,
+            per_address: 16,
+            auth_timeout: Duration::from_secs(60),
+            idle: Duration::from_secs(15 * 60),
+            lockout: Lockout::default(),
+            log_every: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Counters since the listener started.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -61,6 +98,10 @@ pub struct Stats {
     pub dropped_values: AtomicU64,
     pub store_errors: AtomicU64,
     pub refused_connections: AtomicU64,
+    pub refused_per_address: AtomicU64,
+    pub locked: AtomicU64,
+    pub unauthenticated_closed: AtomicU64,
+    pub log_suppressed: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -85,6 +126,16 @@ pub struct Snapshot {
     pub store_errors: u64,
     /// Connections closed on arrival because [`MAX_CONNECTIONS`] were open.
     pub refused_connections: u64,
+    /// Connections closed on arrival because their address had [`Config::per_address`] open.
+    pub refused_per_address: u64,
+    /// Data packets refused unchecked because their address or MN was locked out (their PW may
+    /// have been right: during a lock nothing tells).
+    pub locked: u64,
+    /// Connections closed because they sent no authenticated packet within
+    /// [`Config::auth_timeout`].
+    pub unauthenticated_closed: u64,
+    /// Warnings left out of the log by the once-per-interval limit.
+    pub log_suppressed: u64,
 }
 
 fn bump(c: &AtomicU64, n: u64) {
@@ -109,6 +160,10 @@ impl Stats {
             dropped_values: g(&self.dropped_values),
             store_errors: g(&self.store_errors),
             refused_connections: g(&self.refused_connections),
+            refused_per_address: g(&self.refused_per_address),
+            locked: g(&self.locked),
+            unauthenticated_closed: g(&self.unauthenticated_closed),
+            log_suppressed: g(&self.log_suppressed),
         }
     }
 }
@@ -184,6 +239,22 @@ struct Ctx {
     ingest: Ingestor,
     stats: Arc<Stats>,
     slots: Arc<tokio::sync::Semaphore>,
+    per_address: Arc<Connections>,
+    guard: Guard,
+    log: LogLimit,
+    auth_timeout: Duration,
+    idle: Duration,
+}
+
+impl Ctx {
+    /// `Some(left out since the last one)` when a warning of `kind` may be logged now.
+    fn noisy(&self, kind: Noise) -> Option<u64> {
+        let r = self.log.allow(kind, Instant::now());
+        if r.is_none() {
+            bump(&self.stats.log_suppressed, 1);
+        }
+        r
+    }
 }
 
 /// A running listener.
@@ -196,23 +267,31 @@ pub struct Hj212 {
 
 /// Binds `addr` and serves HJ 212 on it in the background (on the current tokio runtime).
 pub async fn start(addr: SocketAddr, db: Db) -> std::io::Result<Hj212> {
-    start_with_cap(addr, db, MAX_CONNECTIONS).await
+    start_with(addr, db, Config::default()).await
 }
 
 /// [`start`] with another cap on connections served at once.
 pub async fn start_with_cap(addr: SocketAddr, db: Db, cap: usize) -> std::io::Result<Hj212> {
-    let listener = TcpListener::bind(addr).await?;
-    let ingest = Ingestor::start(db.clone())?;
-    start_on(listener, db, ingest, cap)
+    let config = Config {
+        max_connections: cap,
+        ..Config::default()
+    };
+    start_with(addr, db, config).await
 }
 
-/// Serves HJ 212 on a bound listener in the background, storing through `ingest`, at most
-/// `cap` connections at once.
+/// [`start`] with other limits.
+pub async fn start_with(addr: SocketAddr, db: Db, config: Config) -> std::io::Result<Hj212> {
+    let listener = TcpListener::bind(addr).await?;
+    let ingest = Ingestor::start(db.clone())?;
+    start_on(listener, db, ingest, config)
+}
+
+/// Serves HJ 212 on a bound listener in the background, storing through `ingest`.
 pub fn start_on(
     listener: TcpListener,
     db: Db,
     ingest: Ingestor,
-    cap: usize,
+    config: Config,
 ) -> std::io::Result<Hj212> {
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
@@ -220,7 +299,12 @@ pub fn start_on(
         devices: Devices::new(db),
         ingest: ingest.clone(),
         stats: stats.clone(),
-        slots: Arc::new(tokio::sync::Semaphore::new(cap)),
+        slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        per_address: Connections::new(config.per_address),
+        guard: Guard::new(config.lockout),
+        log: LogLimit::new(config.log_every),
+        auth_timeout: config.auth_timeout,
+        idle: config.idle,
     });
     tokio::spawn(accept(listener, ctx));
     tokio::spawn(report(stats.clone()));
@@ -236,9 +320,20 @@ async fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // The address's share first: a flood from one client must not use up the slots.
+                let Some(place) = ctx.per_address.open(Source::of(peer.ip())) else {
+                    bump(&ctx.stats.refused_per_address, 1);
+                    if let Some(left_out) = ctx.noisy(Noise::RefusedAddress) {
+                        tracing::warn!(%peer, left_out, "HJ 212 connection refused: too many open from its address");
+                    }
+                    drop(stream);
+                    continue;
+                };
                 let Ok(slot) = ctx.slots.clone().try_acquire_owned() else {
                     bump(&ctx.stats.refused_connections, 1);
-                    tracing::warn!(%peer, "HJ 212 connection refused: too many open");
+                    if let Some(left_out) = ctx.noisy(Noise::Refused) {
+                        tracing::warn!(%peer, left_out, "HJ 212 connection refused: too many open");
+                    }
                     drop(stream);
                     continue;
                 };
@@ -249,6 +344,7 @@ async fn accept(listener: TcpListener, ctx: Arc<Ctx>) {
                 tokio::spawn(async move {
                     connection(stream, peer, ctx).await;
                     drop(slot);
+                    drop(place);
                 });
             }
             Err(e) => {
@@ -288,12 +384,28 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
     let mut parts = Reassembler::new(16);
     let mut buf = vec![0u8; 16 * 1024];
     let mut warned_garbage = false;
+    // Until its first authenticated packet a connection has `auth_timeout`, not `idle`: an
+    // unauthenticated one only holds a place a monitor may need.
+    let auth_by = Instant::now() + ctx.auth_timeout;
+    let mut authenticated = false;
     loop {
-        let n = match tokio::time::timeout(IDLE, rd.read(&mut buf)).await {
+        let wait = if authenticated {
+            ctx.idle
+        } else {
+            auth_by
+                .saturating_duration_since(Instant::now())
+                .min(ctx.idle)
+        };
+        let n = match tokio::time::timeout(wait, rd.read(&mut buf)).await {
             Ok(Ok(0)) => break,
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "HJ 212 connection failed");
+                break;
+            }
+            Err(_) if !authenticated && Instant::now() >= auth_by => {
+                bump(&ctx.stats.unauthenticated_closed, 1);
+                tracing::debug!(%peer, "HJ 212 connection without an authenticated packet, closed");
                 break;
             }
             Err(_) => {
@@ -305,7 +417,8 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
         while let Some(event) = framer.next_event() {
             match event {
                 Event::Packet(data) => {
-                    if let Some(p) = packet(&ctx, peer, &data, &mut parts).await
+                    if let Some(p) =
+                        packet(&ctx, peer, &data, &mut parts, &mut authenticated).await
                         && acks.send(p).await.is_err()
                     {
                         return;
@@ -315,11 +428,15 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
                     bump(&ctx.stats.garbage_bytes, bytes as u64);
                     if why == hj212::Garbage::BadCrc {
                         bump(&ctx.stats.bad_crc, 1);
-                        tracing::warn!(%peer, "HJ 212 packet refused: {}", why.as_str());
+                        if let Some(left_out) = ctx.noisy(Noise::BadCrc) {
+                            tracing::warn!(%peer, left_out, "HJ 212 packet refused: {}", why.as_str());
+                        }
                     } else if !warned_garbage {
-                        // Once per connection: a stream of noise must not become a stream of logs.
+                        // Once per connection, and once per interval over all of them.
                         warned_garbage = true;
-                        tracing::warn!(%peer, bytes, "HJ 212 garbage skipped: {}", why.as_str());
+                        if let Some(left_out) = ctx.noisy(Noise::Garbage) {
+                            tracing::warn!(%peer, bytes, left_out, "HJ 212 garbage skipped: {}", why.as_str());
+                        }
                     }
                 }
             }
@@ -329,19 +446,23 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
     let _ = writer.await;
 }
 
-/// Checks and queues one packet; returns what to acknowledge once committed.
+/// Checks and queues one packet; returns what to acknowledge once committed. Sets
+/// `authenticated` when its MN and PW were right (and not locked out).
 async fn packet(
     ctx: &Ctx,
     peer: SocketAddr,
     data: &str,
     parts: &mut Reassembler,
+    authenticated: &mut bool,
 ) -> Option<Pending> {
     let stats = &ctx.stats;
     let p = match hj212::parse(data) {
         Ok(p) => p,
         Err(e) => {
             bump(&stats.bad_packets, 1);
-            tracing::warn!(%peer, error = %e, "HJ 212 packet refused");
+            if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
+                tracing::warn!(%peer, error = %e, left_out, "HJ 212 packet refused");
+            }
             return None;
         }
     };
@@ -352,25 +473,47 @@ async fn packet(
     }
     if p.st != "22" {
         bump(&stats.ignored, 1);
-        tracing::warn!(%peer, st = %p.st, mn = %p.mn, "HJ 212 data packet for another system ignored (dust monitors send ST=22, air quality)");
+        if let Some(left_out) = ctx.noisy(Noise::OtherSystem) {
+            tracing::warn!(%peer, st = %p.st, mn = %p.mn, left_out, "HJ 212 data packet for another system ignored (dust monitors send ST=22, air quality)");
+        }
+        return None;
+    }
+    let src = Source::of(peer.ip());
+    // Before anything about the MN or PW is looked at: during a lock a right PW is refused like
+    // a wrong one, so the lack of an answer tells a guesser nothing.
+    if !ctx.guard.may_try(src, &p.mn, Instant::now()) {
+        bump(&stats.locked, 1);
+        if let Some(left_out) = ctx.noisy(Noise::Locked) {
+            tracing::warn!(%peer, mn = %p.mn, left_out, "HJ 212 packet refused unchecked: too many wrong PWs from its address or for its MN");
+        }
         return None;
     }
     let Some(device) = ctx.devices.lookup(&p.mn).await else {
         bump(&stats.unknown_mn, 1);
-        tracing::warn!(%peer, mn = %p.mn, "HJ 212 packet from an unregistered MN (qingling monitor add registers one)");
+        ctx.guard.failure(src, None, Instant::now());
+        if let Some(left_out) = ctx.noisy(Noise::UnknownMn) {
+            tracing::warn!(%peer, mn = %p.mn, left_out, "HJ 212 packet from an unregistered MN (qingling monitor add registers one)");
+        }
         return None;
     };
     if !device.password_ok(&p.pw) {
         bump(&stats.wrong_pw, 1);
-        tracing::warn!(%peer, mn = %p.mn, "HJ 212 packet with the wrong PW for its MN");
+        ctx.guard.failure(src, Some(&p.mn), Instant::now());
+        if let Some(left_out) = ctx.noisy(Noise::WrongPw) {
+            tracing::warn!(%peer, mn = %p.mn, left_out, "HJ 212 packet with the wrong PW for its MN");
+        }
         return None;
     }
+    ctx.guard.success(src, &p.mn, Instant::now());
+    *authenticated = true;
     // Parts of a split packet are acknowledged together, once the whole is committed.
     let p = if p.is_split() {
         let (whole, given_up) = parts.add(p);
         if given_up > 0 {
             bump(&stats.bad_packets, given_up as u64);
-            tracing::warn!(%peer, given_up, "HJ 212 split packets never completed");
+            if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
+                tracing::warn!(%peer, given_up, left_out, "HJ 212 split packets never completed");
+            }
         }
         whole?
     } else {
@@ -380,13 +523,17 @@ async fn packet(
         Ok(u) => u,
         Err(e) => {
             bump(&stats.bad_packets, 1);
-            tracing::warn!(%peer, mn = %p.mn, error = %e, "HJ 212 data packet refused");
+            if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
+                tracing::warn!(%peer, mn = %p.mn, error = %e, left_out, "HJ 212 data packet refused");
+            }
             return None;
         }
     };
     if !time_ok(upload.reading.at, chrono::Utc::now().timestamp()) {
         bump(&stats.bad_packets, 1);
-        tracing::warn!(%peer, mn = %p.mn, at = upload.reading.at, "HJ 212 DataTime implausible (device clock?); not stored, not acknowledged");
+        if let Some(left_out) = ctx.noisy(Noise::BadTime) {
+            tracing::warn!(%peer, mn = %p.mn, at = upload.reading.at, left_out, "HJ 212 DataTime implausible (device clock?); not stored, not acknowledged");
+        }
         return None;
     }
     if !upload.dropped.is_empty() {

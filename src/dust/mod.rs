@@ -3,8 +3,9 @@
 //!
 //! Pure parts: `reading` (quantities, units, ranges), `hj212` (packets), `rollup` (means).
 //! Storage: `store`. Use cases: `monitors` (registering). Running parts: `ingest` (group commit),
-//! `listener` (the HJ 212 TCP server).
+//! `listener` (the HJ 212 TCP server) with `guard` (lockouts, per-address limits, quiet logs).
 
+pub mod guard;
 pub mod hj212;
 pub mod ingest;
 pub mod listener;

@@ -61,6 +61,77 @@ fn password_ok(pw: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b";=,&".contains(&b))
 }
 
+/// What generated passwords are made of: digits and upper-case letters without the look-alikes
+/// 0/O and 1/I, because a PW is typed by hand into a device's panel or its vendor's tool. 32
+/// symbols, 5 bits each.
+const PW_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// Length of a generated PW: 10 symbols are 50 bits. HJ 212-2017's data-segment table gives the
+/// PW field 6 characters (`PW=` + 6, the 123456 every device ships with), but the field is text
+/// and data loggers take longer ones. 50 bits stand even without the listener's lockout: at the
+/// ~1,850 guesses/s one connection got before it, 2^50 guesses take about 19,000 years.
+pub const GENERATED_PW_LEN: usize = 10;
+
+/// A fresh random HJ 212 password ([`GENERATED_PW_LEN`] symbols of [`PW_ALPHABET`]).
+pub fn generate_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    loop {
+        let pw: String = (0..GENERATED_PW_LEN)
+            .map(|_| PW_ALPHABET[rng.random_range(0..PW_ALPHABET.len())] as char)
+            .collect();
+        // A run such as PQRSTUVWXY is as likely as any other draw, yet would be refused if typed.
+        if password_weakness(&pw).is_none() {
+            return pw;
+        }
+    }
+}
+
+/// Why a password someone chose is too weak for a device, as a message key; `None` when it will
+/// do. A device whose panel takes only the standard's 6 characters can still be given 6 mixed
+/// letters and digits (31+ bits): the listener's lockout leaves an online attacker a few hundred
+/// guesses a day per MN, not the seconds a 6-digit PW lasted without it.
+pub fn password_weakness(pw: &str) -> Option<&'static str> {
+    let b = pw.as_bytes();
+    if b.len() < 6 {
+        return Some("dust_password_too_short");
+    }
+    if b.iter().all(|&c| c == b[0]) {
+        return Some("dust_password_one_character");
+    }
+    let step = |d: i16| b.windows(2).all(|w| i16::from(w[1]) - i16::from(w[0]) == d);
+    if step(1) || step(-1) {
+        return Some("dust_password_sequence");
+    }
+    if b.iter().all(u8::is_ascii_digit) && b.len() < 10 {
+        return Some("dust_password_digits_only");
+    }
+    // A naive estimate: length times the bits of the character classes used. 30 bits is a
+    // billion guesses; "abcxyz" (28) is refused, "ab12cd" (31) passes.
+    let classes = [
+        (b.iter().any(u8::is_ascii_digit), 10.0),
+        (b.iter().any(u8::is_ascii_lowercase), 26.0),
+        (b.iter().any(u8::is_ascii_uppercase), 26.0),
+        (b.iter().any(|c| !c.is_ascii_alphanumeric()), 32.0),
+    ];
+    let symbols: f64 = classes.iter().filter(|c| c.0).map(|c| c.1).sum();
+    if (b.len() as f64) * symbols.log2() < 30.0 {
+        return Some("dust_password_too_simple");
+    }
+    None
+}
+
+/// Checks a password given for a device: its form, then its strength.
+fn check_password(pw: &str) -> Result<()> {
+    if !password_ok(pw) {
+        return Err(Error::invalid("dust_bad_password"));
+    }
+    match password_weakness(pw) {
+        Some(why) => Err(Error::invalid(why)),
+        None => Ok(()),
+    }
+}
+
 /// Parses a comma-separated list of measured quantities (`tsp,pm10,…`).
 pub fn parse_measures(s: &str) -> Result<Vec<Quantity>> {
     let mut out = vec![];
@@ -93,9 +164,7 @@ pub fn add(
     if !mn_ok(&m.mn) {
         return Err(Error::invalid("dust_bad_mn").arg("mn", m.mn.clone()));
     }
-    if !password_ok(&m.password) {
-        return Err(Error::invalid("dust_bad_password"));
-    }
+    check_password(&m.password)?;
     let p = Point::new(m.lon, m.lat);
     crate::service::fires::check_lon_lat(p)?;
     if store::device_by_mn(tx, &m.mn)?.is_some() || features::key_exists(tx, layer, "mn", &m.mn)? {
@@ -246,9 +315,7 @@ pub fn enable(
             Error::new(crate::error::Kind::Conflict, "dust_monitor_has_credentials").arg("mn", mn),
         );
     }
-    if !password_ok(password) {
-        return Err(Error::invalid("dust_bad_password"));
-    }
+    check_password(password)?;
     Ok(store::add_device(tx, mn, password, unit, now)?.1)
 }
 
@@ -342,6 +409,31 @@ mod tests {
     }
 
     #[test]
+    fn weak_passwords_are_refused_and_generated_ones_are_strong() {
+        for (pw, why) in [
+            ("AB12c", "dust_password_too_short"),
+            ("aaaaaaaa", "dust_password_one_character"),
+            ("123456", "dust_password_sequence"),
+            ("987654321", "dust_password_sequence"),
+            ("abcdefgh", "dust_password_sequence"),
+            ("100000", "dust_password_digits_only"),
+            ("834519027", "dust_password_digits_only"),
+            ("qwerty", "dust_password_too_simple"),
+        ] {
+            assert_eq!(password_weakness(pw), Some(why), "{pw}");
+        }
+        for pw in ["ab12cd", "8345190271", "demo-lts01", "pw0001", "K7-m2Qx9"] {
+            assert_eq!(password_weakness(pw), None, "{pw}");
+        }
+        let a = generate_password();
+        assert_eq!(a.len(), GENERATED_PW_LEN);
+        assert!(password_ok(&a) && password_weakness(&a).is_none(), "{a}");
+        assert!(a.bytes().all(|c| PW_ALPHABET.contains(&c)), "{a}");
+        assert!(!a.contains(['0', 'O', '1', 'I']), "{a}");
+        assert_ne!(a, generate_password());
+    }
+
+    #[test]
     fn a_new_mining_right_takes_the_monitors_inside_it_unless_a_manager_chose() {
         let registry = Registry::builtin().expect("layers");
         let mut conn = Connection::open_in_memory().expect("db");
@@ -369,7 +461,7 @@ mod tests {
         );
         let monitor = |mn: &str, mine: Option<&str>| NewMonitor {
             mn: mn.into(),
-            password: "pw".into(),
+            password: generate_password(),
             lon: 106.65,
             lat: 39.45,
             name: None,

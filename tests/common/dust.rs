@@ -35,7 +35,7 @@ impl Setup {
         let registry = qingling::layers::Registry::builtin().unwrap();
         let m = NewMonitor {
             mn: mn.into(),
-            password: "123456".into(),
+            password: "K7QX4MZP2W".into(),
             lon: at[0],
             lat: at[1],
             name: None,
