@@ -113,6 +113,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Outside the managed area: the point lies in no district",
     ),
     (
+        "report_outside_district",
+        "该位置在{district}，不在您负责的{own}内；请由该区或市局上报",
+        "This point lies in {district}, outside your district {own}; that district or the city bureau reports it",
+    ),
+    (
         "field_missing",
         "缺少字段“{field}”",
         "The field \"{field}\" is missing",

@@ -231,8 +231,9 @@ fn patrols_record_compliance_checks_on_the_spot_once_each() {
         404
     );
 
-    // The restriction carries its checks, oldest first, for everyone who sees it.
-    let listed = restrictions(&owner);
+    // The restriction carries its checks, oldest first, for everyone who sees it (owners
+    // without who checked nor where: tests/privacy.rs).
+    let listed = restrictions(&manager);
     let mine = listed.iter().find(|x| x["id"] == id).unwrap();
     let checks = mine["checks"].as_array().unwrap();
     assert_eq!(checks.len(), 2);

@@ -112,6 +112,19 @@ pub struct Clearance {
     pub overdue: Vec<Overdue>,
 }
 
+impl Clearance {
+    /// Keeps in the lists only the fires in `seen` (counts stay): a patrol counts every fire,
+    /// but is not told the codes of those it may no longer see (dismissed, or cleared and off
+    /// the watch) when it asks about a past day.
+    pub fn only_fires(&mut self, seen: &std::collections::HashSet<String>) {
+        self.overdue.retain(|o| seen.contains(&o.id));
+        for m in &mut self.suspended_mines {
+            m.fires.retain(|f| seen.contains(&f.id));
+        }
+    }
+
+}
+
 /// One day of the burn-down chart.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Day {

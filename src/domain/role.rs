@@ -56,6 +56,20 @@ impl Actor {
     pub fn sees_names_of(&self, role: &str) -> bool {
         !(self.role == Role::Owner && matches!(role, "patrol" | "manager" | "district"))
     }
+
+    /// [`Actor::sees_names_of`] for a name whose role was not recorded: taken as an
+    /// authority's, so that an unknown name is never shown to an owner.
+    pub fn sees_name_of(&self, role: Option<&str>) -> bool {
+        self.sees_names_of(role.unwrap_or(Role::Patrol.as_str()))
+    }
+
+    /// [`Actor::sees_names_of`] for names only the authorities fill in (a fire's reporter, an
+    /// inspector, a warning's issuer, a compliance check's patrol).
+    pub fn sees_authority_names(&self) -> bool {
+        [Role::Patrol, Role::Manager, Role::District]
+            .iter()
+            .all(|r| self.sees_names_of(r.as_str()))
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +83,9 @@ mod tests {
         a.role = Role::Owner;
         assert!(!a.sees_names_of("patrol") && !a.sees_names_of("district"));
         assert!(a.sees_names_of("owner") && a.sees_names_of("system"));
+        assert!(!a.sees_name_of(None) && a.sees_name_of(Some("owner")));
+        assert!(!a.sees_authority_names());
+        a.role = Role::District;
+        assert!(a.sees_authority_names() && a.sees_name_of(None));
     }
 }

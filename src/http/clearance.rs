@@ -1,7 +1,7 @@
 //! Clearance counts ("dynamic zero") for the user's fires, now or as of a past day, and the
 //! daily burn-down series.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::User;
 use crate::app::App;
-use crate::domain::access::fire_scope;
+use crate::domain::access::{Scope, fire_scope};
 use crate::domain::clearance::{DistrictInfo, MineInfo, Timeline};
 use crate::domain::deadline::{end_of_local_day, local_date};
 use crate::domain::role::Actor;
@@ -37,8 +37,12 @@ fn date(q: &HashMap<String, String>, name: &'static str) -> Result<Option<NaiveD
 }
 
 /// The event log of the fires this user may see. Patrols count every fire (counts are not
-/// sensitive); owners and district officers their own.
-async fn timeline(app: &App, actor: Actor) -> Result<Timeline, ApiError> {
+/// sensitive), and get with it the ids of the fires they may see now, for the lists; owners and
+/// district officers their own.
+async fn timeline(
+    app: &App,
+    actor: &Actor,
+) -> Result<(Timeline, Option<HashSet<String>>), ApiError> {
     let layer = app
         .registry
         .get("fire_points")
@@ -65,19 +69,28 @@ async fn timeline(app: &App, actor: Actor) -> Result<Timeline, ApiError> {
             ownerless: m.ownerless,
         })
         .collect();
-    let scope = match fire_scope(&actor) {
-        crate::domain::access::Scope::Open => crate::domain::access::Scope::All,
-        s => s,
+    let own = fire_scope(actor);
+    let scope = match &own {
+        Scope::Open => Scope::All,
+        s => s.clone(),
     };
     let since = watch_since(Utc::now(), &app.rules);
-    let (changes, fires) = app
+    let (changes, fires, seen) = app
         .db
         .read(move |c| {
             let (cond, params) = scope_sql(&layer, &scope, &since);
-            store::changes(c, &cond, params)
+            let (changes, fires) = store::changes(c, &cond, params)?;
+            let seen = if own == scope {
+                None
+            } else {
+                let (cond, params) = scope_sql(&layer, &own, &since);
+                let ids = store::get_many(c, &cond, params)?.into_iter().map(|f| f.id);
+                Some(ids.collect())
+            };
+            Ok::<_, Error>((changes, fires, seen))
         })
         .await?;
-    Ok(Timeline::new(changes, fires, districts, mines))
+    Ok((Timeline::new(changes, fires, districts, mines), seen))
 }
 
 async fn clearance(
@@ -91,8 +104,12 @@ async fn clearance(
         Some(end) if end <= now => end - Duration::seconds(1),
         _ => now,
     };
-    let tl = timeline(&app, actor).await?;
-    Ok(Json(serde_json::to_value(tl.at(at)).unwrap_or(Value::Null)))
+    let (tl, seen) = timeline(&app, &actor).await?;
+    let mut c = tl.at(at);
+    if let Some(seen) = &seen {
+        c.only_fires(seen);
+    }
+    Ok(Json(serde_json::to_value(c).unwrap_or(Value::Null)))
 }
 
 async fn daily(
@@ -110,7 +127,7 @@ async fn daily(
                 .arg("detail", "from <= to, at most 10 years"),
         ));
     }
-    let tl = timeline(&app, actor).await?;
+    let (tl, _) = timeline(&app, &actor).await?;
     Ok(Json(
         json!({"from": from, "to": to, "days": tl.daily(from, to)}),
     ))

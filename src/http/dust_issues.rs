@@ -138,7 +138,7 @@ async fn show(
             let photos: Vec<Value> =
                 crate::store::photos::for_subject(c, Subject::DustIssue, &issue.uuid)?
                     .iter()
-                    .map(super::photos::photo_json)
+                    .map(|p| super::photos::photo_json(p, &actor))
                     .collect();
             if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
                 p.insert("events".into(), json!(events));

@@ -91,7 +91,7 @@ async fn show(
             let events = service::events_for(store::events(c, &f.id)?, &actor);
             let photos: Vec<Value> = crate::store::photos::for_fire(c, &f.id)?
                 .iter()
-                .map(super::photos::photo_json)
+                .map(|p| super::photos::photo_json(p, &actor))
                 .collect();
             if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
                 p.insert("events".into(), json!(events));

@@ -55,8 +55,12 @@ fn visible_subject(
     })
 }
 
-/// The photo's JSON as listed on a fire.
-pub fn photo_json(p: &store::Photo) -> Value {
+/// The photo's JSON as listed on a fire, for this reader: owners are not told which patrol,
+/// manager or district officer took it.
+pub fn photo_json(p: &store::Photo, reader: &Actor) -> Value {
+    let by = reader
+        .sees_name_of(p.uploaded_role.as_deref())
+        .then(|| p.uploaded_by.clone());
     json!({
         "id": p.id,
         "url": format!("/api/photos/{}", p.id),
@@ -65,7 +69,7 @@ pub fn photo_json(p: &store::Photo) -> Value {
         "height": p.height,
         "exif_time": p.exif_time,
         "exif_position": p.exif_lon.zip(p.exif_lat).map(|(x, y)| [x, y]),
-        "uploaded_by": p.uploaded_by,
+        "uploaded_by": by,
         "uploaded_at": p.uploaded_at,
     })
 }
@@ -143,20 +147,21 @@ pub async fn upload_for(
             e.to_string(),
         )))
     })??;
-    let by = actor.username.clone();
+    let by = actor.clone();
     let records = app
         .db
         .write(move |tx| {
             saved
                 .iter()
-                .map(|p| store::insert(tx, subject, &subject_id, p, &by, &ts(now)))
+                .map(|p| {
+                    let who = (by.username.as_str(), by.role.as_str());
+                    store::insert(tx, subject, &subject_id, p, who, &ts(now))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"photos": records.iter().map(photo_json).collect::<Vec<_>>()})),
-    ))
+    let photos: Vec<Value> = records.iter().map(|p| photo_json(p, &actor)).collect();
+    Ok((StatusCode::CREATED, Json(json!({"photos": photos}))))
 }
 
 async fn serve(

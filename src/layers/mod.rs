@@ -110,6 +110,22 @@ pub struct Access {
     /// Values of the `status` field that an `open` read scope hides (fires have their own rule).
     #[serde(default)]
     pub closed: Vec<String>,
+    /// Rows that belong to a row of another layer (an inspection to its fire) are readable
+    /// exactly when that row is: the parent's read scope applies, through this column.
+    #[serde(default)]
+    pub follows: Option<Follows>,
+    /// The followed layer, resolved by the registry.
+    #[serde(skip)]
+    pub parent: Option<Box<Layer>>,
+}
+
+/// `follows = { layer = "fire_points", column = "fire" }`: `column` holds the key of a row of
+/// `layer`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Follows {
+    pub layer: String,
+    pub column: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -442,6 +458,31 @@ impl Registry {
             layers.push(layer);
         }
         layers.sort_by_key(|l| (l.order, l.name.clone()));
+        let all = layers.clone();
+        for layer in &mut layers {
+            let Some(f) = layer.access.follows.clone() else {
+                continue;
+            };
+            let bad = |problem: String| LayerError::Invalid {
+                file: format!("{}.toml", layer.name),
+                problem,
+            };
+            let parent = all
+                .iter()
+                .find(|p| p.name == f.layer && p.access.follows.is_none())
+                .ok_or_else(|| bad(format!("access.follows names no layer {:?}", f.layer)))?;
+            if layer.field(&f.column).is_none() {
+                return Err(bad(format!("access.follows.column {:?} is not a field", f.column)));
+            }
+            // The file must say what is enforced: the parent's read scopes.
+            if layer.access.read != parent.access.read {
+                return Err(bad(format!(
+                    "access.read must be the followed layer's ({:?})",
+                    parent.access.read
+                )));
+            }
+            layer.access.parent = Some(Box::new(parent.clone()));
+        }
         Ok(Registry { layers })
     }
 

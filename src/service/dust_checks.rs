@@ -34,6 +34,19 @@ pub struct NewCheck {
 
 const MAX_NOTE: usize = 2000;
 
+/// A check as this reader may see it: owners are not told which patrol (or manager) checked
+/// them, nor where that person stood.
+pub fn shown_to(check: &Value, role: &str, reader: &Actor) -> Value {
+    let mut v = check.clone();
+    if !reader.sees_names_of(role)
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("by".into(), Value::Null);
+        o.insert("position".into(), Value::Null);
+    }
+    v
+}
+
 fn check_json(r: &rusqlite::Row) -> rusqlite::Result<(i64, Value)> {
     let lon: Option<f64> = r.get(5)?;
     let lat: Option<f64> = r.get(6)?;
@@ -51,15 +64,20 @@ fn check_json(r: &rusqlite::Row) -> rusqlite::Result<(i64, Value)> {
     ))
 }
 
-const SELECT: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by FROM dust_restriction_checks";
+const COLUMNS: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by";
+const SELECT: &str =
+    "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by FROM dust_restriction_checks";
 
-/// Every check, by restriction, oldest first.
-pub fn by_restriction(conn: &Connection) -> store::Result<HashMap<i64, Vec<Value>>> {
-    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id"))?;
+/// Every check, by restriction, oldest first, as this reader may see it.
+pub fn by_restriction(conn: &Connection, reader: &Actor) -> store::Result<HashMap<i64, Vec<Value>>> {
+    let mut stmt = conn.prepare(&format!("{COLUMNS}, role FROM dust_restriction_checks ORDER BY id"))?;
     let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
-    for row in stmt.query_map([], check_json)? {
-        let (restriction, v) = row?;
-        out.entry(restriction).or_default().push(v);
+    let rows = stmt.query_map([], |r| Ok((check_json(r)?, r.get::<_, String>(9)?)))?;
+    for row in rows {
+        let ((restriction, v), role) = row?;
+        out.entry(restriction)
+            .or_default()
+            .push(shown_to(&v, &role, reader));
     }
     Ok(out)
 }

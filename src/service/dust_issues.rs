@@ -381,7 +381,7 @@ pub fn list(
 /// The violation as a GeoJSON Feature for this user: `responsible` as one object, whether it is
 /// overdue, and the actions this user may take now. Owners never learn who reported it.
 pub fn feature(i: &IssueRecord, actor: &Actor, now: DateTime<Utc>) -> Value {
-    let hide_reporter = actor.role == Role::Owner;
+    let hide_reporter = !actor.sees_authority_names();
     json!({
         "type": "Feature",
         "id": i.uuid,

@@ -141,7 +141,7 @@ pub fn issue(
             ],
         )?;
     }
-    let restrictions: Vec<Value> = restrictions_of(tx, Some(id), now)?
+    let restrictions: Vec<Value> = restrictions_of(tx, actor, Some(id), now)?
         .into_iter()
         .map(|(v, _, _)| v)
         .collect();
@@ -197,6 +197,7 @@ type Row = (Value, Option<String>, String);
 
 fn restrictions_of(
     conn: &Connection,
+    reader: &Actor,
     warning: Option<i64>,
     now: DateTime<Utc>,
 ) -> store::Result<Vec<Row>> {
@@ -206,7 +207,7 @@ fn restrictions_of(
          FROM dust_restrictions r JOIN dust_warnings w ON w.id = r.warning
          WHERE ?1 IS NULL OR r.warning = ?1 ORDER BY r.id DESC",
     )?;
-    let checks = super::dust_checks::by_restriction(conn)?;
+    let checks = super::dust_checks::by_restriction(conn, reader)?;
     let rows = stmt.query_map([warning], |r| {
         let id: i64 = r.get(0)?;
         let due: i64 = r.get(10)?;
@@ -257,7 +258,7 @@ fn visible(actor: &Actor, holder: Option<&str>, district: &str) -> bool {
 
 /// The restrictions an actor may see, newest first, each with `overdue`.
 pub fn list(conn: &Connection, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
-    Ok(restrictions_of(conn, None, now)?
+    Ok(restrictions_of(conn, actor, None, now)?
         .into_iter()
         .filter(|(_, h, d)| visible(actor, h.as_deref(), d))
         .map(|(v, _, _)| v)
@@ -299,7 +300,7 @@ pub fn acknowledge(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) 
         "UPDATE dust_restrictions SET acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1",
         params![id, ts(now), actor.username],
     )?;
-    restrictions_of(tx, None, now)?
+    restrictions_of(tx, actor, None, now)?
         .into_iter()
         .map(|(v, _, _)| v)
         .find(|v| v["id"] == id)
@@ -334,7 +335,10 @@ pub fn warnings(conn: &Connection, actor: &Actor, now: DateTime<Utc>) -> store::
             "to": to,
             "active": from <= now_s && now_s < to,
             "note": r.get::<_, Option<String>>(6)?,
-            "issued_by": r.get::<_, String>(7)?,
+            // Only managers issue warnings.
+            "issued_by": actor
+                .sees_names_of(Role::Manager.as_str())
+                .then_some(r.get::<_, String>(7)?),
             "issued_at": r.get::<_, String>(8)?,
             "measures": text(9)?,
             "restrictions": count(&|_| true),

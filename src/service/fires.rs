@@ -112,18 +112,21 @@ pub struct Reported {
     pub nearby_cleared: Vec<Nearby>,
 }
 
+/// The open and the watched fires near a report, among those the reporter may see.
 fn near(
     tx: &rusqlite::Connection,
+    actor: &Actor,
     p: Point<f64>,
     skip: &str,
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
+    let seen = |f: &FireRecord| f.id != skip && visible(actor, f, now, rules);
     let open = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
-        f.id != skip && f.status.is_open()
+        seen(f) && f.status.is_open()
     })?;
     let cleared = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
-        f.id != skip && watched(f, now, rules)
+        seen(f) && watched(f, now, rules)
     })?;
     Ok((open, cleared))
 }
@@ -170,10 +173,13 @@ pub fn report(
     if let Some(id) = &client_id
         && let Some(existing) = store::get(tx, id)?
     {
-        if existing.request_hash.as_deref() != Some(hash.as_str()) {
+        // Only the reporter's own resend is a retry: nobody else learns a fire by its id.
+        if existing.request_hash.as_deref() != Some(hash.as_str())
+            || existing.reported_by != actor.username
+        {
             return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
         }
-        let (nearby_open, nearby_cleared) = near(tx, point, &existing.id, now, ctx.rules)?;
+        let (nearby_open, nearby_cleared) = near(tx, actor, point, &existing.id, now, ctx.rules)?;
         return Ok(Reported {
             fire: existing,
             created: false,
@@ -188,6 +194,19 @@ pub fn report(
         .index
         .assign(point)
         .map_err(|_| Error::invalid("outside_managed_area"))?;
+    // A district officer reports in its own district only: it could not see the fire otherwise.
+    if actor.role == Role::District
+        && actor.district.as_deref() != Some(responsible.district_code.as_str())
+    {
+        let name = |code: &str| {
+            ctx.index
+                .district_by_code(code)
+                .map_or_else(|| code.to_string(), |d| format!("{} ({code})", d.name))
+        };
+        return Err(Error::new(Kind::Forbidden, "report_outside_district")
+            .arg("district", name(&responsible.district_code))
+            .arg("own", name(actor.district.as_deref().unwrap_or_default())));
+    }
     let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let year = deadline::local_date(now).year();
     let code = store::next_code(tx, &ctx.rules.code_prefix, year)?;
@@ -232,7 +251,7 @@ pub fn report(
     )?;
     let fire = store::get(tx, &id)?.ok_or_else(|| Error::not_found("fire"))?;
     crate::service::webhooks::fire_reported(tx, &fire)?;
-    let (nearby_open, nearby_cleared) = near(tx, point, &id, now, ctx.rules)?;
+    let (nearby_open, nearby_cleared) = near(tx, actor, point, &id, now, ctx.rules)?;
     Ok(Reported {
         fire,
         created: true,
@@ -527,7 +546,7 @@ pub fn feature(
     rules: &Rules,
     state: Option<&fire::FireState>,
 ) -> Value {
-    let hide_reporter = actor.role == Role::Owner;
+    let hide_reporter = !actor.sees_authority_names();
     let allowed: Vec<Action> = state
         .map(|s| fire::allowed_actions(actor, s))
         .unwrap_or_default();

@@ -33,6 +33,10 @@ pub struct Page {
 /// A scope as an SQL condition with its parameters. `watch_since` is the start of the
 /// re-ignition watch (RFC 3339): cleared fires since then count as open for patrols.
 pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
+    if let (Some(follows), Some(parent)) = (&layer.access.follows, layer.access.parent.as_deref())
+    {
+        return follow_sql(&follows.column, parent, scope, watch_since);
+    }
     let col = |c: &Option<String>| c.clone();
     match scope {
         Scope::All => ("1".into(), vec![]),
@@ -67,6 +71,27 @@ pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Ve
         ),
         Scope::Open => ("1".into(), vec![]),
         Scope::Nothing => ("0".into(), vec![]),
+    }
+}
+
+/// The scope of a layer whose rows belong to rows of `parent` (an inspection to its fire): a row
+/// is readable exactly when the row its `column` names is, whatever the role.
+fn follow_sql(column: &str, parent: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
+    match scope {
+        Scope::All => ("1".into(), vec![]),
+        Scope::Nothing => ("0".into(), vec![]),
+        _ => {
+            let (cond, params) = scope_sql(parent, scope, watch_since);
+            let key = parent.key.as_deref().unwrap_or("fid");
+            // The subquery's own alias `t` shadows the outer one, so `cond` applies to the parent.
+            (
+                format!(
+                    "t.\"{column}\" IN (SELECT t.\"{key}\" FROM \"{}\" t WHERE {cond})",
+                    parent.name
+                ),
+                params,
+            )
+        }
     }
 }
 
@@ -246,8 +271,9 @@ pub fn item(
         }
         _ => return Ok(None),
     };
+    // The scope's parameters come first, so the scope's condition must too.
     let sql = format!(
-        "SELECT {} FROM \"{}\" t WHERE {by} AND {cond}",
+        "SELECT {} FROM \"{}\" t WHERE ({cond}) AND {by}",
         select_list(layer),
         layer.name
     );

@@ -46,6 +46,8 @@ pub struct Photo {
     pub exif_lon: Option<f64>,
     pub exif_lat: Option<f64>,
     pub uploaded_by: String,
+    /// The uploader's role then (None for photos older than the column, of a user since gone).
+    pub uploaded_role: Option<String>,
     pub uploaded_at: String,
 }
 
@@ -72,7 +74,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-const COLUMNS: &str = "id, subject, fire, sha256, width, height, exif_time, exif_lon, exif_lat, uploaded_by, uploaded_at";
+const COLUMNS: &str = "id, subject, fire, sha256, width, height, exif_time, exif_lon, exif_lat, uploaded_by, uploaded_at, uploaded_role";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Photo> {
     Ok(Photo {
@@ -87,6 +89,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Photo> {
         exif_lat: r.get(8)?,
         uploaded_by: r.get(9)?,
         uploaded_at: r.get(10)?,
+        uploaded_role: r.get(11)?,
     })
 }
 
@@ -98,13 +101,13 @@ pub fn insert(
     subject: Subject,
     id: &str,
     p: &crate::service::photos::Processed,
-    by: &str,
+    (by, role): (&str, &str),
     at: &str,
 ) -> Result<Photo> {
     conn.execute(
-        "INSERT INTO photos(subject, fire, sha256, format, width, height, exif_time, exif_lon, exif_lat, uploaded_by, uploaded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(fire, sha256) DO NOTHING",
-        params![subject.as_str(), id, p.sha256, p.format, p.width, p.height, p.exif_time, p.exif_lon, p.exif_lat, by, at],
+        "INSERT INTO photos(subject, fire, sha256, format, width, height, exif_time, exif_lon, exif_lat, uploaded_by, uploaded_at, uploaded_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(fire, sha256) DO NOTHING",
+        params![subject.as_str(), id, p.sha256, p.format, p.width, p.height, p.exif_time, p.exif_lon, p.exif_lat, by, at, role],
     )?;
     let sql =
         format!("SELECT {COLUMNS} FROM photos WHERE subject = ?1 AND fire = ?2 AND sha256 = ?3");

@@ -347,6 +347,16 @@ INSERT INTO dust_pending_hours(device, hour)
     SELECT device, hour FROM dust_hours WHERE hour >= CAST(strftime('%s', 'now') AS INTEGER) / 3600 - 48;
 "#,
     ),
+    (
+        15,
+        "photos: the uploader's role, so owners are not told which authority took a photo",
+        r#"
+-- As events record the actor's role: the name is shown or withheld by Actor::sees_names_of.
+-- Earlier photos take their uploader's role now; an unknown one stays NULL (withheld from owners).
+ALTER TABLE photos ADD COLUMN uploaded_role TEXT;
+UPDATE photos SET uploaded_role = (SELECT u.role FROM users u WHERE u.username = photos.uploaded_by);
+"#,
+    ),
 ];
 
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any

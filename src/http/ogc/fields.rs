@@ -3,15 +3,18 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::role::{Actor, Role};
+use crate::domain::role::Actor;
 use crate::i18n::Lang;
 use crate::layers::{Field, FieldType, Layer};
 
-/// Properties withheld from a role beyond the layer file's `internal` ones: the party reported
-/// on does not learn who reported the fire (as `service::fires::feature` does for `/api/fires`).
-const HIDDEN_FROM_OWNERS: &[(&str, &str)] = &[
+/// Properties holding the name of an authority's person who acted (reporter, inspector),
+/// withheld beyond the layer file's `internal` ones from whoever may not see such names
+/// ([`Actor::sees_authority_names`]: the party reported on does not learn who reported or
+/// inspected it, as `service::fires::feature` does for `/api/fires`).
+const AUTHORITY_NAMES: &[(&str, &str)] = &[
     ("fire_points", "reported_by"),
     ("dust_issues", "reported_by"),
+    ("inspections", "by"),
 ];
 
 /// The time field `datetime` filters on, per layer. Stored as RFC 3339 UTC text.
@@ -39,8 +42,8 @@ pub fn visible<'a>(layer: &'a Layer, actor: &Actor) -> Vec<&'a Field> {
     layer
         .public_fields()
         .filter(|f| {
-            actor.role != Role::Owner
-                || !HIDDEN_FROM_OWNERS
+            actor.sees_authority_names()
+                || !AUTHORITY_NAMES
                     .iter()
                     .any(|(l, n)| *l == layer.name && *n == f.name)
         })
@@ -139,6 +142,7 @@ pub fn geometry_schema(layer: &Layer) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::role::Role;
     use crate::layers::Registry;
 
     fn actor(role: Role) -> Actor {
