@@ -1,11 +1,10 @@
 //! Signing in and out: a session cookie for the web app (HttpOnly, SameSite=Strict) and the same
 //! token as a bearer token for API clients.
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,11 +15,11 @@ use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
 use crate::store::users;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/me", get(me))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/login", login)
+        .post("/api/logout", logout)
+        .get("/api/me", me)
 }
 
 #[derive(Deserialize)]

@@ -3,9 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::http::routes::Routes;
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
@@ -21,10 +21,10 @@ use crate::service::fires::watch_since;
 use crate::store::features::scope_sql;
 use crate::store::fires as store;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/clearance", get(clearance))
-        .route("/api/clearance/daily", get(daily))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/clearance", clearance)
+        .get("/api/clearance/daily", daily)
 }
 
 fn date(q: &HashMap<String, String>, name: &'static str) -> Result<Option<NaiveDate>, Error> {

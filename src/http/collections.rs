@@ -1,9 +1,9 @@
 //! The layer files for the web app (`/api/layers`), and the bbox parameter shared with
 //! `/api/fires`. The layers as OGC API collections live in [`super::ogc`].
 
+use crate::http::routes::Routes;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::extract::User;
@@ -11,8 +11,8 @@ use crate::app::App;
 use crate::domain::access::Scope;
 use crate::error::Error;
 
-pub fn router() -> Router<App> {
-    Router::new().route("/api/layers", get(layers))
+pub fn router() -> Routes {
+    Routes::new().get("/api/layers", layers)
 }
 
 /// Parses `bbox=minlon,minlat,maxlon,maxlat`.

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::http::routes::Routes;
+use axum::Json as JsonOut;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -33,10 +33,10 @@ pub const MAX_RAW: usize = 100_000;
 const MAX_HOUR_SPAN_S: i64 = 2 * 366 * 86_400;
 const MAX_DAY_SPAN_S: i64 = 10 * 366 * 86_400;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/dust/readings", post(ingest))
-        .route("/api/dust/monitors/{mn}/readings", get(readings))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/dust/readings", ingest)
+        .get("/api/dust/monitors/{mn}/readings", readings)
 }
 
 /// The monitor a request's `Authorization: Bearer <device token>` belongs to; 401 otherwise.

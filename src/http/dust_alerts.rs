@@ -1,9 +1,8 @@
 //! Dust alerts: `GET /api/dust/alerts` (what the user's role may see) and
 //! `POST /api/dust/alerts/{id}/events` (`start_rectifying`, `close`).
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -12,10 +11,10 @@ use super::extract::{Json, User};
 use crate::app::App;
 use crate::service::dust_alerts as service;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/dust/alerts", get(list))
-        .route("/api/dust/alerts/{id}/events", post(act))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/dust/alerts", list)
+        .post("/api/dust/alerts/{id}/events", act)
 }
 
 async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {

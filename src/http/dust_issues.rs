@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -19,14 +18,16 @@ use crate::service::dust_issues::{self as service, ActionInput, Ctx};
 use crate::store::dust_issues as store;
 use crate::store::photos::Subject;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/dust/issues", post(report).get(list))
-        .route("/api/dust/issues/{id}", get(show))
-        .route("/api/dust/issues/{id}/events", post(act))
-        .route(
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/dust/issues", report)
+        .get("/api/dust/issues", list)
+        .get("/api/dust/issues/{id}", show)
+        .post("/api/dust/issues/{id}/events", act)
+        .post_limited(
             "/api/dust/issues/{id}/photos",
-            post(photos).layer(super::photos::body_limit()),
+            photos,
+            super::photos::body_limit(),
         )
 }
 

@@ -2,9 +2,8 @@
 //! `GET /api/dust/rules` (limits, thresholds, measures with their labels) and
 //! `GET /api/dust/suggestions` (high wind, for managers).
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::State;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -17,11 +16,11 @@ use crate::service::{dust_alerts, dust_monitors as service};
 
 const LAYER: &str = "dust_monitors";
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/dust/monitors", get(monitors))
-        .route("/api/dust/rules", get(rules))
-        .route("/api/dust/suggestions", get(suggestions))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/dust/monitors", monitors)
+        .get("/api/dust/rules", rules)
+        .get("/api/dust/suggestions", suggestions)
 }
 
 fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {

@@ -3,10 +3,9 @@
 //! `POST /api/dust/restrictions/{id}/acknowledge` (the owner) and
 //! `POST /api/dust/restrictions/{id}/checks` (patrols and managers, on site).
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -15,12 +14,13 @@ use crate::app::App;
 use crate::service::dust_checks::{self, NewCheck};
 use crate::service::dust_warnings::{self as service, NewWarning};
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/dust/warnings", post(issue).get(warnings))
-        .route("/api/dust/restrictions", get(list))
-        .route("/api/dust/restrictions/{id}/acknowledge", post(acknowledge))
-        .route("/api/dust/restrictions/{id}/checks", post(check))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/dust/warnings", issue)
+        .get("/api/dust/warnings", warnings)
+        .get("/api/dust/restrictions", list)
+        .post("/api/dust/restrictions/{id}/acknowledge", acknowledge)
+        .post("/api/dust/restrictions/{id}/checks", check)
 }
 
 async fn issue(

@@ -2,11 +2,10 @@
 //! managers only (a ledger names every party; other roles read their share through `/items`).
 //! `where` repeats (`where=status=burning&where=kind=coal_seam`); a Shapefile comes zipped.
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use super::error::ApiError;
 use super::extract::User;
@@ -17,8 +16,8 @@ use crate::gis::crs::{STORAGE_EPSG, parse_epsg};
 use crate::gis::export::{self, Format, Request};
 use crate::store::StoreError;
 
-pub fn router() -> Router<App> {
-    Router::new().route("/api/export", get(download))
+pub fn router() -> Routes {
+    Routes::new().get("/api/export", download)
 }
 
 /// The query, parsed once.

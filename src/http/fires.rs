@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 
@@ -21,12 +20,13 @@ use crate::service::fires::{self as service, ActionInput, Ctx, watch_since};
 use crate::store::features::scope_sql;
 use crate::store::fires as store;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/fires", post(report).get(list))
-        .route("/api/fires/{id}", get(show))
-        .route("/api/fires/{id}/events", post(act))
-        .route("/api/rules", get(rules))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/fires", report)
+        .get("/api/fires", list)
+        .get("/api/fires/{id}", show)
+        .post("/api/fires/{id}/events", act)
+        .get("/api/rules", rules)
 }
 
 async fn report(

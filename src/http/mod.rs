@@ -15,6 +15,7 @@ pub mod fires;
 pub mod notifications;
 pub mod ogc;
 pub mod photos;
+pub mod routes;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,9 +40,9 @@ async fn not_found() -> error::ApiError {
     error::ApiError(crate::error::Error::not_found("page"))
 }
 
-/// The whole application as a router (tests call it directly).
-pub fn router(app: App) -> Router {
-    let mut r = Router::new()
+/// Every route of the application, each group's in turn.
+fn routes() -> routes::Routes {
+    routes::Routes::new()
         .merge(auth::router())
         .merge(collections::router())
         .merge(ogc::router())
@@ -56,9 +57,20 @@ pub fn router(app: App) -> Router {
         .merge(photos::router())
         .merge(notifications::router())
         .merge(webhooks::router())
-        .route("/config.json", axum::routing::get(config))
+        .get("/config.json", config)
         // Unknown API paths answer a JSON 404, never the web app's index page.
-        .route("/api/{*rest}", axum::routing::any(not_found));
+        .any("/api/{*rest}", not_found)
+}
+
+/// The (method, path) of every route [`router`] serves, from the same table (the static files
+/// of the web app, a fallback, are not among them).
+pub fn route_list() -> Vec<routes::Route> {
+    routes().list().to_vec()
+}
+
+/// The whole application as a router (tests call it directly).
+pub fn router(app: App) -> Router {
+    let mut r = routes().into_router();
     if let Some(dir) = &app.web_dir {
         // The app's own routes (no file extension) get index.html; a missing file is a 404, so a
         // broken asset path shows up as an error rather than as HTML.

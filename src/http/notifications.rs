@@ -1,9 +1,9 @@
 //! `GET /api/notifications` (with the unread count) and `POST /api/notifications/read`.
 
+use crate::http::routes::Routes;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -12,10 +12,10 @@ use crate::app::App;
 use crate::error::Error;
 use crate::service::notifications;
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/notifications", get(list))
-        .route("/api/notifications/read", post(read))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/notifications", list)
+        .post("/api/notifications/read", read)
 }
 
 async fn list(State(app): State<App>, User(actor): User) -> Result<Json<Value>, ApiError> {

@@ -4,12 +4,12 @@
 //! `/api/photos/{id}/thumb` (JPEG without EXIF). Whoever may see the subject may add and see its
 //! photos.
 
+use crate::http::routes::Routes;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
@@ -28,11 +28,11 @@ pub fn body_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(4 * MAX_BYTES)
 }
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/fires/{id}/photos", post(upload).layer(body_limit()))
-        .route("/api/photos/{id}", get(full))
-        .route("/api/photos/{id}/thumb", get(thumb))
+pub fn router() -> Routes {
+    Routes::new()
+        .post_limited("/api/fires/{id}/photos", upload, body_limit())
+        .get("/api/photos/{id}", full)
+        .get("/api/photos/{id}/thumb", thumb)
 }
 
 /// The subject's id if this user may see it (fires by id or code, violations by uuid or code).

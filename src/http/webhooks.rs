@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,12 +18,13 @@ use crate::domain::role::{Actor, Role};
 use crate::error::Error;
 use crate::service::webhooks::{self as service, NewWebhook, Webhook};
 
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/webhooks", post(create).get(list))
-        .route("/api/webhooks/{id}", delete(remove))
-        .route("/api/webhooks/{id}/deliveries", get(deliveries))
-        .route("/api/webhooks/{id}/deliveries/retry", post(retry))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/webhooks", create)
+        .get("/api/webhooks", list)
+        .delete("/api/webhooks/{id}", remove)
+        .get("/api/webhooks/{id}/deliveries", deliveries)
+        .post("/api/webhooks/{id}/deliveries/retry", retry)
 }
 
 /// A registration as sent.

@@ -15,13 +15,11 @@ pub mod openapi;
 
 use std::collections::HashMap;
 
-use axum::Router;
+use crate::http::routes::Routes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::Value;
 
-use crate::app::App;
 use crate::error::Error;
 use crate::i18n::Lang;
 
@@ -33,29 +31,23 @@ pub const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
 pub const HTML: &str = "text/html";
 
 /// The route table, in one place.
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/", get(landing::landing))
-        .route("/conformance", get(landing::conformance))
-        .route("/api", get(landing::api))
-        .route("/collections", get(items::collections))
-        .route("/collections/{id}", get(items::collection))
-        .route("/collections/{id}/queryables", get(items::queryables))
-        .route("/collections/{id}/schema", get(items::schema))
-        .route(
-            "/collections/{id}/items",
-            get(items::items)
-                .post(edit::create)
-                .options(edit::options_items),
-        )
-        .route(
-            "/collections/{id}/items/{fid}",
-            get(items::item)
-                .put(edit::replace)
-                .patch(edit::update)
-                .delete(edit::delete)
-                .options(edit::options_item),
-        )
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/", landing::landing)
+        .get("/conformance", landing::conformance)
+        .get("/api", landing::api)
+        .get("/collections", items::collections)
+        .get("/collections/{id}", items::collection)
+        .get("/collections/{id}/queryables", items::queryables)
+        .get("/collections/{id}/schema", items::schema)
+        .get("/collections/{id}/items", items::items)
+        .post("/collections/{id}/items", edit::create)
+        .options("/collections/{id}/items", edit::options_items)
+        .get("/collections/{id}/items/{fid}", items::item)
+        .put("/collections/{id}/items/{fid}", edit::replace)
+        .patch("/collections/{id}/items/{fid}", edit::update)
+        .delete("/collections/{id}/items/{fid}", edit::delete)
+        .options("/collections/{id}/items/{fid}", edit::options_item)
 }
 
 /// The request's language from `Accept-Language`.
