@@ -15,6 +15,7 @@ pub mod fires;
 pub mod notifications;
 pub mod ogc;
 pub mod photos;
+pub mod security;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -57,6 +58,10 @@ pub fn router(app: App) -> Router {
         .merge(notifications::router())
         .merge(webhooks::router())
         .route("/config.json", axum::routing::get(config))
+        .route(
+            ogc::html::STYLESHEET_PATH,
+            axum::routing::get(ogc::html::stylesheet),
+        )
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .route("/api/{*rest}", axum::routing::any(not_found));
     if let Some(dir) = &app.web_dir {
@@ -83,8 +88,14 @@ pub fn router(app: App) -> Router {
         });
         r = r.fallback_service(ServeDir::new(dir).fallback(spa));
     }
-    r.layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(error::localize))
+    let r = r
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            security::cross_site_writes,
+        ))
+        .layer(middleware::from_fn(error::localize));
+    security::with_headers(r, &app)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
