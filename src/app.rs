@@ -20,6 +20,9 @@ pub struct App {
     /// A raster tile URL template for the map's basemap (e.g. Tianditu with its key); none draws
     /// the vector layers on a plain background.
     pub tiles: Option<String>,
+    /// Origins besides the request's own host whose pages may write with the session cookie
+    /// (a deployment behind a proxy that rewrites `Host`), as `scheme://host[:port]`.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
@@ -45,12 +48,23 @@ impl App {
             rules: Arc::new(rules),
             web_dir,
             tiles: None,
+            allowed_origins: vec![],
         })
     }
 
     /// Sets the basemap tile URL template.
     pub fn with_tiles(mut self, tiles: Option<String>) -> App {
         self.tiles = tiles.filter(|t| !t.trim().is_empty());
+        self
+    }
+
+    /// Sets the origins allowed to write with the session cookie besides the request's own host.
+    pub fn with_allowed_origins(mut self, origins: &[String]) -> App {
+        self.allowed_origins = origins
+            .iter()
+            .map(|o| crate::http::security::normalise_origin(o))
+            .filter(|o| !o.is_empty())
+            .collect();
         self
     }
 

@@ -163,6 +163,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Your account may not do this",
     ),
     (
+        "cross_origin",
+        "此请求来自其他网站，已拒绝；请在清零自己的页面上操作",
+        "Refused: this request came from another site; use Qingling's own pages",
+    ),
+    (
         "forbidden_action",
         "{role}账号不能对此火点执行“{action}”",
         "A {role} account may not \"{action}\" this fire",

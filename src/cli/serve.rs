@@ -27,6 +27,10 @@ pub struct Args {
     /// `https://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY`.
     #[arg(long)]
     tiles: Option<String>,
+    /// An origin (`https://qingling.example.org`) whose pages may write with the session cookie
+    /// although the `Host` the server sees differs, e.g. behind a reverse proxy; repeatable.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// Also accept HJ 212-2017 packets from dust monitors on this TCP address, e.g. 0.0.0.0:9212.
     #[arg(long, value_name = "HOST:PORT")]
     hj212: Option<SocketAddr>,
@@ -103,7 +107,8 @@ pub fn run(args: Args) -> ExitCode {
     };
     let web = args.web.is_dir().then_some(args.web.clone());
     let app = match App::new(db, registry, web) {
-        Ok(a) => a.with_tiles(args.tiles.clone()),
+        Ok(a) => a.with_tiles(args.tiles.clone())
+            .with_allowed_origins(&args.allowed_origins),
         Err(e) => return super::fail(e),
     };
     let rt = match tokio::runtime::Runtime::new() {

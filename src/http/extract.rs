@@ -2,8 +2,8 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::header;
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 
 use super::error::ApiError;
@@ -15,20 +15,23 @@ use crate::store::users;
 /// The session cookie's name.
 pub const COOKIE: &str = "qingling_session";
 
-/// The bearer token or session cookie of a request.
+/// The bearer token or session cookie of a request (the bearer token first).
 pub fn token(parts: &Parts) -> Option<String> {
-    if let Some(auth) = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        && let Some(t) = auth
-            .strip_prefix("Bearer ")
-            .or_else(|| auth.strip_prefix("bearer "))
-    {
-        return Some(t.trim().to_string());
-    }
-    parts
-        .headers
+    bearer(&parts.headers).or_else(|| session_cookie(&parts.headers))
+}
+
+/// The bearer token of a request's `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))?;
+    Some(t.trim().to_string())
+}
+
+/// The session cookie of a request, which the browser sends along by itself.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

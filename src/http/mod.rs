@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod ogc;
 pub mod photos;
 pub mod routes;
+pub mod security;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -58,6 +59,7 @@ fn routes() -> routes::Routes {
         .merge(notifications::router())
         .merge(webhooks::router())
         .get("/config.json", config)
+        .get(ogc::html::STYLESHEET_PATH, ogc::html::stylesheet)
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .any("/api/{*rest}", not_found)
 }
@@ -95,8 +97,14 @@ pub fn router(app: App) -> Router {
         });
         r = r.fallback_service(ServeDir::new(dir).fallback(spa));
     }
-    r.layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(error::localize))
+    let r = r
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            security::cross_site_writes,
+        ))
+        .layer(middleware::from_fn(error::localize));
+    security::with_headers(r, &app)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

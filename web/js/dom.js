@@ -1,9 +1,12 @@
 // Small DOM helpers: the app builds its views with these instead of a framework, so it needs
 // no build step and every text node goes in through textContent (no HTML injection from data).
+// Styles go in through the CSSOM (`el.style`), which the Content-Security-Policy allows, never
+// as a style="" attribute, which it blocks.
 
 /**
- * Creates an element. `attrs`: `class`, `dataset` (object), `on` (object of listeners),
- * `hidden`/`disabled`/boolean properties, anything else as an attribute.
+ * Creates an element. `attrs`: `class`, `dataset` (object), `on` (object of listeners), `style`
+ * (CSS text, set through the CSSOM), `hidden`/`disabled`/boolean properties, anything else as
+ * an attribute.
  * Children: nodes, strings (as text), arrays, or null/false (skipped).
  */
 export function h(tag, attrs = {}, ...children) {
@@ -14,6 +17,7 @@ export function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'style') el.style.cssText = String(v);
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else if (k === 'value' && 'value' in el) el.value = v;
     else if (v === true) el.setAttribute(k, '');
@@ -36,6 +40,17 @@ export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
+}
+
+/**
+ * Text as an element, for the Leaflet APIs that treat a string as HTML (tooltips, popups): a
+ * district or mine name must show literally, never run as markup.
+ */
+export const textEl = (text, attrs = {}) => h('span', attrs, String(text ?? ''));
+
+/** Escapes text for the few Leaflet APIs that take only an HTML string (the layers control). */
+export function escapeHtml(text) {
+  return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 
 export const $ = (sel, root = document) => root.querySelector(sel);

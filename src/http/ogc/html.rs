@@ -1,5 +1,6 @@
-//! The HTML view of each OGC API page (Part 1's HTML conformance class): plain pages with their
-//! styles inline and no scripts, so they work offline, behind a proxy and without a CDN. Pages
+//! The HTML view of each OGC API page (Part 1's HTML conformance class): plain pages with one
+//! small stylesheet of our own ([`STYLESHEET_PATH`]) and no scripts, so they work offline, behind a
+//! proxy and without a CDN, and pass the Content-Security-Policy (no inline style or script). Pages
 //! of items draw their geometries as an inline SVG in the layer's map colours.
 
 use serde_json::Value;
@@ -24,6 +25,17 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Where the pages' stylesheet is served.
+pub const STYLESHEET_PATH: &str = "/ogc.css";
+
+/// `GET /ogc.css`: the pages' stylesheet (a file of its own: the CSP forbids inline styles).
+pub async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLE,
+    )
+}
+
 const STYLE: &str = "body{font:15px/1.5 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:0;color:#263238;background:#fafafa}\
 header{background:#37474f;color:#fff;padding:.6em 1.2em}header a{color:#fff}\
 main{padding:1em 1.2em;max-width:1200px}table{border-collapse:collapse;background:#fff;margin:.5em 0}\
@@ -38,7 +50,7 @@ fn page(lang: Lang, title: &str, crumbs: &[(&str, String)], body: &str) -> Strin
         .map(|(t, href)| format!("<a href=\"{}\">{}</a>", esc(href), esc(t)))
         .collect();
     format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><header><nav>{}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body><header><nav>{}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         lang.code(),
         esc(title),
         nav.join(" › "),

@@ -4,7 +4,7 @@
 // clicking its corners (for a warning that covers part of a district).
 
 import { L } from './map.js';
-import { h } from '../dom.js';
+import { h, textEl } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
 import { layer, values } from '../layers.js';
 import { fmtDateTime } from '../time.js';
@@ -113,7 +113,7 @@ export function issueLayer(map, { onSelect } = {}) {
         iconAnchor: [10, 10],
       });
       const mk = L.marker([lat, lon], { icon, pane: pane(map, 'dust-issues', 615), bubblingMouseEvents: false });
-      mk.bindTooltip(`${p.code ?? ''} ${issueKindLabel(p.kind)} · ${issueStatusLabel(p.status)}`.trim());
+      mk.bindTooltip(textEl(`${p.code ?? ''} ${issueKindLabel(p.kind)} · ${issueStatusLabel(p.status)}`.trim()));
       if (onSelect) mk.on('click', () => onSelect(f));
       mk.addTo(group);
     }

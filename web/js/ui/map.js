@@ -6,7 +6,7 @@
 import * as L from '../../vendor/leaflet/leaflet-src.esm.js';
 import { getCached } from '../api.js';
 import { pick, t } from '../i18n.js';
-import { h } from '../dom.js';
+import { h, textEl, escapeHtml } from '../dom.js';
 import { layer, colourOf, statusColour, statusLabel, values, valueLabel } from '../layers.js';
 
 // Wuhai's padded extent (DOMAIN.md), shown before the districts have loaded.
@@ -83,15 +83,15 @@ export async function addAreas(map, { popups = true, fit = 'districts' } = {}) {
       interactive: popups || name !== 'districts',
       onEachFeature: (f, lyr) => {
         if (name === 'districts' && label) {
-          lyr.bindTooltip(String(f.properties[label] ?? ''), { permanent: true, direction: 'center', className: 'district-label' });
+          lyr.bindTooltip(textEl(f.properties[label]), { permanent: true, direction: 'center', className: 'district-label' });
         } else if (label && f.properties[label]) {
-          lyr.bindTooltip(String(f.properties[label]), { sticky: true });
+          lyr.bindTooltip(textEl(f.properties[label]), { sticky: true });
         }
         if (popups) lyr.bindPopup(() => areaPopup(name, f.properties));
       },
     }).addTo(map);
     groups[name] = g;
-    control.addOverlay(g, pick(layer(name)?.title));
+    control.addOverlay(g, escapeHtml(pick(layer(name)?.title))); // the control sets names as HTML
   });
   control.addTo(map);
   const fitTo = groups[fit]?.getLayers().length ? groups[fit] : groups.districts;
@@ -125,7 +125,7 @@ export function fireLayer(map, { onSelect } = {}) {
         className: `fire-marker${p.overdue ? ' overdue' : ''}`,
         bubblingMouseEvents: false, // tapping a fire must not also place a report point
       });
-      m.bindTooltip(`${p.code} · ${statusLabel(p.status)}`);
+      m.bindTooltip(textEl(`${p.code} · ${statusLabel(p.status)}`));
       if (onSelect) m.on('click', () => onSelect(f));
       m.addTo(group);
       const el = m.getElement();

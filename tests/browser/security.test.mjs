@@ -1,0 +1,235 @@
+// Browser-facing hardening: a district and a mine renamed to HTML (as a hostile editor could)
+// show literally in every role's views and never run, and no view of any role, nor the OGC HTML
+// pages, breaks the Content-Security-Policy.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { startServer, launchBrowser, newContext, signIn, watch, PASSWORDS, DISTRICT_CODE } from './lib/harness.mjs';
+
+const DISTRICT_NAME = '<img src=x onerror="window.__xss=1">';
+const MINE_NAME = '<script>window.__xss=2</script><img src=y onerror="window.__xss=2">';
+const MINE = '骆驼山示例露天煤矿'; // the owner's, with fires and dust in the demo
+
+let server;
+let browser;
+
+async function token(role) {
+  const res = await fetch(`${server.base}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
+  });
+  return (await res.json()).token;
+}
+
+/** Renames a feature through the OGC API as the manager (a bearer token: no Origin needed). */
+async function rename(auth, collection, match, name) {
+  const all = await (await fetch(`${server.base}/collections/${collection}/items?limit=1000`, { headers: { Authorization: auth } })).json();
+  const f = all.features.find(match);
+  assert.ok(f, `a ${collection} feature to rename`);
+  const res = await fetch(`${server.base}/collections/${collection}/items/${f.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: auth, 'Content-Type': 'application/geo+json' },
+    body: JSON.stringify({ properties: { name } }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const auth = `Bearer ${await token('manager')}`;
+  await rename(auth, 'districts', (f) => f.properties.code === DISTRICT_CODE, DISTRICT_NAME);
+  await rename(auth, 'mines', (f) => f.properties.name === MINE, MINE_NAME);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/**
+ * A page that records CSP violations (from before the first script runs) and console errors.
+ * "Failed to load resource" lines are HTTP statuses the app handles (the 401 before sign-in),
+ * not script errors.
+ */
+async function open(role, { lang = 'zh' } = {}) {
+  const ctx = await newContext(browser, { lang });
+  await ctx.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  const p = await ctx.newPage();
+  const problems = watch(p);
+  p.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  if (role) await signIn(p, server.base, role);
+  return { ctx, p, problems };
+}
+
+async function settle(p) {
+  await p.waitForLoadState('networkidle').catch(() => {});
+  await p.waitForTimeout(250);
+}
+
+/** Nothing ran, nothing broke the policy, nothing went wrong. */
+async function assertClean(p, problems, where) {
+  assert.equal(await p.evaluate(() => window.__xss), undefined, `${where}: injected markup ran`);
+  assert.equal(await p.locator('img[src=x], img[src=y]').count(), 0, `${where}: injected markup became elements`);
+  assert.deepEqual(await p.evaluate(() => window.__csp), [], `${where}: CSP violations`);
+  assert.deepEqual(problems, [], where);
+}
+
+/** Opens the tooltip and popup of the renamed mine and returns their text. */
+async function mineTooltipAndPopup(p) {
+  return p.evaluate((name) => {
+    const out = { tooltip: null, popup: null };
+    window.qingling.map.eachLayer((l) => {
+      if (l.feature?.properties?.name !== name || !l.getBounds) return;
+      const at = l.getBounds().getCenter();
+      if (l.getTooltip()) { l.openTooltip(at); out.tooltip = l.getTooltip().getElement()?.textContent ?? null; }
+      if (l.getPopup()) { l.openPopup(at); out.popup = l.getPopup().getElement()?.textContent ?? null; l.closePopup(); }
+    });
+    return out;
+  }, MINE_NAME);
+}
+
+/** Clicks through every mode, tab and sub-tab a view offers, checking each screen. */
+async function visitEverything(p, problems, role) {
+  const modes = await p.$$eval('.mode[data-mode]', (els) => els.map((e) => e.dataset.mode));
+  for (const mode of modes.length ? modes : [null]) {
+    if (mode) { await p.click(`.mode[data-mode="${mode}"]`); await settle(p); }
+    for (const [sel, attr] of [['.tab[data-tab]', 'tab'], ['.dust-tab[data-dust-tab]', 'dustTab'], ['.dust-sub[data-sub]', 'sub']]) {
+      const names = await p.$$eval(sel, (els, a) => els.map((e) => e.dataset[a]), attr);
+      for (const n of names) {
+        const key = sel.slice(0, sel.indexOf('[')) + `[data-${attr.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${n}"]`;
+        if (!(await p.locator(key).first().isVisible())) continue;
+        await p.locator(key).first().click();
+        await settle(p);
+        await assertClean(p, problems, `${role} ${mode ?? ''} ${n}`);
+      }
+    }
+    await assertClean(p, problems, `${role} ${mode ?? ''}`);
+  }
+}
+
+test('a district and a mine named in HTML show literally on the map, in tooltips and popups, and never run', async () => {
+  const { ctx, p, problems } = await open('manager');
+  await p.waitForSelector('.leaflet-tooltip.district-label');
+  await settle(p);
+  const labels = await p.$$eval('.leaflet-tooltip.district-label', (els) => els.map((e) => e.textContent));
+  assert.ok(labels.includes(DISTRICT_NAME), `the district's label shows its name literally: ${labels}`);
+  const { tooltip, popup } = await mineTooltipAndPopup(p);
+  assert.equal(tooltip, MINE_NAME, 'the mine tooltip shows the name literally');
+  assert.ok(popup?.includes(MINE_NAME), `the mine popup shows the name literally: ${popup}`);
+  // Hovering the fires shows their tooltips too.
+  await p.locator('path.fire-marker').first().hover({ force: true });
+  await settle(p);
+  await assertClean(p, problems, 'manager map');
+  await ctx.close();
+});
+
+test('the names show literally in the league tables and the fire detail', async () => {
+  const { ctx, p, problems } = await open('manager', { lang: 'en' });
+  for (const tab of ['mines', 'districts']) {
+    await p.click(`.tab[data-tab=${tab}]`);
+    await settle(p);
+  }
+  await p.click('.tab[data-tab=mines]');
+  await p.locator('table.league', { hasText: MINE_NAME }).first().waitFor();
+  await p.click('.tab[data-tab=districts]');
+  await p.locator('table.league', { hasText: DISTRICT_NAME }).first().waitFor();
+  // The detail of a fire in the renamed mine names it.
+  const id = await p.evaluate((name) => {
+    let found = null;
+    window.qingling.map.eachLayer((l) => {
+      if (found || l.feature?.properties?.name !== name || !l.getBounds) return;
+      window.qingling.map.eachLayer((m) => {
+        const el = m.getElement?.();
+        if (!found && el?.dataset?.fireId && m.getLatLng && l.getBounds().contains(m.getLatLng())) found = el.dataset.fireId;
+      });
+    });
+    return found;
+  }, MINE_NAME);
+  assert.ok(id, 'a fire in the renamed mine');
+  await p.evaluate((fid) => document.querySelector(`path.fire-marker[data-fire-id="${fid}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), id);
+  await p.locator('.detail', { hasText: MINE_NAME }).first().waitFor();
+  await assertClean(p, problems, 'league tables and fire detail');
+  await ctx.close();
+});
+
+for (const role of ['manager', 'district', 'owner', 'patrol']) {
+  test(`every view of the ${role} passes the Content-Security-Policy and runs no injected name`, async () => {
+    const { ctx, p, problems } = await open(role);
+    await settle(p);
+    await assertClean(p, problems, `${role} first view`);
+    if (role !== 'patrol') {
+      const { tooltip } = await mineTooltipAndPopup(p);
+      if (tooltip !== null) assert.equal(tooltip, MINE_NAME);
+    }
+    await visitEverything(p, problems, role);
+    await ctx.close();
+  });
+}
+
+test('the OGC HTML pages pass the Content-Security-Policy and show the names escaped', async () => {
+  const { ctx, p, problems } = await open(null);
+  // The pages are public for public layers; sign in by cookie for the rest.
+  await p.goto(`${server.base}/`);
+  await p.evaluate(async (pw) => {
+    await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'manager', password: pw }) });
+  }, PASSWORDS.manager);
+  for (const path of ['/?f=html', '/conformance?f=html', '/collections?f=html', '/collections/mines?f=html',
+    '/collections/mines/items?f=html&limit=200', '/collections/districts/items?f=html', '/collections/mines/queryables?f=html']) {
+    const res = await p.goto(`${server.base}${path}`);
+    assert.equal(res.status(), 200, path);
+    assert.ok(res.headers()['content-security-policy'], path);
+    await settle(p);
+    // The stylesheet applied: the header bar is dark.
+    assert.notEqual(await p.$eval('header', (e) => getComputedStyle(e).backgroundColor), 'rgba(0, 0, 0, 0)', `${path}: styled`);
+    await assertClean(p, problems, path);
+  }
+  assert.ok((await p.textContent('body')).includes(DISTRICT_NAME), 'the district name shows literally');
+  await ctx.close();
+});
+
+test('a page of another origin on the same site cannot write with the owner\'s cookie; the app itself can', async () => {
+  // Another port on the same host is the same site, so the browser sends even a SameSite=Strict
+  // cookie along: only the Origin check stops it.
+  const evil = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/html'); res.end('<!doctype html><title>evil</title>'); });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  const evilBase = `http://127.0.0.1:${evil.address().port}`;
+  try {
+    const manager = `Bearer ${await token('manager')}`;
+    const owner = `Bearer ${await token('owner')}`;
+    const codes = (await (await fetch(`${server.base}/collections/districts/items?limit=100`, { headers: { Authorization: manager } })).json())
+      .features.map((f) => f.properties.code);
+    const now = Date.now();
+    const issued = await fetch(`${server.base}/api/dust/warnings`, {
+      method: 'POST', headers: { Authorization: manager, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ level: 'orange', districts: codes, from: new Date(now - 60_000).toISOString(), to: new Date(now + 86_400_000).toISOString() }),
+    });
+    assert.equal(issued.status, 201, await issued.text());
+    const restrictions = async () => (await (await fetch(`${server.base}/api/dust/restrictions`, { headers: { Authorization: owner } })).json()).restrictions;
+    const target = (await restrictions()).find((r) => !r.acknowledged_at);
+    assert.ok(target, 'an unacknowledged restriction of the owner');
+
+    const { ctx, p, problems } = await open('owner');
+    const attacker = await ctx.newPage();
+    await attacker.goto(`${evilBase}/`);
+    await attacker.evaluate(async (url) => {
+      await fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{}' });
+    }, `${server.base}/api/dust/restrictions/${target.id}/acknowledge`);
+    assert.equal((await restrictions()).find((r) => r.id === target.id).acknowledged_at ?? null, null, 'not acknowledged from the other origin');
+
+    // The app's own fetch, with the same cookie: accepted.
+    const status = await p.evaluate(async (id) => (await fetch(`/api/dust/restrictions/${id}/acknowledge`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status, target.id);
+    assert.equal(status, 200);
+    assert.ok((await restrictions()).find((r) => r.id === target.id).acknowledged_at, 'acknowledged from the app');
+    await assertClean(p, problems, 'owner writes');
+    await ctx.close();
+  } finally {
+    evil.close();
+  }
+});
