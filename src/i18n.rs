@@ -223,6 +223,33 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "方案完成日期格式应为 YYYY-MM-DD",
         "The plan's completion date must be YYYY-MM-DD",
     ),
+    // Field times (observed_at): when a report, inspection, violation or check was made.
+    (
+        "observed_format",
+        "“{field}”须为带时区的 RFC 3339 时间（如 2026-05-01T10:00:00+08:00），收到的是 {value}",
+        "\"{field}\" must be an RFC 3339 time with its offset (e.g. 2026-05-01T10:00:00+08:00); got {value}",
+    ),
+    (
+        "observed_out_of_range",
+        "“{field}”的时间 {value} 不可信：须在 {from} 至 {to} 之间（最多 {days} 天前，最多比服务器时钟快 {skew} 分钟）；请检查设备时钟",
+        "\"{field}\" {value} is not plausible: it must lie between {from} and {to} (at most {days} days ago, at most {skew} minutes ahead of the server's clock); check the device's clock",
+    ),
+    (
+        "observed_before_record",
+        "“{field}”的时间 {value} 早于{what}（{from}）：须在 {from} 至 {to} 之间",
+        "\"{field}\" {value} is before {what} ({from}): it must lie between {from} and {to}",
+    ),
+    (
+        "observed_disagree",
+        "“{field}”与“{other}”给出的时间不同；只需发送“{field}”",
+        "\"{field}\" and \"{other}\" give different times; send \"{field}\" only",
+    ),
+    ("observed_after_report", "上报时间", "the time it was reported"),
+    (
+        "observed_after_last_event",
+        "最近一条记录的时间",
+        "the time of its latest record",
+    ),
     (
         "not_below_threshold",
         "“已控制”须有低于 {threshold} °C 的测温读数",

@@ -783,6 +783,7 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                     kind,
                     point,
                     reported_at,
+                    received_at: reported_at,
                     reported_by: &reported_by,
                     deadline: due,
                     temp_c: Some(temp_c),

@@ -215,6 +215,8 @@ pub struct Rules {
     pub code_prefix: String,
     /// Mines not inspected for this many days are flagged.
     pub inspection_overdue_days: i64,
+    /// How far a field observation's `observed_at` may lie from the time it is received.
+    pub observed: super::observed::Window,
 }
 
 impl Default for Rules {
@@ -228,6 +230,7 @@ impl Default for Rules {
             duplicate_radius_m: 50.0,
             code_prefix: "WH".into(),
             inspection_overdue_days: 7,
+            observed: super::observed::Window::default(),
         }
     }
 }

@@ -60,7 +60,10 @@ fn columns(xy: Option<u32>) -> Vec<Column> {
             ("最高温度 °C", 11.0),
             ("最近测温 °C", 11.0),
             ("CO ppm", 9.0),
+            // When the patrol saw it (observed_at), then when the server got it: they differ by
+            // the hours a tablet was out of signal.
             ("发现时间", 17.0),
+            ("接收时间", 17.0),
             ("发现人", 12.0),
             ("定位方式", 10.0),
             ("治理措施", 14.0),
@@ -191,7 +194,11 @@ fn row(
     l: &Lookups,
     xy: Option<(f64, f64)>,
 ) -> Vec<V> {
-    let inspections: Vec<&EventRecord> = events.iter().filter(|e| e.action == "inspect").collect();
+    // A person's inspections (not the system's re-ignition after a reading that arrived late).
+    let inspections: Vec<&EventRecord> = events
+        .iter()
+        .filter(|e| e.action == "inspect" && e.role != "system")
+        .collect();
     let last_reading = inspections.iter().rev().find(|e| e.temp_c.is_some());
     let last_co = inspections.iter().rev().find_map(|e| e.co_ppm);
     let method = events
@@ -252,6 +259,7 @@ fn row(
         opt_num(last_reading.and_then(|e| e.temp_c)),
         opt_num(last_co),
         V::Time(f.reported_at),
+        V::Time(f.received_at.unwrap_or(f.reported_at)),
         text(f.reported_by.clone()),
         text(
             f.position_source

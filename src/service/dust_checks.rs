@@ -9,9 +9,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::store;
+use crate::service::fires::observed_time;
 use crate::store::fires::ts;
 
 /// A check as a patrol submits it.
@@ -27,7 +29,10 @@ pub struct NewCheck {
     /// Made by the client, so a resubmitted check is recognised.
     #[serde(default)]
     pub client_id: Option<String>,
-    /// When it was made (RFC 3339), if queued offline; now otherwise.
+    /// When it was made (RFC 3339 with offset), if queued offline; now otherwise. The name every
+    /// field observation uses; `at` is its older spelling, still accepted.
+    #[serde(default)]
+    pub observed_at: Option<String>,
     #[serde(default)]
     pub at: Option<String>,
 }
@@ -59,20 +64,21 @@ fn check_json(r: &rusqlite::Row) -> rusqlite::Result<(i64, Value)> {
             "client_id": r.get::<_, Option<String>>(4)?,
             "position": lon.zip(lat).map(|(x, y)| [x, y]),
             "at": r.get::<_, String>(7)?,
+            "received_at": r.get::<_, Option<String>>(9)?,
             "by": r.get::<_, String>(8)?,
         }),
     ))
 }
 
-const COLUMNS: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by";
-const SELECT: &str =
-    "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by FROM dust_restriction_checks";
+const COLUMNS: &str =
+    "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by, received_at";
+const SELECT: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by, received_at FROM dust_restriction_checks";
 
 /// Every check, by restriction, oldest first, as this reader may see it.
 pub fn by_restriction(conn: &Connection, reader: &Actor) -> store::Result<HashMap<i64, Vec<Value>>> {
     let mut stmt = conn.prepare(&format!("{COLUMNS}, role FROM dust_restriction_checks ORDER BY id"))?;
     let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
-    let rows = stmt.query_map([], |r| Ok((check_json(r)?, r.get::<_, String>(9)?)))?;
+    let rows = stmt.query_map([], |r| Ok((check_json(r)?, r.get::<_, String>(10)?)))?;
     for row in rows {
         let ((restriction, v), role) = row?;
         out.entry(restriction)
@@ -130,18 +136,23 @@ pub fn record(
             .arg("field", "client_id")
             .arg("max", "64"));
     }
-    let at = match c.at.as_deref() {
-        None => now,
-        Some(s) => DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .ok()
-            .filter(|t| *t <= now + chrono::Duration::minutes(5))
-            .ok_or_else(|| {
-                Error::invalid("dust_bad_time")
-                    .arg("field", "at")
-                    .arg("value", s.to_string())
-            })?,
+    // `observed_at`, or `at` from clients that predate it; both must then agree.
+    let (field, raw) = match (c.observed_at.as_deref(), c.at.as_deref()) {
+        (Some(o), Some(a)) if observed::parse(o).is_none_or(|t| observed::parse(a) != Some(t)) => {
+            return Err(Error::invalid("observed_disagree")
+                .arg("field", "observed_at")
+                .arg("other", "at"));
+        }
+        (Some(o), _) => ("observed_at", Some(o)),
+        (None, a) => ("at", a),
     };
+    if let Some(r) = raw
+        && observed::parse(r).is_none()
+    {
+        return Err(Error::invalid("observed_format")
+            .arg("field", field)
+            .arg("value", r.to_string()));
+    }
     if let Some(cid) = client_id {
         let earlier = tx
             .query_row(&format!("{SELECT} WHERE client_id = ?1"), [cid], check_json)
@@ -157,6 +168,9 @@ pub fn record(
             return Err(Error::new(Kind::Conflict, "dust_check_id_reused").arg("id", cid));
         }
     }
+    // Judged after a retry is recognised: a check resent days later still gets its first record.
+    let window = crate::app::rules_in(tx)?.observed;
+    let at = observed_time(raw, field, now, &window, None)?;
     let at_s = ts(at);
     if at_s < from || at_s >= to {
         return Err(Error::new(Kind::Conflict, "dust_warning_not_in_force")
@@ -164,8 +178,8 @@ pub fn record(
             .arg("to", to));
     }
     tx.execute(
-        "INSERT INTO dust_restriction_checks(restriction, client_id, compliant, note, lon, lat, at, by, role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO dust_restriction_checks(restriction, client_id, compliant, note, lon, lat, at, by, role, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             id,
             client_id,
@@ -175,7 +189,8 @@ pub fn record(
             c.position.map(|p| p[1]),
             at_s,
             actor.username,
-            actor.role.as_str()
+            actor.role.as_str(),
+            ts(now)
         ],
     )?;
     let (_, v) = tx.query_row(

@@ -18,7 +18,9 @@ use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Layer, Registry, Source};
-use crate::service::fires::{MAX_GPS_ACCURACY_M, content_hash, parse_point_feature};
+use crate::service::fires::{
+    After, MAX_GPS_ACCURACY_M, content_hash, observed_input, observed_time, parse_point_feature,
+};
 use crate::service::webhooks::{self, EventKind};
 use crate::store::dust_issues::{self as store, IssueEvent, IssueRecord, NewIssue};
 use crate::store::features::scope_sql;
@@ -109,6 +111,8 @@ pub fn report(
     let layer = layer(ctx.registry)?;
     let (point, mut props) = parse_point_feature(body)?;
     let client_id = check_uuid(props.remove("uuid"), "uuid")?;
+    // When the patrol saw it; becomes reported_at (received_at is kept on the report event).
+    let observed_at = observed_input(props.remove("observed_at").as_ref(), "observed_at")?;
     let values = layer
         .validate(&props, Source::Input)
         .map_err(Error::fields)?;
@@ -123,7 +127,11 @@ pub fn report(
             .arg("accuracy", acc.to_string())
             .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
     }
-    let hash = content_hash(&json!({"point": [point.x(), point.y()], "properties": values}));
+    let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
+    if let Some(o) = observed_at.as_deref().and_then(crate::domain::observed::parse) {
+        hashed["observed_at"] = json!(ts(o));
+    }
+    let hash = content_hash(&hashed);
     if let Some(id) = &client_id {
         if let Some(existing) = store::get(tx, id)? {
             if existing.request_hash.as_deref() != Some(hash.as_str()) {
@@ -148,8 +156,10 @@ pub fn report(
         .index
         .assign(point)
         .map_err(|_| Error::invalid("outside_managed_area"))?;
+    let window = crate::app::rules_in(tx)?.observed;
+    let at = observed_time(observed_at.as_deref(), "observed_at", now, &window, None)?;
     let uuid = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let code = store::next_code(tx, &ctx.rules.code_prefix, local_date(now).year())?;
+    let code = store::next_code(tx, &ctx.rules.code_prefix, local_date(at).year())?;
     let note = text("note");
     store::insert(
         tx,
@@ -161,16 +171,18 @@ pub fn report(
             note: note.as_deref(),
             accuracy_m: accuracy,
             position_source: &source,
-            reported_at: now,
+            reported_at: at,
             reported_by: &actor.username,
-            deadline: rules::deadline(now, ctx.rules),
+            // From when it was seen, not when the tablet found a signal.
+            deadline: rules::deadline(at, ctx.rules),
             responsible: &responsible,
             request_hash: &hash,
         },
     )?;
     let event = IssueEvent {
         issue: uuid.clone(),
-        at: ts(now),
+        at: ts(at),
+        received_at: Some(ts(now)),
         actor: actor.username.clone(),
         role: actor.role.as_str().into(),
         action: "report".into(),
@@ -198,6 +210,10 @@ pub struct ActionInput {
     pub note: Option<String>,
     /// A client-made UUID: a retried submission is applied once.
     pub id: Option<String>,
+    /// When it was done in the field (RFC 3339 with offset); the received time if absent. Left
+    /// out of the retry hash when absent, so retries from older clients still match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<String>,
 }
 
 fn action_names(actions: &[Action]) -> String {
@@ -256,10 +272,26 @@ pub fn act(
         ),
         Refusal::Invalid { field, problem } => Error::invalid(problem).arg("field", field),
     })?;
+    // Every action on a violation moves it, so it must come after the violation's latest event:
+    // the history stays in time order (no late placement as for a fire's readings).
+    let last = store::last_event_at(tx, &issue.uuid)?.unwrap_or(issue.reported_at);
+    let window = crate::app::rules_in(tx)?.observed;
+    let after = After {
+        at: last,
+        what: "observed_after_last_event",
+    };
+    let at = observed_time(
+        input.observed_at.as_deref(),
+        "observed_at",
+        now,
+        &window,
+        Some(after),
+    )?;
     let event = IssueEvent {
         issue: issue.uuid.clone(),
         client_id,
-        at: ts(now),
+        at: ts(at),
+        received_at: Some(ts(now)),
         actor: actor.username.clone(),
         role: actor.role.as_str().into(),
         action: action.as_str().into(),
@@ -270,7 +302,7 @@ pub fn act(
         ..Default::default()
     };
     let event_id = store::append_event(tx, &event)?;
-    store::update_status(tx, &issue, to, now)?;
+    store::update_status(tx, &issue, to, at)?;
     let after = store::get(tx, &issue.uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
     notify_webhooks(tx, event_id, &event, &after)?;
     Ok(after)

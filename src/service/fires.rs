@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::access::{fire_in_scope, fire_scope};
 use crate::domain::deadline;
+use crate::domain::observed;
 use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Status};
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
@@ -102,6 +103,74 @@ pub fn check_lon_lat(p: Point<f64>) -> Result<()> {
     Ok(())
 }
 
+/// What a field observation must not precede, for the message that refuses it.
+#[derive(Debug, Clone, Copy)]
+pub struct After {
+    pub at: DateTime<Utc>,
+    /// A message key naming it: `observed_after_report`, `observed_after_last_event`, …
+    pub what: &'static str,
+}
+
+fn local_ts(t: DateTime<Utc>) -> String {
+    t.with_timezone(&deadline::local_offset())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Reads an `observed_at` as sent: absent or null → None; not RFC 3339 with an offset → 422.
+pub fn observed_input(raw: Option<&Value>, field: &'static str) -> Result<Option<String>> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if observed::parse(s).is_some() => Ok(Some(s.trim().to_string())),
+        Some(v) => Err(Error::invalid("observed_format")
+            .arg("field", field)
+            .arg("value", v.as_str().map_or_else(|| v.to_string(), String::from))),
+    }
+}
+
+/// The time a field observation counts from (`domain::observed`): its `observed_at` when sent and
+/// plausible, the received time `now` when absent. Refused with a 422 naming the field and the
+/// range accepted (in local time), so the patrol knows what was wrong with the tablet's clock.
+pub fn observed_time(
+    raw: Option<&str>,
+    field: &'static str,
+    now: DateTime<Utc>,
+    window: &observed::Window,
+    after: Option<After>,
+) -> Result<DateTime<Utc>> {
+    observed::decide(raw, now, window, after.map(|a| a.at)).map_err(|r| match r {
+        observed::Refusal::Format => Error::invalid("observed_format")
+            .arg("field", field)
+            .arg("value", raw.unwrap_or_default().to_string()),
+        observed::Refusal::OutOfRange {
+            earliest,
+            latest,
+            after_record,
+        } => {
+            let key = if after_record {
+                "observed_before_record"
+            } else {
+                "observed_out_of_range"
+            };
+            let mut e = Error::invalid(key)
+                .arg("field", field)
+                .arg("value", raw.unwrap_or_default().to_string())
+                .arg("from", local_ts(earliest))
+                .arg("to", local_ts(latest))
+                .arg("days", window.max_age_days.to_string())
+                .arg("skew", window.max_skew_minutes.to_string());
+            if let Some(a) = after.filter(|_| after_record) {
+                e = e.arg("what", format!("@{}", a.what));
+            }
+            e.detail(json!({
+                    "field": field,
+                    "value": raw,
+                    "earliest": ts(earliest),
+                    "latest": ts(latest),
+                }))
+        }
+    })
+}
+
 /// What a report produced.
 pub struct Reported {
     pub fire: FireRecord,
@@ -151,6 +220,9 @@ pub fn report(
         Some(Value::String(s)) => Some(check_uuid(&s, "id")?),
         Some(_) => return Err(Error::invalid("invalid_uuid").arg("field", "id")),
     };
+    // When the patrol saw it (queued offline, sent later); not a stored field of its own: it
+    // becomes `reported_at`, beside `received_at`.
+    let observed_at = observed_input(props.remove("observed_at").as_ref(), "observed_at")?;
     let layer = ctx
         .registry
         .get("fire_points")
@@ -169,7 +241,13 @@ pub fn report(
             .arg("accuracy", acc.to_string())
             .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
     }
-    let hash = content_hash(&json!({"point": [point.x(), point.y()], "properties": values}));
+    let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
+    // Only when sent, so a retry of a report made before observed_at existed still matches.
+    if let Some(o) = observed_at.as_deref().and_then(observed::parse) {
+        hashed["observed_at"] = json!(ts(o));
+    }
+    let hash = content_hash(&hashed);
+    // A retry is recognised before its time is judged: a resend days later gets the first record.
     if let Some(id) = &client_id
         && let Some(existing) = store::get(tx, id)?
     {
@@ -190,6 +268,13 @@ pub fn report(
     let kind = text("kind")
         .and_then(|k| FireKind::parse(&k))
         .ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
+    let at = observed_time(
+        observed_at.as_deref(),
+        "observed_at",
+        now,
+        &ctx.rules.observed,
+        None,
+    )?;
     let responsible = ctx
         .index
         .assign(point)
@@ -208,9 +293,10 @@ pub fn report(
             .arg("own", name(actor.district.as_deref().unwrap_or_default())));
     }
     let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let year = deadline::local_date(now).year();
+    let year = deadline::local_date(at).year();
     let code = store::next_code(tx, &ctx.rules.code_prefix, year)?;
-    let due = deadline::initial(kind, now, &ctx.rules.deadlines);
+    // The deadline runs from when the fire was seen, not from when the tablet found a signal.
+    let due = deadline::initial(kind, at, &ctx.rules.deadlines);
     let signs = values.get("signs").cloned().unwrap_or(Value::Array(vec![]));
     store::insert(
         tx,
@@ -219,7 +305,8 @@ pub fn report(
             code: &code,
             kind,
             point,
-            reported_at: now,
+            reported_at: at,
+            received_at: now,
             reported_by: &actor.username,
             deadline: due,
             temp_c: num("temp_c"),
@@ -236,7 +323,8 @@ pub fn report(
         tx,
         &EventRecord {
             fire: id.clone(),
-            at: ts(now),
+            at: ts(at),
+            received_at: Some(ts(now)),
             actor: actor.username.clone(),
             role: actor.role.as_str().into(),
             action: "report".into(),
@@ -277,6 +365,10 @@ pub struct ActionInput {
     pub method: Option<String>,
     /// A seam fire's plan completion date, YYYY-MM-DD.
     pub plan_due: Option<String>,
+    /// When it was done or seen in the field (RFC 3339 with offset); the received time if absent.
+    /// Left out of the retry hash when absent, so retries from older clients still match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<String>,
 }
 
 fn action_names(actions: &[Action]) -> String {
@@ -403,8 +495,35 @@ pub fn act(
     {
         req.responsible = Some(resolve_party(v, &fire, ctx.index)?);
     }
+    // When it happened in the field: never before the fire was reported, and normally not before
+    // the fire's latest event — the log is replayed in time order for "as of" counts, so an
+    // action that moves the fire must come after what it follows. A reading or a progress note
+    // observed earlier (queued offline while others acted) is placed at its time in the history
+    // with the status the fire had then, and changes nothing in the past (see `late` below).
+    let window = &ctx.rules.observed;
+    let reported = After {
+        at: fire.reported_at,
+        what: "observed_after_report",
+    };
+    let at = observed_time(
+        input.observed_at.as_deref(),
+        "observed_at",
+        now,
+        window,
+        Some(reported),
+    )?;
+    let last = store::last_event_at(tx, &fire.id)?.unwrap_or(fire.reported_at);
+    let late = at < last;
+    if late && !matches!(action, Action::Inspect | Action::Progress) {
+        let after = After {
+            at: last,
+            what: "observed_after_last_event",
+        };
+        observed_time(input.observed_at.as_deref(), "observed_at", now, window, Some(after))?;
+    }
+    // Judged against the current state (a state transition must be valid now), at the time seen.
     let outcome =
-        fire::decide(actor, action, &state, &req, now, ctx.rules).map_err(|r| match r {
+        fire::decide(actor, action, &state, &req, at, ctx.rules).map_err(|r| match r {
             Refusal::Forbidden => Error::forbidden(),
             Refusal::NotAllowed { status, allowed } => Error::not_allowed(
                 "action_not_allowed",
@@ -419,15 +538,32 @@ pub fn act(
                 .arg("threshold", ctx.rules.threshold_c.to_string())
                 .arg("allowed", fire::METHODS.join(", ")),
         })?;
+    // A late observation records the status the fire had when it was made; it re-opens the fire
+    // only if the fire was then, and still is, in a state a hot reading re-opens — and then from
+    // now (a system event), because the events since were decided without it and are never
+    // rewritten. Its deadline still runs from the reading.
+    let (from, to) = if late {
+        let then = store::status_at(tx, &fire.id, at)?.unwrap_or(state.status);
+        (then, then)
+    } else {
+        (outcome.from, outcome.to)
+    };
+    let reignites_late = late
+        && outcome.reignited
+        && matches!(
+            from,
+            Status::Controlled | Status::Extinguished | Status::Cleared
+        );
     let event = EventRecord {
         fire: fire.id.clone(),
         client_id,
-        at: ts(now),
+        at: ts(at),
+        received_at: Some(ts(now)),
         actor: actor.username.clone(),
         role: actor.role.as_str().into(),
         action: action.as_str().into(),
-        from: Some(outcome.from.as_str().into()),
-        to: outcome.to.as_str().into(),
+        from: Some(from.as_str().into()),
+        to: to.as_str().into(),
         note: req.note.clone(),
         temp_c: req.temp_c,
         co_ppm: req.co_ppm,
@@ -441,34 +577,72 @@ pub fn act(
             .responsible
             .as_ref()
             .and_then(|r| serde_json::to_value(r).ok()),
-        deadline: outcome.deadline.map(ts),
-        reignited: outcome.reignited,
+        deadline: if late { None } else { outcome.deadline.map(ts) },
+        reignited: !late && outcome.reignited,
         request_hash: Some(hash),
         ..Default::default()
     };
     let event_id = store::append_event(tx, &event)?;
-    store::update_state(
-        tx,
-        &fire,
-        outcome.to,
-        now,
-        outcome.deadline,
-        req.temp_c,
-        outcome.reignited,
-    )?;
+    let mut reignition = None;
+    if !late {
+        store::update_state(
+            tx,
+            &fire,
+            outcome.to,
+            at,
+            outcome.deadline,
+            req.temp_c,
+            outcome.reignited,
+        )?;
+    } else if reignites_late {
+        let system = Actor::system();
+        let e = EventRecord {
+            fire: fire.id.clone(),
+            at: ts(now),
+            received_at: Some(ts(now)),
+            actor: system.username.clone(),
+            role: "system".into(),
+            action: Action::Inspect.as_str().into(),
+            from: Some(state.status.as_str().into()),
+            to: Status::Reignited.as_str().into(),
+            note: Some(format!(
+                "{} °C observed at {}, received {}",
+                req.temp_c.unwrap_or_default(),
+                ts(at),
+                ts(now)
+            )),
+            deadline: outcome.deadline.map(ts),
+            reignited: true,
+            ..Default::default()
+        };
+        let id = store::append_event(tx, &e)?;
+        store::update_state(
+            tx,
+            &fire,
+            Status::Reignited,
+            now,
+            outcome.deadline,
+            req.temp_c,
+            true,
+        )?;
+        reignition = Some((id, e));
+    } else {
+        store::raise_max_temp(tx, &fire.id, req.temp_c)?;
+    }
     if let Some(r) = &req.responsible {
-        store::update_responsible(tx, &fire.id, r, now)?;
+        store::update_responsible(tx, &fire.id, r, at)?;
     }
     if action == Action::Inspect {
         store::insert_inspection(
             tx,
             &NewInspection {
                 fire: &fire,
-                at: now,
+                at,
+                received_at: now,
                 by: &actor.username,
                 temp_c: req.temp_c,
                 co_ppm: req.co_ppm,
-                status_seen: outcome.to,
+                status_seen: to,
                 note: req.note.as_deref(),
             },
         )?;
@@ -476,6 +650,9 @@ pub fn act(
     }
     let after = store::get(tx, &fire.id)?.ok_or_else(|| Error::not_found("fire"))?;
     crate::service::webhooks::fire_acted(tx, event_id, &event, &after)?;
+    if let Some((id, e)) = reignition {
+        crate::service::webhooks::fire_acted(tx, id, &e, &after)?;
+    }
     Ok(after)
 }
 
@@ -564,6 +741,9 @@ pub fn feature(
             "deadline": f.deadline.map(ts),
             "overdue": overdue,
             "reported_at": ts(f.reported_at),
+            // The report's observed time (= reported_at) and when the server received it.
+            "observed_at": ts(f.reported_at),
+            "received_at": ts(f.received_at.unwrap_or(f.reported_at)),
             "reported_by": if hide_reporter { Value::Null } else { Value::from(f.reported_by.clone()) },
             "temp_c": f.temp_c,
             "max_temp_c": f.max_temp_c,

@@ -196,7 +196,11 @@ pub struct IssueEvent {
     pub issue: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When it happened (the observed time for what was done in the field).
     pub at: String,
+    /// When the server received it; absent for events stored before it was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
     pub actor: String,
     pub role: String,
     pub action: String,
@@ -209,7 +213,7 @@ pub struct IssueEvent {
 }
 
 const EVENT_COLUMNS: &str =
-    "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash";
+    "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
     Ok(IssueEvent {
@@ -224,14 +228,15 @@ fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
         to: r.get(8)?,
         note: r.get(9)?,
         request_hash: r.get(10)?,
+        received_at: r.get(11)?,
     })
 }
 
 /// Appends an event; returns its id.
 pub fn append_event(conn: &Connection, e: &IssueEvent) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO dust_issue_events(issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO dust_issue_events(issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         e.issue,
@@ -244,8 +249,17 @@ pub fn append_event(conn: &Connection, e: &IssueEvent) -> Result<i64> {
         e.to,
         e.note,
         e.request_hash,
+        e.received_at,
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The time of a violation's latest event.
+pub fn last_event_at(conn: &Connection, issue: &str) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = conn
+        .prepare_cached("SELECT max(at) FROM dust_issue_events WHERE issue = ?1")?
+        .query_row([issue], |r| r.get(0))?;
+    at.as_deref().map(parse_ts).transpose()
 }
 
 /// A violation's events, oldest first.

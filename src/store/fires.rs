@@ -34,7 +34,10 @@ pub struct FireRecord {
     pub status: Status,
     pub lon: f64,
     pub lat: f64,
+    /// When the fire was seen (the report's `observed_at`, or when it was received).
     pub reported_at: DateTime<Utc>,
+    /// When the server received the report; None for reports stored before it was kept.
+    pub received_at: Option<DateTime<Utc>>,
     pub reported_by: String,
     pub deadline: Option<DateTime<Utc>>,
     pub temp_c: Option<f64>,
@@ -53,7 +56,7 @@ pub struct FireRecord {
     pub request_hash: Option<String>,
 }
 
-const FIRE_COLUMNS: &str = "fid, geom, uuid, code, kind, status, reported_at, reported_by, deadline, temp_c, max_temp_c, \
+const FIRE_COLUMNS: &str = "fid, geom, uuid, code, kind, status, reported_at, received_at, reported_by, deadline, temp_c, max_temp_c, \
      area_m2, signs, note, accuracy_m, position_source, responsible_party, responsible_name, district_code, via, \
      candidates, mine, reignitions, controlled_at, cleared_at, updated_at, request_hash";
 
@@ -73,6 +76,7 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
         lon: p.x(),
         lat: p.y(),
         reported_at: parse_ts(&r.get::<_, String>("reported_at")?)?,
+        received_at: opt_ts(r.get("received_at")?)?,
         reported_by: r.get("reported_by")?,
         deadline: opt_ts(r.get("deadline")?)?,
         temp_c: r.get("temp_c")?,
@@ -124,6 +128,7 @@ pub struct NewFire<'a> {
     pub kind: FireKind,
     pub point: Point<f64>,
     pub reported_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
     pub reported_by: &'a str,
     pub deadline: DateTime<Utc>,
     pub temp_c: Option<f64>,
@@ -145,8 +150,8 @@ pub fn insert(conn: &Connection, f: &NewFire) -> Result<i64> {
     conn.execute(
         "INSERT INTO fire_points(geom, uuid, code, kind, status, reported_at, reported_by, deadline, temp_c, max_temp_c,
             area_m2, signs, note, accuracy_m, position_source, responsible_party, responsible_name, responsible_holder,
-            district_code, mine, via, candidates, reignitions, updated_at, request_hash)
-         VALUES (?1, ?2, ?3, ?4, 'reported', ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, 0, ?5, ?21)",
+            district_code, mine, via, candidates, reignitions, updated_at, request_hash, received_at)
+         VALUES (?1, ?2, ?3, ?4, 'reported', ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, 0, ?5, ?21, ?22)",
         params![
             gpkg::try_encode(&Geometry::Point(f.point))?,
             f.id,
@@ -169,6 +174,7 @@ pub fn insert(conn: &Connection, f: &NewFire) -> Result<i64> {
             r.via.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
             serde_json::to_string(&r.candidates).unwrap_or_default(),
             f.request_hash,
+            ts(f.received_at),
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -181,7 +187,12 @@ pub struct EventRecord {
     pub fire: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When it happened: the observed time for what a person saw or did in the field. History,
+    /// "as of" counts and ordering run on it.
     pub at: String,
+    /// When the server received it; absent for events stored before it was kept (then = `at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
     pub actor: String,
     pub role: String,
     pub action: String,
@@ -211,7 +222,7 @@ pub struct EventRecord {
 }
 
 const EVENT_COLUMNS: &str = "id, fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm, \
-     reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash";
+     reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at";
 
 fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
@@ -237,6 +248,7 @@ fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
         deadline: r.get(17)?,
         reignited: r.get::<_, i64>(18)? != 0,
         request_hash: r.get(19)?,
+        received_at: r.get(20)?,
     })
 }
 
@@ -244,8 +256,8 @@ fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
 pub fn append_event(conn: &Connection, e: &EventRecord) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO events(fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm,
-            reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         e.fire,
@@ -267,6 +279,7 @@ pub fn append_event(conn: &Connection, e: &EventRecord) -> Result<i64> {
         e.deadline,
         e.reignited as i64,
         e.request_hash,
+        e.received_at,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -286,6 +299,36 @@ pub fn event_by_client_id(conn: &Connection, client_id: &str) -> Result<Option<E
     Ok(conn
         .query_row(&sql, [client_id], event_from_row)
         .optional()?)
+}
+
+/// The time of a fire's latest event (its place at the end of the history).
+pub fn last_event_at(conn: &Connection, fire: &str) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = conn
+        .prepare_cached("SELECT max(at) FROM events WHERE fire = ?1")?
+        .query_row([fire], |r| r.get(0))?;
+    at.as_deref().map(parse_ts).transpose()
+}
+
+/// The status a fire had at `t`, from its events up to then.
+pub fn status_at(conn: &Connection, fire: &str, t: DateTime<Utc>) -> Result<Option<Status>> {
+    let s: Option<String> = conn
+        .prepare_cached(
+            "SELECT to_status FROM events WHERE fire = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![fire, ts(t)], |r| r.get(0))
+        .optional()?;
+    Ok(s.as_deref().and_then(Status::parse))
+}
+
+/// Keeps the highest temperature seen, for a reading that changes nothing else.
+pub fn raise_max_temp(conn: &Connection, fire: &str, temp_c: Option<f64>) -> Result<()> {
+    if let Some(t) = temp_c {
+        conn.prepare_cached(
+            "UPDATE fire_points SET max_temp_c = max(coalesce(max_temp_c, ?2), ?2) WHERE uuid = ?1",
+        )?
+        .execute(params![fire, t])?;
+    }
+    Ok(())
 }
 
 /// What the rules need to decide an action on this fire.
@@ -372,7 +415,9 @@ pub fn update_responsible(
 /// An inspection, written as a point in the inspections layer.
 pub struct NewInspection<'a> {
     pub fire: &'a FireRecord,
+    /// When it was made (observed); `received_at` when the server got it.
     pub at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
     pub by: &'a str,
     pub temp_c: Option<f64>,
     pub co_ppm: Option<f64>,
@@ -383,8 +428,8 @@ pub struct NewInspection<'a> {
 pub fn insert_inspection(conn: &Connection, i: &NewInspection) -> Result<i64> {
     let f = i.fire;
     conn.prepare_cached(
-        "INSERT INTO inspections(geom, fire, fire_code, at, by, temp_c, co_ppm, status_seen, note, district_code, holder)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO inspections(geom, fire, fire_code, at, by, temp_c, co_ppm, status_seen, note, district_code, holder, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         gpkg::try_encode(&Geometry::Point(Point::new(f.lon, f.lat)))?,
@@ -398,6 +443,7 @@ pub fn insert_inspection(conn: &Connection, i: &NewInspection) -> Result<i64> {
         i.note,
         f.responsible.district_code,
         f.responsible.holder(),
+        ts(i.received_at),
     ])?;
     Ok(conn.last_insert_rowid())
 }

@@ -348,6 +348,18 @@ INSERT INTO dust_pending_hours(device, hour)
 "#,
     ),
     (
+        13,
+        "field times: when an event or a check was received, beside when it was observed",
+        r#"
+-- `at` is when a thing happened in the field (a report's or inspection's observed_at, queued
+-- offline and sent hours later); history, "as of" counts and ordering stay on it. The time the
+-- server received it is kept beside, for the audit trail. NULL for older rows: received then.
+ALTER TABLE events ADD COLUMN received_at TEXT;
+ALTER TABLE dust_issue_events ADD COLUMN received_at TEXT;
+ALTER TABLE dust_restriction_checks ADD COLUMN received_at TEXT;
+"#,
+    ),
+    (
         15,
         "photos: the uploader's role, so owners are not told which authority took a photo",
         r#"

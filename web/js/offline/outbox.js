@@ -14,6 +14,10 @@
 // after a lost answer is harmless. A photo upload that meets no connection (or a 5xx, or a 401)
 // stays pending, and the item with it; one the server refuses (not an image, too large) is
 // marked failed with the message. The item is sent when the report and all its photos are.
+//
+// Each item is stamped with `observed_at`, the moment the patrol pressed send (not when it
+// syncs): the server dates the report, its deadline and its place in the history from it. The
+// stamp is in the stored body, so every resend carries the same time and stays a retry.
 
 import { request, uploadPhoto, uploadPhotoTo } from '../api.js';
 import { getAll, getOne, put, del, OUTBOX } from './idb.js';
@@ -64,8 +68,10 @@ export function start(username) {
  */
 export async function enqueue({ type, path, body, summary, photos: pics = [], fireId, id: given, photoPath }) {
   const id = given ?? (type === 'report' ? body.properties.id : body.id);
+  const createdAt = new Date().toISOString();
+  stamp(type, body, createdAt);
   await put(OUTBOX, {
-    id, type, path, body, summary, user: owner, createdAt: new Date().toISOString(), state: 'pending', attempts: 0,
+    id, type, path, body, summary, user: owner, createdAt, state: 'pending', attempts: 0,
     fireId: fireId ?? (type === 'report' ? body.properties.id : null),
     photoPath: photoPath ?? null,
     photos: pics.map((p) => ({ id: p.id, name: p.name, size: p.size, state: 'pending' })),
@@ -73,6 +79,13 @@ export async function enqueue({ type, path, body, summary, photos: pics = [], fi
   await notify();
   flush();
   return id;
+}
+
+/** Puts the observed time where each kind of item carries it: a Feature's properties (reports,
+ * dust violations) or the body (inspections and other events, compliance checks). */
+function stamp(type, body, at) {
+  const target = type === 'report' || type === 'dust_issue' ? body.properties : body;
+  target.observed_at ??= at;
 }
 
 /** Drops an item, and its photos still on the device. */
