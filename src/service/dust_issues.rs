@@ -578,6 +578,7 @@ pub fn build_demo(
                         action: step.action.clone(),
                         note: step.note.clone(),
                         id: None,
+                        observed_at: None,
                     };
                     act(tx, &ctx, &actor, &uuid, &input, at).inspect_err(|e| {
                         tracing::error!(issue = %issue.code, action = %step.action, "sample step refused: {}", e.message(crate::i18n::Lang::En));
