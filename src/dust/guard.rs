@@ -198,7 +198,13 @@ impl Guard {
         fail_key(&mut m.addresses, src, now, rules.after, &rules);
         if let Some(mn) = mn {
             fail_key(&mut m.mns, mn.to_string(), now, rules.mn_after, &rules);
-            fail_key(&mut m.pairs, (src, mn.to_string()), now, rules.after, &rules);
+            fail_key(
+                &mut m.pairs,
+                (src, mn.to_string()),
+                now,
+                rules.after,
+                &rules,
+            );
         }
     }
 
@@ -348,7 +354,10 @@ mod tests {
         }
         assert!(!g.may_try(a, "M1", t));
         assert!(!g.may_try(a, "M2", t), "every MN from that address");
-        assert!(g.may_try(ip("10.0.0.2"), "M2", t), "other addresses are not");
+        assert!(
+            g.may_try(ip("10.0.0.2"), "M2", t),
+            "other addresses are not"
+        );
         let t = t + Duration::from_secs(10);
         assert!(g.may_try(a, "M1", t));
         for _ in 0..3 {
