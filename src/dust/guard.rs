@@ -340,7 +340,7 @@ mod tests {
     }
 
     fn ip(s: &str) -> Source {
-        Source::of(s.parse().unwrap())
+        Source::of(s.parse().expect("an address"))
     }
 
     #[test]
@@ -434,8 +434,8 @@ mod tests {
     fn connections_per_address_are_limited_and_freed() {
         let c = Connections::new(2);
         let a = ip("10.0.0.1");
-        let one = c.open(a).unwrap();
-        let _two = c.open(a).unwrap();
+        let one = c.open(a).expect("a place");
+        let _two = c.open(a).expect("a place");
         assert!(c.open(a).is_none());
         assert!(c.open(ip("10.0.0.2")).is_some());
         drop(one);
