@@ -324,13 +324,7 @@ fn packets_split_across_reads_or_sent_together_are_all_taken() {
     d.add("WH-DUST-02", inside("mines", "骆驼山示例露天煤矿"));
     let mut s = connect(d.hj212);
     // One packet dribbled a few bytes at a time.
-    let one = realtime(
-        "WH-DUST-02",
-        PW,
-        5,
-        "20250110100000001",
-        "20250110100000",
-    );
+    let one = realtime("WH-DUST-02", PW, 5, "20250110100000001", "20250110100000");
     for chunk in one.chunks(7) {
         s.write_all(chunk).unwrap();
         std::thread::sleep(Duration::from_millis(2));
@@ -379,14 +373,8 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     bad_crc[n - 6..n - 2].copy_from_slice(b"FFFF");
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     s.write_all(&bad_crc).unwrap();
-    s.write_all(&realtime(
-        "NOT-REGISTERED",
-        PW,
-        5,
-        "2",
-        "20250110100100",
-    ))
-    .unwrap();
+    s.write_all(&realtime("NOT-REGISTERED", PW, 5, "2", "20250110100100"))
+        .unwrap();
     s.write_all(&realtime("WH-DUST-03", "654321", 5, "3", "20250110100200"))
         .unwrap();
     s.write_all(&[0xff, 0x00, b'#', b'#', b'x', 0x80]).unwrap();

@@ -157,7 +157,10 @@ fn silent(s: &mut TcpStream) {
     let mut buf = [0u8; 256];
     match s.read(&mut buf) {
         Ok(0) => panic!("the listener closed the connection"),
-        Ok(n) => panic!("unexpected answer: {:?}", String::from_utf8_lossy(&buf[..n])),
+        Ok(n) => panic!(
+            "unexpected answer: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
         Err(e) => assert!(
             matches!(
                 e.kind(),
@@ -303,7 +306,11 @@ fn a_connection_that_does_not_authenticate_in_time_is_closed_an_authenticated_on
     noisy.write_all(b"junk junk junk").unwrap();
     assert!(closed(&mut idle));
     assert!(closed(&mut noisy));
-    assert!(t.elapsed() >= Duration::from_millis(650), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(650),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(hj.stats.snapshot().unauthenticated_closed, 2);
     std::thread::sleep(Duration::from_millis(500));
     monitor.write_all(&realtime(MN, PW, 3)).unwrap();
@@ -490,7 +497,11 @@ fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
     let (ok, out, err) = add("GEN-01", None);
     assert!(ok, "{err}");
     let token = out.lines().next_back().unwrap();
-    assert_eq!(token.len(), 64, "the token stays alone on the last line: {out}");
+    assert_eq!(
+        token.len(),
+        64,
+        "the token stays alone on the last line: {out}"
+    );
     let pw = err
         .lines()
         .skip_while(|l| !l.contains("HJ 212 password (PW)"))

@@ -198,7 +198,13 @@ impl Guard {
         fail_key(&mut m.addresses, src, now, rules.after, &rules);
         if let Some(mn) = mn {
             fail_key(&mut m.mns, mn.to_string(), now, rules.mn_after, &rules);
-            fail_key(&mut m.pairs, (src, mn.to_string()), now, rules.after, &rules);
+            fail_key(
+                &mut m.pairs,
+                (src, mn.to_string()),
+                now,
+                rules.after,
+                &rules,
+            );
         }
     }
 
@@ -334,7 +340,7 @@ mod tests {
     }
 
     fn ip(s: &str) -> Source {
-        Source::of(s.parse().unwrap())
+        Source::of(s.parse().expect("an address"))
     }
 
     #[test]
@@ -348,7 +354,10 @@ mod tests {
         }
         assert!(!g.may_try(a, "M1", t));
         assert!(!g.may_try(a, "M2", t), "every MN from that address");
-        assert!(g.may_try(ip("10.0.0.2"), "M2", t), "other addresses are not");
+        assert!(
+            g.may_try(ip("10.0.0.2"), "M2", t),
+            "other addresses are not"
+        );
         let t = t + Duration::from_secs(10);
         assert!(g.may_try(a, "M1", t));
         for _ in 0..3 {
@@ -425,8 +434,8 @@ mod tests {
     fn connections_per_address_are_limited_and_freed() {
         let c = Connections::new(2);
         let a = ip("10.0.0.1");
-        let one = c.open(a).unwrap();
-        let _two = c.open(a).unwrap();
+        let one = c.open(a).expect("a place");
+        let _two = c.open(a).expect("a place");
         assert!(c.open(a).is_none());
         assert!(c.open(ip("10.0.0.2")).is_some());
         drop(one);

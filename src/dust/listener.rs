@@ -22,13 +22,12 @@ use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use super::guard::{Connections, Guard, LogLimit, Lockout, Noise, Source};
+use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
 use super::hj212::{self, Event, Framer, Reassembler};
 use super::ingest::{Ingestor, Receipt};
 use super::reading::time_ok;
 use super::store::{self, DeviceAuth};
 use crate::store::Db;
-
 
 /// Device credentials are re-read this often (a monitor added by the CLI in another process).
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
@@ -417,8 +416,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
         while let Some(event) = framer.next_event() {
             match event {
                 Event::Packet(data) => {
-                    if let Some(p) =
-                        packet(&ctx, peer, &data, &mut parts, &mut authenticated).await
+                    if let Some(p) = packet(&ctx, peer, &data, &mut parts, &mut authenticated).await
                         && acks.send(p).await.is_err()
                     {
                         return;
