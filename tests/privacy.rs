@@ -94,10 +94,15 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
     );
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
-    act(&patrol, &fire, json!({"action": "inspect", "temp_c": 150, "note": "冒烟"}));
+    act(
+        &patrol,
+        &fire,
+        json!({"action": "inspect", "temp_c": 150, "note": "冒烟"}),
+    );
 
     // The fire's photos: the manager sees who took them, the owner does not.
-    let photos = |c: &Client| c.get(&format!("/api/fires/{fire}")).json()["properties"]["photos"].clone();
+    let photos =
+        |c: &Client| c.get(&format!("/api/fires/{fire}")).json()["properties"]["photos"].clone();
     assert_eq!(photos(&manager)[0]["uploaded_by"], "patrol");
     let seen = photos(&owner);
     assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
@@ -118,7 +123,9 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
     let html = owner.get(&format!("/collections/inspections/items/{fid}?f=html"));
     assert_eq!(html.status, 200);
     assert!(!html.body.contains(">patrol<"), "{}", html.body);
-    let html = owner.get(&format!("/collections/inspections/items?fire={fire}&f=html"));
+    let html = owner.get(&format!(
+        "/collections/inspections/items?fire={fire}&f=html"
+    ));
     assert!(!html.body.contains(">patrol<"), "{}", html.body);
     for doc in ["queryables", "schema"] {
         let v = owner.get(&format!("/collections/inspections/{doc}")).json();
@@ -126,7 +133,10 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
     }
     // Guessing by filter is refused like any unknown property, not answered.
     for probe in [
-        format!("/collections/inspections/items?filter={}", enc("by = 'patrol'")),
+        format!(
+            "/collections/inspections/items?filter={}",
+            enc("by = 'patrol'")
+        ),
         "/collections/inspections/items?by=patrol".to_string(),
     ] {
         assert_eq!(owner.get(&probe).status, 400, "{probe}");
@@ -191,19 +201,21 @@ fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
     assert_eq!(r.status, 201, "{}", r.body);
 
     let checks = |c: &Client| {
-        restrictions(c)
-            .into_iter()
-            .find(|x| x["id"] == id)
-            .unwrap()["checks"][0]
-            .clone()
+        restrictions(c).into_iter().find(|x| x["id"] == id).unwrap()["checks"][0].clone()
     };
     let full = checks(&manager);
-    assert_eq!((full["by"].clone(), full["position"].clone()), (json!("patrol"), json!([106.85, 39.55])));
+    assert_eq!(
+        (full["by"].clone(), full["position"].clone()),
+        (json!("patrol"), json!([106.85, 39.55]))
+    );
     assert_eq!(checks(&patrol)["by"], "patrol");
     let seen = checks(&owner);
     assert_eq!(seen["by"], Value::Null, "{seen}");
     assert_eq!(seen["position"], Value::Null, "{seen}");
-    assert_eq!(seen["compliant"], false, "what was found is the owner's to know");
+    assert_eq!(
+        seen["compliant"], false,
+        "what was found is the owner's to know"
+    );
     assert_eq!(seen["note"], "料堆未苫盖");
 
     let warning = |c: &Client| c.get("/api/dust/warnings").json()["warnings"][0].clone();
@@ -219,7 +231,11 @@ fn a_district_officer_reports_only_in_its_own_district() {
     district.lang = "en";
     let before = count_fires(&s.db);
     let outside = inside("districts", "海勃湾区");
-    let r = report(&district, outside, json!({"kind": "coal_seam", "id": uuid()}));
+    let r = report(
+        &district,
+        outside,
+        json!({"kind": "coal_seam", "id": uuid()}),
+    );
     assert_eq!(r.status, 403, "{}", r.body);
     let v = r.json();
     assert_eq!(v["error"], "report_outside_district");
@@ -231,11 +247,19 @@ fn a_district_officer_reports_only_in_its_own_district() {
     assert!(r.json()["message"].as_str().unwrap().contains("不在您负责"));
     // In its own district it reports as before; a manager anywhere.
     assert_eq!(
-        report(&district, inside("districts", "乌达区"), json!({"kind": "coal_seam"})).status,
+        report(
+            &district,
+            inside("districts", "乌达区"),
+            json!({"kind": "coal_seam"})
+        )
+        .status,
         201
     );
     let manager = Client::login(&s, "manager");
-    assert_eq!(report(&manager, outside, json!({"kind": "coal_seam"})).status, 201);
+    assert_eq!(
+        report(&manager, outside, json!({"kind": "coal_seam"})).status,
+        201
+    );
 }
 
 #[test]
@@ -279,7 +303,11 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
     );
     assert!(!open.is_empty(), "its own fires nearby still are");
     // Resending the manager's very report under its id is no way to read it either.
-    let r = report(&district, at, json!({"kind": "coal_seam", "temp_c": 180, "id": moved}));
+    let r = report(
+        &district,
+        at,
+        json!({"kind": "coal_seam", "temp_c": 180, "id": moved}),
+    );
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(!r.body.contains(&moved) || r.json()["error"] == "idempotency_conflict");
     assert!(!r.body.contains("WH-"), "{}", r.body);
@@ -294,19 +322,23 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
     let mut visible: BTreeMap<String, bool> = BTreeMap::new();
     for i in &all {
         let fire = i["properties"]["fire"].as_str().unwrap().to_string();
-        if !visible.contains_key(&fire) {
-            let seen = patrol.get(&format!("/api/fires/{fire}")).status == 200;
-            visible.insert(fire, seen);
-        }
+        visible
+            .entry(fire.clone())
+            .or_insert_with(|| patrol.get(&format!("/api/fires/{fire}")).status == 200);
     }
     let hidden: Vec<&Value> = all
         .iter()
         .filter(|i| !visible[i["properties"]["fire"].as_str().unwrap()])
         .collect();
-    assert!(!hidden.is_empty(), "the demo has inspections of cleared or dismissed fires");
+    assert!(
+        !hidden.is_empty(),
+        "the demo has inspections of cleared or dismissed fires"
+    );
     let shown = all.len() - hidden.len();
 
-    let page = patrol.get("/collections/inspections/items?limit=10000").json();
+    let page = patrol
+        .get("/collections/inspections/items?limit=10000")
+        .json();
     assert_eq!(page["numberMatched"], json!(shown));
     let got = ids(page["features"].as_array().unwrap());
     for h in &hidden {
@@ -322,8 +354,14 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
             h["geometry"]["coordinates"][1].as_f64().unwrap(),
         ];
         for probe in [
-            format!("/collections/inspections/items?filter={}", enc(&format!("fire_code = '{code}'"))),
-            format!("/collections/inspections/items?filter={}", enc(&format!("fire = '{fire}'"))),
+            format!(
+                "/collections/inspections/items?filter={}",
+                enc(&format!("fire_code = '{code}'"))
+            ),
+            format!(
+                "/collections/inspections/items?filter={}",
+                enc(&format!("fire = '{fire}'"))
+            ),
             format!("/collections/inspections/items?fire_code={}", enc(code)),
             format!("/collections/inspections/items?fire={fire}"),
             format!(
@@ -349,12 +387,26 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     act(&patrol, &fire, json!({"action": "inspect", "temp_c": 120}));
     assert_eq!(
-        features(&patrol, &format!("/collections/inspections/items?fire={fire}")).len(),
+        features(
+            &patrol,
+            &format!("/collections/inspections/items?fire={fire}")
+        )
+        .len(),
         1
     );
     // Once dismissed, the fire and its inspections go together.
-    act(&manager, &fire, json!({"action": "dismiss", "reason": "误报"}));
-    assert!(features(&patrol, &format!("/collections/inspections/items?fire={fire}")).is_empty());
+    act(
+        &manager,
+        &fire,
+        json!({"action": "dismiss", "reason": "误报"}),
+    );
+    assert!(
+        features(
+            &patrol,
+            &format!("/collections/inspections/items?fire={fire}")
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -413,7 +465,10 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
     let own = owner.get(&format!("/collections/mines/items/{}", mine_fid(OWN_MINE)));
     assert_eq!(own.status, 200, "{}", own.body);
     assert_eq!(own.json()["properties"]["name"], OWN_MINE);
-    let other = owner.get(&format!("/collections/mines/items/{}", mine_fid("黄白茨示例煤矿")));
+    let other = owner.get(&format!(
+        "/collections/mines/items/{}",
+        mine_fid("黄白茨示例煤矿")
+    ));
     assert_eq!(other.status, 404, "not 403: existence is not revealed");
     let district = Client::login(&s, "district");
     let here = district.get(&format!("/collections/fire_points/items/{fire_here}"));
@@ -422,8 +477,12 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
     let elsewhere = district.get(&format!("/collections/fire_points/items/{fire_elsewhere}"));
     assert_eq!(elsewhere.status, 404);
     assert_eq!(
-        district.get(&format!("/collections/fire_points/items/{fire_elsewhere}")).body,
-        district.get(&format!("/collections/fire_points/items/{}", uuid())).body,
+        district
+            .get(&format!("/collections/fire_points/items/{fire_elsewhere}"))
+            .body,
+        district
+            .get(&format!("/collections/fire_points/items/{}", uuid()))
+            .body,
         "hidden and missing answer alike"
     );
 }
@@ -434,7 +493,10 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
     let (patrol, manager) = (Client::login(&s, "patrol"), Client::login(&s, "manager"));
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     let photo = upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
-    let urls = [photo["url"].as_str().unwrap(), photo["thumb_url"].as_str().unwrap()];
+    let urls = [
+        photo["url"].as_str().unwrap(),
+        photo["thumb_url"].as_str().unwrap(),
+    ];
     for u in urls {
         assert_eq!(patrol.get(u).status, 200);
         assert_eq!(Client::login(&s, "owner").get(u).status, 200);
@@ -461,7 +523,11 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
             .unwrap();
         Client::login(&s, "other-owner")
     };
-    act(&manager, &fire, json!({"action": "dismiss", "reason": "误报"}));
+    act(
+        &manager,
+        &fire,
+        json!({"action": "dismiss", "reason": "误报"}),
+    );
     let missing = patrol.get("/api/photos/999999").body;
     for u in urls {
         assert_eq!(other_owner.get(u).status, 404, "{u}");
@@ -487,13 +553,20 @@ fn a_patrol_is_not_told_the_codes_of_past_fires_it_may_no_longer_see() {
     else {
         panic!("the demo has an overdue fire not yet treated: {now}");
     };
-    act(&manager, &gone, json!({"action": "dismiss", "reason": "误报"}));
+    act(
+        &manager,
+        &gone,
+        json!({"action": "dismiss", "reason": "误报"}),
+    );
     assert_eq!(patrol.get(&format!("/api/fires/{gone}")).status, 404);
     let yesterday = (chrono::Local::now().date_naive() - Duration::days(1)).to_string();
     let path = format!("/api/clearance?at={yesterday}");
     let lists = |v: &Value| v["overdue"].to_string() + &v["suspended_mines"].to_string();
     let then = manager.get(&path).json();
-    assert!(lists(&then).contains(&gone), "it was overdue yesterday: {then}");
+    assert!(
+        lists(&then).contains(&gone),
+        "it was overdue yesterday: {then}"
+    );
     let seen = patrol.get(&path).json();
     assert!(!lists(&seen).contains(&gone), "{seen}");
     assert_eq!(seen["burning"], then["burning"], "the counts stay whole");

@@ -122,7 +122,6 @@ impl Clearance {
             m.fires.retain(|f| seen.contains(&f.id));
         }
     }
-
 }
 
 /// One day of the burn-down chart.

@@ -472,7 +472,10 @@ impl Registry {
                 .find(|p| p.name == f.layer && p.access.follows.is_none())
                 .ok_or_else(|| bad(format!("access.follows names no layer {:?}", f.layer)))?;
             if layer.field(&f.column).is_none() {
-                return Err(bad(format!("access.follows.column {:?} is not a field", f.column)));
+                return Err(bad(format!(
+                    "access.follows.column {:?} is not a field",
+                    f.column
+                )));
             }
             // The file must say what is enforced: the parent's read scopes.
             if layer.access.read != parent.access.read {

@@ -75,8 +75,13 @@ const COLUMNS: &str =
 const SELECT: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by, received_at FROM dust_restriction_checks";
 
 /// Every check, by restriction, oldest first, as this reader may see it.
-pub fn by_restriction(conn: &Connection, reader: &Actor) -> store::Result<HashMap<i64, Vec<Value>>> {
-    let mut stmt = conn.prepare(&format!("{COLUMNS}, role FROM dust_restriction_checks ORDER BY id"))?;
+pub fn by_restriction(
+    conn: &Connection,
+    reader: &Actor,
+) -> store::Result<HashMap<i64, Vec<Value>>> {
+    let mut stmt = conn.prepare(&format!(
+        "{COLUMNS}, role FROM dust_restriction_checks ORDER BY id"
+    ))?;
     let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
     let rows = stmt.query_map([], |r| Ok((check_json(r)?, r.get::<_, String>(10)?)))?;
     for row in rows {

@@ -33,8 +33,7 @@ pub struct Page {
 /// A scope as an SQL condition with its parameters. `watch_since` is the start of the
 /// re-ignition watch (RFC 3339): cleared fires since then count as open for patrols.
 pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
-    if let (Some(follows), Some(parent)) = (&layer.access.follows, layer.access.parent.as_deref())
-    {
+    if let (Some(follows), Some(parent)) = (&layer.access.follows, layer.access.parent.as_deref()) {
         return follow_sql(&follows.column, parent, scope, watch_since);
     }
     let col = |c: &Option<String>| c.clone();
@@ -76,7 +75,12 @@ pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Ve
 
 /// The scope of a layer whose rows belong to rows of `parent` (an inspection to its fire): a row
 /// is readable exactly when the row its `column` names is, whatever the role.
-fn follow_sql(column: &str, parent: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
+fn follow_sql(
+    column: &str,
+    parent: &Layer,
+    scope: &Scope,
+    watch_since: &str,
+) -> (String, Vec<Sql>) {
     match scope {
         Scope::All => ("1".into(), vec![]),
         Scope::Nothing => ("0".into(), vec![]),
