@@ -215,6 +215,9 @@ pub struct Rules {
     pub code_prefix: String,
     /// Mines not inspected for this many days are flagged.
     pub inspection_overdue_days: i64,
+    /// Most vertices one edited feature may have: checking and re-deriving a polygon costs time
+    /// while every other write waits.
+    pub max_vertices: usize,
 }
 
 impl Default for Rules {
@@ -228,6 +231,7 @@ impl Default for Rules {
             duplicate_radius_m: 50.0,
             code_prefix: "WH".into(),
             inspection_overdue_days: 7,
+            max_vertices: 10_000,
         }
     }
 }
