@@ -16,6 +16,8 @@ pub enum Kind {
     Conflict,
     TooLarge,
     Unprocessable,
+    /// 503: too busy now; the argument `retry_after` (seconds) becomes the `Retry-After` header.
+    Busy,
 }
 
 /// A problem with the request, in words a person can act on.

@@ -343,6 +343,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The photo is larger than the {limit} limit",
     ),
     (
+        "photo_too_many_pixels",
+        "照片为 {width}×{height} 像素，超过 {max} 百万像素的上限；请缩小后再上传",
+        "The photo is {width}×{height} pixels, more than the {max} megapixel limit; scale it down and upload again",
+    ),
+    (
+        "photo_busy",
+        "正在处理的照片过多，请 {retry_after} 秒后重试",
+        "Too many photos are being processed; try again in {retry_after} seconds",
+    ),
+    (
         "upload_too_large",
         "一次上传的照片合计超过 {limit}，请分几次上传",
         "The photos sent at once exceed {limit} in total; send them in several uploads",
@@ -750,6 +760,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The filter (CQL2 text) is invalid: {detail}",
     ),
     (
+        "filter_too_deep",
+        "过滤条件嵌套过深：括号、NOT 等最多嵌套 {max} 层，请简化",
+        "The filter is nested too deeply: at most {max} levels of parentheses, NOT and functions; simplify it",
+    ),
+    (
+        "filter_too_long",
+        "过滤条件过长：最多 {max} 个字符",
+        "The filter is too long: at most {max} characters",
+    ),
+    (
+        "filter_too_many_terms",
+        "过滤条件过多：最多 {max} 个条件（IN 列表中的每个值各算一个）",
+        "The filter has too many conditions: at most {max} (each value in an IN list counts as one)",
+    ),
+    (
         "unknown_param",
         "未知查询参数“{param}”；可用参数：{known}",
         "Unknown query parameter \"{param}\"; the parameters are: {known}",
@@ -788,6 +813,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "reroute_reason_deleted",
         "经 OGC API 删除{layer}{label}后按新边界重新判定责任主体",
         "responsibility re-derived after {layer} {label} was deleted through the OGC API",
+    ),
+    (
+        "too_many_vertices",
+        "几何有 {count} 个顶点，超过每个要素 {max} 个的上限；请简化后再提交",
+        "The geometry has {count} vertices, more than the limit of {max} per feature; simplify it and send it again",
+    ),
+    (
+        "area_has_open_cases",
+        "{label}内仍有 {count} 起未销号的火点或扬尘问题，此修改会使它们不属于任何区县；请先处理或改派这些案件",
+        "{count} open fires or dust violations depend on {label}: this change would leave them outside every district; close or reassign them first",
     ),
     (
         "still_referenced",

@@ -587,6 +587,99 @@ fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
     assert_eq!(Client::anonymous(&s).get(url).status, 401);
 }
 
+/// A PNG of `w`×`h` black pixels: a few dozen KB as a file, `w`×`h`×3 bytes decoded.
+fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = vec![];
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_compression(png::Compression::High);
+    let mut writer = enc.write_header().unwrap();
+    let mut stream = writer.stream_writer().unwrap();
+    let row = vec![0u8; w as usize * 3];
+    for _ in 0..h {
+        stream.write_all(&row).unwrap();
+    }
+    stream.finish().unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// A decompression bomb is refused from its header with a message naming the limit; many
+/// uploads at once queue for a few decoding slots while the server keeps answering.
+#[test]
+fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
+    let s = demo_server();
+    let patrol = Client::login(&s, "patrol");
+    let r = report(
+        &patrol,
+        inside("mines", &own_mine()),
+        json!({"kind": "coal_seam"}),
+    );
+    let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
+    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
+    let up = |bytes: &[u8]| {
+        let (ctype, body) = multipart(bytes);
+        request(
+            s.addr,
+            "POST",
+            &format!("/api/fires/{id}/photos"),
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", &ctype),
+                ("Accept-Language", "en"),
+            ],
+            Some(&body),
+        )
+    };
+    let photos = |s: &Server| -> i64 {
+        rusqlite::Connection::open(&s.db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = photos(&s);
+    let bomb = png_bomb(7745, 7745);
+    assert!(bomb.len() < 400_000, "{} bytes", bomb.len());
+    let r = up(&bomb);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"], "photo_too_many_pixels");
+    let msg = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("7745×7745") && msg.contains("40 megapixel"),
+        "{msg}"
+    );
+    assert_eq!(photos(&s), before, "nothing stored");
+
+    // Sixteen real photos at once (distinct, so none is a repeat): each is stored or told to
+    // come back later, and a page loads meanwhile.
+    let uploads: Vec<_> = (0..16u8)
+        .map(|i| {
+            let img = image::RgbImage::from_pixel(1600, 1200, image::Rgb([i, 2 * i, 3]));
+            let mut png = std::io::Cursor::new(vec![]);
+            image::DynamicImage::ImageRgb8(img)
+                .write_to(&mut png, image::ImageFormat::Png)
+                .unwrap();
+            png.into_inner()
+        })
+        .collect();
+    let manager = Client::login(&s, "manager");
+    std::thread::scope(|scope| {
+        let running: Vec<_> = uploads.iter().map(|b| scope.spawn(|| up(b))).collect();
+        let page = manager.get("/api/fires");
+        assert_eq!(page.status, 200, "answers while photos decode");
+        for r in running {
+            let r = r.join().unwrap();
+            match r.status {
+                201 => {}
+                503 => assert!(r.header("retry-after").is_some(), "{:?}", r.headers),
+                other => panic!("{other}: {}", r.body),
+            }
+        }
+    });
+    assert!(photos(&s) > before);
+}
+
 #[test]
 fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count() {
     let s = demo_server();

@@ -936,6 +936,40 @@ fn the_web_export_is_for_managers() {
     assert!(r.json()["message"].as_str().unwrap().contains("colour"));
 }
 
+/// A note typed as a spreadsheet formula leaves the CSV as text (a leading '), numbers stay
+/// numbers, even negative ones.
+#[test]
+fn csv_exports_do_not_carry_formulas() {
+    let server = common::demo_server();
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    qingling::store::gpkg::register_functions(&conn).unwrap();
+    let code: String = conn
+        .query_row(
+            "UPDATE fire_points SET note = '=HYPERLINK(\"http://x\",\"y\")', temp_c = -5.5
+             WHERE fid = (SELECT min(fid) FROM fire_points) RETURNING code",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let manager = common::Client::login(&server, "manager");
+    let r = manager.get("/api/export?layer=fire_points&format=CSV");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let line = r
+        .body
+        .lines()
+        .find(|l| l.contains(&code))
+        .unwrap_or_else(|| panic!("{code} in {}", r.body));
+    assert!(line.contains("'=HYPERLINK("), "{line}");
+    assert!(line.contains(",-5.5"), "a number stays a number: {line}");
+    let cells_starting_with_formula = r
+        .body
+        .lines()
+        .flat_map(|l| l.split(','))
+        .filter(|c| c.trim_start_matches('"').starts_with(['=', '@']))
+        .count();
+    assert_eq!(cells_starting_with_formula, 0, "{}", r.body);
+}
+
 #[test]
 fn re_imported_districts_move_the_mines_dumps_heaps_and_monitors_they_now_contain() {
     let dir = tempfile::tempdir().unwrap();

@@ -584,6 +584,58 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Hostile filters are refused with a 400 that names the bound, before any SQL is built;
+/// filters right at the bounds are answered (SQLite copes with what the parser lets through).
+#[test]
+fn deep_long_and_sprawling_filters_are_bounded() {
+    let s = demo_server();
+    let m = Client::login(&s, "manager");
+    let get = |filter: &str, lang: &str| {
+        let path = format!("/collections/fire_points/items?filter={}", encode(filter));
+        let auth = format!("Bearer {}", token(&m));
+        request(
+            m.addr,
+            "GET",
+            &path,
+            &[("Authorization", &auth), ("Accept-Language", lang)],
+            None,
+        )
+    };
+    let nots = |n: usize| format!("{}temp_c > 1", "NOT ".repeat(n));
+    let mixed = |n: usize| format!("{}temp_c > 1{}", "NOT (".repeat(n), ")".repeat(n));
+    let chain = |n: usize| vec!["temp_c > 1"; n].join(" OR ");
+    for ok in [nots(19), mixed(9), chain(100)] {
+        let r = get(&ok, "en");
+        assert_eq!(r.status, 200, "{ok}: {}", r.body);
+    }
+    for (bad, key, needle) in [
+        (nots(50), "filter_too_deep", "at most 20 levels"),
+        (mixed(30), "filter_too_deep", "at most 20 levels"),
+        (chain(150), "filter_too_many_terms", "at most 100"),
+        (
+            format!("name = '{}'", "x".repeat(9000)),
+            "filter_too_long",
+            "at most 8192 characters",
+        ),
+    ] {
+        let r = get(&bad, "en");
+        assert_eq!(r.status, 400, "{}: {}", &bad[..40], r.body);
+        assert_eq!(r.json()["error"], key);
+        assert!(
+            r.json()["message"].as_str().unwrap().contains(needle),
+            "{}",
+            r.body
+        );
+    }
+    let r = get(&nots(50), "zh");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("20 层"),
+        "{}",
+        r.body
+    );
+}
+
 #[test]
 fn paging_counts_and_owners_never_learn_the_reporter() {
     let s = demo_server();
@@ -923,6 +975,163 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
 
     // The database is still a valid GeoPackage after all that.
     check_geopackage(&s.db);
+}
+
+/// A polygon of more vertices than the limit is refused before the write, naming the limit and
+/// the count; nothing is written.
+#[test]
+fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
+    let s = demo_server();
+    let m = Client::login(&s, "manager");
+    let at = open_ground(&s);
+    let n = 12_000;
+    let ring: Vec<Value> = (0..=n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i % n) / f64::from(n);
+            json!([at[0] + 0.004 * a.cos(), at[1] + 0.004 * a.sin()])
+        })
+        .collect();
+    let geometry = json!({"type": "Polygon", "coordinates": [ring]});
+    let mine = json!({"type": "Feature", "geometry": geometry, "properties": {
+        "name": "千边矿区", "licence_no": "C1503002026099", "holder": "千边矿业有限公司",
+        "kind": "open_pit", "status": "producing"}});
+    let count = || qingling::store::features::count(&db(&s), "mines").unwrap();
+    let before = count();
+    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&mine));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"], "too_many_vertices");
+    let msg = r.json()["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("12001") && msg.contains("10000"), "{msg}");
+    assert_eq!(count(), before);
+    let fid: i64 = db(&s)
+        .query_row("SELECT min(fid) FROM mines", [], |r| r.get(0))
+        .unwrap();
+    let geom = |s: &Server| -> Vec<u8> {
+        db(s)
+            .query_row(
+                &format!("SELECT geom FROM mines WHERE fid = {fid}"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let old = geom(&s);
+    let item = format!("/collections/mines/items/{fid}");
+    let r = send(
+        &m,
+        "PATCH",
+        &item,
+        &[],
+        Some(&json!({"geometry": mine["geometry"]})),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let stored = m.get(&item).json();
+    let r = send(
+        &m,
+        "PUT",
+        &item,
+        &[],
+        Some(
+            &json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
+        ),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(geom(&s), old, "nothing written");
+}
+
+/// A district holding open fires can be neither deleted nor moved away from them: 409 naming how
+/// many, and nothing changes. Its neighbours' edits that strand nobody still pass.
+#[test]
+fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
+    let s = demo_server();
+    let m = Client::login(&s, "manager");
+    let conn = db(&s);
+    let open =
+        "status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";
+    let (fid, code, n): (i64, String, i64) = conn
+        .query_row(
+            &format!(
+                "SELECT d.fid, d.code, count(*) FROM districts d JOIN fire_points f
+                 ON f.district_code = d.code WHERE f.{open} GROUP BY d.fid ORDER BY 3 DESC LIMIT 1"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(n > 0);
+    let issues: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM dust_issues WHERE district_code = ?1 AND status <> 'verified'",
+            [&code],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cases = n + issues;
+    let snapshot = |conn: &rusqlite::Connection| -> (i64, Vec<u8>, BTreeSet<String>) {
+        let districts = conn
+            .query_row("SELECT count(*) FROM districts", [], |r| r.get(0))
+            .unwrap();
+        let geom = conn
+            .query_row(
+                &format!("SELECT geom FROM districts WHERE fid = {fid}"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let fires = strings(
+            conn,
+            &format!(
+                "SELECT uuid || responsible_party || responsible_name || coalesce(district_code, '')
+                 FROM fire_points WHERE {open}"
+            ),
+        );
+        (districts, geom, fires)
+    };
+    let before = snapshot(&conn);
+    let item = format!("/collections/districts/items/{fid}");
+    let r = send(&m, "DELETE", &item, &[], None);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.json()["error"], "area_has_open_cases");
+    assert_eq!(r.json()["detail"]["open_cases"], json!(cases), "{}", r.body);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{cases} open")),
+        "{}",
+        r.body
+    );
+    // Replacing the boundary with a small square far from its fires is the same.
+    let stored = m.get(&item).json();
+    let far = json!({"type": "Feature", "geometry": square([100.0, 30.0], 0.01),
+        "properties": stored["properties"]});
+    let r = send(&m, "PUT", &item, &[], Some(&far));
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = send(
+        &m,
+        "PATCH",
+        &item,
+        &[],
+        Some(&json!({"geometry": far["geometry"]})),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(snapshot(&conn), before, "nothing changed");
+    // New reports there are still taken.
+    let at = open_ground(&s);
+    let r = Client::login(&s, "patrol").post(
+        "/api/fires",
+        &fire_feature(at, json!({"kind": "coal_seam", "position_source": "map"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // An edit that keeps its fires inside passes (the same geometry, another name).
+    let r = send(
+        &m,
+        "PATCH",
+        &item,
+        &[],
+        Some(&json!({"properties": {"name": format!("{code} 改名")}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 /// `ogrinfo` lists the styles table beside every layer, and GDAL's validator passes.

@@ -217,6 +217,9 @@ pub struct Rules {
     pub inspection_overdue_days: i64,
     /// How far a field observation's `observed_at` may lie from the time it is received.
     pub observed: super::observed::Window,
+    /// Most vertices one edited feature may have: checking and re-deriving a polygon costs time
+    /// while every other write waits.
+    pub max_vertices: usize,
 }
 
 impl Default for Rules {
@@ -231,6 +234,7 @@ impl Default for Rules {
             code_prefix: "WH".into(),
             inspection_overdue_days: 7,
             observed: super::observed::Window::default(),
+            max_vertices: 10_000,
         }
     }
 }

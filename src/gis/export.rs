@@ -438,6 +438,16 @@ impl Drop for KmlNameField {
     }
 }
 
+/// A text cell a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'` (OWASP's CSV injection guidance).
+pub fn spreadsheet_safe(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
 /// One output layer being written.
 struct Target<'a> {
     req: &'a Request<'a>,
@@ -497,6 +507,14 @@ impl Target<'_> {
                     Some(Value::Null) | None => None,
                     Some(other) => Some(FieldValue::StringValue(other.to_string())),
                 };
+                // Text typed by people could be a formula to a spreadsheet opening the CSV;
+                // numbers stay numbers (a negative one is not a formula).
+                let value = match value {
+                    Some(FieldValue::StringValue(s)) if self.req.format == Format::Csv => {
+                        Some(FieldValue::StringValue(spreadsheet_safe(s)))
+                    }
+                    v => v,
+                };
                 if let Some(v) = value {
                     // GDAL converts a whole number given to a Real column, and the reverse.
                     feature.set_field(i, &v).map_err(|e| failed(out, e))?;
@@ -514,6 +532,26 @@ impl Target<'_> {
 mod tests {
     use super::*;
     use crate::layers::Registry;
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_quoted() {
+        for (s, want) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("煤层自燃", "煤层自燃"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(s.into()), want);
+        }
+    }
 
     #[test]
     fn shapefile_names_are_short_readable_and_unique() {

@@ -32,6 +32,7 @@ fn status(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -80,7 +81,15 @@ pub async fn localize(req: Request, next: Next) -> Response {
             "detail": p.detail,
         });
         let status = res.status();
+        let retry_after = p
+            .args
+            .iter()
+            .find(|(k, _)| *k == "retry_after")
+            .and_then(|(_, v)| header::HeaderValue::from_str(v).ok());
         let mut out = (status, axum::Json(body)).into_response();
+        if let Some(v) = retry_after.filter(|_| status == StatusCode::SERVICE_UNAVAILABLE) {
+            out.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             out.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -129,7 +129,10 @@ pub async fn upload_for(
         return Err(ApiError(Error::invalid("photo_missing")));
     }
     let dir = store::dir(app.db.path());
+    // Bounded: a few decodes at once, the rest queue a while, then 503.
+    let slot = photos::decode_slot(&photos::DECODES, photos::DECODE_WAIT).await?;
     let saved = tokio::task::spawn_blocking(move || -> Result<Vec<photos::Processed>, Error> {
+        let _slot = slot;
         let mut out = vec![];
         for bytes in files {
             let p = photos::process(&bytes)?;

@@ -313,6 +313,16 @@ pub fn act(
 /// (boundaries changed), inside the caller's transaction: each one that moves gets a system
 /// `reassign` event (its note the reason and the new party) and a webhook. Returns
 /// `(uuid, code, from, to)` of those moved.
+/// Where the violations not yet verified are, as (lon, lat).
+pub fn open_positions(tx: &Connection) -> Result<Vec<(f64, f64)>> {
+    let open = store::get_many(
+        tx,
+        "t.status <> ?",
+        vec![Sql::Text(Status::Verified.as_str().into())],
+    )?;
+    Ok(open.iter().map(|i| (i.lon, i.lat)).collect())
+}
+
 pub fn reroute_open(
     tx: &Connection,
     index: &ResponsibilityIndex,

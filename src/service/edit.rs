@@ -135,16 +135,34 @@ fn still_referenced(layer: &Layer, key_value: &str, by: Vec<String>) -> Error {
         .arg("by", by.join("、"))
 }
 
+/// A geometry checked for a layer (shape, validity, vertex count) before the write transaction:
+/// the costly part of an edit, done without holding the single writer.
+pub struct Checked(Geometry<f64>);
+
+impl Checked {
+    /// Refuses more than `max_vertices` (422, naming the limit and the count) before anything
+    /// else, then checks the shape and validity as an import does.
+    pub fn new(layer: &Layer, g: Geometry<f64>, max_vertices: usize) -> Result<Checked> {
+        let n = geo::CoordsIter::coords_count(&g);
+        if n > max_vertices {
+            return Err(Error::invalid("too_many_vertices")
+                .arg("count", n.to_string())
+                .arg("max", max_vertices.to_string()));
+        }
+        Ok(Checked(check_geometry(layer, g)?))
+    }
+}
+
 /// Checks and stores one feature (a new one when `fid` is None), returning its fid.
 fn write(
     tx: &rusqlite::Connection,
     registry: &Registry,
     layer: &Layer,
     fid: Option<i64>,
-    geom: Geometry<f64>,
+    geom: Checked,
     props: &Map<String, Value>,
 ) -> Result<i64> {
-    let g = check_geometry(layer, geom)?;
+    let g = geom.0;
     let mut values = layer
         .validate(props, Source::Import)
         .map_err(Error::fields)?;
@@ -255,9 +273,21 @@ fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityInde
     Ok(())
 }
 
+/// Open cases outside every district before an edit of a responsibility polygon (None for other
+/// layers): the edit may not add to them.
+fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Result<Option<usize>> {
+    if AREA_LAYERS.contains(&layer.name.as_str()) {
+        Ok(Some(crate::service::reroute::stranded(tx)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The reason recorded on each re-routed fire, in the editor's language (as an import does).
-/// After a write: re-derives what depends on the layer, re-routes open fires with the reason
-/// `key` (naming the feature), and says what changed.
+/// After a write: refuses (409, the caller's transaction rolls back) when open fires or dust
+/// violations would be left outside every district; else re-derives what depends on the layer,
+/// re-routes open fires with the reason `key` (naming the feature), and says what changed. Open
+/// cases in a mine, dump or heap that moved or went follow the polygons to their new party.
 fn finish(
     tx: &rusqlite::Connection,
     ctx: &Ctx,
@@ -265,7 +295,17 @@ fn finish(
     key: &str,
     props: &Map<String, Value>,
     fid: i64,
+    before: Option<usize>,
 ) -> Result<Edited> {
+    if let Some(before) = before {
+        let after = crate::service::reroute::stranded(tx)?;
+        if after > before {
+            return Err(Error::new(Kind::Conflict, "area_has_open_cases")
+                .arg("label", label(layer, props, fid))
+                .arg("count", (after - before).to_string())
+                .detail(serde_json::json!({"open_cases": after - before})));
+        }
+    }
     let why = reason(layer, key, &label(layer, props, fid), ctx.lang);
     let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
@@ -291,11 +331,12 @@ pub fn create(
     tx: &rusqlite::Connection,
     ctx: &Ctx,
     layer: &Layer,
-    geom: Geometry<f64>,
+    geom: Checked,
     props: &Map<String, Value>,
 ) -> Result<Edited> {
+    let before = stranded_before(tx, layer)?;
     let fid = write(tx, ctx.registry, layer, None, geom, props)?;
-    finish(tx, ctx, layer, "reroute_reason_created", props, fid)
+    finish(tx, ctx, layer, "reroute_reason_created", props, fid, before)
 }
 
 /// Replaces a feature (PUT): geometry and every property.
@@ -304,14 +345,15 @@ pub fn replace(
     ctx: &Ctx,
     layer: &Layer,
     fid: i64,
-    geom: Geometry<f64>,
+    geom: Checked,
     props: &Map<String, Value>,
 ) -> Result<Edited> {
     if features::row(tx, layer, fid)?.is_none() {
         return Err(Error::not_found("feature"));
     }
+    let before = stranded_before(tx, layer)?;
     write(tx, ctx.registry, layer, Some(fid), geom, props)?;
-    finish(tx, ctx, layer, "reroute_reason_changed", props, fid)
+    finish(tx, ctx, layer, "reroute_reason_changed", props, fid, before)
 }
 
 /// Updates a feature (PATCH): the geometry if given, and the properties given merged into the
@@ -321,7 +363,7 @@ pub fn update(
     ctx: &Ctx,
     layer: &Layer,
     fid: i64,
-    geom: Option<Geometry<f64>>,
+    geom: Option<Checked>,
     patch: &Map<String, Value>,
 ) -> Result<Edited> {
     let Some((old_geom, mut props)) = features::row(tx, layer, fid)? else {
@@ -334,15 +376,25 @@ pub fn update(
             props.insert(k.clone(), v.clone());
         }
     }
+    let before = stranded_before(tx, layer)?;
     write(
         tx,
         ctx.registry,
         layer,
         Some(fid),
-        geom.unwrap_or(old_geom),
+        // The stored geometry passed these checks when it was written.
+        geom.unwrap_or(Checked(old_geom)),
         &props,
     )?;
-    finish(tx, ctx, layer, "reroute_reason_changed", &props, fid)
+    finish(
+        tx,
+        ctx,
+        layer,
+        "reroute_reason_changed",
+        &props,
+        fid,
+        before,
+    )
 }
 
 /// Deletes a feature, unless other features still refer to it.
@@ -356,9 +408,18 @@ pub fn delete(tx: &rusqlite::Connection, ctx: &Ctx, layer: &Layer, fid: i64) -> 
             return Err(still_referenced(layer, &k, by));
         }
     }
+    let before = stranded_before(tx, layer)?;
     features::delete(tx, layer, fid)?;
     gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
-    finish(tx, ctx, layer, "reroute_reason_deleted", &props, fid)
+    finish(
+        tx,
+        ctx,
+        layer,
+        "reroute_reason_deleted",
+        &props,
+        fid,
+        before,
+    )
 }
 
 #[cfg(test)]
@@ -423,7 +484,7 @@ mod tests {
             &conn,
             &ctx,
             mines,
-            square(106.6, 39.4, 0.1),
+            Checked::new(mines, square(106.6, 39.4, 0.1), 100).expect("valid"),
             &props(json!({"name": "一矿", "licence_no": "C1", "holder": "甲", "kind": "open_pit", "status": "producing", "district_code": "forged"})),
         )
         .expect("mine");
@@ -439,7 +500,7 @@ mod tests {
             &conn,
             &ctx,
             dumps,
-            square(106.71, 39.4, 0.01),
+            Checked::new(dumps, square(106.71, 39.4, 0.01), 100).expect("valid"),
             &props(json!({"name": "外排土场", "mine": "C1"})),
         )
         .expect("dump");
@@ -476,7 +537,7 @@ mod tests {
             &conn,
             &ctx,
             mines,
-            square(106.65, 39.6, 0.01),
+            Checked::new(mines, square(106.65, 39.6, 0.01), 100).expect("valid"),
             &props(json!({"name": "重号矿", "licence_no": "C1", "holder": "丙", "kind": "open_pit", "status": "producing"})),
         )
         .expect_err("duplicate");

@@ -3,6 +3,8 @@
 //! (which strips every EXIF field, including the position).
 
 use std::io::Cursor;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
@@ -11,12 +13,39 @@ use crate::error::{Error, Kind, Result};
 
 /// Largest upload accepted, per photo.
 pub const MAX_BYTES: usize = 15 << 20;
-/// Largest side and pixel count decoded.
+/// Largest side and pixel count decoded: 40 megapixels is more than any phone camera takes,
+/// and costs at most 160 MB decoded (RGBA); a PNG of that many pixels can be a few hundred KB.
 pub const MAX_SIDE: u32 = 12_000;
-pub const MAX_PIXELS: u64 = 60_000_000;
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Photos decoded at once, per core: each can hold [`MAX_PIXELS`] × 4 bytes.
+pub const DECODES_PER_CORE: usize = 1;
+/// How long an upload waits for a decoding slot before it is answered 503.
+pub const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Long side of the served image and of the thumbnail.
 pub const FULL_SIDE: u32 = 2048;
 pub const THUMB_SIDE: u32 = 320;
+
+/// The decoding slots shared by every upload: one per core (a decode is CPU-bound, so more at
+/// once only adds memory, not speed).
+pub static DECODES: LazyLock<Arc<tokio::sync::Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new(cores * DECODES_PER_CORE))
+});
+
+/// Waits up to `wait` for a decoding slot, held until the permit is dropped; when none frees up
+/// in time, a 503 asking to retry later (the `Retry-After` header).
+pub async fn decode_slot(
+    gate: &Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    let busy = || {
+        Error::new(Kind::Busy, "photo_busy").arg("retry_after", wait.as_secs().max(1).to_string())
+    };
+    match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(busy()),
+    }
+}
 
 /// A checked photo, ready to store.
 pub struct Processed {
@@ -54,16 +83,34 @@ pub fn process(bytes: &[u8]) -> Result<Processed> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_PIXELS * 4);
+    // RGBA at the largest size, plus room for the decoder's own buffers.
+    limits.max_alloc = Some(MAX_PIXELS * 4 + (16 << 20));
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
-    let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(bad(format!("{w}×{h} pixels is more than {MAX_PIXELS}")));
+    let too_many = |w: u32, h: u32| {
+        Error::invalid("photo_too_many_pixels")
+            .arg("width", w.to_string())
+            .arg("height", h.to_string())
+            .arg("max", (MAX_PIXELS / 1_000_000).to_string())
+    };
+    // The header alone gives the size: refuse before a single pixel is decoded.
+    let (w, h) = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?
+        .into_dimensions()
+        .map_err(|e| bad(e.to_string()))?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(too_many(w, h));
     }
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many(w, h),
+        e => bad(e.to_string()),
+    })?;
     let orientation = decoder.orientation().map_err(|e| bad(e.to_string()))?;
     let exif = decoder.exif_metadata().ok().flatten();
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many(w, h),
+        e => bad(e.to_string()),
+    })?;
     img.apply_orientation(orientation);
     let (exif_time, exif_lon, exif_lat) = exif.map(read_exif).unwrap_or_default();
     Ok(Processed {
@@ -129,6 +176,57 @@ fn read_exif(raw: Vec<u8>) -> (Option<String>, Option<f64>, Option<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PNG of `w`×`h` black pixels: tiny as a file (the rows compress to almost nothing),
+    /// huge once decoded. Written row by row, so the test never holds the pixels either.
+    pub fn bomb(w: u32, h: u32) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = vec![];
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::High);
+        let mut writer = enc.write_header().expect("header");
+        let mut stream = writer.stream_writer().expect("stream");
+        let row = vec![0u8; w as usize * 3];
+        for _ in 0..h {
+            stream.write_all(&row).expect("row");
+        }
+        stream.finish().expect("finish");
+        writer.finish().expect("end");
+        out
+    }
+
+    #[test]
+    fn a_small_file_of_too_many_pixels_is_refused_from_its_header() {
+        // Just over 40 megapixels, a few dozen KB as a file.
+        let bytes = bomb(6400, 6400);
+        assert!(bytes.len() < 300_000, "{} bytes", bytes.len());
+        let e = process(&bytes).err().expect("refused");
+        let Error::Problem(p) = e else {
+            panic!("a problem, not {e:?}")
+        };
+        assert_eq!(
+            (p.key, p.kind),
+            ("photo_too_many_pixels", Kind::Unprocessable)
+        );
+        assert!(p.args.contains(&("max", "40".to_string())), "{:?}", p.args);
+        assert!(p.args.contains(&("width", "6400".to_string())));
+    }
+
+    #[tokio::test]
+    async fn decodes_beyond_the_slots_wait_then_are_told_to_retry() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(1));
+        let wait = Duration::from_millis(20);
+        let held = decode_slot(&gate, wait).await.expect("free slot");
+        let Err(Error::Problem(p)) = decode_slot(&gate, wait).await else {
+            panic!("no second slot")
+        };
+        assert_eq!((p.key, p.kind), ("photo_busy", Kind::Busy));
+        assert!(p.args.contains(&("retry_after", "1".to_string())));
+        drop(held);
+        assert!(decode_slot(&gate, wait).await.is_ok(), "freed");
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = DynamicImage::new_rgb8(w, h);

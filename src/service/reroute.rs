@@ -53,17 +53,32 @@ pub fn reroute_open(
     Ok(moved)
 }
 
+/// Open fires and dust violations the polygons now in the database place outside every
+/// district: nobody would answer for them.
+pub fn stranded(tx: &rusqlite::Connection) -> Result<usize> {
+    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    let outside = |lon: f64, lat: f64| index.assign(geo::Point::new(lon, lat)).is_err();
+    let fires = fires::get_many(tx, OPEN_FIRES, vec![])?
+        .iter()
+        .filter(|f| outside(f.lon, f.lat))
+        .count();
+    let issues = crate::service::dust_issues::open_positions(tx)?
+        .into_iter()
+        .filter(|(lon, lat)| outside(*lon, *lat))
+        .count();
+    Ok(fires + issues)
+}
+
+const OPEN_FIRES: &str =
+    "t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";
+
 fn reroute_fires(
     tx: &rusqlite::Connection,
     index: &ResponsibilityIndex,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<Vec<Rerouted>> {
-    let open = fires::get_many(
-        tx,
-        "t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')",
-        vec![],
-    )?;
+    let open = fires::get_many(tx, OPEN_FIRES, vec![])?;
     let mut moved = vec![];
     for f in open {
         let Ok(new) = index.assign(geo::Point::new(f.lon, f.lat)) else {

@@ -7,10 +7,14 @@
 
 use std::fmt;
 
-/// Nesting deeper than this is refused, so a hostile filter cannot exhaust the stack.
-const MAX_DEPTH: usize = 64;
+/// Nesting (parentheses, `NOT`, functions) deeper than this is refused before any SQL is built:
+/// the SQL mirrors the nesting, and SQLite's parser stack (100 entries) overflows at about 50.
+pub const MAX_DEPTH: usize = 20;
 /// Longer filters are refused before parsing.
 pub const MAX_LEN: usize = 8192;
+/// More conditions than this are refused: a flat `OR` chain becomes an SQL expression as deep as
+/// it is long (SQLite stops at 1000), and every condition costs time on every row.
+pub const MAX_TERMS: usize = 100;
 
 /// A boolean expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +90,27 @@ pub struct ParseError {
     /// Character offset in the filter.
     pub at: usize,
     pub message: String,
+    /// Which bound was passed, if one was: these have their own translated messages.
+    pub limit: Option<Limit>,
+}
+
+/// The bounds on a filter's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Depth,
+    Length,
+    Terms,
+}
+
+impl Limit {
+    /// The message key and the bound.
+    pub fn key_and_max(self) -> (&'static str, usize) {
+        match self {
+            Limit::Depth => ("filter_too_deep", MAX_DEPTH),
+            Limit::Length => ("filter_too_long", MAX_LEN),
+            Limit::Terms => ("filter_too_many_terms", MAX_TERMS),
+        }
+    }
 }
 
 impl fmt::Display for ParseError {
@@ -125,6 +150,14 @@ fn err(at: usize, message: impl Into<String>) -> ParseError {
     ParseError {
         at,
         message: message.into(),
+        limit: None,
+    }
+}
+
+fn over(at: usize, limit: Limit, message: impl Into<String>) -> ParseError {
+    ParseError {
+        limit: Some(limit),
+        ..err(at, message)
     }
 }
 
@@ -238,6 +271,7 @@ struct Parser {
     pos: usize,
     end: usize,
     depth: usize,
+    terms: usize,
 }
 
 fn is_kw(t: Option<&Tok>, kw: &str) -> bool {
@@ -286,7 +320,24 @@ impl Parser {
     fn deeper(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(err(self.at(), "the filter is nested too deeply"));
+            return Err(over(
+                self.at(),
+                Limit::Depth,
+                format!("the filter is nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts one condition against [`MAX_TERMS`].
+    fn term(&mut self) -> Result<(), ParseError> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(over(
+                self.at(),
+                Limit::Terms,
+                format!("the filter has more than {MAX_TERMS} conditions"),
+            ));
         }
         Ok(())
     }
@@ -339,6 +390,7 @@ impl Parser {
     }
 
     fn predicate(&mut self, value: Scalar) -> Result<Expr, ParseError> {
+        self.term()?;
         if let Some(Tok::Op(op)) = self.peek() {
             let op = *op;
             self.pos += 1;
@@ -385,6 +437,8 @@ impl Parser {
             let mut list = vec![self.scalar()?];
             while self.peek() == Some(&Tok::Comma) {
                 self.pos += 1;
+                // Each listed value is a bound parameter: count them too.
+                self.term()?;
                 list.push(self.scalar()?);
             }
             self.expect(Tok::RParen, "“)” closing the IN list")?;
@@ -472,8 +526,9 @@ impl Parser {
 /// Parses a CQL2 text filter.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if src.chars().count() > MAX_LEN {
-        return Err(err(
+        return Err(over(
             MAX_LEN,
+            Limit::Length,
             format!("the filter is longer than {MAX_LEN} characters"),
         ));
     }
@@ -483,6 +538,7 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
         toks,
         pos: 0,
         depth: 0,
+        terms: 0,
     };
     if p.peek().is_none() {
         return Err(err(0, "the filter is empty"));
@@ -599,5 +655,37 @@ mod tests {
         assert!(parse(&deep).expect_err("deep").message.contains("deeply"));
         assert!(parse(&"NOT ".repeat(100)).is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn depth_length_and_conditions_are_bounded() {
+        let nots = |n: usize| format!("{}status = 'x'", "NOT ".repeat(n));
+        assert!(parse(&nots(MAX_DEPTH - 1)).is_ok());
+        assert_eq!(
+            parse(&nots(50)).expect_err("deep").limit,
+            Some(Limit::Depth)
+        );
+        let parens = |n: usize| format!("{}true{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&parens(MAX_DEPTH - 1)).is_ok());
+        assert_eq!(
+            parse(&parens(MAX_DEPTH)).expect_err("deep").limit,
+            Some(Limit::Depth)
+        );
+        let chain = |n: usize| vec!["temp_c > 1"; n].join(" OR ");
+        assert!(parse(&chain(MAX_TERMS)).is_ok());
+        assert_eq!(
+            parse(&chain(MAX_TERMS + 1)).expect_err("many").limit,
+            Some(Limit::Terms)
+        );
+        let list = vec!["1"; MAX_TERMS + 1].join(",");
+        assert_eq!(
+            parse(&format!("temp_c IN ({list})"))
+                .expect_err("long list")
+                .limit,
+            Some(Limit::Terms)
+        );
+        let long = format!("name = '{}'", "x".repeat(MAX_LEN));
+        assert_eq!(parse(&long).expect_err("long").limit, Some(Limit::Length));
+        assert_eq!(parse("status = ").expect_err("syntax").limit, None);
     }
 }

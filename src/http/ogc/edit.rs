@@ -159,6 +159,15 @@ fn feature(body: &Value, crs: Option<Crs>) -> Result<(Geometry<f64>, Map<String,
     Ok((g, properties(body)?))
 }
 
+/// The vertex limit and the geometry checks, on a blocking thread and before the write
+/// transaction: a big polygon's validation never holds the single writer.
+async fn checked(app: &App, layer: &Layer, g: Geometry<f64>) -> Result<service::Checked, Error> {
+    let (layer, max) = (layer.clone(), app.rules.max_vertices);
+    tokio::task::spawn_blocking(move || service::Checked::new(&layer, g, max))
+        .await
+        .map_err(|e| Error::Store(crate::store::StoreError::Worker(e.to_string())))?
+}
+
 fn ctx(app: &App, now: chrono::DateTime<Utc>, lang: crate::i18n::Lang) -> service::Ctx<'_> {
     service::Ctx {
         registry: &app.registry,
@@ -273,6 +282,7 @@ pub async fn create(
         Err(res) => return Ok(res),
     };
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
+    let geom = checked(&app, &layer, geom).await?;
     let (edited, v) = run_edit(&app, actor, layer, None, lang(&headers), move |tx, c, l| {
         service::create(tx, c, l, geom, &props)
     })
@@ -303,6 +313,7 @@ pub async fn replace(
     };
     let fid = fid_of(&fid)?;
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
+    let geom = checked(&app, &layer, geom).await?;
     let (_, v) = run_edit(
         &app,
         actor,
@@ -335,7 +346,7 @@ pub async fn update(
     }
     let geom = match body.get("geometry") {
         None | Some(Value::Null) => None,
-        Some(g) => Some(geometry(g, body_projector(&headers)?)?),
+        Some(g) => Some(checked(&app, &layer, geometry(g, body_projector(&headers)?)?).await?),
     };
     let patch = properties(&body)?;
     let (_, v) = run_edit(

@@ -372,8 +372,13 @@ fn items_request(
         })?;
     }
     if let Some(text) = q.get("filter") {
-        let expr = super::cql2::parse(text)
-            .map_err(|e| Error::bad_request("bad_filter").arg("detail", e.to_string()))?;
+        let expr = super::cql2::parse(text).map_err(|e| match e.limit {
+            Some(limit) => {
+                let (key, max) = limit.key_and_max();
+                Error::bad_request(key).arg("max", max.to_string())
+            }
+            None => Error::bad_request("bad_filter").arg("detail", e.to_string()),
+        })?;
         conditions.push(filter::cql2(&expr, &queryables)?);
     }
     let bbox_crs = crs_param(q, "bbox-crs")?;
