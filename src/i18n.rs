@@ -595,6 +595,97 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Shapefile 字段名最多 10 个字符，已改名：{pairs}",
         "Shapefile field names are at most 10 characters; renamed: {pairs}",
     ),
+    // Backups (issue 9 item 7).
+    (
+        "cli_backup_no_db",
+        "数据库 {path} 不存在",
+        "There is no database at {path}",
+    ),
+    (
+        "cli_backup_exists",
+        "{path} 已存在；备份只写入新的文件夹",
+        "{path} exists; a backup is written only into a new folder",
+    ),
+    (
+        "cli_backup_failed",
+        "备份失败：{detail}",
+        "The backup failed: {detail}",
+    ),
+    (
+        "cli_backup_damaged",
+        "数据库 {path} 未通过完整性检查，未备份：{detail}",
+        "The database {path} fails its integrity check and was not backed up: {detail}",
+    ),
+    (
+        "cli_backup_photo_missing",
+        "警告：数据库记录的照片文件 {file} 不存在，未能备份（已记入清单的 missing）",
+        "Warning: the photo file {file} that the database records is missing and was not backed up (listed under missing in the manifest)",
+    ),
+    (
+        "cli_backup_photo_damaged",
+        "警告：照片文件 {file} 的内容与其名称（SHA-256）不符，已按原样备份",
+        "Warning: the photo file {file} does not match its name (its SHA-256); backed up as it is",
+    ),
+    (
+        "cli_backup_done",
+        "已备份到 {out}：数据库（架构版本 {schema}，{fires} 个火点，{photos} 条照片记录）及 {files} 个照片文件；manifest.json 的 SHA-256：{manifest}",
+        "Backed up to {out}: the database (schema version {schema}, {fires} fire points, {photos} photo records) and {files} photo files; SHA-256 of manifest.json: {manifest}",
+    ),
+    (
+        "cli_restore_no_manifest",
+        "{dir} 中没有 manifest.json，不是清零备份",
+        "{dir} has no manifest.json: it is not a Qingling backup",
+    ),
+    (
+        "cli_restore_bad_manifest",
+        "备份清单 {file} 无法使用：{detail}；未写入任何内容",
+        "The backup manifest {file} cannot be used: {detail}; nothing was written",
+    ),
+    (
+        "cli_restore_file_missing",
+        "备份不完整：缺少 {file}；未写入任何内容",
+        "The backup is incomplete: {file} is missing; nothing was written",
+    ),
+    (
+        "cli_restore_file_mismatch",
+        "备份已损坏：{file} 的 SHA-256 与清单不符（清单 {expected}，实际 {actual}）；未写入任何内容",
+        "The backup is damaged: the SHA-256 of {file} does not match the manifest (manifest {expected}, file {actual}); nothing was written",
+    ),
+    (
+        "cli_restore_newer",
+        "该备份的数据库架构版本 {found} 比本程序支持的 {known} 新；请用更新版本的 qingling 恢复",
+        "The backup's schema version {found} is newer than the {known} this build knows; restore it with a newer qingling",
+    ),
+    (
+        "cli_restore_exists",
+        "{path} 已存在；恢复不会覆盖现有数据库，除非加 --force（先停止使用它的服务）",
+        "{path} exists; restore does not replace a database unless given --force (stop the server using it first)",
+    ),
+    (
+        "cli_restore_integrity",
+        "恢复出的数据库未通过完整性检查：{detail}；未写入数据库",
+        "The restored database fails its integrity check: {detail}; no database was written",
+    ),
+    (
+        "cli_restore_failed",
+        "恢复失败：{detail}",
+        "The restore failed: {detail}",
+    ),
+    (
+        "cli_restore_done",
+        "已从 {from} 恢复到 {db}：{fires} 个火点，{photos} 条照片记录；校验和与完整性检查均通过",
+        "Restored {from} to {db}: {fires} fire points, {photos} photo records; checksums and integrity check passed",
+    ),
+    (
+        "cli_restore_kept_old",
+        "原数据库已改名为 {path}（连同其 -wal、-shm）；确认无误后可删除",
+        "The database that was there is kept as {path} (with its -wal and -shm); delete it once satisfied",
+    ),
+    (
+        "cli_restore_checked",
+        "{from} 完好：{files} 个文件的校验和一致，完整性检查通过（架构版本 {schema}，{fires} 个火点，{photos} 条照片记录）；未写入任何内容",
+        "{from} is sound: {files} files match their checksums and the integrity check passed (schema version {schema}, {fires} fire points, {photos} photo records); nothing was written",
+    ),
     // Webhooks (issue 4 item 5).
     ("what_webhook", "该回调地址", "webhook"),
     (

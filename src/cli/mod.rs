@@ -1,5 +1,6 @@
-//! The command line: `serve`, `import`, `export`, `user add`, `demo`, `bench`.
+//! The command line: `serve`, `import`, `export`, `user add`, `demo`, `bench`, `backup`, `restore`.
 
+mod backup;
 mod bench;
 mod dustbench;
 mod export;
@@ -64,6 +65,10 @@ enum Command {
     /// Dust ingest benchmark on loopback: HTTP batches, HJ 212 packets, bytes per reading,
     /// a year's rollup (build with --release).
     Dustbench(dustbench::Args),
+    /// Back up a database, while the server runs, with its photos and a checksummed manifest.
+    Backup(backup::BackupArgs),
+    /// Restore a backup after verifying every checksum (or only verify it with --check).
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -166,6 +171,8 @@ pub fn main() -> ExitCode {
         Command::Monitor { command } => monitor::run(command),
         Command::Dustbench(args) => dustbench::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
     }
 }
 

@@ -371,6 +371,11 @@ UPDATE photos SET uploaded_role = (SELECT u.role FROM users u WHERE u.username =
     ),
 ];
 
+/// The newest migration this build knows: a database at a higher version was made by a newer build.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
 /// Brings a database up to date: GeoPackage core, app migrations, one table per layer, and any
 /// field added to a layer file since the table was made.
 pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
