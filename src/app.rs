@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::domain::fire::Rules;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::layers::Registry;
+use crate::service::login_guard::{LoginGuard, LoginPolicy};
 use crate::store::{Db, Result, areas, schema};
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct App {
     /// A raster tile URL template for the map's basemap (e.g. Tianditu with its key); none draws
     /// the vector layers on a plain background.
     pub tiles: Option<String>,
+    /// Sign-in limits: per address, per username, password hashes at once.
+    pub login: Arc<LoginGuard>,
 }
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
@@ -45,12 +48,19 @@ impl App {
             rules: Arc::new(rules),
             web_dir,
             tiles: None,
+            login: Arc::new(LoginGuard::new(LoginPolicy::default())),
         })
     }
 
     /// Sets the basemap tile URL template.
     pub fn with_tiles(mut self, tiles: Option<String>) -> App {
         self.tiles = tiles.filter(|t| !t.trim().is_empty());
+        self
+    }
+
+    /// Replaces the sign-in limits (tests shorten them).
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> App {
+        self.login = Arc::new(LoginGuard::new(policy));
         self
     }
 

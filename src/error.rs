@@ -16,6 +16,10 @@ pub enum Kind {
     Conflict,
     TooLarge,
     Unprocessable,
+    /// 429: too many attempts; the response says when to try again.
+    TooManyRequests,
+    /// 503: the server is busy; the response says when to try again.
+    Unavailable,
 }
 
 /// A problem with the request, in words a person can act on.

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `import`, `export`, `user add`, `demo`, `bench`.
+//! The command line: `serve`, `import`, `export`, `user add|disable|enable|passwd|sessions`,
+//! `demo`, `bench`.
 
 mod bench;
 mod dustbench;
@@ -7,6 +8,7 @@ mod import;
 mod monitor;
 mod rules;
 mod serve;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +87,8 @@ enum UserCommand {
         #[arg(long)]
         holder: Option<String>,
     },
+    #[command(flatten)]
+    Manage(user::Command),
 }
 
 /// The language for command-line messages, from LANG (Chinese by default).
@@ -139,6 +143,9 @@ pub fn main() -> ExitCode {
             let Some(role) = Role::parse(&role) else {
                 return fail("unknown role");
             };
+            if let Err(e) = user::check_password(&username, &password) {
+                return fail(e);
+            }
             let u = NewUser {
                 username: &username,
                 password: &password,
@@ -158,6 +165,9 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(message(&e)),
             }
         }
+        Command::User {
+            command: UserCommand::Manage(cmd),
+        } => user::run(cmd),
         Command::Demo { db, samples } => match build_demo(&db, &samples) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),

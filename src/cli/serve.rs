@@ -80,6 +80,14 @@ async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io
                 .db
                 .write(move |tx| crate::service::fires::sweep(tx, chrono::Utc::now(), &rules))
                 .await;
+            let now = chrono::Utc::now();
+            let purged = sweeper
+                .db
+                .write(move |tx| crate::store::users::purge_sessions(tx, now))
+                .await;
+            if let Err(e) = purged {
+                tracing::error!(error = %e, "purging ended sessions failed");
+            }
             match done {
                 Ok(n) if n > 0 => tracing::info!(
                     extinguished = n,
@@ -93,7 +101,11 @@ async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io
     // Webhook deliveries (and the sweep for passed deadlines) run beside requests, never in them.
     crate::service::webhooks::spawn_worker(&app);
     crate::service::dust_alerts::spawn_checker(&app);
-    axum::serve(listener, crate::http::router(app))
+    // With the peer address: sign-in limits per address and the audit log need it.
+    axum::serve(
+        listener,
+        crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -8,5 +8,6 @@ pub mod dust;
 pub mod dust_issue;
 pub mod dust_watch;
 pub mod fire;
+pub mod password;
 pub mod responsibility;
 pub mod role;

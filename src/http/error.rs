@@ -32,6 +32,8 @@ fn status(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -81,6 +83,10 @@ pub async fn localize(req: Request, next: Next) -> Response {
         });
         let status = res.status();
         let mut out = (status, axum::Json(body)).into_response();
+        // A handler's Retry-After (429, 503) survives the rewrite.
+        if let Some(v) = res.headers().get(header::RETRY_AFTER) {
+            out.headers_mut().insert(header::RETRY_AFTER, v.clone());
+        }
         if status == StatusCode::UNAUTHORIZED {
             out.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

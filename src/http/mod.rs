@@ -1,5 +1,6 @@
 //! The HTTP API: one file per route group, assembled here.
 
+pub mod audit;
 pub mod auth;
 pub mod clearance;
 pub mod collections;
@@ -15,6 +16,7 @@ pub mod fires;
 pub mod notifications;
 pub mod ogc;
 pub mod photos;
+pub mod users;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -56,9 +58,16 @@ pub fn router(app: App) -> Router {
         .merge(photos::router())
         .merge(notifications::router())
         .merge(webhooks::router())
+        .merge(users::router())
+        .merge(audit::router())
         .route("/config.json", axum::routing::get(config))
         // Unknown API paths answer a JSON 404, never the web app's index page.
-        .route("/api/{*rest}", axum::routing::any(not_found));
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        // Every write request is recorded; a route layer sees the route as declared.
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            audit::record_writes,
+        ));
     if let Some(dir) = &app.web_dir {
         // The app's own routes (no file extension) get index.html; a missing file is a 404, so a
         // broken asset path shows up as an error rather than as HTML.
