@@ -18,7 +18,10 @@ fn login_raw(s: &Server, user: &str, password: &str, lang: &str) -> Response {
         s.addr,
         "POST",
         "/api/login",
-        &[("Content-Type", "application/json"), ("Accept-Language", lang)],
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept-Language", lang),
+        ],
         Some(body.as_bytes()),
     )
 }
@@ -92,7 +95,10 @@ fn a_flood_of_wrong_sign_ins_gets_503_with_retry_after_and_the_server_keeps_answ
     );
     assert!(!busy.is_empty(), "one hashing slot cannot take 48 at once");
     for r in busy {
-        assert!(r.header("Retry-After").is_some_and(|v| v.parse::<u64>().is_ok()));
+        assert!(
+            r.header("Retry-After")
+                .is_some_and(|v| v.parse::<u64>().is_ok())
+        );
         assert_eq!(r.json()["error"], "login_busy");
         assert!(r.json()["message"].as_str().unwrap().contains("try again"));
     }
@@ -127,7 +133,10 @@ fn a_username_is_locked_after_repeated_failures_alike_whether_it_exists_or_not()
     for user in ["patrol", "no-such-user"] {
         for _ in 0..3 {
             let r = login_raw(&s, user, "wrong password", "en");
-            assert_eq!((r.status, r.json()["error"].clone()), (401, json!("bad_credentials")));
+            assert_eq!(
+                (r.status, r.json()["error"].clone()),
+                (401, json!("bad_credentials"))
+            );
         }
     }
     // The right password during the lock is refused like any other.
@@ -188,7 +197,12 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
         .find(|e| e["action"] == "request")
         .unwrap();
     assert_eq!(
-        (&req["method"], &req["route"], &req["target"], &req["status"]),
+        (
+            &req["method"],
+            &req["route"],
+            &req["target"],
+            &req["status"]
+        ),
         (
             &json!("POST"),
             &json!("/api/users/{name}/disable"),
@@ -208,7 +222,11 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
     let csv = manager.get("/api/audit.csv");
     assert_eq!(csv.status, 200);
     assert!(csv.header("Content-Type").unwrap().starts_with("text/csv"));
-    assert!(csv.body.contains("id,at,actor,address,action"), "{}", csv.body);
+    assert!(
+        csv.body.contains("id,at,actor,address,action"),
+        "{}",
+        csv.body
+    );
     assert!(csv.body.contains("'=HYPERLINK"), "{}", csv.body);
     assert!(!csv.body.contains(",=HYPERLINK"), "{}", csv.body);
 }
@@ -224,31 +242,49 @@ fn managers_list_accounts_and_a_disabled_user_is_out_at_once() {
     let users = list.json()["users"].as_array().unwrap().clone();
     let district = users.iter().find(|u| u["username"] == "district").unwrap();
     assert_eq!(
-        (&district["role"], &district["district"], &district["disabled"]),
+        (
+            &district["role"],
+            &district["district"],
+            &district["disabled"]
+        ),
         (&json!("district"), &json!("150303"), &json!(false))
     );
     let p = users.iter().find(|u| u["username"] == "patrol").unwrap();
     assert!(p["last_login_at"].is_string());
     let page = manager.get("/api/users?limit=1").json();
-    assert_eq!((page["users"].as_array().unwrap().len(), &page["next"]), (1, &json!(1)));
+    assert_eq!(
+        (page["users"].as_array().unwrap().len(), &page["next"]),
+        (1, &json!(1))
+    );
     assert_eq!(manager.get("/api/users?limit=100000").status, 422);
 
     let r = manager.post("/api/users/patrol/disable", &json!({}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(patrol.get("/api/me").status, 401);
+    assert_eq!(login_raw(&s, "patrol", "qingling-patrol", "en").status, 401);
     assert_eq!(
-        login_raw(&s, "patrol", "qingling-patrol", "en").status,
-        401
+        manager.post("/api/users/nobody/disable", &json!({})).status,
+        404
     );
-    assert_eq!(manager.post("/api/users/nobody/disable", &json!({})).status, 404);
-    assert_eq!(manager.post("/api/users/manager/disable", &json!({})).status, 422);
+    assert_eq!(
+        manager
+            .post("/api/users/manager/disable", &json!({}))
+            .status,
+        422
+    );
     let audit = manager.get("/api/audit?action=user_disable").json();
     let e = &audit["entries"][0];
-    assert_eq!((&e["actor"], &e["target"]), (&json!("manager"), &json!("patrol")));
+    assert_eq!(
+        (&e["actor"], &e["target"]),
+        (&json!("manager"), &json!("patrol"))
+    );
     assert_eq!(e["detail"]["before"]["disabled"], false);
     assert_eq!(e["detail"]["after"]["disabled"], true);
 
-    assert_eq!(manager.post("/api/users/patrol/enable", &json!({})).status, 200);
+    assert_eq!(
+        manager.post("/api/users/patrol/enable", &json!({})).status,
+        200
+    );
     let again = Client::login(&s, "patrol");
     assert_eq!(again.get("/api/me").status, 200);
     let sessions = manager.get("/api/users/patrol/sessions").json();
@@ -316,15 +352,34 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
     let s = demo_server_with_policy(loose());
     let db = s.db.to_str().unwrap().to_string();
     let (ok, _, err) = run(&[
-        "user", "add", "--db", &db, "--username", "wang", "--password", "11111111", "--role",
+        "user",
+        "add",
+        "--db",
+        &db,
+        "--username",
+        "wang",
+        "--password",
+        "11111111",
+        "--role",
         "patrol",
     ]);
     assert!(!ok && err.contains("too common"), "{err}");
     let (ok, _, err) = run(&[
-        "user", "add", "--db", &db, "--username", "wang", "--password", "wang-fire-2024",
-        "--role", "patrol",
+        "user",
+        "add",
+        "--db",
+        &db,
+        "--username",
+        "wang",
+        "--password",
+        "wang-fire-2024",
+        "--role",
+        "patrol",
     ]);
-    assert!(!ok && err.contains("must not contain the username"), "{err}");
+    assert!(
+        !ok && err.contains("must not contain the username"),
+        "{err}"
+    );
 
     let patrol = Client::login(&s, "patrol");
     let (ok, out, err) = run(&["user", "sessions", "--db", &db, "patrol"]);
@@ -347,14 +402,26 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
         .write_all(b"quiet ember ridge lantern\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(patrol.get("/api/me").status, 401);
     assert_eq!(login_raw(&s, "patrol", "qingling-patrol", "en").status, 401);
     assert_eq!(
         login_raw(&s, "patrol", "quiet ember ridge lantern", "en").status,
         200
     );
-    let (ok, _, err) = run(&["user", "passwd", "--db", &db, "patrol", "--password", "short"]);
+    let (ok, _, err) = run(&[
+        "user",
+        "passwd",
+        "--db",
+        &db,
+        "patrol",
+        "--password",
+        "short",
+    ]);
     assert!(!ok && err.contains("at least 8"), "{err}");
 
     let (ok, _, err) = run(&["user", "disable", "--db", &db, "owner"]);
@@ -377,7 +444,12 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    for a in ["user_passwd", "user_disable", "user_enable", "user_sessions_revoke"] {
+    for a in [
+        "user_passwd",
+        "user_disable",
+        "user_enable",
+        "user_sessions_revoke",
+    ] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
     let _: Value = audit;

@@ -106,8 +106,8 @@ async fn serve(app: App, addr: SocketAddr, hj212: Option<SocketAddr>) -> std::io
         listener,
         crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -48,9 +48,7 @@ pub enum Command {
 /// The rules a new password must meet, as an error in the command line's language.
 pub fn check_password(username: &str, pw: &str) -> Result<(), String> {
     password::check(username, pw).map_err(|p| {
-        super::message(
-            &Error::invalid(p.key()).arg("min", password::MIN_CHARS.to_string()),
-        )
+        super::message(&Error::invalid(p.key()).arg("min", password::MIN_CHARS.to_string()))
     })
 }
 
@@ -204,10 +202,7 @@ fn set_disabled(
     });
     match done {
         Ok(Some(_)) => {
-            eprintln!(
-                "{name} {}",
-                if disabled { "disabled" } else { "enabled" }
-            );
+            eprintln!("{name} {}", if disabled { "disabled" } else { "enabled" });
             ExitCode::SUCCESS
         }
         Ok(None) => unknown(&name),

@@ -75,11 +75,7 @@ pub async fn record_writes(State(app): State<App>, req: Request, next: Next) -> 
         detail: None,
     };
     let now = Utc::now();
-    if let Err(e) = app
-        .db
-        .write(move |tx| audit::record(tx, now, &entry))
-        .await
-    {
+    if let Err(e) = app.db.write(move |tx| audit::record(tx, now, &entry)).await {
         tracing::error!(error = %e, "audit entry not written");
     }
     res

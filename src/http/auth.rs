@@ -86,10 +86,7 @@ async fn login(
         return Ok(refused(r));
     }
     let name = body.username.clone();
-    let found = app
-        .db
-        .read(move |c| users::credentials(c, &name))
-        .await?;
+    let found = app.db.read(move |c| users::credentials(c, &name)).await?;
     let stored = found.as_ref().map(|c| c.hash.clone());
     let password = body.password.clone();
     let matches = match guard

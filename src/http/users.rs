@@ -48,10 +48,7 @@ async fn list(
     manager_only(&actor)?;
     let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = int_param(&q, "offset", 0, usize::MAX)?;
-    let (rows, more) = app
-        .db
-        .read(move |c| users::list(c, limit, offset))
-        .await?;
+    let (rows, more) = app.db.read(move |c| users::list(c, limit, offset)).await?;
     Ok(axum::Json(json!({
         "users": rows,
         "limit": limit,
@@ -113,7 +110,9 @@ async fn set_disabled(
             let before = users::set_disabled(tx, &who, disabled, now)?;
             if let Some(b) = before {
                 let e = Entry {
-                    detail: Some(json!({"before": {"disabled": b}, "after": {"disabled": disabled}})),
+                    detail: Some(
+                        json!({"before": {"disabled": b}, "after": {"disabled": disabled}}),
+                    ),
                     ..entry
                 };
                 crate::store::audit::record(tx, now, &e)?;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 
 /// The limits; the defaults suit a real server, tests shorten them.
@@ -188,8 +188,7 @@ impl LoginGuard {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Refusal> {
         let wait = self.policy.hash_wait;
-        let permit = match tokio::time::timeout(wait, self.hashing.clone().acquire_owned()).await
-        {
+        let permit = match tokio::time::timeout(wait, self.hashing.clone().acquire_owned()).await {
             Ok(Ok(p)) => p,
             _ => return Err(Refusal::Busy(wait.max(Duration::from_secs(1)))),
         };
@@ -234,10 +233,22 @@ mod tests {
             account_lock_max: Duration::from_secs(300),
             ..LoginPolicy::default()
         };
-        let got: Vec<Option<u64>> = (1..=9).map(|n| lock_for(n, &p).map(|d| d.as_secs())).collect();
+        let got: Vec<Option<u64>> = (1..=9)
+            .map(|n| lock_for(n, &p).map(|d| d.as_secs()))
+            .collect();
         assert_eq!(
             got,
-            [None, None, None, None, Some(60), Some(120), Some(240), Some(300), Some(300)]
+            [
+                None,
+                None,
+                None,
+                None,
+                Some(60),
+                Some(120),
+                Some(240),
+                Some(300),
+                Some(300)
+            ]
         );
     }
 

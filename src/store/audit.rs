@@ -120,7 +120,12 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
 const COLUMNS: &str = "id, at, actor, address, action, method, route, target, status, detail";
 
 /// One page, newest first, and whether more follow.
-pub fn page(conn: &Connection, f: &Filter, limit: usize, offset: usize) -> Result<(Vec<Row>, bool)> {
+pub fn page(
+    conn: &Connection,
+    f: &Filter,
+    limit: usize,
+    offset: usize,
+) -> Result<(Vec<Row>, bool)> {
     let (cond, mut args) = conditions(f);
     args.push(Sql::Integer(limit as i64 + 1));
     args.push(Sql::Integer(offset as i64));

@@ -173,9 +173,7 @@ pub fn password_matches(stored: Option<&str>, password: &str) -> bool {
 pub fn verify(conn: &Connection, username: &str, password: &str) -> Result<Option<(i64, Actor)>> {
     let found = credentials(conn, username)?;
     let ok = password_matches(found.as_ref().map(|c| c.hash.as_str()), password);
-    Ok(found
-        .filter(|c| ok && !c.disabled)
-        .map(|c| (c.id, c.actor)))
+    Ok(found.filter(|c| ok && !c.disabled).map(|c| (c.id, c.actor)))
 }
 
 /// Replaces a password (already hashed, checked against the rules by the caller) and ends the
@@ -390,7 +388,12 @@ pub fn session(
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2
                AND coalesce(s.last_seen_at, s.created_at) > ?3 AND u.disabled_at IS NULL",
-            params![token_hash(token), now.to_rfc3339(), idle_since, touch_before],
+            params![
+                token_hash(token),
+                now.to_rfc3339(),
+                idle_since,
+                touch_before
+            ],
             |r| Ok((actor_from_row(r)?.2, r.get::<_, bool>(6)?)),
         )
         .optional()?)
