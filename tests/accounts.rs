@@ -147,7 +147,16 @@ fn a_username_is_locked_after_repeated_failures_alike_whether_it_exists_or_not()
         assert_eq!(r.json()["error"], "login_locked");
         assert!(r.header("Retry-After").unwrap().parse::<u64>().unwrap() >= 59);
     }
-    assert_eq!(right.json()["message"], unknown.json()["message"]);
+    // The same words (the seconds left may differ by one between the two requests).
+    let words = |r: &Response| -> String {
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect()
+    };
+    assert_eq!(words(&right), words(&unknown));
     // Other usernames are not affected.
     assert_eq!(login_raw(&s, "owner", "qingling-owner", "en").status, 200);
 }
