@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::domain::fire::Rules;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::layers::Registry;
+use crate::service::login_guard::{LoginGuard, LoginPolicy};
 use crate::store::{Db, Result, areas, schema};
 
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct App {
     /// Origins besides the request's own host whose pages may write with the session cookie
     /// (a deployment behind a proxy that rewrites `Host`), as `scheme://host[:port]`.
     pub allowed_origins: Vec<String>,
+    /// Sign-in limits: per address, per username, password hashes at once.
+    pub login: Arc<LoginGuard>,
 }
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
@@ -49,6 +52,7 @@ impl App {
             web_dir,
             tiles: None,
             allowed_origins: vec![],
+            login: Arc::new(LoginGuard::new(LoginPolicy::default())),
         })
     }
 
@@ -65,6 +69,12 @@ impl App {
             .map(|o| crate::http::security::normalise_origin(o))
             .filter(|o| !o.is_empty())
             .collect();
+        self
+    }
+
+    /// Replaces the sign-in limits (tests shorten them).
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> App {
+        self.login = Arc::new(LoginGuard::new(policy));
         self
     }
 

@@ -18,6 +18,8 @@ pub enum Kind {
     Unprocessable,
     /// 503: too busy now; the argument `retry_after` (seconds) becomes the `Retry-After` header.
     Busy,
+    /// 429: too many attempts; the response says when to try again.
+    TooManyRequests,
 }
 
 /// A problem with the request, in words a person can act on.

@@ -158,6 +158,43 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Wrong username or password",
     ),
     (
+        "login_throttled",
+        "此地址登录尝试过于频繁，请 {seconds} 秒后再试",
+        "Too many sign-in attempts from this address; try again in {seconds} seconds",
+    ),
+    (
+        "login_locked",
+        "该用户名登录失败次数过多，已暂时锁定，请 {seconds} 秒后再试",
+        "Too many failed sign-ins for this username; it is locked for now, try again in {seconds} seconds",
+    ),
+    (
+        "login_busy",
+        "服务器正忙于处理登录，请 {seconds} 秒后再试",
+        "The server is busy with sign-ins; try again in {seconds} seconds",
+    ),
+    (
+        "password_too_short",
+        "密码至少需要 {min} 个字符",
+        "The password must be at least {min} characters long",
+    ),
+    (
+        "password_contains_username",
+        "密码不能包含用户名",
+        "The password must not contain the username",
+    ),
+    (
+        "password_too_common",
+        "密码太常见或太容易猜到（如常用密码、重复字符、键盘顺序），请换一个更长、更少见的密码，例如几个不相关的词",
+        "The password is too common or too easy to guess (a common password, repeated characters, a keyboard run); choose a longer, less usual one, such as a few unrelated words",
+    ),
+    ("user_unknown", "没有用户“{name}”", "No user \"{name}\""),
+    ("what_user", "该用户", "user"),
+    (
+        "user_disable_self",
+        "不能停用自己的账号；请由其他管理员或命令行停用",
+        "You cannot disable your own account; another manager or the command line can",
+    ),
+    (
         "forbidden",
         "您的账号无权进行此操作",
         "Your account may not do this",

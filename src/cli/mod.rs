@@ -1,4 +1,5 @@
-//! The command line: `serve`, `import`, `export`, `user add`, `demo`, `bench`, `backup`, `restore`.
+//! The command line: `serve`, `import`, `export`, `user add|disable|enable|passwd|sessions`,
+//! `demo`, `bench`, `backup`, `restore`.
 
 mod backup;
 mod bench;
@@ -8,6 +9,7 @@ mod import;
 mod monitor;
 mod rules;
 mod serve;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,6 +92,8 @@ enum UserCommand {
         #[arg(long)]
         holder: Option<String>,
     },
+    #[command(flatten)]
+    Manage(user::Command),
 }
 
 /// The language for command-line messages, from LANG (Chinese by default).
@@ -144,6 +148,9 @@ pub fn main() -> ExitCode {
             let Some(role) = Role::parse(&role) else {
                 return fail("unknown role");
             };
+            if let Err(e) = user::check_password(&username, &password) {
+                return fail(e);
+            }
             let u = NewUser {
                 username: &username,
                 password: &password,
@@ -163,6 +170,9 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(message(&e)),
             }
         }
+        Command::User {
+            command: UserCommand::Manage(cmd),
+        } => user::run(cmd),
         Command::Demo { db, samples } => match build_demo(&db, &samples) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),

@@ -144,6 +144,14 @@ async fn serve(
                 .db
                 .write(move |tx| crate::service::fires::sweep(tx, chrono::Utc::now(), &rules))
                 .await;
+            let now = chrono::Utc::now();
+            let purged = sweeper
+                .db
+                .write(move |tx| crate::store::users::purge_sessions(tx, now))
+                .await;
+            if let Err(e) = purged {
+                tracing::error!(error = %e, "purging ended sessions failed");
+            }
             match done {
                 Ok(n) if n > 0 => tracing::info!(
                     extinguished = n,
@@ -157,9 +165,13 @@ async fn serve(
     // Webhook deliveries (and the sweep for passed deadlines) run beside requests, never in them.
     crate::service::webhooks::spawn_worker(&app);
     crate::service::dust_alerts::spawn_checker(&app);
-    axum::serve(listener, crate::http::router(app))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    // With the peer address: sign-in limits per address and the audit log need it.
+    axum::serve(
+        listener,
+        crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

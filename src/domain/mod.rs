@@ -9,5 +9,6 @@ pub mod dust_issue;
 pub mod dust_watch;
 pub mod fire;
 pub mod observed;
+pub mod password;
 pub mod responsibility;
 pub mod role;

@@ -8,11 +8,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::audit::{self, Audited};
 use super::error::ApiError;
-use super::extract::{COOKIE, Json, User};
+use super::extract::{COOKIE, Json, Peer, User};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
+use crate::service::login_guard::Refusal;
+use crate::store::audit::Entry;
 use crate::store::users;
 
 pub fn router() -> Routes {
@@ -32,18 +35,107 @@ fn user_json(a: &Actor) -> serde_json::Value {
     json!({"username": a.username, "role": a.role, "district": a.district, "holder": a.holder})
 }
 
-async fn login(State(app): State<App>, Json(body): Json<Login>) -> Result<Response, ApiError> {
+/// A refused attempt: 429 (address or username) or 503 (no hashing slot), with Retry-After.
+fn refused(r: Refusal) -> Response {
+    let (kind, key, wait) = match r {
+        Refusal::Address(d) => (Kind::TooManyRequests, "login_throttled", d),
+        Refusal::Account(d) => (Kind::TooManyRequests, "login_locked", d),
+        Refusal::Busy(d) => (Kind::Busy, "login_busy", d),
+    };
+    // Whole seconds, rounded up, at least one.
+    let secs = (wait.as_millis().div_ceil(1000) as u64).max(1);
+    let mut res = ApiError(Error::new(kind, key).arg("seconds", secs.to_string())).into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res.extensions_mut().insert(Audited);
+    res
+}
+
+/// Sign-in, in this order: the address's allowance (429), the username's lock (429, the same
+/// for every name, right password or not), a hashing slot (503), then the password. Each
+/// failure counts towards the username's lock, existing or not.
+async fn login(
+    State(app): State<App>,
+    Peer(ip): Peer,
+    Json(body): Json<Login>,
+) -> Result<Response, ApiError> {
+    let guard = app.login.clone();
+    let address = ip.map(|a| a.to_string());
+    let failed = |reason: &str, locked: Option<u64>, status: u16| Entry {
+        actor: Some(body.username.clone()),
+        address: address.clone(),
+        action: "login_failed".into(),
+        method: Some("POST".into()),
+        route: Some("/api/login".into()),
+        target: None,
+        status: Some(status),
+        detail: Some(json!({"reason": reason, "locked_seconds": locked})),
+    };
+    if let Some(ip) = ip
+        && let Err(r) = guard.check_address(ip)
+    {
+        // Not written to the log one row per attempt: a flood would flood it too.
+        guard.warn(&body.username, Some(ip), "address_throttled");
+        return Ok(refused(r));
+    }
+    if let Err(r) = guard.check_account(&body.username) {
+        guard.warn(&body.username, ip, "locked");
+        let e = failed("locked", None, 429);
+        audit::write(&app, e).await?;
+        return Ok(refused(r));
+    }
+    let name = body.username.clone();
+    let found = app.db.read(move |c| users::credentials(c, &name)).await?;
+    let stored = found.as_ref().map(|c| c.hash.clone());
+    let password = body.password.clone();
+    let matches = match guard
+        .hash(move || users::password_matches(stored.as_deref(), &password))
+        .await
+    {
+        Ok(m) => m,
+        Err(r) => {
+            guard.warn(&body.username, ip, "busy");
+            return Ok(refused(r));
+        }
+    };
+    let reason = match &found {
+        None => Some("unknown_user"),
+        Some(_) if !matches => Some("wrong_password"),
+        Some(c) if c.disabled => Some("disabled"),
+        Some(_) => None,
+    };
+    let (Some(creds), None) = (found, reason) else {
+        let reason = reason.unwrap_or("unknown_user");
+        let lock = guard.failed(&body.username);
+        guard.warn(&body.username, ip, reason);
+        let e = failed(reason, lock.map(|d| d.as_secs()), 401);
+        audit::write(&app, e).await?;
+        let mut res = ApiError(Error::new(Kind::Unauthorized, "bad_credentials")).into_response();
+        res.extensions_mut().insert(Audited);
+        return Ok(res);
+    };
+    guard.succeeded(&body.username);
     let now = chrono::Utc::now();
-    let found = app
-        .db
-        .read(move |c| users::verify(c, &body.username, &body.password))
-        .await?;
-    let Some((id, actor)) = found else {
-        return Err(ApiError(Error::new(Kind::Unauthorized, "bad_credentials")));
+    let (id, actor) = (creds.id, creds.actor);
+    let entry = Entry {
+        actor: Some(actor.username.clone()),
+        address: address.clone(),
+        action: "login".into(),
+        method: Some("POST".into()),
+        route: Some("/api/login".into()),
+        target: None,
+        status: Some(200),
+        detail: None,
     };
     let token = app
         .db
-        .write(move |tx| users::create_session(tx, id, now))
+        .write(move |tx| {
+            // Signing in is when ended sessions are cleared away (besides the hourly sweep).
+            users::purge_sessions(tx, now)?;
+            users::record_login(tx, id, now)?;
+            crate::store::audit::record(tx, now, &entry)?;
+            users::create_session_from(tx, id, address.as_deref(), now)
+        })
         .await?;
     let cookie = format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
@@ -53,20 +145,47 @@ async fn login(State(app): State<App>, Json(body): Json<Login>) -> Result<Respon
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
+    res.extensions_mut().insert(Audited);
     Ok(res)
 }
 
-async fn logout(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(app): State<App>,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (mut parts, _) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     if let Some(t) = super::extract::token(&parts) {
-        app.db.write(move |tx| users::end_session(tx, &t)).await?;
+        let now = chrono::Utc::now();
+        let address = ip.map(|a| a.to_string());
+        app.db
+            .write(move |tx| {
+                if let Some(a) = users::session_actor(tx, &t, now)? {
+                    crate::store::audit::record(
+                        tx,
+                        now,
+                        &Entry {
+                            actor: Some(a.username),
+                            address,
+                            action: "logout".into(),
+                            method: Some("POST".into()),
+                            route: Some("/api/logout".into()),
+                            status: Some(204),
+                            ..Entry::default()
+                        },
+                    )?;
+                }
+                users::end_session(tx, &t)
+            })
+            .await?;
     }
     let mut res = axum::http::StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("qingling_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
+    res.extensions_mut().insert(Audited);
     Ok(res)
 }
 

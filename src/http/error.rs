@@ -32,6 +32,7 @@ fn status(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -87,7 +88,8 @@ pub async fn localize(req: Request, next: Next) -> Response {
             .find(|(k, _)| *k == "retry_after")
             .and_then(|(_, v)| header::HeaderValue::from_str(v).ok());
         let mut out = (status, axum::Json(body)).into_response();
-        if let Some(v) = retry_after.filter(|_| status == StatusCode::SERVICE_UNAVAILABLE) {
+        // A handler's Retry-After (429, 503) survives the rewrite; or the error's own.
+        if let Some(v) = res.headers().get(header::RETRY_AFTER).cloned().or(retry_after) {
             out.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {

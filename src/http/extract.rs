@@ -1,5 +1,9 @@
 //! Extractors: the signed-in user, and JSON bodies whose rejections speak our error language.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ConnectInfo;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
@@ -44,6 +48,10 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 /// The signed-in user; 401 without a live session.
 pub struct User(pub Actor);
 
+/// Where the audit middleware learns who made a request: the [`User`] extractor fills it.
+#[derive(Clone, Default)]
+pub struct SeenActor(pub Arc<OnceLock<String>>);
+
 impl FromRequestParts<App> for User {
     type Rejection = ApiError;
 
@@ -52,14 +60,43 @@ impl FromRequestParts<App> for User {
             return Err(ApiError(Error::new(Kind::Unauthorized, "unauthorized")));
         };
         let now = chrono::Utc::now();
-        let actor = app
+        let lookup = t.clone();
+        let found = app
             .db
-            .read(move |c| users::session_actor(c, &t, now))
+            .read(move |c| users::session(c, &lookup, now))
             .await?;
-        actor
-            .map(User)
-            .ok_or_else(|| ApiError(Error::new(Kind::Unauthorized, "unauthorized")))
+        let Some((actor, stale)) = found else {
+            return Err(ApiError(Error::new(Kind::Unauthorized, "unauthorized")));
+        };
+        // Sliding expiry without a write per request: only a use some minutes after the last
+        // one written down is written.
+        if stale {
+            app.db.write(move |tx| users::touch(tx, &t, now)).await?;
+        }
+        if let Some(seen) = parts.extensions.get::<SeenActor>() {
+            let _ = seen.0.set(actor.username.clone());
+        }
+        Ok(User(actor))
     }
+}
+
+/// The peer's address, when the server was started with connection info.
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer(parts)))
+    }
+}
+
+/// The peer address of a request, if known.
+pub fn peer(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// A JSON body. Malformed JSON is a 400, a body of the wrong shape a 422, too large a 413.

@@ -1,5 +1,6 @@
 //! The HTTP API: one file per route group, assembled here.
 
+pub mod audit;
 pub mod auth;
 pub mod clearance;
 pub mod collections;
@@ -17,6 +18,7 @@ pub mod ogc;
 pub mod photos;
 pub mod routes;
 pub mod security;
+pub mod users;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -58,6 +60,8 @@ fn routes() -> routes::Routes {
         .merge(photos::router())
         .merge(notifications::router())
         .merge(webhooks::router())
+        .merge(users::router())
+        .merge(audit::router())
         .get("/config.json", config)
         .get(ogc::html::STYLESHEET_PATH, ogc::html::stylesheet)
         // Unknown API paths answer a JSON 404, never the web app's index page.
@@ -72,7 +76,13 @@ pub fn route_list() -> Vec<routes::Route> {
 
 /// The whole application as a router (tests call it directly).
 pub fn router(app: App) -> Router {
-    let mut r = routes().into_router();
+    let mut r = routes()
+        .into_router()
+        // Every write request is recorded; a route layer sees the route as declared.
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            audit::record_writes,
+        ));
     if let Some(dir) = &app.web_dir {
         // The app's own routes (no file extension) get index.html; a missing file is a 404, so a
         // broken asset path shows up as an error rather than as HTML.

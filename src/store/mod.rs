@@ -2,6 +2,7 @@
 //! beside it (users, sessions, events, settings). Blocking work runs off the async executor.
 
 pub mod areas;
+pub mod audit;
 pub mod backup;
 pub mod dust_issues;
 pub mod features;

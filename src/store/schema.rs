@@ -348,6 +348,38 @@ INSERT INTO dust_pending_hours(device, hour)
 "#,
     ),
     (
+        12,
+        "accounts: disabled flag, last sign-in, sliding sessions; the audit log",
+        r#"
+ALTER TABLE users ADD COLUMN disabled_at TEXT;
+ALTER TABLE users ADD COLUMN last_login_at TEXT;
+-- Sessions end after an idle spell (last_seen_at, refreshed now and then) or at expires_at.
+ALTER TABLE sessions ADD COLUMN last_seen_at TEXT;
+ALTER TABLE sessions ADD COLUMN address TEXT;
+UPDATE sessions SET last_seen_at = created_at;
+CREATE INDEX sessions_user ON sessions(user_id);
+-- Who did what, when, from where: sign-ins (also failed), sign-outs, account changes and every
+-- write request. Only ever appended to.
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT,
+    address TEXT,
+    action TEXT NOT NULL,
+    method TEXT,
+    route TEXT,
+    target TEXT,
+    status INTEGER,
+    detail TEXT
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE INDEX audit_log_actor ON audit_log(actor, id);
+CREATE INDEX audit_log_action ON audit_log(action, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+    ),
+    (
         13,
         "field times: when an event or a check was received, beside when it was observed",
         r#"

@@ -9,8 +9,14 @@ use sha2::{Digest, Sha256};
 use super::{Result, StoreError};
 use crate::domain::role::{Actor, Role};
 
-/// How long a session lasts without signing in again.
+/// How long a session lasts at most, however busy, before signing in again.
 pub const SESSION_DAYS: i64 = 30;
+
+/// A session unused for this long has ended.
+pub const IDLE_HOURS: i64 = 12;
+
+/// A session's last use is written down only when older than this, not on every request.
+pub const TOUCH_MINUTES: i64 = 5;
 
 /// Why an account could not be added.
 #[derive(Debug, thiserror::Error)]
@@ -78,10 +84,7 @@ pub fn add(
         }
         _ => {}
     }
-    let hash = Argon2::default()
-        .hash_password(u.password.as_bytes())
-        .map_err(|e| UserError::Invalid(format!("cannot hash the password: {e}")))?
-        .to_string();
+    let hash = hash_password(u.password)?;
     let exists: bool = conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
         [name],
@@ -118,38 +121,247 @@ fn actor_from_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, String, Actor)> {
     ))
 }
 
-/// The account if the password matches. Hashes even for an unknown name, so timing does not
-/// tell which usernames exist.
-pub fn verify(conn: &Connection, username: &str, password: &str) -> Result<Option<(i64, Actor)>> {
-    let row = conn
+/// The argon2id hash of a password (blocking, 19 MiB while it runs).
+pub fn hash_password(password: &str) -> std::result::Result<String, UserError> {
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| UserError::Invalid(format!("cannot hash the password: {e}")))?
+        .to_string())
+}
+
+/// What signing in checks a password against.
+pub struct Credentials {
+    pub id: i64,
+    pub hash: String,
+    pub actor: Actor,
+    pub disabled: bool,
+}
+
+/// The stored hash and account of a username, if it exists.
+pub fn credentials(conn: &Connection, username: &str) -> Result<Option<Credentials>> {
+    Ok(conn
         .query_row(
-            "SELECT id, password_hash, username, role, district, holder FROM users WHERE username = ?1",
+            "SELECT id, password_hash, username, role, district, holder, disabled_at IS NOT NULL
+             FROM users WHERE username = ?1",
             [username],
-            actor_from_row,
+            |r| {
+                let (id, hash, actor) = actor_from_row(r)?;
+                Ok(Credentials {
+                    id,
+                    hash,
+                    actor,
+                    disabled: r.get(6)?,
+                })
+            },
         )
-        .optional()?;
+        .optional()?)
+}
+
+/// Whether `password` matches a stored hash (blocking, 19 MiB while it runs). Without one it
+/// hashes against a dummy, so timing does not tell which usernames exist.
+pub fn password_matches(stored: Option<&str>, password: &str) -> bool {
     let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$N4Jd5yUZ5lFnV4WQz0x8aEG6JUGjNbMvR8U5gX1ZYfE";
-    let stored = row.as_ref().map_or(dummy, |(_, h, _)| h.as_str());
-    let ok = PasswordHash::new(stored).is_ok_and(|h| {
+    let ok = PasswordHash::new(stored.unwrap_or(dummy)).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     });
-    Ok(row.filter(|_| ok).map(|(id, _, a)| (id, a)))
+    ok && stored.is_some()
+}
+
+/// The account if the password matches and the account is not disabled.
+pub fn verify(conn: &Connection, username: &str, password: &str) -> Result<Option<(i64, Actor)>> {
+    let found = credentials(conn, username)?;
+    let ok = password_matches(found.as_ref().map(|c| c.hash.as_str()), password);
+    Ok(found.filter(|c| ok && !c.disabled).map(|c| (c.id, c.actor)))
+}
+
+/// Replaces a password (already hashed, checked against the rules by the caller) and ends the
+/// user's sessions except `keep` (the token of the session that changed it, if any). False for
+/// an unknown username.
+pub fn set_password_hash(
+    conn: &Connection,
+    username: &str,
+    hash: &str,
+    keep: Option<&str>,
+) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+        params![username, hash],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    end_sessions_of(conn, username, keep)?;
+    Ok(true)
+}
+
+/// Disables or enables an account; a disabled one cannot sign in and its sessions end at once.
+/// Returns whether it was disabled before, or None for an unknown username.
+pub fn set_disabled(
+    conn: &Connection,
+    username: &str,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>> {
+    let before: Option<bool> = conn
+        .query_row(
+            "SELECT disabled_at IS NOT NULL FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    if disabled && !before {
+        conn.execute(
+            "UPDATE users SET disabled_at = ?2 WHERE username = ?1",
+            params![username, now.to_rfc3339()],
+        )?;
+    } else if !disabled && before {
+        conn.execute(
+            "UPDATE users SET disabled_at = NULL WHERE username = ?1",
+            [username],
+        )?;
+    }
+    if disabled {
+        end_sessions_of(conn, username, None)?;
+    }
+    Ok(Some(before))
+}
+
+/// Ends every session of a user except the one with token `keep`; returns how many ended.
+pub fn end_sessions_of(conn: &Connection, username: &str, keep: Option<&str>) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)
+           AND token_hash IS NOT ?2",
+        params![username, keep.map(token_hash)],
+    )?)
+}
+
+/// A session as listed to its owner or a manager (never the token).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    /// The first hex digits of the token's hash: enough to tell sessions apart.
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: Option<String>,
+    pub expires_at: String,
+    pub address: Option<String>,
+}
+
+/// A user's live sessions, newest first.
+pub fn sessions_of(
+    conn: &Connection,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionInfo>> {
+    let mut stmt = conn.prepare(
+        "SELECT substr(s.token_hash, 1, 12), s.created_at, s.last_seen_at, s.expires_at, s.address
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE u.username = ?1 AND s.expires_at > ?2 AND coalesce(s.last_seen_at, s.created_at) > ?3
+         ORDER BY s.created_at DESC",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            username,
+            now.to_rfc3339(),
+            (now - Duration::hours(IDLE_HOURS)).to_rfc3339()
+        ],
+        |r| {
+            Ok(SessionInfo {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+                last_seen_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                address: r.get(4)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes sessions past their maximum or idle too long; returns how many.
+pub fn purge_sessions(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= ?1 OR coalesce(last_seen_at, created_at) <= ?2",
+        params![
+            now.to_rfc3339(),
+            (now - Duration::hours(IDLE_HOURS)).to_rfc3339()
+        ],
+    )?)
+}
+
+/// Notes a successful sign-in.
+pub fn record_login(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
+        params![user_id, now.to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// An account as a manager sees it in the list.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Account {
+    pub username: String,
+    pub role: String,
+    pub district: Option<String>,
+    pub holder: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+/// One page of accounts by username, and whether more follow.
+pub fn list(conn: &Connection, limit: usize, offset: usize) -> Result<(Vec<Account>, bool)> {
+    let mut stmt = conn.prepare(
+        "SELECT username, role, district, holder, disabled_at IS NOT NULL, created_at, last_login_at
+         FROM users ORDER BY username LIMIT ?1 OFFSET ?2",
+    )?;
+    let mut rows: Vec<Account> = stmt
+        .query_map(params![limit as i64 + 1, offset as i64], |r| {
+            Ok(Account {
+                username: r.get(0)?,
+                role: r.get(1)?,
+                district: r.get(2)?,
+                holder: r.get(3)?,
+                disabled: r.get(4)?,
+                created_at: r.get(5)?,
+                last_login_at: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok((rows, more))
 }
 
 /// Starts a session; returns the token (shown once, stored only hashed).
 pub fn create_session(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> Result<String> {
+    create_session_from(conn, user_id, None, now)
+}
+
+/// [`create_session`], noting the address it was started from.
+pub fn create_session_from(
+    conn: &Connection,
+    user_id: i64,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex(&bytes);
     conn.execute(
-        "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO sessions(token_hash, user_id, created_at, expires_at, last_seen_at, address)
+         VALUES (?1, ?2, ?3, ?4, ?3, ?5)",
         params![
             token_hash(&token),
             user_id,
             now.to_rfc3339(),
-            (now + Duration::days(SESSION_DAYS)).to_rfc3339()
+            (now + Duration::days(SESSION_DAYS)).to_rfc3339(),
+            address
         ],
     )?;
     Ok(token)
@@ -157,16 +369,43 @@ pub fn create_session(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> Re
 
 /// The user a live session token belongs to.
 pub fn session_actor(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result<Option<Actor>> {
+    Ok(session(conn, token, now)?.map(|(a, _)| a))
+}
+
+/// The user of a live session (not past its maximum, not idle too long, the account not
+/// disabled), and whether its last use is old enough to be written down again ([`touch`]).
+pub fn session(
+    conn: &Connection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Actor, bool)>> {
+    let idle_since = (now - Duration::hours(IDLE_HOURS)).to_rfc3339();
+    let touch_before = (now - Duration::minutes(TOUCH_MINUTES)).to_rfc3339();
     Ok(conn
         .query_row(
-            "SELECT u.id, u.password_hash, u.username, u.role, u.district, u.holder
+            "SELECT u.id, u.password_hash, u.username, u.role, u.district, u.holder,
+                    coalesce(s.last_seen_at, s.created_at) < ?4
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-            params![token_hash(token), now.to_rfc3339()],
-            actor_from_row,
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2
+               AND coalesce(s.last_seen_at, s.created_at) > ?3 AND u.disabled_at IS NULL",
+            params![
+                token_hash(token),
+                now.to_rfc3339(),
+                idle_since,
+                touch_before
+            ],
+            |r| Ok((actor_from_row(r)?.2, r.get::<_, bool>(6)?)),
         )
-        .optional()?
-        .map(|(_, _, a)| a))
+        .optional()?)
+}
+
+/// Writes down a session's use now, which keeps it from going idle.
+pub fn touch(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+        params![token_hash(token), now.to_rfc3339()],
+    )?;
+    Ok(())
 }
 
 pub fn end_session(conn: &Connection, token: &str) -> Result<()> {

@@ -38,10 +38,30 @@ pub fn demo_server_with_web() -> Server {
     serve(dir, db, Some(root().join("web")))
 }
 
+/// A demo server with its own sign-in limits (short ones, for the account tests).
+pub fn demo_server_with_policy(policy: qingling::service::login_guard::LoginPolicy) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    serve_with(dir, db, None, Some(policy))
+}
+
 fn serve(dir: tempfile::TempDir, db: PathBuf, web: Option<PathBuf>) -> Server {
+    serve_with(dir, db, web, None)
+}
+
+fn serve_with(
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    web: Option<PathBuf>,
+    policy: Option<qingling::service::login_guard::LoginPolicy>,
+) -> Server {
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let app = qingling::app::App::new(store, registry, web).unwrap();
+    let mut app = qingling::app::App::new(store, registry, web).unwrap();
+    if let Some(p) = policy {
+        app = app.with_login_policy(p);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -51,7 +71,14 @@ fn serve(dir: tempfile::TempDir, db: PathBuf, web: Option<PathBuf>) -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
+    // With the peer address, as `qingling serve` does (per-address limits, the audit log).
+    rt.spawn(async move {
+        axum::serve(
+            listener,
+            qingling::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     Server {
         addr,
         db,

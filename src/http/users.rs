@@ -1,0 +1,193 @@
+//! Accounts for managers: `GET /api/users?limit=&offset=` (role, binding, disabled, last
+//! sign-in), `POST /api/users/{name}/disable` and `/enable`, `GET /api/users/{name}/sessions`
+//! and `POST /api/users/{name}/sessions/revoke`. Each change goes to the audit log with its
+//! before → after.
+
+use std::collections::HashMap;
+
+use super::routes::Routes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::audit::{Audited, int_param};
+use super::error::ApiError;
+use super::extract::{Peer, User};
+use crate::app::App;
+use crate::domain::role::{Actor, Role};
+use crate::error::Error;
+use crate::store::audit::Entry;
+use crate::store::users;
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/users", list)
+        .post("/api/users/{name}/disable", disable)
+        .post("/api/users/{name}/enable", enable)
+        .get("/api/users/{name}/sessions", sessions)
+        .post("/api/users/{name}/sessions/revoke", revoke)
+}
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+
+fn manager_only(actor: &Actor) -> Result<(), ApiError> {
+    if actor.role == Role::Manager {
+        Ok(())
+    } else {
+        Err(ApiError(Error::forbidden()))
+    }
+}
+
+async fn list(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    manager_only(&actor)?;
+    let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = int_param(&q, "offset", 0, usize::MAX)?;
+    let (rows, more) = app.db.read(move |c| users::list(c, limit, offset)).await?;
+    Ok(axum::Json(json!({
+        "users": rows,
+        "limit": limit,
+        "offset": offset,
+        "next": more.then_some(offset + limit),
+    })))
+}
+
+async fn disable(
+    State(app): State<App>,
+    User(actor): User,
+    Peer(ip): Peer,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(app, actor, ip, name, true).await
+}
+
+async fn enable(
+    State(app): State<App>,
+    User(actor): User,
+    Peer(ip): Peer,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(app, actor, ip, name, false).await
+}
+
+async fn set_disabled(
+    app: App,
+    actor: Actor,
+    ip: Option<std::net::IpAddr>,
+    name: String,
+    disabled: bool,
+) -> Result<Response, ApiError> {
+    manager_only(&actor)?;
+    if disabled && name == actor.username {
+        // A manager locking themselves out helps no one; another manager or the CLI can.
+        return Err(ApiError(Error::invalid("user_disable_self")));
+    }
+    let now = chrono::Utc::now();
+    let (route, action) = if disabled {
+        ("/api/users/{name}/disable", "user_disable")
+    } else {
+        ("/api/users/{name}/enable", "user_enable")
+    };
+    let entry = Entry {
+        actor: Some(actor.username.clone()),
+        address: ip.map(|a| a.to_string()),
+        action: action.into(),
+        method: Some("POST".into()),
+        route: Some(route.into()),
+        target: Some(name.clone()),
+        status: Some(200),
+        detail: None,
+    };
+    let who = name.clone();
+    let before = app
+        .db
+        .write(move |tx| {
+            let before = users::set_disabled(tx, &who, disabled, now)?;
+            if let Some(b) = before {
+                let e = Entry {
+                    detail: Some(
+                        json!({"before": {"disabled": b}, "after": {"disabled": disabled}}),
+                    ),
+                    ..entry
+                };
+                crate::store::audit::record(tx, now, &e)?;
+            }
+            Ok::<_, crate::store::StoreError>(before)
+        })
+        .await?;
+    if before.is_none() {
+        return Err(ApiError(Error::not_found("user")));
+    }
+    let mut res = axum::Json(json!({"username": name, "disabled": disabled})).into_response();
+    res.extensions_mut().insert(Audited);
+    Ok(res)
+}
+
+async fn sessions(
+    State(app): State<App>,
+    User(actor): User,
+    Path(name): Path<String>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    manager_only(&actor)?;
+    let now = chrono::Utc::now();
+    let who = name.clone();
+    let found = app
+        .db
+        .read(move |c| {
+            if users::credentials(c, &who)?.is_none() {
+                return Ok(None);
+            }
+            users::sessions_of(c, &who, now).map(Some)
+        })
+        .await?;
+    let Some(list) = found else {
+        return Err(ApiError(Error::not_found("user")));
+    };
+    Ok(axum::Json(json!({"username": name, "sessions": list})))
+}
+
+async fn revoke(
+    State(app): State<App>,
+    User(actor): User,
+    Peer(ip): Peer,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    manager_only(&actor)?;
+    let now = chrono::Utc::now();
+    let who = name.clone();
+    let by = actor.username.clone();
+    let ended = app
+        .db
+        .write(move |tx| {
+            if users::credentials(tx, &who)?.is_none() {
+                return Ok(None);
+            }
+            let n = users::end_sessions_of(tx, &who, None)?;
+            crate::store::audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor: Some(by),
+                    address: ip.map(|a| a.to_string()),
+                    action: "user_sessions_revoke".into(),
+                    method: Some("POST".into()),
+                    route: Some("/api/users/{name}/sessions/revoke".into()),
+                    target: Some(who),
+                    status: Some(200),
+                    detail: Some(json!({"ended": n})),
+                },
+            )?;
+            Ok::<_, crate::store::StoreError>(Some(n))
+        })
+        .await?;
+    let Some(n) = ended else {
+        return Err(ApiError(Error::not_found("user")));
+    };
+    let mut res = axum::Json(json!({"username": name, "ended": n})).into_response();
+    res.extensions_mut().insert(Audited);
+    Ok(res)
+}
