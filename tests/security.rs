@@ -10,7 +10,9 @@ use geo::Point;
 use serde_json::json;
 
 fn assert_security_headers(r: &Response, what: &str) {
-    let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
     for part in [
         "default-src 'self'",
         "script-src 'self'",
@@ -23,7 +25,11 @@ fn assert_security_headers(r: &Response, what: &str) {
         assert!(csp.contains(part), "{what}: {part} missing from {csp}");
     }
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
-    assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
     assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
     assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{what}");
 }
@@ -39,7 +45,11 @@ fn cookie(s: &Server, user: &str) -> String {
         Some(body.as_bytes()),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.header("cache-control"), Some("no-store"), "the login answer");
+    assert_eq!(
+        r.header("cache-control"),
+        Some("no-store"),
+        "the login answer"
+    );
     let set = r.header("set-cookie").unwrap();
     set.split(';').next().unwrap().to_string()
 }
@@ -54,7 +64,13 @@ fn every_answer_carries_the_security_headers_and_authenticated_ones_are_not_stor
     assert_eq!(api.header("cache-control"), Some("no-store"));
 
     let cookie = cookie(&s, "manager");
-    let by_cookie = request(s.addr, "GET", "/api/clearance", &[("Cookie", &cookie)], None);
+    let by_cookie = request(
+        s.addr,
+        "GET",
+        "/api/clearance",
+        &[("Cookie", &cookie)],
+        None,
+    );
     assert_eq!(by_cookie.status, 200);
     assert_eq!(by_cookie.header("cache-control"), Some("no-store"));
 
@@ -77,7 +93,13 @@ fn every_answer_carries_the_security_headers_and_authenticated_ones_are_not_stor
     let page = manager.get("/collections?f=html");
     assert_eq!(page.status, 200);
     assert_security_headers(&page, "OGC HTML page");
-    assert!(!page.body.contains("<style") && !page.body.contains("<script") && !page.body.contains("style="), "{}", page.body);
+    assert!(
+        !page.body.contains("<style")
+            && !page.body.contains("<script")
+            && !page.body.contains("style="),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("href=\"/ogc.css\""), "{}", page.body);
     let css = Client::anonymous(&s).get("/ogc.css");
     assert_eq!(css.status, 200);
@@ -133,8 +155,14 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
     };
 
     for extra in [
-        vec![("Cookie", cookie.as_str()), ("Origin", "http://evil.example")],
-        vec![("Cookie", cookie.as_str()), ("Referer", "http://evil.example/page")],
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Origin", "http://evil.example"),
+        ],
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Referer", "http://evil.example/page"),
+        ],
         vec![("Cookie", cookie.as_str())], // neither Origin nor Referer
         vec![
             ("Cookie", cookie.as_str()),
@@ -145,7 +173,14 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
         let r = up(&extra);
         assert_eq!(r.status, 403, "{extra:?}: {}", r.body);
         assert_eq!(r.json()["error"], "cross_origin");
-        assert!(r.json()["message"].as_str().unwrap().contains("another site"), "{}", r.body);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("another site"),
+            "{}",
+            r.body
+        );
         assert_eq!(photos(), 0, "{extra:?}");
     }
     // In the server's language by default.
@@ -156,10 +191,18 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
         &[("Content-Type", &ctype), ("Cookie", &cookie)],
         Some(&body),
     );
-    assert!(zh.json()["message"].as_str().unwrap().contains("其他网站"), "{}", zh.body);
+    assert!(
+        zh.json()["message"].as_str().unwrap().contains("其他网站"),
+        "{}",
+        zh.body
+    );
 
     // From the web app's own origin (or page): accepted.
-    let r = up(&[("Cookie", &cookie), ("Origin", &own), ("Sec-Fetch-Site", "same-origin")]);
+    let r = up(&[
+        ("Cookie", &cookie),
+        ("Origin", &own),
+        ("Sec-Fetch-Site", "same-origin"),
+    ]);
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(photos(), 1);
     let (ctype2, other) = multipart(&{
@@ -194,7 +237,11 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
         s.addr,
         "POST",
         &path,
-        &[("Content-Type", &ctype3), ("Authorization", &auth), ("Cookie", &cookie)],
+        &[
+            ("Content-Type", &ctype3),
+            ("Authorization", &auth),
+            ("Cookie", &cookie),
+        ],
         Some(&third),
     );
     assert_eq!(r.status, 201, "{}", r.body);
@@ -237,7 +284,10 @@ fn a_cookie_authenticated_acknowledgement_from_another_site_is_refused() {
     };
     let cookie = cookie(&s.server, "owner");
     let post = |extra: &[(&str, &str)]| {
-        let mut h = vec![("Content-Type", "application/json"), ("Cookie", cookie.as_str())];
+        let mut h = vec![
+            ("Content-Type", "application/json"),
+            ("Cookie", cookie.as_str()),
+        ];
         h.extend_from_slice(extra);
         request(s.server.addr, "POST", &path, &h, Some(b"{}"))
     };
@@ -253,6 +303,9 @@ fn a_cookie_authenticated_acknowledgement_from_another_site_is_refused() {
     assert_eq!(acknowledged(), 1);
 
     // A bearer token needs no Origin.
-    let r = owner.post(&format!("/api/dust/restrictions/{other}/acknowledge"), &json!({}));
+    let r = owner.post(
+        &format!("/api/dust/restrictions/{other}/acknowledge"),
+        &json!({}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -107,7 +107,8 @@ pub fn run(args: Args) -> ExitCode {
     };
     let web = args.web.is_dir().then_some(args.web.clone());
     let app = match App::new(db, registry, web) {
-        Ok(a) => a.with_tiles(args.tiles.clone())
+        Ok(a) => a
+            .with_tiles(args.tiles.clone())
             .with_allowed_origins(&args.allowed_origins),
         Err(e) => return super::fail(e),
     };

@@ -95,10 +95,7 @@ pub async fn cross_site_writes(State(app): State<App>, req: Request, next: Next)
     );
     let by_cookie = extract::bearer(req.headers()).is_none()
         && extract::session_cookie(req.headers()).is_some();
-    if unsafe_method
-        && by_cookie
-        && !same_origin(req.headers(), req.uri(), &app.allowed_origins)
-    {
+    if unsafe_method && by_cookie && !same_origin(req.headers(), req.uri(), &app.allowed_origins) {
         return ApiError(Error::new(Kind::Forbidden, "cross_origin")).into_response();
     }
     next.run(req).await
@@ -126,7 +123,8 @@ pub fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri, allowed: &[String
     let (Some(host), Some((scheme, authority))) = (host, origin.split_once("://")) else {
         return false;
     };
-    without_default_port(scheme, authority) == without_default_port(scheme, &host.to_ascii_lowercase())
+    without_default_port(scheme, authority)
+        == without_default_port(scheme, &host.to_ascii_lowercase())
 }
 
 fn without_default_port<'a>(scheme: &str, authority: &'a str) -> &'a str {
@@ -166,7 +164,10 @@ mod tests {
         assert!(ok(&[host, ("referer", "http://127.0.0.1:8080/dust?x=1")]));
         assert!(!ok(&[host, ("origin", "http://evil.example")]));
         assert!(!ok(&[host, ("origin", "null")]));
-        assert!(!ok(&[host, ("referer", "http://evil.example/127.0.0.1:8080")]));
+        assert!(!ok(&[
+            host,
+            ("referer", "http://evil.example/127.0.0.1:8080")
+        ]));
         assert!(!ok(&[host]), "neither Origin nor Referer");
         assert!(!ok(&[
             host,
@@ -178,13 +179,22 @@ mod tests {
             ("host", "qingling.example:443"),
             ("origin", "https://qingling.example")
         ]));
-        assert!(ok(&[("host", "Qingling.Example"), ("origin", "http://qingling.example:80")]));
-        assert!(!ok(&[("host", "qingling.example:8443"), ("origin", "https://qingling.example")]));
+        assert!(ok(&[
+            ("host", "Qingling.Example"),
+            ("origin", "http://qingling.example:80")
+        ]));
+        assert!(!ok(&[
+            ("host", "qingling.example:8443"),
+            ("origin", "https://qingling.example")
+        ]));
     }
 
     #[test]
     fn configured_origins_are_accepted_behind_a_proxy() {
-        let h = headers(&[("host", "127.0.0.1:8080"), ("origin", "https://gis.example.org")]);
+        let h = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://gis.example.org"),
+        ]);
         let allowed = vec![normalise_origin("https://GIS.example.org/")];
         assert!(same_origin(&h, &"/".parse().unwrap(), &allowed));
         assert!(!same_origin(&h, &"/".parse().unwrap(), &[]));
@@ -208,6 +218,8 @@ mod tests {
             content_security_policy(Some("https://{s}.tile.example/{z}/{x}/{y}.png"))
                 .contains("blob: https://*.tile.example;")
         );
-        assert!(!content_security_policy(Some("https://t{n}.tile.example/{z}.png")).contains("tile"));
+        assert!(
+            !content_security_policy(Some("https://t{n}.tile.example/{z}.png")).contains("tile")
+        );
     }
 }
