@@ -29,12 +29,23 @@ fn stderr(o: &Output) -> String {
 }
 
 fn backup(db: &Path, out: &Path) {
-    let o = qingling(&["backup", "--db", db.to_str().unwrap(), out.to_str().unwrap()]);
+    let o = qingling(&[
+        "backup",
+        "--db",
+        db.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
 fn restore(from: &Path, db: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["restore", "--from", from.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    let mut args = vec![
+        "restore",
+        "--from",
+        from.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     qingling(&args)
 }
@@ -63,14 +74,20 @@ fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
 /// Reports a fire with a client id and adds its photo; true once both are acknowledged.
 fn report_with_photo(addr: SocketAddr, token: &str, n: u32, at: [f64; 2]) -> (String, bool) {
     let id = uuid::Uuid::new_v4().to_string();
-    let at = [at[0] + f64::from(n % 7) * 1e-4, at[1] + f64::from(n % 5) * 1e-4];
+    let at = [
+        at[0] + f64::from(n % 7) * 1e-4,
+        at[1] + f64::from(n % 5) * 1e-4,
+    ];
     let feature = fire_feature(at, json!({"kind": "coal_seam", "id": id}));
     let auth = format!("Bearer {token}");
     let r = request(
         addr,
         "POST",
         "/api/fires",
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         Some(feature.to_string().as_bytes()),
     );
     if r.status != 201 {
@@ -139,7 +156,9 @@ fn fire_ids(db: &Path) -> BTreeSet<String> {
 /// Photo record ids with the fire they belong to.
 fn photo_ids(db: &Path) -> Vec<(i64, String)> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT id, fire FROM photos ORDER BY id").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, fire FROM photos ORDER BY id")
+        .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
@@ -217,7 +236,11 @@ fn a_backup_taken_while_reports_arrive_restores_everything_acknowledged_before_i
     let restored = dir.path().join("restored").join("q.gpkg");
     let o = restore(&out, &restored, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("checksums and integrity check passed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("checksums and integrity check passed"),
+        "{}",
+        stderr(&o)
+    );
 
     // Every report acknowledged before the backup began is there; nothing else but the demo's
     // and reports sent meanwhile.
@@ -225,7 +248,11 @@ fn a_backup_taken_while_reports_arrive_restores_everything_acknowledged_before_i
     for id in &before {
         assert!(in_copy.contains(id), "acknowledged report {id} missing");
     }
-    assert!(in_copy.iter().all(|id| demo_fires.contains(id) || posted.contains(id)));
+    assert!(
+        in_copy
+            .iter()
+            .all(|id| demo_fires.contains(id) || posted.contains(id))
+    );
     let original = fire_ids(&s.db);
     assert!(in_copy.is_subset(&original));
     let later = (original.len() - in_copy.len()) as u64;
@@ -262,8 +289,15 @@ fn a_backup_taken_while_reports_arrive_restores_everything_acknowledged_before_i
         assert!(by_fire.contains_key(id), "photo of {id} missing");
     }
     for (id, _) in &photos {
-        for path in [format!("/api/photos/{id}"), format!("/api/photos/{id}/thumb")] {
-            assert_eq!(bytes_of(&manager_copy, &path), bytes_of(&manager, &path), "{path}");
+        for path in [
+            format!("/api/photos/{id}"),
+            format!("/api/photos/{id}/thumb"),
+        ] {
+            assert_eq!(
+                bytes_of(&manager_copy, &path),
+                bytes_of(&manager, &path),
+                "{path}"
+            );
         }
     }
 }
@@ -294,7 +328,12 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
     let out = dir.path().join("b");
     backup(&s.db, &out);
     // A backup is written only into a new folder.
-    let again = qingling(&["backup", "--db", s.db.to_str().unwrap(), out.to_str().unwrap()]);
+    let again = qingling(&[
+        "backup",
+        "--db",
+        s.db.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
     assert!(!again.status.success());
     assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
 
@@ -332,9 +371,21 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
     let photo = out.join(manifest["files"][1]["path"].as_str().unwrap());
     let database = out.join("database.gpkg");
     let cases: [(&Path, fn(&Path), &str); 3] = [
-        (photo.as_path(), flip_last_byte, "does not match the manifest"),
-        (database.as_path(), flip_last_byte, "does not match the manifest"),
-        (photo.as_path(), |p| std::fs::remove_file(p).unwrap(), "is missing"),
+        (
+            photo.as_path(),
+            flip_last_byte,
+            "does not match the manifest",
+        ),
+        (
+            database.as_path(),
+            flip_last_byte,
+            "does not match the manifest",
+        ),
+        (
+            photo.as_path(),
+            |p| std::fs::remove_file(p).unwrap(),
+            "is missing",
+        ),
     ];
     for (i, (file, damage, says)) in cases.into_iter().enumerate() {
         let saved = std::fs::read(file).unwrap();
@@ -344,7 +395,10 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
         assert!(!o.status.success());
         let msg = stderr(&o);
         assert!(msg.contains(&file.display().to_string()), "{msg}");
-        assert!(msg.contains(says) && msg.contains("nothing was written"), "{msg}");
+        assert!(
+            msg.contains(says) && msg.contains("nothing was written"),
+            "{msg}"
+        );
         nothing_at(&target);
         let check = qingling(&["restore", "--from", out.to_str().unwrap(), "--check"]);
         assert!(!check.status.success());

@@ -3,7 +3,7 @@
 //! through a loopback proxy that resets some connections and swallows many responses after the
 //! server has acted on the request. The server must end with each report once and each photo once.
 //!
-//! `QINGLING_SYNC_REPORTS` sets the queue length (default 300; the figure is 1,000).
+//! `QINGLING_SYNC_REPORTS` sets the queue length (default 1,000).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -52,7 +52,8 @@ async fn proxy(listener: TcpListener, server: SocketAddr, stats: Arc<ProxyStats>
         };
         let n = stats.connections.fetch_add(1, Ordering::SeqCst);
         // One seeded generator per connection: the same run of fates on every run.
-        let roll: f64 = StdRng::seed_from_u64(SEED ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)).random();
+        let roll: f64 =
+            StdRng::seed_from_u64(SEED ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)).random();
         let fate = if roll < RESET {
             Fate::Reset
         } else if roll < RESET + DROP_RESPONSE {
@@ -144,7 +145,10 @@ fn jpeg(n: usize) -> Vec<u8> {
 }
 
 fn hex(b: &[u8]) -> String {
-    Sha256::digest(b).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(b)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 struct Queued {
@@ -200,7 +204,7 @@ fn a_queue_sent_through_a_lossy_network_arrives_exactly_once_with_every_photo() 
     let count: usize = std::env::var("QINGLING_SYNC_REPORTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(1000);
     let s = demo_server();
     let token = Client::login(&s, "patrol").token.unwrap();
     let demo_fires = count_fires(&s.db);

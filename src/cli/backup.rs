@@ -82,12 +82,7 @@ fn shown(p: &Path) -> String {
 }
 
 fn io_failed<'a>(key: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> String + 'a {
-    move |e| {
-        t(
-            key,
-            &[("detail", std::format!("{}: {e}", path.display()))],
-        )
-    }
+    move |e| t(key, &[("detail", std::format!("{}: {e}", path.display()))])
 }
 
 /// `p` with `suffix` appended to its file name.
@@ -215,7 +210,10 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
             match copy_hashed(&src, &dst) {
                 Ok((bytes, sha256)) => {
                     if suffix == ".orig" && sha256 != *hash {
-                        eprintln!("{}", t("cli_backup_photo_damaged", &[("file", shown(&src))]));
+                        eprintln!(
+                            "{}",
+                            t("cli_backup_photo_damaged", &[("file", shown(&src))])
+                        );
                     }
                     files.push(Entry {
                         path: std::format!("{PHOTOS}/{name}"),
@@ -224,7 +222,10 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !src.exists() => {
-                    eprintln!("{}", t("cli_backup_photo_missing", &[("file", shown(&src))]));
+                    eprintln!(
+                        "{}",
+                        t("cli_backup_photo_missing", &[("file", shown(&src))])
+                    );
                     let _ = std::fs::remove_file(&dst);
                     missing.push(std::format!("{PHOTOS}/{name}"));
                 }
@@ -300,12 +301,18 @@ fn verified(from: &Path) -> Result<Manifest, String> {
             ));
         }
     };
-    let bad = |detail: String| t("cli_restore_bad_manifest", &[("file", shown(&path)), ("detail", detail)]);
+    let bad = |detail: String| {
+        t(
+            "cli_restore_bad_manifest",
+            &[("file", shown(&path)), ("detail", detail)],
+        )
+    };
     let m: Manifest = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
     if m.format != FORMAT || m.format_version != FORMAT_VERSION {
         return Err(bad(std::format!(
             "format {} {}, expected {FORMAT} {FORMAT_VERSION}",
-            m.format, m.format_version
+            m.format,
+            m.format_version
         )));
     }
     if let Some(e) = m.files.iter().find(|e| !safe_path(&e.path)) {
@@ -354,7 +361,8 @@ fn verified(from: &Path) -> Result<Manifest, String> {
 
 /// `PRAGMA integrity_check` on a database copy.
 fn sound(db: &Path) -> Result<(), String> {
-    let failed = |e: crate::store::StoreError| t("cli_restore_failed", &[("detail", e.to_string())]);
+    let failed =
+        |e: crate::store::StoreError| t("cli_restore_failed", &[("detail", e.to_string())]);
     let conn = store::open_read_only(db).map_err(failed)?;
     let problems = store::integrity_problems(&conn).map_err(failed)?;
     if problems.is_empty() {
