@@ -128,7 +128,10 @@ pub fn report(
             .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
     }
     let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
-    if let Some(o) = observed_at.as_deref().and_then(crate::domain::observed::parse) {
+    if let Some(o) = observed_at
+        .as_deref()
+        .and_then(crate::domain::observed::parse)
+    {
         hashed["observed_at"] = json!(ts(o));
     }
     let hash = content_hash(&hashed);
@@ -578,6 +581,7 @@ pub fn build_demo(
                         action: step.action.clone(),
                         note: step.note.clone(),
                         id: None,
+                        observed_at: None,
                     };
                     act(tx, &ctx, &actor, &uuid, &input, at).inspect_err(|e| {
                         tracing::error!(issue = %issue.code, action = %step.action, "sample step refused: {}", e.message(crate::i18n::Lang::En));
