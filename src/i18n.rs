@@ -281,7 +281,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "“{field}”与“{other}”给出的时间不同；只需发送“{field}”",
         "\"{field}\" and \"{other}\" give different times; send \"{field}\" only",
     ),
-    ("observed_after_report", "上报时间", "the time it was reported"),
+    (
+        "observed_after_report",
+        "上报时间",
+        "the time it was reported",
+    ),
     (
         "observed_after_last_event",
         "最近一条记录的时间",

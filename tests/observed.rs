@@ -51,7 +51,10 @@ fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time
     assert_eq!(time(&p["reported_at"]), seen);
     assert_eq!(time(&p["observed_at"]), seen);
     let received = time(&p["received_at"]);
-    assert!((received - Utc::now()).num_seconds().abs() < 60, "{received}");
+    assert!(
+        (received - Utc::now()).num_seconds().abs() < 60,
+        "{received}"
+    );
     // 72 h for a dump fire, from when it was seen, not from when the tablet found a signal.
     assert_eq!(time(&p["deadline"]), seen + Duration::hours(72));
     let id = p["id"].as_str().unwrap();
@@ -61,7 +64,9 @@ fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time
     assert_eq!(
         count(
             &s.db,
-            &format!("SELECT count(*) FROM fire_points WHERE uuid = '{id}' AND received_at IS NOT NULL AND received_at > reported_at")
+            &format!(
+                "SELECT count(*) FROM fire_points WHERE uuid = '{id}' AND received_at IS NOT NULL AND received_at > reported_at"
+            )
         ),
         1
     );
@@ -122,7 +127,12 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
                 json!({"kind": "waste_dump", "observed_at": observed}),
             ),
         );
-        assert!(zh.json()["message"].as_str().unwrap().contains("“observed_at”"));
+        assert!(
+            zh.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("“observed_at”")
+        );
     }
     // The range is named: from 7 days ago to 5 minutes ahead.
     let r = patrol.post(
@@ -187,9 +197,11 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
     let day = seen
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
         .date_naive();
-    let burning_then = |c: &Client| c.get(&format!("/api/clearance?at={day}")).json()["burning"]
-        .as_u64()
-        .unwrap();
+    let burning_then = |c: &Client| {
+        c.get(&format!("/api/clearance?at={day}")).json()["burning"]
+            .as_u64()
+            .unwrap()
+    };
     let before = burning_then(&manager);
     let r = patrol.post(
         "/api/fires",
@@ -249,7 +261,12 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
             .unwrap()
             .clone()
     };
-    let n_events = || count(&s.db, &format!("SELECT count(*) FROM events WHERE fire = '{id}'"));
+    let n_events = || {
+        count(
+            &s.db,
+            &format!("SELECT count(*) FROM events WHERE fire = '{id}'"),
+        )
+    };
 
     // Before the fire was reported: nonsense, refused, naming the report's time.
     let n = n_events();
@@ -290,10 +307,16 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
     );
     let f = manager.get(&format!("/api/fires/{id}")).json();
     assert_eq!(f["properties"]["status"], "controlled");
-    assert_eq!(time(&f["properties"]["controlled_at"]), t0 + Duration::hours(4));
+    assert_eq!(
+        time(&f["properties"]["controlled_at"]),
+        t0 + Duration::hours(4)
+    );
 
     // A state change observed before the fire's latest event would rewrite what followed it.
-    let r = ev(&manager, json!({"action": "extinguish", "observed_at": h(3)}));
+    let r = ev(
+        &manager,
+        json!({"action": "extinguish", "observed_at": h(3)}),
+    );
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(n_events(), n + 3);
 
@@ -310,14 +333,19 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
     let late = e.iter().find(|e| e["action"] == "inspect").unwrap();
     assert_eq!(time(&late["at"]), t0 + Duration::hours(3));
-    assert_eq!((late["from"].clone(), late["to"].clone()), (json!("treating"), json!("treating")));
+    assert_eq!(
+        (late["from"].clone(), late["to"].clone()),
+        (json!("treating"), json!("treating"))
+    );
     assert!(time(&late["received_at"]) > time(&late["at"]));
     // The inspections layer has it at its observed time, with the received time beside.
     assert_eq!(
         count(
             &s.db,
-            &format!("SELECT count(*) FROM inspections WHERE fire = '{id}' AND at = '{}' AND received_at > at",
-                crate_ts(t0 + Duration::hours(3)))
+            &format!(
+                "SELECT count(*) FROM inspections WHERE fire = '{id}' AND at = '{}' AND received_at > at",
+                crate_ts(t0 + Duration::hours(3))
+            )
         ),
         1
     );
@@ -351,7 +379,10 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
         .iter()
         .find(|e| time(&e["at"]) == t0 + Duration::hours(5))
         .unwrap();
-    assert_eq!((at5["from"].clone(), at5["to"].clone()), (json!("controlled"), json!("controlled")));
+    assert_eq!(
+        (at5["from"].clone(), at5["to"].clone()),
+        (json!("controlled"), json!("controlled"))
+    );
     let times: Vec<DateTime<Utc>> = e.iter().map(|e| time(&e["at"])).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
     // The as-of replay agrees with the stored status.
@@ -373,4 +404,103 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
 
 fn crate_ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[test]
+fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follow_in_order() {
+    let s = demo_server();
+    let patrol = Client::login(&s, "patrol");
+    let owner = Client::login(&s, "owner");
+    let seen = now_s() - Duration::days(2);
+    let r = patrol.post(
+        "/api/dust/issues",
+        &fire_feature(
+            own_mine_point(),
+            json!({"uuid": "5d7c1e2a-8b3f-4f6e-9a1d-2c3b4a5e6f70", "kind": "open_stockpile", "observed_at": rfc(seen)}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = r.json()["properties"].clone();
+    assert_eq!(time(&p["reported_at"]), seen);
+    // The end of the third local day after it was seen.
+    let local = FixedOffset::east_opt(8 * 3600).unwrap();
+    let due_day = seen.with_timezone(&local).date_naive() + Duration::days(4);
+    assert_eq!(
+        time(&p["deadline"]),
+        DateTime::parse_from_rfc3339(&format!("{due_day}T00:00:00+08:00")).unwrap()
+    );
+    let id = p["uuid"].as_str().unwrap().to_string();
+    let act = |body: Value| owner.post(&format!("/api/dust/issues/{id}/events"), &body);
+    let events = || count(&s.db, "SELECT count(*) FROM dust_issue_events");
+    let n = events();
+    // Before the report, or too long ago: refused, nothing written.
+    for observed in [seen - Duration::hours(1), now_s() - Duration::days(9)] {
+        let r = act(json!({"action": "start", "observed_at": rfc(observed)}));
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("observed_at")
+        );
+    }
+    assert_eq!(events(), n);
+    let started = seen + Duration::hours(20);
+    let r = act(json!({"action": "start", "observed_at": rfc(started)}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = count(
+        &s.db,
+        &format!(
+            "SELECT count(*) FROM dust_issue_events WHERE issue = '{id}' AND action = 'start' AND at = '{}' AND received_at > at",
+            crate_ts(started)
+        ),
+    );
+    assert_eq!(e, 1);
+    // An action observed before the violation's latest event would reorder its history.
+    let r = act(
+        json!({"action": "rectified", "note": "已苫盖", "observed_at": rfc(started - Duration::hours(1))}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(events(), n + 1);
+}
+
+#[test]
+fn compliance_checks_take_observed_at_and_still_the_older_at() {
+    let s = demo_server();
+    let manager = Client::login(&s, "manager");
+    let w = json!({"level": "yellow", "districts": ["150302"],
+        "from": (Utc::now() - Duration::hours(3)).to_rfc3339(), "to": (Utc::now() + Duration::days(1)).to_rfc3339()});
+    assert_eq!(manager.post("/api/dust/warnings", &w).status, 201);
+    let owner = Client::login(&s, "owner");
+    let r = owner.get("/api/dust/restrictions");
+    let id = r.json()["restrictions"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/dust/restrictions/{id}/checks");
+    let patrol = Client::login(&s, "patrol");
+    let rows = || count(&s.db, "SELECT count(*) FROM dust_restriction_checks");
+    let seen = now_s() - Duration::hours(1);
+    let body = json!({"compliant": true, "client_id": "obs-1", "observed_at": rfc(seen)});
+    let r = patrol.post(&path, &body);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(time(&r.json()["at"]), seen);
+    assert!(time(&r.json()["received_at"]) > seen);
+    // The resend: the same check.
+    let again = patrol.post(&path, &body);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["id"], r.json()["id"]);
+    // The older name still works; both given must agree; implausible times are refused.
+    let older = now_s() - Duration::hours(2);
+    let r = patrol.post(&path, &json!({"compliant": false, "at": rfc(older)}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(time(&r.json()["at"]), older);
+    let n = rows();
+    for body in [
+        json!({"compliant": true, "observed_at": rfc(seen), "at": rfc(older)}),
+        json!({"compliant": true, "observed_at": rfc(Utc::now() + Duration::hours(2))}),
+        json!({"compliant": true, "observed_at": rfc(Utc::now() - Duration::days(8))}),
+        json!({"compliant": true, "at": "2026-05-01 10:00"}),
+    ] {
+        let r = patrol.post(&path, &body);
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+    }
+    assert_eq!(rows(), n);
 }

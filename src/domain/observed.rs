@@ -108,10 +108,7 @@ mod tests {
             Ok(t("2026-05-01T07:00:00Z"))
         );
         // Within the clock skew: counted as now, never in the future.
-        assert_eq!(
-            decide(Some("2026-05-01T12:04:00Z"), now, &w, None),
-            Ok(now)
-        );
+        assert_eq!(decide(Some("2026-05-01T12:04:00Z"), now, &w, None), Ok(now));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::store;
 use crate::service::fires::observed_time;
+use crate::store;
 use crate::store::fires::ts;
 
 /// A check as a patrol submits it.

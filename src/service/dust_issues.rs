@@ -128,7 +128,10 @@ pub fn report(
             .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
     }
     let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
-    if let Some(o) = observed_at.as_deref().and_then(crate::domain::observed::parse) {
+    if let Some(o) = observed_at
+        .as_deref()
+        .and_then(crate::domain::observed::parse)
+    {
         hashed["observed_at"] = json!(ts(o));
     }
     let hash = content_hash(&hashed);

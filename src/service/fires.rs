@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::access::{fire_in_scope, fire_scope};
 use crate::domain::deadline;
-use crate::domain::observed;
 use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Status};
+use crate::domain::observed;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
@@ -121,9 +121,10 @@ pub fn observed_input(raw: Option<&Value>, field: &'static str) -> Result<Option
     match raw {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if observed::parse(s).is_some() => Ok(Some(s.trim().to_string())),
-        Some(v) => Err(Error::invalid("observed_format")
-            .arg("field", field)
-            .arg("value", v.as_str().map_or_else(|| v.to_string(), String::from))),
+        Some(v) => Err(Error::invalid("observed_format").arg("field", field).arg(
+            "value",
+            v.as_str().map_or_else(|| v.to_string(), String::from),
+        )),
     }
 }
 
@@ -162,11 +163,11 @@ pub fn observed_time(
                 e = e.arg("what", format!("@{}", a.what));
             }
             e.detail(json!({
-                    "field": field,
-                    "value": raw,
-                    "earliest": ts(earliest),
-                    "latest": ts(latest),
-                }))
+                "field": field,
+                "value": raw,
+                "earliest": ts(earliest),
+                "latest": ts(latest),
+            }))
         }
     })
 }
@@ -519,7 +520,13 @@ pub fn act(
             at: last,
             what: "observed_after_last_event",
         };
-        observed_time(input.observed_at.as_deref(), "observed_at", now, window, Some(after))?;
+        observed_time(
+            input.observed_at.as_deref(),
+            "observed_at",
+            now,
+            window,
+            Some(after),
+        )?;
     }
     // Judged against the current state (a state transition must be valid now), at the time seen.
     let outcome =

@@ -212,8 +212,7 @@ pub struct IssueEvent {
     pub request_hash: Option<String>,
 }
 
-const EVENT_COLUMNS: &str =
-    "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
+const EVENT_COLUMNS: &str = "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
     Ok(IssueEvent {
