@@ -89,7 +89,12 @@ pub async fn localize(req: Request, next: Next) -> Response {
             .and_then(|(_, v)| header::HeaderValue::from_str(v).ok());
         let mut out = (status, axum::Json(body)).into_response();
         // A handler's Retry-After (429, 503) survives the rewrite; or the error's own.
-        if let Some(v) = res.headers().get(header::RETRY_AFTER).cloned().or(retry_after) {
+        if let Some(v) = res
+            .headers()
+            .get(header::RETRY_AFTER)
+            .cloned()
+            .or(retry_after)
+        {
             out.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {
