@@ -107,7 +107,7 @@ fn geojson_feature(data: &[u8]) {
     let Ok(gj) = serde_json::from_value::<geojson::Geometry>(geometry.clone()) else {
         return;
     };
-    let Ok(g) = geo::Geometry::<f64>::try_from(&gj.value) else {
+    let Ok(g) = qingling::gis::geometry_from_geojson(&gj.value) else {
         return;
     };
     for layer in registry().iter() {

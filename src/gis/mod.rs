@@ -22,3 +22,54 @@ pub fn area_m2(g: &Geometry<f64>) -> Option<f64> {
     };
     Some((area * 100.0).round() / 100.0)
 }
+
+/// A GeoJSON geometry as a `geo` geometry, refusing positions with fewer than two coordinates
+/// (geojson 1.0's conversion indexes `[1]` without checking and would panic on `[107]`; found by
+/// the `geojson_feature` fuzz target).
+pub fn geometry_from_geojson(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String> {
+    use geojson::GeometryValue as V;
+    fn short(ps: &[geojson::Position]) -> bool {
+        ps.iter().any(|p| p.as_slice().len() < 2)
+    }
+    fn check(value: &V) -> Result<(), String> {
+        let bad = match value {
+            V::Point { coordinates } => short(std::slice::from_ref(coordinates)),
+            V::MultiPoint { coordinates } | V::LineString { coordinates } => short(coordinates),
+            V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+                coordinates.iter().any(|l| short(l))
+            }
+            V::MultiPolygon { coordinates } => coordinates.iter().flatten().any(|l| short(l)),
+            V::GeometryCollection { geometries } => {
+                return geometries.iter().try_for_each(|g| check(&g.value));
+            }
+        };
+        if bad {
+            Err("a position needs at least two coordinates (longitude, latitude)".into())
+        } else {
+            Ok(())
+        }
+    }
+    check(value)?;
+    Geometry::try_from(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_of_one_coordinate_is_refused_not_a_panic() {
+        let v: geojson::Geometry = serde_json::from_str(
+            r#"{"type":"Polygon","coordinates":[[[106.8,39.6],[107],[106.8,39.6]]]}"#,
+        )
+        .expect("parses as GeoJSON");
+        let e = geometry_from_geojson(&v.value).expect_err("refused");
+        assert!(e.contains("two coordinates"), "{e}");
+        let ok: geojson::Geometry =
+            serde_json::from_str(r#"{"type":"Point","coordinates":[106.8,39.6]}"#).expect("point");
+        assert!(matches!(
+            geometry_from_geojson(&ok.value),
+            Ok(Geometry::Point(_))
+        ));
+    }
+}

@@ -165,7 +165,7 @@ pub fn parse_area(v: &Value) -> Result<MultiPolygon<f64>> {
         return Err(bad(format!("{kind:?} is not a Polygon or MultiPolygon")));
     }
     let g: geojson::Geometry = serde_json::from_value(v.clone()).map_err(|e| bad(e.to_string()))?;
-    let mp = match Geometry::<f64>::try_from(g).map_err(|e| bad(e.to_string()))? {
+    let mp = match crate::gis::geometry_from_geojson(&g.value).map_err(bad)? {
         Geometry::Polygon(p) => MultiPolygon(vec![p]),
         Geometry::MultiPolygon(mp) => mp,
         _ => return Err(bad(format!("{kind:?} is not a Polygon or MultiPolygon"))),

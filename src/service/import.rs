@@ -244,8 +244,8 @@ pub fn import_geojson(
             n: i + 1,
             geometry: match &f.geometry {
                 None => Err(Error::invalid("missing_geometry")),
-                Some(g) => Geometry::try_from(&g.value)
-                    .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string())),
+                Some(g) => crate::gis::geometry_from_geojson(&g.value)
+                    .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e)),
             },
             properties: f.properties.unwrap_or_default(),
         })

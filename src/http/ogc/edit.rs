@@ -129,8 +129,8 @@ fn body_projector(headers: &HeaderMap) -> Result<Option<Crs>, Error> {
 fn geometry(v: &Value, crs: Option<Crs>) -> Result<Geometry<f64>, Error> {
     let gj: geojson::Geometry = serde_json::from_value(v.clone())
         .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string()))?;
-    let g = Geometry::try_from(&gj.value)
-        .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e.to_string()))?;
+    let g = crate::gis::geometry_from_geojson(&gj.value)
+        .map_err(|e| Error::invalid("invalid_geometry").arg("detail", e))?;
     match crs {
         Some(c) => Projector::input(c)?.geometry(&g),
         None => Ok(g),

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use geo::Geometry;
 use serde_json::{Value, json};
 
 use super::crs::{Crs, Projector, SUPPORTED};
@@ -416,8 +415,8 @@ fn shape(f: &mut Value, hidden: &[String], projector: Option<&Projector>) -> Res
     {
         let gj: geojson::Geometry = serde_json::from_value(g.clone())
             .map_err(|e| Error::invalid("crs_transform").arg("detail", e.to_string()))?;
-        let geom = Geometry::try_from(&gj.value)
-            .map_err(|e| Error::invalid("crs_transform").arg("detail", e.to_string()))?;
+        let geom = crate::gis::geometry_from_geojson(&gj.value)
+            .map_err(|e| Error::invalid("crs_transform").arg("detail", e))?;
         *g = features::geometry_json(&p.geometry(&geom)?);
     }
     Ok(())
