@@ -63,7 +63,6 @@ fn routes() -> routes::Routes {
         .merge(users::router())
         .merge(audit::router())
         .get("/config.json", config)
-        .get(ogc::html::STYLESHEET_PATH, ogc::html::stylesheet)
         // Unknown API paths answer a JSON 404, never the web app's index page.
         .any("/api/{*rest}", not_found)
 }

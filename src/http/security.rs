@@ -15,14 +15,16 @@ use super::extract;
 use crate::app::App;
 use crate::error::{Error, Kind};
 
-/// The Content-Security-Policy: only our own scripts, styles and connections; images also from
-/// the basemap's tile host when one is configured.
+/// The Content-Security-Policy: only our own scripts, styles and connections (and the OGC HTML
+/// pages' one style block, by its hash); images also from the basemap's tile host when one is
+/// configured.
 pub fn content_security_policy(tiles: Option<&str>) -> String {
     let tile_host = tiles.and_then(origin_of).map(|o| format!(" {o}"));
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{}; \
+        "default-src 'self'; script-src 'self'; style-src 'self' {}; img-src 'self' data: blob:{}; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
          form-action 'self'",
+        crate::http::ogc::html::style_hash(),
         tile_host.unwrap_or_default()
     )
 }
@@ -111,7 +113,7 @@ pub fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri, allowed: &[String
         .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
         .or_else(|| get(&header::REFERER).and_then(origin_of));
     let Some(origin) = origin else { return false };
-    if allowed.iter().any(|a| *a == origin) {
+    if allowed.contains(&origin) {
         return true;
     }
     if get(&SEC_FETCH_SITE).is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
@@ -142,6 +144,7 @@ pub fn normalise_origin(o: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

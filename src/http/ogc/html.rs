@@ -1,6 +1,6 @@
-//! The HTML view of each OGC API page (Part 1's HTML conformance class): plain pages with one
-//! small stylesheet of our own ([`STYLESHEET_PATH`]) and no scripts, so they work offline, behind a
-//! proxy and without a CDN, and pass the Content-Security-Policy (no inline style or script). Pages
+//! The HTML view of each OGC API page (Part 1's HTML conformance class): plain pages with their
+//! one style block inline and no scripts, so they work offline, behind a proxy and without a CDN;
+//! the Content-Security-Policy admits that block by its hash ([`style_hash`]) and nothing else. Pages
 //! of items draw their geometries as an inline SVG in the layer's map colours.
 
 use serde_json::Value;
@@ -25,14 +25,14 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// Where the pages' stylesheet is served.
-pub const STYLESHEET_PATH: &str = "/ogc.css";
-
-/// `GET /ogc.css`: the pages' stylesheet (a file of its own: the CSP forbids inline styles).
-pub async fn stylesheet() -> impl axum::response::IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        STYLE,
+/// The CSP source that admits [`STYLE`] and no other inline style: `'sha256-…'`.
+pub fn style_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(STYLE.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
     )
 }
 
@@ -50,7 +50,7 @@ fn page(lang: Lang, title: &str, crumbs: &[(&str, String)], body: &str) -> Strin
         .map(|(t, href)| format!("<a href=\"{}\">{}</a>", esc(href), esc(t)))
         .collect();
     format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body><header><nav>{}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><header><nav>{}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         lang.code(),
         esc(title),
         nav.join(" › "),
