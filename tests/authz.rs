@@ -118,8 +118,9 @@ const TABLE: &[(&str, &str)] = &[
         "401 | 405 | 405 | 405 | 405",
     ),
     (
+        // As PUT: the geometry is checked before the write (and the lookup) begins.
         "PATCH /collections/{id}/items/{fid} @editable",
-        "401 | 422 404 | 403 | 403 | 403",
+        "401 | 422 | 403 | 403 | 403",
     ),
     (
         "PATCH /collections/{id}/items/{fid} @fires",
@@ -179,6 +180,26 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/export", "401 | 200 | 403 | 403 | 403"),
     ("POST /api/webhooks", "401 | 422 | 403 | 403 | 403"),
     ("GET /api/webhooks", "401 | 200 | 403 | 403 | 403"),
+    // Accounts and the audit log: managers only.
+    ("GET /api/users", "401 | 200 | 403 | 403 | 403"),
+    (
+        "POST /api/users/{name}/disable",
+        "401 | 422 404 | 403 | 403 | 403",
+    ),
+    (
+        "POST /api/users/{name}/enable",
+        "401 | 200 404 | 403 | 403 | 403",
+    ),
+    (
+        "GET /api/users/{name}/sessions",
+        "401 | 200 404 | 403 | 403 | 403",
+    ),
+    (
+        "POST /api/users/{name}/sessions/revoke",
+        "401 | 404 | 403 | 403 | 403",
+    ),
+    ("GET /api/audit", "401 | 200 | 403 | 403 | 403"),
+    ("GET /api/audit.csv", "401 | 200 | 403 | 403 | 403"),
     (
         "DELETE /api/webhooks/{id}",
         "401 | 204 404 | 403 | 403 | 403",
@@ -873,6 +894,16 @@ fn fill(
         };
         let path = route.replace("{id}", &id).replace("{fid}", &fid);
         return Some((path, fid));
+    } else if route.starts_with("/api/users/{name}") {
+        // Own: the caller's account (a manager may not disable itself: 422); never revoking the
+        // sessions the matrix signs in with, so revoke names a missing account in both cases.
+        let me = if role == "anon" { "manager" } else { role };
+        let name = if own && !route.ends_with("/revoke") {
+            me
+        } else {
+            "no-such-user"
+        };
+        return Some((route.replace("{name}", name), name.to_string()));
     } else if route == "/api/{*rest}" {
         return Some(("/api/no/such/route".into(), String::new()));
     } else if route == "/api/export" {
