@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what .ci/run calls): format and lint, unit + integration tests (one
-# cargo build shared by all), then the browser tests against the same debug binary.
+# cargo build shared by all), then the browser tests against the same debug binary, then a short
+# fuzzing run of every parser of outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +14,5 @@ QINGLING_REQUIRE_OWSLIB=1 cargo test --locked --all-targets
 if [ -f tests/browser/run.sh ]; then
   bash tests/browser/run.sh
 fi
+# A short run of every fuzz target (tests/fuzz.sh; FUZZ_SECONDS=600 for the long form).
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash tests/fuzz.sh

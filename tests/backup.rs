@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use serde_json::{Value, json};
 
+/// A file of the backup, how to damage it, and the word the refusal must contain.
+type Damage<'a> = (&'a Path, fn(&Path), &'a str);
+
 fn qingling(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_qingling"))
         .args(args)
@@ -370,7 +373,7 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
     // Each kind of damage: a photo changed, the database changed, a file missing.
     let photo = out.join(manifest["files"][1]["path"].as_str().unwrap());
     let database = out.join("database.gpkg");
-    let cases: [(&Path, fn(&Path), &str); 3] = [
+    let cases: [Damage; 3] = [
         (
             photo.as_path(),
             flip_last_byte,

@@ -115,7 +115,7 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
         assert_eq!(r.status, 422, "{observed}: {}", r.body);
         let m = r.json()["message"].as_str().unwrap().to_string();
         assert!(
-            m.contains("observed_at") && m.contains(&words),
+            m.contains("observed_at") && m.contains(words),
             "{observed}: {m}"
         );
         // In Chinese by default, naming the field too.

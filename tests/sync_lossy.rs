@@ -180,19 +180,16 @@ fn until_acknowledged(
             .header("Content-Type", content_type)
             .header("Connection", "close")
             .send(body);
-        match sent {
-            Ok(mut r) => {
-                let status = r.status().as_u16();
-                let text = r.body_mut().read_to_string();
-                match (status, text) {
-                    (200 | 201, Ok(text)) => return serde_json::from_str(&text).unwrap(),
-                    // A body cut short by a reset: not acknowledged.
-                    (200 | 201, Err(_)) => {}
-                    (s, text) => panic!("{url}: {s} {text:?}"),
-                }
+        // An error (reset, closed before the answer, timed out): the outbox tries again.
+        if let Ok(mut r) = sent {
+            let status = r.status().as_u16();
+            let text = r.body_mut().read_to_string();
+            match (status, text) {
+                (200 | 201, Ok(text)) => return serde_json::from_str(&text).unwrap(),
+                // A body cut short by a reset: not acknowledged.
+                (200 | 201, Err(_)) => {}
+                (s, text) => panic!("{url}: {s} {text:?}"),
             }
-            // Reset, closed before the answer, timed out: the outbox tries again.
-            Err(_) => {}
         }
         stats.failures.fetch_add(1, Ordering::Relaxed);
     }
