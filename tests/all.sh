@@ -4,6 +4,8 @@
 # fuzzing run of every parser of outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One build from scratch: incremental caches would only cost disk (several GB) and time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 bash .ci/setup --tests
 cargo fmt --all -- --check
