@@ -159,18 +159,18 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "login_throttled",
-        "此地址登录尝试过于频繁，请 {seconds} 秒后再试",
-        "Too many sign-in attempts from this address; try again in {seconds} seconds",
+        "此地址登录尝试过于频繁，请 {retry_after} 秒后再试",
+        "Too many sign-in attempts from this address; try again in {retry_after} seconds",
     ),
     (
         "login_locked",
-        "该用户名登录失败次数过多，已暂时锁定，请 {seconds} 秒后再试",
-        "Too many failed sign-ins for this username; it is locked for now, try again in {seconds} seconds",
+        "该用户名登录失败次数过多，已暂时锁定，请 {retry_after} 秒后再试",
+        "Too many failed sign-ins for this username; it is locked for now, try again in {retry_after} seconds",
     ),
     (
         "login_busy",
-        "服务器正忙于处理登录，请 {seconds} 秒后再试",
-        "The server is busy with sign-ins; try again in {seconds} seconds",
+        "服务器正忙于处理登录，请 {retry_after} 秒后再试",
+        "The server is busy with sign-ins; try again in {retry_after} seconds",
     ),
     (
         "password_too_short",
@@ -189,6 +189,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("user_unknown", "没有用户“{name}”", "No user \"{name}\""),
     ("what_user", "该用户", "user"),
+    (
+        "current_password_wrong",
+        "当前密码不正确",
+        "The current password is wrong",
+    ),
     (
         "user_disable_self",
         "不能停用自己的账号；请由其他管理员或命令行停用",
@@ -955,6 +960,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "area_has_open_cases",
         "{label}内仍有 {count} 起未销号的火点或扬尘问题，此修改会使它们不属于任何区县；请先处理或改派这些案件",
         "{count} open fires or dust violations depend on {label}: this change would leave them outside every district; close or reassign them first",
+    ),
+    (
+        "import_strands_open_cases",
+        "此次导入的{layer}会使 {count} 起未销号的火点或扬尘问题不在任何区县内；请先处理或改派这些案件，或修正边界后再导入",
+        "This import of {layer} would leave {count} open fires or dust violations outside every district; close or reassign them first, or correct the boundaries and import again",
     ),
     (
         "still_referenced",

@@ -304,6 +304,94 @@ fn managers_list_accounts_and_a_disabled_user_is_out_at_once() {
 }
 
 #[test]
+fn users_change_their_own_password_with_the_current_one_and_their_other_sessions_end() {
+    let s = demo_server_with_policy(LoginPolicy {
+        account_failures: 3,
+        ..loose()
+    });
+    let here = Client::login(&s, "owner");
+    let elsewhere = Client::login(&s, "owner");
+    let change = |c: &Client, current: &str, new: &str| {
+        c.post("/api/me/password", &json!({"current": current, "new": new}))
+    };
+    // The rules first, in the request's language, then the current password.
+    let r = change(&here, "qingling-owner", "short");
+    assert_eq!(
+        (r.status, &r.json()["error"]),
+        (422, &json!("password_too_short"))
+    );
+    assert!(
+        r.json()["message"].as_str().unwrap().contains('8'),
+        "{}",
+        r.body
+    );
+    let r = change(&here, "qingling-owner", "owner-and-more-words");
+    assert_eq!(r.json()["error"], "password_contains_username");
+    let r = change(&here, "wrong-password", "velvet harbour ninety");
+    assert_eq!(
+        (r.status, &r.json()["error"]),
+        (403, &json!("current_password_wrong"))
+    );
+    assert_eq!(
+        here.get("/api/me").status,
+        200,
+        "a wrong current password keeps the session"
+    );
+    assert_eq!(
+        login_raw(&s, "owner", "velvet harbour ninety", "en").status,
+        401
+    );
+
+    let r = change(&here, "qingling-owner", "velvet harbour ninety");
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        here.get("/api/me").status,
+        200,
+        "the session that changed it goes on"
+    );
+    assert_eq!(
+        elsewhere.get("/api/me").status,
+        401,
+        "every other session ends"
+    );
+    assert_eq!(login_raw(&s, "owner", "qingling-owner", "en").status, 401);
+    assert_eq!(
+        login_raw(&s, "owner", "velvet harbour ninety", "en").status,
+        200
+    );
+
+    // Guessing through a stolen session meets the account's lock, as signing in does.
+    for _ in 0..3 {
+        assert_eq!(change(&here, "guess", "another fine phrase").status, 403);
+    }
+    let r = change(&here, "velvet harbour ninety", "another fine phrase");
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("Retry-After").is_some());
+
+    let manager = Client::login(&s, "manager");
+    let log = manager.get("/api/audit?actor=owner").json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"password_changed"), "{actions:?}");
+    assert!(actions.contains(&"password_change_failed"), "{actions:?}");
+    let changed = &log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "password_changed")
+        .unwrap()["detail"];
+    assert_eq!(changed["sessions_ended"], 1);
+    assert!(
+        !log.to_string().contains("velvet"),
+        "no password in the log"
+    );
+}
+
+#[test]
 fn sessions_end_when_idle_or_at_their_maximum_and_ended_ones_are_purged() {
     let s = demo_server_with_policy(loose());
     let idle = Client::login(&s, "patrol");

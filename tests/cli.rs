@@ -108,6 +108,69 @@ fn import_is_all_or_nothing_and_names_the_bad_feature() {
 }
 
 #[test]
+fn a_re_import_that_would_leave_open_fires_outside_every_district_is_refused() {
+    let (dir, db) = demo_db();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let open = |c: &rusqlite::Connection| -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM fire_points WHERE district_code = '150303' AND status NOT IN ('cleared', 'dismissed')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(open(&conn) > 0, "the demo has open fires in 乌达区");
+    let before: Vec<u8> = conn
+        .query_row(
+            "SELECT geom FROM districts WHERE code = '150303'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 乌达区 shrunk to a sliver in the corner of its old extent: its open fires would be in no
+    // district at all.
+    let text = std::fs::read_to_string(root().join("samples/districts.geojson")).unwrap();
+    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let f = fc["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["properties"]["code"] == "150303")
+        .unwrap();
+    let ring = f["geometry"]["coordinates"][0][0]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (x, y) = ring
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .fold((f64::MAX, f64::MAX), |(a, b), (x, y)| (a.min(x), b.min(y)));
+    f["geometry"] = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]]});
+    let file = dir.path().join("districts.geojson");
+    std::fs::write(&file, fc.to_string()).unwrap();
+    let args = [
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--layer",
+        "districts",
+        file.to_str().unwrap(),
+    ];
+    let (ok, err) = run(&args);
+    assert!(!ok, "{err}");
+    assert!(err.contains("outside every district"), "{err}");
+    let after: Vec<u8> = conn
+        .query_row(
+            "SELECT geom FROM districts WHERE code = '150303'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(before, after, "the boundary is unchanged");
+    assert!(open(&conn) > 0);
+}
+
+#[test]
 fn a_new_database_has_no_accounts_until_user_add() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.gpkg");

@@ -8,7 +8,7 @@
 // so they load instantly in the field and refresh in the background. Bump VERSION when the
 // shell's file list changes.
 
-const VERSION = 'qingling-shell-v7';
+const VERSION = 'qingling-shell-v8';
 const SHELL = [
   './',
   'index.html',
@@ -28,6 +28,7 @@ const SHELL = [
   'js/layers.js',
   'js/rules.js',
   'js/time.js',
+  'js/ui/account.js',
   'js/ui/actions.js',
   'js/ui/bits.js',
   'js/ui/chart.js',

@@ -23,6 +23,7 @@ pub fn router() -> Routes {
         .post("/api/login", login)
         .post("/api/logout", logout)
         .get("/api/me", me)
+        .post("/api/me/password", change_password)
 }
 
 #[derive(Deserialize)]
@@ -44,9 +45,9 @@ fn refused(r: Refusal) -> Response {
     };
     // Whole seconds, rounded up, at least one.
     let secs = (wait.as_millis().div_ceil(1000) as u64).max(1);
-    let mut res = ApiError(Error::new(kind, key).arg("seconds", secs.to_string())).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    // `retry_after` is both the message's number and the Retry-After header (http::error).
+    let e = Error::new(kind, key).arg("retry_after", secs.to_string());
+    let mut res = ApiError(e).into_response();
     res.extensions_mut().insert(Audited);
     res
 }
@@ -191,4 +192,91 @@ async fn logout(
 
 async fn me(User(actor): User) -> axum::Json<serde_json::Value> {
     axum::Json(user_json(&actor))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// A user's own password change: the new one must meet the rules (422), the current one must
+/// be right (403; it counts towards the account's lock, as a failed sign-in does, so a stolen
+/// session cannot guess it), and every other session of the user ends.
+async fn change_password(
+    State(app): State<App>,
+    User(actor): User,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+    Json(body): Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    let guard = app.login.clone();
+    let name = actor.username.clone();
+    if let Err(p) = crate::domain::password::check(&name, &body.new) {
+        let min = crate::domain::password::MIN_CHARS.to_string();
+        return Err(ApiError(Error::invalid(p.key()).arg("min", min)));
+    }
+    if let Err(r) = guard.check_account(&name) {
+        return Ok(refused(r));
+    }
+    let who = name.clone();
+    let found = app.db.read(move |c| users::credentials(c, &who)).await?;
+    let stored = found.map(|c| c.hash);
+    let (current, new) = (body.current, body.new);
+    // One hashing slot for both the check and the new hash: each costs argon2's memory.
+    let hashed = guard
+        .hash(move || {
+            if !users::password_matches(stored.as_deref(), &current) {
+                return Ok(None);
+            }
+            users::hash_password(&new).map(Some)
+        })
+        .await;
+    let hashed = match hashed {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "password hashing failed");
+            return Err(ApiError(Error::new(Kind::BadRequest, "internal")));
+        }
+        Err(r) => return Ok(refused(r)),
+    };
+    let address = ip.map(|a| a.to_string());
+    let now = chrono::Utc::now();
+    let mut entry = Entry {
+        actor: Some(name.clone()),
+        address,
+        action: "password_changed".into(),
+        method: Some("POST".into()),
+        route: Some("/api/me/password".into()),
+        target: Some(name.clone()),
+        status: Some(204),
+        detail: None,
+    };
+    let Some(hash) = hashed else {
+        let lock = guard.failed(&name);
+        guard.warn(&name, ip, "wrong_current_password");
+        entry.action = "password_change_failed".into();
+        entry.status = Some(403);
+        entry.detail = Some(json!({"locked_seconds": lock.map(|d| d.as_secs())}));
+        audit::write(&app, entry).await?;
+        let mut res =
+            ApiError(Error::new(Kind::Forbidden, "current_password_wrong")).into_response();
+        res.extensions_mut().insert(Audited);
+        return Ok(res);
+    };
+    guard.succeeded(&name);
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let keep = super::extract::token(&parts);
+    app.db
+        .write(move |tx| {
+            let ended = users::sessions_of(tx, &name, now)?.len().saturating_sub(1);
+            users::set_password_hash(tx, &name, &hash, keep.as_deref())?;
+            entry.detail = Some(json!({"sessions_ended": ended}));
+            crate::store::audit::record(tx, now, &entry)
+        })
+        .await?;
+    let mut res = axum::http::StatusCode::NO_CONTENT.into_response();
+    res.extensions_mut().insert(Audited);
+    Ok(res)
 }

@@ -275,7 +275,7 @@ fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityInde
 
 /// Open cases outside every district before an edit of a responsibility polygon (None for other
 /// layers): the edit may not add to them.
-fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Result<Option<usize>> {
+pub(crate) fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Result<Option<usize>> {
     if AREA_LAYERS.contains(&layer.name.as_str()) {
         Ok(Some(crate::service::reroute::stranded(tx)?))
     } else {

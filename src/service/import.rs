@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::responsibility::ResponsibilityIndex;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::i18n::Lang;
 use crate::layers::{GeometryType, Layer, Registry, Source};
 use crate::service::fires::check_lon_lat;
@@ -359,6 +359,8 @@ fn run(
         ..Default::default()
     };
     let mut bad: Vec<Bad> = vec![];
+    // A new boundary may not leave open cases outside every district, as an edit may not.
+    let stranded_before = crate::service::edit::stranded_before(tx, layer)?;
     for f in incoming {
         let label = f
             .properties
@@ -443,6 +445,15 @@ fn run(
         return Err(failure(bad, opts.lang));
     }
     gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    if let Some(before) = stranded_before {
+        let after = crate::service::reroute::stranded(tx)?;
+        if after > before {
+            return Err(Error::new(Kind::Conflict, "import_strands_open_cases")
+                .arg("layer", layer.title.get(opts.lang).to_string())
+                .arg("count", (after - before).to_string())
+                .detail(serde_json::json!({"open_cases": after - before})));
+        }
+    }
     if let Some(reason) = &opts.reroute
         && report.inserted + report.updated > 0
     {

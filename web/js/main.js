@@ -60,7 +60,10 @@ function renderTopbar() {
     h('div', { class: 'topbar-right' },
       h('span', { class: 'net', role: 'status' }),
       user ? bell() : null,
-      user ? h('span', { class: 'who', title: t('who.title') },
+      user ? h('button', {
+        type: 'button', class: 'btn btn-ghost who', title: t('who.title'),
+        on: { click: async () => (await import('./ui/account.js')).openAccount(user) },
+      },
         h('strong', {}, user.username), ' · ', t(`role.${user.role}`),
         user.holder ? ` · ${user.holder}` : '', user.district ? ` · ${t('who.district', { code: user.district })}` : '') : null,
       langBtn,
