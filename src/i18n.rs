@@ -957,6 +957,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The geometry has {count} vertices, more than the limit of {max} per feature; simplify it and send it again",
     ),
     (
+        "geometry_busy",
+        "正在检查的几何图形过多，请 {retry_after} 秒后重试",
+        "Too many geometries are being checked; try again in {retry_after} seconds",
+    ),
+    (
         "area_has_open_cases",
         "{label}内仍有 {count} 起未销号的火点或扬尘问题，此修改会使它们不属于任何区县；请先处理或改派这些案件",
         "{count} open fires or dust violations depend on {label}: this change would leave them outside every district; close or reassign them first",

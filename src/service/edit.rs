@@ -139,6 +139,15 @@ fn still_referenced(layer: &Layer, key_value: &str, by: Vec<String>) -> Error {
 /// the costly part of an edit, done without holding the single writer.
 pub struct Checked(Geometry<f64>);
 
+/// Geometry checks at once, per core: geo's validity check grows with the square of the vertex
+/// count (about 20 s for 10,000 vertices in a debug build), so they queue like photo decodes.
+pub const CHECKS_PER_CORE: usize = 1;
+/// How long an edit waits for a checking slot before it is answered 503.
+pub const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The slots shared by every edit.
+pub static CHECKS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| super::slots::per_core(CHECKS_PER_CORE));
+
 impl Checked {
     /// Refuses more than `max_vertices` (422, naming the limit and the count) before anything
     /// else, then checks the shape and validity as an import does.

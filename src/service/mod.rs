@@ -16,4 +16,5 @@ pub mod login_guard;
 pub mod notifications;
 pub mod photos;
 pub mod reroute;
+pub mod slots;
 pub mod webhooks;

@@ -27,24 +27,15 @@ pub const THUMB_SIDE: u32 = 320;
 
 /// The decoding slots shared by every upload: one per core (a decode is CPU-bound, so more at
 /// once only adds memory, not speed).
-pub static DECODES: LazyLock<Arc<tokio::sync::Semaphore>> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Arc::new(tokio::sync::Semaphore::new(cores * DECODES_PER_CORE))
-});
+pub static DECODES: LazyLock<Arc<tokio::sync::Semaphore>> =
+    LazyLock::new(|| super::slots::per_core(DECODES_PER_CORE));
 
-/// Waits up to `wait` for a decoding slot, held until the permit is dropped; when none frees up
-/// in time, a 503 asking to retry later (the `Retry-After` header).
+/// Waits up to `wait` for a decoding slot (see [`super::slots::acquire`]).
 pub async fn decode_slot(
     gate: &Arc<tokio::sync::Semaphore>,
     wait: Duration,
 ) -> Result<tokio::sync::OwnedSemaphorePermit> {
-    let busy = || {
-        Error::new(Kind::Busy, "photo_busy").arg("retry_after", wait.as_secs().max(1).to_string())
-    };
-    match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err(busy()),
-    }
+    super::slots::acquire(gate, wait, "photo_busy").await
 }
 
 /// A checked photo, ready to store.

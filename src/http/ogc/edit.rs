@@ -159,13 +159,27 @@ fn feature(body: &Value, crs: Option<Crs>) -> Result<(Geometry<f64>, Map<String,
     Ok((g, properties(body)?))
 }
 
-/// The vertex limit and the geometry checks, on a blocking thread and before the write
-/// transaction: a big polygon's validation never holds the single writer.
+/// The vertex limit and the geometry checks, in one of a few slots on a blocking thread and
+/// before the write transaction: a big polygon's validation never holds the single writer, and
+/// many at once never take every thread.
 async fn checked(app: &App, layer: &Layer, g: Geometry<f64>) -> Result<service::Checked, Error> {
     let (layer, max) = (layer.clone(), app.rules.max_vertices);
-    tokio::task::spawn_blocking(move || service::Checked::new(&layer, g, max))
-        .await
-        .map_err(|e| Error::Store(crate::store::StoreError::Worker(e.to_string())))?
+    let slot = if geo::CoordsIter::coords_count(&g) > max {
+        None // refused at once, no slot needed
+    } else {
+        let s = crate::service::slots::acquire(
+            &crate::service::edit::CHECKS,
+            crate::service::edit::CHECK_WAIT,
+            "geometry_busy",
+        );
+        Some(s.await?)
+    };
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        service::Checked::new(&layer, g, max)
+    })
+    .await
+    .map_err(|e| Error::Store(crate::store::StoreError::Worker(e.to_string())))?
 }
 
 fn ctx(app: &App, now: chrono::DateTime<Utc>, lang: crate::i18n::Lang) -> service::Ctx<'_> {
