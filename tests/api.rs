@@ -531,17 +531,6 @@ fn an_unknown_api_path_is_a_json_404() {
     assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
 }
 
-fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "qinglingboundary42";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 #[test]
 fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
     let s = demo_server();

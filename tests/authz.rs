@@ -29,7 +29,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use common::{Response, Server, demo_server_with_web, request};
+use common::{Response, Server, demo_server_with_web, multipart, png_of, request};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
@@ -411,21 +411,7 @@ fn pick(role: &str, kind: &str, visible: &[String], hidden: &[String]) -> Pick {
 
 /// A small PNG, different for each `n` (the store keeps one record per photo hash).
 fn png(n: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([n, 100, 200]));
-    let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "authzboundary7";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    png_of(8, 8, [n, 100, 200])
 }
 
 struct Caller {
@@ -434,16 +420,7 @@ struct Caller {
 }
 
 fn login(s: &Server, user: &str) -> String {
-    let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["token"].as_str().unwrap().to_string()
+    common::Client::login(s, user).token.unwrap()
 }
 
 fn call(

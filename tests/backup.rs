@@ -63,17 +63,6 @@ fn photo(n: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "qinglingbackupboundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 /// Reports a fire with a client id and adds its photo; true once both are acknowledged.
 fn report_with_photo(addr: SocketAddr, token: &str, n: u32, at: [f64; 2]) -> (String, bool) {
     let id = uuid::Uuid::new_v4().to_string();
@@ -131,19 +120,9 @@ fn serve_on(db: &Path) -> Served {
 }
 
 fn login(addr: SocketAddr, user: &str) -> Client {
-    let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-    let r = request(
-        addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
     Client {
-        addr,
-        token: r.json()["token"].as_str().map(String::from),
         lang: "en",
+        ..Client::login_at(addr, user)
     }
 }
 

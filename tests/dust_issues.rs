@@ -93,23 +93,8 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "qinglingdustboundary7";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 fn png(w: u32, h: u32) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(vec![]);
-    image::DynamicImage::new_rgb8(w, h)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
+    png_of(w, h, [0, 0, 0])
 }
 
 fn upload(s: &Server, c: &Client, id: &str, bytes: &[u8]) -> Response {

@@ -4,6 +4,8 @@
 //! passwords from `qingling monitor add`.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,8 +13,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::hj212::{closed, packets, silent_for};
+use common::wait_until;
 use qingling::dust::guard::Lockout;
-use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
+use qingling::dust::hj212::{self, ParticulateUnit};
 use qingling::dust::listener::{self, Config, Hj212};
 use qingling::dust::monitors::{self, NewMonitor};
 
@@ -123,65 +127,6 @@ fn realtime(mn: &str, pw: &str, qn: u32) -> Vec<u8> {
         "QN={qn};ST=22;CN=2011;PW={pw};MN={mn};Flag=5;CP=&&DataTime={time};a34002-Rtd=0.086,a34002-Flag=N&&"
     ))
     .unwrap()
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !ok() {
-        assert!(t.elapsed() < Duration::from_secs(15), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The QNs of the next `n` acknowledgements.
-fn acks(s: &mut TcpStream, n: usize) -> Vec<String> {
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut f = Framer::new();
-    let mut out = vec![];
-    let mut buf = [0u8; 4096];
-    while out.len() < n {
-        let k = s.read(&mut buf).expect("an acknowledgement in time");
-        assert!(k > 0, "closed after {} acknowledgements", out.len());
-        f.push(&buf[..k]);
-        while let Some(Event::Packet(d)) = f.next_event() {
-            out.push(d.split(';').next().unwrap().to_string());
-        }
-    }
-    out
-}
-
-/// Nothing arrives within a while, and the connection stays open.
-fn silent(s: &mut TcpStream) {
-    s.set_read_timeout(Some(Duration::from_millis(400)))
-        .unwrap();
-    let mut buf = [0u8; 256];
-    match s.read(&mut buf) {
-        Ok(0) => panic!("the listener closed the connection"),
-        Ok(n) => panic!(
-            "unexpected answer: {:?}",
-            String::from_utf8_lossy(&buf[..n])
-        ),
-        Err(e) => assert!(
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ),
-            "{e}"
-        ),
-    }
-}
-
-/// The listener closes the connection (within a few seconds).
-fn closed(s: &mut TcpStream) -> bool {
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut buf = [0u8; 256];
-    match s.read(&mut buf) {
-        Ok(n) => n == 0,
-        Err(e) => !matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-    }
 }
 
 #[test]
@@ -520,4 +465,15 @@ fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
     let mut s = TcpStream::connect(hj.addr).unwrap();
     s.write_all(&realtime("GEN-01", &pw, 9)).unwrap();
     assert_eq!(acks(&mut s, 1), vec!["QN=9"]);
+}
+
+/// The QNs of the next `n` acknowledgements.
+fn acks(s: &mut TcpStream, n: usize) -> Vec<String> {
+    let qn = |d: &String| d.split(';').next().unwrap().to_string();
+    packets(s, n).iter().map(qn).collect()
+}
+
+/// Nothing arrives within a while, and the connection stays open.
+fn silent(s: &mut TcpStream) {
+    silent_for(s, Duration::from_millis(400));
 }

@@ -36,11 +36,7 @@ fn act(c: &Client, fire: &str, body: Value) -> Response {
 }
 
 fn png() -> Vec<u8> {
-    let mut out = std::io::Cursor::new(vec![]);
-    image::DynamicImage::new_rgb8(40, 30)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
+    png_of(40, 30, [0, 0, 0])
 }
 
 /// Uploads one photo as `c` to `path` (`/api/fires/{id}/photos` or the violation's); returns it.

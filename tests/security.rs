@@ -107,21 +107,7 @@ fn every_answer_carries_the_security_headers_and_authenticated_ones_are_not_stor
 }
 
 fn png() -> Vec<u8> {
-    let img = image::DynamicImage::new_rgb8(32, 24);
-    let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "qinglingboundary42";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    png_of(32, 24, [0, 0, 0])
 }
 
 fn count(s: &Server, sql: &str) -> i64 {

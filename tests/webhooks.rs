@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -67,19 +67,9 @@ fn demo_db() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn login(addr: SocketAddr, user: &str) -> Client {
-    let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-    let r = request(
-        addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
     Client {
-        addr,
-        token: r.json()["token"].as_str().map(String::from),
         lang: "en",
+        ..Client::login_at(addr, user)
     }
 }
 
@@ -154,14 +144,6 @@ fn receiver(addr: SocketAddr, refuse: usize) -> (tokio::runtime::Runtime, Shared
     );
     rt.spawn(async move { axum::serve(listener, app).await });
     (rt, shared)
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(60);
-    while !ok() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn deliveries(c: &Client, hook: i64, status: &str) -> Vec<Value> {

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{SeenActor, User, peer};
+use super::extract::{Manager, SeenActor, peer};
 use crate::app::App;
-use crate::domain::role::{Actor, Role};
+
 use crate::error::Error;
 use crate::store::audit::{self, Entry, Filter};
 
@@ -89,14 +89,6 @@ pub async fn write(app: &App, entry: Entry) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn manager_only(actor: &Actor) -> Result<(), ApiError> {
-    if actor.role == Role::Manager {
-        Ok(())
-    } else {
-        Err(ApiError(Error::forbidden()))
-    }
-}
-
 /// A `limit`/`offset` query parameter within bounds.
 pub fn int_param(
     q: &HashMap<String, String>,
@@ -153,10 +145,9 @@ pub const MAX_LIMIT: usize = 1000;
 
 async fn list(
     State(app): State<App>,
-    User(actor): User,
+    _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    manager_only(&actor)?;
     let f = filter(&q)?;
     let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = int_param(&q, "offset", 0, usize::MAX)?;
@@ -178,10 +169,9 @@ const CSV_CHUNK: usize = 500;
 /// The whole (filtered) log as CSV, oldest first, read and sent in chunks.
 async fn csv(
     State(app): State<App>,
-    User(actor): User,
+    _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    manager_only(&actor)?;
     let f = filter(&q)?;
     let first = futures_util::stream::once(async {
         Ok::<_, std::io::Error>(axum::body::Bytes::from_static(

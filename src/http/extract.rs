@@ -80,6 +80,22 @@ impl FromRequestParts<App> for User {
     }
 }
 
+/// A signed-in manager: 401 without a session, 403 for any other role (before the body is
+/// read, so other roles learn nothing from validation messages).
+pub struct Manager(pub Actor);
+
+impl FromRequestParts<App> for Manager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let User(actor) = User::from_request_parts(parts, app).await?;
+        if actor.role != crate::domain::role::Role::Manager {
+            return Err(ApiError(Error::forbidden()));
+        }
+        Ok(Manager(actor))
+    }
+}
+
 /// The peer's address, when the server was started with connection info.
 pub struct Peer(pub Option<IpAddr>);
 

@@ -12,9 +12,9 @@ use serde_json::json;
 
 use super::audit::{Audited, int_param};
 use super::error::ApiError;
-use super::extract::{Peer, User};
+use super::extract::{Manager, Peer};
 use crate::app::App;
-use crate::domain::role::{Actor, Role};
+use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::store::audit::Entry;
 use crate::store::users;
@@ -31,20 +31,11 @@ pub fn router() -> Routes {
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
 
-fn manager_only(actor: &Actor) -> Result<(), ApiError> {
-    if actor.role == Role::Manager {
-        Ok(())
-    } else {
-        Err(ApiError(Error::forbidden()))
-    }
-}
-
 async fn list(
     State(app): State<App>,
-    User(actor): User,
+    _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    manager_only(&actor)?;
     let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = int_param(&q, "offset", 0, usize::MAX)?;
     let (rows, more) = app.db.read(move |c| users::list(c, limit, offset)).await?;
@@ -58,7 +49,7 @@ async fn list(
 
 async fn disable(
     State(app): State<App>,
-    User(actor): User,
+    Manager(actor): Manager,
     Peer(ip): Peer,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -67,13 +58,14 @@ async fn disable(
 
 async fn enable(
     State(app): State<App>,
-    User(actor): User,
+    Manager(actor): Manager,
     Peer(ip): Peer,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     set_disabled(app, actor, ip, name, false).await
 }
 
+/// Only through [`disable`] and [`enable`], which take a [`Manager`].
 async fn set_disabled(
     app: App,
     actor: Actor,
@@ -81,7 +73,6 @@ async fn set_disabled(
     name: String,
     disabled: bool,
 ) -> Result<Response, ApiError> {
-    manager_only(&actor)?;
     if disabled && name == actor.username {
         // A manager locking themselves out helps no one; another manager or the CLI can.
         return Err(ApiError(Error::invalid("user_disable_self")));
@@ -129,10 +120,9 @@ async fn set_disabled(
 
 async fn sessions(
     State(app): State<App>,
-    User(actor): User,
+    _: Manager,
     Path(name): Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    manager_only(&actor)?;
     let now = chrono::Utc::now();
     let who = name.clone();
     let found = app
@@ -152,11 +142,10 @@ async fn sessions(
 
 async fn revoke(
     State(app): State<App>,
-    User(actor): User,
+    Manager(actor): Manager,
     Peer(ip): Peer,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    manager_only(&actor)?;
     let now = chrono::Utc::now();
     let who = name.clone();
     let by = actor.username.clone();

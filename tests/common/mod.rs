@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod dust;
+pub mod hj212;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -189,10 +190,15 @@ impl Client {
     }
 
     pub fn login(server: &Server, user: &str) -> Client {
+        Client::login_at(server.addr, user)
+    }
+
+    /// Signs in as a demo user (password `qingling-{user}`) to the server at `addr`.
+    pub fn login_at(addr: SocketAddr, user: &str) -> Client {
         let body = serde_json::json!({"username": user, "password": format!("qingling-{user}")})
             .to_string();
         let r = request(
-            server.addr,
+            addr,
             "POST",
             "/api/login",
             &[("Content-Type", "application/json")],
@@ -200,7 +206,7 @@ impl Client {
         );
         assert_eq!(r.status, 200, "{}", r.body);
         Client {
-            addr: server.addr,
+            addr,
             token: r.json()["token"].as_str().map(String::from),
             lang: "zh-CN",
         }
@@ -271,4 +277,37 @@ pub fn count_fires(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row("SELECT count(*) FROM fire_points", [], |r| r.get(0))
         .unwrap()
+}
+
+/// A `multipart/form-data` body with one `photo` file part, as the web app sends it:
+/// (Content-Type, body).
+pub fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "qinglingtestboundary42";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A PNG of `w` × `h` pixels of one colour (the store keeps one record per distinct file).
+pub fn png_of(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb(rgb));
+    let mut out = std::io::Cursor::new(vec![]);
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Waits (up to 60 s: webhook retries back off) until `ok`, failing the test with `what` when it never is.
+pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !ok() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "timed out: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
