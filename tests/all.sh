@@ -16,5 +16,6 @@ QINGLING_REQUIRE_OWSLIB=1 cargo test --locked --all-targets
 if [ -f tests/browser/run.sh ]; then
   bash tests/browser/run.sh
 fi
-# A short run of every fuzz target (tests/fuzz.sh; FUZZ_SECONDS=600 for the long form).
-FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash tests/fuzz.sh
+# A short run of every fuzz target, unoptimised to keep the build short (tests/fuzz.sh;
+# FUZZ_SECONDS=600 with the default release build for the long form).
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_PROFILE="${FUZZ_PROFILE:-dev}" bash tests/fuzz.sh

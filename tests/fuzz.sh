@@ -5,6 +5,8 @@
 # and runs FUZZ_SECONDS (default 20; the closing notes report 10-minute runs). A crash fails the
 # run and leaves its input in fuzz/artifacts/<target>/: copy it into fuzz/regressions/<target>/,
 # where tests/fuzz_regressions.rs replays it in every `cargo test`.
+# FUZZ_PROFILE=dev builds without optimisation (about half the build time, a tenth of the
+# speed): what the short run in tests/all.sh uses; the long runs use the default, release.
 #   FUZZ_SECONDS=600 bash tests/fuzz.sh [target …]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +16,16 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 seconds=${FUZZ_SECONDS:-20}
+case "${FUZZ_PROFILE:-release}" in
+  release) profile=(-O) ;;
+  dev) profile=(--dev) ;;
+  *) echo "fuzz: FUZZ_PROFILE is release or dev" >&2; exit 2 ;;
+esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(hj212 cql2 geojson_feature field_mapping event_body)
 
 cd fuzz
-cargo fuzz build -O 2>&1 | { grep -v '^ *Compiling' || true; }
+cargo fuzz build "${profile[@]}" 2>&1 | { grep -v '^ *Compiling' || true; }
 for t in "${targets[@]}"; do
   corpus="corpus/$t"
   mkdir -p "$corpus"
@@ -26,7 +33,7 @@ for t in "${targets[@]}"; do
   cp -n "regressions/$t/"* "$corpus/" 2>/dev/null || true
   echo "fuzz: $t for ${seconds}s"
   status=0
-  cargo fuzz run -O "$t" "$corpus" -- -max_total_time="$seconds" -max_len=16384 \
+  cargo fuzz run "${profile[@]}" "$t" "$corpus" -- -max_total_time="$seconds" -max_len=16384 \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"target/fuzz-$t.log" 2>&1 || status=$?
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^==[0-9]+==|^SUMMARY|panicked|deadly signal|Test unit written' "target/fuzz-$t.log" || true
   if [ "$status" -ne 0 ]; then
