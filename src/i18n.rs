@@ -703,6 +703,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The backup's schema version {found} is newer than the {known} this build knows; restore it with a newer qingling",
     ),
     (
+        "cli_restore_in_use",
+        "{path} 正被运行中的 qingling serve 使用；请先停止该服务再恢复",
+        "{path} is in use by a running qingling serve; stop the server, then restore",
+    ),
+    (
+        "cli_db_in_use",
+        "{path} 已被另一个 qingling serve 使用；同一数据库只能由一个服务使用",
+        "{path} is already used by another qingling serve; one server per database",
+    ),
+    (
         "cli_restore_exists",
         "{path} 已存在；恢复不会覆盖现有数据库，除非加 --force（先停止使用它的服务）",
         "{path} exists; restore does not replace a database unless given --force (stop the server using it first)",

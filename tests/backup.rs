@@ -349,6 +349,46 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(good.with_extension("gpkg.before-restore").exists());
 
+    // Never under a running server, not even with --force; nor a second server on one file.
+    let good_s = good.to_str().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_qingling"))
+        .args([
+            "serve",
+            "--db",
+            good_s,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the server listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let o = restore(&out, &good, &["--force"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("in use by a running qingling serve"),
+        "{}",
+        stderr(&o)
+    );
+    let second = qingling(&["serve", "--db", good_s, "--addr", "127.0.0.1:0"]);
+    assert!(!second.status.success());
+    assert!(
+        stderr(&second).contains("already used by another"),
+        "{}",
+        stderr(&second)
+    );
+    // Even a server killed outright lets go: the OS drops its lock.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let o = restore(&out, &good, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
     // Each kind of damage: a photo changed, the database changed, a file missing.
     let photo = out.join(manifest["files"][1]["path"].as_str().unwrap());
     let database = out.join("database.gpkg");

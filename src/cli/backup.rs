@@ -394,10 +394,28 @@ fn check(from: &Path) -> Result<String, String> {
     ))
 }
 
+fn failed_lock(db: &Path, e: std::io::Error) -> String {
+    t(
+        "cli_restore_failed",
+        &[(
+            "detail",
+            std::format!("{}: {e}", crate::store::lock::path_of(db).display()),
+        )],
+    )
+}
+
 fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
     // Everything is verified before anything is written.
     let m = verified(from)?;
     let present = |p: &Path| ["", "-wal"].iter().any(|ext| with_suffix(p, ext).exists());
+    // Not even with --force: the server would go on with the old file's pages in memory.
+    match crate::store::lock::held(db) {
+        Ok(crate::store::lock::Held::ByServer) => {
+            return Err(t("cli_restore_in_use", &[("path", shown(db))]));
+        }
+        Ok(crate::store::lock::Held::Free) => {}
+        Err(e) => return Err(failed_lock(db, e)),
+    }
     if present(db) && !force {
         return Err(t("cli_restore_exists", &[("path", shown(db))]));
     }

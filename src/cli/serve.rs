@@ -91,6 +91,19 @@ impl Hj212Limits {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // Held until the process ends: no restore, and no second server, under this one.
+    let _held = match crate::store::lock::hold(&args.db) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            let path = args.db.display().to_string();
+            return super::fail(crate::i18n::format(
+                super::lang(),
+                "cli_db_in_use",
+                &[("path", path)],
+            ));
+        }
+        Err(e) => return super::fail(format!("{}: {e}", args.db.display())),
+    };
     if args.demo
         && !args.db.exists()
         && let Err(e) = super::build_demo(&args.db, &args.samples)

@@ -8,6 +8,7 @@ pub mod dust_issues;
 pub mod features;
 pub mod fires;
 pub mod gpkg;
+pub mod lock;
 pub mod photos;
 pub mod schema;
 pub mod styles;
