@@ -1,9 +1,7 @@
 //! The command line: `serve`, `import`, `export`, `user add|disable|enable|passwd|sessions`,
-//! `demo`, `bench`, `backup`, `restore`.
+//! `demo`, `backup`, `restore`. The benchmarks are in `benches/` (`cargo bench`).
 
 mod backup;
-mod bench;
-mod dustbench;
 mod export;
 mod import;
 mod monitor;
@@ -57,16 +55,11 @@ enum Command {
     },
     /// Show or change the rules in force (thresholds, periods, deadlines, code prefix).
     Rules(rules::Args),
-    /// Benchmarks on generated province-scale data (build with --release).
-    Bench(bench::Args),
     /// Dust monitors and their device credentials.
     Monitor {
         #[command(subcommand)]
         command: monitor::Command,
     },
-    /// Dust ingest benchmark on loopback: HTTP batches, HJ 212 packets, bytes per reading,
-    /// a year's rollup (build with --release).
-    Dustbench(dustbench::Args),
     /// Back up a database, while the server runs, with its photos and a checksummed manifest.
     Backup(backup::BackupArgs),
     /// Restore a backup after verifying every checksum (or only verify it with --check).
@@ -177,16 +170,15 @@ pub fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
-        Command::Bench(args) => bench::run(args),
         Command::Monitor { command } => monitor::run(command),
-        Command::Dustbench(args) => dustbench::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),
     }
 }
 
-fn message(e: &Error) -> String {
+/// An error in the command line's language (a storage error as it is).
+pub fn message(e: &Error) -> String {
     match e {
         Error::Store(s) => s.to_string(),
         e => e.message(lang()),

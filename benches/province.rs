@@ -1,4 +1,4 @@
-//! `qingling bench`: province-scale figures (see the README).
+//! `cargo bench --bench province -- [ARGS]`: province-scale figures (see the README).
 //!
 //! Generates once, deterministically from `--seed`, a province of districts, mining rights, waste
 //! dumps, gangue heaps and fire points, written through the real import and store code into a
@@ -30,25 +30,29 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::app::{self, App};
-use crate::domain::access::Scope;
-use crate::domain::deadline;
-use crate::domain::fire::Rules;
-use crate::domain::fire::{FireKind, Status};
-use crate::domain::responsibility::{
+use qingling::app::{self, App};
+use qingling::domain::access::Scope;
+use qingling::domain::deadline;
+use qingling::domain::fire::Rules;
+use qingling::domain::fire::{FireKind, Status};
+use qingling::domain::responsibility::{
     Areas, OutsideManagedArea, Party, ResponsibilityIndex, Responsible,
 };
-use crate::domain::role::{Actor, Role};
-use crate::i18n::Lang;
-use crate::layers::{Layer, Registry};
-use crate::service::fires::{content_hash, watch_since};
-use crate::service::import::import_geojson;
-use crate::store::features::{self, ItemQuery};
-use crate::store::fires::{self as fire_store, EventRecord, NewFire, ts};
-use crate::store::users::{self, NewUser, UserError};
-use crate::store::{Db, StoreError, areas, gpkg, schema};
+use qingling::domain::role::{Actor, Role};
+use qingling::i18n::Lang;
+use qingling::layers::{Layer, Registry};
+use qingling::service::fires::{content_hash, watch_since};
+use qingling::service::import::import_geojson;
+use qingling::store::features::{self, ItemQuery};
+use qingling::store::fires::{self as fire_store, EventRecord, NewFire, ts};
+use qingling::store::users::{self, NewUser, UserError};
+use qingling::store::{Db, StoreError, areas, gpkg, schema};
 
-#[derive(clap::Args)]
+#[derive(clap::Parser)]
+#[command(
+    name = "province",
+    about = "Province-scale benchmark on generated data"
+)]
 pub struct Args {
     /// The generated database: built if missing, reused if present (its sizes and seed must
     /// match the arguments).
@@ -142,16 +146,35 @@ const FIRE_MIX: [f64; 5] = [0.65, 0.20, 0.03, 0.10, 0.02];
 /// Assigned points: uniform over mines, more outside them than fires are.
 const ASSIGN_MIX: [f64; 5] = [0.45, 0.25, 0.05, 0.15, 0.10];
 
-pub fn run(args: Args) -> ExitCode {
+fn main() -> ExitCode {
+    // `cargo test --all-targets` builds and runs bench targets too, without `--bench`: there is
+    // nothing to measure then. `cargo bench --bench province -- ARGS` passes `--bench` first.
+    let mut argv: Vec<String> = std::env::args().collect();
+    if !argv.iter().any(|a| a == "--bench") {
+        eprintln!("province: run it with cargo bench --bench province -- [ARGS]");
+        return ExitCode::SUCCESS;
+    }
+    argv.retain(|a| a != "--bench");
+    run(<Args as clap::Parser>::parse_from(argv))
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("province: {msg}");
+    ExitCode::FAILURE
+}
+
+fn run(args: Args) -> ExitCode {
     if cfg!(debug_assertions) {
-        eprintln!("qingling bench: a debug build; the figures mean little (cargo build --release)");
+        eprintln!(
+            "province: a debug build; the figures mean little (cargo bench builds optimised)"
+        );
     }
     match bench(&args) {
         Ok(report) => {
             print_report(&args, &report);
             ExitCode::SUCCESS
         }
-        Err(e) => super::fail(format!("{e:#}")),
+        Err(e) => fail(format!("{e:#}")),
     }
 }
 
@@ -604,7 +627,12 @@ fn db_files(path: &Path) -> [PathBuf; 3] {
 fn import(db: &Db, registry: &Registry, layer: &str, text: &str) -> anyhow::Result<f64> {
     let t = Instant::now();
     db.write_blocking(|tx| import_geojson(tx, registry, layer, text, Lang::En))
-        .map_err(|e| anyhow!("importing the generated {layer}: {}", super::message(&e)))?;
+        .map_err(|e| {
+            anyhow!(
+                "importing the generated {layer}: {}",
+                qingling::cli::message(&e)
+            )
+        })?;
     Ok(t.elapsed().as_secs_f64())
 }
 
@@ -849,7 +877,7 @@ fn open_db(args: &Args, registry: &Registry) -> anyhow::Result<(Db, Value, bool)
         .read_blocking(|c| schema::setting(c, SETTING))?
         .with_context(|| {
             format!(
-                "{} was not made by `qingling bench`; delete it or pass another --db",
+                "{} was not made by the province benchmark; delete it or pass another --db",
                 args.db.display()
             )
         })?;
@@ -1518,7 +1546,7 @@ fn bench_queries(
         .build()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let router = crate::http::router(app);
+    let router = qingling::http::router(app);
     rt.spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "bench server stopped");

@@ -1,4 +1,4 @@
-//! `qingling dustbench`: dust ingest figures on loopback (build with --release). A fresh
+//! `cargo bench --bench dust_ingest -- [ARGS]`: dust ingest figures on loopback. A fresh
 //! database under `--dir`, monitors registered as `monitor add` does, then:
 //!
 //! 1. HTTP batch ingest (`POST /api/dust/readings`, keep-alive clients): readings per second;
@@ -20,18 +20,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::app::App;
-use crate::domain::role::Role;
-use crate::dust::hj212::{self, Event, Framer, ParticulateUnit};
-use crate::dust::monitors::{self, NewMonitor};
-use crate::dust::reading::{LOCAL, Level, Quantity, Reading};
-use crate::dust::rollup::{day_means, hour_of};
-use crate::dust::store;
-use crate::layers::Registry;
-use crate::store::Db;
-use crate::store::users::{self, NewUser};
+use qingling::app::App;
+use qingling::domain::role::Role;
+use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
+use qingling::dust::monitors::{self, NewMonitor};
+use qingling::dust::reading::{LOCAL, Level, Quantity, Reading};
+use qingling::dust::rollup::{day_means, hour_of};
+use qingling::dust::store;
+use qingling::layers::Registry;
+use qingling::store::Db;
+use qingling::store::users::{self, NewUser};
 
-#[derive(clap::Args)]
+#[derive(clap::Parser)]
+#[command(name = "dust_ingest", about = "Dust ingest benchmark on loopback")]
 pub struct Args {
     /// Folder for the benchmark database (its dust.gpkg is replaced).
     #[arg(long, default_value = "bench-data/dust")]
@@ -76,10 +77,27 @@ fn out(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-pub fn run(args: Args) -> ExitCode {
+fn main() -> ExitCode {
+    // `cargo test --all-targets` builds and runs bench targets too, without `--bench`: there is
+    // nothing to measure then. `cargo bench --bench dust_ingest -- ARGS` passes `--bench` first.
+    let mut argv: Vec<String> = std::env::args().collect();
+    if !argv.iter().any(|a| a == "--bench") {
+        eprintln!("dust_ingest: run it with cargo bench --bench dust_ingest -- [ARGS]");
+        return ExitCode::SUCCESS;
+    }
+    argv.retain(|a| a != "--bench");
+    run(<Args as clap::Parser>::parse_from(argv))
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("dust_ingest: {msg}");
+    ExitCode::FAILURE
+}
+
+fn run(args: Args) -> ExitCode {
     match bench(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(e),
+        Err(e) => fail(e),
     }
 }
 
@@ -91,7 +109,7 @@ struct Monitor {
 
 fn bench(args: Args) -> Result<(), String> {
     if cfg!(debug_assertions) {
-        eprintln!("warning: a debug build; figures need `cargo run --release -- dustbench`");
+        eprintln!("warning: a debug build; figures need `cargo bench --bench dust_ingest`");
     }
     std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
     let path = args.dir.join("dust.gpkg");
@@ -112,11 +130,11 @@ fn bench(args: Args) -> Result<(), String> {
                 holder: None,
             };
             let id = users::add(tx, &u, now).map_err(|e| {
-                crate::error::Error::Store(crate::store::StoreError::Worker(e.to_string()))
+                qingling::error::Error::Store(qingling::store::StoreError::Worker(e.to_string()))
             })?;
-            Ok::<_, crate::error::Error>(users::create_session(tx, id, now)?)
+            Ok::<_, qingling::error::Error>(users::create_session(tx, id, now)?)
         })
-        .map_err(|e| super::message(&e))?;
+        .map_err(|e| qingling::cli::message(&e))?;
     let app = App::new(db.clone(), registry, None).map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     rt.block_on(async move {
@@ -124,13 +142,13 @@ fn bench(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let http_addr = http.local_addr().map_err(|e| e.to_string())?;
-        tokio::spawn(async move { axum::serve(http, crate::http::router(app)).await });
+        tokio::spawn(async move { axum::serve(http, qingling::http::router(app)).await });
         // Every simulated monitor connects from 127.0.0.1: no per-address share.
-        let config = crate::dust::listener::Config {
+        let config = qingling::dust::listener::Config {
             per_address: usize::MAX,
             ..Default::default()
         };
-        let hj = crate::dust::listener::start_with(
+        let hj = qingling::dust::listener::start_with(
             "127.0.0.1:0".parse().map_err(|_| "addr")?,
             db.clone(),
             config,
@@ -138,7 +156,7 @@ fn bench(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
         out(format!(
-            "dustbench: {} monitors, database {}, WAL + synchronous=FULL",
+            "dust_ingest: {} monitors, database {}, WAL + synchronous=FULL",
             monitors.len(),
             path.display()
         ));
@@ -186,9 +204,9 @@ fn register(
                     token: added.token,
                 })
             })
-            .collect::<crate::error::Result<Vec<_>>>()
+            .collect::<qingling::error::Result<Vec<_>>>()
     })
-    .map_err(|e| super::message(&e))
+    .map_err(|e| qingling::cli::message(&e))
 }
 
 fn local(t: i64) -> chrono::DateTime<chrono::FixedOffset> {
@@ -263,7 +281,7 @@ async fn http_phase(
     monitors: &[Monitor],
     now: i64,
 ) -> Result<(), String> {
-    let batch = args.batch.clamp(1, crate::http::dust::MAX_BATCH);
+    let batch = args.batch.clamp(1, qingling::http::dust::MAX_BATCH);
     let batches = args.http_readings.div_ceil(batch);
     let n = args.monitors.max(1);
     // Minute data from two years back, each monitor its own run of minutes.
@@ -455,13 +473,13 @@ fn size_phase(db: &Db) -> Result<(), String> {
             )),
             Err(e) => out(format!("on disk: {n} readings; dbstat unavailable in this SQLite ({e})")),
         }
-        Ok::<_, crate::store::StoreError>(())
+        Ok::<_, qingling::store::StoreError>(())
     })
     .map_err(|e| e.to_string())?;
     // The whole file after a checkpoint, for comparison (it holds the monitors and GeoPackage
     // tables too).
     let path = db.path().to_path_buf();
-    let conn = crate::store::connect(&path).map_err(|e| e.to_string())?;
+    let conn = qingling::store::connect(&path).map_err(|e| e.to_string())?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .map_err(|e| e.to_string())?;
     let file = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -490,7 +508,7 @@ async fn rollup_phase(
         .into_iter()
         .max_by_key(|d| d.id)
         .ok_or("no monitor")?;
-    let end = crate::dust::rollup::day_start(now);
+    let end = qingling::dust::rollup::day_start(now);
     let start_t = end - 365 * 86_400;
     let mut g = Gen(0x2545_F491_4F6C_DD1D);
     let t0 = Instant::now();
@@ -529,7 +547,7 @@ async fn rollup_phase(
                     .iter()
                     .map(|(h, s)| (*h, s.mean()))
                     .collect();
-                Ok::<_, crate::store::StoreError>(day_means(&hours))
+                Ok::<_, qingling::store::StoreError>(day_means(&hours))
             })
             .map_err(|e| e.to_string())?;
         direct.push(t.elapsed());
