@@ -256,6 +256,35 @@ fn start(db: &str, port: u16, demo: bool) -> Child {
 }
 
 #[test]
+fn sigterm_stops_the_server_cleanly_after_its_background_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    let port = free_port();
+    let mut server = start(db.to_str().unwrap(), port, true);
+    let pid = server.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let t = Instant::now();
+    let exit = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(40),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // Shut down, not killed: the lock is free and the file opens cleanly.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
 fn an_acknowledged_report_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.gpkg");

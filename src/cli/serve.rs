@@ -1,11 +1,15 @@
-//! `qingling serve`: the HTTP server, with the automatic extinguish sweep in the background.
+//! `qingling serve`: the HTTP server (and the HJ 212 listener), with the background jobs beside
+//! it; SIGTERM or Ctrl-C stops it after the requests and job rounds in progress.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::app::App;
 use crate::layers::Registry;
+use crate::service::jobs::Jobs;
+use crate::service::{dust_alerts, webhooks};
 use crate::store::Db;
 
 #[derive(clap::Args)]
@@ -148,44 +152,67 @@ async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Qingling listening on http://{}", listener.local_addr()?);
-    let sweeper = app.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            let rules = sweeper.rules.clone();
-            let done = sweeper
-                .db
-                .write(move |tx| crate::service::fires::sweep(tx, chrono::Utc::now(), &rules))
-                .await;
-            let now = chrono::Utc::now();
-            let purged = sweeper
-                .db
-                .write(move |tx| crate::store::users::purge_sessions(tx, now))
-                .await;
-            if let Err(e) = purged {
-                tracing::error!(error = %e, "purging ended sessions failed");
-            }
-            match done {
-                Ok(n) if n > 0 => tracing::info!(
-                    extinguished = n,
-                    "controlled fires met the extinguished standard"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "extinguish sweep failed"),
-            }
-        }
+    // Beside requests, never in them; on shutdown each finishes the round it is in.
+    let mut jobs = Jobs::new();
+    let a = app.clone();
+    jobs.every("hourly sweep", Duration::from_secs(3600), move || {
+        hourly_sweep(a.clone())
     });
-    // Webhook deliveries (and the sweep for passed deadlines) run beside requests, never in them.
-    crate::service::webhooks::spawn_worker(&app);
-    crate::service::dust_alerts::spawn_checker(&app);
+    let a = app.clone();
+    jobs.spawn("dust check", move |stop| dust_alerts::checker(a, stop));
+    let db = app.db.clone();
+    jobs.spawn("webhooks", move |stop| {
+        webhooks::worker(db, webhooks::Config::default(), stop)
+    });
     // With the peer address: sign-in limits per address and the audit log need it.
     axum::serve(
         listener,
         crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopping: waiting for background jobs");
+    jobs.shutdown(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and container runtimes send).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// The hourly round: controlled fires that met the extinguished standard, and ended sessions.
+async fn hourly_sweep(app: App) {
+    let rules = app.rules.clone();
+    let done = app
+        .db
+        .write(move |tx| crate::service::fires::sweep(tx, chrono::Utc::now(), &rules))
+        .await;
+    match done {
+        Ok(n) if n > 0 => tracing::info!(
+            extinguished = n,
+            "controlled fires met the extinguished standard"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "extinguish sweep failed"),
+    }
+    let now = chrono::Utc::now();
+    let purged = app
+        .db
+        .write(move |tx| crate::store::users::purge_sessions(tx, now))
+        .await;
+    if let Err(e) = purged {
+        tracing::error!(error = %e, "purging ended sessions failed");
+    }
 }

@@ -532,31 +532,30 @@ pub fn act(
     Ok(v)
 }
 
-/// Runs [`check`] every minute beside the server (never inside a request or ingest commit).
-pub fn spawn_checker(app: &crate::app::App) -> tokio::task::JoinHandle<()> {
-    let app = app.clone();
-    tokio::spawn(async move {
-        match app
-            .db
-            .write(|tx| super::dust_alert_map::project_missing(tx))
-            .await
-        {
-            Ok(n) if n > 0 => tracing::info!(alerts = n, "dust alerts drawn on the map layer"),
+/// Draws any alert missing from the map layer, then runs [`check`] every minute beside the
+/// server (never inside a request or ingest commit) until `stopping`.
+pub async fn checker(app: crate::app::App, mut stopping: crate::service::jobs::Stopping) {
+    match app
+        .db
+        .write(|tx| super::dust_alert_map::project_missing(tx))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(alerts = n, "dust alerts drawn on the map layer"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "drawing dust alerts on the map failed"),
+    }
+    loop {
+        let index = app.index();
+        let done = app.db.write(move |tx| check(tx, &index, Utc::now())).await;
+        match done {
+            Ok(n) if n > 0 => tracing::info!(alerts = n, "dust exceedances raised alerts"),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "drawing dust alerts on the map failed"),
+            Err(e) => tracing::error!(error = %e, "dust exceedance check failed"),
         }
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let index = app.index();
-            let done = app.db.write(move |tx| check(tx, &index, Utc::now())).await;
-            match done {
-                Ok(n) if n > 0 => tracing::info!(alerts = n, "dust exceedances raised alerts"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "dust exceedance check failed"),
-            }
+        if stopping.sleep(std::time::Duration::from_secs(60)).await {
+            break;
         }
-    })
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod dust_warnings;
 pub mod edit;
 pub mod fires;
 pub mod import;
+pub mod jobs;
 pub mod login_guard;
 pub mod notifications;
 pub mod photos;

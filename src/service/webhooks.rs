@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 use crate::app::App;
 use crate::domain::fire::Status;
 use crate::error::{Error, Result};
+use crate::service::jobs::Stopping;
 use crate::store::fires::{EventRecord, FireRecord, ts};
 use crate::store::{self, Db};
 
@@ -865,55 +866,53 @@ async fn deliver_batch(db: &Db, client: &HttpClient, cfg: &Config) -> Result<usi
     Ok(n)
 }
 
-/// Starts the delivery worker with the default settings.
-pub fn spawn_worker(app: &App) -> JoinHandle<()> {
-    spawn_worker_with(app, Config::default())
+/// Starts the delivery worker outside a job runner (tests): it runs until the runtime stops.
+pub fn spawn_worker_with(app: &App, cfg: Config) -> JoinHandle<()> {
+    tokio::spawn(worker(app.db.clone(), cfg, Stopping::never()))
 }
 
-/// Starts the delivery worker: it sends what is due, sweeps for passed deadlines, and sleeps
-/// until the next delivery falls due, an enqueue wakes it, or `poll` passes. It runs until the
-/// runtime stops or the handle is aborted; the outbox is the only state, so a new worker on the
-/// same database picks up where an old one stopped.
-pub fn spawn_worker_with(app: &App, cfg: Config) -> JoinHandle<()> {
-    let db = app.db.clone();
-    tokio::spawn(async move {
-        let client = http_client(&cfg);
-        let mut next_sweep = tokio::time::Instant::now();
-        loop {
-            if tokio::time::Instant::now() >= next_sweep {
-                next_sweep = tokio::time::Instant::now() + cfg.deadline_sweep;
-                match db.write(|tx| sweep_deadlines(tx, Utc::now())).await {
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "deadline sweep for webhooks failed"),
-                }
-            }
-            let sent = match deliver_batch(&db, &client, &cfg).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "webhook delivery round failed");
-                    0
-                }
-            };
-            if sent >= cfg.batch.max(1) {
-                // A full batch: more may be due right now.
-                continue;
-            }
-            let wait = match db.read(next_due).await {
-                Ok(Some(t)) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
-                _ => cfg.poll,
-            }
-            .min(cfg.poll)
-            .min(next_sweep.saturating_duration_since(tokio::time::Instant::now()));
-            tokio::select! {
-                _ = WAKE.notified() => {
-                    // The enqueue that woke us runs inside a transaction that holds the writer;
-                    // taking the writer waits for its commit, so the next read sees the rows.
-                    let _ = db.write(|_| Ok::<_, store::StoreError>(())).await;
-                }
-                _ = tokio::time::sleep(wait) => {}
+/// The delivery worker: it sends what is due, sweeps for passed deadlines, and sleeps until the
+/// next delivery falls due, an enqueue wakes it, or `poll` passes; it ends between rounds once
+/// `stopping` says so. The outbox is the only state, so a new worker on the same database picks
+/// up where an old one stopped.
+pub async fn worker(db: Db, cfg: Config, mut stopping: Stopping) {
+    let client = http_client(&cfg);
+    let mut next_sweep = tokio::time::Instant::now();
+    while !stopping.is_set() {
+        if tokio::time::Instant::now() >= next_sweep {
+            next_sweep = tokio::time::Instant::now() + cfg.deadline_sweep;
+            match db.write(|tx| sweep_deadlines(tx, Utc::now())).await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "deadline sweep for webhooks failed"),
             }
         }
-    })
+        let sent = match deliver_batch(&db, &client, &cfg).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook delivery round failed");
+                0
+            }
+        };
+        if sent >= cfg.batch.max(1) {
+            // A full batch: more may be due right now.
+            continue;
+        }
+        let wait = match db.read(next_due).await {
+            Ok(Some(t)) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            _ => cfg.poll,
+        }
+        .min(cfg.poll)
+        .min(next_sweep.saturating_duration_since(tokio::time::Instant::now()));
+        tokio::select! {
+            _ = WAKE.notified() => {
+                // The enqueue that woke us runs inside a transaction that holds the writer;
+                // taking the writer waits for its commit, so the next read sees the rows.
+                let _ = db.write(|_| Ok::<_, store::StoreError>(())).await;
+            }
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.wait() => {}
+        }
+    }
 }
 
 #[cfg(test)]
