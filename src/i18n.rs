@@ -750,11 +750,6 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "The webhook URL \"{url}\" is not valid: give a full http:// address with a host, e.g. http://relay.local:8080/qingling",
     ),
     (
-        "webhook_https_unsupported",
-        "暂不支持 https:// 回调地址；请在本地部署转发代理，并登记其 http:// 地址",
-        "https:// webhook URLs are not supported yet; run a local relay or proxy and register its http:// address",
-    ),
-    (
         "webhook_kinds_empty",
         "请至少选择一种事件类型：{allowed}",
         "Choose at least one event kind: {allowed}",

@@ -1,6 +1,6 @@
 //! Webhooks end to end: a loopback receiver that is down, then refuses, then accepts gets every
 //! event exactly once with a valid signature; the outbox shows the retries; a restart of the
-//! app in between loses nothing.
+//! app in between loses nothing; an https receiver with a test certificate.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -35,10 +35,15 @@ fn fast() -> Config {
         poll: Duration::from_millis(100),
         deadline_sweep: Duration::from_secs(3600),
         batch: 16,
+        extra_roots: vec![],
     }
 }
 
 fn start(db: &Path, worker: bool) -> App {
+    start_with(db, worker.then(fast))
+}
+
+fn start_with(db: &Path, worker: Option<Config>) -> App {
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(db, &registry).unwrap();
     let app = qingling::app::App::new(store, registry, None).unwrap();
@@ -51,9 +56,9 @@ fn start(db: &Path, worker: bool) -> App {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    if worker {
+    if let Some(cfg) = worker {
         let _guard = rt.enter();
-        webhooks::spawn_worker_with(&app, fast());
+        webhooks::spawn_worker_with(&app, cfg);
     }
     rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
     App { addr, rt }
@@ -102,8 +107,14 @@ fn receiver(addr: SocketAddr, refuse: usize) -> (tokio::runtime::Runtime, Shared
         .build()
         .unwrap();
     let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
-    let state = shared.clone();
-    let app = axum::Router::new().route(
+    let app = hook_app(shared.clone());
+    rt.spawn(async move { axum::serve(listener, app).await });
+    (rt, shared)
+}
+
+/// The receiver's one route, `POST /hook`, over `state`.
+fn hook_app(state: Shared) -> axum::Router {
+    axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: HeaderMap, body: Bytes| {
             let state = state.clone();
@@ -141,9 +152,61 @@ fn receiver(addr: SocketAddr, refuse: usize) -> (tokio::runtime::Runtime, Shared
                 StatusCode::OK
             }
         }),
-    );
-    rt.spawn(async move { axum::serve(listener, app).await });
-    (rt, shared)
+    )
+}
+
+const TLS_CERT: &[u8] = include_bytes!("fixtures/tls/cert.pem");
+const TLS_KEY: &[u8] = include_bytes!("fixtures/tls/key.pem");
+
+/// The same receiver behind TLS (tests/fixtures/tls: a self-signed certificate for 127.0.0.1
+/// and localhost, valid for a century), accepting at once; its address.
+fn tls_receiver() -> (tokio::runtime::Runtime, Shared, SocketAddr) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let shared: Shared = Arc::new(Mutex::new((0, Seen::default())));
+    let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(TLS_CERT)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(TLS_KEY).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = hook_app(shared.clone());
+    rt.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that does not trust the certificate ends the handshake here.
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
+            });
+        }
+    });
+    (rt, shared, addr)
 }
 
 fn deliveries(c: &Client, hook: i64, status: &str) -> Vec<Value> {
@@ -159,6 +222,64 @@ fn report(c: &Client, at: [f64; 2]) -> String {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_https_receiver_gets_its_events_signed_and_an_untrusted_certificate_is_refused() {
+    let (_dir, db) = demo_db();
+    let (_recv_rt, seen, recv) = tls_receiver();
+    // A worker that trusts the receiver's certificate, and, on a second database, one that
+    // does not: the public roots alone must refuse it.
+    let trusting = start_with(
+        &db,
+        Some(Config {
+            extra_roots: vec![TLS_CERT.to_vec()],
+            ..fast()
+        }),
+    );
+    let manager = login(trusting.addr, "manager");
+    let r = manager.post(
+        "/api/webhooks",
+        &json!({"url": format!("https://127.0.0.1:{}/hook", recv.port()), "kinds": ["new_fire"], "secret": SECRET}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hook = r.json()["id"].as_i64().unwrap();
+    let fire = report(&manager, inside("districts", "乌达区"));
+    wait_until("delivered over https", || {
+        deliveries(&manager, hook, "delivered").len() == 1
+    });
+    {
+        let (_, s) = &*seen.lock().unwrap();
+        assert_eq!(s.bad_signatures, 0);
+        assert_eq!(s.accepted.len(), 1);
+        assert_eq!(
+            (s.accepted[0].1.as_str(), &s.accepted[0].2),
+            ("new_fire", &fire)
+        );
+    }
+
+    let (_dir2, db2) = demo_db();
+    let doubting = start_with(&db2, Some(fast()));
+    let manager = login(doubting.addr, "manager");
+    let r = manager.post(
+        "/api/webhooks",
+        &json!({"url": format!("https://localhost:{}/hook", recv.port()), "kinds": ["new_fire"], "secret": SECRET}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hook = r.json()["id"].as_i64().unwrap();
+    report(&manager, inside("districts", "乌达区"));
+    wait_until("a refused handshake recorded", || {
+        deliveries(&manager, hook, "pending").iter().any(|d| {
+            d["last_error"]
+                .as_str()
+                .is_some_and(|e| e.to_lowercase().contains("certificate"))
+        })
+    });
+    assert_eq!(
+        seen.lock().unwrap().1.accepted.len(),
+        1,
+        "nothing more arrived"
+    );
 }
 
 #[test]
@@ -293,10 +414,6 @@ fn only_managers_register_webhooks_and_bad_registrations_say_why() {
         (
             json!({"url": "ftp://relay.local/", "kinds": ["new_fire"]}),
             "webhook_url_invalid",
-        ),
-        (
-            json!({"url": "https://relay.local/", "kinds": ["new_fire"]}),
-            "webhook_https_unsupported",
         ),
         (
             json!({"url": "http://relay.local/", "kinds": []}),

@@ -40,6 +40,10 @@ pub struct Args {
     hj212: Option<SocketAddr>,
     #[command(flatten)]
     hj212_limits: Hj212Limits,
+    /// A PEM file of CA certificates to trust for https:// webhook receivers besides the public
+    /// roots (a city's own CA); repeatable.
+    #[arg(long = "webhook-ca", value_name = "FILE")]
+    webhook_ca: Vec<PathBuf>,
 }
 
 /// The HJ 212 listener's defences (see `dust::listener::Config` for why the defaults).
@@ -134,7 +138,18 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return super::fail(e),
     };
     let hj212 = args.hj212.map(|at| (at, args.hj212_limits.config()));
-    match rt.block_on(serve(app, args.addr, hj212)) {
+    let mut hooks = webhooks::Config::default();
+    for f in &args.webhook_ca {
+        match std::fs::read(f) {
+            Ok(pem) => hooks.extra_roots.push(pem),
+            Err(e) => return super::fail(format!("--webhook-ca {}: {e}", f.display())),
+        }
+    }
+    // Refused here, not later in the worker's log: a bad CA file stops the start.
+    if let Err(e) = webhooks::http_client(&hooks) {
+        return super::fail(format!("--webhook-ca: {e}"));
+    }
+    match rt.block_on(serve(app, args.addr, hj212, hooks)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => super::fail(e),
     }
@@ -144,6 +159,7 @@ async fn serve(
     app: App,
     addr: SocketAddr,
     hj212: Option<(SocketAddr, crate::dust::listener::Config)>,
+    hooks: webhooks::Config,
 ) -> std::io::Result<()> {
     if let Some((at, config)) = hj212 {
         crate::dust::listener::start_with(at, app.db.clone(), config)
@@ -161,9 +177,7 @@ async fn serve(
     let a = app.clone();
     jobs.spawn("dust check", move |stop| dust_alerts::checker(a, stop));
     let db = app.db.clone();
-    jobs.spawn("webhooks", move |stop| {
-        webhooks::worker(db, webhooks::Config::default(), stop)
-    });
+    jobs.spawn("webhooks", move |stop| webhooks::worker(db, hooks, stop));
     // With the peer address: sign-in limits per address and the audit log need it.
     axum::serve(
         listener,
