@@ -97,26 +97,8 @@ fn report_with_photo(addr: SocketAddr, token: &str, n: u32, at: [f64; 2]) -> (St
 }
 
 /// A server over an existing database file.
-struct Served {
-    addr: SocketAddr,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn serve_on(db: &Path) -> Served {
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(db, &registry).unwrap();
-    let app = qingling::app::App::new(store, registry, None).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
-    Served { addr, _rt: rt }
+fn serve_on(db: &Path) -> Server {
+    TestServer::on(db).start()
 }
 
 fn login(addr: SocketAddr, user: &str) -> Client {

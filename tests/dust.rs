@@ -30,41 +30,21 @@ struct Dust {
     stats: Arc<Stats>,
     store: qingling::store::Db,
     db: PathBuf,
-    _dir: tempfile::TempDir,
-    _rt: tokio::runtime::Runtime,
+    _server: Server,
 }
 
 fn dust_server() -> Dust {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let app = qingling::app::App::new(store.clone(), registry, None).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let http = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
-    let hj = rt
-        .block_on(qingling::dust::listener::start(
-            "127.0.0.1:0".parse().unwrap(),
-            store.clone(),
-        ))
-        .unwrap();
+    let s = TestServer::demo()
+        .hj212(qingling::dust::listener::Config::default())
+        .start();
+    let hj = s.hj212.as_ref().unwrap();
     Dust {
-        http,
+        http: s.addr,
         hj212: hj.addr,
-        stats: hj.stats,
-        store,
-        db,
-        _dir: dir,
-        _rt: rt,
+        stats: hj.stats.clone(),
+        store: s.store.clone(),
+        db: s.db.clone(),
+        _server: s,
     }
 }
 
@@ -102,8 +82,10 @@ impl Dust {
     }
 
     fn client(&self, user: &str) -> Client {
-        let s = Server_ { addr: self.http };
-        s.login(user)
+        Client {
+            lang: "en",
+            ..Client::login_at(self.http, user)
+        }
     }
 
     fn post(&self, token: &str, body: &Value, lang: &str) -> Response {
@@ -119,30 +101,6 @@ impl Dust {
             ],
             Some(body.to_string().as_bytes()),
         )
-    }
-}
-
-/// Just enough of a server for `Client::login`.
-struct Server_ {
-    addr: SocketAddr,
-}
-
-impl Server_ {
-    fn login(&self, user: &str) -> Client {
-        let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-        let r = request(
-            self.addr,
-            "POST",
-            "/api/login",
-            &[("Content-Type", "application/json")],
-            Some(body.as_bytes()),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        Client {
-            addr: self.addr,
-            token: r.json()["token"].as_str().map(String::from),
-            lang: "en",
-        }
     }
 }
 

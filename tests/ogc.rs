@@ -117,17 +117,8 @@ fn the_landing_page_answers_programs_and_leaves_browsers_the_web_app() {
         "<!doctype html><title>清零 app</title>",
     )
     .unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let app = qingling::app::App::new(store, registry, Some(web)).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
+    let server = TestServer::demo().web_dir(web).start();
+    let addr = server.addr;
 
     let browser = request(
         addr,

@@ -19,12 +19,6 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "loopback-test-secret-0123";
 
-/// The app (API and delivery worker) on its own runtime, so a test can stop it whole.
-struct App {
-    addr: SocketAddr,
-    rt: tokio::runtime::Runtime,
-}
-
 /// Retries fast so the test runs in seconds: 50 ms doubling to 400 ms.
 fn fast() -> Config {
     Config {
@@ -39,29 +33,18 @@ fn fast() -> Config {
     }
 }
 
-fn start(db: &Path, worker: bool) -> App {
+/// The app (API and delivery worker) on its own runtime, so a test can stop it whole.
+fn start(db: &Path, worker: bool) -> Server {
     start_with(db, worker.then(fast))
 }
 
-fn start_with(db: &Path, worker: Option<Config>) -> App {
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(db, &registry).unwrap();
-    let app = qingling::app::App::new(store, registry, None).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    if let Some(cfg) = worker {
-        let _guard = rt.enter();
-        webhooks::spawn_worker_with(&app, cfg);
+fn start_with(db: &Path, worker: Option<Config>) -> Server {
+    let b = TestServer::on(db);
+    match worker {
+        Some(cfg) => b.webhooks(cfg),
+        None => b,
     }
-    rt.spawn(async move { axum::serve(listener, qingling::http::router(app)).await });
-    App { addr, rt }
+    .start()
 }
 
 fn demo_db() -> (tempfile::TempDir, PathBuf) {

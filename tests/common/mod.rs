@@ -12,80 +12,150 @@ use std::path::{Path, PathBuf};
 use geo::InteriorPoint;
 use serde_json::Value;
 
+/// A server for a test: the real router on an ephemeral loopback port, on its own runtime
+/// (dropped with it), over a database in a temporary folder or one the test owns.
 pub struct Server {
     pub addr: SocketAddr,
     pub db: PathBuf,
-    _dir: tempfile::TempDir,
-    _rt: tokio::runtime::Runtime,
+    /// The store the server writes through (for tests that add monitors and the like).
+    pub store: qingling::store::Db,
+    /// The HJ 212 listener, when asked for.
+    pub hj212: Option<qingling::dust::listener::Hj212>,
+    _dir: Option<tempfile::TempDir>,
+    pub rt: tokio::runtime::Runtime,
 }
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Builds a [`Server`]: `TestServer::demo().web().start()`, `TestServer::on(&db).start()`, …
+pub struct TestServer {
+    db: Option<PathBuf>,
+    web: Option<PathBuf>,
+    policy: Option<qingling::service::login_guard::LoginPolicy>,
+    webhooks: Option<qingling::service::webhooks::Config>,
+    hj212: Option<qingling::dust::listener::Config>,
+}
+
+impl TestServer {
+    /// Over a fresh demo database built from `samples/`.
+    pub fn demo() -> TestServer {
+        TestServer {
+            db: None,
+            web: None,
+            policy: None,
+            webhooks: None,
+            hj212: None,
+        }
+    }
+
+    /// Over an existing database file, which the test keeps.
+    pub fn on(db: &Path) -> TestServer {
+        TestServer {
+            db: Some(db.to_path_buf()),
+            ..TestServer::demo()
+        }
+    }
+
+    /// Also serves the web app's folder.
+    pub fn web(self) -> TestServer {
+        self.web_dir(root().join("web"))
+    }
+
+    /// Serves `dir` as the web app.
+    pub fn web_dir(mut self, dir: PathBuf) -> TestServer {
+        self.web = Some(dir);
+        self
+    }
+
+    /// Its own sign-in limits.
+    pub fn login_policy(mut self, p: qingling::service::login_guard::LoginPolicy) -> TestServer {
+        self.policy = Some(p);
+        self
+    }
+
+    /// Runs the webhook delivery worker with `cfg`.
+    pub fn webhooks(mut self, cfg: qingling::service::webhooks::Config) -> TestServer {
+        self.webhooks = Some(cfg);
+        self
+    }
+
+    /// Starts the HJ 212 listener beside it, on another ephemeral port.
+    pub fn hj212(mut self, cfg: qingling::dust::listener::Config) -> TestServer {
+        self.hj212 = Some(cfg);
+        self
+    }
+
+    pub fn start(self) -> Server {
+        let (dir, db) = match self.db {
+            Some(db) => (None, db),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let db = dir.path().join("demo.gpkg");
+                qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+                (Some(dir), db)
+            }
+        };
+        let registry = qingling::layers::Registry::builtin().unwrap();
+        let store = qingling::store::Db::open(&db, &registry).unwrap();
+        let mut app = qingling::app::App::new(store.clone(), registry, self.web).unwrap();
+        if let Some(p) = self.policy {
+            app = app.with_login_policy(p);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        if let Some(cfg) = self.webhooks {
+            let _guard = rt.enter();
+            qingling::service::webhooks::spawn_worker_with(&app, cfg);
+        }
+        let hj212 = self.hj212.map(|cfg| {
+            rt.block_on(qingling::dust::listener::start_with(
+                "127.0.0.1:0".parse().unwrap(),
+                store.clone(),
+                cfg,
+            ))
+            .unwrap()
+        });
+        // With the peer address, as `qingling serve` does (per-address limits, the audit log).
+        rt.spawn(async move {
+            axum::serve(
+                listener,
+                qingling::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        Server {
+            addr,
+            db,
+            store,
+            hj212,
+            _dir: dir,
+            rt,
+        }
+    }
+}
+
 /// A server over a fresh demo database.
 pub fn demo_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    serve(dir, db, None)
+    TestServer::demo().start()
 }
 
 /// A demo server that also serves the web app's folder.
 pub fn demo_server_with_web() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    serve(dir, db, Some(root().join("web")))
+    TestServer::demo().web().start()
 }
 
 /// A demo server with its own sign-in limits (short ones, for the account tests).
 pub fn demo_server_with_policy(policy: qingling::service::login_guard::LoginPolicy) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    serve_with(dir, db, None, Some(policy))
-}
-
-fn serve(dir: tempfile::TempDir, db: PathBuf, web: Option<PathBuf>) -> Server {
-    serve_with(dir, db, web, None)
-}
-
-fn serve_with(
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    web: Option<PathBuf>,
-    policy: Option<qingling::service::login_guard::LoginPolicy>,
-) -> Server {
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let mut app = qingling::app::App::new(store, registry, web).unwrap();
-    if let Some(p) = policy {
-        app = app.with_login_policy(p);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    // With the peer address, as `qingling serve` does (per-address limits, the audit log).
-    rt.spawn(async move {
-        axum::serve(
-            listener,
-            qingling::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    Server {
-        addr,
-        db,
-        _dir: dir,
-        _rt: rt,
-    }
+    TestServer::demo().login_policy(policy).start()
 }
 
 pub struct Response {
