@@ -1,0 +1,223 @@
+//! The shape of the code, checked: SQL only in `src/store/`, and the layers importing one way
+//! (domain ← service ← http/cli, store below service). Both are ratchets while issue 10 moves
+//! the code: today's exceptions are listed, a file may not gain any, a new file may not have
+//! any, and a list entry the code has outgrown must be removed — so the lists only shrink.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// SQL statements (string literals that start one) still outside `src/store/`, per file, not
+/// counting test modules.
+const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
+    ("src/dust/ingest.rs", 1),
+    ("src/dust/monitors.rs", 3),
+    ("src/dust/store.rs", 16),
+    ("src/gis/export.rs", 1),
+    ("src/gis/ledger.rs", 2),
+    ("src/http/dust.rs", 1),
+    ("src/service/dust_alert_map.rs", 5),
+    ("src/service/dust_alerts.rs", 12),
+    ("src/service/dust_checks.rs", 4),
+    ("src/service/dust_monitors.rs", 2),
+    ("src/service/dust_warnings.rs", 7),
+    ("src/service/edit.rs", 1),
+    ("src/service/import.rs", 6),
+    ("src/service/notifications.rs", 8),
+    ("src/service/reroute.rs", 1),
+    ("src/service/webhooks.rs", 17),
+];
+
+/// Imports against the layering (`from` file uses `to` module), still to be removed.
+const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
+    ("src/app.rs", "http"),
+    ("src/domain/dust.rs", "dust"),
+    ("src/dust/monitors.rs", "service"),
+    ("src/error.rs", "layers"),
+    ("src/error.rs", "store"),
+    ("src/layers/mod.rs", "store"),
+    ("src/service/dust_alerts.rs", "app"),
+    ("src/service/dust_checks.rs", "app"),
+    ("src/service/dust_issues.rs", "app"),
+    ("src/service/webhooks.rs", "app"),
+    ("src/store/photos.rs", "service"),
+];
+
+/// What each top-level module may import from the others.
+fn allowed(from: &str, to: &str) -> bool {
+    const BASE: [&str; 2] = ["error", "i18n"];
+    let below: &[&str] = match from {
+        "error" | "i18n" => &["error", "i18n"],
+        "domain" => &[],
+        "layers" => &["domain"],
+        "store" => &["domain", "layers"],
+        "gis" => &["domain", "layers", "store"],
+        "dust" => &["domain", "layers", "store"],
+        "service" => &["domain", "layers", "store", "gis", "dust"],
+        // The running application's wiring: above the use cases, below the adapters.
+        "app" => &["domain", "layers", "store", "service", "dust"],
+        "http" => &["domain", "layers", "store", "service", "gis", "dust", "app"],
+        "cli" => &[
+            "domain", "layers", "store", "service", "gis", "dust", "app", "http",
+        ],
+        _ => return true,
+    };
+    from == to || BASE.contains(&to) || below.contains(&to)
+}
+
+fn sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![];
+    walk(&root.join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            // The code, not its unit tests (fixtures may write SQL).
+            let code = match text.find("#[cfg(test)]\nmod tests") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, code)
+        })
+        .collect()
+}
+
+/// String literals that start an SQL statement.
+fn statements(code: &str) -> usize {
+    const STARTS: [&str; 12] = [
+        "SELECT ",
+        "INSERT INTO",
+        "INSERT OR",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+        "CREATE INDEX",
+        "CREATE VIEW",
+        "CREATE TRIGGER",
+        "PRAGMA ",
+        "ALTER TABLE",
+        "SAVEPOINT",
+    ];
+    code.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|lit| {
+            let t = lit.trim_start_matches(['\n', ' ', '\\']).trim_start();
+            STARTS.iter().any(|s| t.starts_with(s))
+                || (t.starts_with("UPDATE") && t.contains(" SET "))
+        })
+        .count()
+}
+
+#[test]
+fn sql_stays_in_the_store_and_the_exceptions_only_shrink() {
+    let allowance: BTreeMap<&str, usize> = SQL_OUTSIDE_STORE.iter().copied().collect();
+    let mut problems = vec![];
+    let mut seen = BTreeMap::new();
+    for (file, code) in sources() {
+        if file.starts_with("src/store/") {
+            continue;
+        }
+        let n = statements(&code);
+        let allowed = allowance.get(file.as_str()).copied().unwrap_or(0);
+        if n > allowed {
+            problems.push(format!(
+                "{file}: {n} SQL statements, {allowed} allowed: move them into src/store/"
+            ));
+        }
+        if n < allowed {
+            problems.push(format!(
+                "{file}: {n} SQL statements now; lower its entry in SQL_OUTSIDE_STORE to {n}"
+            ));
+        }
+        seen.insert(file, n);
+    }
+    for file in allowance.keys() {
+        if !seen.contains_key(*file) {
+            problems.push(format!("{file} is gone; remove it from SQL_OUTSIDE_STORE"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The top-level modules a path after `crate::` names: `dust::…`, or each of `{dust::…, store}`.
+fn modules_named(after: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+            .collect()
+    };
+    let Some(group) = after.strip_prefix('{') else {
+        return vec![ident(after)]
+            .into_iter()
+            .filter(|m| !m.is_empty())
+            .collect();
+    };
+    // Top-level entries of the group: split on commas outside nested braces.
+    let (mut depth, mut start, mut out) = (0, 0, vec![]);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                out.push(ident(&group[start..i]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(ident(&group[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.into_iter().filter(|m| !m.is_empty()).collect()
+}
+
+#[test]
+fn the_layers_import_one_way_and_the_exceptions_only_shrink() {
+    let mut found = vec![];
+    for (file, code) in sources() {
+        let Some(from) = file
+            .strip_prefix("src/")
+            .and_then(|f| f.split(['/', '.']).next())
+        else {
+            continue;
+        };
+        for piece in code.split("crate::").skip(1) {
+            for to in modules_named(piece) {
+                if !allowed(from, &to) && !found.contains(&(file.clone(), to.clone())) {
+                    found.push((file.clone(), to));
+                }
+            }
+        }
+    }
+    let exceptions: Vec<(String, String)> = LAYERING_EXCEPTIONS
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let new: Vec<_> = found.iter().filter(|f| !exceptions.contains(f)).collect();
+    let outgrown: Vec<_> = exceptions.iter().filter(|e| !found.contains(e)).collect();
+    assert!(new.is_empty(), "imports against the layering: {new:?}");
+    assert!(
+        outgrown.is_empty(),
+        "fixed, remove from LAYERING_EXCEPTIONS: {outgrown:?}"
+    );
+}
