@@ -15,16 +15,13 @@ const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/dust/store.rs", 16),
     ("src/gis/export.rs", 1),
     ("src/gis/ledger.rs", 2),
-    ("src/http/dust.rs", 1),
     ("src/service/dust_alert_map.rs", 5),
     ("src/service/dust_alerts.rs", 12),
     ("src/service/dust_checks.rs", 4),
     ("src/service/dust_monitors.rs", 2),
     ("src/service/dust_warnings.rs", 7),
-    ("src/service/edit.rs", 1),
     ("src/service/import.rs", 6),
     ("src/service/notifications.rs", 8),
-    ("src/service/reroute.rs", 1),
     ("src/service/webhooks.rs", 17),
 ];
 

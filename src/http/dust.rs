@@ -21,7 +21,6 @@ use crate::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_
 use crate::dust::rollup::{self, SUMMED, day_means, day_start, hour_of};
 use crate::dust::store::{self, DeviceId};
 use crate::error::{Error, Kind};
-use crate::store::features::scope_sql;
 
 /// Readings one batch may carry (the 1 MiB body limit allows about 7,000 anyway).
 pub const MAX_BATCH: usize = 10_000;
@@ -266,17 +265,7 @@ async fn readings(
     let rows = app
         .db
         .read(move |c| -> Result<Option<Rows>, Error> {
-            let (cond, mut params) = scope_sql(&layer, &scope, "");
-            params.insert(0, rusqlite::types::Value::Text(name));
-            let sql = format!(
-                "SELECT d.id FROM \"{LAYER}\" t LEFT JOIN dust_devices d ON d.mn = t.mn \
-                 WHERE t.mn = ? AND {cond}"
-            );
-            let found: Option<Option<i64>> = {
-                use rusqlite::OptionalExtension;
-                c.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
-                    .optional()?
-            };
+            let found = crate::store::features::visible_device(c, &layer, &scope, &name)?;
             // Not there, or not this user's to see: the same 404.
             let Some(device) = found else { return Ok(None) };
             // A monitor on the map without credentials (imported) has no readings.

@@ -111,14 +111,7 @@ fn referrers(
             } else {
                 "fid"
             };
-            let sql = format!(
-                "SELECT \"{shown}\" FROM \"{}\" WHERE \"{}\" = ?1 ORDER BY fid LIMIT 5",
-                other.name, f.name
-            );
-            let mut stmt = tx.prepare(&sql)?;
-            let names = stmt
-                .query_map([key_value], |r| r.get::<_, rusqlite::types::Value>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let names = features::labels_where(tx, &other.name, shown, &f.name, key_value, 5)?;
             out.extend(names.into_iter().map(|v| match v {
                 rusqlite::types::Value::Text(s) => format!("{}：{s}", other.title.zh),
                 other_value => format!("{}：{other_value:?}", other.title.zh),

@@ -25,11 +25,7 @@ pub struct Rerouted {
 
 /// Whether a manager set this fire's party by hand (the last event that set a party).
 fn manually_assigned(conn: &rusqlite::Connection, fire: &str) -> Result<bool> {
-    let last: Option<(String, String)> = rusqlite::OptionalExtension::optional(conn.query_row(
-        "SELECT action, actor FROM events WHERE fire = ?1 AND responsible IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1",
-        [fire],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    ))?;
+    let last = fires::last_party_setter(conn, fire)?;
     Ok(last.is_some_and(|(action, actor)| action == "reassign" && actor != "system"))
 }
 

@@ -473,3 +473,42 @@ pub fn extent(
         _ => None,
     })
 }
+
+/// The credentials id of the monitor `mn` on the monitors layer `layer`, if `scope` may see the
+/// monitor: `None` when it is not there or not this scope's (the same answer), `Some(None)` for
+/// a monitor on the map without credentials (imported, no readings).
+pub fn visible_device(
+    conn: &Connection,
+    layer: &Layer,
+    scope: &Scope,
+    mn: &str,
+) -> Result<Option<Option<i64>>> {
+    let (cond, mut params) = scope_sql(layer, scope, "");
+    params.insert(0, Sql::Text(mn.to_string()));
+    let sql = format!(
+        "SELECT d.id FROM \"{}\" t LEFT JOIN dust_devices d ON d.mn = t.mn WHERE t.mn = ? AND {cond}",
+        layer.name
+    );
+    Ok(conn
+        .query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
+        .optional()?)
+}
+
+/// Up to `limit` labels (the `label` column) of `layer`'s features whose `field` holds `value`.
+pub fn labels_where(
+    conn: &Connection,
+    layer: &str,
+    label: &str,
+    field: &str,
+    value: &str,
+    limit: usize,
+) -> Result<Vec<Sql>> {
+    let sql = format!(
+        "SELECT \"{label}\" FROM \"{layer}\" WHERE \"{field}\" = ?1 ORDER BY fid LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map([value], |r| r.get::<_, Sql>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

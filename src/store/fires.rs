@@ -547,3 +547,14 @@ pub fn changes(
 pub fn controlled(conn: &Connection) -> Result<Vec<FireRecord>> {
     get_many(conn, "t.status = 'controlled'", vec![])
 }
+
+/// The action and actor of the last event that set a fire's party, if any.
+pub fn last_party_setter(conn: &Connection, fire: &str) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT action, actor FROM events WHERE fire = ?1 AND responsible IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1",
+            [fire],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
