@@ -22,7 +22,6 @@ const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/service/dust_warnings.rs", 7),
     ("src/service/import.rs", 6),
     ("src/service/notifications.rs", 8),
-    ("src/service/webhooks.rs", 17),
 ];
 
 /// Imports against the layering (`from` file uses `to` module), still to be removed.

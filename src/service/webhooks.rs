@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::http::{Uri, header};
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -28,6 +28,8 @@ use crate::domain::fire::Status;
 use crate::error::{Error, Result};
 use crate::service::jobs::Stopping;
 use crate::store::fires::{EventRecord, FireRecord, ts};
+use crate::store::webhooks as rows;
+pub use crate::store::webhooks::Webhook;
 use crate::store::{self, Db};
 
 /// The kinds of event a webhook can subscribe to.
@@ -202,19 +204,14 @@ fn enqueue_since(
     happened_at: Option<&str>,
 ) -> store::Result<()> {
     let now = ts_ms(Utc::now());
-    let n = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO webhook_outbox(webhook, kind, event_key, payload, created_at, next_attempt_at)
-             SELECT w.id, ?1, ?2, ?3, ?4, ?4 FROM webhooks w, json_each(w.kinds) k
-             WHERE w.active = 1 AND k.value = ?1 AND (?5 IS NULL OR w.created_at <= ?5)",
-        )?
-        .execute(params![
-            kind.as_str(),
-            event_key,
-            payload.to_string(),
-            now,
-            happened_at
-        ])?;
+    let n = rows::insert_outbox(
+        tx,
+        kind.as_str(),
+        event_key,
+        &payload.to_string(),
+        &now,
+        happened_at,
+    )?;
     if n > 0 {
         WAKE.notify_one();
     }
@@ -277,7 +274,10 @@ pub fn fire_acted(
         .and_then(Status::parse)
         .is_some_and(Status::is_burning);
     let burning_now = Status::parse(&event.to).is_some_and(Status::is_burning);
-    if was_burning && !burning_now && subscribed(tx, EventKind::ClearanceZero)? && !any_burning(tx)?
+    if was_burning
+        && !burning_now
+        && rows::subscribed(tx, EventKind::ClearanceZero.as_str())?
+        && !rows::any_burning(tx)?
     {
         enqueue(
             tx,
@@ -324,36 +324,6 @@ pub fn fire_rerouted(
     )
 }
 
-fn burning_sql() -> String {
-    Status::ALL
-        .iter()
-        .filter(|s| s.is_burning())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether any fire in the city is burning (the status index answers at the first one).
-fn any_burning(tx: &Connection) -> store::Result<bool> {
-    Ok(tx.query_row(
-        &format!(
-            "SELECT EXISTS (SELECT 1 FROM fire_points WHERE status IN ({}))",
-            burning_sql()
-        ),
-        [],
-        |r| r.get(0),
-    )?)
-}
-
-/// Whether an active webhook wants this kind (lets hooks skip work nobody will receive).
-fn subscribed(tx: &Connection, kind: EventKind) -> store::Result<bool> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM webhooks w, json_each(w.kinds) k WHERE w.active = 1 AND k.value = ?1)",
-        )?
-        .query_row([kind.as_str()], |r| r.get(0))?)
-}
-
 /// The setting that remembers up to when deadlines have been swept.
 const DEADLINE_WATERMARK: &str = "webhooks_deadlines_swept_until";
 
@@ -363,29 +333,16 @@ const DEADLINE_WATERMARK: &str = "webhooks_deadlines_swept_until";
 /// that passed since the one before, so it stays cheap on a province-sized database; the
 /// UNIQUE key makes an overlap harmless. Returns the fires whose deadline passed.
 pub fn sweep_deadlines(tx: &Connection, now: DateTime<Utc>) -> store::Result<usize> {
-    if !subscribed(tx, EventKind::DeadlinePassed)? {
+    if !rows::subscribed(tx, EventKind::DeadlinePassed.as_str())? {
         return Ok(0);
     }
     let since: Option<String> = match crate::store::schema::setting(tx, DEADLINE_WATERMARK)? {
         Some(Value::String(t)) => Some(t),
-        _ => tx.query_row(
-            "SELECT min(w.created_at) FROM webhooks w, json_each(w.kinds) k WHERE w.active = 1 AND k.value = ?1",
-            [EventKind::DeadlinePassed.as_str()],
-            |r| r.get(0),
-        )?,
+        _ => rows::oldest_subscription(tx, EventKind::DeadlinePassed.as_str())?,
     };
     let now_ts = ts(now);
-    let passed = crate::store::fires::get_many(
-        tx,
-        &format!(
-            "t.status IN ({}) AND t.deadline IS NOT NULL AND t.deadline <= ? AND t.deadline >= ?",
-            burning_sql()
-        ),
-        vec![
-            rusqlite::types::Value::Text(now_ts.clone()),
-            rusqlite::types::Value::Text(since.unwrap_or_else(|| now_ts.clone())),
-        ],
-    )?;
+    let since = since.unwrap_or_else(|| now_ts.clone());
+    let passed = rows::burning_past_deadline(tx, &now_ts, &since)?;
     for f in &passed {
         let Some(deadline) = f.deadline.map(ts) else {
             continue;
@@ -400,19 +357,6 @@ pub fn sweep_deadlines(tx: &Connection, now: DateTime<Utc>) -> store::Result<usi
     }
     crate::store::schema::set_setting(tx, DEADLINE_WATERMARK, &Value::String(now_ts))?;
     Ok(passed.len())
-}
-
-/// A registered webhook. The secret is only ever shown when it is created.
-#[derive(Debug, Clone, Serialize)]
-pub struct Webhook {
-    pub id: i64,
-    pub url: String,
-    pub kinds: Vec<String>,
-    #[serde(skip)]
-    pub secret: String,
-    pub created_by: String,
-    pub created_at: String,
-    pub active: bool,
 }
 
 /// What a manager asks for.
@@ -480,12 +424,16 @@ pub fn register(tx: &Connection, by: &str, new: NewWebhook, now: DateTime<Utc>) 
         None => hex(&rand::random::<[u8; 32]>()),
     };
     let created_at = ts(now);
-    tx.execute(
-        "INSERT INTO webhooks(url, kinds, secret, created_by, created_at, active) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-        params![new.url, json!(kinds).to_string(), secret, by, created_at],
+    let id = rows::insert(
+        tx,
+        &new.url,
+        &json!(kinds).to_string(),
+        &secret,
+        by,
+        &created_at,
     )?;
     Ok(Webhook {
-        id: tx.last_insert_rowid(),
+        id,
         url: new.url,
         kinds,
         secret,
@@ -495,136 +443,22 @@ pub fn register(tx: &Connection, by: &str, new: NewWebhook, now: DateTime<Utc>) 
     })
 }
 
-fn webhook_from_row(r: &rusqlite::Row) -> rusqlite::Result<Webhook> {
-    let kinds: String = r.get(2)?;
-    Ok(Webhook {
-        id: r.get(0)?,
-        url: r.get(1)?,
-        kinds: serde_json::from_str(&kinds).unwrap_or_default(),
-        secret: r.get(3)?,
-        created_by: r.get(4)?,
-        created_at: r.get(5)?,
-        active: r.get(6)?,
-    })
-}
-
-const WEBHOOK_COLUMNS: &str = "id, url, kinds, secret, created_by, created_at, active";
-
-pub fn get(conn: &Connection, id: i64) -> store::Result<Option<Webhook>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1"),
-            [id],
-            webhook_from_row,
-        )
-        .optional()?)
-}
-
-/// Every webhook, newest first, with how many deliveries are in each state.
-pub fn list(conn: &Connection) -> store::Result<Vec<(Webhook, Value)>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id DESC"
-    ))?;
-    let hooks: Vec<Webhook> = stmt
-        .query_map([], webhook_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut counts = conn
-        .prepare("SELECT state, count(*) FROM webhook_outbox WHERE webhook = ?1 GROUP BY state")?;
-    let mut out = vec![];
-    for h in hooks {
-        let mut c = json!({"pending": 0, "delivered": 0, "failed": 0, "cancelled": 0});
-        let rows = counts.query_map([h.id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (state, n) = row?;
-            c[state] = n.into();
-        }
-        out.push((h, c));
-    }
-    Ok(out)
-}
-
-/// Stops a webhook: it gets no new deliveries and its pending ones are cancelled; the history
-/// stays. Returns false when there is no such webhook.
-pub fn deactivate(tx: &Connection, id: i64) -> store::Result<bool> {
-    let n = tx.execute("UPDATE webhooks SET active = 0 WHERE id = ?1", [id])?;
-    tx.execute(
-        "UPDATE webhook_outbox SET state = 'cancelled', next_attempt_at = NULL WHERE webhook = ?1 AND state = 'pending'",
-        [id],
-    )?;
-    Ok(n > 0)
-}
+pub use rows::{deactivate, get, list};
 
 /// Puts a webhook's failed deliveries back in the queue (after the receiver is fixed), with a
 /// fresh count of attempts. Returns how many.
 pub fn requeue_failed(tx: &Connection, id: i64, now: DateTime<Utc>) -> store::Result<usize> {
-    let n = tx.execute(
-        "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2
-         WHERE webhook = ?1 AND state = 'failed' AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = ?1 AND w.active = 1)",
-        params![id, ts_ms(now)],
-    )?;
+    let n = rows::requeue_failed(tx, id, &ts_ms(now))?;
     if n > 0 {
         WAKE.notify_one();
     }
     Ok(n)
 }
 
-/// One outbox row as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Delivery {
-    pub id: i64,
-    pub webhook: i64,
-    pub kind: String,
-    pub event_key: String,
-    pub state: String,
-    pub attempts: i64,
-    pub created_at: String,
-    pub next_attempt_at: Option<String>,
-    pub last_attempt_at: Option<String>,
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<String>,
-    pub payload: Value,
-}
-
 /// The states a delivery can be in.
 pub const STATES: [&str; 4] = ["pending", "delivered", "failed", "cancelled"];
 
-/// A webhook's deliveries, newest first, optionally in one state.
-pub fn deliveries(
-    conn: &Connection,
-    webhook: i64,
-    state: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> store::Result<Vec<Delivery>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, webhook, kind, event_key, state, attempts, created_at, next_attempt_at, last_attempt_at,
-                last_status, last_error, delivered_at, payload
-         FROM webhook_outbox WHERE webhook = ?1 AND (?2 IS NULL OR state = ?2)
-         ORDER BY id DESC LIMIT ?3 OFFSET ?4",
-    )?;
-    let rows = stmt.query_map(params![webhook, state, limit, offset], |r| {
-        let payload: String = r.get(12)?;
-        Ok(Delivery {
-            id: r.get(0)?,
-            webhook: r.get(1)?,
-            kind: r.get(2)?,
-            event_key: r.get(3)?,
-            state: r.get(4)?,
-            attempts: r.get(5)?,
-            created_at: r.get(6)?,
-            next_attempt_at: r.get(7)?,
-            last_attempt_at: r.get(8)?,
-            last_status: r.get(9)?,
-            last_error: r.get(10)?,
-            delivered_at: r.get(11)?,
-            payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
+pub use rows::{Delivery, deliveries};
 
 /// A delivery the worker is about to send.
 #[derive(Debug, Clone)]
@@ -657,34 +491,24 @@ impl Due {
 }
 
 fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> store::Result<Vec<Due>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.id, o.webhook, o.kind, o.event_key, o.payload, o.created_at, w.url, w.secret
-         FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook
-         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND w.active = 1
-         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![ts_ms(now), limit as i64], |r| {
-        Ok(Due {
-            id: r.get(0)?,
-            webhook: r.get(1)?,
-            kind: r.get(2)?,
-            event_key: r.get(3)?,
-            payload: r.get(4)?,
-            created_at: r.get(5)?,
-            url: r.get(6)?,
-            secret: r.get(7)?,
+    Ok(rows::due(conn, &ts_ms(now), limit)?
+        .into_iter()
+        .map(|r| Due {
+            id: r.id,
+            webhook: r.webhook,
+            kind: r.kind,
+            event_key: r.event_key,
+            payload: r.payload,
+            created_at: r.created_at,
+            url: r.url,
+            secret: r.secret,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 /// When the next pending delivery falls due, if any.
 fn next_due(conn: &Connection) -> store::Result<Option<DateTime<Utc>>> {
-    let t: Option<String> = conn.query_row(
-        "SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'",
-        [],
-        |r| r.get(0),
-    )?;
+    let t = rows::next_due(conn)?;
     Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc)))
 }
@@ -711,13 +535,7 @@ pub fn record(
 ) -> store::Result<()> {
     let at = ts_ms(now);
     if let Attempt::Delivered { status } = attempt {
-        tx.execute(
-            "UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, last_attempt_at = ?2,
-                 last_status = ?3, last_error = NULL, delivered_at = ?2, next_attempt_at = NULL
-             WHERE id = ?1 AND state = 'pending'",
-            params![id, at, status],
-        )?;
-        return Ok(());
+        return rows::mark_delivered(tx, id, &at, *status);
     }
     let (status, error) = match attempt {
         Attempt::Refused { status, body } => (Some(*status), format!("HTTP {status} {body}")),
@@ -725,18 +543,10 @@ pub fn record(
         Attempt::Delivered { .. } => (None, String::new()),
     };
     let error: String = error.trim().chars().take(500).collect();
-    let attempts: i64 = tx
-        .query_row(
-            "SELECT attempts FROM webhook_outbox WHERE id = ?1 AND state = 'pending'",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(-1);
-    if attempts < 0 {
+    let Some(attempts) = rows::pending_attempts(tx, id)? else {
         // Cancelled (the webhook was removed) while the request was in flight.
         return Ok(());
-    }
+    };
     let failed = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
     let (state, next) = if failed >= cfg.max_attempts {
         ("failed", None)
@@ -745,13 +555,7 @@ pub fn record(
             .unwrap_or_else(|_| chrono::Duration::hours(1));
         ("pending", Some(ts_ms(now + wait)))
     };
-    tx.execute(
-        "UPDATE webhook_outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
-             last_status = ?4, last_error = ?5, next_attempt_at = ?6
-         WHERE id = ?1",
-        params![id, state, at, status, error, next],
-    )?;
-    Ok(())
+    rows::mark_attempt(tx, id, state, &at, status, &error, next.as_deref())
 }
 
 /// The delivery client: rustls, the public roots plus `extra_roots`, no redirects (a 3xx is a

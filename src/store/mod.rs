@@ -14,6 +14,7 @@ pub mod schema;
 pub mod styles;
 pub mod tracked;
 pub mod users;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
