@@ -21,7 +21,6 @@ const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/service/dust_monitors.rs", 2),
     ("src/service/dust_warnings.rs", 7),
     ("src/service/import.rs", 6),
-    ("src/service/notifications.rs", 8),
 ];
 
 /// Imports against the layering (`from` file uses `to` module), still to be removed.

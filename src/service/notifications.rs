@@ -3,8 +3,7 @@
 //! read marker is stored, so nothing can fall out of step with the fires themselves.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::access::fire_scope;
@@ -13,8 +12,8 @@ use crate::domain::responsibility::Responsible;
 use crate::domain::role::{Actor, Role};
 use crate::error::Result;
 use crate::layers::Layer;
-use crate::store::features::scope_sql;
-use crate::store::fires::{self, parse_ts, ts};
+use crate::store::fires::{parse_ts, ts};
+use crate::store::notifications as rows;
 
 /// How long before a deadline it is announced.
 pub const DEADLINE_NEAR_HOURS: i64 = 24;
@@ -60,13 +59,7 @@ pub struct Notices {
 }
 
 fn marker(conn: &Connection, user: &str) -> Result<(i64, Option<DateTime<Utc>>)> {
-    let row: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT last_event_id, seen_at FROM notification_reads WHERE username = ?1",
-            [user],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row = rows::read_marker(conn, user)?;
     Ok(match row {
         Some((id, at)) => (id, Some(parse_ts(&at)?)),
         None => (0, None),
@@ -103,56 +96,37 @@ pub fn list(
     rules: &Rules,
 ) -> Result<Notices> {
     let (last_id, seen_at) = marker(conn, &actor.username)?;
-    let (cond, params) = scope_sql(
-        fire_layer,
-        &fire_scope(actor),
-        &ts(now - Duration::days(rules.watch_days)),
-    );
+    let scope = fire_scope(actor);
+    let watch_since = ts(now - Duration::days(rules.watch_days));
     let mut items = vec![];
-    {
-        let sql = format!(
-            "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible FROM events e
-             JOIN fire_points t ON t.uuid = e.fire
-             WHERE {cond} AND (e.action IN ('report', 'reassign') OR e.reignited = 1) AND e.actor <> ? AND e.at >= ?
-             ORDER BY e.id DESC LIMIT 500"
-        );
-        let mut p = params.clone();
-        p.push(Sql::Text(actor.username.clone()));
-        p.push(Sql::Text(ts(now - Duration::days(WINDOW_DAYS))));
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(p))?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let action: String = r.get(4)?;
-            let responsible: Option<Responsible> = r
-                .get::<_, Option<String>>(6)?
-                .and_then(|s| serde_json::from_str(&s).ok());
-            if let Some(kind) = kind_for(
-                actor,
-                &action,
-                r.get::<_, i64>(5)? != 0,
-                responsible.as_ref(),
-            ) {
-                items.push(Notice {
-                    key: format!("e{id}"),
-                    kind,
-                    fire: r.get(1)?,
-                    code: r.get(2)?,
-                    at: r.get(3)?,
-                    unread: id > last_id,
-                });
-            }
+    let since = ts(now - Duration::days(WINDOW_DAYS));
+    for e in rows::fire_events(
+        conn,
+        fire_layer,
+        &scope,
+        &watch_since,
+        &actor.username,
+        &since,
+    )? {
+        let responsible: Option<Responsible> = e
+            .responsible
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok());
+        if let Some(kind) = kind_for(actor, &e.action, e.reignited, responsible.as_ref()) {
+            items.push(Notice {
+                key: format!("e{}", e.id),
+                kind,
+                fire: e.fire,
+                code: e.code,
+                at: e.at,
+                unread: e.id > last_id,
+            });
         }
     }
     // Deadlines: the parties responsible hear of their own; managers of every overdue fire.
     if actor.role != Role::Patrol {
         let soon = ts(now + Duration::hours(DEADLINE_NEAR_HOURS));
-        let sql = format!(
-            "{cond} AND t.status IN ('reported','confirmed','treating','reignited') AND t.deadline <= ?"
-        );
-        let mut p = params;
-        p.push(Sql::Text(soon));
-        for f in fires::get_many(conn, &sql, p)? {
+        for f in rows::open_fires_due_by(conn, fire_layer, &scope, &watch_since, &soon)? {
             let Some(deadline) = f.deadline else { continue };
             if actor.role != Role::Manager && !is_responsible(actor, &f.responsible) {
                 continue;
@@ -186,15 +160,6 @@ pub fn list(
     Ok(Notices { unread, items })
 }
 
-/// Whether a table exists (a database opened by an older binary may lack the dust tables).
-fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-        [name],
-        |r| r.get(0),
-    )?)
-}
-
 /// Warnings in force that concern this user: owners those restricting their mines, district
 /// officers those naming their district or restricting a mine in it, everyone else all. `fire` is empty and `code` is the
 /// warning's level.
@@ -204,33 +169,15 @@ fn warnings(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    if !table_exists(conn, "dust_warnings")? {
+    if !rows::table_exists(conn, "dust_warnings")? {
         return Ok(vec![]);
     }
-    // A district officer's: warnings naming the district, or restricting a mine in it (a drawn
-    // area names no district).
-    let mut stmt = conn.prepare(
-        "SELECT w.id, w.level, w.issued_at FROM dust_warnings w
-         WHERE w.ends_at > ?1
-           AND (?2 IS NULL OR EXISTS
-             (SELECT 1 FROM dust_restrictions r WHERE r.warning = w.id AND r.holder = ?2))
-           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(w.districts) WHERE value = ?3)
-             OR EXISTS (SELECT 1 FROM dust_restrictions r WHERE r.warning = w.id AND r.district_code = ?3))
-         ORDER BY w.id DESC LIMIT 50",
-    )?;
     let holder = (actor.role == Role::Owner).then(|| actor.holder.clone().unwrap_or_default());
     let district =
         (actor.role == Role::District).then(|| actor.district.clone().unwrap_or_default());
-    let rows = stmt.query_map(params![ts(now), holder, district], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+    let rows = rows::warnings_in_force(conn, &ts(now), holder.as_deref(), district.as_deref())?;
     let mut out = vec![];
-    for row in rows {
-        let (id, level, issued_at) = row?;
+    for (id, level, issued_at) in rows {
         let unread = match (seen_at, parse_ts(&issued_at)) {
             (Some(seen), Ok(at)) => at > seen,
             _ => true,
@@ -256,28 +203,17 @@ fn dust_issues(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    let has_table = table_exists(conn, "dust_issues")?;
-    let (cond, bound) = match actor.role {
-        Role::Manager => ("?3 IS NULL", None),
-        Role::Owner => ("t.responsible_holder = ?3", actor.holder.clone()),
-        Role::District => (
-            "t.responsible_party = 'district' AND t.district_code = ?3",
-            actor.district.clone(),
-        ),
-        Role::Patrol => return Ok(vec![]),
+    let party = match (actor.role, &actor.holder, &actor.district) {
+        (Role::Manager, _, _) => rows::IssueParty::All,
+        (Role::Owner, Some(h), _) => rows::IssueParty::Holder(h.clone()),
+        (Role::District, _, Some(d)) => rows::IssueParty::District(d.clone()),
+        _ => return Ok(vec![]),
     };
-    if !has_table || (actor.role != Role::Manager && bound.is_none()) {
+    if !rows::table_exists(conn, "dust_issues")? {
         return Ok(vec![]);
     }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT t.code, t.reported_at FROM dust_issues t
-         WHERE {cond} AND t.reported_at >= ?1 AND t.reported_by <> ?2
-         ORDER BY t.reported_at DESC LIMIT 50"
-    ))?;
     let since = ts(now - Duration::days(WINDOW_DAYS));
-    let rows = stmt.query_map(params![since, actor.username, bound], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
+    let reported = rows::dust_issues_reported(conn, &party, &since, &actor.username)?;
     let notice = |kind, key: String, code: String, at: String| {
         let unread = match (seen_at, parse_ts(&at)) {
             (Some(seen), Ok(t)) => t > seen,
@@ -293,8 +229,7 @@ fn dust_issues(
         }
     };
     let mut out = vec![];
-    for row in rows {
-        let (code, at) = row?;
+    for (code, at) in reported {
         out.push(notice(
             NoticeKind::NewDustIssue,
             format!("i{code}"),
@@ -303,17 +238,7 @@ fn dust_issues(
         ));
     }
     // Past the deadline and not yet reported rectified: the party is reminded, managers see it.
-    let mut stmt = conn.prepare(&format!(
-        "SELECT t.code, t.deadline FROM dust_issues t
-         WHERE {cond} AND t.status IN ('open', 'rectifying') AND t.deadline <= ?1
-         ORDER BY t.deadline DESC LIMIT 50"
-    ))?;
-    // (?2 is not used here; the condition binds ?3.)
-    let rows = stmt.query_map(params![ts(now), Option::<String>::None, bound], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (code, deadline) = row?;
+    for (code, deadline) in rows::dust_issues_overdue(conn, &party, &ts(now))? {
         let key = format!("io{code}-{deadline}");
         out.push(notice(NoticeKind::DustIssueOverdue, key, code, deadline));
     }
@@ -322,13 +247,7 @@ fn dust_issues(
 
 /// Marks everything up to now as read.
 pub fn mark_read(conn: &Connection, user: &str, now: DateTime<Utc>) -> Result<()> {
-    let last: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
-    conn.execute(
-        "INSERT INTO notification_reads(username, last_event_id, seen_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT(username) DO UPDATE SET last_event_id = excluded.last_event_id, seen_at = excluded.seen_at",
-        params![user, last, ts(now)],
-    )?;
-    Ok(())
+    Ok(rows::mark_read(conn, user, &ts(now))?)
 }
 
 #[cfg(test)]

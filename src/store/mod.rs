@@ -9,6 +9,7 @@ pub mod features;
 pub mod fires;
 pub mod gpkg;
 pub mod lock;
+pub mod notifications;
 pub mod photos;
 pub mod schema;
 pub mod styles;
