@@ -26,9 +26,9 @@ use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
 use qingling::dust::monitors::{self, NewMonitor};
 use qingling::dust::reading::{LOCAL, Level, Quantity, Reading};
 use qingling::dust::rollup::{day_means, hour_of};
-use qingling::dust::store;
 use qingling::layers::Registry;
 use qingling::store::Db;
+use qingling::store::dust as store;
 use qingling::store::users::{self, NewUser};
 
 #[derive(clap::Parser)]

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/dust/ingest.rs", 1),
     ("src/dust/monitors.rs", 3),
-    ("src/dust/store.rs", 16),
     ("src/gis/export.rs", 1),
     ("src/gis/ledger.rs", 2),
     ("src/service/dust_alert_map.rs", 5),
@@ -36,6 +35,9 @@ const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/service/dust_issues.rs", "app"),
     ("src/service/webhooks.rs", "app"),
     ("src/store/photos.rs", "service"),
+    // Readings storage moved in from dust/; its reading and rollup types are pure rules that
+    // belong in domain/ next.
+    ("src/store/dust.rs", "dust"),
 ];
 
 /// What each top-level module may import from the others.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::reading::Reading;
-use super::store::{self, DeviceId, Inserted};
+use crate::store::dust::{self as store, DeviceId, Inserted};
 use crate::store::{Db, StoreError};
 
 /// Readings one commit takes at most: a larger group would make the queue behind it wait.

@@ -26,8 +26,8 @@ use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
 use super::hj212::{self, Event, Framer, Reassembler};
 use super::ingest::{Ingestor, Receipt};
 use super::reading::time_ok;
-use super::store::{self, DeviceAuth};
 use crate::store::Db;
+use crate::store::dust::{self as store, DeviceAuth};
 
 /// Device credentials are re-read this often (a monitor added by the CLI in another process).
 const RELOAD_EVERY: Duration = Duration::from_secs(30);

@@ -2,7 +2,7 @@
 //! with hourly rollups, and the GB 3095 means.
 //!
 //! Pure parts: `reading` (quantities, units, ranges), `hj212` (packets), `rollup` (means).
-//! Storage: `store`. Use cases: `monitors` (registering). Running parts: `ingest` (group commit),
+//! Storage: `store::dust`. Use cases: `monitors` (registering). Running parts: `ingest` (group commit),
 //! `listener` (the HJ 212 TCP server) with `guard` (lockouts, per-address limits, quiet logs).
 
 pub mod guard;
@@ -12,4 +12,3 @@ pub mod listener;
 pub mod monitors;
 pub mod reading;
 pub mod rollup;
-pub mod store;

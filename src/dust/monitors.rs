@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::hj212::ParticulateUnit;
 use super::reading::Quantity;
-use super::store;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
 use crate::layers::Registry;
+use crate::store::dust as store;
 use crate::store::{areas, features, gpkg};
 
 /// The layer monitors are features of.

@@ -19,8 +19,8 @@ use crate::app::App;
 use crate::dust::monitors::LAYER;
 use crate::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
 use crate::dust::rollup::{self, SUMMED, day_means, day_start, hour_of};
-use crate::dust::store::{self, DeviceId};
 use crate::error::{Error, Kind};
+use crate::store::dust::{self as store, DeviceId};
 
 /// Readings one batch may carry (the 1 MiB body limit allows about 7,000 anyway).
 pub const MAX_BATCH: usize = 10_000;

@@ -19,9 +19,9 @@ use crate::dust::hj212::ParticulateUnit;
 use crate::dust::monitors::{self, NewMonitor};
 use crate::dust::reading::{Level, Quantity, Reading};
 use crate::dust::rollup::day_start;
-use crate::dust::store as dust_store;
 use crate::error::{Error, Result};
 use crate::layers::Registry;
+use crate::store::dust as dust_store;
 use crate::store::{Db, areas};
 
 /// Minutes between synthetic readings, and how far back they go.

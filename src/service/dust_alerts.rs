@@ -21,9 +21,9 @@ use crate::domain::dust::{
 use crate::domain::responsibility::{Candidate, Party, ResponsibilityIndex, Responsible, Via};
 use crate::domain::role::{Actor, Role};
 use crate::dust::rollup::{day_start, hour_of};
-use crate::dust::store::{self as dust_store, DeviceId};
 use crate::error::{Error, Result};
 use crate::service::webhooks::{self, EventKind};
+use crate::store::dust::{self as dust_store, DeviceId};
 use crate::store::{self, gpkg, schema};
 
 /// The rules in force: the defaults, overridden by the `dust_rules` setting.

@@ -12,9 +12,9 @@ use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
 use crate::dust::reading::{Quantity, local_rfc3339};
 use crate::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
-use crate::dust::store::{self as dust_store, DeviceId};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
+use crate::store::dust::{self as dust_store, DeviceId};
 use crate::store::{self, features::scope_sql, gpkg};
 
 /// One monitor as the actor's scope lets it be read.

@@ -4,6 +4,7 @@
 pub mod areas;
 pub mod audit;
 pub mod backup;
+pub mod dust;
 pub mod dust_issues;
 pub mod features;
 pub mod fires;

@@ -13,12 +13,12 @@ use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::hj212::ParticulateUnit;
-use super::reading::{Level, Quantity, Reading};
-use super::rollup::{
+use super::{Result, StoreError};
+use crate::dust::hj212::ParticulateUnit;
+use crate::dust::reading::{Level, Quantity, Reading};
+use crate::dust::rollup::{
     DayMean, HourMean, HourSums, Sum, WindSum, day_means, day_start, hour_of, to_tenths,
 };
-use crate::store::{Result, StoreError};
 
 /// A registered device (the row id of `dust_devices`, never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -352,7 +352,7 @@ fn reading_row(r: &rusqlite::Row) -> rusqlite::Result<Reading> {
     let mut reading = Reading::new(r.get(0)?, level(r.get(1)?)?);
     for (i, q) in Quantity::ALL.into_iter().enumerate() {
         let v: Option<i64> = r.get(2 + i)?;
-        reading.set(q, v.map(|v| v as f64 / super::rollup::SCALE));
+        reading.set(q, v.map(|v| v as f64 / crate::dust::rollup::SCALE));
     }
     Ok(reading)
 }
