@@ -36,6 +36,16 @@ fn loose() -> LoginPolicy {
     }
 }
 
+/// The `action` of each entry of an audit log page.
+fn actions_in(page: &Value) -> Vec<&str> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
 fn db(s: &Server) -> rusqlite::Connection {
     rusqlite::Connection::open(&s.db).unwrap()
 }
@@ -370,12 +380,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
 
     let manager = Client::login(&s, "manager");
     let log = manager.get("/api/audit?actor=owner").json();
-    let actions: Vec<&str> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&log);
     assert!(actions.contains(&"password_changed"), "{actions:?}");
     assert!(actions.contains(&"password_change_failed"), "{actions:?}");
     let changed = &log["entries"]
@@ -535,12 +540,7 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
 
     let manager = Client::login(&s, "manager");
     let audit = manager.get("/api/audit?actor=cli").json();
-    let actions: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&audit);
     for a in [
         "user_passwd",
         "user_disable",

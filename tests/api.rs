@@ -531,16 +531,22 @@ fn an_unknown_api_path_is_a_json_404() {
     assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
 }
 
-#[test]
-fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+/// A patrol signed in, and a fire it just reported in the owner's mine.
+fn patrol_fire(s: &Server) -> (Client, String) {
+    let patrol = Client::login(s, "patrol");
     let r = report(
         &patrol,
         inside("mines", &own_mine()),
         json!({"kind": "coal_seam"}),
     );
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
+    (patrol, id)
+}
+
+#[test]
+fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
+    let s = demo_server();
+    let (patrol, id) = patrol_fire(&s);
     let img = image::DynamicImage::new_rgb8(64, 48);
     let mut png = std::io::Cursor::new(vec![]);
     img.write_to(&mut png, image::ImageFormat::Png).unwrap();
@@ -599,13 +605,7 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 #[test]
 fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let r = report(
-        &patrol,
-        inside("mines", &own_mine()),
-        json!({"kind": "coal_seam"}),
-    );
-    let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
+    let (patrol, id) = patrol_fire(&s);
     let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
     let up = |bytes: &[u8]| {
         let (ctype, body) = multipart(bytes);

@@ -47,9 +47,7 @@ pub enum Command {
 
 /// The rules a new password must meet, as an error in the command line's language.
 pub fn check_password(username: &str, pw: &str) -> Result<(), String> {
-    password::check(username, pw).map_err(|p| {
-        super::message(&Error::invalid(p.key()).arg("min", password::MIN_CHARS.to_string()))
-    })
+    password::check_new(username, pw).map_err(|e| super::message(&e))
 }
 
 fn entry(action: &str, name: &str, detail: serde_json::Value) -> Entry {

@@ -28,6 +28,12 @@ impl Problem {
     }
 }
 
+/// [`check`] as the 422 a person reads (the key, with the minimum length filled in).
+pub fn check_new(username: &str, password: &str) -> crate::error::Result<()> {
+    check(username, password)
+        .map_err(|p| crate::error::Error::invalid(p.key()).arg("min", MIN_CHARS.to_string()))
+}
+
 /// Checks a password someone wants to set for `username`.
 pub fn check(username: &str, password: &str) -> Result<(), Problem> {
     if password.chars().count() < MIN_CHARS {

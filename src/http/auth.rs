@@ -155,9 +155,7 @@ async fn logout(
     Peer(ip): Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    if let Some(t) = super::extract::token(&parts) {
+    if let Some(t) = super::extract::token_in(&headers) {
         let now = chrono::Utc::now();
         let address = ip.map(|a| a.to_string());
         app.db
@@ -212,10 +210,7 @@ async fn change_password(
 ) -> Result<Response, ApiError> {
     let guard = app.login.clone();
     let name = actor.username.clone();
-    if let Err(p) = crate::domain::password::check(&name, &body.new) {
-        let min = crate::domain::password::MIN_CHARS.to_string();
-        return Err(ApiError(Error::invalid(p.key()).arg("min", min)));
-    }
+    crate::domain::password::check_new(&name, &body.new)?;
     if let Err(r) = guard.check_account(&name) {
         return Ok(refused(r));
     }
@@ -265,9 +260,7 @@ async fn change_password(
         return Ok(res);
     };
     guard.succeeded(&name);
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    let keep = super::extract::token(&parts);
+    let keep = super::extract::token_in(&headers);
     app.db
         .write(move |tx| {
             let ended = users::sessions_of(tx, &name, now)?.len().saturating_sub(1);

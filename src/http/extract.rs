@@ -21,7 +21,12 @@ pub const COOKIE: &str = "qingling_session";
 
 /// The bearer token or session cookie of a request (the bearer token first).
 pub fn token(parts: &Parts) -> Option<String> {
-    bearer(&parts.headers).or_else(|| session_cookie(&parts.headers))
+    token_in(&parts.headers)
+}
+
+/// [`token`] from the headers alone (handlers that take a `HeaderMap`).
+pub fn token_in(headers: &HeaderMap) -> Option<String> {
+    bearer(headers).or_else(|| session_cookie(headers))
 }
 
 /// The bearer token of a request's `Authorization` header.
