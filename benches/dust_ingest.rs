@@ -503,7 +503,7 @@ async fn rollup_phase(
 ) -> Result<(), String> {
     // A year of minute data for one monitor (the extra one registered last).
     let device = db
-        .read_blocking(store::all_auth)
+        .read_blocking(|c| store::all_auth(c))
         .map_err(|e| e.to_string())?
         .into_iter()
         .max_by_key(|d| d.id)

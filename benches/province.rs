@@ -1148,7 +1148,7 @@ struct Loaded {
 fn load_index(db: &Db) -> anyhow::Result<Loaded> {
     eprintln!("loading the areas and building the responsibility index");
     let t = Instant::now();
-    let loaded = db.read_blocking(areas::load)?;
+    let loaded = db.read_blocking(|c| areas::load(c))?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let index = ResponsibilityIndex::new(loaded);

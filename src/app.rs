@@ -30,7 +30,7 @@ pub struct App {
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
 pub fn load_rules(db: &Db) -> Result<Rules> {
-    db.read_blocking(rules_in)
+    db.read_blocking(|c| rules_in(c))
 }
 
 /// The fire rules saved in a database: the defaults, overridden by the `rules` setting.

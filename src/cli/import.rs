@@ -91,7 +91,7 @@ fn import(
         },
     )?;
     let map = FieldMap::new(layer, &src.columns, &args.map)?;
-    let area = db.read_blocking(import::managed_area)?;
+    let area = db.read_blocking(|c| import::managed_area(c))?;
     if let Some(extent) = src.extent() {
         source::check_area(extent, src.epsg, area)?;
     }

@@ -214,7 +214,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 Ok(x) => x,
                 Err(e) => return super::fail(e),
             };
-            match db.read_blocking(monitors::list) {
+            match db.read_blocking(|c| monitors::list(c)) {
                 Ok(rows) => {
                     let mut out = std::io::stdout().lock();
                     for r in rows {

@@ -111,7 +111,7 @@ fn edit_setting<T: Serialize + DeserializeOwned>(
     load: impl FnOnce(&rusqlite::Connection) -> crate::store::Result<T>,
     problems: impl FnOnce(&T) -> Vec<String>,
 ) -> ExitCode {
-    let current = match db.read_blocking(load) {
+    let current = match db.read_blocking(|c| load(c)) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };

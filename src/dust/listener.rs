@@ -195,7 +195,7 @@ impl Devices {
     }
 
     async fn reload(&self) {
-        match self.db.read(store::all_auth).await {
+        match self.db.read(|c| store::all_auth(c)).await {
             Ok(all) => {
                 let map = all.into_iter().map(|d| (d.mn.clone(), d)).collect();
                 *self.by_mn.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);

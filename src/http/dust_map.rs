@@ -53,7 +53,7 @@ fn labelled(prefix: &str, code: &str) -> Value {
 }
 
 async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value>, ApiError> {
-    let rules = app.db.read(dust_alerts::rules).await?;
+    let rules = app.db.read(|c| dust_alerts::rules(c)).await?;
     Ok(axum::Json(json!({
         "rules": rules,
         "levels": WarningLevel::ALL.map(|l| labelled("dust_level_", l.as_str())),

@@ -83,7 +83,7 @@ async fn create(
 }
 
 async fn list(State(app): State<App>, _: Manager) -> Result<axum::Json<Value>, ApiError> {
-    let hooks = app.db.read(service::list).await?;
+    let hooks = app.db.read(|c| service::list(c)).await?;
     let items: Vec<Value> = hooks
         .into_iter()
         .map(|(w, counts)| {

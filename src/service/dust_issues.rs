@@ -565,7 +565,7 @@ pub fn build_demo(
     let shift =
         Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero());
     let index = db.read_blocking(|c| crate::store::areas::load(c).map(ResponsibilityIndex::new))?;
-    let issue_rules = db.read_blocking(load_rules)?;
+    let issue_rules = db.read_blocking(|c| load_rules(c))?;
     let ctx = Ctx {
         registry,
         index: &index,

@@ -705,7 +705,7 @@ pub async fn worker(db: Db, cfg: Config, mut stopping: Stopping) {
             // A full batch: more may be due right now.
             continue;
         }
-        let wait = match db.read(next_due).await {
+        let wait = match db.read(|c| next_due(c)).await {
             Ok(Some(t)) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
             _ => cfg.poll,
         }

@@ -1,27 +1,69 @@
-//! SQLite storage: one file that is a valid GeoPackage (the layers) with the app's own tables
-//! beside it (users, sessions, events, settings). Blocking work runs off the async executor.
+//! The store: everything the application keeps, behind one seam. Use cases see a transaction
+//! ([`Tx`]) through which each aggregate is reached by its own trait (`tx.fires()`,
+//! `tx.users()`, …); the SQL lives in the engine that implements them — [`sqlite`] (one
+//! GeoPackage file) today, PostgreSQL/PostGIS next. Nothing outside `store/` names an engine
+//! type. A transaction is a value of the interface: [`Db::write`] runs a closure in one, commits
+//! when it returns `Ok`, and [`Tx::nested`] rolls a part of it back alone.
+//!
+//! Engines run on blocking threads (their clients are synchronous); [`Db::read`] and
+//! [`Db::write`] move the work off the async executor.
 
-pub mod areas;
-pub mod audit;
-pub mod backup;
-pub mod dust;
-pub mod dust_issues;
-pub mod features;
-pub mod fires;
-pub mod gpkg;
-pub mod lock;
-pub mod notifications;
-pub mod photos;
-pub mod schema;
-pub mod styles;
-pub mod tracked;
-pub mod users;
-pub mod webhooks;
+pub mod sqlite;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+// The aggregates. Transitional (issue 10): each re-exports the SQLite module it is moving out of.
+pub mod areas {
+    pub use super::sqlite::areas::*;
+}
+pub mod audit {
+    pub use super::sqlite::audit::*;
+}
+pub mod backup {
+    pub use super::sqlite::backup::*;
+}
+pub mod dust {
+    pub use super::sqlite::dust::*;
+}
+pub mod dust_issues {
+    pub use super::sqlite::dust_issues::*;
+}
+pub mod features {
+    pub use super::sqlite::features::*;
+}
+pub mod fires {
+    pub use super::sqlite::fires::*;
+}
+pub mod gpkg {
+    pub use super::sqlite::gpkg::*;
+}
+pub mod lock {
+    pub use super::sqlite::lock::*;
+}
+pub mod notifications {
+    pub use super::sqlite::notifications::*;
+}
+pub mod photos {
+    pub use super::sqlite::photos::*;
+}
+pub mod schema {
+    pub use super::sqlite::schema::*;
+}
+pub mod styles {
+    pub use super::sqlite::styles::*;
+}
+pub mod tracked {
+    pub use super::sqlite::tracked::*;
+}
+pub mod users {
+    pub use super::sqlite::users::*;
+}
+pub mod webhooks {
+    pub use super::sqlite::webhooks::*;
+}
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+pub use sqlite::connect;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::layers::Registry;
 
@@ -31,115 +73,77 @@ pub enum StoreError {
     #[error("database {path}: {source}")]
     Open {
         path: String,
-        source: rusqlite::Error,
+        source: Box<StoreError>,
     },
+    /// The engine's own error (SQL, I/O, constraint), as text and source.
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Engine(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
-    Gpkg(#[from] gpkg::GpkgError),
+    Gpkg(#[from] sqlite::gpkg::GpkgError),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("the storage worker stopped: {0}")]
     Worker(String),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-struct Inner {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+/// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
+/// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
+pub trait Tx {
+    /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
+    /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
+    fn nested(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<bool>) -> Result<()>;
+
+    /// Transitional (issue 10): the SQLite connection, for code not yet on the traits.
+    #[doc(hidden)]
+    fn legacy_conn(&self) -> &rusqlite::Connection;
 }
 
-/// The database: one writer connection (SQLite allows one writer at a time anyway) and a pool
-/// of readers, which WAL lets run beside the writer.
+/// The database the application runs on. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    inner: Arc<Inner>,
-}
-
-/// Opens a connection with the settings every connection needs.
-pub fn connect(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| StoreError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    // WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged commit
-    // survive a crash of the process or the machine.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // The R-tree triggers call ST_* functions: every connection that writes must have them.
-    gpkg::register_functions(&conn)?;
-    Ok(conn)
+    engine: Arc<sqlite::Engine>,
 }
 
 impl Db {
     /// Opens (creating if needed) and migrates the database.
     pub fn open(path: &Path, registry: &Registry) -> Result<Db> {
-        let mut writer = connect(path)?;
-        schema::migrate(&mut writer, registry)?;
         Ok(Db {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                writer: Mutex::new(writer),
-                readers: Mutex::new(vec![]),
-            }),
+            engine: Arc::new(sqlite::Engine::open(path, registry)?),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        self.engine.path()
     }
 
-    /// Runs `f` in an IMMEDIATE transaction on the writer, committing if it returns Ok.
+    /// Runs `f` in one write transaction, committing if it returns Ok.
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction) -> std::result::Result<T, E>,
+        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        self.engine.write(f)
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f` on a read connection.
     pub fn read_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let pooled = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.inner.path)?,
-        };
-        let out = f(&conn);
-        let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < 8 {
-            pool.push(conn);
-        }
-        out
+        self.engine.read(f)
     }
 
     /// [`Db::write_blocking`] off the async executor.
     pub async fn write<T, E>(
         &self,
-        f: impl FnOnce(&Transaction) -> std::result::Result<T, E> + Send + 'static,
+        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
     where
         T: Send + 'static,
@@ -154,7 +158,7 @@ impl Db {
     /// [`Db::read_blocking`] off the async executor.
     pub async fn read<T, E>(
         &self,
-        f: impl FnOnce(&Connection) -> std::result::Result<T, E> + Send + 'static,
+        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
     where
         T: Send + 'static,

@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 fn open_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| StoreError::Open {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source.into()),
     }
 }
 

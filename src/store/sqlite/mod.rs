@@ -1,0 +1,159 @@
+//! The SQLite engine: one file that is a valid GeoPackage (the layers) with the app's own tables
+//! beside it. One writer connection (SQLite allows one writer at a time anyway) and a small pool
+//! of readers, which WAL lets run beside the writer. Every store trait is implemented on
+//! [`SqliteTx`], one transaction on one connection.
+
+pub mod areas;
+pub mod audit;
+pub mod backup;
+pub mod dust;
+pub mod dust_issues;
+pub mod features;
+pub mod fires;
+pub mod gpkg;
+pub mod lock;
+pub mod notifications;
+pub mod photos;
+pub mod schema;
+pub mod styles;
+pub mod tracked;
+pub mod users;
+pub mod webhooks;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use super::{Result, StoreError};
+use crate::layers::Registry;
+
+/// Opens a connection with the settings every connection needs.
+pub fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Open {
+        path: path.display().to_string(),
+        source: Box::new(e.into()),
+    })?;
+    // WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged commit
+    // survive a crash of the process or the machine.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The R-tree triggers call ST_* functions: every connection that writes must have them.
+    gpkg::register_functions(&conn)?;
+    Ok(conn)
+}
+
+/// The SQLite database behind a [`super::Db`].
+pub struct Engine {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// One transaction (or, for reads, one connection) of the SQLite engine.
+pub struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> SqliteTx<'a> {
+    /// A transaction over a connection the caller manages (its BEGIN and COMMIT).
+    pub fn new(conn: &'a Connection) -> SqliteTx<'a> {
+        SqliteTx { conn }
+    }
+}
+
+// Transitional (issue 10): code not yet moved onto the store traits still takes a connection.
+impl std::ops::Deref for SqliteTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path, registry: &Registry) -> Result<Engine> {
+        let mut writer = connect(path)?;
+        schema::migrate(&mut writer, registry)?;
+        Ok(Engine {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(vec![]),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction on the writer, committing if it returns Ok.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&SqliteTx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&SqliteTx::new(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&SqliteTx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&SqliteTx::new(&conn));
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+impl super::Tx for SqliteTx<'_> {
+    fn nested(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {
+        // A savepoint nests inside whatever transaction the connection is in (or starts one).
+        self.conn.execute_batch("SAVEPOINT nested")?;
+        match f(self) {
+            Ok(true) => {
+                self.conn.execute_batch("RELEASE nested")?;
+                Ok(())
+            }
+            Ok(false) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO nested; RELEASE nested")?;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO nested; RELEASE nested")?;
+                Err(e)
+            }
+        }
+    }
+
+    fn legacy_conn(&self) -> &Connection {
+        self.conn
+    }
+}
