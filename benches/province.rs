@@ -46,7 +46,7 @@ use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery};
 use qingling::store::fires::{self as fire_store, EventRecord, NewFire, ts};
 use qingling::store::users::{self, NewUser, UserError};
-use qingling::store::{Db, StoreError, areas, gpkg, schema};
+use qingling::store::{Db, StoreError, Tx, areas, gpkg};
 
 #[derive(clap::Parser)]
 #[command(
@@ -735,7 +735,7 @@ fn generate(path: &Path, args: &Args, registry: &Registry) -> anyhow::Result<()>
         "import_s": import_s,
         "fires_s": round(fires.secs, 1),
     });
-    db.write_blocking(|tx| schema::set_setting(tx, SETTING, &setting))?;
+    db.write_blocking(|tx| tx.settings().set(SETTING, &setting))?;
     // Closing the last connection checkpoints the WAL into the file.
     drop(db);
     for (from, to) in db_files(&partial).iter().zip(db_files(path).iter()) {
@@ -874,7 +874,7 @@ fn open_db(args: &Args, registry: &Registry) -> anyhow::Result<(Db, Value, bool)
     }
     let db = Db::open(&args.db, registry)?;
     let setting = db
-        .read_blocking(|c| schema::setting(c, SETTING))?
+        .read_blocking(|c| c.settings().get(SETTING))?
         .with_context(|| {
             format!(
                 "{} was not made by the province benchmark; delete it or pass another --db",

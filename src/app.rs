@@ -8,7 +8,7 @@ use crate::domain::fire::Rules;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::layers::Registry;
 use crate::service::login_guard::{LoginGuard, LoginPolicy};
-use crate::store::{Db, Result, areas, schema};
+use crate::store::{Db, Result, areas};
 
 #[derive(Clone)]
 pub struct App {
@@ -30,14 +30,7 @@ pub struct App {
 
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
 pub fn load_rules(db: &Db) -> Result<Rules> {
-    db.read_blocking(|c| rules_in(c))
-}
-
-/// The fire rules saved in a database: the defaults, overridden by the `rules` setting.
-pub fn rules_in(conn: &rusqlite::Connection) -> crate::store::Result<Rules> {
-    Ok(schema::setting(conn, "rules")?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    db.read_blocking(|tx| crate::service::rules::fire(tx))
 }
 
 impl App {

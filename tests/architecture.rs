@@ -31,8 +31,6 @@ const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/error.rs", "store"),
     ("src/layers/mod.rs", "store"),
     ("src/service/dust_alerts.rs", "app"),
-    ("src/service/dust_checks.rs", "app"),
-    ("src/service/dust_issues.rs", "app"),
     ("src/service/webhooks.rs", "app"),
     ("src/store/sqlite/photos.rs", "service"),
     // Readings storage moved in from dust/; its reading and rollup types are pure rules that

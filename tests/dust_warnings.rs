@@ -37,8 +37,7 @@ fn a_warning_for_a_drawn_area_restricts_the_mines_it_touches_with_the_configured
     // Red now only stops open-air work (a level left out keeps its default).
     s.store
         .write_blocking(|tx| {
-            qingling::store::schema::set_setting(
-                tx,
+            qingling::store::Tx::settings(tx).set(
                 "dust_rules",
                 &json!({"measures": {"red": ["stop_open_air_work"]}}),
             )

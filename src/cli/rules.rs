@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use crate::domain::dust::DustRules;
 use crate::domain::dust_issue::DustIssueRules;
 use crate::domain::fire::Rules;
-use crate::store::schema;
+use crate::service::rules;
+use crate::store::Tx;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -68,38 +69,35 @@ pub fn run(args: Args) -> ExitCode {
     if args.dust {
         return edit_setting(
             &db,
-            "dust_rules",
+            rules::DUST,
             &args.set,
-            crate::service::dust_alerts::rules,
+            rules::dust,
             DustRules::problems,
         );
     }
     if args.dust_issues {
         return edit_setting(
             &db,
-            crate::service::dust_issues::RULES_SETTING,
+            rules::DUST_ISSUES,
             &args.set,
-            crate::service::dust_issues::load_rules,
+            rules::dust_issues,
             DustIssueRules::problems,
         );
     }
-    edit_setting(
-        &db,
-        "rules",
-        &args.set,
-        crate::app::rules_in,
-        |r: &Rules| {
-            let bad = r.threshold_c <= 0.0
-                || r.observation_days < 0
-                || r.watch_days < 0
-                || r.code_prefix.trim().is_empty();
-            if bad {
-                vec!["the threshold must be above 0 °C, periods not negative, the code prefix not empty".into()]
-            } else {
-                vec![]
-            }
-        },
-    )
+    edit_setting(&db, rules::FIRE, &args.set, rules::fire, |r: &Rules| {
+        let bad = r.threshold_c <= 0.0
+            || r.observation_days < 0
+            || r.watch_days < 0
+            || r.code_prefix.trim().is_empty();
+        if bad {
+            vec![
+                "the threshold must be above 0 °C, periods not negative, the code prefix not empty"
+                    .into(),
+            ]
+        } else {
+            vec![]
+        }
+    })
 }
 
 /// A rule set kept in one setting: read, changed by `--set`, checked whole, saved, shown.
@@ -108,7 +106,7 @@ fn edit_setting<T: Serialize + DeserializeOwned>(
     db: &crate::store::Db,
     key: &str,
     set: &[String],
-    load: impl FnOnce(&rusqlite::Connection) -> crate::store::Result<T>,
+    load: impl FnOnce(&dyn Tx) -> crate::store::Result<T>,
     problems: impl FnOnce(&T) -> Vec<String>,
 ) -> ExitCode {
     let current = match db.read_blocking(|c| load(c)) {
@@ -130,7 +128,7 @@ fn edit_setting<T: Serialize + DeserializeOwned>(
         return super::fail(format!("invalid {key}: {}", problems.join("; ")));
     }
     if !set.is_empty()
-        && let Err(e) = db.write_blocking(|tx| schema::set_setting(tx, key, &json))
+        && let Err(e) = db.write_blocking(|tx| tx.settings().set(key, &json))
     {
         return super::fail(e);
     }

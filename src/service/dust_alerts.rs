@@ -24,13 +24,11 @@ use crate::dust::rollup::{day_start, hour_of};
 use crate::error::{Error, Result};
 use crate::service::webhooks::{self, EventKind};
 use crate::store::dust::{self as dust_store, DeviceId};
-use crate::store::{self, gpkg, schema};
+use crate::store::{self, gpkg};
 
-/// The rules in force: the defaults, overridden by the `dust_rules` setting.
+/// The rules in force (transitional: until this module is on the store traits).
 pub fn rules(conn: &Connection) -> store::Result<DustRules> {
-    Ok(schema::setting(conn, "dust_rules")?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    crate::service::rules::dust(&crate::store::sqlite::SqliteTx::new(conn))
 }
 
 use crate::store::fires::ts;

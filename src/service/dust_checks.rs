@@ -174,7 +174,7 @@ pub fn record(
         }
     }
     // Judged after a retry is recognised: a check resent days later still gets its first record.
-    let window = crate::app::rules_in(tx)?.observed;
+    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
     let at = observed_time(raw, field, now, &window, None)?;
     let at_s = ts(at);
     if at_s < from || at_s >= to {

@@ -25,19 +25,14 @@ use crate::service::webhooks::{self, EventKind};
 use crate::store::dust_issues::{self as store, IssueEvent, IssueRecord, NewIssue};
 use crate::store::features::scope_sql;
 use crate::store::fires::ts;
-use crate::store::{self as db, schema};
+use crate::store::{self as db};
 
 /// The layer the violations live in.
 pub const LAYER: &str = "dust_issues";
 
-/// The setting that overrides [`DustIssueRules`]' defaults (JSON, e.g. `{"deadline_days": 5}`).
-pub const RULES_SETTING: &str = "dust_issue_rules";
-
-/// The rules in force: the defaults, overridden by the `dust_issue_rules` setting.
+/// The rules in force (transitional: until this module is on the store traits).
 pub fn load_rules(conn: &Connection) -> db::Result<DustIssueRules> {
-    Ok(schema::setting(conn, RULES_SETTING)?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    crate::service::rules::dust_issues(&crate::store::sqlite::SqliteTx::new(conn))
 }
 
 /// What a use case needs besides the database.
@@ -159,7 +154,7 @@ pub fn report(
         .index
         .assign(point)
         .map_err(|_| Error::invalid("outside_managed_area"))?;
-    let window = crate::app::rules_in(tx)?.observed;
+    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
     let at = observed_time(observed_at.as_deref(), "observed_at", now, &window, None)?;
     let uuid = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let code = store::next_code(tx, &ctx.rules.code_prefix, local_date(at).year())?;
@@ -278,7 +273,7 @@ pub fn act(
     // Every action on a violation moves it, so it must come after the violation's latest event:
     // the history stays in time order (no late placement as for a fire's readings).
     let last = store::last_event_at(tx, &issue.uuid)?.unwrap_or(issue.reported_at);
-    let window = crate::app::rules_in(tx)?.observed;
+    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
     let after = After {
         at: last,
         what: "observed_after_last_event",

@@ -17,5 +17,6 @@ pub mod login_guard;
 pub mod notifications;
 pub mod photos;
 pub mod reroute;
+pub mod rules;
 pub mod slots;
 pub mod webhooks;

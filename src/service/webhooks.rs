@@ -336,10 +336,13 @@ pub fn sweep_deadlines(tx: &Connection, now: DateTime<Utc>) -> store::Result<usi
     if !rows::subscribed(tx, EventKind::DeadlinePassed.as_str())? {
         return Ok(0);
     }
-    let since: Option<String> = match crate::store::schema::setting(tx, DEADLINE_WATERMARK)? {
-        Some(Value::String(t)) => Some(t),
-        _ => rows::oldest_subscription(tx, EventKind::DeadlinePassed.as_str())?,
-    };
+    let since: Option<String> =
+        match crate::store::Tx::settings(&crate::store::sqlite::SqliteTx::new(tx))
+            .get(DEADLINE_WATERMARK)?
+        {
+            Some(Value::String(t)) => Some(t),
+            _ => rows::oldest_subscription(tx, EventKind::DeadlinePassed.as_str())?,
+        };
     let now_ts = ts(now);
     let since = since.unwrap_or_else(|| now_ts.clone());
     let passed = rows::burning_past_deadline(tx, &now_ts, &since)?;
@@ -355,7 +358,8 @@ pub fn sweep_deadlines(tx: &Connection, now: DateTime<Utc>) -> store::Result<usi
             Some(&deadline),
         )?;
     }
-    crate::store::schema::set_setting(tx, DEADLINE_WATERMARK, &Value::String(now_ts))?;
+    crate::store::Tx::settings(&crate::store::sqlite::SqliteTx::new(tx))
+        .set(DEADLINE_WATERMARK, &Value::String(now_ts))?;
     Ok(passed.len())
 }
 

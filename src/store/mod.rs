@@ -47,6 +47,7 @@ pub mod photos {
 pub mod schema {
     pub use super::sqlite::schema::*;
 }
+pub mod settings;
 pub mod styles {
     pub use super::sqlite::styles::*;
 }
@@ -97,6 +98,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
+    fn settings(&self) -> &dyn settings::Settings;
+
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
     fn nested(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<bool>) -> Result<()>;

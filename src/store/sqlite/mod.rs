@@ -15,6 +15,7 @@ pub mod lock;
 pub mod notifications;
 pub mod photos;
 pub mod schema;
+pub mod settings;
 pub mod styles;
 pub mod tracked;
 pub mod users;
@@ -113,11 +114,7 @@ impl Engine {
         &self,
         f: impl FnOnce(&SqliteTx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
             None => connect(&self.path)?,
@@ -132,6 +129,10 @@ impl Engine {
 }
 
 impl super::Tx for SqliteTx<'_> {
+    fn settings(&self) -> &dyn super::settings::Settings {
+        self
+    }
+
     fn nested(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {
         // A savepoint nests inside whatever transaction the connection is in (or starts one).
         self.conn.execute_batch("SAVEPOINT nested")?;

@@ -489,29 +489,6 @@ fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Resul
     Ok(())
 }
 
-/// A JSON setting, if set.
-pub fn setting(conn: &Connection, key: &str) -> Result<Option<serde_json::Value>> {
-    use rusqlite::OptionalExtension;
-    let text: Option<String> = conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    text.map(|t| {
-        serde_json::from_str(&t)
-            .map_err(|e| super::StoreError::Corrupt(format!("setting {key}: {e}")))
-    })
-    .transpose()
-}
-
-pub fn set_setting(conn: &Connection, key: &str, value: &serde_json::Value) -> Result<()> {
-    conn.execute(
-        "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value.to_string()],
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
