@@ -44,7 +44,7 @@ use qingling::layers::{Layer, Registry};
 use qingling::service::fires::{content_hash, watch_since};
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery};
-use qingling::store::fires::{self as fire_store, EventRecord, NewFire, ts};
+use qingling::store::fires::{EventRecord, NewFire, ts};
 use qingling::store::users::{self, NewUser, UserError};
 use qingling::store::{Db, StoreError, Tx, areas, gpkg};
 
@@ -786,7 +786,7 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                 .into_uuid()
                 .to_string();
             let year = deadline::local_date(reported_at).year();
-            let code = fire_store::next_code(tx, &rules.code_prefix, year)?;
+            let code = tx.fires().next_code(&rules.code_prefix, year)?;
             let due = deadline::initial(kind, reported_at, &rules.deadlines);
             let temp_c = round(rng.random_range(55.0..650.0), 1);
             let area_m2 = round(10.0 * lognormal(&mut rng, 1.0) * 20.0, 0);
@@ -803,43 +803,37 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
             });
             let hash =
                 content_hash(&json!({"point": [point.x(), point.y()], "properties": properties}));
-            fire_store::insert(
-                tx,
-                &NewFire {
-                    id: &id,
-                    code: &code,
-                    kind,
-                    point,
-                    reported_at,
-                    received_at: reported_at,
-                    reported_by: &reported_by,
-                    deadline: due,
-                    temp_c: Some(temp_c),
-                    area_m2: Some(area_m2),
-                    signs: &signs,
-                    note: None,
-                    accuracy_m: Some(accuracy_m),
-                    position_source: Some("gps"),
-                    responsible: &responsible,
-                    request_hash: &hash,
-                },
-            )?;
-            fire_store::append_event(
-                tx,
-                &EventRecord {
-                    fire: id,
-                    at: ts(reported_at),
-                    actor: reported_by,
-                    role: Role::Patrol.as_str().into(),
-                    action: "report".into(),
-                    from: None,
-                    to: Status::Reported.as_str().into(),
-                    temp_c: Some(temp_c),
-                    responsible: serde_json::to_value(&responsible).ok(),
-                    deadline: Some(ts(due)),
-                    ..Default::default()
-                },
-            )?;
+            tx.fires().insert(&NewFire {
+                id: &id,
+                code: &code,
+                kind,
+                point,
+                reported_at,
+                received_at: reported_at,
+                reported_by: &reported_by,
+                deadline: due,
+                temp_c: Some(temp_c),
+                area_m2: Some(area_m2),
+                signs: &signs,
+                note: None,
+                accuracy_m: Some(accuracy_m),
+                position_source: Some("gps"),
+                responsible: &responsible,
+                request_hash: &hash,
+            })?;
+            tx.fires().append_event(&EventRecord {
+                fire: id,
+                at: ts(reported_at),
+                actor: reported_by,
+                role: Role::Patrol.as_str().into(),
+                action: "report".into(),
+                from: None,
+                to: Status::Reported.as_str().into(),
+                temp_c: Some(temp_c),
+                responsible: serde_json::to_value(&responsible).ok(),
+                deadline: Some(ts(due)),
+                ..Default::default()
+            })?;
             counts[TARGETS.iter().position(|x| *x == target).unwrap_or(0)] += 1;
             done += 1;
             if done % 100_000 == 0 {

@@ -351,7 +351,7 @@ pub fn export(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
         return Err(Error::invalid("export_exists").arg("path", out.display().to_string()));
     }
     match req.format {
-        Format::Xlsx => super::ledger::write(conn, req, out),
+        Format::Xlsx => super::ledger::write(&crate::store::sqlite::SqliteTx::new(conn), req, out),
         Format::Kml if !matches!(req.epsg, 4326 | 4490) => Err(Error::invalid("export_kml_crs")),
         _ => write_vector(conn, req, out),
     }

@@ -7,18 +7,18 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use rusqlite::Connection;
 use rust_xlsxwriter::{
     Color, ExcelDateTime, Format as Cell, FormatAlign, FormatBorder, Workbook, Worksheet,
 };
 
 use super::crs::Transform;
-use super::export::{Request, Summary, where_sql};
+use super::export::{Request, Summary};
 use crate::domain::deadline::local_offset;
 use crate::domain::responsibility::Party;
 use crate::error::{Error, Result};
 use crate::layers::Layer;
-use crate::store::fires::{self, EventRecord, FireRecord};
+use crate::store::Tx;
+use crate::store::fires::{self, EventRecord, FireFilter, FireRecord, Visible};
 
 /// Treatment methods as the bureau writes them (the web app's labels).
 const METHODS: &[(&str, &str)] = &[
@@ -134,18 +134,6 @@ fn label(layer: &Layer, field: &str, code: &str) -> String {
         .field(field)
         .and_then(|f| f.labels.get(code))
         .map_or_else(|| code.to_string(), |t| t.zh.clone())
-}
-
-/// Names by code from a two-column query (districts by code, mines by licence number).
-fn names(conn: &Connection, sql: &str) -> Result<HashMap<String, String>> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 struct Lookups {
@@ -309,7 +297,7 @@ fn write_cell(
 }
 
 /// Writes the ledger of the fires the request selects to `out`.
-pub fn write(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
+pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     let layer = req.layer;
     if layer.name != "fire_points" {
         return Err(Error::invalid("export_ledger_layer"));
@@ -319,12 +307,36 @@ pub fn write(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
         .map(|e| Transform::new(4326, e))
         .transpose()
         .map_err(|e| Error::invalid("bad_crs").arg("crs", e.to_string()))?;
-    let (cond, params) = where_sql(layer, &req.scope, &req.watch_since, &req.filters);
-    let mut fires_list = fires::get_many(conn, &cond, params)?;
+    // No watch start (the command line reads everything): every cleared fire counts as watched.
+    let watch_since = fires::parse_ts(&req.watch_since).unwrap_or(DateTime::UNIX_EPOCH);
+    let mut fires_list = tx.fires().list(&FireFilter {
+        visible: Some(Visible {
+            layer,
+            scope: req.scope.clone(),
+            watch_since,
+        }),
+        any_of: req
+            .filters
+            .iter()
+            .map(|f| (f.field.clone(), f.values.clone()))
+            .collect(),
+        ..FireFilter::default()
+    })?;
     fires_list.sort_by(|a, b| a.code.cmp(&b.code));
+    // Names for the codes (transitional: the areas are read through the connection until they
+    // are on the store seam).
+    let areas = crate::store::areas::load(tx.legacy_conn())?;
     let lookups = Lookups {
-        districts: names(conn, "SELECT code, name FROM districts")?,
-        mines: names(conn, "SELECT licence_no, name FROM mines")?,
+        districts: areas
+            .districts
+            .iter()
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect(),
+        mines: areas
+            .mines
+            .iter()
+            .map(|m| (m.licence_no.clone(), m.name.clone()))
+            .collect(),
     };
     let cols = columns(xy_epsg);
     let mut wb = Workbook::new();
@@ -350,7 +362,7 @@ pub fn write(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
     );
     let mut rows = Vec::with_capacity(fires_list.len());
     for f in &fires_list {
-        let events = fires::events(conn, &f.id)?;
+        let events = tx.fires().events(&f.id)?;
         let xy = t.as_ref().and_then(|t| {
             t.coord(geo::Coord { x: f.lon, y: f.lat })
                 .ok()

@@ -17,9 +17,9 @@ use crate::domain::clearance::{DistrictInfo, MineInfo, Timeline};
 use crate::domain::deadline::{end_of_local_day, local_date};
 use crate::domain::role::Actor;
 use crate::error::Error;
-use crate::service::fires::watch_since;
-use crate::store::features::scope_sql;
-use crate::store::fires as store;
+use crate::service::fires::watch_start;
+use crate::store::Tx;
+use crate::store::fires::{FireFilter, Visible};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -74,17 +74,23 @@ async fn timeline(
         Scope::Open => Scope::All,
         s => s.clone(),
     };
-    let since = watch_since(Utc::now(), &app.rules);
+    let since = watch_start(Utc::now(), &app.rules);
     let (changes, fires, seen) = app
         .db
         .read(move |c| {
-            let (cond, params) = scope_sql(&layer, &scope, &since);
-            let (changes, fires) = store::changes(c, &cond, params)?;
+            let visible = |scope: Scope| FireFilter {
+                visible: Some(Visible {
+                    layer: &layer,
+                    scope,
+                    watch_since: since,
+                }),
+                ..FireFilter::default()
+            };
+            let (changes, fires) = c.fires().changes(&visible(scope.clone()))?;
             let seen = if own == scope {
                 None
             } else {
-                let (cond, params) = scope_sql(&layer, &own, &since);
-                let ids = store::get_many(c, &cond, params)?.into_iter().map(|f| f.id);
+                let ids = c.fires().list(&visible(own))?.into_iter().map(|f| f.id);
                 Some(ids.collect())
             };
             Ok::<_, Error>((changes, fires, seen))

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -16,9 +15,9 @@ use crate::domain::access::fire_scope;
 use crate::domain::deadline::end_of_local_day;
 use crate::domain::fire::Status;
 use crate::error::Error;
-use crate::service::fires::{self as service, ActionInput, Ctx, watch_since};
-use crate::store::features::scope_sql;
-use crate::store::fires as store;
+use crate::service::fires::{self as service, ActionInput, Ctx};
+use crate::store::Tx;
+use crate::store::fires::{self as store, FireFilter, Visible};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -45,7 +44,7 @@ async fn report(
                 rules: &a.rules,
             };
             let r = service::report(tx, &ctx, &actor, &body, now)?;
-            let state = store::state(tx, &r.fire)?;
+            let state = tx.fires().state(&r.fire)?;
             let f = service::feature(&r.fire, &actor, now, &a.rules, Some(&state));
             Ok::<_, Error>((r, f))
         })
@@ -82,13 +81,16 @@ async fn show(
     let v = app
         .db
         .read(move |c| {
-            let Some(f) = store::get(c, &id)?.filter(|f| service::visible(&actor, f, now, &rules))
+            let Some(f) = c
+                .fires()
+                .get(&id)?
+                .filter(|f| service::visible(&actor, f, now, &rules))
             else {
                 return Err(Error::not_found("fire"));
             };
-            let state = store::state(c, &f)?;
+            let state = c.fires().state(&f)?;
             let mut feature = service::feature(&f, &actor, now, &rules, Some(&state));
-            let events = service::events_for(store::events(c, &f.id)?, &actor);
+            let events = service::events_for(c.fires().events(&f.id)?, &actor);
             let photos: Vec<Value> = crate::store::photos::for_fire(c, &f.id)?
                 .iter()
                 .map(|p| super::photos::photo_json(p, &actor))
@@ -121,7 +123,7 @@ async fn act(
             };
             let f = service::act(tx, &ctx, &actor, &id, &input, now)?;
             // The actor may no longer see it (a reassigned fire): answer with what they did see.
-            let state = store::state(tx, &f)?;
+            let state = tx.fires().state(&f)?;
             Ok::<_, Error>(service::feature(&f, &actor, now, &a.rules, Some(&state)))
         })
         .await?;
@@ -182,22 +184,23 @@ async fn list(
     let v = app
         .db
         .read(move |c| {
-            let (mut sql, mut params) = scope_sql(&layer, &fire_scope(&actor), &watch_since(now, &rules));
-            for (k, col) in [("kind", "kind"), ("district", "district_code")] {
-                if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
-                    sql += &format!(" AND t.{col} = ?");
-                    params.push(Sql::Text(v.clone()));
-                }
-            }
-            if let Some([x0, y0, x1, y1]) = bbox {
-                sql += " AND t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
-                params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
-            }
+            let param = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+            let filter = FireFilter {
+                visible: Some(Visible {
+                    layer: &layer,
+                    scope: fire_scope(&actor),
+                    watch_since: service::watch_start(now, &rules),
+                }),
+                kind: param("kind"),
+                district: param("district"),
+                bbox,
+                ..FireFilter::default()
+            };
             // As of a past moment: each fire's status and deadline from its events up to then.
             let past: Option<HashMap<String, AsOf>> = match at {
                 None => None,
                 Some(t) => {
-                    let (changes, _) = store::changes(c, &sql, params.clone())?;
+                    let (changes, _) = c.fires().changes(&filter)?;
                     let mut m: HashMap<String, AsOf> = HashMap::new();
                     for ch in changes.into_iter().filter(|ch| ch.at < t) {
                         let e = m.entry(ch.fire).or_insert((ch.to, None));
@@ -210,7 +213,7 @@ async fn list(
                 }
             };
             let mut features = vec![];
-            for f in store::get_many(c, &sql, params)? {
+            for f in c.fires().list(&filter)? {
                 let (then, deadline) = match &past {
                     None => (f.status, f.deadline),
                     Some(m) => match m.get(&f.id) {
@@ -221,7 +224,7 @@ async fn list(
                 if !status_matches(status.as_deref(), then) {
                     continue;
                 }
-                let state = store::state(c, &f).ok();
+                let state = c.fires().state(&f).ok();
                 let mut feature = service::feature(&f, &actor, now, &rules, state.as_ref());
                 if let (Some(t), Some(p)) = (at, feature.get_mut("properties").and_then(Value::as_object_mut)) {
                     p.insert("status".into(), json!(then));

@@ -20,7 +20,7 @@ use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
 use crate::service::fires::visible;
 use crate::service::photos::{self, MAX_BYTES};
-use crate::store::fires::{self as fires, ts};
+use crate::store::fires::ts;
 use crate::store::photos::{self as store, Subject};
 
 /// The route's body limit: a few photos at once.
@@ -45,7 +45,8 @@ fn visible_subject(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<String>, Error> {
     Ok(match subject {
-        Subject::Fire => fires::get(c, id)?
+        Subject::Fire => crate::store::Tx::fires(&crate::store::sqlite::SqliteTx::new(c))
+            .get(id)?
             .filter(|f| visible(actor, f, now, &app.rules))
             .map(|f| f.id),
         Subject::DustIssue => {

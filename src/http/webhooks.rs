@@ -17,6 +17,7 @@ use crate::app::App;
 
 use crate::error::Error;
 use crate::service::webhooks::{self as service, NewWebhook, Webhook};
+use crate::store::Tx;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -83,7 +84,7 @@ async fn create(
 }
 
 async fn list(State(app): State<App>, _: Manager) -> Result<axum::Json<Value>, ApiError> {
-    let hooks = app.db.read(|c| service::list(c)).await?;
+    let hooks = app.db.read(|tx| tx.webhooks().list()).await?;
     let items: Vec<Value> = hooks
         .into_iter()
         .map(|(w, counts)| {
@@ -104,7 +105,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = webhook_id(&id)?;
-    let found = app.db.write(move |tx| service::deactivate(tx, id)).await?;
+    let found = app.db.write(move |tx| tx.webhooks().deactivate(id)).await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -157,10 +158,12 @@ async fn deliveries(
     let v = app
         .db
         .read(move |c| {
-            let Some(w) = service::get(c, id)? else {
+            let Some(w) = c.webhooks().get(id)? else {
                 return Err(Error::not_found("webhook"));
             };
-            let rows = service::deliveries(c, w.id, status.as_deref(), limit, offset)?;
+            let rows = c
+                .webhooks()
+                .deliveries(w.id, status.as_deref(), limit, offset)?;
             Ok(json!({ "webhook": w.id, "url": w.url, "active": w.active, "deliveries": rows }))
         })
         .await?;
@@ -177,7 +180,7 @@ async fn retry(
     let n = app
         .db
         .write(move |tx| {
-            if service::get(tx, id)?.is_none() {
+            if tx.webhooks().get(id)?.is_none() {
                 return Err(Error::not_found("webhook"));
             }
             Ok(service::requeue_failed(tx, id, now)?)

@@ -205,7 +205,7 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
                     fires::report(tx, &ctx, &patrol, &feature, at)?;
                 }
                 Op::Act { fire, step, .. } => {
-                    let record = crate::store::fires::get(tx, &fire)?.ok_or_else(|| Error::not_found("fire"))?;
+                    let record = crate::store::Tx::fires(tx).get(&fire)?.ok_or_else(|| Error::not_found("fire"))?;
                     // The rules may already have extinguished it from the inspections.
                     if step.action == "extinguish" && record.status == crate::domain::fire::Status::Extinguished {
                         continue;

@@ -143,7 +143,10 @@ pub fn report(
             });
         }
         // Photos are keyed by their subject's id: a violation never takes a fire's.
-        if crate::store::fires::get(tx, id)?.is_some() {
+        if crate::store::Tx::fires(&crate::store::sqlite::SqliteTx::new(tx))
+            .get(id)?
+            .is_some()
+        {
             return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
         }
     }

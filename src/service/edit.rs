@@ -236,7 +236,7 @@ pub(crate) fn after_change(
         rederive(tx, other, &index)?;
     }
     crate::dust::monitors::rederive(tx, &index)?;
-    let moved = reroute_open(tx, now, reason)?;
+    let moved = reroute_open(&crate::store::sqlite::SqliteTx::new(tx), now, reason)?;
     Ok((true, moved))
 }
 
@@ -279,7 +279,9 @@ fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityInde
 /// layers): the edit may not add to them.
 pub(crate) fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Result<Option<usize>> {
     if AREA_LAYERS.contains(&layer.name.as_str()) {
-        Ok(Some(crate::service::reroute::stranded(tx)?))
+        Ok(Some(crate::service::reroute::stranded(
+            &crate::store::sqlite::SqliteTx::new(tx),
+        )?))
     } else {
         Ok(None)
     }
@@ -300,7 +302,7 @@ fn finish(
     before: Option<usize>,
 ) -> Result<Edited> {
     if let Some(before) = before {
-        let after = crate::service::reroute::stranded(tx)?;
+        let after = crate::service::reroute::stranded(&crate::store::sqlite::SqliteTx::new(tx))?;
         if after > before {
             return Err(Error::new(Kind::Conflict, "area_has_open_cases")
                 .arg("label", label(layer, props, fid))

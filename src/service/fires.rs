@@ -14,8 +14,10 @@ use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Registry, Source};
+use crate::store::Tx;
 use crate::store::fires::{
-    self as store, EventRecord, FireRecord, Nearby, NewFire, NewInspection, ts,
+    self as store, EventRecord, FireFilter, FireRecord, Nearby, NewFire, NewInspection,
+    StateChange, ts,
 };
 
 /// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
@@ -46,9 +48,14 @@ pub fn visible(actor: &Actor, f: &FireRecord, now: DateTime<Utc>, rules: &Rules)
     )
 }
 
-/// The start of the watch window, for SQL scopes.
+/// [`watch_start`] as stored text (transitional: for callers not yet on typed filters).
 pub fn watch_since(now: DateTime<Utc>, rules: &Rules) -> String {
-    ts(now - Duration::days(rules.watch_days))
+    ts(watch_start(now, rules))
+}
+
+/// The start of the re-ignition watch window: cleared fires since then are still watched.
+pub fn watch_start(now: DateTime<Utc>, rules: &Rules) -> DateTime<Utc> {
+    now - Duration::days(rules.watch_days)
 }
 
 /// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
@@ -184,7 +191,7 @@ pub struct Reported {
 
 /// The open and the watched fires near a report, among those the reporter may see.
 fn near(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     actor: &Actor,
     p: Point<f64>,
     skip: &str,
@@ -192,10 +199,10 @@ fn near(
     rules: &Rules,
 ) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
     let seen = |f: &FireRecord| f.id != skip && visible(actor, f, now, rules);
-    let open = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
+    let open = store::nearby(tx.fires(), p, rules.duplicate_radius_m, |f| {
         seen(f) && f.status.is_open()
     })?;
-    let cleared = store::nearby(tx, p, rules.duplicate_radius_m, |f| {
+    let cleared = store::nearby(tx.fires(), p, rules.duplicate_radius_m, |f| {
         seen(f) && watched(f, now, rules)
     })?;
     Ok((open, cleared))
@@ -204,7 +211,7 @@ fn near(
 /// Reports a new fire from a GeoJSON Feature. A client-made `id` makes retries harmless: the same
 /// id and content returns the first record; the same id with other content is a conflict.
 pub fn report(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     actor: &Actor,
     body: &Value,
@@ -250,7 +257,7 @@ pub fn report(
     let hash = content_hash(&hashed);
     // A retry is recognised before its time is judged: a resend days later gets the first record.
     if let Some(id) = &client_id
-        && let Some(existing) = store::get(tx, id)?
+        && let Some(existing) = tx.fires().get(id)?
     {
         // Only the reporter's own resend is a retry: nobody else learns a fire by its id.
         if existing.request_hash.as_deref() != Some(hash.as_str())
@@ -295,51 +302,48 @@ pub fn report(
     }
     let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let year = deadline::local_date(at).year();
-    let code = store::next_code(tx, &ctx.rules.code_prefix, year)?;
+    let code = tx.fires().next_code(&ctx.rules.code_prefix, year)?;
     // The deadline runs from when the fire was seen, not from when the tablet found a signal.
     let due = deadline::initial(kind, at, &ctx.rules.deadlines);
     let signs = values.get("signs").cloned().unwrap_or(Value::Array(vec![]));
-    store::insert(
-        tx,
-        &NewFire {
-            id: &id,
-            code: &code,
-            kind,
-            point,
-            reported_at: at,
-            received_at: now,
-            reported_by: &actor.username,
-            deadline: due,
-            temp_c: num("temp_c"),
-            area_m2: num("area_m2"),
-            signs: &signs,
-            note: text("note").as_deref(),
-            accuracy_m: num("accuracy_m"),
-            position_source: Some(source.as_str()),
-            responsible: &responsible,
-            request_hash: &hash,
-        },
-    )?;
-    store::append_event(
-        tx,
-        &EventRecord {
-            fire: id.clone(),
-            at: ts(at),
-            received_at: Some(ts(now)),
-            actor: actor.username.clone(),
-            role: actor.role.as_str().into(),
-            action: "report".into(),
-            from: None,
-            to: Status::Reported.as_str().into(),
-            temp_c: num("temp_c"),
-            note: text("note"),
-            responsible: serde_json::to_value(&responsible).ok(),
-            deadline: Some(ts(due)),
-            ..Default::default()
-        },
-    )?;
-    let fire = store::get(tx, &id)?.ok_or_else(|| Error::not_found("fire"))?;
-    crate::service::webhooks::fire_reported(tx, &fire)?;
+    tx.fires().insert(&NewFire {
+        id: &id,
+        code: &code,
+        kind,
+        point,
+        reported_at: at,
+        received_at: now,
+        reported_by: &actor.username,
+        deadline: due,
+        temp_c: num("temp_c"),
+        area_m2: num("area_m2"),
+        signs: &signs,
+        note: text("note").as_deref(),
+        accuracy_m: num("accuracy_m"),
+        position_source: Some(source.as_str()),
+        responsible: &responsible,
+        request_hash: &hash,
+    })?;
+    tx.fires().append_event(&EventRecord {
+        fire: id.clone(),
+        at: ts(at),
+        received_at: Some(ts(now)),
+        actor: actor.username.clone(),
+        role: actor.role.as_str().into(),
+        action: "report".into(),
+        from: None,
+        to: Status::Reported.as_str().into(),
+        temp_c: num("temp_c"),
+        note: text("note"),
+        responsible: serde_json::to_value(&responsible).ok(),
+        deadline: Some(ts(due)),
+        ..Default::default()
+    })?;
+    let fire = tx
+        .fires()
+        .get(&id)?
+        .ok_or_else(|| Error::not_found("fire"))?;
+    crate::service::events::fire_reported(tx, &fire)?;
     let (nearby_open, nearby_cleared) = near(tx, actor, point, &id, now, ctx.rules)?;
     Ok(Reported {
         fire,
@@ -430,14 +434,16 @@ fn resolve_party(v: &Value, fire: &FireRecord, index: &ResponsibilityIndex) -> R
 
 /// Applies an action to a fire the user can see, recording it as an event.
 pub fn act(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     actor: &Actor,
     fire_id: &str,
     input: &ActionInput,
     now: DateTime<Utc>,
 ) -> Result<FireRecord> {
-    let fire = store::get(tx, fire_id)?
+    let fire = tx
+        .fires()
+        .get(fire_id)?
         .filter(|f| visible(actor, f, now, ctx.rules))
         .ok_or_else(|| Error::not_found("fire"))?;
     let client_id = input
@@ -447,7 +453,7 @@ pub fn act(
         .transpose()?;
     let hash = content_hash(&json!({"fire": fire.id, "input": input}));
     if let Some(cid) = &client_id
-        && let Some(done) = store::event_by_client_id(tx, cid)?
+        && let Some(done) = tx.fires().event_by_client_id(cid)?
     {
         if done.request_hash.as_deref() != Some(hash.as_str()) {
             return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", cid.clone()));
@@ -467,7 +473,7 @@ pub fn act(
         method: input.method.clone(),
         ..Request::default()
     };
-    let state = store::state(tx, &fire)?;
+    let state = tx.fires().state(&fire)?;
     // Role and state are checked before the inputs, so a 403 or 409 never depends on them.
     if !fire::may_act(actor, action, &state) {
         return Err(Error::new(Kind::Forbidden, "forbidden_action")
@@ -483,7 +489,9 @@ pub fn act(
     if action == Action::Dismiss
         && let Some(orig) = input.duplicate_of.as_deref().filter(|s| !s.is_empty())
     {
-        let original = store::get(tx, orig)?
+        let original = tx
+            .fires()
+            .get(orig)?
             .filter(|o| o.status != Status::Dismissed && visible(actor, o, now, ctx.rules))
             .ok_or_else(|| Error::invalid("duplicate_unknown").arg("id", orig.to_string()))?;
         if original.id == fire.id {
@@ -513,7 +521,10 @@ pub fn act(
         window,
         Some(reported),
     )?;
-    let last = store::last_event_at(tx, &fire.id)?.unwrap_or(fire.reported_at);
+    let last = tx
+        .fires()
+        .last_event_at(&fire.id)?
+        .unwrap_or(fire.reported_at);
     let late = at < last;
     if late && !matches!(action, Action::Inspect | Action::Progress) {
         let after = After {
@@ -550,7 +561,7 @@ pub fn act(
     // now (a system event), because the events since were decided without it and are never
     // rewritten. Its deadline still runs from the reading.
     let (from, to) = if late {
-        let then = store::status_at(tx, &fire.id, at)?.unwrap_or(state.status);
+        let then = tx.fires().status_at(&fire.id, at)?.unwrap_or(state.status);
         (then, then)
     } else {
         (outcome.from, outcome.to)
@@ -589,17 +600,18 @@ pub fn act(
         request_hash: Some(hash),
         ..Default::default()
     };
-    let event_id = store::append_event(tx, &event)?;
+    let event_id = tx.fires().append_event(&event)?;
     let mut reignition = None;
     if !late {
-        store::update_state(
-            tx,
+        tx.fires().update_state(
             &fire,
-            outcome.to,
-            at,
-            outcome.deadline,
-            req.temp_c,
-            outcome.reignited,
+            &StateChange {
+                to: outcome.to,
+                at,
+                deadline: outcome.deadline,
+                temp_c: req.temp_c,
+                reignited: outcome.reignited,
+            },
         )?;
     } else if reignites_late {
         let system = Actor::system();
@@ -622,59 +634,55 @@ pub fn act(
             reignited: true,
             ..Default::default()
         };
-        let id = store::append_event(tx, &e)?;
-        store::update_state(
-            tx,
+        let id = tx.fires().append_event(&e)?;
+        tx.fires().update_state(
             &fire,
-            Status::Reignited,
-            now,
-            outcome.deadline,
-            req.temp_c,
-            true,
+            &StateChange {
+                to: Status::Reignited,
+                at: now,
+                deadline: outcome.deadline,
+                temp_c: req.temp_c,
+                reignited: true,
+            },
         )?;
         reignition = Some((id, e));
     } else {
-        store::raise_max_temp(tx, &fire.id, req.temp_c)?;
+        tx.fires().raise_max_temp(&fire.id, req.temp_c)?;
     }
     if let Some(r) = &req.responsible {
-        store::update_responsible(tx, &fire.id, r, at)?;
+        tx.fires().update_responsible(&fire.id, r, at)?;
     }
     if action == Action::Inspect {
-        store::insert_inspection(
-            tx,
-            &NewInspection {
-                fire: &fire,
-                at,
-                received_at: now,
-                by: &actor.username,
-                temp_c: req.temp_c,
-                co_ppm: req.co_ppm,
-                status_seen: to,
-                note: req.note.as_deref(),
-            },
-        )?;
+        tx.fires().insert_inspection(&NewInspection {
+            fire: &fire,
+            at,
+            received_at: now,
+            by: &actor.username,
+            temp_c: req.temp_c,
+            co_ppm: req.co_ppm,
+            status_seen: to,
+            note: req.note.as_deref(),
+        })?;
         sweep_one(tx, &fire.id, now, ctx.rules)?;
     }
-    let after = store::get(tx, &fire.id)?.ok_or_else(|| Error::not_found("fire"))?;
-    crate::service::webhooks::fire_acted(tx, event_id, &event, &after)?;
+    let after = tx
+        .fires()
+        .get(&fire.id)?
+        .ok_or_else(|| Error::not_found("fire"))?;
+    crate::service::events::fire_acted(tx, event_id, &event, &after)?;
     if let Some((id, e)) = reignition {
-        crate::service::webhooks::fire_acted(tx, id, &e, &after)?;
+        crate::service::events::fire_acted(tx, id, &e, &after)?;
     }
     Ok(after)
 }
 
 /// Moves one controlled fire to extinguished if it has met the standard, dated the moment it
 /// met it (the end of the observation period, or the reading that completed it).
-fn sweep_one(
-    tx: &rusqlite::Connection,
-    fire_id: &str,
-    now: DateTime<Utc>,
-    rules: &Rules,
-) -> Result<bool> {
-    let Some(fire) = store::get(tx, fire_id)? else {
+fn sweep_one(tx: &dyn Tx, fire_id: &str, now: DateTime<Utc>, rules: &Rules) -> Result<bool> {
+    let Some(fire) = tx.fires().get(fire_id)? else {
         return Ok(false);
     };
-    let state = store::state(tx, &fire)?;
+    let state = tx.fires().state(&fire)?;
     if !fire::ready_to_extinguish(&state, now, rules) {
         return Ok(false);
     }
@@ -688,33 +696,42 @@ fn sweep_one(
     // Never before the fire's last event: the log stays in time order.
     let at = period_end.max(nth).max(fire.updated_at).min(now);
     let system = Actor::system();
-    store::append_event(
-        tx,
-        &EventRecord {
-            fire: fire.id.clone(),
-            at: ts(at),
-            actor: system.username.clone(),
-            role: "system".into(),
-            action: Action::Extinguish.as_str().into(),
-            from: Some(Status::Controlled.as_str().into()),
-            to: Status::Extinguished.as_str().into(),
-            note: Some(format!(
-                "{} readings below {} °C over {} days",
-                state.readings_since_control.len(),
-                rules.threshold_c,
-                rules.observation_days
-            )),
-            ..Default::default()
+    tx.fires().append_event(&EventRecord {
+        fire: fire.id.clone(),
+        at: ts(at),
+        actor: system.username.clone(),
+        role: "system".into(),
+        action: Action::Extinguish.as_str().into(),
+        from: Some(Status::Controlled.as_str().into()),
+        to: Status::Extinguished.as_str().into(),
+        note: Some(format!(
+            "{} readings below {} °C over {} days",
+            state.readings_since_control.len(),
+            rules.threshold_c,
+            rules.observation_days
+        )),
+        ..Default::default()
+    })?;
+    tx.fires().update_state(
+        &fire,
+        &StateChange {
+            to: Status::Extinguished,
+            at,
+            deadline: None,
+            temp_c: None,
+            reignited: false,
         },
     )?;
-    store::update_state(tx, &fire, Status::Extinguished, at, None, None, false)?;
     Ok(true)
 }
 
 /// Extinguishes every controlled fire that has met the standard by `now`; returns how many.
-pub fn sweep(tx: &rusqlite::Connection, now: DateTime<Utc>, rules: &Rules) -> Result<usize> {
+pub fn sweep(tx: &dyn Tx, now: DateTime<Utc>, rules: &Rules) -> Result<usize> {
     let mut n = 0;
-    for f in store::controlled(tx)? {
+    for f in tx
+        .fires()
+        .list(&FireFilter::statuses([Status::Controlled]))?
+    {
         n += usize::from(sweep_one(tx, &f.id, now, rules)?);
     }
     Ok(n)

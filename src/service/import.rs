@@ -446,7 +446,7 @@ fn run(
     }
     gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
     if let Some(before) = stranded_before {
-        let after = crate::service::reroute::stranded(tx)?;
+        let after = crate::service::reroute::stranded(&crate::store::sqlite::SqliteTx::new(tx))?;
         if after > before {
             return Err(Error::new(Kind::Conflict, "import_strands_open_cases")
                 .arg("layer", layer.title.get(opts.lang).to_string())

@@ -10,6 +10,7 @@ pub mod dust_issues;
 pub mod dust_monitors;
 pub mod dust_warnings;
 pub mod edit;
+pub mod events;
 pub mod fires;
 pub mod import;
 pub mod jobs;

@@ -3,17 +3,17 @@
 //! read marker is stored, so nothing can fall out of step with the fires themselves.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::access::fire_scope;
-use crate::domain::fire::{Rules, is_responsible};
+use crate::domain::fire::{Rules, Status, is_responsible};
 use crate::domain::responsibility::Responsible;
 use crate::domain::role::{Actor, Role};
 use crate::error::Result;
 use crate::layers::Layer;
-use crate::store::fires::{parse_ts, ts};
-use crate::store::notifications as rows;
+use crate::store::Tx;
+use crate::store::fires::{FireFilter, Visible, parse_ts, ts};
+use crate::store::notifications::IssueParty;
 
 /// How long before a deadline it is announced.
 pub const DEADLINE_NEAR_HOURS: i64 = 24;
@@ -58,8 +58,8 @@ pub struct Notices {
     pub items: Vec<Notice>,
 }
 
-fn marker(conn: &Connection, user: &str) -> Result<(i64, Option<DateTime<Utc>>)> {
-    let row = rows::read_marker(conn, user)?;
+fn marker(tx: &dyn Tx, user: &str) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let row = tx.notifications().read_marker(user)?;
     Ok(match row {
         Some((id, at)) => (id, Some(parse_ts(&at)?)),
         None => (0, None),
@@ -89,25 +89,24 @@ fn kind_for(
 
 /// The user's notifications, newest first.
 pub fn list(
-    conn: &Connection,
+    tx: &dyn Tx,
     fire_layer: &Layer,
     actor: &Actor,
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<Notices> {
-    let (last_id, seen_at) = marker(conn, &actor.username)?;
-    let scope = fire_scope(actor);
-    let watch_since = ts(now - Duration::days(rules.watch_days));
+    let (last_id, seen_at) = marker(tx, &actor.username)?;
+    let visible = Visible {
+        layer: fire_layer,
+        scope: fire_scope(actor),
+        watch_since: now - Duration::days(rules.watch_days),
+    };
     let mut items = vec![];
     let since = ts(now - Duration::days(WINDOW_DAYS));
-    for e in rows::fire_events(
-        conn,
-        fire_layer,
-        &scope,
-        &watch_since,
-        &actor.username,
-        &since,
-    )? {
+    for e in tx
+        .notifications()
+        .fire_events(&visible, &actor.username, &since)?
+    {
         let responsible: Option<Responsible> = e
             .responsible
             .as_deref()
@@ -125,8 +124,13 @@ pub fn list(
     }
     // Deadlines: the parties responsible hear of their own; managers of every overdue fire.
     if actor.role != Role::Patrol {
-        let soon = ts(now + Duration::hours(DEADLINE_NEAR_HOURS));
-        for f in rows::open_fires_due_by(conn, fire_layer, &scope, &watch_since, &soon)? {
+        let due = FireFilter {
+            visible: Some(visible),
+            statuses: Some(Status::ALL.into_iter().filter(|s| s.is_burning()).collect()),
+            due_by: Some(now + Duration::hours(DEADLINE_NEAR_HOURS)),
+            ..FireFilter::default()
+        };
+        for f in tx.fires().list(&due)? {
             let Some(deadline) = f.deadline else { continue };
             if actor.role != Role::Manager && !is_responsible(actor, &f.responsible) {
                 continue;
@@ -152,8 +156,8 @@ pub fn list(
             });
         }
     }
-    items.extend(warnings(conn, actor, now, seen_at)?);
-    items.extend(dust_issues(conn, actor, now, seen_at)?);
+    items.extend(warnings(tx, actor, now, seen_at)?);
+    items.extend(dust_issues(tx, actor, now, seen_at)?);
     items.sort_by(|a, b| b.at.cmp(&a.at));
     let unread = items.iter().filter(|n| n.unread).count();
     items.truncate(LIMIT);
@@ -164,18 +168,17 @@ pub fn list(
 /// officers those naming their district or restricting a mine in it, everyone else all. `fire` is empty and `code` is the
 /// warning's level.
 fn warnings(
-    conn: &Connection,
+    tx: &dyn Tx,
     actor: &Actor,
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    if !rows::table_exists(conn, "dust_warnings")? {
-        return Ok(vec![]);
-    }
     let holder = (actor.role == Role::Owner).then(|| actor.holder.clone().unwrap_or_default());
     let district =
         (actor.role == Role::District).then(|| actor.district.clone().unwrap_or_default());
-    let rows = rows::warnings_in_force(conn, &ts(now), holder.as_deref(), district.as_deref())?;
+    let rows =
+        tx.notifications()
+            .warnings_in_force(&ts(now), holder.as_deref(), district.as_deref())?;
     let mut out = vec![];
     for (id, level, issued_at) in rows {
         let unread = match (seen_at, parse_ts(&issued_at)) {
@@ -198,22 +201,21 @@ fn warnings(
 /// their holder's, district officers those their government answers for, managers all; not the
 /// ones they reported themselves. Unread when reported after the user last marked all read.
 fn dust_issues(
-    conn: &Connection,
+    tx: &dyn Tx,
     actor: &Actor,
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
     let party = match (actor.role, &actor.holder, &actor.district) {
-        (Role::Manager, _, _) => rows::IssueParty::All,
-        (Role::Owner, Some(h), _) => rows::IssueParty::Holder(h.clone()),
-        (Role::District, _, Some(d)) => rows::IssueParty::District(d.clone()),
+        (Role::Manager, _, _) => IssueParty::All,
+        (Role::Owner, Some(h), _) => IssueParty::Holder(h.clone()),
+        (Role::District, _, Some(d)) => IssueParty::District(d.clone()),
         _ => return Ok(vec![]),
     };
-    if !rows::table_exists(conn, "dust_issues")? {
-        return Ok(vec![]);
-    }
     let since = ts(now - Duration::days(WINDOW_DAYS));
-    let reported = rows::dust_issues_reported(conn, &party, &since, &actor.username)?;
+    let reported = tx
+        .notifications()
+        .dust_issues_reported(&party, &since, &actor.username)?;
     let notice = |kind, key: String, code: String, at: String| {
         let unread = match (seen_at, parse_ts(&at)) {
             (Some(seen), Ok(t)) => t > seen,
@@ -238,7 +240,7 @@ fn dust_issues(
         ));
     }
     // Past the deadline and not yet reported rectified: the party is reminded, managers see it.
-    for (code, deadline) in rows::dust_issues_overdue(conn, &party, &ts(now))? {
+    for (code, deadline) in tx.notifications().dust_issues_overdue(&party, &ts(now))? {
         let key = format!("io{code}-{deadline}");
         out.push(notice(NoticeKind::DustIssueOverdue, key, code, deadline));
     }
@@ -246,8 +248,8 @@ fn dust_issues(
 }
 
 /// Marks everything up to now as read.
-pub fn mark_read(conn: &Connection, user: &str, now: DateTime<Utc>) -> Result<()> {
-    Ok(rows::mark_read(conn, user, &ts(now))?)
+pub fn mark_read(tx: &dyn Tx, user: &str, now: DateTime<Utc>) -> Result<()> {
+    Ok(tx.notifications().mark_read(user, &ts(now))?)
 }
 
 #[cfg(test)]

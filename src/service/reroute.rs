@@ -6,10 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::fire::Status;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::error::Result;
-use crate::store::areas;
-use crate::store::fires::{self, EventRecord, ts};
+use crate::store::fires::{EventRecord, FireFilter, ts};
+use crate::store::{Tx, areas};
 
 /// One fire or dust violation moved to another party.
 #[derive(Debug, Clone, Serialize)]
@@ -24,21 +25,17 @@ pub struct Rerouted {
 }
 
 /// Whether a manager set this fire's party by hand (the last event that set a party).
-fn manually_assigned(conn: &rusqlite::Connection, fire: &str) -> Result<bool> {
-    let last = fires::last_party_setter(conn, fire)?;
+fn manually_assigned(tx: &dyn Tx, fire: &str) -> Result<bool> {
+    let last = tx.fires().last_party_setter(fire)?;
     Ok(last.is_some_and(|(action, actor)| action == "reassign" && actor != "system"))
 }
 
 /// Re-derives the party of every open fire and dust violation from the polygons now in the
 /// database, inside the caller's transaction. Returns those that moved, fires first.
-pub fn reroute_open(
-    tx: &rusqlite::Connection,
-    now: DateTime<Utc>,
-    reason: &str,
-) -> Result<Vec<Rerouted>> {
-    let index = ResponsibilityIndex::new(areas::load(tx)?);
+pub fn reroute_open(tx: &dyn Tx, now: DateTime<Utc>, reason: &str) -> Result<Vec<Rerouted>> {
+    let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
     let mut moved = reroute_fires(tx, &index, now, reason)?;
-    let issues = crate::service::dust_issues::reroute_open(tx, &index, now, reason)?;
+    let issues = crate::service::dust_issues::reroute_open(tx.legacy_conn(), &index, now, reason)?;
     moved.extend(issues.into_iter().map(|(id, code, from, to)| Rerouted {
         layer: "dust_issues",
         id,
@@ -51,30 +48,34 @@ pub fn reroute_open(
 
 /// Open fires and dust violations the polygons now in the database place outside every
 /// district: nobody would answer for them.
-pub fn stranded(tx: &rusqlite::Connection) -> Result<usize> {
-    let index = ResponsibilityIndex::new(areas::load(tx)?);
+pub fn stranded(tx: &dyn Tx) -> Result<usize> {
+    let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
     let outside = |lon: f64, lat: f64| index.assign(geo::Point::new(lon, lat)).is_err();
-    let fires = fires::get_many(tx, OPEN_FIRES, vec![])?
+    let fires = tx
+        .fires()
+        .list(&open_fires())?
         .iter()
         .filter(|f| outside(f.lon, f.lat))
         .count();
-    let issues = crate::service::dust_issues::open_positions(tx)?
+    let issues = crate::service::dust_issues::open_positions(tx.legacy_conn())?
         .into_iter()
         .filter(|(lon, lat)| outside(*lon, *lat))
         .count();
     Ok(fires + issues)
 }
 
-const OPEN_FIRES: &str =
-    "t.status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";
+/// Fires not yet cleared (nor dismissed): someone still answers for them.
+fn open_fires() -> FireFilter<'static> {
+    FireFilter::statuses(Status::ALL.into_iter().filter(|s| s.is_open()))
+}
 
 fn reroute_fires(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     index: &ResponsibilityIndex,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<Vec<Rerouted>> {
-    let open = fires::get_many(tx, OPEN_FIRES, vec![])?;
+    let open = tx.fires().list(&open_fires())?;
     let mut moved = vec![];
     for f in open {
         let Ok(new) = index.assign(geo::Point::new(f.lon, f.lat)) else {
@@ -83,23 +84,20 @@ fn reroute_fires(
         if new.same_party(&f.responsible) || manually_assigned(tx, &f.id)? {
             continue;
         }
-        let event_id = fires::append_event(
-            tx,
-            &EventRecord {
-                fire: f.id.clone(),
-                at: ts(now),
-                actor: "system".into(),
-                role: "system".into(),
-                action: "reassign".into(),
-                from: Some(f.status.as_str().into()),
-                to: f.status.as_str().into(),
-                reason: Some(reason.into()),
-                responsible: serde_json::to_value(&new).ok(),
-                ..Default::default()
-            },
-        )?;
-        fires::update_responsible(tx, &f.id, &new, now)?;
-        crate::service::webhooks::fire_rerouted(tx, event_id, &f.id, &f.responsible, &new, reason)?;
+        let event_id = tx.fires().append_event(&EventRecord {
+            fire: f.id.clone(),
+            at: ts(now),
+            actor: "system".into(),
+            role: "system".into(),
+            action: "reassign".into(),
+            from: Some(f.status.as_str().into()),
+            to: f.status.as_str().into(),
+            reason: Some(reason.into()),
+            responsible: serde_json::to_value(&new).ok(),
+            ..Default::default()
+        })?;
+        tx.fires().update_responsible(&f.id, &new, now)?;
+        crate::service::events::fire_rerouted(tx, event_id, &f.id, &f.responsible, &new, reason)?;
         moved.push(Rerouted {
             layer: "fire_points",
             id: f.id,
@@ -118,6 +116,7 @@ mod tests {
     use crate::layers::Registry;
     use crate::service::fires::{Ctx, report};
     use crate::service::import::import_geojson;
+    use crate::store::sqlite::SqliteTx;
     use serde_json::json;
 
     #[test]
@@ -151,9 +150,8 @@ mod tests {
         };
         let now = Utc::now();
         let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.65, 39.45]}, "properties": {"kind": "coal_seam"}});
-        let fire = report(&conn, &ctx, &patrol, &body, now)
-            .expect("report")
-            .fire;
+        let tx = SqliteTx::new(&conn);
+        let fire = report(&tx, &ctx, &patrol, &body, now).expect("report").fire;
         assert_eq!(fire.responsible.name, "乌达区");
         // A dust violation beside it, and a verified one, which stays where it was.
         let issue_rules = crate::domain::dust_issue::DustIssueRules::default();
@@ -178,7 +176,7 @@ mod tests {
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
         import_geojson(&conn, &registry, "mines", mine, crate::i18n::Lang::En).expect("mine");
-        let moved = reroute_open(&conn, now, "boundary update").expect("reroute");
+        let moved = reroute_open(&tx, now, "boundary update").expect("reroute");
         let what: Vec<(&str, &str, &str)> = moved
             .iter()
             .map(|m| (m.layer, m.id.as_str(), m.to.name.as_str()))
@@ -205,17 +203,15 @@ mod tests {
             still.responsible.name, "乌达区",
             "a verified violation keeps its party"
         );
-        let after = fires::get(&conn, &fire.id).expect("get").expect("fire");
+        let after = tx.fires().get(&fire.id).expect("get").expect("fire");
         assert_eq!(after.responsible.holder(), Some("新公司"));
-        let events = fires::events(&conn, &fire.id).expect("events");
+        let events = tx.fires().events(&fire.id).expect("events");
         assert_eq!(
             events.last().map(|e| (e.action.as_str(), e.actor.as_str())),
             Some(("reassign", "system"))
         );
         assert!(
-            reroute_open(&conn, now, "again")
-                .expect("reroute")
-                .is_empty(),
+            reroute_open(&tx, now, "again").expect("reroute").is_empty(),
             "nothing moves twice"
         );
     }

@@ -14,67 +14,21 @@
 use std::time::Duration;
 
 use axum::http::{Uri, header};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
-use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::domain::fire::Status;
+pub use crate::domain::event::EventKind;
 use crate::error::{Error, Result};
+use crate::service::events::{self, ts_ms};
 use crate::service::jobs::Stopping;
-use crate::store::fires::{EventRecord, FireRecord, ts};
-use crate::store::webhooks as rows;
-pub use crate::store::webhooks::Webhook;
-use crate::store::{self, Db};
-
-/// The kinds of event a webhook can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    NewFire,
-    Assignment,
-    DeadlinePassed,
-    Reignition,
-    ClearanceZero,
-    DustAlert,
-    Warning,
-    DustIssue,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 8] = [
-        EventKind::NewFire,
-        EventKind::Assignment,
-        EventKind::DeadlinePassed,
-        EventKind::Reignition,
-        EventKind::ClearanceZero,
-        EventKind::DustAlert,
-        EventKind::Warning,
-        EventKind::DustIssue,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::NewFire => "new_fire",
-            EventKind::Assignment => "assignment",
-            EventKind::DeadlinePassed => "deadline_passed",
-            EventKind::Reignition => "reignition",
-            EventKind::ClearanceZero => "clearance_zero",
-            EventKind::DustAlert => "dust_alert",
-            EventKind::Warning => "warning",
-            EventKind::DustIssue => "dust_issue",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+use crate::store::fires::ts;
+use crate::store::webhooks::FailedAttempt;
+pub use crate::store::webhooks::{Delivery, Webhook};
+use crate::store::{self, Db, Tx};
 
 /// How the worker retries; the defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]
@@ -171,196 +125,20 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Outbox times keep milliseconds (back-off in tests is shorter than a second); one format per
-/// column keeps text order equal to time order.
-fn ts_ms(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Wakes the worker after an enqueue. A process-wide hint rather than a field of [`App`]: the
-/// enqueue runs inside a synchronous transaction that has no handle on the app, and a spurious
-/// wake costs one indexed query. Correctness never depends on it: the worker also polls.
-static WAKE: Notify = Notify::const_new();
-
-/// Writes one outbox row per active webhook subscribed to `kind`, inside the caller's
-/// transaction, so the delivery commits or rolls back with the event. The same `event_key`
-/// twice for a webhook is ignored (the UNIQUE constraint), which makes sweeps idempotent.
+/// Transitional (issue 10): publishes through the outbox for code still holding a connection;
+/// use [`events::publish`].
 pub fn enqueue(
-    tx: &Connection,
+    conn: &rusqlite::Connection,
     kind: EventKind,
     event_key: &str,
-    payload: &Value,
+    payload: &serde_json::Value,
 ) -> store::Result<()> {
-    enqueue_since(tx, kind, event_key, payload, None)
-}
-
-/// [`enqueue`] for webhooks registered at or before `happened_at` only (a sweep that finds an
-/// old event must not send it to a webhook registered after it happened).
-fn enqueue_since(
-    tx: &Connection,
-    kind: EventKind,
-    event_key: &str,
-    payload: &Value,
-    happened_at: Option<&str>,
-) -> store::Result<()> {
-    let now = ts_ms(Utc::now());
-    let n = rows::insert_outbox(
-        tx,
-        kind.as_str(),
+    events::publish(
+        &crate::store::sqlite::SqliteTx::new(conn),
+        kind,
         event_key,
-        &payload.to_string(),
-        &now,
-        happened_at,
-    )?;
-    if n > 0 {
-        WAKE.notify_one();
-    }
-    Ok(())
-}
-
-/// What a receiver learns about a fire.
-pub fn fire_json(f: &FireRecord) -> Value {
-    json!({
-        "id": f.id,
-        "code": f.code,
-        "kind": f.kind,
-        "status": f.status,
-        "lon": f.lon,
-        "lat": f.lat,
-        "reported_at": ts(f.reported_at),
-        "deadline": f.deadline.map(ts),
-        "responsible": f.responsible,
-        "reignitions": f.reignitions,
-    })
-}
-
-fn event_json(event_id: i64, e: &EventRecord) -> Value {
-    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("id".into(), event_id.into());
-    }
-    v
-}
-
-/// Hook for a newly reported fire.
-pub fn fire_reported(tx: &Connection, fire: &FireRecord) -> store::Result<()> {
-    enqueue(
-        tx,
-        EventKind::NewFire,
-        &fire.id,
-        &json!({ "fire": fire_json(fire) }),
+        payload,
     )
-}
-
-/// Hook for an action recorded as event `event_id`, with the fire as it is afterwards:
-/// reassignments, re-ignitions, and the city-wide burning count reaching zero.
-pub fn fire_acted(
-    tx: &Connection,
-    event_id: i64,
-    event: &EventRecord,
-    fire: &FireRecord,
-) -> store::Result<()> {
-    let key = format!("event:{event_id}");
-    let payload = json!({ "fire": fire_json(fire), "event": event_json(event_id, event) });
-    if event.action == "reassign" {
-        enqueue(tx, EventKind::Assignment, &key, &payload)?;
-    }
-    if event.reignited {
-        enqueue(tx, EventKind::Reignition, &key, &payload)?;
-    }
-    let was_burning = event
-        .from
-        .as_deref()
-        .and_then(Status::parse)
-        .is_some_and(Status::is_burning);
-    let burning_now = Status::parse(&event.to).is_some_and(Status::is_burning);
-    if was_burning
-        && !burning_now
-        && rows::subscribed(tx, EventKind::ClearanceZero.as_str())?
-        && !rows::any_burning(tx)?
-    {
-        enqueue(
-            tx,
-            EventKind::ClearanceZero,
-            &key,
-            &json!({
-                "burning": 0,
-                "at": event.at,
-                "last_fire": fire_json(fire),
-                "event": event_json(event_id, event),
-            }),
-        )?;
-    }
-    Ok(())
-}
-
-/// Hook for a fire the system moved to another party (recorded as event `event_id`).
-pub fn fire_rerouted(
-    tx: &Connection,
-    event_id: i64,
-    fire: &str,
-    from: &crate::domain::responsibility::Responsible,
-    to: &crate::domain::responsibility::Responsible,
-    reason: &str,
-) -> store::Result<()> {
-    let Some(f) = crate::store::fires::get(tx, fire)? else {
-        return Ok(());
-    };
-    enqueue(
-        tx,
-        EventKind::Assignment,
-        &format!("event:{event_id}"),
-        &json!({
-            "fire": fire_json(&f),
-            "event": {
-                "id": event_id,
-                "action": "reassign",
-                "actor": "system",
-                "reason": reason,
-                "from": from,
-                "to": to,
-            },
-        }),
-    )
-}
-
-/// The setting that remembers up to when deadlines have been swept.
-const DEADLINE_WATERMARK: &str = "webhooks_deadlines_swept_until";
-
-/// Enqueues `deadline_passed` for every burning fire whose deadline passed since the last sweep
-/// (or, on the first, since the oldest subscribed webhook was registered), once per fire and
-/// deadline: a new deadline can pass again. The watermark keeps each sweep to the deadlines
-/// that passed since the one before, so it stays cheap on a province-sized database; the
-/// UNIQUE key makes an overlap harmless. Returns the fires whose deadline passed.
-pub fn sweep_deadlines(tx: &Connection, now: DateTime<Utc>) -> store::Result<usize> {
-    if !rows::subscribed(tx, EventKind::DeadlinePassed.as_str())? {
-        return Ok(0);
-    }
-    let since: Option<String> =
-        match crate::store::Tx::settings(&crate::store::sqlite::SqliteTx::new(tx))
-            .get(DEADLINE_WATERMARK)?
-        {
-            Some(Value::String(t)) => Some(t),
-            _ => rows::oldest_subscription(tx, EventKind::DeadlinePassed.as_str())?,
-        };
-    let now_ts = ts(now);
-    let since = since.unwrap_or_else(|| now_ts.clone());
-    let passed = rows::burning_past_deadline(tx, &now_ts, &since)?;
-    for f in &passed {
-        let Some(deadline) = f.deadline.map(ts) else {
-            continue;
-        };
-        enqueue_since(
-            tx,
-            EventKind::DeadlinePassed,
-            &format!("{}@{deadline}", f.id),
-            &json!({ "fire": fire_json(f), "deadline": deadline }),
-            Some(&deadline),
-        )?;
-    }
-    crate::store::Tx::settings(&crate::store::sqlite::SqliteTx::new(tx))
-        .set(DEADLINE_WATERMARK, &Value::String(now_ts))?;
-    Ok(passed.len())
 }
 
 /// What a manager asks for.
@@ -402,7 +180,7 @@ fn kinds_allowed() -> String {
 }
 
 /// Validates and stores a webhook; returns it with its secret (generated when none was given).
-pub fn register(tx: &Connection, by: &str, new: NewWebhook, now: DateTime<Utc>) -> Result<Webhook> {
+pub fn register(tx: &dyn Tx, by: &str, new: NewWebhook, now: DateTime<Utc>) -> Result<Webhook> {
     check_url(&new.url)?;
     if new.kinds.is_empty() {
         return Err(Error::invalid("webhook_kinds_empty").arg("allowed", kinds_allowed()));
@@ -428,8 +206,7 @@ pub fn register(tx: &Connection, by: &str, new: NewWebhook, now: DateTime<Utc>) 
         None => hex(&rand::random::<[u8; 32]>()),
     };
     let created_at = ts(now);
-    let id = rows::insert(
-        tx,
+    let id = tx.webhooks().insert(
         &new.url,
         &json!(kinds).to_string(),
         &secret,
@@ -447,22 +224,14 @@ pub fn register(tx: &Connection, by: &str, new: NewWebhook, now: DateTime<Utc>) 
     })
 }
 
-pub use rows::{deactivate, get, list};
-
 /// Puts a webhook's failed deliveries back in the queue (after the receiver is fixed), with a
 /// fresh count of attempts. Returns how many.
-pub fn requeue_failed(tx: &Connection, id: i64, now: DateTime<Utc>) -> store::Result<usize> {
-    let n = rows::requeue_failed(tx, id, &ts_ms(now))?;
-    if n > 0 {
-        WAKE.notify_one();
-    }
-    Ok(n)
+pub fn requeue_failed(tx: &dyn Tx, id: i64, now: DateTime<Utc>) -> store::Result<usize> {
+    tx.webhooks().requeue_failed(id, &ts_ms(now))
 }
 
 /// The states a delivery can be in.
 pub const STATES: [&str; 4] = ["pending", "delivered", "failed", "cancelled"];
-
-pub use rows::{Delivery, deliveries};
 
 /// A delivery the worker is about to send.
 #[derive(Debug, Clone)]
@@ -494,8 +263,10 @@ impl Due {
     }
 }
 
-fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> store::Result<Vec<Due>> {
-    Ok(rows::due(conn, &ts_ms(now), limit)?
+fn due(tx: &dyn Tx, now: DateTime<Utc>, limit: usize) -> store::Result<Vec<Due>> {
+    Ok(tx
+        .webhooks()
+        .due(&ts_ms(now), limit)?
         .into_iter()
         .map(|r| Due {
             id: r.id,
@@ -511,8 +282,8 @@ fn due(conn: &Connection, now: DateTime<Utc>, limit: usize) -> store::Result<Vec
 }
 
 /// When the next pending delivery falls due, if any.
-fn next_due(conn: &Connection) -> store::Result<Option<DateTime<Utc>>> {
-    let t = rows::next_due(conn)?;
+fn next_due(tx: &dyn Tx) -> store::Result<Option<DateTime<Utc>>> {
+    let t = tx.webhooks().next_due()?;
     Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc)))
 }
@@ -531,7 +302,7 @@ pub enum Attempt {
 /// Records an attempt: delivered, or scheduled again after the back-off, or failed for good
 /// after `max_attempts`.
 pub fn record(
-    tx: &Connection,
+    tx: &dyn Tx,
     id: i64,
     attempt: &Attempt,
     now: DateTime<Utc>,
@@ -539,7 +310,7 @@ pub fn record(
 ) -> store::Result<()> {
     let at = ts_ms(now);
     if let Attempt::Delivered { status } = attempt {
-        return rows::mark_delivered(tx, id, &at, *status);
+        return tx.webhooks().mark_delivered(id, &at, *status);
     }
     let (status, error) = match attempt {
         Attempt::Refused { status, body } => (Some(*status), format!("HTTP {status} {body}")),
@@ -547,7 +318,7 @@ pub fn record(
         Attempt::Delivered { .. } => (None, String::new()),
     };
     let error: String = error.trim().chars().take(500).collect();
-    let Some(attempts) = rows::pending_attempts(tx, id)? else {
+    let Some(attempts) = tx.webhooks().pending_attempts(id)? else {
         // Cancelled (the webhook was removed) while the request was in flight.
         return Ok(());
     };
@@ -559,7 +330,14 @@ pub fn record(
             .unwrap_or_else(|_| chrono::Duration::hours(1));
         ("pending", Some(ts_ms(now + wait)))
     };
-    rows::mark_attempt(tx, id, state, &at, status, &error, next.as_deref())
+    tx.webhooks().mark_attempt(&FailedAttempt {
+        id,
+        state,
+        at: &at,
+        status,
+        error: &error,
+        next: next.as_deref(),
+    })
 }
 
 /// The delivery client: rustls, the public roots plus `extra_roots`, no redirects (a 3xx is a
@@ -693,7 +471,7 @@ pub async fn worker(db: Db, cfg: Config, mut stopping: Stopping) {
     while !stopping.is_set() {
         if tokio::time::Instant::now() >= next_sweep {
             next_sweep = tokio::time::Instant::now() + cfg.deadline_sweep;
-            match db.write(|tx| sweep_deadlines(tx, Utc::now())).await {
+            match db.write(|tx| events::sweep_deadlines(tx, Utc::now())).await {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "deadline sweep for webhooks failed"),
             }
@@ -716,7 +494,7 @@ pub async fn worker(db: Db, cfg: Config, mut stopping: Stopping) {
         .min(cfg.poll)
         .min(next_sweep.saturating_duration_since(tokio::time::Instant::now()));
         tokio::select! {
-            _ = WAKE.notified() => {
+            _ = events::published() => {
                 // The enqueue that woke us runs inside a transaction that holds the writer;
                 // taking the writer waits for its commit, so the next read sees the rows.
                 let _ = db.write(|_| Ok::<_, store::StoreError>(())).await;
@@ -728,8 +506,100 @@ pub async fn worker(db: Db, cfg: Config, mut stopping: Stopping) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteTx;
+    use rusqlite::Connection;
+
+    pub(crate) fn db() -> (Connection, crate::layers::Registry) {
+        let registry = crate::layers::Registry::builtin().expect("layers");
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::store::gpkg::register_functions(&conn).expect("fns");
+        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        (conn, registry)
+    }
+
+    pub(crate) fn hook(conn: &Connection, kinds: &[&str]) -> Webhook {
+        register(
+            &SqliteTx::new(conn),
+            "manager",
+            NewWebhook {
+                url: "http://127.0.0.1:9/hook".into(),
+                kinds: kinds.iter().map(|k| k.to_string()).collect(),
+                secret: None,
+            },
+            Utc::now() - chrono::Duration::days(400),
+        )
+        .expect("register")
+    }
+
+    #[test]
+    fn failed_attempts_back_off_then_give_up_and_can_be_requeued() {
+        let (conn, _) = db();
+        let h = hook(&conn, &["new_fire"]);
+        let tx = SqliteTx::new(&conn);
+        crate::service::events::publish(&tx, EventKind::NewFire, "f1", &json!({}))
+            .expect("enqueue");
+        let cfg = Config {
+            max_attempts: 3,
+            ..Config::default()
+        };
+        let now = Utc::now();
+        let id = SqliteTx::new(&conn)
+            .webhooks()
+            .deliveries(h.id, None, 1, 0)
+            .expect("list")[0]
+            .id;
+        let refused = Attempt::Refused {
+            status: 503,
+            body: "busy".into(),
+        };
+        record(&tx, id, &refused, now, &cfg).expect("record");
+        let d = &SqliteTx::new(&conn)
+            .webhooks()
+            .deliveries(h.id, None, 1, 0)
+            .expect("list")[0];
+        assert_eq!(
+            (d.state.as_str(), d.attempts, d.last_status),
+            ("pending", 1, Some(503))
+        );
+        assert_eq!(
+            d.next_attempt_at.as_deref(),
+            Some(ts_ms(now + chrono::Duration::seconds(5)).as_str())
+        );
+        assert!(
+            due(&tx, now, 10).expect("due").is_empty(),
+            "not before the back-off"
+        );
+        assert_eq!(
+            due(&tx, now + chrono::Duration::seconds(5), 10)
+                .expect("due")
+                .len(),
+            1
+        );
+        let down = Attempt::Failed {
+            error: "connection refused".into(),
+        };
+        record(&tx, id, &down, now, &cfg).expect("record");
+        record(&tx, id, &down, now, &cfg).expect("record");
+        let d = &SqliteTx::new(&conn)
+            .webhooks()
+            .deliveries(h.id, Some("failed"), 1, 0)
+            .expect("list")[0];
+        assert_eq!((d.attempts, d.next_attempt_at.as_deref()), (3, None));
+        assert_eq!(d.last_error.as_deref(), Some("connection refused"));
+        assert_eq!(requeue_failed(&tx, h.id, now).expect("requeue"), 1);
+        record(&tx, id, &Attempt::Delivered { status: 204 }, now, &cfg).expect("record");
+        let d = &SqliteTx::new(&conn)
+            .webhooks()
+            .deliveries(h.id, None, 1, 0)
+            .expect("list")[0];
+        assert_eq!(
+            (d.state.as_str(), d.last_status, d.last_error.as_deref()),
+            ("delivered", Some(204), None)
+        );
+        assert!(d.delivered_at.is_some());
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
@@ -786,275 +656,6 @@ mod tests {
             assert!(check_url(bad).is_err(), "{bad:?}");
         }
         assert!(check_url("https://relay.local/hook").is_ok());
-    }
-
-    fn db() -> (Connection, crate::layers::Registry) {
-        let registry = crate::layers::Registry::builtin().expect("layers");
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        (conn, registry)
-    }
-
-    fn hook(conn: &Connection, kinds: &[&str]) -> Webhook {
-        register(
-            conn,
-            "manager",
-            NewWebhook {
-                url: "http://127.0.0.1:9/hook".into(),
-                kinds: kinds.iter().map(|k| k.to_string()).collect(),
-                secret: None,
-            },
-            Utc::now() - chrono::Duration::days(400),
-        )
-        .expect("register")
-    }
-
-    fn pending(conn: &Connection, kind: &str) -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT event_key FROM webhook_outbox WHERE kind = ?1 ORDER BY id")
-            .expect("prepare");
-        stmt.query_map([kind], |r| r.get(0))
-            .expect("query")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows")
-    }
-
-    #[test]
-    fn enqueue_reaches_only_active_subscribers_once_per_key() {
-        let (conn, _) = db();
-        let a = hook(&conn, &["new_fire", "assignment"]);
-        let b = hook(&conn, &["warning"]);
-        let c = hook(&conn, &["new_fire"]);
-        assert_eq!(a.secret.len(), 64, "a generated secret");
-        deactivate(&conn, c.id).expect("deactivate");
-        let p = json!({"x": 1});
-        enqueue(&conn, EventKind::NewFire, "f1", &p).expect("enqueue");
-        enqueue(&conn, EventKind::NewFire, "f1", &p).expect("again");
-        enqueue(&conn, EventKind::Reignition, "e1", &p).expect("nobody");
-        let rows: Vec<(i64, String)> = conn
-            .prepare("SELECT webhook, kind FROM webhook_outbox")
-            .expect("prepare")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows");
-        assert_eq!(rows, vec![(a.id, "new_fire".to_string())]);
-        assert!(
-            deliveries(&conn, b.id, None, 10, 0)
-                .expect("list")
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_rolled_back_event_sends_nothing() {
-        let (mut conn, _) = db();
-        hook(&conn, &["new_fire"]);
-        {
-            let tx = conn.transaction().expect("tx");
-            enqueue(&tx, EventKind::NewFire, "f1", &json!({})).expect("enqueue");
-            tx.rollback().expect("rollback");
-        }
-        assert!(pending(&conn, "new_fire").is_empty());
-    }
-
-    #[test]
-    fn failed_attempts_back_off_then_give_up_and_can_be_requeued() {
-        let (conn, _) = db();
-        let h = hook(&conn, &["new_fire"]);
-        enqueue(&conn, EventKind::NewFire, "f1", &json!({})).expect("enqueue");
-        let cfg = Config {
-            max_attempts: 3,
-            ..Config::default()
-        };
-        let now = Utc::now();
-        let id = deliveries(&conn, h.id, None, 1, 0).expect("list")[0].id;
-        let refused = Attempt::Refused {
-            status: 503,
-            body: "busy".into(),
-        };
-        record(&conn, id, &refused, now, &cfg).expect("record");
-        let d = &deliveries(&conn, h.id, None, 1, 0).expect("list")[0];
-        assert_eq!(
-            (d.state.as_str(), d.attempts, d.last_status),
-            ("pending", 1, Some(503))
-        );
-        assert_eq!(
-            d.next_attempt_at.as_deref(),
-            Some(ts_ms(now + chrono::Duration::seconds(5)).as_str())
-        );
-        assert!(
-            due(&conn, now, 10).expect("due").is_empty(),
-            "not before the back-off"
-        );
-        assert_eq!(
-            due(&conn, now + chrono::Duration::seconds(5), 10)
-                .expect("due")
-                .len(),
-            1
-        );
-        let down = Attempt::Failed {
-            error: "connection refused".into(),
-        };
-        record(&conn, id, &down, now, &cfg).expect("record");
-        record(&conn, id, &down, now, &cfg).expect("record");
-        let d = &deliveries(&conn, h.id, Some("failed"), 1, 0).expect("list")[0];
-        assert_eq!((d.attempts, d.next_attempt_at.as_deref()), (3, None));
-        assert_eq!(d.last_error.as_deref(), Some("connection refused"));
-        assert_eq!(requeue_failed(&conn, h.id, now).expect("requeue"), 1);
-        record(&conn, id, &Attempt::Delivered { status: 204 }, now, &cfg).expect("record");
-        let d = &deliveries(&conn, h.id, None, 1, 0).expect("list")[0];
-        assert_eq!(
-            (d.state.as_str(), d.last_status, d.last_error.as_deref()),
-            ("delivered", Some(204), None)
-        );
-        assert!(d.delivered_at.is_some());
-    }
-
-    /// A database with one district and a manager, for the hooks in the fire use cases.
-    fn city() -> (Connection, crate::layers::Registry) {
-        let (conn, registry) = db();
-        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
-        crate::service::import::import_geojson(
-            &conn,
-            &registry,
-            "districts",
-            district,
-            crate::i18n::Lang::En,
-        )
-        .expect("district");
-        (conn, registry)
-    }
-
-    #[test]
-    fn fire_hooks_enqueue_new_fires_passed_deadlines_zero_burning_and_reignitions_once() {
-        use crate::domain::role::Actor;
-        use crate::service::fires::{ActionInput, Ctx, act, report};
-        let (conn, registry) = city();
-        let all: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        hook(&conn, &all);
-        let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
-        let ctx = Ctx {
-            registry: &registry,
-            index: &index,
-            rules: &rules,
-        };
-        let manager = Actor::system();
-        // Reported ten days ago: its 7-day plan deadline has passed.
-        let then = Utc::now() - chrono::Duration::days(10);
-        let body = |x: f64| json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, 39.45]}, "properties": {"kind": "coal_seam"}});
-        let a = report(&conn, &ctx, &manager, &body(106.6), then)
-            .expect("a")
-            .fire;
-        let b = report(&conn, &ctx, &manager, &body(106.7), Utc::now())
-            .expect("b")
-            .fire;
-        assert_eq!(pending(&conn, "new_fire"), vec![a.id.clone(), b.id.clone()]);
-
-        assert_eq!(sweep_deadlines(&conn, Utc::now()).expect("sweep"), 1);
-        assert_eq!(sweep_deadlines(&conn, Utc::now()).expect("again"), 0);
-        // Without the watermark (a lost setting) the overlap is harmless.
-        conn.execute("DELETE FROM settings WHERE key = ?1", [DEADLINE_WATERMARK])
-            .expect("forget");
-        assert_eq!(sweep_deadlines(&conn, Utc::now()).expect("overlap"), 1);
-        let overdue = pending(&conn, "deadline_passed");
-        assert_eq!(overdue.len(), 1, "once per fire and deadline");
-        assert!(overdue[0].starts_with(&a.id));
-
-        let dismiss = ActionInput {
-            action: "dismiss".into(),
-            reason: Some("test".into()),
-            ..ActionInput::default()
-        };
-        act(&conn, &ctx, &manager, &a.id, &dismiss, Utc::now()).expect("dismiss a");
-        assert!(pending(&conn, "clearance_zero").is_empty(), "b still burns");
-        act(&conn, &ctx, &manager, &b.id, &dismiss, Utc::now()).expect("dismiss b");
-        let zero = deliveries_of_kind(&conn, "clearance_zero");
-        assert_eq!(zero.len(), 1, "the count reached zero once");
-        assert_eq!(zero[0]["burning"], 0);
-        assert_eq!(zero[0]["last_fire"]["id"], b.id.as_str());
-
-        // A third fire brought under control reaches zero again, then re-ignites.
-        let c = report(&conn, &ctx, &manager, &body(106.65), Utc::now())
-            .expect("c")
-            .fire;
-        let district = Actor {
-            username: "wuda".into(),
-            role: crate::domain::role::Role::District,
-            district: Some("150303".into()),
-            holder: None,
-        };
-        let step = |who: &Actor, input: serde_json::Value| {
-            let input: ActionInput = serde_json::from_value(input).expect("input");
-            act(&conn, &ctx, who, &c.id, &input, Utc::now()).expect("act");
-        };
-        step(&manager, json!({"action": "confirm"}));
-        step(
-            &district,
-            json!({"action": "start_treatment", "method": "strip_dig"}),
-        );
-        step(&district, json!({"action": "control", "temp_c": 30.0}));
-        assert_eq!(deliveries_of_kind(&conn, "clearance_zero").len(), 2);
-        assert!(pending(&conn, "reignition").is_empty());
-        step(&manager, json!({"action": "inspect", "temp_c": 300.0}));
-        let re = deliveries_of_kind(&conn, "reignition");
-        assert_eq!(re.len(), 1);
-        assert_eq!(re[0]["fire"]["status"], "reignited");
-        assert_eq!(re[0]["event"]["action"], "inspect");
-        assert_eq!(deliveries_of_kind(&conn, "clearance_zero").len(), 2);
-    }
-
-    #[test]
-    fn a_system_reroute_is_an_assignment() {
-        use crate::domain::role::Actor;
-        use crate::service::fires::{Ctx, report};
-        let (conn, registry) = city();
-        hook(&conn, &["assignment"]);
-        let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
-        let ctx = Ctx {
-            registry: &registry,
-            index: &index,
-            rules: &rules,
-        };
-        let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.65, 39.45]}, "properties": {"kind": "coal_seam"}});
-        let fire = report(&conn, &ctx, &Actor::system(), &body, Utc::now())
-            .expect("report")
-            .fire;
-        let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
-        crate::service::import::import_geojson(
-            &conn,
-            &registry,
-            "mines",
-            mine,
-            crate::i18n::Lang::En,
-        )
-        .expect("mine");
-        crate::service::reroute::reroute_open(&conn, Utc::now(), "boundary update")
-            .expect("reroute");
-        let sent = deliveries_of_kind(&conn, "assignment");
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0]["fire"]["id"], fire.id.as_str());
-        assert_eq!(sent[0]["event"]["to"]["name"], "新公司");
-        assert_eq!(sent[0]["event"]["actor"], "system");
-    }
-
-    fn deliveries_of_kind(conn: &Connection, kind: &str) -> Vec<Value> {
-        let mut stmt = conn
-            .prepare("SELECT payload FROM webhook_outbox WHERE kind = ?1 ORDER BY id")
-            .expect("prepare");
-        stmt.query_map([kind], |r| r.get::<_, String>(0))
-            .expect("query")
-            .map(|p| serde_json::from_str(&p.expect("row")).expect("json"))
-            .collect()
     }
 
     #[test]

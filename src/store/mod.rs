@@ -29,18 +29,15 @@ pub mod dust_issues {
 pub mod features {
     pub use super::sqlite::features::*;
 }
-pub mod fires {
-    pub use super::sqlite::fires::*;
-}
+pub mod fires;
 pub mod gpkg {
     pub use super::sqlite::gpkg::*;
 }
 pub mod lock {
     pub use super::sqlite::lock::*;
 }
-pub mod notifications {
-    pub use super::sqlite::notifications::*;
-}
+pub mod notifications;
+pub mod outbox;
 pub mod photos {
     pub use super::sqlite::photos::*;
 }
@@ -57,9 +54,7 @@ pub mod tracked {
 pub mod users {
     pub use super::sqlite::users::*;
 }
-pub mod webhooks {
-    pub use super::sqlite::webhooks::*;
-}
+pub mod webhooks;
 
 pub use sqlite::connect;
 
@@ -98,6 +93,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
+    fn fires(&self) -> &dyn fires::Fires;
+    fn notifications(&self) -> &dyn notifications::Notifications;
+    fn outbox(&self) -> &dyn outbox::Outbox;
+    fn webhooks(&self) -> &dyn webhooks::Webhooks;
     fn settings(&self) -> &dyn settings::Settings;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns

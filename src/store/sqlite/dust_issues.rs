@@ -7,11 +7,11 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::fires::{parse_ts, ts};
 use super::tracked::{self, opt_ts};
 use super::{Result, StoreError, gpkg};
 use crate::domain::dust_issue::{IssueKind, IssueState, Status};
 use crate::domain::responsibility::{Party, Responsible};
+use crate::store::fires::{parse_ts, ts};
 
 /// A violation as stored.
 #[derive(Debug, Clone, Serialize)]

@@ -129,6 +129,22 @@ impl Engine {
 }
 
 impl super::Tx for SqliteTx<'_> {
+    fn fires(&self) -> &dyn super::fires::Fires {
+        self
+    }
+
+    fn notifications(&self) -> &dyn super::notifications::Notifications {
+        self
+    }
+
+    fn outbox(&self) -> &dyn super::outbox::Outbox {
+        self
+    }
+
+    fn webhooks(&self) -> &dyn super::webhooks::Webhooks {
+        self
+    }
+
     fn settings(&self) -> &dyn super::settings::Settings {
         self
     }

@@ -6,9 +6,9 @@ use geo::{Geometry, Point};
 use rusqlite::{Connection, Row, Rows, params};
 use serde_json::Value;
 
-use super::fires::{parse_ts, ts};
 use super::{Result, StoreError, gpkg};
 use crate::domain::responsibility::{Party, Responsible};
+use crate::store::fires::{parse_ts, ts};
 
 /// An optional time column (empty counts as none).
 pub fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {

@@ -1,0 +1,302 @@
+//! Fire points and their event log: the records behind the life of a fire, and the [`Fires`]
+//! trait through which use cases read and write them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use geo::Point;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Result;
+use crate::domain::access::Scope;
+use crate::domain::clearance::{Change, FireRef};
+use crate::domain::fire::{FireKind, FireState, Status};
+use crate::domain::responsibility::Responsible;
+use crate::layers::Layer;
+
+/// Times are stored as RFC 3339 UTC to the second, so text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A stored time read back; text that is not one is damaged data.
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| super::StoreError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+/// A fire as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct FireRecord {
+    pub fid: i64,
+    pub id: String,
+    pub code: String,
+    pub kind: FireKind,
+    pub status: Status,
+    pub lon: f64,
+    pub lat: f64,
+    /// When the fire was seen (the report's `observed_at`, or when it was received).
+    pub reported_at: DateTime<Utc>,
+    /// When the server received the report; None for reports stored before it was kept.
+    pub received_at: Option<DateTime<Utc>>,
+    pub reported_by: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub temp_c: Option<f64>,
+    pub max_temp_c: Option<f64>,
+    pub area_m2: Option<f64>,
+    pub signs: Value,
+    pub note: Option<String>,
+    pub accuracy_m: Option<f64>,
+    pub position_source: Option<String>,
+    pub responsible: Responsible,
+    pub reignitions: i64,
+    pub controlled_at: Option<DateTime<Utc>>,
+    pub cleared_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub request_hash: Option<String>,
+}
+
+/// A new fire's row.
+pub struct NewFire<'a> {
+    pub id: &'a str,
+    pub code: &'a str,
+    pub kind: FireKind,
+    pub point: Point<f64>,
+    pub reported_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub reported_by: &'a str,
+    pub deadline: DateTime<Utc>,
+    pub temp_c: Option<f64>,
+    pub area_m2: Option<f64>,
+    pub signs: &'a Value,
+    pub note: Option<&'a str>,
+    pub accuracy_m: Option<f64>,
+    pub position_source: Option<&'a str>,
+    pub responsible: &'a Responsible,
+    pub request_hash: &'a str,
+}
+
+/// An event as stored: what happened to a fire, by whom, when. Never updated or deleted.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct EventRecord {
+    pub id: i64,
+    pub fire: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// When it happened: the observed time for what a person saw or did in the field. History,
+    /// "as of" counts and ordering run on it.
+    pub at: String,
+    /// When the server received it; absent for events stored before it was kept (then = `at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp_c: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub co_ppm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_due: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    pub reignited: bool,
+    #[serde(skip)]
+    pub request_hash: Option<String>,
+}
+
+/// An inspection, written as a point in the inspections layer.
+pub struct NewInspection<'a> {
+    pub fire: &'a FireRecord,
+    /// When it was made (observed); `received_at` when the server got it.
+    pub at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub by: &'a str,
+    pub temp_c: Option<f64>,
+    pub co_ppm: Option<f64>,
+    pub status_seen: Status,
+    pub note: Option<&'a str>,
+}
+
+/// A fire near a new report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Nearby {
+    pub id: String,
+    pub code: String,
+    pub status: Status,
+    pub kind: FireKind,
+    pub distance_m: f64,
+}
+
+/// What a reader may see of the fire layer: its read scope, bound to the user, as the layer
+/// file declares it (the same one the OGC API collection applies, so both always agree).
+#[derive(Debug, Clone)]
+pub struct Visible<'a> {
+    pub layer: &'a Layer,
+    pub scope: Scope,
+    /// The start of the re-ignition watch: cleared fires since then count as open for patrols.
+    pub watch_since: DateTime<Utc>,
+}
+
+/// Which fires a list asks for. Every field narrows; the default is every fire.
+#[derive(Debug, Clone, Default)]
+pub struct FireFilter<'a> {
+    /// What the reader may see; `None` for the system's own work (sweeps, re-routing).
+    pub visible: Option<Visible<'a>>,
+    /// Any of these statuses.
+    pub statuses: Option<Vec<Status>>,
+    /// The kind, as sent (an unknown one matches nothing).
+    pub kind: Option<String>,
+    /// The district code.
+    pub district: Option<String>,
+    /// minlon, minlat, maxlon, maxlat.
+    pub bbox: Option<[f64; 4]>,
+    /// For each (field, values): the layer's field holds one of the values.
+    pub any_of: Vec<(String, Vec<String>)>,
+    /// A deadline at or before this.
+    pub due_by: Option<DateTime<Utc>>,
+    /// A deadline at or after this.
+    pub due_from: Option<DateTime<Utc>>,
+}
+
+impl FireFilter<'_> {
+    pub fn statuses(statuses: impl IntoIterator<Item = Status>) -> FireFilter<'static> {
+        FireFilter {
+            statuses: Some(statuses.into_iter().collect()),
+            ..FireFilter::default()
+        }
+    }
+}
+
+/// The fire points, their events and inspections.
+pub trait Fires {
+    /// A fire by its id (UUID) or its code.
+    fn get(&self, id_or_code: &str) -> Result<Option<FireRecord>>;
+
+    /// The fires the filter selects, soonest deadline first (then by code).
+    fn list(&self, filter: &FireFilter) -> Result<Vec<FireRecord>>;
+
+    /// The next code in a year's sequence: `WH-2026-0001`. Called inside the write transaction,
+    /// so two reports never get the same number.
+    fn next_code(&self, prefix: &str, year: i32) -> Result<String>;
+
+    /// Stores a new fire as `reported`; returns its row id.
+    fn insert(&self, f: &NewFire) -> Result<i64>;
+
+    /// Appends an event; returns its id.
+    fn append_event(&self, e: &EventRecord) -> Result<i64>;
+
+    /// A fire's events, oldest first.
+    fn events(&self, fire: &str) -> Result<Vec<EventRecord>>;
+
+    /// An event by the client-made id it was sent with.
+    fn event_by_client_id(&self, client_id: &str) -> Result<Option<EventRecord>>;
+
+    /// The time of a fire's latest event (its place at the end of the history).
+    fn last_event_at(&self, fire: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// The status a fire had at `t`, from its events up to then.
+    fn status_at(&self, fire: &str, t: DateTime<Utc>) -> Result<Option<Status>>;
+
+    /// The temperatures inspections read since `since` (a fire's control), oldest first.
+    fn readings_since(&self, fire: &str, since: DateTime<Utc>)
+    -> Result<Vec<(DateTime<Utc>, f64)>>;
+
+    /// Keeps the highest temperature seen, for a reading that changes nothing else.
+    fn raise_max_temp(&self, fire: &str, temp_c: Option<f64>) -> Result<()>;
+
+    /// Writes a fire's new state after an event.
+    fn update_state(&self, fire: &FireRecord, change: &StateChange) -> Result<()>;
+
+    /// Moves a fire to another responsible party (and its inspections' scope with it).
+    fn update_responsible(&self, fire: &str, r: &Responsible, at: DateTime<Utc>) -> Result<()>;
+
+    /// Writes an inspection as a point in the inspections layer.
+    fn insert_inspection(&self, i: &NewInspection) -> Result<i64>;
+
+    /// The fires whose point lies in a box (minlon, minlat, maxlon, maxlat), for a search near
+    /// a point that the caller then measures.
+    fn in_box(&self, bbox: [f64; 4]) -> Result<Vec<FireRecord>>;
+
+    /// The event log of the fires the filter selects, in time order, with those fires, for
+    /// clearance counts.
+    fn changes(&self, filter: &FireFilter) -> Result<(Vec<Change>, Vec<FireRef>)>;
+
+    /// Whether any fire is burning (the status index answers at the first one).
+    fn any_burning(&self) -> Result<bool>;
+
+    /// The action and actor of the last event that set a fire's party, if any.
+    fn last_party_setter(&self, fire: &str) -> Result<Option<(String, String)>>;
+
+    /// What the rules need to decide an action on this fire.
+    fn state(&self, fire: &FireRecord) -> Result<FireState> {
+        let readings = match fire.controlled_at {
+            Some(since) => self.readings_since(&fire.id, since)?,
+            None => vec![],
+        };
+        Ok(FireState {
+            status: fire.status,
+            kind: fire.kind,
+            responsible: fire.responsible.clone(),
+            controlled_at: fire.controlled_at,
+            cleared_at: fire.cleared_at,
+            readings_since_control: readings,
+        })
+    }
+}
+
+/// A fire's new state after an event (see [`Fires::update_state`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StateChange {
+    pub to: Status,
+    pub at: DateTime<Utc>,
+    /// A new deadline, if the event set one.
+    pub deadline: Option<DateTime<Utc>>,
+    /// A temperature read with the event.
+    pub temp_c: Option<f64>,
+    pub reignited: bool,
+}
+
+/// Fires within `radius_m` of a point whose status passes `keep`, nearest first: the store
+/// narrows by a degree box, then the geodesic (haversine) distance decides.
+pub fn nearby(
+    fires: &dyn Fires,
+    p: Point<f64>,
+    radius_m: f64,
+    keep: impl Fn(&FireRecord) -> bool,
+) -> Result<Vec<Nearby>> {
+    use geo::{Distance, Haversine};
+    let dlat = radius_m / 111_320.0;
+    let dlon = radius_m / (111_320.0 * p.y().to_radians().cos().max(0.01));
+    let bbox = [p.x() - dlon, p.y() - dlat, p.x() + dlon, p.y() + dlat];
+    let mut out: Vec<Nearby> = fires
+        .in_box(bbox)?
+        .into_iter()
+        .filter(|f| keep(f))
+        .filter_map(|f| {
+            let d = Haversine.distance(p, Point::new(f.lon, f.lat));
+            (d <= radius_m).then(|| Nearby {
+                id: f.id,
+                code: f.code,
+                status: f.status,
+                kind: f.kind,
+                distance_m: (d * 10.0).round() / 10.0,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    Ok(out)
+}
