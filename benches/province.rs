@@ -41,7 +41,8 @@ use qingling::domain::responsibility::{
 use qingling::domain::role::{Actor, Role};
 use qingling::i18n::Lang;
 use qingling::layers::{Layer, Registry};
-use qingling::service::fires::{content_hash, watch_since};
+use qingling::service::case::content_hash;
+use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery};
 use qingling::store::fires::{EventRecord, NewFire, ts};

@@ -10,7 +10,7 @@ use qingling::{
     gis::{mapping::FieldMap, repair},
     http::ogc::{cql2, fields, filter},
     layers::{Registry, Source},
-    service::{dust_issues, dust_warnings, fires, import},
+    service::{case, dust_issues, dust_warnings, fires, import},
 };
 
 #[allow(dead_code)]
@@ -97,7 +97,7 @@ fn geojson_feature(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    if let Ok((_, props)) = fires::parse_point_feature(&body) {
+    if let Ok((_, props)) = case::parse_point_feature(&body) {
         for layer in registry().iter() {
             let _ = layer.validate(&props, Source::Input);
         }
@@ -161,7 +161,7 @@ fn field_mapping(data: &[u8]) {
 fn event_body(data: &[u8]) {
     if let Ok(input) = serde_json::from_slice::<fires::ActionInput>(data) {
         let _ = qingling::domain::fire::Action::parse(&input.action);
-        let _ = fires::content_hash(&serde_json::json!({ "input": input }));
+        let _ = case::content_hash(&serde_json::json!({ "input": input }));
     }
     let _ = serde_json::from_slice::<dust_issues::ActionInput>(data);
     if let Ok(w) = serde_json::from_slice::<dust_warnings::NewWarning>(data)

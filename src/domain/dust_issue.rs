@@ -19,123 +19,58 @@
 use chrono::{DateTime, Days, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::case;
 use super::deadline::{end_of_local_day, local_date};
 use super::fire::is_responsible;
 use super::responsibility::Responsible;
 use super::role::{Actor, Role};
 
-/// What the patrol saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IssueKind {
-    /// 物料露天堆放未苫盖.
-    OpenStockpile,
-    /// 道路未硬化.
-    UnhardenedRoad,
-    /// 道路未清扫.
-    UnsweptRoad,
-    /// 运输车辆未苫盖.
-    UncoveredTruck,
-    /// 非规定时段爆破.
-    BlastingOutsideWindow,
-    /// 未洒水降尘.
-    NoSpraying,
-}
-
-impl IssueKind {
-    pub const ALL: [IssueKind; 6] = [
-        IssueKind::OpenStockpile,
-        IssueKind::UnhardenedRoad,
-        IssueKind::UnsweptRoad,
-        IssueKind::UncoveredTruck,
-        IssueKind::BlastingOutsideWindow,
-        IssueKind::NoSpraying,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IssueKind::OpenStockpile => "open_stockpile",
-            IssueKind::UnhardenedRoad => "unhardened_road",
-            IssueKind::UnsweptRoad => "unswept_road",
-            IssueKind::UncoveredTruck => "uncovered_truck",
-            IssueKind::BlastingOutsideWindow => "blasting_outside_window",
-            IssueKind::NoSpraying => "no_spraying",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<IssueKind> {
-        IssueKind::ALL.into_iter().find(|k| k.as_str() == s)
+crate::named! {
+    /// What the patrol saw.
+    pub enum IssueKind {
+        /// 物料露天堆放未苫盖.
+        OpenStockpile = "open_stockpile",
+        /// 道路未硬化.
+        UnhardenedRoad = "unhardened_road",
+        /// 道路未清扫.
+        UnsweptRoad = "unswept_road",
+        /// 运输车辆未苫盖.
+        UncoveredTruck = "uncovered_truck",
+        /// 非规定时段爆破.
+        BlastingOutsideWindow = "blasting_outside_window",
+        /// 未洒水降尘.
+        NoSpraying = "no_spraying",
     }
 }
 
-/// Where a violation is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Open,
-    Rectifying,
-    Rectified,
-    Verified,
+crate::named! {
+    /// Where a violation is in its life.
+    pub enum Status {
+        Open = "open",
+        Rectifying = "rectifying",
+        Rectified = "rectified",
+        Verified = "verified",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [
-        Status::Open,
-        Status::Rectifying,
-        Status::Rectified,
-        Status::Verified,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Rectifying => "rectifying",
-            Status::Rectified => "rectified",
-            Status::Verified => "verified",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
     /// Still the responsible party's to fix: what the deadline applies to.
     pub fn awaits_rectification(self) -> bool {
         matches!(self, Status::Open | Status::Rectifying)
     }
 }
 
-/// Everything a user can ask to do to a reported violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Start,
-    Rectified,
-    Verify,
-    Reject,
+crate::named! {
+    /// Everything a user can ask to do to a reported violation.
+    pub enum Action {
+        Start = "start",
+        Rectified = "rectified",
+        Verify = "verify",
+        Reject = "reject",
+    }
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Start,
-        Action::Rectified,
-        Action::Verify,
-        Action::Reject,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Rectified => "rectified",
-            Action::Verify => "verify",
-            Action::Reject => "reject",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// The states this action may be taken from.
     pub fn from_states(self) -> &'static [Status] {
         match self {
@@ -230,22 +165,8 @@ pub struct IssueState {
     pub responsible: Responsible,
 }
 
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// This role may never take the action, or the actor is not the responsible party: 403.
-    Forbidden,
-    /// Not from the current state: 409, with what this actor may do now.
-    NotAllowed {
-        status: Status,
-        allowed: Vec<Action>,
-    },
-    /// A field is missing: 422 (field, message key).
-    Invalid {
-        field: &'static str,
-        problem: &'static str,
-    },
-}
+/// Why an action on a violation was refused (the case core's refusal).
+pub type Refusal = case::Refusal<Status, Action>;
 
 /// Whether this actor may ever take this action on this violation, whatever its state.
 pub fn may_act(actor: &Actor, action: Action, issue: &IssueState) -> bool {
@@ -259,10 +180,7 @@ pub fn may_act(actor: &Actor, action: Action, issue: &IssueState) -> bool {
 
 /// The actions this actor may take now.
 pub fn allowed_actions(actor: &Actor, issue: &IssueState) -> Vec<Action> {
-    Action::ALL
-        .into_iter()
-        .filter(|a| a.from_states().contains(&issue.status) && may_act(actor, *a, issue))
-        .collect()
+    case::allowed(|a: Action| a.from_states().contains(&issue.status) && may_act(actor, a, issue))
 }
 
 /// Decides an action: a role (or party) that may never take it gets `Forbidden`, then a state
@@ -273,15 +191,12 @@ pub fn decide(
     issue: &IssueState,
     note: Option<&str>,
 ) -> Result<Status, Refusal> {
-    if !may_act(actor, action, issue) {
-        return Err(Refusal::Forbidden);
-    }
-    if !action.from_states().contains(&issue.status) {
-        return Err(Refusal::NotAllowed {
-            status: issue.status,
-            allowed: allowed_actions(actor, issue),
-        });
-    }
+    case::gate(
+        may_act(actor, action, issue),
+        issue.status,
+        action.from_states().contains(&issue.status),
+        || allowed_actions(actor, issue),
+    )?;
     if action.needs_note() && note.is_none_or(|n| n.trim().is_empty()) {
         return Err(Refusal::Invalid {
             field: "note",

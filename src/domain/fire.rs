@@ -9,36 +9,26 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::case;
 use super::deadline;
 use super::responsibility::Responsible;
 use super::role::{Actor, Role};
 
-/// Where a fire is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Reported,
-    Confirmed,
-    Treating,
-    Controlled,
-    Extinguished,
-    Cleared,
-    Reignited,
-    Dismissed,
+crate::named! {
+    /// Where a fire is in its life.
+    pub enum Status {
+        Reported = "reported",
+        Confirmed = "confirmed",
+        Treating = "treating",
+        Controlled = "controlled",
+        Extinguished = "extinguished",
+        Cleared = "cleared",
+        Reignited = "reignited",
+        Dismissed = "dismissed",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Reported,
-        Status::Confirmed,
-        Status::Treating,
-        Status::Controlled,
-        Status::Extinguished,
-        Status::Cleared,
-        Status::Reignited,
-        Status::Dismissed,
-    ];
-
     /// Burning = reported, confirmed, treating, reignited: what "dynamic zero" counts.
     pub fn is_burning(self) -> bool {
         matches!(
@@ -51,100 +41,33 @@ impl Status {
     pub fn is_open(self) -> bool {
         self.is_burning() || matches!(self, Status::Controlled | Status::Extinguished)
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Reported => "reported",
-            Status::Confirmed => "confirmed",
-            Status::Treating => "treating",
-            Status::Controlled => "controlled",
-            Status::Extinguished => "extinguished",
-            Status::Cleared => "cleared",
-            Status::Reignited => "reignited",
-            Status::Dismissed => "dismissed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|v| v.as_str() == s)
+crate::named! {
+    /// What burns: a coal seam (needs a dedicated plan), a waste dump or a gangue heap (treated at once).
+    pub enum FireKind {
+        CoalSeam = "coal_seam",
+        WasteDump = "waste_dump",
+        GangueHeap = "gangue_heap",
     }
 }
 
-/// What burns: a coal seam (needs a dedicated plan), a waste dump or a gangue heap (treated at once).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FireKind {
-    CoalSeam,
-    WasteDump,
-    GangueHeap,
-}
-
-impl FireKind {
-    pub const ALL: [FireKind; 3] = [
-        FireKind::CoalSeam,
-        FireKind::WasteDump,
-        FireKind::GangueHeap,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FireKind::CoalSeam => "coal_seam",
-            FireKind::WasteDump => "waste_dump",
-            FireKind::GangueHeap => "gangue_heap",
-        }
+crate::named! {
+    /// Everything a user can ask to do to an existing fire.
+    pub enum Action {
+        Confirm = "confirm",
+        StartTreatment = "start_treatment",
+        Progress = "progress",
+        Control = "control",
+        Inspect = "inspect",
+        Extinguish = "extinguish",
+        Clear = "clear",
+        Dismiss = "dismiss",
+        Reassign = "reassign",
     }
-
-    pub fn parse(s: &str) -> Option<FireKind> {
-        FireKind::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// Everything a user can ask to do to an existing fire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Confirm,
-    StartTreatment,
-    Progress,
-    Control,
-    Inspect,
-    Extinguish,
-    Clear,
-    Dismiss,
-    Reassign,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
-        Action::Confirm,
-        Action::StartTreatment,
-        Action::Progress,
-        Action::Control,
-        Action::Inspect,
-        Action::Extinguish,
-        Action::Clear,
-        Action::Dismiss,
-        Action::Reassign,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Confirm => "confirm",
-            Action::StartTreatment => "start_treatment",
-            Action::Progress => "progress",
-            Action::Control => "control",
-            Action::Inspect => "inspect",
-            Action::Extinguish => "extinguish",
-            Action::Clear => "clear",
-            Action::Dismiss => "dismiss",
-            Action::Reassign => "reassign",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
     /// The roles that may ever take this action. The responsible party's actions also need the
     /// actor to be that party (see [`may_act`]).
     pub fn roles(self) -> &'static [Role] {
@@ -278,22 +201,8 @@ pub const METHODS: [&str; 6] = [
     "sealing",
 ];
 
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// This role may never take the action, or the actor is not the fire's responsible party.
-    Forbidden,
-    /// Not from the current state; lists what this actor may do now.
-    NotAllowed {
-        status: Status,
-        allowed: Vec<Action>,
-    },
-    /// A field is missing or out of range: (field, message key).
-    Invalid {
-        field: &'static str,
-        problem: &'static str,
-    },
-}
+/// Why an action on a fire was refused (the case core's refusal).
+pub type Refusal = case::Refusal<Status, Action>;
 
 /// What an accepted action does.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,10 +248,7 @@ pub fn may_act(actor: &Actor, action: Action, fire: &FireState) -> bool {
 
 /// The actions this actor may take now.
 pub fn allowed_actions(actor: &Actor, fire: &FireState) -> Vec<Action> {
-    Action::ALL
-        .into_iter()
-        .filter(|a| a.from_states().contains(&fire.status) && may_act(actor, *a, fire))
-        .collect()
+    case::allowed(|a: Action| a.from_states().contains(&fire.status) && may_act(actor, a, fire))
 }
 
 fn require<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, Refusal> {
@@ -377,15 +283,12 @@ pub fn decide(
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<Outcome, Refusal> {
-    if !may_act(actor, action, fire) {
-        return Err(Refusal::Forbidden);
-    }
-    if !action.from_states().contains(&fire.status) {
-        return Err(Refusal::NotAllowed {
-            status: fire.status,
-            allowed: allowed_actions(actor, fire),
-        });
-    }
+    case::gate(
+        may_act(actor, action, fire),
+        fire.status,
+        action.from_states().contains(&fire.status),
+        || allowed_actions(actor, fire),
+    )?;
     check_temp(req.temp_c)?;
     if let Some(co) = req.co_ppm
         && !(0.0..=1_000_000.0).contains(&co)

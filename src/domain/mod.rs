@@ -2,6 +2,7 @@
 //! clearance counts. Handlers and the store call these; they never call back.
 
 pub mod access;
+pub mod case;
 pub mod clearance;
 pub mod deadline;
 pub mod dust;

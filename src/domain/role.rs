@@ -1,31 +1,14 @@
 //! Who a signed-in user is: a role and, for district officers and owners, what it is bound to.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The four kinds of account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Manager,
-    District,
-    Owner,
-    Patrol,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Manager, Role::District, Role::Owner, Role::Patrol];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Manager => "manager",
-            Role::District => "district",
-            Role::Owner => "owner",
-            Role::Patrol => "patrol",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+crate::named! {
+    /// The four kinds of account.
+    pub enum Role {
+        Manager = "manager",
+        District = "district",
+        Owner = "owner",
+        Patrol = "patrol",
     }
 }
 

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::domain::dust_issue::Status;
 use crate::error::Error;
 use crate::service::dust_issues::{self as service, ActionInput, Ctx};
-use crate::store::dust_issues as store;
+use crate::store::Tx;
 use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
@@ -43,7 +43,7 @@ async fn report(
     let (created, feature) = app
         .db
         .write(move |tx| {
-            let rules = service::load_rules(tx)?;
+            let rules = crate::service::rules::dust_issues(tx)?;
             let ctx = Ctx {
                 registry: &a.registry,
                 index: &index,
@@ -135,7 +135,7 @@ async fn show(
             let issue = service::find_visible(c, layer, &actor, &id)?
                 .ok_or_else(|| Error::not_found("dust_issue"))?;
             let mut feature = service::feature(&issue, &actor, now);
-            let events = service::events_for(store::events(c, &issue.uuid)?, &actor);
+            let events = service::events_for(c.dust_issues().events(&issue.uuid)?, &actor);
             let photos: Vec<Value> =
                 crate::store::photos::for_subject(c, Subject::DustIssue, &issue.uuid)?
                     .iter()
@@ -163,7 +163,7 @@ async fn act(
     let v = app
         .db
         .write(move |tx| {
-            let rules = service::load_rules(tx)?;
+            let rules = crate::service::rules::dust_issues(tx)?;
             let ctx = Ctx {
                 registry: &a.registry,
                 index: &index,

@@ -51,7 +51,13 @@ fn visible_subject(
             .map(|f| f.id),
         Subject::DustIssue => {
             let layer = crate::service::dust_issues::layer(&app.registry)?;
-            crate::service::dust_issues::find_visible(c, layer, actor, id)?.map(|i| i.uuid)
+            crate::service::dust_issues::find_visible(
+                &crate::store::sqlite::SqliteTx::new(c),
+                layer,
+                actor,
+                id,
+            )?
+            .map(|i| i.uuid)
         }
     })
 }

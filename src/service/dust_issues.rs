@@ -1,39 +1,38 @@
 //! Dust violations (扬尘违规) logged by patrols: the report (routed by geometry as fires are, with
 //! a deadline), the actions of their life, what each user may see, and the demo's sample
-//! violations. The rules themselves are in `domain::dust_issue`.
+//! violations. The rules themselves are in `domain::dust_issue`; the steps every case shares in
+//! `service::case`.
 
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use rusqlite::Connection;
-use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::deadline::local_date;
 use crate::domain::dust_issue::{
-    self as rules, Action, DustIssueRules, IssueKind, REPORTERS, Refusal, Status,
+    self as rules, Action, DustIssueRules, IssueKind, REPORTERS, Status,
 };
+use crate::domain::event::EventKind;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::layers::{Layer, Registry, Source};
-use crate::service::fires::{
-    After, MAX_GPS_ACCURACY_M, content_hash, observed_input, observed_time, parse_point_feature,
-};
-use crate::service::webhooks::{self, EventKind};
-use crate::store::dust_issues::{self as store, IssueEvent, IssueRecord, NewIssue};
-use crate::store::features::scope_sql;
+use crate::layers::{Layer, Registry};
+use crate::service::case::{self, Keys};
+use crate::service::fires::{After, observed_time};
+use crate::store::dust_issues::{IssueEvent, IssueFilter, IssueRecord, NewIssue};
 use crate::store::fires::ts;
-use crate::store::{self as db};
+use crate::store::{self as db, Tx};
 
 /// The layer the violations live in.
 pub const LAYER: &str = "dust_issues";
 
-/// The rules in force (transitional: until this module is on the store traits).
-pub fn load_rules(conn: &Connection) -> db::Result<DustIssueRules> {
-    crate::service::rules::dust_issues(&crate::store::sqlite::SqliteTx::new(conn))
-}
+/// How violations name their refusals.
+const KEYS: Keys = Keys {
+    not_allowed: "dust_issue_action_not_allowed",
+    label_prefix: "dust_issue_",
+    forbidden: Some("dust_issue_forbidden"),
+};
 
 /// What a use case needs besides the database.
 pub struct Ctx<'a> {
@@ -47,39 +46,31 @@ pub fn layer(registry: &Registry) -> Result<&Layer> {
     registry.get(LAYER).ok_or_else(|| Error::not_found("layer"))
 }
 
-/// The SQL condition (on `dust_issues t`) for what this user may read: the layer file's read
-/// scope, the same one the OGC API collection applies, so both always agree.
-pub fn scope(layer: &Layer, actor: &Actor) -> (String, Vec<Sql>) {
-    scope_sql(layer, &layer.read_scope(actor), "")
+/// What this user may read: the layer file's read scope, the same one the OGC API collection
+/// applies, so both always agree.
+fn visible<'a>(
+    layer: &'a Layer,
+    actor: &Actor,
+) -> Option<(&'a Layer, crate::domain::access::Scope)> {
+    Some((layer, layer.read_scope(actor)))
 }
 
 /// A violation by UUID or code, if this user may see it.
 pub fn find_visible(
-    conn: &Connection,
+    tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
     id_or_code: &str,
 ) -> Result<Option<IssueRecord>> {
-    let (cond, mut params) = scope(layer, actor);
-    params.extend([Sql::Text(id_or_code.into()), Sql::Text(id_or_code.into())]);
-    let sql = format!("({cond}) AND (t.uuid = ? OR t.code = ?)");
-    Ok(store::get_many(conn, &sql, params)?.into_iter().next())
-}
-
-fn forbidden(actor: &Actor, action: &str) -> Error {
-    Error::new(Kind::Forbidden, "dust_issue_forbidden")
-        .arg("role", format!("@role_{}", actor.role.as_str()))
-        .arg("action", format!("@dust_issue_action_{action}"))
-}
-
-fn check_uuid(v: Option<Value>, field: &'static str) -> Result<Option<String>> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => uuid::Uuid::parse_str(&s)
-            .map(|u| Some(u.hyphenated().to_string()))
-            .map_err(|_| Error::invalid("invalid_uuid").arg("field", field)),
-        Some(_) => Err(Error::invalid("invalid_uuid").arg("field", field)),
-    }
+    Ok(tx
+        .dust_issues()
+        .list(&IssueFilter {
+            visible: visible(layer, actor),
+            id_or_code: Some(id_or_code.to_string()),
+            ..IssueFilter::default()
+        })?
+        .into_iter()
+        .next())
 }
 
 /// What a report produced.
@@ -94,92 +85,58 @@ pub struct Reported {
 /// makes a retry harmless: the same uuid and content returns the first record, the same uuid
 /// with other content (or a fire's id) is a conflict.
 pub fn report(
-    tx: &Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     actor: &Actor,
     body: &Value,
     now: DateTime<Utc>,
 ) -> Result<Reported> {
     if !REPORTERS.contains(&actor.role) {
-        return Err(forbidden(actor, "report"));
+        return Err(Error::new(Kind::Forbidden, "dust_issue_forbidden")
+            .arg("role", format!("@role_{}", actor.role.as_str()))
+            .arg("action", "@dust_issue_action_report"));
     }
     let layer = layer(ctx.registry)?;
-    let (point, mut props) = parse_point_feature(body)?;
-    let client_id = check_uuid(props.remove("uuid"), "uuid")?;
-    // When the patrol saw it; becomes reported_at (received_at is kept on the report event).
-    let observed_at = observed_input(props.remove("observed_at").as_ref(), "observed_at")?;
-    let values = layer
-        .validate(&props, Source::Input)
-        .map_err(Error::fields)?;
-    let text = |k: &str| values.get(k).and_then(Value::as_str).map(String::from);
-    let accuracy = values.get("accuracy_m").and_then(Value::as_f64);
-    let source = text("position_source").unwrap_or_else(|| "gps".into());
-    if let Some(acc) = accuracy
-        && source == "gps"
-        && acc > MAX_GPS_ACCURACY_M
-    {
-        return Err(Error::invalid("accuracy_too_poor")
-            .arg("accuracy", acc.to_string())
-            .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
-    }
-    let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
-    if let Some(o) = observed_at
-        .as_deref()
-        .and_then(crate::domain::observed::parse)
-    {
-        hashed["observed_at"] = json!(ts(o));
-    }
-    let hash = content_hash(&hashed);
-    if let Some(id) = &client_id {
-        if let Some(existing) = store::get(tx, id)? {
-            if existing.request_hash.as_deref() != Some(hash.as_str()) {
-                return Err(
-                    Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone())
-                );
-            }
+    let intake = case::intake(body, layer, "uuid")?;
+    if let Some(id) = &intake.client_id {
+        if let Some(existing) = tx.dust_issues().get(id)? {
+            intake.is_retry_of(existing.request_hash.as_deref(), true)?;
             return Ok(Reported {
                 issue: existing,
                 created: false,
             });
         }
         // Photos are keyed by their subject's id: a violation never takes a fire's.
-        if crate::store::Tx::fires(&crate::store::sqlite::SqliteTx::new(tx))
-            .get(id)?
-            .is_some()
-        {
-            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
+        if tx.fires().get(id)?.is_some() {
+            intake.is_retry_of(None, false)?;
         }
     }
-    let kind = text("kind")
-        .and_then(|k| IssueKind::parse(&k))
-        .ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
-    let responsible = ctx
-        .index
-        .assign(point)
-        .map_err(|_| Error::invalid("outside_managed_area"))?;
-    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
-    let at = observed_time(observed_at.as_deref(), "observed_at", now, &window, None)?;
-    let uuid = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let code = store::next_code(tx, &ctx.rules.code_prefix, local_date(at).year())?;
-    let note = text("note");
-    store::insert(
-        tx,
-        &NewIssue {
-            uuid: &uuid,
-            code: &code,
-            kind,
-            point,
-            note: note.as_deref(),
-            accuracy_m: accuracy,
-            position_source: &source,
-            reported_at: at,
-            reported_by: &actor.username,
-            // From when it was seen, not when the tablet found a signal.
-            deadline: rules::deadline(at, ctx.rules),
-            responsible: &responsible,
-            request_hash: &hash,
-        },
-    )?;
+    let kind: IssueKind = intake.kind()?;
+    let responsible = intake.route(ctx.index)?;
+    let at = intake.seen_at(now, &crate::service::rules::fire(tx)?.observed)?;
+    let uuid = intake
+        .client_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let code = tx
+        .dust_issues()
+        .next_code(&ctx.rules.code_prefix, local_date(at).year())?;
+    let note = intake.text("note");
+    tx.dust_issues().insert(&NewIssue {
+        uuid: &uuid,
+        code: &code,
+        kind,
+        point: intake.point,
+        note: note.as_deref(),
+        accuracy_m: intake.number("accuracy_m"),
+        position_source: &intake.position_source,
+        reported_at: at,
+        reported_by: &actor.username,
+        // From when it was seen, not when the tablet found a signal.
+        deadline: rules::deadline(at, ctx.rules),
+        responsible: &responsible,
+        request_hash: &intake.hash,
+    })?;
     let event = IssueEvent {
         issue: uuid.clone(),
         at: ts(at),
@@ -192,9 +149,12 @@ pub fn report(
         note,
         ..Default::default()
     };
-    let event_id = store::append_event(tx, &event)?;
-    let issue = store::get(tx, &uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
-    notify_webhooks(tx, event_id, &event, &issue)?;
+    let event_id = tx.dust_issues().append_event(&event)?;
+    let issue = tx
+        .dust_issues()
+        .get(&uuid)?
+        .ok_or_else(|| Error::not_found("dust_issue"))?;
+    publish(tx, event_id, &event, &issue)?;
     Ok(Reported {
         issue,
         created: true,
@@ -217,16 +177,11 @@ pub struct ActionInput {
     pub observed_at: Option<String>,
 }
 
-fn action_names(actions: &[Action]) -> String {
-    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-    crate::error::action_labels("dust_issue_", &names)
-}
-
 /// Applies an action to a violation the user can see, recording it as an event. Unseen → 404,
 /// a role or party that may not take it → 403, a state that does not allow it → 409 naming what
 /// is possible, a missing note → 422; nothing is written on any of them.
 pub fn act(
-    tx: &Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     actor: &Actor,
     id_or_code: &str,
@@ -236,21 +191,18 @@ pub fn act(
     let layer = layer(ctx.registry)?;
     let issue = find_visible(tx, layer, actor, id_or_code)?
         .ok_or_else(|| Error::not_found("dust_issue"))?;
-    let client_id = check_uuid(input.id.clone().map(Value::String), "id")?;
-    let hash = content_hash(&json!({"issue": issue.uuid, "input": input}));
-    if let Some(cid) = &client_id
-        && let Some(done) = store::event_by_client_id(tx, cid)?
-    {
-        if done.issue != issue.uuid || done.request_hash.as_deref() != Some(hash.as_str()) {
-            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", cid.clone()));
+    let client_id = case::client_id(input.id.clone().map(Value::String).as_ref(), "id")?;
+    let hash = case::content_hash(&json!({"issue": issue.uuid, "input": input}));
+    if let Some(cid) = &client_id {
+        let done = tx.dust_issues().event_by_client_id(cid)?;
+        let stored = done
+            .as_ref()
+            .map(|e| (e.issue.as_str(), e.request_hash.as_deref()));
+        if case::replayed(cid, stored, &issue.uuid, &hash)? {
+            return Ok(issue);
         }
-        return Ok(issue);
     }
-    let action = Action::parse(&input.action).ok_or_else(|| {
-        Error::invalid("unknown_action")
-            .arg("action", input.action.clone())
-            .arg("allowed", action_names(&Action::ALL))
-    })?;
+    let action: Action = case::action(&input.action, KEYS.label_prefix)?;
     let note = input
         .note
         .as_deref()
@@ -261,22 +213,15 @@ pub fn act(
             .arg("field", "note")
             .arg("max", "2000"));
     }
-    let to = rules::decide(actor, action, &issue.state(), note).map_err(|r| match r {
-        Refusal::Forbidden => forbidden(actor, action.as_str()),
-        Refusal::NotAllowed { status, allowed } => Error::not_allowed(
-            "dust_issue_action_not_allowed",
-            "dust_issue_",
-            status.as_str(),
-            action.as_str(),
-            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-            json!({"status": status, "allowed": allowed}),
-        ),
-        Refusal::Invalid { field, problem } => Error::invalid(problem).arg("field", field),
-    })?;
+    let to = rules::decide(actor, action, &issue.state(), note)
+        .map_err(|r| case::refused(r, actor, action, &KEYS, |e| e))?;
     // Every action on a violation moves it, so it must come after the violation's latest event:
     // the history stays in time order (no late placement as for a fire's readings).
-    let last = store::last_event_at(tx, &issue.uuid)?.unwrap_or(issue.reported_at);
-    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
+    let last = tx
+        .dust_issues()
+        .last_event_at(&issue.uuid)?
+        .unwrap_or(issue.reported_at);
+    let window = crate::service::rules::fire(tx)?.observed;
     let after = After {
         at: last,
         what: "observed_after_last_event",
@@ -302,39 +247,39 @@ pub fn act(
         request_hash: Some(hash),
         ..Default::default()
     };
-    let event_id = store::append_event(tx, &event)?;
-    store::update_status(tx, &issue, to, at)?;
-    let after = store::get(tx, &issue.uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
-    notify_webhooks(tx, event_id, &event, &after)?;
+    let event_id = tx.dust_issues().append_event(&event)?;
+    tx.dust_issues().update_status(&issue, to, at)?;
+    let after = tx
+        .dust_issues()
+        .get(&issue.uuid)?
+        .ok_or_else(|| Error::not_found("dust_issue"))?;
+    publish(tx, event_id, &event, &after)?;
     Ok(after)
 }
 
-/// Queues the `dust_issue` webhook for a report or an action, in its transaction.
-/// Re-derives the party of every violation not yet verified from the polygons in `index`
-/// (boundaries changed), inside the caller's transaction: each one that moves gets a system
-/// `reassign` event (its note the reason and the new party) and a webhook. Returns
-/// `(uuid, code, from, to)` of those moved.
 /// Where the violations not yet verified are, as (lon, lat).
-pub fn open_positions(tx: &Connection) -> Result<Vec<(f64, f64)>> {
-    let open = store::get_many(
-        tx,
-        "t.status <> ?",
-        vec![Sql::Text(Status::Verified.as_str().into())],
-    )?;
+pub fn open_positions(tx: &dyn Tx) -> Result<Vec<(f64, f64)>> {
+    let open = tx.dust_issues().list(&IssueFilter {
+        not_status: Some(Status::Verified),
+        ..IssueFilter::default()
+    })?;
     Ok(open.iter().map(|i| (i.lon, i.lat)).collect())
 }
 
+/// Re-derives the party of every violation not yet verified from the polygons in `index`
+/// (boundaries changed), inside the caller's transaction: each one that moves gets a system
+/// `reassign` event (its note the reason and the new party) and is published. Returns
+/// `(uuid, code, from, to)` of those moved.
 pub fn reroute_open(
-    tx: &Connection,
+    tx: &dyn Tx,
     index: &ResponsibilityIndex,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<Vec<(String, String, Responsible, Responsible)>> {
-    let open = store::get_many(
-        tx,
-        "t.status <> ?",
-        vec![Sql::Text(Status::Verified.as_str().into())],
-    )?;
+    let open = tx.dust_issues().list(&IssueFilter {
+        not_status: Some(Status::Verified),
+        ..IssueFilter::default()
+    })?;
     let mut moved = vec![];
     for issue in open {
         let Ok(new) = index.assign(geo::Point::new(issue.lon, issue.lat)) else {
@@ -357,21 +302,21 @@ pub fn reroute_open(
             )),
             ..Default::default()
         };
-        let event_id = store::append_event(tx, &event)?;
-        store::update_responsible(tx, &issue.uuid, &new, now)?;
-        let after = store::get(tx, &issue.uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
-        notify_webhooks(tx, event_id, &event, &after)?;
+        let event_id = tx.dust_issues().append_event(&event)?;
+        tx.dust_issues()
+            .update_responsible(&issue.uuid, &new, now)?;
+        let after = tx
+            .dust_issues()
+            .get(&issue.uuid)?
+            .ok_or_else(|| Error::not_found("dust_issue"))?;
+        publish(tx, event_id, &event, &after)?;
         moved.push((issue.uuid, issue.code, issue.responsible, new));
     }
     Ok(moved)
 }
 
-fn notify_webhooks(
-    tx: &Connection,
-    event_id: i64,
-    event: &IssueEvent,
-    issue: &IssueRecord,
-) -> Result<()> {
+/// Publishes a report or an action (`dust_issue`), in its transaction.
+fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) -> Result<()> {
     let mut e = serde_json::to_value(event).unwrap_or(Value::Null);
     if let Some(o) = e.as_object_mut() {
         o.insert("id".into(), event_id.into());
@@ -390,7 +335,7 @@ fn notify_webhooks(
         },
         "event": e,
     });
-    webhooks::enqueue(
+    crate::service::events::publish(
         tx,
         EventKind::DustIssue,
         &format!("dust_issue_event:{event_id}"),
@@ -402,23 +347,18 @@ fn notify_webhooks(
 /// The violations this user may see, soonest deadline first, optionally only those in `statuses`
 /// and those whose point lies in `bbox` (min lon, min lat, max lon, max lat).
 pub fn list(
-    conn: &Connection,
+    tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
     statuses: &[Status],
     bbox: Option<[f64; 4]>,
 ) -> Result<Vec<IssueRecord>> {
-    let (mut sql, mut params) = scope(layer, actor);
-    sql = format!("({sql})");
-    if !statuses.is_empty() {
-        sql += &format!(" AND t.status IN ({})", vec!["?"; statuses.len()].join(","));
-        params.extend(statuses.iter().map(|s| Sql::Text(s.as_str().into())));
-    }
-    if let Some([x0, y0, x1, y1]) = bbox {
-        sql += " AND t.fid IN (SELECT id FROM rtree_dust_issues_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
-        params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
-    }
-    Ok(store::get_many(conn, &sql, params)?)
+    Ok(tx.dust_issues().list(&IssueFilter {
+        visible: visible(layer, actor),
+        statuses: statuses.to_vec(),
+        bbox,
+        ..IssueFilter::default()
+    })?)
 }
 
 /// The violation as a GeoJSON Feature for this user: `responsible` as one object, whether it is
@@ -453,15 +393,7 @@ pub fn feature(i: &IssueRecord, actor: &Actor, now: DateTime<Utc>) -> Value {
 /// A violation's events as this user may see them: owners do not see the names of patrols,
 /// managers or district officers.
 pub fn events_for(events: Vec<IssueEvent>, actor: &Actor) -> Vec<IssueEvent> {
-    events
-        .into_iter()
-        .map(|mut e| {
-            if !actor.sees_names_of(&e.role) {
-                e.actor = String::new();
-            }
-            e
-        })
-        .collect()
+    case::as_seen_by(events, actor, |e| (e.role.as_str(), &mut e.actor))
 }
 
 /// One sample violation (samples/dust_issues.geojson): a report and its history.
@@ -563,7 +495,7 @@ pub fn build_demo(
     let shift =
         Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero());
     let index = db.read_blocking(|c| crate::store::areas::load(c).map(ResponsibilityIndex::new))?;
-    let issue_rules = db.read_blocking(|c| load_rules(c))?;
+    let issue_rules = db.read_blocking(|c| crate::service::rules::dust_issues(c))?;
     let ctx = Ctx {
         registry,
         index: &index,
@@ -583,7 +515,7 @@ pub fn build_demo(
                     report(tx, &ctx, &patrol, &feature, at)?;
                 }
                 Some(step) => {
-                    let issue = store::get(tx, &uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
+                    let issue = tx.dust_issues().get(&uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
                     let actor = sample_actor(&step.actor, &issue);
                     let input = ActionInput {
                         action: step.action.clone(),

@@ -3,25 +3,25 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use geo::Point;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::{Value, json};
 
 use crate::domain::access::{fire_in_scope, fire_scope};
 use crate::domain::deadline;
 use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Status};
-use crate::domain::observed;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::layers::{Registry, Source};
+use crate::layers::Registry;
+use crate::service::case::{self, Keys};
 use crate::store::Tx;
 use crate::store::fires::{
     self as store, EventRecord, FireFilter, FireRecord, Nearby, NewFire, NewInspection,
     StateChange, ts,
 };
 
-/// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
-pub const MAX_GPS_ACCURACY_M: f64 = 100.0;
+pub use crate::service::case::MAX_GPS_ACCURACY_M;
+// Transitional (issue 10): where the dust use cases still look for them.
+pub use crate::service::case::{After, check_lon_lat, observed_time};
 
 /// What a use case needs besides the database.
 pub struct Ctx<'a> {
@@ -56,127 +56,6 @@ pub fn watch_since(now: DateTime<Utc>, rules: &Rules) -> String {
 /// The start of the re-ignition watch window: cleared fires since then are still watched.
 pub fn watch_start(now: DateTime<Utc>, rules: &Rules) -> DateTime<Utc> {
     now - Duration::days(rules.watch_days)
-}
-
-/// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
-pub fn content_hash(v: &Value) -> String {
-    Sha256::digest(v.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn check_uuid(s: &str, field: &'static str) -> Result<String> {
-    uuid::Uuid::parse_str(s)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| Error::invalid("invalid_uuid").arg("field", field))
-}
-
-/// A point from a GeoJSON Feature body, checked: a Point, finite, lon/lat in range.
-pub fn parse_point_feature(body: &Value) -> Result<(Point<f64>, Map<String, Value>)> {
-    let feature: geojson::Feature = serde_json::from_value(body.clone())
-        .map_err(|e| Error::invalid("not_a_feature").arg("detail", e.to_string()))?;
-    let geometry = feature
-        .geometry
-        .ok_or_else(|| Error::invalid("missing_geometry"))?;
-    let p = match &geometry.value {
-        geojson::GeometryValue::Point { coordinates } => {
-            let c = coordinates.as_slice();
-            Point::new(
-                c.first().copied().unwrap_or(f64::NAN),
-                c.get(1).copied().unwrap_or(f64::NAN),
-            )
-        }
-        other => {
-            return Err(Error::invalid("wrong_geometry")
-                .arg("expected", "Point")
-                .arg("got", other.type_name()));
-        }
-    };
-    check_lon_lat(p)?;
-    Ok((p, feature.properties.unwrap_or_default()))
-}
-
-pub fn check_lon_lat(p: Point<f64>) -> Result<()> {
-    if !p.x().is_finite()
-        || !p.y().is_finite()
-        || !(-180.0..=180.0).contains(&p.x())
-        || !(-90.0..=90.0).contains(&p.y())
-    {
-        return Err(Error::invalid("coords_out_of_range")
-            .arg("x", p.x().to_string())
-            .arg("y", p.y().to_string()));
-    }
-    Ok(())
-}
-
-/// What a field observation must not precede, for the message that refuses it.
-#[derive(Debug, Clone, Copy)]
-pub struct After {
-    pub at: DateTime<Utc>,
-    /// A message key naming it: `observed_after_report`, `observed_after_last_event`, …
-    pub what: &'static str,
-}
-
-fn local_ts(t: DateTime<Utc>) -> String {
-    t.with_timezone(&deadline::local_offset())
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// Reads an `observed_at` as sent: absent or null → None; not RFC 3339 with an offset → 422.
-pub fn observed_input(raw: Option<&Value>, field: &'static str) -> Result<Option<String>> {
-    match raw {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if observed::parse(s).is_some() => Ok(Some(s.trim().to_string())),
-        Some(v) => Err(Error::invalid("observed_format").arg("field", field).arg(
-            "value",
-            v.as_str().map_or_else(|| v.to_string(), String::from),
-        )),
-    }
-}
-
-/// The time a field observation counts from (`domain::observed`): its `observed_at` when sent and
-/// plausible, the received time `now` when absent. Refused with a 422 naming the field and the
-/// range accepted (in local time), so the patrol knows what was wrong with the tablet's clock.
-pub fn observed_time(
-    raw: Option<&str>,
-    field: &'static str,
-    now: DateTime<Utc>,
-    window: &observed::Window,
-    after: Option<After>,
-) -> Result<DateTime<Utc>> {
-    observed::decide(raw, now, window, after.map(|a| a.at)).map_err(|r| match r {
-        observed::Refusal::Format => Error::invalid("observed_format")
-            .arg("field", field)
-            .arg("value", raw.unwrap_or_default().to_string()),
-        observed::Refusal::OutOfRange {
-            earliest,
-            latest,
-            after_record,
-        } => {
-            let key = if after_record {
-                "observed_before_record"
-            } else {
-                "observed_out_of_range"
-            };
-            let mut e = Error::invalid(key)
-                .arg("field", field)
-                .arg("value", raw.unwrap_or_default().to_string())
-                .arg("from", local_ts(earliest))
-                .arg("to", local_ts(latest))
-                .arg("days", window.max_age_days.to_string())
-                .arg("skew", window.max_skew_minutes.to_string());
-            if let Some(a) = after.filter(|_| after_record) {
-                e = e.arg("what", format!("@{}", a.what));
-            }
-            e.detail(json!({
-                "field": field,
-                "value": raw,
-                "earliest": ts(earliest),
-                "latest": ts(latest),
-            }))
-        }
-    })
 }
 
 /// What a report produced.
@@ -222,49 +101,21 @@ pub fn report(
             .arg("role", format!("@role_{}", actor.role.as_str()))
             .arg("action", "report"));
     }
-    let (point, mut props) = parse_point_feature(body)?;
-    let client_id = match props.remove("id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(check_uuid(&s, "id")?),
-        Some(_) => return Err(Error::invalid("invalid_uuid").arg("field", "id")),
-    };
-    // When the patrol saw it (queued offline, sent later); not a stored field of its own: it
-    // becomes `reported_at`, beside `received_at`.
-    let observed_at = observed_input(props.remove("observed_at").as_ref(), "observed_at")?;
     let layer = ctx
         .registry
         .get("fire_points")
         .ok_or_else(|| Error::not_found("layer"))?;
-    let values = layer
-        .validate(&props, Source::Input)
-        .map_err(Error::fields)?;
-    let num = |k: &str| values.get(k).and_then(Value::as_f64);
-    let text = |k: &str| values.get(k).and_then(Value::as_str).map(String::from);
-    let source = text("position_source").unwrap_or_else(|| "gps".into());
-    if let Some(acc) = num("accuracy_m")
-        && source == "gps"
-        && acc > MAX_GPS_ACCURACY_M
-    {
-        return Err(Error::invalid("accuracy_too_poor")
-            .arg("accuracy", acc.to_string())
-            .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
-    }
-    let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
-    // Only when sent, so a retry of a report made before observed_at existed still matches.
-    if let Some(o) = observed_at.as_deref().and_then(observed::parse) {
-        hashed["observed_at"] = json!(ts(o));
-    }
-    let hash = content_hash(&hashed);
+    let intake = case::intake(body, layer, "id")?;
+    let point = intake.point;
     // A retry is recognised before its time is judged: a resend days later gets the first record.
-    if let Some(id) = &client_id
+    if let Some(id) = &intake.client_id
         && let Some(existing) = tx.fires().get(id)?
     {
         // Only the reporter's own resend is a retry: nobody else learns a fire by its id.
-        if existing.request_hash.as_deref() != Some(hash.as_str())
-            || existing.reported_by != actor.username
-        {
-            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id.clone()));
-        }
+        intake.is_retry_of(
+            existing.request_hash.as_deref(),
+            existing.reported_by == actor.username,
+        )?;
         let (nearby_open, nearby_cleared) = near(tx, actor, point, &existing.id, now, ctx.rules)?;
         return Ok(Reported {
             fire: existing,
@@ -273,20 +124,9 @@ pub fn report(
             nearby_cleared,
         });
     }
-    let kind = text("kind")
-        .and_then(|k| FireKind::parse(&k))
-        .ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))?;
-    let at = observed_time(
-        observed_at.as_deref(),
-        "observed_at",
-        now,
-        &ctx.rules.observed,
-        None,
-    )?;
-    let responsible = ctx
-        .index
-        .assign(point)
-        .map_err(|_| Error::invalid("outside_managed_area"))?;
+    let kind: FireKind = intake.kind()?;
+    let at = intake.seen_at(now, &ctx.rules.observed)?;
+    let responsible = intake.route(ctx.index)?;
     // A district officer reports in its own district only: it could not see the fire otherwise.
     if actor.role == Role::District
         && actor.district.as_deref() != Some(responsible.district_code.as_str())
@@ -300,12 +140,19 @@ pub fn report(
             .arg("district", name(&responsible.district_code))
             .arg("own", name(actor.district.as_deref().unwrap_or_default())));
     }
-    let id = client_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = intake
+        .client_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let year = deadline::local_date(at).year();
     let code = tx.fires().next_code(&ctx.rules.code_prefix, year)?;
     // The deadline runs from when the fire was seen, not from when the tablet found a signal.
     let due = deadline::initial(kind, at, &ctx.rules.deadlines);
-    let signs = values.get("signs").cloned().unwrap_or(Value::Array(vec![]));
+    let signs = intake
+        .values
+        .get("signs")
+        .cloned()
+        .unwrap_or(Value::Array(vec![]));
     tx.fires().insert(&NewFire {
         id: &id,
         code: &code,
@@ -315,14 +162,14 @@ pub fn report(
         received_at: now,
         reported_by: &actor.username,
         deadline: due,
-        temp_c: num("temp_c"),
-        area_m2: num("area_m2"),
+        temp_c: intake.number("temp_c"),
+        area_m2: intake.number("area_m2"),
         signs: &signs,
-        note: text("note").as_deref(),
-        accuracy_m: num("accuracy_m"),
-        position_source: Some(source.as_str()),
+        note: intake.text("note").as_deref(),
+        accuracy_m: intake.number("accuracy_m"),
+        position_source: Some(intake.position_source.as_str()),
         responsible: &responsible,
-        request_hash: &hash,
+        request_hash: &intake.hash,
     })?;
     tx.fires().append_event(&EventRecord {
         fire: id.clone(),
@@ -333,8 +180,8 @@ pub fn report(
         action: "report".into(),
         from: None,
         to: Status::Reported.as_str().into(),
-        temp_c: num("temp_c"),
-        note: text("note"),
+        temp_c: intake.number("temp_c"),
+        note: intake.text("note"),
         responsible: serde_json::to_value(&responsible).ok(),
         deadline: Some(ts(due)),
         ..Default::default()
@@ -376,10 +223,12 @@ pub struct ActionInput {
     pub observed_at: Option<String>,
 }
 
-fn action_names(actions: &[Action]) -> String {
-    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-    crate::error::action_labels("", &names)
-}
+/// How fires name their refusals.
+const KEYS: Keys = Keys {
+    not_allowed: "action_not_allowed",
+    label_prefix: "",
+    forbidden: Some("forbidden_action"),
+};
 
 /// The party a manager reassigns to, resolved against the known holders and districts.
 fn resolve_party(v: &Value, fire: &FireRecord, index: &ResponsibilityIndex) -> Result<Responsible> {
@@ -446,25 +295,18 @@ pub fn act(
         .get(fire_id)?
         .filter(|f| visible(actor, f, now, ctx.rules))
         .ok_or_else(|| Error::not_found("fire"))?;
-    let client_id = input
-        .id
-        .as_deref()
-        .map(|s| check_uuid(s, "id"))
-        .transpose()?;
-    let hash = content_hash(&json!({"fire": fire.id, "input": input}));
-    if let Some(cid) = &client_id
-        && let Some(done) = tx.fires().event_by_client_id(cid)?
-    {
-        if done.request_hash.as_deref() != Some(hash.as_str()) {
-            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", cid.clone()));
+    let client_id = case::client_id(input.id.clone().map(Value::String).as_ref(), "id")?;
+    let hash = case::content_hash(&json!({"fire": fire.id, "input": input}));
+    if let Some(cid) = &client_id {
+        let done = tx.fires().event_by_client_id(cid)?;
+        let stored = done
+            .as_ref()
+            .map(|e| (e.fire.as_str(), e.request_hash.as_deref()));
+        if case::replayed(cid, stored, &fire.id, &hash)? {
+            return Ok(fire);
         }
-        return Ok(fire);
     }
-    let action = Action::parse(&input.action).ok_or_else(|| {
-        Error::invalid("unknown_action")
-            .arg("action", input.action.clone())
-            .arg("allowed", action_names(&Action::ALL))
-    })?;
+    let action: Action = case::action(&input.action, KEYS.label_prefix)?;
     let mut req = Request {
         note: input.note.clone().filter(|n| !n.trim().is_empty()),
         temp_c: input.temp_c,
@@ -476,9 +318,13 @@ pub fn act(
     let state = tx.fires().state(&fire)?;
     // Role and state are checked before the inputs, so a 403 or 409 never depends on them.
     if !fire::may_act(actor, action, &state) {
-        return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role_{}", actor.role.as_str()))
-            .arg("action", format!("@action_{}", action.as_str())));
+        return Err(case::refused(
+            Refusal::Forbidden,
+            actor,
+            action,
+            &KEYS,
+            |e| e,
+        ));
     }
     if let Some(plan) = &input.plan_due {
         req.plan_due = Some(
@@ -540,22 +386,12 @@ pub fn act(
         )?;
     }
     // Judged against the current state (a state transition must be valid now), at the time seen.
-    let outcome =
-        fire::decide(actor, action, &state, &req, at, ctx.rules).map_err(|r| match r {
-            Refusal::Forbidden => Error::forbidden(),
-            Refusal::NotAllowed { status, allowed } => Error::not_allowed(
-                "action_not_allowed",
-                "",
-                status.as_str(),
-                action.as_str(),
-                &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                json!({"status": status, "allowed": allowed}),
-            ),
-            Refusal::Invalid { field, problem } => Error::invalid(problem)
-                .arg("field", field)
-                .arg("threshold", ctx.rules.threshold_c.to_string())
-                .arg("allowed", fire::METHODS.join(", ")),
-        })?;
+    let outcome = fire::decide(actor, action, &state, &req, at, ctx.rules).map_err(|r| {
+        case::refused(r, actor, action, &KEYS, |e| {
+            e.arg("threshold", ctx.rules.threshold_c.to_string())
+                .arg("allowed", fire::METHODS.join(", "))
+        })
+    })?;
     // A late observation records the status the fire had when it was made; it re-opens the fire
     // only if the fire was then, and still is, in a state a hot reading re-opens — and then from
     // now (a system event), because the events since were decided without it and are never
@@ -789,13 +625,5 @@ pub fn feature(
 
 /// A fire's events as this user may see them (owners do not see patrol names).
 pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
-    events
-        .into_iter()
-        .map(|mut e| {
-            if !actor.sees_names_of(&e.role) {
-                e.actor = String::new();
-            }
-            e
-        })
-        .collect()
+    case::as_seen_by(events, actor, |e| (e.role.as_str(), &mut e.actor))
 }

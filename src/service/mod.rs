@@ -1,6 +1,7 @@
 //! Use cases shared by the HTTP API, the command line and the demo builder: each parses what it
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
+pub mod case;
 pub mod demo;
 pub mod demo_dust;
 pub mod dust_alert_map;

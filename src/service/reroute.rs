@@ -35,7 +35,7 @@ fn manually_assigned(tx: &dyn Tx, fire: &str) -> Result<bool> {
 pub fn reroute_open(tx: &dyn Tx, now: DateTime<Utc>, reason: &str) -> Result<Vec<Rerouted>> {
     let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
     let mut moved = reroute_fires(tx, &index, now, reason)?;
-    let issues = crate::service::dust_issues::reroute_open(tx.legacy_conn(), &index, now, reason)?;
+    let issues = crate::service::dust_issues::reroute_open(tx, &index, now, reason)?;
     moved.extend(issues.into_iter().map(|(id, code, from, to)| Rerouted {
         layer: "dust_issues",
         id,
@@ -57,7 +57,7 @@ pub fn stranded(tx: &dyn Tx) -> Result<usize> {
         .iter()
         .filter(|f| outside(f.lon, f.lat))
         .count();
-    let issues = crate::service::dust_issues::open_positions(tx.legacy_conn())?
+    let issues = crate::service::dust_issues::open_positions(tx)?
         .into_iter()
         .filter(|(lon, lat)| outside(*lon, *lat))
         .count();
@@ -162,7 +162,7 @@ mod tests {
         };
         let issue = |x: f64| {
             let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, 39.45]}, "properties": {"kind": "open_stockpile"}});
-            crate::service::dust_issues::report(&conn, &issue_ctx, &patrol, &body, now)
+            crate::service::dust_issues::report(&tx, &issue_ctx, &patrol, &body, now)
                 .expect("issue")
                 .issue
         };
@@ -188,15 +188,16 @@ mod tests {
                 ("dust_issues", open_issue.uuid.as_str(), "新公司")
             ]
         );
-        let issue_events =
-            crate::store::dust_issues::events(&conn, &open_issue.uuid).expect("events");
+        let issue_events = tx.dust_issues().events(&open_issue.uuid).expect("events");
         assert_eq!(
             issue_events
                 .last()
                 .map(|e| (e.action.as_str(), e.actor.as_str())),
             Some(("reassign", "system"))
         );
-        let still = crate::store::dust_issues::get(&conn, &verified.uuid)
+        let still = tx
+            .dust_issues()
+            .get(&verified.uuid)
             .expect("get")
             .expect("issue");
         assert_eq!(

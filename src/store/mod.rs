@@ -23,9 +23,7 @@ pub mod backup {
 pub mod dust {
     pub use super::sqlite::dust::*;
 }
-pub mod dust_issues {
-    pub use super::sqlite::dust_issues::*;
-}
+pub mod dust_issues;
 pub mod features {
     pub use super::sqlite::features::*;
 }
@@ -93,6 +91,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
+    fn dust_issues(&self) -> &dyn dust_issues::DustIssues;
     fn fires(&self) -> &dyn fires::Fires;
     fn notifications(&self) -> &dyn notifications::Notifications;
     fn outbox(&self) -> &dyn outbox::Outbox;

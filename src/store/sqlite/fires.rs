@@ -11,7 +11,7 @@ use super::tracked::{self, json_col, opt_ts};
 use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
 use crate::domain::fire::{FireKind, Status};
-use crate::domain::responsibility::{Party, Responsible};
+use crate::domain::responsibility::Responsible;
 use crate::store::fires::{
     EventRecord, FireFilter, FireRecord, Fires, NewFire, NewInspection, StateChange, parse_ts, ts,
 };
@@ -168,36 +168,33 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn insert(&self, f: &NewFire) -> Result<i64> {
-        let r = f.responsible;
+        let num = |x: Option<f64>| x.map_or(Sql::Null, Sql::Real);
+        let text = |x: Option<&str>| x.map_or(Sql::Null, |s| Sql::Text(s.into()));
+        let mut values = vec![
+            Sql::Blob(gpkg::try_encode(&Geometry::Point(f.point))?),
+            Sql::Text(f.id.into()),
+            Sql::Text(f.code.into()),
+            Sql::Text(f.kind.as_str().into()),
+            Sql::Text(ts(f.reported_at)),
+            Sql::Text(f.reported_by.into()),
+            Sql::Text(ts(f.deadline)),
+            num(f.temp_c),
+            num(f.area_m2),
+            Sql::Text(f.signs.to_string()),
+            text(f.note),
+            num(f.accuracy_m),
+            text(f.position_source),
+            Sql::Text(f.request_hash.into()),
+            Sql::Text(ts(f.received_at)),
+        ];
+        values.extend(tracked::party_values(f.responsible));
         self.conn.execute(
             "INSERT INTO fire_points(geom, uuid, code, kind, status, reported_at, reported_by, deadline, temp_c, max_temp_c,
-                area_m2, signs, note, accuracy_m, position_source, responsible_party, responsible_name, responsible_holder,
-                district_code, mine, via, candidates, reignitions, updated_at, request_hash, received_at)
-             VALUES (?1, ?2, ?3, ?4, 'reported', ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, 0, ?5, ?21, ?22)",
-            params![
-                gpkg::try_encode(&Geometry::Point(f.point))?,
-                f.id,
-                f.code,
-                f.kind.as_str(),
-                ts(f.reported_at),
-                f.reported_by,
-                ts(f.deadline),
-                f.temp_c,
-                f.area_m2,
-                f.signs.to_string(),
-                f.note,
-                f.accuracy_m,
-                f.position_source,
-                if r.party == Party::Holder { "holder" } else { "district" },
-                r.name,
-                r.holder(),
-                r.district_code,
-                r.mine,
-                r.via.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
-                serde_json::to_string(&r.candidates).unwrap_or_default(),
-                f.request_hash,
-                ts(f.received_at),
-            ],
+                area_m2, signs, note, accuracy_m, position_source, request_hash, received_at, reignitions, updated_at,
+                responsible_party, responsible_name, responsible_holder, district_code, mine, via, candidates)
+             VALUES (?1, ?2, ?3, ?4, 'reported', ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?5,
+                ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+            rusqlite::params_from_iter(values),
         )?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -129,6 +129,10 @@ impl Engine {
 }
 
 impl super::Tx for SqliteTx<'_> {
+    fn dust_issues(&self) -> &dyn super::dust_issues::DustIssues {
+        self
+    }
+
     fn fires(&self) -> &dyn super::fires::Fires {
         self
     }

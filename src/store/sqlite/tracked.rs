@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
-use rusqlite::{Connection, Row, Rows, params};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, Row, Rows};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
@@ -54,6 +55,33 @@ pub fn responsible(r: &Row) -> Result<Responsible> {
     })
 }
 
+/// The responsible party's column values, in the order `responsible_party, responsible_name,
+/// responsible_holder, district_code, mine, via, candidates`.
+pub fn party_values(r: &Responsible) -> [Sql; 7] {
+    let text = |s: Option<&str>| s.map_or(Sql::Null, |s| Sql::Text(s.into()));
+    [
+        Sql::Text(
+            if r.party == Party::Holder {
+                "holder"
+            } else {
+                "district"
+            }
+            .into(),
+        ),
+        Sql::Text(r.name.clone()),
+        text(r.holder()),
+        Sql::Text(r.district_code.clone()),
+        text(r.mine.as_deref()),
+        text(
+            r.via
+                .as_ref()
+                .and_then(|v| serde_json::to_string(v).ok())
+                .as_deref(),
+        ),
+        Sql::Text(serde_json::to_string(&r.candidates).unwrap_or_else(|_| "[]".into())),
+    ]
+}
+
 /// Writes a new responsible party, and `updated_at`, on the row of `table` (`fire_points` or
 /// `dust_issues`) whose uuid is `uuid`.
 pub fn set_responsible(
@@ -63,22 +91,14 @@ pub fn set_responsible(
     r: &Responsible,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    let mut values = vec![Sql::Text(uuid.into()), Sql::Text(ts(at))];
+    values.extend(party_values(r));
     conn.execute(
         &format!(
-            "UPDATE \"{table}\" SET responsible_party = ?2, responsible_name = ?3, responsible_holder = ?4,
-                district_code = ?5, mine = ?6, via = ?7, candidates = ?8, updated_at = ?9 WHERE uuid = ?1"
+            "UPDATE \"{table}\" SET updated_at = ?2, responsible_party = ?3, responsible_name = ?4,
+                responsible_holder = ?5, district_code = ?6, mine = ?7, via = ?8, candidates = ?9 WHERE uuid = ?1"
         ),
-        params![
-            uuid,
-            if r.party == Party::Holder { "holder" } else { "district" },
-            r.name,
-            r.holder(),
-            r.district_code,
-            r.mine,
-            r.via.as_ref().and_then(|v| serde_json::to_string(v).ok()),
-            serde_json::to_string(&r.candidates).unwrap_or_else(|_| "[]".into()),
-            ts(at),
-        ],
+        rusqlite::params_from_iter(values),
     )?;
     Ok(())
 }

@@ -1,0 +1,381 @@
+//! The steps every case's use cases share — a fire, a dust violation, a dust alert: reading a
+//! field report of a point (client id, observed time, fields, GPS accuracy, the hash that tells a
+//! retry from a new report), recognising a retried action, naming an action, and turning a
+//! refusal of the rules into the answer a person can act on. Each kind's own module keeps what
+//! is its own (a fire's readings and re-ignitions, a violation's notes, an alert's evidence).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use geo::Point;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::domain::case::{Named, Refusal};
+use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
+use crate::domain::role::Actor;
+use crate::domain::{deadline, observed};
+use crate::error::{Error, Kind, Result};
+use crate::layers::{Layer, Source};
+use crate::store::fires::ts;
+
+/// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
+pub const MAX_GPS_ACCURACY_M: f64 = 100.0;
+
+/// A point from a GeoJSON Feature body, checked: a Point, finite, lon/lat in range.
+pub fn parse_point_feature(body: &Value) -> Result<(Point<f64>, Map<String, Value>)> {
+    let feature: geojson::Feature = serde_json::from_value(body.clone())
+        .map_err(|e| Error::invalid("not_a_feature").arg("detail", e.to_string()))?;
+    let geometry = feature
+        .geometry
+        .ok_or_else(|| Error::invalid("missing_geometry"))?;
+    let p = match &geometry.value {
+        geojson::GeometryValue::Point { coordinates } => {
+            let c = coordinates.as_slice();
+            Point::new(
+                c.first().copied().unwrap_or(f64::NAN),
+                c.get(1).copied().unwrap_or(f64::NAN),
+            )
+        }
+        other => {
+            return Err(Error::invalid("wrong_geometry")
+                .arg("expected", "Point")
+                .arg("got", other.type_name()));
+        }
+    };
+    check_lon_lat(p)?;
+    Ok((p, feature.properties.unwrap_or_default()))
+}
+
+pub fn check_lon_lat(p: Point<f64>) -> Result<()> {
+    if !p.x().is_finite()
+        || !p.y().is_finite()
+        || !(-180.0..=180.0).contains(&p.x())
+        || !(-90.0..=90.0).contains(&p.y())
+    {
+        return Err(Error::invalid("coords_out_of_range")
+            .arg("x", p.x().to_string())
+            .arg("y", p.y().to_string()));
+    }
+    Ok(())
+}
+
+/// What a field observation must not precede, for the message that refuses it.
+#[derive(Debug, Clone, Copy)]
+pub struct After {
+    pub at: DateTime<Utc>,
+    /// A message key naming it: `observed_after_report`, `observed_after_last_event`, …
+    pub what: &'static str,
+}
+
+fn local_ts(t: DateTime<Utc>) -> String {
+    t.with_timezone(&deadline::local_offset())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Reads an `observed_at` as sent: absent or null → None; not RFC 3339 with an offset → 422.
+pub fn observed_input(raw: Option<&Value>, field: &'static str) -> Result<Option<String>> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if observed::parse(s).is_some() => Ok(Some(s.trim().to_string())),
+        Some(v) => Err(Error::invalid("observed_format").arg("field", field).arg(
+            "value",
+            v.as_str().map_or_else(|| v.to_string(), String::from),
+        )),
+    }
+}
+
+/// The time a field observation counts from (`domain::observed`): its `observed_at` when sent and
+/// plausible, the received time `now` when absent. Refused with a 422 naming the field and the
+/// range accepted (in local time), so the patrol knows what was wrong with the tablet's clock.
+pub fn observed_time(
+    raw: Option<&str>,
+    field: &'static str,
+    now: DateTime<Utc>,
+    window: &observed::Window,
+    after: Option<After>,
+) -> Result<DateTime<Utc>> {
+    observed::decide(raw, now, window, after.map(|a| a.at)).map_err(|r| match r {
+        observed::Refusal::Format => Error::invalid("observed_format")
+            .arg("field", field)
+            .arg("value", raw.unwrap_or_default().to_string()),
+        observed::Refusal::OutOfRange {
+            earliest,
+            latest,
+            after_record,
+        } => {
+            let key = if after_record {
+                "observed_before_record"
+            } else {
+                "observed_out_of_range"
+            };
+            let mut e = Error::invalid(key)
+                .arg("field", field)
+                .arg("value", raw.unwrap_or_default().to_string())
+                .arg("from", local_ts(earliest))
+                .arg("to", local_ts(latest))
+                .arg("days", window.max_age_days.to_string())
+                .arg("skew", window.max_skew_minutes.to_string());
+            if let Some(a) = after.filter(|_| after_record) {
+                e = e.arg("what", format!("@{}", a.what));
+            }
+            e.detail(json!({
+                "field": field,
+                "value": raw,
+                "earliest": ts(earliest),
+                "latest": ts(latest),
+            }))
+        }
+    })
+}
+
+/// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
+pub fn content_hash(v: &Value) -> String {
+    Sha256::digest(v.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A client-made id (UUID) as sent in `field`: absent or null → none; anything else must be a
+/// UUID (422), and is kept in its hyphenated form.
+pub fn client_id(raw: Option<&Value>, field: &'static str) -> Result<Option<String>> {
+    let bad = || Error::invalid("invalid_uuid").arg("field", field);
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => uuid::Uuid::parse_str(s)
+            .map(|u| Some(u.hyphenated().to_string()))
+            .map_err(|_| bad()),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// A field report of a point case, read and checked but not yet judged against the store.
+pub struct Intake {
+    pub point: Point<f64>,
+    /// The client-made id, if sent: a resend with it is a retry.
+    pub client_id: Option<String>,
+    /// When it was seen in the field, as sent (judged by [`Intake::seen_at`]).
+    pub observed_at: Option<String>,
+    /// The layer's fields, validated.
+    pub values: BTreeMap<String, Value>,
+    /// `gps` unless the point was placed on the map.
+    pub position_source: String,
+    /// What a retry must match.
+    pub hash: String,
+}
+
+/// Reads a GeoJSON Point Feature reporting a case in `layer`: the client id from the property
+/// `id_field`, `observed_at`, the layer's fields (422 naming each bad one), a GPS fix no worse
+/// than [`MAX_GPS_ACCURACY_M`] (ODK's default) unless the point was placed by hand.
+pub fn intake(body: &Value, layer: &Layer, id_field: &'static str) -> Result<Intake> {
+    let (point, mut props) = parse_point_feature(body)?;
+    let client_id = client_id(props.remove(id_field).as_ref(), id_field)?;
+    // When the patrol saw it (queued offline, sent later); not a stored field of its own: it
+    // becomes `reported_at`, beside `received_at`.
+    let observed_at = observed_input(props.remove("observed_at").as_ref(), "observed_at")?;
+    let values = layer
+        .validate(&props, Source::Input)
+        .map_err(Error::fields)?;
+    let position_source = values
+        .get("position_source")
+        .and_then(Value::as_str)
+        .unwrap_or("gps")
+        .to_string();
+    if let Some(acc) = values.get("accuracy_m").and_then(Value::as_f64)
+        && position_source == "gps"
+        && acc > MAX_GPS_ACCURACY_M
+    {
+        return Err(Error::invalid("accuracy_too_poor")
+            .arg("accuracy", acc.to_string())
+            .arg("limit", MAX_GPS_ACCURACY_M.to_string()));
+    }
+    let mut hashed = json!({"point": [point.x(), point.y()], "properties": values});
+    // Only when sent, so a retry of a report made before observed_at existed still matches.
+    if let Some(o) = observed_at.as_deref().and_then(observed::parse) {
+        hashed["observed_at"] = json!(ts(o));
+    }
+    Ok(Intake {
+        point,
+        client_id,
+        observed_at,
+        hash: content_hash(&hashed),
+        values,
+        position_source,
+    })
+}
+
+impl Intake {
+    pub fn text(&self, field: &str) -> Option<String> {
+        self.values
+            .get(field)
+            .and_then(Value::as_str)
+            .map(String::from)
+    }
+
+    pub fn number(&self, field: &str) -> Option<f64> {
+        self.values.get(field).and_then(Value::as_f64)
+    }
+
+    /// The case's kind from the `kind` field (the layer already checked it is one of its
+    /// values; 422 when it is missing).
+    pub fn kind<K: Named>(&self) -> Result<K> {
+        self.text("kind")
+            .and_then(|k| K::from_name(&k))
+            .ok_or_else(|| Error::invalid("field_missing").arg("field", "kind"))
+    }
+
+    /// Who answers for the point: a mining right's holder, or the district (422 outside every
+    /// district).
+    pub fn route(&self, index: &ResponsibilityIndex) -> Result<Responsible> {
+        index
+            .assign(self.point)
+            .map_err(|_| Error::invalid("outside_managed_area"))
+    }
+
+    /// When it was seen: the plausible `observed_at`, or `now` when none was sent.
+    pub fn seen_at(&self, now: DateTime<Utc>, window: &observed::Window) -> Result<DateTime<Utc>> {
+        observed_time(
+            self.observed_at.as_deref(),
+            "observed_at",
+            now,
+            window,
+            None,
+        )
+    }
+
+    /// Whether an existing case with this client id is this report sent again (the same content
+    /// by the same reporter) — or a conflict (409): nobody learns a case by guessing its id.
+    pub fn is_retry_of(&self, stored_hash: Option<&str>, same_reporter: bool) -> Result<()> {
+        if stored_hash != Some(self.hash.as_str()) || !same_reporter {
+            let id = self.client_id.clone().unwrap_or_default();
+            return Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", id));
+        }
+        Ok(())
+    }
+}
+
+/// Whether an action sent with client id `client_id` was already applied: the event stored
+/// under that id (its case and hash), if any. The same action again → `Ok(true)` (answer as
+/// before, write nothing); the id used for something else → 409.
+pub fn replayed(
+    client_id: &str,
+    stored: Option<(&str, Option<&str>)>,
+    case_id: &str,
+    hash: &str,
+) -> Result<bool> {
+    match stored {
+        None => Ok(false),
+        Some((case, h)) if case == case_id && h == Some(hash) => Ok(true),
+        Some(_) => {
+            Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", client_id.to_string()))
+        }
+    }
+}
+
+/// An action's name as sent, parsed (422 naming the actions there are).
+pub fn action<A: Named>(sent: &str, label_prefix: &str) -> Result<A> {
+    A::from_name(sent).ok_or_else(|| {
+        let names: Vec<&str> = A::all().iter().map(|a| a.name()).collect();
+        Error::invalid("unknown_action")
+            .arg("action", sent.to_string())
+            .arg("allowed", crate::error::action_labels(label_prefix, &names))
+    })
+}
+
+/// How a kind of case names its refusals in the translation files.
+pub struct Keys {
+    /// The 409 message: `action_not_allowed`, `dust_issue_action_not_allowed`, …
+    pub not_allowed: &'static str,
+    /// The prefix of its action labels: `""` (fires), `dust_issue_`, `dust_`.
+    pub label_prefix: &'static str,
+    /// Its own 403 message naming role and action, if it has one (else the generic one).
+    pub forbidden: Option<&'static str>,
+}
+
+/// A refusal of the rules as the answer: 403, 409 naming the state and what this actor may do
+/// now, or 422 naming the field (`invalid` adds a kind's own message arguments).
+pub fn refused<S: Named + serde::Serialize, A: Named + serde::Serialize>(
+    r: Refusal<S, A>,
+    actor: &Actor,
+    action: A,
+    keys: &Keys,
+    invalid: impl FnOnce(Error) -> Error,
+) -> Error {
+    match r {
+        Refusal::Forbidden => match keys.forbidden {
+            Some(key) => Error::new(Kind::Forbidden, key)
+                .arg("role", format!("@role_{}", actor.role.as_str()))
+                .arg(
+                    "action",
+                    format!("@{}action_{}", keys.label_prefix, action.name()),
+                ),
+            None => Error::forbidden(),
+        },
+        Refusal::NotAllowed { status, allowed } => Error::not_allowed(
+            keys.not_allowed,
+            keys.label_prefix,
+            status.name(),
+            action.name(),
+            &allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            json!({"status": status, "allowed": allowed}),
+        ),
+        Refusal::Invalid { field, problem } => invalid(Error::invalid(problem).arg("field", field)),
+    }
+}
+
+/// Events as this reader may see them: owners do not learn the names of the patrols, managers
+/// and officers who acted (`sees_names_of`); the rest of each event stays.
+pub fn as_seen_by<E>(
+    events: Vec<E>,
+    actor: &Actor,
+    who: impl Fn(&mut E) -> (&str, &mut String),
+) -> Vec<E> {
+    events
+        .into_iter()
+        .map(|mut e| {
+            let (role, name) = who(&mut e);
+            if !actor.sees_names_of(role) {
+                name.clear();
+            }
+            e
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::dust_issue::Action;
+
+    #[test]
+    fn client_ids_are_uuids_or_nothing() {
+        let id = "8F14E45F-CEEA-467F-A0E6-64F2D4C0B5A1";
+        assert_eq!(
+            client_id(Some(&json!(id)), "id").expect("uuid"),
+            Some(id.to_lowercase())
+        );
+        assert_eq!(client_id(None, "id").expect("none"), None);
+        assert_eq!(client_id(Some(&Value::Null), "id").expect("null"), None);
+        assert!(client_id(Some(&json!("x")), "uuid").is_err());
+        assert!(client_id(Some(&json!(7)), "uuid").is_err());
+    }
+
+    #[test]
+    fn a_replayed_action_is_recognised_and_a_reused_id_refused() {
+        assert!(!replayed("c", None, "case", "h").expect("new"));
+        assert!(replayed("c", Some(("case", Some("h"))), "case", "h").expect("same"));
+        assert!(replayed("c", Some(("other", Some("h"))), "case", "h").is_err());
+        assert!(replayed("c", Some(("case", Some("x"))), "case", "h").is_err());
+    }
+
+    #[test]
+    fn an_unknown_action_names_the_known_ones() {
+        assert_eq!(
+            action::<Action>("verify", "dust_issue_").expect("known"),
+            Action::Verify
+        );
+        let e = action::<Action>("burn", "dust_issue_").expect_err("unknown");
+        assert!(matches!(e, Error::Problem(p) if p.key == "unknown_action"));
+    }
+}
