@@ -13,7 +13,7 @@ use rust_xlsxwriter::{
 };
 
 use super::crs::Transform;
-use super::export::{Request, Summary, where_sql};
+use super::export::{Request, Summary};
 use crate::domain::deadline::local_offset;
 use crate::domain::responsibility::Party;
 use crate::error::{Error, Result};
@@ -319,7 +319,7 @@ pub fn write(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
         .map(|e| Transform::new(4326, e))
         .transpose()
         .map_err(|e| Error::invalid("bad_crs").arg("crs", e.to_string()))?;
-    let (cond, params) = where_sql(layer, &req.scope, &req.watch_since, &req.filters);
+    let (cond, params) = crate::store::features::where_sql(&req.visible(), &req.store_filters());
     let mut fires_list = fires::get_many(conn, &cond, params)?;
     fires_list.sort_by(|a, b| a.code.cmp(&b.code));
     let lookups = Lookups {

@@ -11,9 +11,7 @@
 pub mod sqlite;
 
 // The aggregates. Transitional (issue 10): each re-exports the SQLite module it is moving out of.
-pub mod areas {
-    pub use super::sqlite::areas::*;
-}
+pub mod areas;
 pub mod audit {
     pub use super::sqlite::audit::*;
 }
@@ -26,9 +24,7 @@ pub mod dust {
 pub mod dust_issues {
     pub use super::sqlite::dust_issues::*;
 }
-pub mod features {
-    pub use super::sqlite::features::*;
-}
+pub mod features;
 pub mod fires {
     pub use super::sqlite::fires::*;
 }
@@ -98,6 +94,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
+    fn areas(&self) -> &dyn areas::Areas;
+    fn features(&self) -> &dyn features::Features;
     fn settings(&self) -> &dyn settings::Settings;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
