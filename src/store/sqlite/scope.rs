@@ -10,8 +10,9 @@ use crate::domain::fire::Status;
 use crate::layers::Layer;
 use crate::store::features::Visible;
 
-/// The condition for what `view` allows.
-pub(crate) fn condition(view: &Visible) -> Condition {
+/// The condition for what `view` allows. Every scoped query of the engine starts from it (the
+/// fires', violations' and notifications' too), never from a condition built outside.
+pub(in crate::store) fn condition(view: &Visible) -> Condition {
     let (sql, params) = build(view.layer, view.scope, view.watch_since);
     Condition { sql, params }
 }
