@@ -8,6 +8,8 @@ mod fires;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::domain::deadline::local_date;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
@@ -107,10 +109,91 @@ fn patrol() -> Actor {
     }
 }
 
-/// How far sample times move forward so that the newest is yesterday (the data stay "from the
-/// last 12 months").
-fn shift(newest: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero())
+/// A step of a sample case's history: an action, when and by whom (`owner`, `district`, …), and
+/// the action's inputs.
+#[derive(Deserialize)]
+struct Step {
+    action: String,
+    at: DateTime<chrono::FixedOffset>,
+    actor: String,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+impl Step {
+    /// An input of the action, as text.
+    fn text(&self, k: &str) -> Option<String> {
+        self.rest.get(k).and_then(Value::as_str).map(String::from)
+    }
+}
+
+/// One thing that happened to a sample case, for replay in time order: its report (the feature
+/// as a patrol sends it) or a step of its history.
+enum Op {
+    Report {
+        at: DateTime<Utc>,
+        feature: Value,
+    },
+    Step {
+        at: DateTime<Utc>,
+        /// The case's id.
+        id: String,
+        step: Step,
+    },
+}
+
+impl Op {
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Op::Report { at, .. } | Op::Step { at, .. } => *at,
+        }
+    }
+}
+
+/// The sample cases in `text` (a FeatureCollection whose features carry their id in the property
+/// `id`, their `reported_at` and their `history`) as reports and steps in time order, with how
+/// far their times move forward so that the newest is yesterday (the data stay "from the last
+/// 12 months"). A case without a `reported_at` is left out when `untimed_ok`, refused otherwise.
+fn replay_order(
+    text: &str,
+    id: &str,
+    untimed_ok: bool,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Op>, Duration)> {
+    let fc: Value = serde_json::from_str(text).map_err(bad_sample)?;
+    let mut ops = vec![];
+    for f in fc["features"].as_array().cloned().unwrap_or_default() {
+        let p = &f["properties"];
+        let case = p[id].as_str().unwrap_or_default().to_string();
+        let at = p["reported_at"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let at = match at {
+            Some(at) => at,
+            None if untimed_ok => continue,
+            None => return Err(bad_sample(format!("{case}: reported_at"))),
+        };
+        for step in p["history"].as_array().cloned().unwrap_or_default() {
+            let step: Step = serde_json::from_value(step).map_err(bad_sample)?;
+            ops.push(Op::Step {
+                at: step.at.with_timezone(&Utc),
+                id: case.clone(),
+                step,
+            });
+        }
+        let mut props = p.as_object().cloned().unwrap_or_default();
+        for k in ["history", "reported_at", "reported_by"] {
+            props.remove(k);
+        }
+        let feature = json!({"type": "Feature", "geometry": f["geometry"], "properties": props});
+        ops.push(Op::Report { at, feature });
+    }
+    ops.sort_by_key(Op::at);
+    let newest = ops.last().map_or(now, Op::at);
+    let shift =
+        Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero());
+    Ok((ops, shift))
 }
 
 /// The responsibility index of the polygons imported so far.
