@@ -165,6 +165,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn filters_join_with_and_and_names_stay_quoted() {
+        let c = all(&[
+            Filter::one_of("kind", &["coal_seam".into(), "dump".into()]),
+            Filter::IsNull {
+                value: Operand::Field("a\"b".into()),
+                negated: true,
+            },
+        ])
+        .expect("two filters");
+        assert_eq!(
+            c.sql,
+            "((t.\"kind\" IN (?, ?))) AND ((t.\"a\"\"b\" IS NOT NULL))"
+        );
+        assert_eq!(
+            c.params,
+            vec![Sql::Text("coal_seam".into()), Sql::Text("dump".into())]
+        );
+        assert!(all(&[]).is_none());
+    }
+
+    #[test]
     fn like_patterns_translate_to_case_sensitive_globs() {
         assert_eq!(like_to_glob("a%b_c"), "a*b?c");
         assert_eq!(like_to_glob("100\\%*?[x]"), "100%[*][?][[]x]");
