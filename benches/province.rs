@@ -44,10 +44,10 @@ use qingling::layers::{Layer, Registry};
 use qingling::service::case::content_hash;
 use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
-use qingling::store::features::{self, ItemQuery};
+use qingling::store::features::{self, ItemQuery, Visible};
 use qingling::store::fires::{EventRecord, NewFire, ts};
 use qingling::store::users::{self, NewUser, UserError};
-use qingling::store::{Db, StoreError, Tx, areas, gpkg};
+use qingling::store::{Db, StoreError, Tx};
 
 #[derive(clap::Parser)]
 #[command(
@@ -762,7 +762,7 @@ struct FireGen {
 /// in one transaction on the writer connection.
 fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
     let rules = app::load_rules(db)?;
-    let index = db.read_blocking(|c| areas::load(c).map(ResponsibilityIndex::new))?;
+    let index = db.read_blocking(|c| c.areas().load().map(ResponsibilityIndex::new))?;
     let mut rng = StdRng::seed_from_u64(args.seed ^ FIRE_STREAM);
     let sampler = Sampler::new(index.areas(), &mut rng, true, FIRE_MIX)?;
     let base: DateTime<Utc> = BASE_TIME.parse()?;
@@ -845,7 +845,7 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                 );
             }
         }
-        gpkg::update_extent(tx, "fire_points").map_err(StoreError::from)?;
+        tx.features().update_extent("fire_points")?;
         Ok(())
     })?;
     let secs = t.elapsed().as_secs_f64();
@@ -892,7 +892,7 @@ fn open_db(args: &Args, registry: &Registry) -> anyhow::Result<(Db, Value, bool)
             );
         }
     }
-    let fires = db.read_blocking(|c| features::count(c, "fire_points"))?;
+    let fires = db.read_blocking(|c| c.features().count("fire_points"))?;
     if fires != args.fires as i64 {
         bail!(
             "{} holds {fires} fires, not {}; delete it",
@@ -1143,7 +1143,7 @@ struct Loaded {
 fn load_index(db: &Db) -> anyhow::Result<Loaded> {
     eprintln!("loading the areas and building the responsibility index");
     let t = Instant::now();
-    let loaded = db.read_blocking(|c| areas::load(c))?;
+    let loaded = db.read_blocking(|c| c.areas().load())?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let index = ResponsibilityIndex::new(loaded);
@@ -1400,12 +1400,14 @@ fn direct_query(
         bbox: Some(*b),
         limit: LIMIT,
         offset: 0,
-        equals: vec![],
+        filters: vec![],
     };
     let since = watch_since(Utc::now(), rules);
     let t = Clock::start();
     let (page, items_ms) = db.read_blocking(|c| {
-        let page = features::items(c, layer, scope, &q, &since)?;
+        let page = c
+            .features()
+            .items(&Visible::new(layer, scope, &since), &q)?;
         Ok::<_, StoreError>((page, t.wall.elapsed().as_secs_f64() * 1e3))
     })?;
     let n = page.features.len();

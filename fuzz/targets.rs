@@ -10,7 +10,7 @@ use qingling::{
     gis::{mapping::FieldMap, repair},
     http::ogc::{cql2, fields, filter},
     layers::{Registry, Source},
-    service::{case, dust_issues, dust_warnings, fires, import},
+    service::{case, dust_issues, dust_warnings, fires, geometry},
 };
 
 #[allow(dead_code)]
@@ -111,7 +111,7 @@ fn geojson_feature(data: &[u8]) {
         return;
     };
     for layer in registry().iter() {
-        let _ = import::check_geometry(layer, g.clone());
+        let _ = geometry::check(layer, g.clone());
     }
     let _ = repair::make_valid(&g, "fuzz");
 }

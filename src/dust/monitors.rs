@@ -441,7 +441,7 @@ mod tests {
         crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
         let import = |layer: &str, json: &str| {
             crate::service::import::import_geojson(
-                &conn,
+                &crate::store::sqlite::SqliteTx::new(&conn),
                 &registry,
                 layer,
                 json,

@@ -1,8 +1,9 @@
 //! Exporting a layer, filtered and in the CRS asked for, through GDAL's own drivers (GeoPackage,
 //! Shapefile, KML, GeoJSON, CSV) or as the fire-point ledger (XLSX, `ledger.rs`).
 //!
-//! Rows are read with our own connection — so the caller's scope decides what leaves, and GDAL
-//! never opens the live database — and written feature by feature through the gdal crate.
+//! Rows are read through the store in the caller's transaction — so the caller's scope decides
+//! what leaves, and GDAL never opens the live database — and written feature by feature through
+//! the gdal crate.
 //! Polygons carry their geodesic area in m² (never planar degrees). Shapefiles get a `.cpg` of
 //! UTF-8 and field names cut to the format's 10 characters by a fixed, readable abbreviation.
 
@@ -14,8 +15,6 @@ use gdal::vector::{
     ToGdal,
 };
 use geo::Geometry;
-use rusqlite::Connection;
-use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value};
 
 use super::crs::{STORAGE_EPSG, Transform, spatial_ref};
@@ -23,7 +22,8 @@ use crate::domain::access::Scope;
 use crate::domain::fire::Status;
 use crate::error::{Error, Result};
 use crate::layers::{FieldType, GeometryType, Layer};
-use crate::store::{StoreError, features, gpkg};
+use crate::store::Tx;
+use crate::store::features::{self, Visible};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,64 +203,41 @@ pub struct Summary {
     pub renamed: Vec<(String, String)>,
 }
 
-/// The SQL condition (on alias `t`) for a scope and filters, with its parameters.
-pub fn where_sql(
-    layer: &Layer,
-    scope: &Scope,
-    watch_since: &str,
-    filters: &[Filter],
-) -> (String, Vec<Sql>) {
-    let (mut cond, mut params) = features::scope_sql(layer, scope, watch_since);
-    for f in filters {
-        let marks = vec!["?"; f.values.len()].join(", ");
-        cond += &format!(" AND t.\"{}\" IN ({marks})", f.field);
-        params.extend(f.values.iter().map(|v| Sql::Text(v.clone())));
+impl Request<'_> {
+    /// What the person exporting may see of the layer.
+    pub fn visible(&self) -> Visible<'_> {
+        Visible::new(self.layer, &self.scope, &self.watch_since)
     }
-    (cond, params)
-}
 
-/// A column's value as JSON (json fields stay as their text: every format here stores text).
-fn cell(v: Sql) -> Value {
-    match v {
-        Sql::Null | Sql::Blob(_) => Value::Null,
-        Sql::Integer(n) => Value::from(n),
-        Sql::Real(x) => Value::from(x),
-        Sql::Text(s) => Value::from(s),
+    /// The `--where` filters as the store takes them.
+    pub fn store_filters(&self) -> Vec<features::Filter> {
+        self.filters
+            .iter()
+            .map(|f| features::Filter::one_of(&f.field, &f.values))
+            .collect()
     }
 }
 
 /// Calls `f` with each row (fid, lon/lat geometry, public fields) the scope and filters allow,
 /// in fid order, streaming: a province's million fire points never sit in memory at once.
 pub fn for_each_row(
-    conn: &Connection,
+    tx: &dyn Tx,
     req: &Request,
     mut f: impl FnMut(i64, Geometry<f64>, Map<String, Value>) -> Result<()>,
 ) -> Result<()> {
-    let layer = req.layer;
-    let fields: Vec<&crate::layers::Field> = layer.public_fields().collect();
-    let (cond, params) = where_sql(layer, &req.scope, &req.watch_since, &req.filters);
-    let cols: Vec<String> = fields.iter().map(|f| format!("t.\"{}\"", f.name)).collect();
-    let sql = format!(
-        "SELECT t.fid, t.geom{}{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
-        if cols.is_empty() { "" } else { ", " },
-        cols.join(", "),
-        layer.name
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
-        let fid: i64 = r.get(0)?;
-        let Some(blob) = r.get::<_, Option<Vec<u8>>>(1)? else {
-            continue;
-        };
-        let g = gpkg::decode(&blob).map_err(StoreError::from)?;
-        let mut props = Map::new();
-        for (i, field) in fields.iter().enumerate() {
-            props.insert(field.name.clone(), cell(r.get(i + 2)?));
-        }
-        f(fid, g, props)?;
-    }
-    Ok(())
+    let mut failed = None;
+    tx.features().for_each(
+        &req.visible(),
+        &req.store_filters(),
+        &mut |fid, g, props| match f(fid, g, props) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    )?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// Words shortened for the Shapefile format's 10-character field names.
@@ -346,18 +323,18 @@ fn polygonal(layer: &Layer) -> bool {
 }
 
 /// Writes a layer to `out` in the requested format. `out` must not exist yet.
-pub fn export(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
+pub fn export(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     if out.exists() {
         return Err(Error::invalid("export_exists").arg("path", out.display().to_string()));
     }
     match req.format {
-        Format::Xlsx => super::ledger::write(&crate::store::sqlite::SqliteTx::new(conn), req, out),
+        Format::Xlsx => super::ledger::write(tx, req, out),
         Format::Kml if !matches!(req.epsg, 4326 | 4490) => Err(Error::invalid("export_kml_crs")),
-        _ => write_vector(conn, req, out),
+        _ => write_vector(tx, req, out),
     }
 }
 
-fn write_vector(conn: &Connection, req: &Request, out: &Path) -> Result<Summary> {
+fn write_vector(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     let layer = req.layer;
     let driver_name = match req.format {
         // LIBKML writes (and reads back) every attribute as ExtendedData; the plain KML driver
@@ -411,11 +388,11 @@ fn write_vector(conn: &Connection, req: &Request, out: &Path) -> Result<Summary>
     let features = if req.format == Format::Gpkg {
         // A GeoPackage written feature by feature outside a transaction commits each one.
         let mut txn = ds.start_transaction().map_err(|e| failed(out, e))?;
-        let n = target.fill(conn, &mut txn)?;
+        let n = target.fill(tx, &mut txn)?;
         txn.commit().map_err(|e| failed(out, e))?;
         n
     } else {
-        target.fill(conn, &mut ds)?
+        target.fill(tx, &mut ds)?
     };
     ds.close().map_err(|e| failed(out, e))?;
     Ok(Summary { features, renamed })
@@ -460,7 +437,7 @@ struct Target<'a> {
 
 impl Target<'_> {
     /// Creates the layer and its fields in `ds` and writes every row; returns the count.
-    fn fill(&self, conn: &Connection, ds: &mut gdal::Dataset) -> Result<usize> {
+    fn fill(&self, tx: &dyn Tx, ds: &mut gdal::Dataset) -> Result<usize> {
         let (req, out, layer) = (self.req, self.out, self.req.layer);
         let t = Transform::new(STORAGE_EPSG, req.epsg)
             .map_err(|e| Error::invalid("bad_crs").arg("crs", e.to_string()))?;
@@ -486,7 +463,7 @@ impl Target<'_> {
             fd.add_to_layer(&gl).map_err(|e| failed(out, e))?;
         }
         let mut n = 0;
-        for_each_row(conn, req, |_, g, mut props| {
+        for_each_row(tx, req, |_, g, mut props| {
             if let Some(area) = super::area_m2(&g) {
                 props.insert("area_m2".into(), Value::from(area));
             }

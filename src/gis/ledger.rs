@@ -18,7 +18,7 @@ use crate::domain::responsibility::Party;
 use crate::error::{Error, Result};
 use crate::layers::Layer;
 use crate::store::Tx;
-use crate::store::fires::{self, EventRecord, FireFilter, FireRecord, Visible};
+use crate::store::fires::{self, EventRecord, FireFilter, FireRecord};
 
 /// Treatment methods as the bureau writes them (the web app's labels).
 const METHODS: &[(&str, &str)] = &[
@@ -307,19 +307,9 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
         .map(|e| Transform::new(4326, e))
         .transpose()
         .map_err(|e| Error::invalid("bad_crs").arg("crs", e.to_string()))?;
-    // No watch start (the command line reads everything): every cleared fire counts as watched.
-    let watch_since = fires::parse_ts(&req.watch_since).unwrap_or(DateTime::UNIX_EPOCH);
     let mut fires_list = tx.fires().list(&FireFilter {
-        visible: Some(Visible {
-            layer,
-            scope: req.scope.clone(),
-            watch_since,
-        }),
-        any_of: req
-            .filters
-            .iter()
-            .map(|f| (f.field.clone(), f.values.clone()))
-            .collect(),
+        visible: Some(req.visible()),
+        filters: req.store_filters(),
         ..FireFilter::default()
     })?;
     fires_list.sort_by(|a, b| a.code.cmp(&b.code));

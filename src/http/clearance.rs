@@ -17,9 +17,10 @@ use crate::domain::clearance::{DistrictInfo, MineInfo, Timeline};
 use crate::domain::deadline::{end_of_local_day, local_date};
 use crate::domain::role::Actor;
 use crate::error::Error;
-use crate::service::fires::watch_start;
+use crate::service::fires::watch_since;
 use crate::store::Tx;
-use crate::store::fires::{FireFilter, Visible};
+use crate::store::features::Visible;
+use crate::store::fires::FireFilter;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -74,23 +75,19 @@ async fn timeline(
         Scope::Open => Scope::All,
         s => s.clone(),
     };
-    let since = watch_start(Utc::now(), &app.rules);
+    let since = watch_since(Utc::now(), &app.rules);
     let (changes, fires, seen) = app
         .db
         .read(move |c| {
-            let visible = |scope: Scope| FireFilter {
-                visible: Some(Visible {
-                    layer: &layer,
-                    scope,
-                    watch_since: since,
-                }),
+            let visible = |scope| FireFilter {
+                visible: Some(Visible::new(&layer, scope, &since)),
                 ..FireFilter::default()
             };
-            let (changes, fires) = c.fires().changes(&visible(scope.clone()))?;
+            let (changes, fires) = c.fires().changes(&visible(&scope))?;
             let seen = if own == scope {
                 None
             } else {
-                let ids = c.fires().list(&visible(own))?.into_iter().map(|f| f.id);
+                let ids = c.fires().list(&visible(&own))?.into_iter().map(|f| f.id);
                 Some(ids.collect())
             };
             Ok::<_, Error>((changes, fires, seen))

@@ -79,7 +79,7 @@ async fn download(
     // read back, removed, all off the async threads.
     let bytes = app
         .db
-        .read(move |conn| -> Result<Vec<u8>> {
+        .read(move |tx| -> Result<Vec<u8>> {
             let layer = registry
                 .get(&q.layer)
                 .ok_or_else(|| Error::not_found("layer"))?;
@@ -96,7 +96,7 @@ async fn download(
             std::fs::create_dir(&dir).map_err(io)?;
             let path = dir.join(format!("{}.{}", layer.name, q.format.extension()));
             let out =
-                export::export(conn, &req, &path).and_then(|_| std::fs::read(&path).map_err(io));
+                export::export(tx, &req, &path).and_then(|_| std::fs::read(&path).map_err(io));
             let _ = std::fs::remove_dir_all(&dir);
             out
         })

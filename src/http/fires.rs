@@ -17,7 +17,8 @@ use crate::domain::fire::Status;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
 use crate::store::Tx;
-use crate::store::fires::{self as store, FireFilter, Visible};
+use crate::store::features::Visible;
+use crate::store::fires::{self as store, FireFilter};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -185,12 +186,9 @@ async fn list(
         .db
         .read(move |c| {
             let param = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+            let (scope, since) = (fire_scope(&actor), service::watch_since(now, &rules));
             let filter = FireFilter {
-                visible: Some(Visible {
-                    layer: &layer,
-                    scope: fire_scope(&actor),
-                    watch_since: service::watch_start(now, &rules),
-                }),
+                visible: Some(Visible::new(&layer, &scope, &since)),
                 kind: param("kind"),
                 district: param("district"),
                 bbox,

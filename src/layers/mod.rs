@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::domain::access::{Scope, ScopeKind};
 use crate::domain::role::{Actor, Role};
-use crate::store::gpkg::Column;
 
 /// A string in both UI languages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,23 +263,6 @@ impl Layer {
     /// Fields that may be served.
     pub fn public_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| !f.internal)
-    }
-
-    /// The table's columns (besides `fid` and `geom`).
-    pub fn columns(&self) -> Vec<Column> {
-        self.fields
-            .iter()
-            .map(|f| Column {
-                name: f.name.clone(),
-                sql_type: match f.kind {
-                    FieldType::Text | FieldType::Json => "TEXT",
-                    FieldType::Integer => "INTEGER",
-                    FieldType::Real => "REAL",
-                },
-                not_null: false,
-                unique: self.key.as_deref() == Some(f.name.as_str()),
-            })
-            .collect()
     }
 
     /// What this user may read of the layer.

@@ -1,11 +1,9 @@
 //! Dust violations (扬尘违规) logged by patrols: the report (routed by geometry as fires are, with
-//! a deadline), the actions of their life, what each user may see, and the demo's sample
-//! violations. The rules themselves are in `domain::dust_issue`; the steps every case shares in
-//! `service::case`.
+//! a deadline), the actions of their life and what each user may see (the demo's sample
+//! violations are replayed by `service::demo`). The rules themselves are in `domain::dust_issue`;
+//! the steps every case shares in `service::case`.
 
-use std::path::Path;
-
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -15,14 +13,15 @@ use crate::domain::dust_issue::{
 };
 use crate::domain::event::EventKind;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
-use crate::domain::role::{Actor, Role};
+use crate::domain::role::Actor;
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Layer, Registry};
 use crate::service::case::{self, Keys};
 use crate::service::fires::{After, observed_time};
+use crate::store::Tx;
 use crate::store::dust_issues::{IssueEvent, IssueFilter, IssueRecord, NewIssue};
+use crate::store::features::Visible;
 use crate::store::fires::ts;
-use crate::store::{self as db, Tx};
 
 /// The layer the violations live in.
 pub const LAYER: &str = "dust_issues";
@@ -46,15 +45,6 @@ pub fn layer(registry: &Registry) -> Result<&Layer> {
     registry.get(LAYER).ok_or_else(|| Error::not_found("layer"))
 }
 
-/// What this user may read: the layer file's read scope, the same one the OGC API collection
-/// applies, so both always agree.
-fn visible<'a>(
-    layer: &'a Layer,
-    actor: &Actor,
-) -> Option<(&'a Layer, crate::domain::access::Scope)> {
-    Some((layer, layer.read_scope(actor)))
-}
-
 /// A violation by UUID or code, if this user may see it.
 pub fn find_visible(
     tx: &dyn Tx,
@@ -62,10 +52,12 @@ pub fn find_visible(
     actor: &Actor,
     id_or_code: &str,
 ) -> Result<Option<IssueRecord>> {
+    // The layer file's read scope: the same one the OGC API collection applies, so both agree.
+    let scope = layer.read_scope(actor);
     Ok(tx
         .dust_issues()
         .list(&IssueFilter {
-            visible: visible(layer, actor),
+            visible: Some(Visible::new(layer, &scope, "")),
             id_or_code: Some(id_or_code.to_string()),
             ..IssueFilter::default()
         })?
@@ -353,8 +345,9 @@ pub fn list(
     statuses: &[Status],
     bbox: Option<[f64; 4]>,
 ) -> Result<Vec<IssueRecord>> {
+    let scope = layer.read_scope(actor);
     Ok(tx.dust_issues().list(&IssueFilter {
-        visible: visible(layer, actor),
+        visible: Some(Visible::new(layer, &scope, "")),
         statuses: statuses.to_vec(),
         bbox,
         ..IssueFilter::default()
@@ -394,143 +387,6 @@ pub fn feature(i: &IssueRecord, actor: &Actor, now: DateTime<Utc>) -> Value {
 /// managers or district officers.
 pub fn events_for(events: Vec<IssueEvent>, actor: &Actor) -> Vec<IssueEvent> {
     case::as_seen_by(events, actor, |e| (e.role.as_str(), &mut e.actor))
-}
-
-/// One sample violation (samples/dust_issues.geojson): a report and its history.
-#[derive(Deserialize)]
-struct SampleStep {
-    action: String,
-    at: DateTime<chrono::FixedOffset>,
-    actor: String,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-/// The actor a sample history names, bound to the violation's party (as the fire samples do).
-fn sample_actor(name: &str, issue: &IssueRecord) -> Actor {
-    let r = &issue.responsible;
-    let (username, role, district, holder) = match name {
-        "owner" => {
-            let holder = r.holder().unwrap_or_default().to_string();
-            let demo = crate::service::demo::ACCOUNTS
-                .iter()
-                .find(|a| a.2 == Role::Owner)
-                .and_then(|a| a.4);
-            let username = if demo == Some(holder.as_str()) {
-                "owner".to_string()
-            } else {
-                holder.clone()
-            };
-            (username, Role::Owner, None, Some(holder))
-        }
-        "district" => (
-            if r.district_code == "150303" {
-                "district".to_string()
-            } else {
-                format!("district-{}", r.district_code)
-            },
-            Role::District,
-            Some(r.district_code.clone()),
-            None,
-        ),
-        "patrol" => ("patrol".into(), Role::Patrol, None, None),
-        _ => ("manager".into(), Role::Manager, None, None),
-    };
-    Actor {
-        username,
-        role,
-        district,
-        holder,
-    }
-}
-
-fn bad_sample(e: impl std::fmt::Display) -> Error {
-    Error::invalid("bad_json").arg("detail", e.to_string())
-}
-
-/// Adds the sample violations of `samples/dust_issues.geojson` (if the folder has one) to a demo
-/// database, each report and action replayed through [`report`] and [`act`] in time order, times
-/// shifted so that the newest is yesterday (as the sample fires are).
-pub fn build_demo(
-    db: &db::Db,
-    registry: &Registry,
-    samples: &Path,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let path = samples.join("dust_issues.geojson");
-    if !path.exists() {
-        return Ok(());
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Store(db::StoreError::Worker(format!("{}: {e}", path.display()))))?;
-    let fc: Value = serde_json::from_str(&text).map_err(bad_sample)?;
-    // (at, uuid, Some(step)) for actions, (at, uuid, None) with the feature for reports.
-    let mut ops: Vec<(DateTime<Utc>, String, Option<SampleStep>, Value)> = vec![];
-    for f in fc["features"].as_array().cloned().unwrap_or_default() {
-        let p = &f["properties"];
-        let uuid = p["uuid"].as_str().unwrap_or_default().to_string();
-        let at = p["reported_at"]
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .ok_or_else(|| bad_sample(format!("{uuid}: reported_at")))?
-            .with_timezone(&Utc);
-        for step in p["history"].as_array().cloned().unwrap_or_default() {
-            let step: SampleStep = serde_json::from_value(step).map_err(bad_sample)?;
-            ops.push((
-                step.at.with_timezone(&Utc),
-                uuid.clone(),
-                Some(step),
-                Value::Null,
-            ));
-        }
-        let mut props = p.as_object().cloned().unwrap_or_default();
-        for k in ["history", "reported_at", "reported_by"] {
-            props.remove(k);
-        }
-        let feature = json!({"type": "Feature", "geometry": f["geometry"], "properties": props});
-        ops.push((at, uuid, None, feature));
-    }
-    ops.sort_by_key(|o| o.0);
-    let newest = ops.last().map_or(now, |o| o.0);
-    let shift =
-        Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero());
-    let index = db.read_blocking(|c| crate::store::areas::load(c).map(ResponsibilityIndex::new))?;
-    let issue_rules = db.read_blocking(|c| crate::service::rules::dust_issues(c))?;
-    let ctx = Ctx {
-        registry,
-        index: &index,
-        rules: &issue_rules,
-    };
-    let patrol = Actor {
-        username: "patrol".into(),
-        role: Role::Patrol,
-        district: None,
-        holder: None,
-    };
-    db.write_blocking(|tx| {
-        for (at, uuid, step, feature) in ops {
-            let at = at + shift;
-            match step {
-                None => {
-                    report(tx, &ctx, &patrol, &feature, at)?;
-                }
-                Some(step) => {
-                    let issue = tx.dust_issues().get(&uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
-                    let actor = sample_actor(&step.actor, &issue);
-                    let input = ActionInput {
-                        action: step.action.clone(),
-                        note: step.note.clone(),
-                        id: None,
-                        observed_at: None,
-                    };
-                    act(tx, &ctx, &actor, &uuid, &input, at).inspect_err(|e| {
-                        tracing::error!(issue = %issue.code, action = %step.action, "sample step refused: {}", e.message(crate::i18n::Lang::En));
-                    })?;
-                }
-            }
-        }
-        Ok::<_, Error>(())
-    })
 }
 
 #[cfg(test)]

@@ -1,26 +1,23 @@
 //! Editing layers feature by feature (OGC API - Features Part 4, as QGIS does it): the same
 //! checks as an import — geometry, fields, unique key, references, derived fields — then, when a
-//! polygon that decides responsibility changed, the fields derived from it are re-derived and
-//! every open fire whose party changed is re-routed with a system `reassign` event.
+//! polygon that decides responsibility changed, what follows it is re-derived and every open
+//! case whose party changed is re-routed with a system `reassign` event (`service::boundaries`).
 
 use chrono::{DateTime, Utc};
 use geo::Geometry;
 use serde_json::{Map, Value};
 
-use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind, Result};
 use crate::i18n::Lang;
 use crate::layers::{Layer, Registry, Source};
-use crate::service::import::{check_geometry, derive};
-use crate::service::reroute::{Rerouted, reroute_open};
-use crate::store::{StoreError, areas, features, gpkg};
+use crate::service::boundaries::{self, derivable, derive};
+use crate::service::geometry;
+use crate::service::reroute::Rerouted;
+use crate::store::Tx;
 
 /// Layers written only by the life of a fire (reports, events), never edited directly.
 pub const EVENT_LAYERS: [&str; 2] = ["fire_points", "inspections"];
-
-/// Layers responsibility is decided from (what `store::areas::load` reads).
-const AREA_LAYERS: [&str; 4] = ["districts", "mines", "waste_dumps", "gangue_heaps"];
 
 /// What every edit needs besides the feature.
 pub struct Ctx<'a> {
@@ -50,20 +47,6 @@ pub fn editable(layer: &Layer) -> bool {
         && derivable(layer)
 }
 
-/// Whether `service::import::derive` fills every derived field of the layer.
-fn derivable(layer: &Layer) -> bool {
-    let references = layer.fields.iter().any(|f| f.references.is_some());
-    layer
-        .fields
-        .iter()
-        .filter(|f| f.derived)
-        .all(|f| match f.name.as_str() {
-            "district_code" | "area_m2" => true,
-            "holder" => references,
-            _ => false,
-        })
-}
-
 /// 403 unless this user's role may write the layer (its file's `access.write`).
 pub fn check_may_edit(layer: &Layer, actor: &Actor) -> Result<()> {
     if editable(layer) && layer.may_write(actor.role) {
@@ -90,7 +73,7 @@ fn key_of(layer: &Layer, props: &Map<String, Value>) -> Option<String> {
 
 /// Features of other layers that refer to this feature's key (a dump's owning mine).
 fn referrers(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     registry: &Registry,
     layer: &Layer,
     key_value: &str,
@@ -111,14 +94,26 @@ fn referrers(
             } else {
                 "fid"
             };
-            let names = features::labels_where(tx, &other.name, shown, &f.name, key_value, 5)?;
+            let names = tx
+                .features()
+                .labels_where(&other.name, shown, &f.name, key_value, 5)?;
             out.extend(names.into_iter().map(|v| match v {
-                rusqlite::types::Value::Text(s) => format!("{}：{s}", other.title.zh),
-                other_value => format!("{}：{other_value:?}", other.title.zh),
+                Value::String(s) => format!("{}：{s}", other.title.zh),
+                other_value => format!("{}：{}", other.title.zh, shown_as_before(&other_value)),
             }));
         }
     }
     Ok(out)
+}
+
+/// A label that is not text (the fid of a layer without names), in the form the messages have
+/// always given it.
+fn shown_as_before(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_i64() => format!("Integer({n})"),
+        Value::Number(n) => format!("Real({n})"),
+        other => format!("{other:?}"),
+    }
 }
 
 fn still_referenced(layer: &Layer, key_value: &str, by: Vec<String>) -> Error {
@@ -151,13 +146,13 @@ impl Checked {
                 .arg("count", n.to_string())
                 .arg("max", max_vertices.to_string()));
         }
-        Ok(Checked(check_geometry(layer, g)?))
+        Ok(Checked(geometry::check(layer, g)?))
     }
 }
 
 /// Checks and stores one feature (a new one when `fid` is None), returning its fid.
 fn write(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     registry: &Registry,
     layer: &Layer,
     fid: Option<i64>,
@@ -174,14 +169,14 @@ fn write(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        if features::key_taken(tx, layer, key, &v, fid)? {
+        if tx.features().key_taken(layer, key, &v, fid)? {
             return Err(Error::new(Kind::Conflict, "duplicate_key")
                 .arg("field", key.clone())
                 .arg("value", v));
         }
         // A key others refer to cannot change under them.
         if let Some(fid) = fid
-            && let Some((_, old)) = features::row(tx, layer, fid)?
+            && let Some((_, old)) = tx.features().row(layer, fid)?
             && let Some(old_key) = key_of(layer, &old)
             && old_key != v
         {
@@ -191,100 +186,18 @@ fn write(
             }
         }
     }
-    let index = ResponsibilityIndex::new(areas::load(tx)?);
-    derive(layer, &index, &g, &mut values)?;
+    derive(layer, &boundaries::index(tx)?, &g, &mut values)?;
     let fid = match fid {
-        None => features::insert(tx, layer, &g, &values)?,
+        None => tx.features().insert(layer, &g, &values)?,
         Some(fid) => {
-            if !features::update(tx, layer, fid, &g, &values)? {
+            if !tx.features().replace(layer, fid, &g, &values)? {
                 return Err(Error::not_found("feature"));
             }
             fid
         }
     };
-    gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    tx.features().update_extent(&layer.name)?;
     Ok(fid)
-}
-
-/// Re-derives the derived fields of features that depend on the changed layer (a dump's holder
-/// from its mine; every polygon's district from the districts), then re-routes open fires and
-/// violations. Used after an OGC edit and after a re-import (`service::import`).
-pub(crate) fn after_change(
-    tx: &rusqlite::Connection,
-    registry: &Registry,
-    layer: &Layer,
-    now: DateTime<Utc>,
-    reason: &str,
-) -> Result<(bool, Vec<Rerouted>)> {
-    if !AREA_LAYERS.contains(&layer.name.as_str()) {
-        return Ok((false, vec![]));
-    }
-    let index = ResponsibilityIndex::new(areas::load(tx)?);
-    let prefix = format!("{}.", layer.name);
-    // Only layers whose derived fields are all derived here: the others (fires, dust monitors)
-    // keep theirs through their own use cases.
-    for other in registry.iter().filter(|o| {
-        o.name != layer.name
-            && derivable(o)
-            && o.fields.iter().any(|f| {
-                f.references
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with(&prefix))
-                    || (layer.name == "districts" && f.derived && f.name == "district_code")
-            })
-    }) {
-        rederive(tx, other, &index)?;
-    }
-    crate::dust::monitors::rederive(tx, &index)?;
-    let moved = reroute_open(&crate::store::sqlite::SqliteTx::new(tx), now, reason)?;
-    Ok((true, moved))
-}
-
-fn rederive(tx: &rusqlite::Connection, layer: &Layer, index: &ResponsibilityIndex) -> Result<()> {
-    for fid in features::fids(tx, layer)? {
-        let Some((g, stored)) = features::row(tx, layer, fid)? else {
-            continue;
-        };
-        let mut values: std::collections::BTreeMap<String, Value> = stored
-            .iter()
-            .filter(|(k, v)| !v.is_null() && layer.field(k).is_some_and(|f| !f.derived))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        // A reference that no longer resolves keeps the old derived values (edits refuse to
-        // remove a referenced key, so this is data that was already inconsistent).
-        if derive(layer, index, &g, &mut values).is_err() {
-            continue;
-        }
-        let changed = layer.fields.iter().filter(|f| f.derived).any(|f| {
-            values.get(&f.name).unwrap_or(&Value::Null)
-                != stored.get(&f.name).unwrap_or(&Value::Null)
-        });
-        if changed {
-            let mut all: std::collections::BTreeMap<String, Value> = stored
-                .into_iter()
-                .filter(|(k, _)| layer.field(k).is_some_and(|f| !f.derived))
-                .collect();
-            all.extend(
-                values
-                    .into_iter()
-                    .filter(|(k, _)| layer.field(k).is_some_and(|f| f.derived)),
-            );
-            features::update(tx, layer, fid, &g, &all)?;
-        }
-    }
-    Ok(())
-}
-
-/// Open cases outside every district before an edit of a responsibility polygon (None for other
-/// layers): the edit may not add to them.
-pub(crate) fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Result<Option<usize>> {
-    if AREA_LAYERS.contains(&layer.name.as_str()) {
-        Ok(Some(crate::service::reroute::stranded(
-            &crate::store::sqlite::SqliteTx::new(tx),
-        )?))
-    } else {
-        Ok(None)
-    }
 }
 
 /// The reason recorded on each re-routed fire, in the editor's language (as an import does).
@@ -293,7 +206,7 @@ pub(crate) fn stranded_before(tx: &rusqlite::Connection, layer: &Layer) -> Resul
 /// re-routes open fires with the reason `key` (naming the feature), and says what changed. Open
 /// cases in a mine, dump or heap that moved or went follow the polygons to their new party.
 fn finish(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     layer: &Layer,
     key: &str,
@@ -302,7 +215,7 @@ fn finish(
     before: Option<usize>,
 ) -> Result<Edited> {
     if let Some(before) = before {
-        let after = crate::service::reroute::stranded(&crate::store::sqlite::SqliteTx::new(tx))?;
+        let after = boundaries::stranded(tx)?;
         if after > before {
             return Err(Error::new(Kind::Conflict, "area_has_open_cases")
                 .arg("label", label(layer, props, fid))
@@ -311,7 +224,8 @@ fn finish(
         }
     }
     let why = reason(layer, key, &label(layer, props, fid), ctx.lang);
-    let (areas_changed, rerouted) = after_change(tx, ctx.registry, layer, ctx.now, &why)?;
+    let (areas_changed, rerouted) =
+        boundaries::after_change(tx, ctx.registry, layer, ctx.now, &why)?;
     Ok(Edited {
         fid,
         areas_changed,
@@ -332,30 +246,30 @@ fn reason(layer: &Layer, key: &str, label: &str, lang: Lang) -> String {
 
 /// Creates a feature.
 pub fn create(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     layer: &Layer,
     geom: Checked,
     props: &Map<String, Value>,
 ) -> Result<Edited> {
-    let before = stranded_before(tx, layer)?;
+    let before = boundaries::stranded_before(tx, layer)?;
     let fid = write(tx, ctx.registry, layer, None, geom, props)?;
     finish(tx, ctx, layer, "reroute_reason_created", props, fid, before)
 }
 
 /// Replaces a feature (PUT): geometry and every property.
 pub fn replace(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     layer: &Layer,
     fid: i64,
     geom: Checked,
     props: &Map<String, Value>,
 ) -> Result<Edited> {
-    if features::row(tx, layer, fid)?.is_none() {
+    if tx.features().row(layer, fid)?.is_none() {
         return Err(Error::not_found("feature"));
     }
-    let before = stranded_before(tx, layer)?;
+    let before = boundaries::stranded_before(tx, layer)?;
     write(tx, ctx.registry, layer, Some(fid), geom, props)?;
     finish(tx, ctx, layer, "reroute_reason_changed", props, fid, before)
 }
@@ -363,14 +277,14 @@ pub fn replace(
 /// Updates a feature (PATCH): the geometry if given, and the properties given merged into the
 /// stored ones (RFC 7396: a null removes a property). The result is checked as a whole.
 pub fn update(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     ctx: &Ctx,
     layer: &Layer,
     fid: i64,
     geom: Option<Checked>,
     patch: &Map<String, Value>,
 ) -> Result<Edited> {
-    let Some((old_geom, mut props)) = features::row(tx, layer, fid)? else {
+    let Some((old_geom, mut props)) = tx.features().row(layer, fid)? else {
         return Err(Error::not_found("feature"));
     };
     for (k, v) in patch {
@@ -380,7 +294,7 @@ pub fn update(
             props.insert(k.clone(), v.clone());
         }
     }
-    let before = stranded_before(tx, layer)?;
+    let before = boundaries::stranded_before(tx, layer)?;
     write(
         tx,
         ctx.registry,
@@ -402,8 +316,8 @@ pub fn update(
 }
 
 /// Deletes a feature, unless other features still refer to it.
-pub fn delete(tx: &rusqlite::Connection, ctx: &Ctx, layer: &Layer, fid: i64) -> Result<Edited> {
-    let Some((_, props)) = features::row(tx, layer, fid)? else {
+pub fn delete(tx: &dyn Tx, ctx: &Ctx, layer: &Layer, fid: i64) -> Result<Edited> {
+    let Some((_, props)) = tx.features().row(layer, fid)? else {
         return Err(Error::not_found("feature"));
     };
     if let Some(k) = key_of(layer, &props) {
@@ -412,9 +326,9 @@ pub fn delete(tx: &rusqlite::Connection, ctx: &Ctx, layer: &Layer, fid: i64) -> 
             return Err(still_referenced(layer, &k, by));
         }
     }
-    let before = stranded_before(tx, layer)?;
-    features::delete(tx, layer, fid)?;
-    gpkg::update_extent(tx, &layer.name).map_err(StoreError::from)?;
+    let before = boundaries::stranded_before(tx, layer)?;
+    tx.features().delete(layer, fid)?;
+    tx.features().update_extent(&layer.name)?;
     finish(
         tx,
         ctx,
@@ -432,6 +346,8 @@ mod tests {
     use crate::domain::role::Role;
     use crate::i18n::Lang;
     use crate::service::import::import_geojson;
+    use crate::store::gpkg;
+    use crate::store::sqlite::SqliteTx;
     use serde_json::json;
 
     fn db() -> (rusqlite::Connection, Registry) {
@@ -441,7 +357,14 @@ mod tests {
         crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
         let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
             "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
-        import_geojson(&conn, &registry, "districts", district, Lang::En).expect("district");
+        import_geojson(
+            &SqliteTx::new(&conn),
+            &registry,
+            "districts",
+            district,
+            Lang::En,
+        )
+        .expect("district");
         (conn, registry)
     }
 
@@ -477,6 +400,7 @@ mod tests {
     #[test]
     fn a_dump_follows_its_mine_and_a_referenced_mine_stays() {
         let (conn, registry) = db();
+        let conn = SqliteTx::new(&conn);
         let mines = registry.get("mines").expect("mines");
         let dumps = registry.get("waste_dumps").expect("dumps");
         let ctx = Ctx {
@@ -493,7 +417,9 @@ mod tests {
         )
         .expect("mine");
         assert!(mine.areas_changed);
-        let (_, stored) = features::row(&conn, mines, mine.fid)
+        let (_, stored) = conn
+            .features()
+            .row(mines, mine.fid)
             .expect("row")
             .expect("mine");
         assert_eq!(
@@ -517,7 +443,9 @@ mod tests {
             &props(json!({"holder": "乙"})),
         )
         .expect("patch");
-        let (_, d) = features::row(&conn, dumps, dump.fid)
+        let (_, d) = conn
+            .features()
+            .row(dumps, dump.fid)
             .expect("row")
             .expect("dump");
         assert_eq!(d["holder"], "乙", "the dump's holder follows its mine");
@@ -548,6 +476,6 @@ mod tests {
         assert!(matches!(e, Error::Problem(ref p) if p.key == "duplicate_key"));
         delete(&conn, &ctx, dumps, dump.fid).expect("dump goes");
         delete(&conn, &ctx, mines, mine.fid).expect("then the mine");
-        assert_eq!(features::count(&conn, "mines").expect("count"), 0);
+        assert_eq!(conn.features().count("mines").expect("count"), 0);
     }
 }

@@ -269,7 +269,7 @@ mod tests {
         let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
             "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
         crate::service::import::import_geojson(
-            &conn,
+            &SqliteTx::new(&conn),
             &registry,
             "districts",
             district,
@@ -425,7 +425,7 @@ mod tests {
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
         crate::service::import::import_geojson(
-            &conn,
+            &SqliteTx::new(&conn),
             &registry,
             "mines",
             mine,

@@ -1,6 +1,7 @@
 //! Use cases shared by the HTTP API, the command line and the demo builder: each parses what it
 //! is given, asks the domain rules, and writes through the store in one transaction.
 
+pub mod boundaries;
 pub mod case;
 pub mod demo;
 pub mod demo_dust;
@@ -13,6 +14,7 @@ pub mod dust_warnings;
 pub mod edit;
 pub mod events;
 pub mod fires;
+pub mod geometry;
 pub mod import;
 pub mod jobs;
 pub mod login_guard;

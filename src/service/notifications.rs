@@ -12,7 +12,8 @@ use crate::domain::role::{Actor, Role};
 use crate::error::Result;
 use crate::layers::Layer;
 use crate::store::Tx;
-use crate::store::fires::{FireFilter, Visible, parse_ts, ts};
+use crate::store::features::Visible;
+use crate::store::fires::{FireFilter, parse_ts, ts};
 use crate::store::notifications::IssueParty;
 
 /// How long before a deadline it is announced.
@@ -96,11 +97,9 @@ pub fn list(
     rules: &Rules,
 ) -> Result<Notices> {
     let (last_id, seen_at) = marker(tx, &actor.username)?;
-    let visible = Visible {
-        layer: fire_layer,
-        scope: fire_scope(actor),
-        watch_since: now - Duration::days(rules.watch_days),
-    };
+    let scope = fire_scope(actor);
+    let watch_since = ts(now - Duration::days(rules.watch_days));
+    let visible = Visible::new(fire_layer, &scope, &watch_since);
     let mut items = vec![];
     let since = ts(now - Duration::days(WINDOW_DAYS));
     for e in tx

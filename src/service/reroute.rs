@@ -128,7 +128,7 @@ mod tests {
         let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
             "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
         import_geojson(
-            &conn,
+            &crate::store::sqlite::SqliteTx::new(&conn),
             &registry,
             "districts",
             district,
@@ -175,7 +175,7 @@ mod tests {
         .expect("verified");
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
-        import_geojson(&conn, &registry, "mines", mine, crate::i18n::Lang::En).expect("mine");
+        import_geojson(&tx, &registry, "mines", mine, crate::i18n::Lang::En).expect("mine");
         let moved = reroute_open(&tx, now, "boundary update").expect("reroute");
         let what: Vec<(&str, &str, &str)> = moved
             .iter()

@@ -6,10 +6,8 @@ use geo::Point;
 use serde::Serialize;
 
 use super::Result;
-use crate::domain::access::Scope;
 use crate::domain::dust_issue::{IssueKind, IssueState, Status};
 use crate::domain::responsibility::Responsible;
-use crate::layers::Layer;
 
 /// A violation as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -89,7 +87,7 @@ pub struct IssueEvent {
 pub struct IssueFilter<'a> {
     /// What the reader may see: the layer's read scope bound to the user; `None` for the
     /// system's own work.
-    pub visible: Option<(&'a Layer, Scope)>,
+    pub visible: Option<super::features::Visible<'a>>,
     /// By UUID or code.
     pub id_or_code: Option<String>,
     /// Any of these statuses (none: any status).

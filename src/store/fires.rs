@@ -6,12 +6,10 @@ use geo::Point;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Result;
-use crate::domain::access::Scope;
+use super::{Result, features};
 use crate::domain::clearance::{Change, FireRef};
 use crate::domain::fire::{FireKind, FireState, Status};
 use crate::domain::responsibility::Responsible;
-use crate::layers::Layer;
 
 /// Times are stored as RFC 3339 UTC to the second, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -141,21 +139,11 @@ pub struct Nearby {
     pub distance_m: f64,
 }
 
-/// What a reader may see of the fire layer: its read scope, bound to the user, as the layer
-/// file declares it (the same one the OGC API collection applies, so both always agree).
-#[derive(Debug, Clone)]
-pub struct Visible<'a> {
-    pub layer: &'a Layer,
-    pub scope: Scope,
-    /// The start of the re-ignition watch: cleared fires since then count as open for patrols.
-    pub watch_since: DateTime<Utc>,
-}
-
 /// Which fires a list asks for. Every field narrows; the default is every fire.
 #[derive(Debug, Clone, Default)]
 pub struct FireFilter<'a> {
     /// What the reader may see; `None` for the system's own work (sweeps, re-routing).
-    pub visible: Option<Visible<'a>>,
+    pub visible: Option<features::Visible<'a>>,
     /// Any of these statuses.
     pub statuses: Option<Vec<Status>>,
     /// The kind, as sent (an unknown one matches nothing).
@@ -164,8 +152,8 @@ pub struct FireFilter<'a> {
     pub district: Option<String>,
     /// minlon, minlat, maxlon, maxlat.
     pub bbox: Option<[f64; 4]>,
-    /// For each (field, values): the layer's field holds one of the values.
-    pub any_of: Vec<(String, Vec<String>)>,
+    /// Conditions on the layer's fields (an export's `--where`).
+    pub filters: Vec<features::Filter>,
     /// A deadline at or before this.
     pub due_by: Option<DateTime<Utc>>,
     /// A deadline at or after this.

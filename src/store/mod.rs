@@ -11,9 +11,7 @@
 pub mod sqlite;
 
 // The aggregates. Transitional (issue 10): each re-exports the SQLite module it is moving out of.
-pub mod areas {
-    pub use super::sqlite::areas::*;
-}
+pub mod areas;
 pub mod audit {
     pub use super::sqlite::audit::*;
 }
@@ -24,9 +22,7 @@ pub mod dust {
     pub use super::sqlite::dust::*;
 }
 pub mod dust_issues;
-pub mod features {
-    pub use super::sqlite::features::*;
-}
+pub mod features;
 pub mod fires;
 pub mod gpkg {
     pub use super::sqlite::gpkg::*;
@@ -91,7 +87,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
+    fn areas(&self) -> &dyn areas::Areas;
     fn dust_issues(&self) -> &dyn dust_issues::DustIssues;
+    fn features(&self) -> &dyn features::Features;
     fn fires(&self) -> &dyn fires::Fires;
     fn notifications(&self) -> &dyn notifications::Notifications;
     fn outbox(&self) -> &dyn outbox::Outbox;

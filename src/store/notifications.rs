@@ -3,7 +3,7 @@
 //! `service::notifications`. Times are stored text (RFC 3339 UTC), compared as text.
 
 use super::Result;
-use super::fires::Visible;
+use super::features::Visible;
 
 /// A report, reassignment or re-ignition of a fire.
 pub struct FireEvent {

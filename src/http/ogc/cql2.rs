@@ -1,6 +1,7 @@
 //! CQL2 text (OGC 21-065), the part a property filter needs: comparisons, `AND`/`OR`/`NOT`,
 //! `LIKE`, `BETWEEN`, `IN`, `IS [NOT] NULL`, `CASEI(…)`, and `TIMESTAMP('…')` / `DATE('…')`
-//! literals. Parsed by recursive descent into an [`Expr`]; [`super::filter`] turns it into SQL.
+//! literals. Parsed by recursive descent into an [`Expr`]; [`super::filter`] checks it against the
+//! queryables into the store's typed filter.
 //!
 //! Written here rather than taken from the `cql2` crate, which brings a second geojson, geozero,
 //! jsonschema and sqlparser for the spatial and JSON parts we do not serve.
@@ -58,7 +59,8 @@ pub enum Op {
 }
 
 impl Op {
-    pub fn sql(self) -> &'static str {
+    /// The operator as CQL2 writes it.
+    pub fn symbol(self) -> &'static str {
         match self {
             Op::Eq => "=",
             Op::Ne => "<>",
@@ -138,7 +140,7 @@ impl fmt::Display for Tok {
             Tok::Quoted(s) => write!(f, "\"{s}\""),
             Tok::Str(s) => write!(f, "'{s}'"),
             Tok::Num(n) => write!(f, "{n}"),
-            Tok::Op(op) => write!(f, "{}", op.sql()),
+            Tok::Op(op) => write!(f, "{}", op.symbol()),
             Tok::LParen => write!(f, "("),
             Tok::RParen => write!(f, ")"),
             Tok::Comma => write!(f, ","),

@@ -22,7 +22,8 @@ use crate::http::extract::{Json, User};
 use crate::layers::Layer;
 use crate::service::edit::{self as service, EVENT_LAYERS, Edited, editable};
 use crate::service::fires::watch_since;
-use crate::store::features;
+use crate::store::Tx;
+use crate::store::features::Visible;
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 
@@ -196,13 +197,18 @@ fn fid_of(fid: &str) -> Result<i64, Error> {
 
 /// The stored feature as this user sees it, with what the edit re-routed.
 fn answer(
-    tx: &rusqlite::Connection,
+    tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
     edited: &Edited,
     since: &str,
 ) -> Result<Value, Error> {
-    let mut f = features::item(tx, layer, &Scope::All, &edited.fid.to_string(), since)?
+    let mut f = tx
+        .features()
+        .item(
+            &Visible::new(layer, &Scope::All, since),
+            &edited.fid.to_string(),
+        )?
         .ok_or_else(|| Error::not_found("feature"))?;
     if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
         for h in fields::hidden(layer, actor) {
@@ -242,14 +248,9 @@ fn geojson_response(status: StatusCode, v: &Value) -> Response {
 }
 
 /// Whether the user may see this feature (writes to what one cannot read are 404).
-fn in_scope(
-    tx: &rusqlite::Connection,
-    layer: &Layer,
-    scope: &Scope,
-    fid: i64,
-    since: &str,
-) -> Result<(), Error> {
-    features::item(tx, layer, scope, &fid.to_string(), since)?
+fn in_scope(tx: &dyn Tx, layer: &Layer, scope: &Scope, fid: i64, since: &str) -> Result<(), Error> {
+    tx.features()
+        .item(&Visible::new(layer, scope, since), &fid.to_string())?
         .map(|_| ())
         .ok_or_else(|| Error::not_found("feature"))
 }
@@ -262,9 +263,7 @@ async fn run_edit(
     layer: Layer,
     scope: Option<(Scope, i64)>,
     lang: crate::i18n::Lang,
-    edit: impl FnOnce(&rusqlite::Connection, &service::Ctx, &Layer) -> Result<Edited, Error>
-    + Send
-    + 'static,
+    edit: impl FnOnce(&dyn Tx, &service::Ctx, &Layer) -> Result<Edited, Error> + Send + 'static,
 ) -> Result<(Edited, Value), ApiError> {
     let (now, a) = (Utc::now(), app.clone());
     let since = watch_since(now, &app.rules);

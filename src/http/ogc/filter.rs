@@ -1,15 +1,15 @@
-//! Item filters as SQL conditions on the layer's table (alias `t`): a CQL2 expression (Part 3),
-//! `datetime` on the layer's time field (Part 1), and `property=value` equality (Part 3's
-//! queryables as query parameters). Property names are checked against the queryables and
-//! quoted; every value is a bound parameter.
+//! Item filters, checked: a CQL2 expression (Part 3), `datetime` on the layer's time field
+//! (Part 1), and `property=value` equality (Part 3's queryables as query parameters) become a
+//! typed [`Filter`] for the store. Property names are checked against the queryables and
+//! operand types against each other, with the reasons given back; the store's engine turns the
+//! filter into its query language.
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
-use rusqlite::types::Value as Sql;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::cql2::{Expr, Scalar};
+use super::cql2::{Expr, Op, Scalar};
 use crate::error::Error;
 use crate::layers::{Field, FieldType};
-use crate::store::features::Condition;
+use crate::store::features::{Cmp, Filter, Operand};
 
 fn bad(detail: impl Into<String>) -> Error {
     Error::bad_request("bad_filter").arg("detail", detail.into())
@@ -39,9 +39,8 @@ impl Ty {
     }
 }
 
-struct Compiler<'a> {
+struct Checker<'a> {
     fields: &'a [&'a Field],
-    params: Vec<Sql>,
 }
 
 fn rfc3339(s: &str) -> Option<DateTime<Utc>> {
@@ -50,12 +49,18 @@ fn rfc3339(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The stored form of a time (`store::fires::ts`): RFC 3339 UTC to the second.
-fn stored(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+fn cmp(op: Op) -> Cmp {
+    match op {
+        Op::Eq => Cmp::Eq,
+        Op::Ne => Cmp::Ne,
+        Op::Lt => Cmp::Lt,
+        Op::Le => Cmp::Le,
+        Op::Gt => Cmp::Gt,
+        Op::Ge => Cmp::Ge,
+    }
 }
 
-impl Compiler<'_> {
+impl Checker<'_> {
     fn field(&self, name: &str) -> Result<&Field, Error> {
         self.fields
             .iter()
@@ -70,7 +75,7 @@ impl Compiler<'_> {
             })
     }
 
-    fn scalar(&mut self, s: &Scalar) -> Result<(String, Ty), Error> {
+    fn scalar(&self, s: &Scalar) -> Result<(Operand, Ty), Error> {
         Ok(match s {
             Scalar::Property(name) => {
                 let f = self.field(name)?;
@@ -79,42 +84,30 @@ impl Compiler<'_> {
                     _ if super::fields::is_timestamp(f) => Ty::Time,
                     _ => Ty::Text,
                 };
-                (format!("t.\"{}\"", f.name), ty)
+                (Operand::Field(f.name.clone()), ty)
             }
-            Scalar::Text(t) => {
-                self.params.push(Sql::Text(t.clone()));
-                ("?".into(), Ty::Text)
-            }
-            Scalar::Number(n) => {
-                self.params.push(Sql::Real(*n));
-                ("?".into(), Ty::Number)
-            }
-            Scalar::Bool(b) => {
-                self.params.push(Sql::Integer(i64::from(*b)));
-                ("?".into(), Ty::Bool)
-            }
+            Scalar::Text(t) => (Operand::Text(t.clone()), Ty::Text),
+            Scalar::Number(n) => (Operand::Number(*n), Ty::Number),
+            Scalar::Bool(b) => (Operand::Bool(*b), Ty::Bool),
             Scalar::Timestamp(t) => {
                 let at = rfc3339(t).ok_or_else(|| {
                     bad(format!(
                         "TIMESTAMP('{t}') is not an RFC 3339 time such as 2024-05-01T08:00:00Z"
                     ))
                 })?;
-                self.params.push(Sql::Text(stored(at)));
-                ("?".into(), Ty::Time)
+                (Operand::Time(at), Ty::Time)
             }
             Scalar::Date(d) => {
                 let day = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
                     .map_err(|_| bad(format!("DATE('{d}') is not a date such as 2024-05-01")))?;
-                self.params
-                    .push(Sql::Text(day.format("%Y-%m-%d").to_string()));
-                ("?".into(), Ty::Time)
+                (Operand::Date(day), Ty::Time)
             }
             Scalar::Casei(inner) => {
-                let (sql, ty) = self.scalar(inner)?;
+                let (o, ty) = self.scalar(inner)?;
                 if !Ty::Text.fits(ty) {
                     return Err(bad(format!("CASEI takes text, not {}", ty.name())));
                 }
-                (format!("lower({sql})"), Ty::Text)
+                (Operand::Casei(Box::new(o)), Ty::Text)
             }
         })
     }
@@ -131,36 +124,35 @@ impl Compiler<'_> {
         }
     }
 
-    fn expr(&mut self, e: &Expr) -> Result<String, Error> {
+    fn expr(&self, e: &Expr) -> Result<Filter, Error> {
         Ok(match e {
             Expr::And(parts) | Expr::Or(parts) => {
-                let op = if matches!(e, Expr::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                let sql = parts
+                let parts = parts
                     .iter()
                     .map(|p| self.expr(p))
                     .collect::<Result<Vec<_>, _>>()?;
-                format!("({})", sql.join(op))
+                if matches!(e, Expr::And(_)) {
+                    Filter::And(parts)
+                } else {
+                    Filter::Or(parts)
+                }
             }
-            Expr::Not(inner) => format!("(NOT {})", self.expr(inner)?),
-            Expr::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+            Expr::Not(inner) => Filter::Not(Box::new(self.expr(inner)?)),
+            Expr::Bool(b) => Filter::Const(*b),
             Expr::Compare(a, op, b) => {
                 let (l, lt) = self.scalar(a)?;
                 let (r, rt) = self.scalar(b)?;
                 self.same(lt, rt, "a comparison")?;
-                format!("({l} {} {r})", op.sql())
+                Filter::Compare(l, cmp(*op), r)
             }
             Expr::Like {
                 value,
                 pattern,
                 negated,
             } => {
-                let (l, lt) = self.scalar(value)?;
+                let (value, lt) = self.scalar(value)?;
                 self.same(lt, Ty::Text, "LIKE")?;
-                let (text, lower) = match pattern {
+                let (pattern, casei) = match pattern {
                     Scalar::Text(t) => (t.clone(), false),
                     Scalar::Casei(inner) => match inner.as_ref() {
                         Scalar::Text(t) => (t.clone(), true),
@@ -168,20 +160,11 @@ impl Compiler<'_> {
                     },
                     _ => return Err(bad("LIKE takes a quoted pattern")),
                 };
-                let glob = like_to_glob(&text);
-                // SQLite's lower() folds ASCII only; fold the pattern the same way.
-                let glob = if lower {
-                    glob.to_ascii_lowercase()
-                } else {
-                    glob
-                };
-                self.params.push(Sql::Text(glob));
-                // GLOB, not LIKE: CQL2's LIKE is case-sensitive and SQLite's LIKE is not.
-                let sql = format!("({l} GLOB ?)");
-                if *negated {
-                    format!("(NOT {sql})")
-                } else {
-                    sql
+                Filter::Like {
+                    value,
+                    pattern,
+                    casei,
+                    negated: *negated,
                 }
             }
             Expr::Between {
@@ -195,8 +178,12 @@ impl Compiler<'_> {
                 let (hi, hit) = self.scalar(high)?;
                 self.same(vt, lot, "BETWEEN")?;
                 self.same(vt, hit, "BETWEEN")?;
-                let not = if *negated { "NOT " } else { "" };
-                format!("({v} {not}BETWEEN {lo} AND {hi})")
+                Filter::Between {
+                    value: v,
+                    low: lo,
+                    high: hi,
+                    negated: *negated,
+                }
             }
             Expr::In {
                 value,
@@ -206,74 +193,46 @@ impl Compiler<'_> {
                 let (v, vt) = self.scalar(value)?;
                 let mut items = vec![];
                 for s in list {
-                    let (sql, ty) = self.scalar(s)?;
+                    let (o, ty) = self.scalar(s)?;
                     self.same(vt, ty, "IN")?;
-                    items.push(sql);
+                    items.push(o);
                 }
-                let not = if *negated { "NOT " } else { "" };
-                format!("({v} {not}IN ({}))", items.join(", "))
+                Filter::In {
+                    value: v,
+                    list: items,
+                    negated: *negated,
+                }
             }
             Expr::IsNull { value, negated } => {
                 let (v, _) = self.scalar(value)?;
-                let not = if *negated { "NOT " } else { "" };
-                format!("({v} IS {not}NULL)")
+                Filter::IsNull {
+                    value: v,
+                    negated: *negated,
+                }
             }
         })
     }
 }
 
-/// CQL2 LIKE (`%` any run, `_` one character, `\` escapes) as a GLOB pattern.
-fn like_to_glob(pattern: &str) -> String {
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        let literal = |c: char| match c {
-            '*' | '?' | '[' => format!("[{c}]"),
-            c => c.to_string(),
-        };
-        match c {
-            '\\' => match chars.next() {
-                Some(next) => out += &literal(next),
-                None => out += "\\",
-            },
-            '%' => out.push('*'),
-            '_' => out.push('?'),
-            c => out += &literal(c),
-        }
-    }
-    out
-}
-
-/// A parsed CQL2 filter as a condition, against the fields the user may query.
-pub fn cql2(e: &Expr, fields: &[&Field]) -> Result<Condition, Error> {
-    let mut c = Compiler {
-        fields,
-        params: vec![],
-    };
-    let sql = c.expr(e)?;
-    Ok(Condition {
-        sql,
-        params: c.params,
-    })
+/// A parsed CQL2 filter, checked against the fields the user may query.
+pub fn cql2(e: &Expr, fields: &[&Field]) -> Result<Filter, Error> {
+    Checker { fields }.expr(e)
 }
 
 /// `name=value` on a queryable: compared as a number for numeric fields.
-pub fn equals(f: &Field, value: &str) -> Result<Condition, Error> {
-    let param = match f.kind {
+pub fn equals(f: &Field, value: &str) -> Result<Filter, Error> {
+    let v = match f.kind {
         FieldType::Integer | FieldType::Real => {
             let n = value.trim().parse::<f64>().map_err(|_| {
                 Error::bad_request("bad_query")
                     .arg("param", f.name.clone())
                     .arg("detail", format!("{value} is not a number"))
             })?;
-            Sql::Real(n)
+            Operand::Number(n)
         }
-        _ => Sql::Text(value.to_string()),
+        _ => Operand::Text(value.to_string()),
     };
-    Ok(Condition {
-        sql: format!("t.\"{}\" = ?", f.name),
-        params: vec![param],
-    })
+    Ok(Filter::Compare(Operand::Field(f.name.clone()), Cmp::Eq, v))
 }
 
 /// One end of a `datetime` interval: (the time, whether it was a whole day).
@@ -294,16 +253,13 @@ fn bound(s: &str) -> Result<Option<(DateTime<Utc>, bool)>, Error> {
 
 /// `datetime` (an instant, a date, or an interval `start/end` with `..` for open) on a time
 /// field. A date covers its whole (UTC) day.
-pub fn datetime(field: &str, value: &str) -> Result<Condition, Error> {
-    let col = format!("t.\"{field}\"");
+pub fn datetime(field: &str, value: &str) -> Result<Filter, Error> {
+    let at = |op, t| Filter::Compare(Operand::Field(field.to_string()), op, Operand::Time(t));
     let day = |t: DateTime<Utc>| t + Duration::days(1);
-    let (sql, params) = match value.split_once('/') {
+    Ok(match value.split_once('/') {
         None => match bound(value)? {
-            Some((t, true)) => (
-                format!("({col} >= ? AND {col} < ?)"),
-                vec![stored(t), stored(day(t))],
-            ),
-            Some((t, false)) => (format!("{col} = ?"), vec![stored(t)]),
+            Some((t, true)) => Filter::And(vec![at(Cmp::Ge, t), at(Cmp::Lt, day(t))]),
+            Some((t, false)) => at(Cmp::Eq, t),
             None => return Err(Error::bad_request("bad_datetime").arg("value", value.to_string())),
         },
         Some((a, b)) => {
@@ -314,32 +270,24 @@ pub fn datetime(field: &str, value: &str) -> Result<Condition, Error> {
                 return Err(Error::bad_request("bad_datetime").arg("value", value.to_string()));
             }
             let mut conds = vec![];
-            let mut params = vec![];
             if let Some((t, _)) = start {
-                conds.push(format!("{col} >= ?"));
-                params.push(stored(t));
+                conds.push(at(Cmp::Ge, t));
             }
             match end {
-                Some((t, true)) => {
-                    conds.push(format!("{col} < ?"));
-                    params.push(stored(day(t)));
-                }
-                Some((t, false)) => {
-                    conds.push(format!("{col} <= ?"));
-                    params.push(stored(t));
-                }
+                Some((t, true)) => conds.push(at(Cmp::Lt, day(t))),
+                Some((t, false)) => conds.push(at(Cmp::Le, t)),
                 None => {}
             }
-            if conds.is_empty() {
+            match conds.len() {
                 // `../..` is every feature with a time.
-                conds.push(format!("{col} IS NOT NULL"));
+                0 => Filter::IsNull {
+                    value: Operand::Field(field.to_string()),
+                    negated: true,
+                },
+                1 => conds.remove(0),
+                _ => Filter::And(conds),
             }
-            (format!("({})", conds.join(" AND ")), params)
         }
-    };
-    Ok(Condition {
-        sql,
-        params: params.into_iter().map(Sql::Text).collect(),
     })
 }
 
@@ -348,7 +296,10 @@ mod tests {
     use super::super::cql2::parse;
     use super::*;
     use crate::layers::Registry;
+    use crate::store::sqlite::filter::{Condition, compile as sql};
+    use rusqlite::types::Value as Sql;
 
+    /// A filter checked here, as the SQLite engine runs it.
     fn compile(src: &str) -> Result<Condition, Error> {
         let r = Registry::builtin().expect("layers");
         let fires = r.get("fire_points").expect("fires").clone();
@@ -356,7 +307,11 @@ mod tests {
             .public_fields()
             .filter(|f| f.kind != FieldType::Json)
             .collect();
-        cql2(&parse(src).expect("parse"), &fields)
+        cql2(&parse(src).expect("parse"), &fields).map(|f| sql(&f))
+    }
+
+    fn datetime(field: &str, value: &str) -> Result<Condition, Error> {
+        super::datetime(field, value).map(|f| sql(&f))
     }
 
     fn message(e: Error) -> String {
@@ -397,12 +352,6 @@ mod tests {
             compile("signs = 'smoke'").is_err(),
             "lists are not queryable"
         );
-    }
-
-    #[test]
-    fn like_patterns_translate_to_case_sensitive_globs() {
-        assert_eq!(like_to_glob("a%b_c"), "a*b?c");
-        assert_eq!(like_to_glob("100\\%*?[x]"), "100%[*][?][[]x]");
     }
 
     #[test]

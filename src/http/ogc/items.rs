@@ -24,7 +24,8 @@ use crate::http::extract::User;
 use crate::i18n::Lang;
 use crate::layers::Layer;
 use crate::service::fires::watch_since;
-use crate::store::features::{self, Condition, ItemQuery, Page};
+use crate::store::Tx;
+use crate::store::features::{Filter, ItemQuery, Page, Visible, geometry_json};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
@@ -120,7 +121,7 @@ pub async fn collections(
         .read(move |c| {
             layers
                 .into_iter()
-                .map(|(l, s)| Ok((features::extent(c, &l, &s, &since)?, l)))
+                .map(|(l, s)| Ok((c.features().extent(&Visible::new(&l, &s, &since))?, l)))
                 .collect::<Result<Vec<_>, Error>>()
         })
         .await?;
@@ -157,7 +158,7 @@ pub async fn collection(
     let l = layer.clone();
     let extent = app
         .db
-        .read(move |c| features::extent(c, &l, &scope, &since))
+        .read(move |c| c.features().extent(&Visible::new(&l, &scope, &since)))
         .await?;
     let v = collection_json(&layer, lang, &base, extent);
     Ok(match fmt {
@@ -327,7 +328,6 @@ const ITEMS_PARAMS: [&str; 10] = [
 /// A page request, parsed once.
 struct ItemsRequest {
     query: ItemQuery,
-    conditions: Vec<Condition>,
     crs: Crs,
 }
 
@@ -339,17 +339,17 @@ fn items_request(
     let queryables = fields::queryables(layer, actor);
     let names: Vec<&str> = queryables.iter().map(|f| f.name.as_str()).collect();
     let equals = check_params(q, &ITEMS_PARAMS, &names)?;
-    let mut conditions = vec![];
+    let mut filters: Vec<Filter> = vec![];
     for (k, v) in equals {
         if let Some(f) = queryables.iter().find(|f| &f.name == k) {
-            conditions.push(filter::equals(f, v)?);
+            filters.push(filter::equals(f, v)?);
         }
     }
     if let Some(dt) = q.get("datetime") {
         let Some(field) = fields::time_field(layer) else {
             return Err(Error::bad_request("no_time").arg("layer", layer.name.clone()));
         };
-        conditions.push(filter::datetime(field, dt)?);
+        filters.push(filter::datetime(field, dt)?);
     }
     if let Some(lang) = q.get("filter-lang")
         && lang != "cql2-text"
@@ -378,7 +378,7 @@ fn items_request(
             }
             None => Error::bad_request("bad_filter").arg("detail", e.to_string()),
         })?;
-        conditions.push(filter::cql2(&expr, &queryables)?);
+        filters.push(filter::cql2(&expr, &queryables)?);
     }
     let bbox_crs = crs_param(q, "bbox-crs")?;
     let bbox = match q.get("bbox").map(|s| parse_bbox(s)).transpose()? {
@@ -395,9 +395,8 @@ fn items_request(
             bbox,
             limit: parse_usize(q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?.max(1),
             offset: parse_usize(q, "offset", 0, i64::MAX as usize)?,
-            equals: vec![],
+            filters,
         },
-        conditions,
         crs: crs_param(q, "crs")?,
     })
 }
@@ -417,7 +416,7 @@ fn shape(f: &mut Value, hidden: &[String], projector: Option<&Projector>) -> Res
             .map_err(|e| Error::invalid("crs_transform").arg("detail", e.to_string()))?;
         let geom = crate::gis::geometry_from_geojson(&gj.value)
             .map_err(|e| Error::invalid("crs_transform").arg("detail", e))?;
-        *g = features::geometry_json(&p.geometry(&geom)?);
+        *g = geometry_json(&p.geometry(&geom)?);
     }
     Ok(())
 }
@@ -441,14 +440,15 @@ pub async fn items(
     let req = items_request(&layer, &actor, &q)?;
     let hidden = fields::hidden(&layer, &actor);
     let since = since(&app);
-    let (l, query, conds, crs) = (layer.clone(), req.query.clone(), req.conditions, req.crs);
+    let (l, query, crs) = (layer.clone(), req.query.clone(), req.crs);
     let (page, matched) = app
         .db
         .read(move |c| {
-            let mut page: Page = features::items_where(c, &l, &scope, &query, &conds, &since)?;
+            let view = Visible::new(&l, &scope, &since);
+            let mut page: Page = c.features().items(&view, &query)?;
             let n = page.features.len();
             let matched = if page.more {
-                features::count_where(c, &l, &scope, &query, &conds, &since, COUNT_CAP)?
+                c.features().count_items(&view, &query, COUNT_CAP)?
             } else if n > 0 || query.offset == 0 {
                 // The last page: what came before it and what is on it.
                 Some(query.offset + n)
@@ -535,7 +535,7 @@ pub async fn item(
     let found = app
         .db
         .read(move |c| {
-            let Some(mut f) = features::item(c, &l, &scope, &fid, &since)? else {
+            let Some(mut f) = c.features().item(&Visible::new(&l, &scope, &since), &fid)? else {
                 return Ok(None);
             };
             let projector = (crs != Crs::Crs84)

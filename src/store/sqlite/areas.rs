@@ -1,13 +1,15 @@
-//! Loads the polygons responsibility is decided from (districts, mines, dumps, heaps).
+//! The polygons responsibility is decided from, read from their feature tables: the [`Areas`]
+//! trait on [`SqliteTx`].
 
 use geo::{Geometry, MultiPolygon};
 use rusqlite::Connection;
 
-use super::{Result, StoreError, gpkg};
-use crate::domain::responsibility::{Areas, District, GangueHeap, Mine, WasteDump};
+use super::{Result, SqliteTx, StoreError, gpkg};
+use crate::domain::responsibility::{self, District, GangueHeap, Mine, WasteDump};
+use crate::store::areas::Areas;
 
 /// A polygon or multipolygon as a multipolygon.
-pub fn as_multipolygon(g: Geometry<f64>) -> Option<MultiPolygon<f64>> {
+fn as_multipolygon(g: Geometry<f64>) -> Option<MultiPolygon<f64>> {
     match g {
         Geometry::MultiPolygon(m) => Some(m),
         Geometry::Polygon(p) => Some(MultiPolygon(vec![p])),
@@ -34,9 +36,15 @@ fn rows<T>(
     Ok(out)
 }
 
-/// Every polygon that decides responsibility.
-pub fn load(conn: &Connection) -> Result<Areas> {
-    Ok(Areas {
+impl Areas for SqliteTx<'_> {
+    fn load(&self) -> Result<responsibility::Areas> {
+        load(self.conn)
+    }
+}
+
+/// Transitional (issue 10): [`Areas::load`] on a connection, for code not yet on the traits.
+pub fn load(conn: &Connection) -> Result<responsibility::Areas> {
+    Ok(responsibility::Areas {
         districts: rows(
             conn,
             "SELECT fid, geom, code, name FROM districts WHERE geom IS NOT NULL",

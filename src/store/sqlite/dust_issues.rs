@@ -67,8 +67,10 @@ fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
 /// The filter as a condition on `dust_issues t`, with its parameters.
 fn condition(f: &IssueFilter) -> (String, Vec<Sql>) {
     let (cond, mut params) = match &f.visible {
-        // Violations have no re-ignition watch.
-        Some((layer, scope)) => super::features::scope_sql(layer, scope, ""),
+        Some(v) => {
+            let c = super::scope::condition(v);
+            (c.sql, c.params)
+        }
         None => ("1".to_string(), vec![]),
     };
     let mut sql = format!("({cond})");

@@ -1,4 +1,6 @@
-//! Reading and writing any layer's features, as declared by its layer file, filtered by scope.
+//! Any layer's features in its GeoPackage feature table, as declared by its layer file: the
+//! [`Features`] trait on [`SqliteTx`]. Scopes and filters become SQL in `scope.rs` and
+//! `filter.rs`; table and column names come from the layer files (checked when they load).
 
 use std::collections::BTreeMap;
 
@@ -7,108 +9,36 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::{Result, gpkg};
+use super::filter::{self, Condition};
+use super::{Result, SqliteTx, gpkg, scope};
 use crate::domain::access::Scope;
-use crate::domain::fire::Status;
 use crate::layers::{FieldType, Layer};
+use crate::store::features::{Features, Filter, ItemQuery, Page, Stored, Visible, geometry_json};
 
-/// A page request on a layer.
-#[derive(Debug, Clone, Default)]
-pub struct ItemQuery {
-    /// minlon, minlat, maxlon, maxlat.
-    pub bbox: Option<[f64; 4]>,
-    pub limit: usize,
-    pub offset: usize,
-    /// Property equality filters, on declared fields only.
-    pub equals: Vec<(String, String)>,
-}
+pub use super::scope::scope_sql;
 
-/// One page of features, as GeoJSON Feature objects.
-pub struct Page {
-    pub features: Vec<Value>,
-    /// Whether there may be more after this page.
-    pub more: bool,
-}
-
-/// A scope as an SQL condition with its parameters. `watch_since` is the start of the
-/// re-ignition watch (RFC 3339): cleared fires since then count as open for patrols.
-pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
-    if let (Some(follows), Some(parent)) = (&layer.access.follows, layer.access.parent.as_deref()) {
-        return follow_sql(&follows.column, parent, scope, watch_since);
-    }
-    let col = |c: &Option<String>| c.clone();
-    match scope {
-        Scope::All => ("1".into(), vec![]),
-        Scope::District(code) => match col(&layer.access.columns.district) {
-            Some(c) => (format!("t.\"{c}\" = ?"), vec![Sql::Text(code.clone())]),
-            None => ("0".into(), vec![]),
-        },
-        Scope::Holder(h) => match col(&layer.access.columns.holder) {
-            Some(c) => (format!("t.\"{c}\" = ?"), vec![Sql::Text(h.clone())]),
-            None => ("0".into(), vec![]),
-        },
-        Scope::Open if layer.field("status").is_some() && layer.field("cleared_at").is_some() => {
-            let open: Vec<String> = Status::ALL
-                .iter()
-                .filter(|s| s.is_open())
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
-            (
-                format!(
-                    "(t.status IN ({}) OR (t.status = 'cleared' AND t.cleared_at >= ?))",
-                    open.join(",")
-                ),
-                vec![Sql::Text(watch_since.into())],
-            )
-        }
-        Scope::Open if !layer.access.closed.is_empty() => (
-            format!(
-                "t.status NOT IN ({})",
-                vec!["?"; layer.access.closed.len()].join(",")
-            ),
-            layer.access.closed.iter().cloned().map(Sql::Text).collect(),
-        ),
-        Scope::Open => ("1".into(), vec![]),
-        Scope::Nothing => ("0".into(), vec![]),
-    }
-}
-
-/// The scope of a layer whose rows belong to rows of `parent` (an inspection to its fire): a row
-/// is readable exactly when the row its `column` names is, whatever the role.
-fn follow_sql(
-    column: &str,
-    parent: &Layer,
-    scope: &Scope,
-    watch_since: &str,
-) -> (String, Vec<Sql>) {
-    match scope {
-        Scope::All => ("1".into(), vec![]),
-        Scope::Nothing => ("0".into(), vec![]),
-        _ => {
-            let (cond, params) = scope_sql(parent, scope, watch_since);
-            let key = parent.key.as_deref().unwrap_or("fid");
-            // The subquery's own alias `t` shadows the outer one, so `cond` applies to the parent.
-            (
-                format!(
-                    "t.\"{column}\" IN (SELECT t.\"{key}\" FROM \"{}\" t WHERE {cond})",
-                    parent.name
-                ),
-                params,
-            )
-        }
-    }
+/// The columns of a layer's feature table (besides `fid` and `geom`), for the schema.
+pub(super) fn columns(layer: &Layer) -> Vec<gpkg::Column> {
+    layer
+        .fields
+        .iter()
+        .map(|f| gpkg::Column {
+            name: f.name.clone(),
+            sql_type: match f.kind {
+                FieldType::Text | FieldType::Json => "TEXT",
+                FieldType::Integer => "INTEGER",
+                FieldType::Real => "REAL",
+            },
+            not_null: false,
+            unique: layer.key.as_deref() == Some(f.name.as_str()),
+        })
+        .collect()
 }
 
 fn select_list(layer: &Layer) -> String {
     let mut cols = vec!["t.fid".to_string(), "t.geom".to_string()];
     cols.extend(layer.public_fields().map(|f| format!("t.\"{}\"", f.name)));
     cols.join(", ")
-}
-
-/// The GeoJSON geometry object for a geometry.
-pub fn geometry_json(g: &Geometry<f64>) -> Value {
-    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g)))
-        .unwrap_or(Value::Null)
 }
 
 /// The value of column `i` as JSON, decoding json fields.
@@ -123,6 +53,16 @@ fn cell(r: &rusqlite::Row, i: usize, kind: FieldType) -> rusqlite::Result<Value>
         Sql::Text(s) => Value::String(s),
         Sql::Blob(_) => Value::Null,
     })
+}
+
+/// A column's value as JSON, as stored (json fields stay text).
+fn raw(v: Sql) -> Value {
+    match v {
+        Sql::Null | Sql::Blob(_) => Value::Null,
+        Sql::Integer(n) => Value::from(n),
+        Sql::Real(x) => Value::from(x),
+        Sql::Text(s) => Value::from(s),
+    }
 }
 
 /// A row as a GeoJSON Feature. Layers with a `uuid` key use it as the feature id.
@@ -149,24 +89,14 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
     Ok(Value::Object(f))
 }
 
-/// An extra condition on a layer's rows (table alias `t`), with its bound parameters: an OGC
-/// API filter, a `datetime`, a property equality.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Condition {
-    pub sql: String,
-    pub params: Vec<Sql>,
-}
-
-/// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree), the equality
-/// filters and the extra conditions.
-fn from_where(
-    layer: &Layer,
-    scope: &Scope,
-    q: &ItemQuery,
-    extra: &[Condition],
-    watch_since: &str,
-) -> (String, Vec<Sql>) {
-    let (cond, mut params) = scope_sql(layer, scope, watch_since);
+/// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree) and the
+/// filters.
+fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
+    let layer = view.layer;
+    let Condition {
+        sql: cond,
+        mut params,
+    } = scope::condition(view);
     let mut sql = format!(" FROM \"{}\" t", layer.name);
     if let Some([x0, y0, x1, y1]) = q.bbox {
         // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
@@ -183,111 +113,16 @@ fn from_where(
         );
     }
     sql += &format!(" WHERE {cond}");
-    for (k, v) in &q.equals {
-        if layer.public_fields().any(|f| &f.name == k) {
-            sql += &format!(" AND t.\"{k}\" = ?");
-            params.push(Sql::Text(v.clone()));
-        }
-    }
-    for c in extra {
+    for f in &q.filters {
+        let c = filter::compile(f);
         sql += &format!(" AND ({})", c.sql);
-        params.extend(c.params.iter().cloned());
+        params.extend(c.params);
     }
     (sql, params)
 }
 
-/// A page of a layer's features that the scope allows.
-pub fn items(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    q: &ItemQuery,
-    watch_since: &str,
-) -> Result<Page> {
-    items_where(conn, layer, scope, q, &[], watch_since)
-}
-
-/// [`items`] with extra conditions.
-pub fn items_where(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    q: &ItemQuery,
-    extra: &[Condition],
-    watch_since: &str,
-) -> Result<Page> {
-    let (from, mut params) = from_where(layer, scope, q, extra, watch_since);
-    let sql = format!(
-        "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
-        select_list(layer)
-    );
-    params.push(Sql::Integer(q.limit as i64 + 1));
-    params.push(Sql::Integer(q.offset as i64));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut features = vec![];
-    while let Some(r) = rows.next()? {
-        features.push(feature(layer, r)?);
-    }
-    let more = features.len() > q.limit;
-    features.truncate(q.limit);
-    Ok(Page { features, more })
-}
-
-/// How many features match (ignoring limit and offset), if that is at most `cap`: counting
-/// stops at the cap, so a count on a huge layer costs no more than reading `cap` rows.
-pub fn count_where(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    q: &ItemQuery,
-    extra: &[Condition],
-    watch_since: &str,
-    cap: usize,
-) -> Result<Option<usize>> {
-    let (from, mut params) = from_where(layer, scope, q, extra, watch_since);
-    let sql = format!("SELECT count(*) FROM (SELECT 1{from} LIMIT ?)");
-    params.push(Sql::Integer(cap as i64 + 1));
-    let n: i64 = conn
-        .prepare_cached(&sql)?
-        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
-    let n = usize::try_from(n).unwrap_or(usize::MAX);
-    Ok((n <= cap).then_some(n))
-}
-
-/// One feature by fid (or uuid, for layers keyed by uuid), if the scope allows it.
-pub fn item(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    id: &str,
-    watch_since: &str,
-) -> Result<Option<Value>> {
-    let (cond, mut params) = scope_sql(layer, scope, watch_since);
-    let by = match (layer.key.as_deref(), id.parse::<i64>()) {
-        (_, Ok(n)) => {
-            params.push(Sql::Integer(n));
-            "t.fid = ?"
-        }
-        (Some("uuid"), Err(_)) => {
-            params.push(Sql::Text(id.into()));
-            "t.uuid = ?"
-        }
-        _ => return Ok(None),
-    };
-    // The scope's parameters come first, so the scope's condition must too.
-    let sql = format!(
-        "SELECT {} FROM \"{}\" t WHERE ({cond}) AND {by}",
-        select_list(layer),
-        layer.name
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    rows.next()?.map(|r| feature(layer, r)).transpose()
-}
-
 /// A JSON value as an SQL value for a field of this type.
-pub fn to_sql(kind: FieldType, v: &Value) -> Sql {
+fn to_sql(kind: FieldType, v: &Value) -> Sql {
     match (kind, v) {
         (_, Value::Null) => Sql::Null,
         (FieldType::Json, v) => Sql::Text(v.to_string()),
@@ -298,13 +133,12 @@ pub fn to_sql(kind: FieldType, v: &Value) -> Sql {
     }
 }
 
-/// Inserts one feature; `values` are by field name (already validated). Returns the fid.
-pub fn insert(
-    conn: &Connection,
+/// `SET geom = ?, "a" = ?, …` for the given fields of `values`, with the parameters.
+fn sets(
     layer: &Layer,
     geom: &Geometry<f64>,
     values: &BTreeMap<String, Value>,
-) -> Result<i64> {
+) -> Result<(Vec<String>, Vec<Sql>)> {
     let mut names = vec!["geom".to_string()];
     let mut params = vec![Sql::Blob(gpkg::try_encode(geom)?)];
     for (k, v) in values {
@@ -313,202 +147,396 @@ pub fn insert(
             params.push(to_sql(f.kind, v));
         }
     }
-    let marks = vec!["?"; names.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO \"{}\" ({}) VALUES ({marks})",
-        layer.name,
-        names.join(", ")
-    );
-    conn.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(params))?;
-    Ok(conn.last_insert_rowid())
+    Ok((names, params))
 }
 
-/// Whether a layer already has a feature with this key value.
-pub fn key_exists(conn: &Connection, layer: &Layer, field: &str, value: &str) -> Result<bool> {
-    let sql = format!(
-        "SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 LIMIT 1",
-        layer.name
-    );
-    Ok(conn
-        .query_row(&sql, [value], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
-/// Number of features in a layer.
-pub fn count(conn: &Connection, layer: &str) -> Result<i64> {
-    Ok(
-        conn.query_row(&format!("SELECT count(*) FROM \"{layer}\""), [], |r| {
-            r.get(0)
-        })?,
-    )
-}
-
-/// Replaces one feature's geometry and every column: a field missing from `values` becomes
-/// NULL, as a replace must leave nothing of the old feature. Returns whether the row existed.
-pub fn update(
-    conn: &Connection,
-    layer: &Layer,
-    fid: i64,
-    geom: &Geometry<f64>,
-    values: &BTreeMap<String, Value>,
-) -> Result<bool> {
-    let mut sets = vec!["geom = ?".to_string()];
-    let mut params = vec![Sql::Blob(gpkg::try_encode(geom)?)];
-    for f in &layer.fields {
-        sets.push(format!("\"{}\" = ?", f.name));
-        params.push(values.get(&f.name).map_or(Sql::Null, |v| to_sql(f.kind, v)));
-    }
-    params.push(Sql::Integer(fid));
-    let sql = format!(
-        "UPDATE \"{}\" SET {} WHERE fid = ?",
-        layer.name,
-        sets.join(", ")
-    );
-    let n = conn
-        .prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(params))?;
-    Ok(n > 0)
-}
-
-/// Deletes one feature. Returns whether the row existed.
-pub fn delete(conn: &Connection, layer: &Layer, fid: i64) -> Result<bool> {
-    let n = conn.execute(
-        &format!("DELETE FROM \"{}\" WHERE fid = ?1", layer.name),
-        [fid],
-    )?;
-    Ok(n > 0)
-}
-
-/// A stored feature: its geometry and every field by name (internal ones too).
-pub type Stored = (Geometry<f64>, Map<String, Value>);
-
-/// One stored feature, for an edit.
-pub fn row(conn: &Connection, layer: &Layer, fid: i64) -> Result<Option<Stored>> {
-    let cols: Vec<String> = layer
-        .fields
-        .iter()
-        .map(|f| format!("\"{}\"", f.name))
-        .collect();
-    let sql = format!(
-        "SELECT geom{}{} FROM \"{}\" WHERE fid = ?1",
-        if cols.is_empty() { "" } else { ", " },
-        cols.join(", "),
-        layer.name
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([fid])?;
-    let Some(r) = rows.next()? else {
-        return Ok(None);
-    };
-    let blob: Vec<u8> = r.get(0)?;
-    let geom = gpkg::decode(&blob)?;
-    let mut props = Map::new();
-    for (i, f) in layer.fields.iter().enumerate() {
-        props.insert(f.name.clone(), cell(r, i + 1, f.kind)?);
-    }
-    Ok(Some((geom, props)))
-}
-
-/// Every feature's fid, for re-deriving fields after the polygons they come from changed.
-pub fn fids(conn: &Connection, layer: &Layer) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare(&format!("SELECT fid FROM \"{}\" ORDER BY fid", layer.name))?;
-    let out = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
-    Ok(out)
-}
-
-/// Whether another feature than `fid` has this key value.
-pub fn key_taken(
-    conn: &Connection,
-    layer: &Layer,
-    field: &str,
-    value: &str,
-    fid: Option<i64>,
-) -> Result<bool> {
-    let sql = format!(
-        "SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 AND fid IS NOT ?2 LIMIT 1",
-        layer.name
-    );
-    Ok(conn
-        .query_row(&sql, rusqlite::params![value, fid], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
-/// The bounding box `[minx, miny, maxx, maxy]` of what the scope allows: the extent registered
-/// in gpkg_contents for an unscoped reader, otherwise aggregated from the R-tree entries of the
-/// rows in scope (so a scoped user does not learn where the others' features are).
-pub fn extent(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    watch_since: &str,
-) -> Result<Option<[f64; 4]>> {
-    type Row = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
-    let get = |r: &rusqlite::Row| -> rusqlite::Result<Row> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    };
-    let row: Row = if *scope == Scope::All {
-        conn.query_row(
-            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?1",
-            [&layer.name],
-            get,
-        )
-        .optional()?
-        .unwrap_or((None, None, None, None))
-    } else {
-        let (cond, params) = scope_sql(layer, scope, watch_since);
+impl Features for SqliteTx<'_> {
+    fn items(&self, view: &Visible, q: &ItemQuery) -> Result<Page> {
+        let (from, mut params) = from_where(view, q);
         let sql = format!(
-            "SELECT min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) FROM \"{0}\" t JOIN \"rtree_{0}_geom\" r ON r.id = t.fid WHERE {cond}",
+            "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
+            select_list(view.layer)
+        );
+        params.push(Sql::Integer(q.limit as i64 + 1));
+        params.push(Sql::Integer(q.offset as i64));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut features = vec![];
+        while let Some(r) = rows.next()? {
+            features.push(feature(view.layer, r)?);
+        }
+        let more = features.len() > q.limit;
+        features.truncate(q.limit);
+        Ok(Page { features, more })
+    }
+
+    fn count_items(&self, view: &Visible, q: &ItemQuery, cap: usize) -> Result<Option<usize>> {
+        let (from, mut params) = from_where(view, q);
+        let sql = format!("SELECT count(*) FROM (SELECT 1{from} LIMIT ?)");
+        params.push(Sql::Integer(cap as i64 + 1));
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        Ok((n <= cap).then_some(n))
+    }
+
+    fn item(&self, view: &Visible, id: &str) -> Result<Option<Value>> {
+        let layer = view.layer;
+        let Condition {
+            sql: cond,
+            mut params,
+        } = scope::condition(view);
+        let by = match (layer.key.as_deref(), id.parse::<i64>()) {
+            (_, Ok(n)) => {
+                params.push(Sql::Integer(n));
+                "t.fid = ?"
+            }
+            (Some("uuid"), Err(_)) => {
+                params.push(Sql::Text(id.into()));
+                "t.uuid = ?"
+            }
+            _ => return Ok(None),
+        };
+        // The scope's parameters come first, so the scope's condition must too.
+        let sql = format!(
+            "SELECT {} FROM \"{}\" t WHERE ({cond}) AND {by}",
+            select_list(layer),
             layer.name
         );
-        conn.prepare_cached(&sql)?
-            .query_row(rusqlite::params_from_iter(params), get)?
-    };
-    Ok(match row {
-        (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
-        _ => None,
-    })
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        rows.next()?.map(|r| feature(layer, r)).transpose()
+    }
+
+    fn extent(&self, view: &Visible) -> Result<Option<[f64; 4]>> {
+        type Row = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+        let get = |r: &rusqlite::Row| -> rusqlite::Result<Row> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        };
+        let layer = view.layer;
+        let row: Row = if *view.scope == Scope::All {
+            self.conn
+                .query_row(
+                    "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?1",
+                    [&layer.name],
+                    get,
+                )
+                .optional()?
+                .unwrap_or((None, None, None, None))
+        } else {
+            let Condition { sql: cond, params } = scope::condition(view);
+            let sql = format!(
+                "SELECT min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) FROM \"{0}\" t JOIN \"rtree_{0}_geom\" r ON r.id = t.fid WHERE {cond}",
+                layer.name
+            );
+            self.conn
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(params), get)?
+        };
+        Ok(match row {
+            (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        })
+    }
+
+    fn for_each(
+        &self,
+        view: &Visible,
+        filters: &[Filter],
+        each: &mut dyn FnMut(i64, Geometry<f64>, Map<String, Value>) -> bool,
+    ) -> Result<()> {
+        let layer = view.layer;
+        let fields: Vec<&crate::layers::Field> = layer.public_fields().collect();
+        let (cond, params) = where_condition(view, filters);
+        let cols: Vec<String> = fields.iter().map(|f| format!("t.\"{}\"", f.name)).collect();
+        let sql = format!(
+            "SELECT t.fid, t.geom{}{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
+            if cols.is_empty() { "" } else { ", " },
+            cols.join(", "),
+            layer.name
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            let fid: i64 = r.get(0)?;
+            let Some(blob) = r.get::<_, Option<Vec<u8>>>(1)? else {
+                continue;
+            };
+            let g = gpkg::decode(&blob)?;
+            let mut props = Map::new();
+            for (i, field) in fields.iter().enumerate() {
+                props.insert(field.name.clone(), raw(r.get(i + 2)?));
+            }
+            if !each(fid, g, props) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, layer: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM \"{layer}\""), [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn bounds(&self, layer: &str) -> Result<Option<[f64; 4]>> {
+        let r: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = self.conn.query_row(
+            &format!(
+                "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM \"rtree_{layer}_geom\""
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(match r {
+            (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        })
+    }
+
+    fn row(&self, layer: &Layer, fid: i64) -> Result<Option<Stored>> {
+        let cols: Vec<String> = layer
+            .fields
+            .iter()
+            .map(|f| format!("\"{}\"", f.name))
+            .collect();
+        let sql = format!(
+            "SELECT geom{}{} FROM \"{}\" WHERE fid = ?1",
+            if cols.is_empty() { "" } else { ", " },
+            cols.join(", "),
+            layer.name
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([fid])?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        let blob: Vec<u8> = r.get(0)?;
+        let geom = gpkg::decode(&blob)?;
+        let mut props = Map::new();
+        for (i, f) in layer.fields.iter().enumerate() {
+            props.insert(f.name.clone(), cell(r, i + 1, f.kind)?);
+        }
+        Ok(Some((geom, props)))
+    }
+
+    fn fids(&self, layer: &Layer) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT fid FROM \"{}\" ORDER BY fid", layer.name))?;
+        let out = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(out)
+    }
+
+    fn fids_where(&self, layer: &Layer, field: &str, value: &str) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT fid FROM \"{}\" WHERE \"{field}\" = ?1 ORDER BY fid",
+            layer.name
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([value], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn key_taken(
+        &self,
+        layer: &Layer,
+        field: &str,
+        value: &str,
+        except: Option<i64>,
+    ) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 FROM \"{}\" WHERE \"{field}\" = ?1 AND fid IS NOT ?2 LIMIT 1",
+            layer.name
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, rusqlite::params![value, except], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn labels_where(
+        &self,
+        layer: &str,
+        label: &str,
+        field: &str,
+        value: &str,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
+        let sql = format!(
+            "SELECT \"{label}\" FROM \"{layer}\" WHERE \"{field}\" = ?1 ORDER BY fid LIMIT {limit}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([value], |r| r.get::<_, Sql>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().map(raw).collect())
+    }
+
+    fn visible_device(&self, view: &Visible, mn: &str) -> Result<Option<Option<i64>>> {
+        let Condition {
+            sql: cond,
+            mut params,
+        } = scope::condition(view);
+        params.insert(0, Sql::Text(mn.to_string()));
+        let sql = format!(
+            "SELECT d.id FROM \"{}\" t LEFT JOIN dust_devices d ON d.mn = t.mn WHERE t.mn = ? AND {cond}",
+            view.layer.name
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
+            .optional()?)
+    }
+
+    fn insert(
+        &self,
+        layer: &Layer,
+        geom: &Geometry<f64>,
+        values: &BTreeMap<String, Value>,
+    ) -> Result<i64> {
+        let (names, params) = sets(layer, geom, values)?;
+        let marks = vec!["?"; names.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({marks})",
+            layer.name,
+            names.join(", ")
+        );
+        self.conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn replace(
+        &self,
+        layer: &Layer,
+        fid: i64,
+        geom: &Geometry<f64>,
+        values: &BTreeMap<String, Value>,
+    ) -> Result<bool> {
+        let mut sets = vec!["geom = ?".to_string()];
+        let mut params = vec![Sql::Blob(gpkg::try_encode(geom)?)];
+        for f in &layer.fields {
+            sets.push(format!("\"{}\" = ?", f.name));
+            params.push(values.get(&f.name).map_or(Sql::Null, |v| to_sql(f.kind, v)));
+        }
+        params.push(Sql::Integer(fid));
+        let sql = format!(
+            "UPDATE \"{}\" SET {} WHERE fid = ?",
+            layer.name,
+            sets.join(", ")
+        );
+        let n = self
+            .conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params))?;
+        Ok(n > 0)
+    }
+
+    fn update(
+        &self,
+        layer: &Layer,
+        fid: i64,
+        geom: &Geometry<f64>,
+        values: &BTreeMap<String, Value>,
+    ) -> Result<()> {
+        let (names, mut params) = sets(layer, geom, values)?;
+        let sets: Vec<String> = names.iter().map(|n| format!("{n} = ?")).collect();
+        let sql = format!(
+            "UPDATE \"{}\" SET {} WHERE fid = ?",
+            layer.name,
+            sets.join(", ")
+        );
+        params.push(Sql::Integer(fid));
+        self.conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params))?;
+        Ok(())
+    }
+
+    fn set_where(
+        &self,
+        layer: &Layer,
+        field: &str,
+        to: &Value,
+        when: &str,
+        equals: &str,
+    ) -> Result<usize> {
+        let kind = layer.field(field).map_or(FieldType::Text, |f| f.kind);
+        let sql = format!(
+            "UPDATE \"{}\" SET \"{field}\" = ?1 WHERE \"{when}\" = ?2 AND \"{field}\" IS NOT ?1",
+            layer.name
+        );
+        Ok(self.conn.execute(
+            &sql,
+            rusqlite::params![to_sql(kind, to), Sql::Text(equals.to_string())],
+        )?)
+    }
+
+    fn delete(&self, layer: &Layer, fid: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            &format!("DELETE FROM \"{}\" WHERE fid = ?1", layer.name),
+            [fid],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn update_extent(&self, layer: &str) -> Result<()> {
+        Ok(gpkg::update_extent(self.conn, layer)?)
+    }
 }
 
-/// The credentials id of the monitor `mn` on the monitors layer `layer`, if `scope` may see the
-/// monitor: `None` when it is not there or not this scope's (the same answer), `Some(None)` for
-/// a monitor on the map without credentials (imported, no readings).
+/// The condition (on alias `t`) for what `view` allows that matches every filter.
+fn where_condition(view: &Visible, filters: &[Filter]) -> (String, Vec<Sql>) {
+    let Condition {
+        sql: mut cond,
+        mut params,
+    } = scope::condition(view);
+    if let Some(c) = filter::all(filters) {
+        cond += &format!(" AND {}", c.sql);
+        params.extend(c.params);
+    }
+    (cond, params)
+}
+
+// Transitional (issue 10): free functions for code not yet on the traits
+// (`store::features::…`).
+
+/// [`Features::key_taken`] with no exception.
+pub fn key_exists(conn: &Connection, layer: &Layer, field: &str, value: &str) -> Result<bool> {
+    SqliteTx::new(conn).key_taken(layer, field, value, None)
+}
+
+/// [`Features::insert`].
+pub fn insert(
+    conn: &Connection,
+    layer: &Layer,
+    geom: &Geometry<f64>,
+    values: &BTreeMap<String, Value>,
+) -> Result<i64> {
+    SqliteTx::new(conn).insert(layer, geom, values)
+}
+
+/// [`Features::visible_device`] on a scope.
 pub fn visible_device(
     conn: &Connection,
     layer: &Layer,
     scope: &Scope,
     mn: &str,
 ) -> Result<Option<Option<i64>>> {
-    let (cond, mut params) = scope_sql(layer, scope, "");
-    params.insert(0, Sql::Text(mn.to_string()));
-    let sql = format!(
-        "SELECT d.id FROM \"{}\" t LEFT JOIN dust_devices d ON d.mn = t.mn WHERE t.mn = ? AND {cond}",
-        layer.name
-    );
-    Ok(conn
-        .query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
-        .optional()?)
+    SqliteTx::new(conn).visible_device(&Visible::new(layer, scope, ""), mn)
 }
 
-/// Up to `limit` labels (the `label` column) of `layer`'s features whose `field` holds `value`.
-pub fn labels_where(
-    conn: &Connection,
-    layer: &str,
-    label: &str,
-    field: &str,
-    value: &str,
-    limit: usize,
-) -> Result<Vec<Sql>> {
-    let sql = format!(
-        "SELECT \"{label}\" FROM \"{layer}\" WHERE \"{field}\" = ?1 ORDER BY fid LIMIT {limit}"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map([value], |r| r.get::<_, Sql>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+/// What `view` allows that matches every filter, as an SQL condition on alias `t` with its
+/// parameters (the fire ledger's query, until it asks the fires through a typed method).
+pub fn where_sql(view: &Visible, filters: &[Filter]) -> (String, Vec<Sql>) {
+    where_condition(view, filters)
 }

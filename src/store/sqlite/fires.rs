@@ -90,7 +90,10 @@ fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
 /// The filter as a condition on `fire_points t`, with its parameters.
 fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
     let (mut sql, mut params) = match &f.visible {
-        Some(v) => super::features::scope_sql(v.layer, &v.scope, &ts(v.watch_since)),
+        Some(v) => {
+            let c = super::scope::condition(v);
+            (format!("({})", c.sql), c.params)
+        }
         None => ("1".to_string(), vec![]),
     };
     if let Some(statuses) = &f.statuses {
@@ -106,20 +109,9 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
             params.push(Sql::Text(v.clone()));
         }
     }
-    for (field, values) in &f.any_of {
-        // A field name is a declared column; anything else cannot be one and matches nothing.
-        if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            sql += " AND 0";
-            continue;
-        }
-        sql += &format!(
-            " AND t.\"{field}\" IN ({})",
-            vec!["?"; values.len()].join(",")
-        );
-        params.extend(values.iter().map(|v| Sql::Text(v.clone())));
-        if values.is_empty() {
-            sql += " AND 0";
-        }
+    if let Some(c) = super::filter::all(&f.filters) {
+        sql += &format!(" AND ({})", c.sql);
+        params.extend(c.params);
     }
     if let Some([x0, y0, x1, y1]) = f.bbox {
         sql += " AND t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";

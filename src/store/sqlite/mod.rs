@@ -9,12 +9,14 @@ pub mod backup;
 pub mod dust;
 pub mod dust_issues;
 pub mod features;
+pub mod filter;
 pub mod fires;
 pub mod gpkg;
 pub mod lock;
 pub mod notifications;
 pub mod photos;
 pub mod schema;
+pub mod scope;
 pub mod settings;
 pub mod styles;
 pub mod tracked;
@@ -129,6 +131,14 @@ impl Engine {
 }
 
 impl super::Tx for SqliteTx<'_> {
+    fn areas(&self) -> &dyn super::areas::Areas {
+        self
+    }
+
+    fn features(&self) -> &dyn super::features::Features {
+        self
+    }
+
     fn dust_issues(&self) -> &dyn super::dust_issues::DustIssues {
         self
     }

@@ -4,9 +4,8 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, params};
 
-use super::features::scope_sql;
 use super::{Result, SqliteTx};
-use crate::store::fires::{Visible, ts};
+use crate::store::features::Visible;
 use crate::store::notifications::{FireEvent, IssueParty, Notifications};
 
 /// The party as a condition on `t` (binding `?3`) and its value.
@@ -57,7 +56,8 @@ impl Notifications for SqliteTx<'_> {
     }
 
     fn fire_events(&self, visible: &Visible, not_by: &str, since: &str) -> Result<Vec<FireEvent>> {
-        let (cond, mut p) = scope_sql(visible.layer, &visible.scope, &ts(visible.watch_since));
+        let c = super::scope::condition(visible);
+        let (cond, mut p) = (c.sql, c.params);
         let sql = format!(
             "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible FROM events e
              JOIN fire_points t ON t.uuid = e.fire

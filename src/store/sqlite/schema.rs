@@ -433,7 +433,7 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
             &tx,
             &layer.name,
             layer.geometry.gpkg_name(),
-            &layer.columns(),
+            &super::features::columns(layer),
             &layer.title.zh,
             &layer.description.zh,
         )?;
@@ -472,7 +472,10 @@ fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Resul
     let have: Vec<String> = stmt
         .query_map([], |r| r.get(0))?
         .collect::<std::result::Result<_, _>>()?;
-    for col in layer.columns().iter().filter(|c| !have.contains(&c.name)) {
+    for col in super::features::columns(layer)
+        .iter()
+        .filter(|c| !have.contains(&c.name))
+    {
         // SQLite cannot add a UNIQUE column; a unique index does the same job.
         conn.execute_batch(&format!(
             "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
