@@ -1,10 +1,9 @@
 //! The one error type the use cases return: a problem a person can act on (with a message key
 //! from the translation tables and its arguments), or a failure of ours (logged, never shown).
+//! The storage failure is defined here, below every layer, so that this module imports none of
+//! them; the store re-exports it as `store::StoreError`.
 
 use serde_json::Value;
-
-use crate::layers::{FieldError, FieldProblem, FieldType};
-use crate::store::StoreError;
 
 /// How a problem maps onto HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +39,22 @@ pub enum Error {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.into())
-    }
+/// A storage failure. Never shown to a user as is: the HTTP layer logs it and answers 500.
+/// Nothing engine-shaped in it: an engine's own errors are boxed ([`StoreError::Engine`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: Box<StoreError>,
+    },
+    /// The engine's own error (SQL, I/O, constraint, geometry encoding), as text and source.
+    #[error(transparent)]
+    Engine(Box<dyn std::error::Error + Send + Sync>),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("the storage worker stopped: {0}")]
+    Worker(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -119,47 +130,6 @@ impl Error {
             .arg("action", format!("@{prefix}action_{action}"))
             .arg("allowed", allowed)
             .detail(detail)
-    }
-
-    /// The first field problem as the message, all of them as detail.
-    pub fn fields(errors: Vec<FieldError>) -> Error {
-        let all: Vec<Value> = errors
-            .iter()
-            .map(|e| serde_json::json!({"field": e.field, "problem": format!("{:?}", e.problem)}))
-            .collect();
-        let Some(first) = errors.into_iter().next() else {
-            return Error::invalid("internal");
-        };
-        let field = first.field.clone();
-        let e = match first.problem {
-            FieldProblem::Missing => Error::invalid("field_missing"),
-            FieldProblem::NotAllowed { allowed } => {
-                Error::invalid("field_not_allowed").arg("allowed", allowed.join(", "))
-            }
-            FieldProblem::WrongType { expected } => Error::invalid("field_wrong_type").arg(
-                "expected",
-                format!(
-                    "@{}",
-                    match expected {
-                        FieldType::Text => "type_text",
-                        FieldType::Integer => "type_integer",
-                        FieldType::Real => "type_real",
-                        FieldType::Json => "type_json",
-                    }
-                ),
-            ),
-            FieldProblem::OutOfRange { min, max } => Error::invalid("field_out_of_range")
-                .arg("min", min.map_or("-∞".into(), |m| m.to_string()))
-                .arg("max", max.map_or("∞".into(), |m| m.to_string())),
-            FieldProblem::TooLong { max } => {
-                Error::invalid("field_too_long").arg("max", max.to_string())
-            }
-            FieldProblem::Unknown { known } => {
-                Error::invalid("field_unknown").arg("known", known.join(", "))
-            }
-        };
-        e.arg("field", field)
-            .detail(serde_json::json!({ "errors": all }))
     }
 }
 

@@ -27,8 +27,6 @@ const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/app.rs", "http"),
     ("src/domain/dust.rs", "dust"),
     ("src/dust/monitors.rs", "service"),
-    ("src/error.rs", "layers"),
-    ("src/error.rs", "store"),
     ("src/layers/mod.rs", "store"),
     ("src/service/dust_alerts.rs", "app"),
     ("src/service/webhooks.rs", "app"),

@@ -68,30 +68,7 @@ use std::sync::Arc;
 
 use crate::layers::Registry;
 
-/// A storage failure. Never shown to a user as is: the HTTP layer logs it and answers 500.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: Box<StoreError>,
-    },
-    /// The engine's own error (SQL, I/O, constraint), as text and source.
-    #[error(transparent)]
-    Engine(Box<dyn std::error::Error + Send + Sync>),
-    #[error(transparent)]
-    Gpkg(#[from] sqlite::gpkg::GpkgError),
-    #[error("stored data is damaged: {0}")]
-    Corrupt(String),
-    #[error("the storage worker stopped: {0}")]
-    Worker(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Engine(Box::new(e))
-    }
-}
+pub use crate::error::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 

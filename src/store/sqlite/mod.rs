@@ -29,6 +29,26 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use super::{Result, StoreError};
 use crate::layers::Registry;
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+// Transitional (issue 10): code outside the store that still runs SQL (dust, gis, import) lets
+// `?` turn a rusqlite error into the use cases' error. Remove with the last such statement.
+impl From<rusqlite::Error> for crate::error::Error {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::error::Error::Store(e.into())
+    }
+}
+
+impl From<gpkg::GpkgError> for StoreError {
+    fn from(e: gpkg::GpkgError) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
 /// Opens a connection with the settings every connection needs.
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
