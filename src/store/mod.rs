@@ -54,9 +54,7 @@ pub mod styles {
 pub mod tracked {
     pub use super::sqlite::tracked::*;
 }
-pub mod users {
-    pub use super::sqlite::users::*;
-}
+pub mod users;
 pub mod webhooks {
     pub use super::sqlite::webhooks::*;
 }
@@ -76,6 +74,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
     fn settings(&self) -> &dyn settings::Settings;
+    fn users(&self) -> &dyn users::Users;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
