@@ -10,7 +10,7 @@ use clap::Subcommand;
 use crate::domain::password;
 use crate::error::Error;
 use crate::store::Tx;
-use crate::store::audit::{self, Entry};
+use crate::store::audit::Entry;
 use crate::store::users;
 
 #[derive(Subcommand)]
@@ -99,8 +99,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 if !tx.users().set_password_hash(&name, &hash, None)? {
                     return Ok(None);
                 }
-                audit::record(
-                    tx,
+                tx.audit().record(
                     now,
                     &entry(
                         "user_passwd",
@@ -131,8 +130,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 let list = tx.users().sessions_of(&name, now)?;
                 if revoke {
                     let n = tx.users().end_sessions_of(&name, None)?;
-                    audit::record(
-                        tx,
+                    tx.audit().record(
                         now,
                         &entry(
                             "user_sessions_revoke",
@@ -183,8 +181,7 @@ fn set_disabled(
     let done = db.write_blocking(|tx| {
         let before = tx.users().set_disabled(&name, disabled, now)?;
         if let Some(b) = before {
-            audit::record(
-                tx,
+            tx.audit().record(
                 now,
                 &entry(
                     if disabled {

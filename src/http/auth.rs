@@ -135,7 +135,7 @@ async fn login(
             // Signing in is when ended sessions are cleared away (besides the hourly sweep).
             tx.users().purge_sessions(now)?;
             tx.users().record_login(id, now)?;
-            crate::store::audit::record(tx, now, &entry)?;
+            tx.audit().record(now, &entry)?;
             tx.users().create_session(id, address.as_deref(), now)
         })
         .await?;
@@ -162,8 +162,7 @@ async fn logout(
         app.db
             .write(move |tx| {
                 if let Some(a) = tx.users().session_actor(&t, now)? {
-                    crate::store::audit::record(
-                        tx,
+                    tx.audit().record(
                         now,
                         &Entry {
                             actor: Some(a.username),
@@ -268,7 +267,7 @@ async fn change_password(
             tx.users()
                 .set_password_hash(&name, &hash, keep.as_deref())?;
             entry.detail = Some(json!({"sessions_ended": ended}));
-            crate::store::audit::record(tx, now, &entry)
+            tx.audit().record(now, &entry)
         })
         .await?;
     let mut res = axum::http::StatusCode::NO_CONTENT.into_response();

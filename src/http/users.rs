@@ -105,7 +105,7 @@ async fn set_disabled(
                     ),
                     ..entry
                 };
-                crate::store::audit::record(tx, now, &e)?;
+                tx.audit().record(now, &e)?;
             }
             Ok::<_, crate::store::StoreError>(before)
         })
@@ -156,8 +156,7 @@ async fn revoke(
                 return Ok(None);
             }
             let n = tx.users().end_sessions_of(&who, None)?;
-            crate::store::audit::record(
-                tx,
+            tx.audit().record(
                 now,
                 &Entry {
                     actor: Some(by),

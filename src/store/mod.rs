@@ -14,9 +14,7 @@ pub mod sqlite;
 pub mod areas {
     pub use super::sqlite::areas::*;
 }
-pub mod audit {
-    pub use super::sqlite::audit::*;
-}
+pub mod audit;
 pub mod backup {
     pub use super::sqlite::backup::*;
 }
@@ -75,6 +73,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub trait Tx {
     fn settings(&self) -> &dyn settings::Settings;
     fn users(&self) -> &dyn users::Users;
+    fn audit(&self) -> &dyn audit::Audit;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
