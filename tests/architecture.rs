@@ -30,7 +30,6 @@ const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/layers/mod.rs", "store"),
     ("src/service/dust_alerts.rs", "app"),
     ("src/service/webhooks.rs", "app"),
-    ("src/store/sqlite/photos.rs", "service"),
     // Readings storage moved in from dust/; its reading and rollup types are pure rules that
     // belong in domain/ next.
     ("src/store/sqlite/dust.rs", "dust"),

@@ -89,7 +89,8 @@ async fn show(
             let state = store::state(c, &f)?;
             let mut feature = service::feature(&f, &actor, now, &rules, Some(&state));
             let events = service::events_for(store::events(c, &f.id)?, &actor);
-            let photos: Vec<Value> = crate::store::photos::for_fire(c, &f.id)?
+            let photos: Vec<Value> = crate::store::Tx::photos(c)
+                .for_subject(crate::store::photos::Subject::Fire, &f.id)?
                 .iter()
                 .map(|p| super::photos::photo_json(p, &actor))
                 .collect();

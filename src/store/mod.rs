@@ -39,9 +39,7 @@ pub mod lock {
 pub mod notifications {
     pub use super::sqlite::notifications::*;
 }
-pub mod photos {
-    pub use super::sqlite::photos::*;
-}
+pub mod photos;
 pub mod schema {
     pub use super::sqlite::schema::*;
 }
@@ -74,6 +72,7 @@ pub trait Tx {
     fn settings(&self) -> &dyn settings::Settings;
     fn users(&self) -> &dyn users::Users;
     fn audit(&self) -> &dyn audit::Audit;
+    fn photos(&self) -> &dyn photos::Photos;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
