@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{fail, lang};
 use crate::i18n::format;
 use crate::store::backup as store;
-use crate::store::{photos, schema};
+use crate::store::photos;
 
 const FORMAT: &str = "qingling-backup";
 const FORMAT_VERSION: u32 = 1;
@@ -179,18 +179,18 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
     let db_out = part.join(DATABASE);
     let failed = |e: crate::store::StoreError| t("cli_backup_failed", &[("detail", e.to_string())]);
     store::snapshot(db, &db_out).map_err(failed)?;
-    let copy = store::open_read_only(&db_out).map_err(failed)?;
-    let problems = store::integrity_problems(&copy).map_err(failed)?;
+    let problems = store::problems(&db_out).map_err(failed)?;
     if !problems.is_empty() {
         return Err(t(
             "cli_backup_damaged",
             &[("path", shown(db)), ("detail", problems.join("; "))],
         ));
     }
-    let schema_version = store::schema_version(&copy).map_err(failed)?;
-    let counts = store::counts(&copy).map_err(failed)?;
-    let hashes = store::photo_hashes(&copy).map_err(failed)?;
-    drop(copy);
+    let store::Contents {
+        schema_version,
+        counts,
+        photo_hashes: hashes,
+    } = store::contents(&db_out).map_err(failed)?;
 
     let (bytes, sha256) = hash_file(&db_out).map_err(io_failed("cli_backup_failed", &db_out))?;
     let mut files = vec![Entry {
@@ -346,7 +346,7 @@ fn verified(from: &Path) -> Result<Manifest, String> {
             }
         }
     }
-    let known = schema::latest_version();
+    let known = store::known_schema_version();
     if m.schema_version > known {
         return Err(t(
             "cli_restore_newer",
@@ -363,8 +363,7 @@ fn verified(from: &Path) -> Result<Manifest, String> {
 fn sound(db: &Path) -> Result<(), String> {
     let failed =
         |e: crate::store::StoreError| t("cli_restore_failed", &[("detail", e.to_string())]);
-    let conn = store::open_read_only(db).map_err(failed)?;
-    let problems = store::integrity_problems(&conn).map_err(failed)?;
+    let problems = store::problems(db).map_err(failed)?;
     if problems.is_empty() {
         Ok(())
     } else {

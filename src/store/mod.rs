@@ -15,9 +15,7 @@ pub mod areas {
     pub use super::sqlite::areas::*;
 }
 pub mod audit;
-pub mod backup {
-    pub use super::sqlite::backup::*;
-}
+pub mod backup;
 pub mod dust {
     pub use super::sqlite::dust::*;
 }
@@ -33,13 +31,14 @@ pub mod fires {
 pub mod gpkg {
     pub use super::sqlite::gpkg::*;
 }
-pub mod lock {
-    pub use super::sqlite::lock::*;
-}
+pub mod lock;
 pub mod notifications {
     pub use super::sqlite::notifications::*;
 }
 pub mod photos;
+// The SQLite migrations, for unit tests that build a database on a bare connection; callers
+// open a migrated database with `Db::open` and ask `backup::known_schema_version`.
+#[doc(hidden)]
 pub mod schema {
     pub use super::sqlite::schema::*;
 }

@@ -11,7 +11,6 @@ pub mod dust_issues;
 pub mod features;
 pub mod fires;
 pub mod gpkg;
-pub mod lock;
 pub mod notifications;
 pub mod photos;
 pub mod schema;

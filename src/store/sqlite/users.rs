@@ -261,8 +261,8 @@ mod tests {
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &Registry::builtin().expect("layers"))
+        crate::store::sqlite::gpkg::register_functions(&conn).expect("fns");
+        crate::store::sqlite::schema::migrate(&mut conn, &Registry::builtin().expect("layers"))
             .expect("migrate");
         conn
     }
