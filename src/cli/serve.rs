@@ -106,7 +106,7 @@ pub fn run(args: Args) -> ExitCode {
             let path = args.db.display().to_string();
             return super::fail(crate::i18n::format(
                 super::lang(),
-                "cli_db_in_use",
+                "cli.db_in_use",
                 &[("path", path)],
             ));
         }

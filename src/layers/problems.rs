@@ -28,10 +28,10 @@ impl Error {
                 format!(
                     "@{}",
                     match expected {
-                        FieldType::Text => "type_text",
-                        FieldType::Integer => "type_integer",
-                        FieldType::Real => "type_real",
-                        FieldType::Json => "type_json",
+                        FieldType::Text => "type.text",
+                        FieldType::Integer => "type.integer",
+                        FieldType::Real => "type.real",
+                        FieldType::Json => "type.json",
                     }
                 ),
             ),

@@ -68,8 +68,8 @@ pub fn find_visible(
 
 fn forbidden(actor: &Actor, action: &str) -> Error {
     Error::new(Kind::Forbidden, "dust_issue_forbidden")
-        .arg("role", format!("@role_{}", actor.role.as_str()))
-        .arg("action", format!("@dust_issue_action_{action}"))
+        .arg("role", format!("@role.{}", actor.role.as_str()))
+        .arg("action", format!("@dust_issue.action.{action}"))
 }
 
 fn check_uuid(v: Option<Value>, field: &'static str) -> Result<Option<String>> {
@@ -216,7 +216,7 @@ pub struct ActionInput {
 
 fn action_names(actions: &[Action]) -> String {
     let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-    crate::error::action_labels("dust_issue_", &names)
+    crate::error::action_labels("dust_issue", &names)
 }
 
 /// Applies an action to a violation the user can see, recording it as an event. Unseen → 404,
@@ -262,7 +262,7 @@ pub fn act(
         Refusal::Forbidden => forbidden(actor, action.as_str()),
         Refusal::NotAllowed { status, allowed } => Error::not_allowed(
             "dust_issue_action_not_allowed",
-            "dust_issue_",
+            "dust_issue",
             status.as_str(),
             action.as_str(),
             &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
@@ -276,7 +276,7 @@ pub fn act(
     let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
     let after = After {
         at: last,
-        what: "observed_after_last_event",
+        what: "observed.after_last_event",
     };
     let at = observed_time(
         input.observed_at.as_deref(),

@@ -212,7 +212,7 @@ pub fn report(
 ) -> Result<Reported> {
     if !fire::REPORTERS.contains(&actor.role) {
         return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role_{}", actor.role.as_str()))
+            .arg("role", format!("@role.{}", actor.role.as_str()))
             .arg("action", "report"));
     }
     let (point, mut props) = parse_point_feature(body)?;
@@ -374,7 +374,7 @@ pub struct ActionInput {
 
 fn action_names(actions: &[Action]) -> String {
     let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-    crate::error::action_labels("", &names)
+    crate::error::action_labels("fire", &names)
 }
 
 /// The party a manager reassigns to, resolved against the known holders and districts.
@@ -471,8 +471,8 @@ pub fn act(
     // Role and state are checked before the inputs, so a 403 or 409 never depends on them.
     if !fire::may_act(actor, action, &state) {
         return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role_{}", actor.role.as_str()))
-            .arg("action", format!("@action_{}", action.as_str())));
+            .arg("role", format!("@role.{}", actor.role.as_str()))
+            .arg("action", format!("@fire.action.{}", action.as_str())));
     }
     if let Some(plan) = &input.plan_due {
         req.plan_due = Some(
@@ -504,7 +504,7 @@ pub fn act(
     let window = &ctx.rules.observed;
     let reported = After {
         at: fire.reported_at,
-        what: "observed_after_report",
+        what: "observed.after_report",
     };
     let at = observed_time(
         input.observed_at.as_deref(),
@@ -518,7 +518,7 @@ pub fn act(
     if late && !matches!(action, Action::Inspect | Action::Progress) {
         let after = After {
             at: last,
-            what: "observed_after_last_event",
+            what: "observed.after_last_event",
         };
         observed_time(
             input.observed_at.as_deref(),
@@ -534,7 +534,7 @@ pub fn act(
             Refusal::Forbidden => Error::forbidden(),
             Refusal::NotAllowed { status, allowed } => Error::not_allowed(
                 "action_not_allowed",
-                "",
+                "fire",
                 status.as_str(),
                 action.as_str(),
                 &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
