@@ -269,4 +269,50 @@ mod tests {
             "labels without a translation: {missing:?}"
         );
     }
+
+    /// Every key the code spells out in full (`"cli.backup_done"`, `"@what.monitor"`) in one of
+    /// the tables' namespaces has a message (error codes are checked above, by their code).
+    #[test]
+    fn every_literal_key_the_code_names_is_translated() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).expect("src").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(std::fs::read_to_string(&p).expect("read"));
+                }
+            }
+        }
+        let mut sources = vec![];
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut sources,
+        );
+        let namespaces: std::collections::BTreeSet<&str> = ZH
+            .keys()
+            .filter_map(|k| k.split('.').next())
+            .filter(|n| *n != "error")
+            .collect();
+        let mut missing = std::collections::BTreeSet::new();
+        for src in &sources {
+            for lit in src.split('"').skip(1).step_by(2) {
+                let key = lit.trim_start_matches('@');
+                let parts: Vec<&str> = key.split('.').collect();
+                let shaped = parts.len() >= 2
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    });
+                if shaped && namespaces.contains(parts[0]) && !has(key) {
+                    missing.insert(key.to_string());
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys without a translation: {missing:?}"
+        );
+    }
 }
