@@ -132,7 +132,9 @@ fn bench(args: Args) -> Result<(), String> {
             let id = users::add(tx, &u, now).map_err(|e| {
                 qingling::error::Error::Store(qingling::store::StoreError::Worker(e.to_string()))
             })?;
-            Ok::<_, qingling::error::Error>(users::create_session(tx, id, now)?)
+            Ok::<_, qingling::error::Error>(
+                qingling::store::Tx::users(tx).create_session(id, None, now)?,
+            )
         })
         .map_err(|e| qingling::cli::message(&e))?;
     let app = App::new(db.clone(), registry, None).map_err(|e| e.to_string())?;

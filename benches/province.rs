@@ -1374,7 +1374,7 @@ fn session(db: &Db) -> anyhow::Result<String> {
                 .context("the bench account exists with another password")?,
             Err(e) => return Err(e.into()),
         };
-        Ok(users::create_session(tx, id, now)?)
+        Ok(qingling::store::Tx::users(tx).create_session(id, None, now)?)
     })
 }
 
@@ -1613,7 +1613,7 @@ fn bench_queries(
         }
     }
     rt.shutdown_timeout(Duration::from_secs(2));
-    db.write_blocking(|tx| users::end_session(tx, &token))?;
+    db.write_blocking(|tx| qingling::store::Tx::users(tx).end_session(&token))?;
     for b in &boxes[WARMUP..] {
         f.in_box.push(fires_in_box(db, b)?);
     }

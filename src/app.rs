@@ -28,6 +28,12 @@ pub struct App {
     pub login: Arc<LoginGuard>,
 }
 
+/// Normalises a configured allowed origin (`https://gis.example.org/` → `https://gis.example.org`),
+/// the form `http::security` compares a request's origin with.
+pub fn normalise_origin(o: &str) -> String {
+    o.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
 /// The rules in force: the defaults, overridden by the `rules` setting in the database.
 pub fn load_rules(db: &Db) -> Result<Rules> {
     db.read_blocking(|tx| crate::service::rules::fire(tx))
@@ -59,7 +65,7 @@ impl App {
     pub fn with_allowed_origins(mut self, origins: &[String]) -> App {
         self.allowed_origins = origins
             .iter()
-            .map(|o| crate::http::security::normalise_origin(o))
+            .map(|o| normalise_origin(o))
             .filter(|o| !o.is_empty())
             .collect();
         self

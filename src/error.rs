@@ -1,10 +1,10 @@
-//! The one error type the use cases return: a problem a person can act on (with a message key
-//! from the translation tables and its arguments), or a failure of ours (logged, never shown).
+//! The one error type the use cases return: a problem a person can act on (an error code, whose
+//! message is `error.{code}` in the translation tables, and its arguments), or a failure of ours
+//! (logged, never shown).
+//! The storage failure is defined here, below every layer, so that this module imports none of
+//! them; the store re-exports it as `store::StoreError`.
 
 use serde_json::Value;
-
-use crate::layers::{FieldError, FieldProblem, FieldType};
-use crate::store::StoreError;
 
 /// How a problem maps onto HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,7 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub kind: Kind,
+    /// The error code the API answers with (`"error"` in the JSON body), e.g. `bad_json`.
     pub key: &'static str,
     pub args: Vec<(&'static str, String)>,
     /// Machine-readable detail (allowed actions, every field error, the existing record).
@@ -40,19 +41,32 @@ pub enum Error {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.into())
-    }
+/// A storage failure. Never shown to a user as is: the HTTP layer logs it and answers 500.
+/// Nothing engine-shaped in it: an engine's own errors are boxed ([`StoreError::Engine`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: Box<StoreError>,
+    },
+    /// The engine's own error (SQL, I/O, constraint, geometry encoding), as text and source.
+    #[error(transparent)]
+    Engine(Box<dyn std::error::Error + Send + Sync>),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("the storage worker stopped: {0}")]
+    Worker(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Actions as translation references, `@{prefix}action_…`, comma-separated.
-pub fn action_labels(prefix: &str, actions: &[&str]) -> String {
+/// Actions as translation references, `@{subject}.action.…`, comma-separated (`subject` is
+/// `fire`, `dust_alert` or `dust_issue`).
+pub fn action_labels(subject: &str, actions: &[&str]) -> String {
     actions
         .iter()
-        .map(|a| format!("@{prefix}action_{a}"))
+        .map(|a| format!("@{subject}.action.{a}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -90,7 +104,7 @@ impl Error {
     }
 
     pub fn not_found(what: &'static str) -> Error {
-        Error::new(Kind::NotFound, "not_found").arg("what", format!("@{what}"))
+        Error::new(Kind::NotFound, "not_found").arg("what", format!("@what.{what}"))
     }
 
     pub fn forbidden() -> Error {
@@ -98,73 +112,33 @@ impl Error {
     }
 
     /// 409: the subject's state does not allow the action. Statuses and actions are named
-    /// through the translation keys `@{prefix}status_…` and `@{prefix}action_…` (`prefix` ""
-    /// for fires, "dust_" for alerts, "dust_issue_" for violations); `allowed` lists what is
-    /// possible now, and `detail` carries the same for programs.
+    /// through the translation keys `{subject}.status.…` and `{subject}.action.…` (`subject`
+    /// `fire`, `dust_alert` or `dust_issue`); `allowed` lists what is possible now, and
+    /// `detail` carries the same for programs.
     pub fn not_allowed(
         key: &'static str,
-        prefix: &str,
+        subject: &str,
         status: &str,
         action: &str,
         allowed: &[&str],
         detail: Value,
     ) -> Error {
         let allowed = if allowed.is_empty() {
-            "@none".to_string()
+            "@common.none".to_string()
         } else {
-            action_labels(prefix, allowed)
+            action_labels(subject, allowed)
         };
         Error::new(Kind::Conflict, key)
-            .arg("status", format!("@{prefix}status_{status}"))
-            .arg("action", format!("@{prefix}action_{action}"))
+            .arg("status", format!("@{subject}.status.{status}"))
+            .arg("action", format!("@{subject}.action.{action}"))
             .arg("allowed", allowed)
             .detail(detail)
     }
-
-    /// The first field problem as the message, all of them as detail.
-    pub fn fields(errors: Vec<FieldError>) -> Error {
-        let all: Vec<Value> = errors
-            .iter()
-            .map(|e| serde_json::json!({"field": e.field, "problem": format!("{:?}", e.problem)}))
-            .collect();
-        let Some(first) = errors.into_iter().next() else {
-            return Error::invalid("internal");
-        };
-        let field = first.field.clone();
-        let e = match first.problem {
-            FieldProblem::Missing => Error::invalid("field_missing"),
-            FieldProblem::NotAllowed { allowed } => {
-                Error::invalid("field_not_allowed").arg("allowed", allowed.join(", "))
-            }
-            FieldProblem::WrongType { expected } => Error::invalid("field_wrong_type").arg(
-                "expected",
-                format!(
-                    "@{}",
-                    match expected {
-                        FieldType::Text => "type_text",
-                        FieldType::Integer => "type_integer",
-                        FieldType::Real => "type_real",
-                        FieldType::Json => "type_json",
-                    }
-                ),
-            ),
-            FieldProblem::OutOfRange { min, max } => Error::invalid("field_out_of_range")
-                .arg("min", min.map_or("-∞".into(), |m| m.to_string()))
-                .arg("max", max.map_or("∞".into(), |m| m.to_string())),
-            FieldProblem::TooLong { max } => {
-                Error::invalid("field_too_long").arg("max", max.to_string())
-            }
-            FieldProblem::Unknown { known } => {
-                Error::invalid("field_unknown").arg("known", known.join(", "))
-            }
-        };
-        e.arg("field", field)
-            .detail(serde_json::json!({ "errors": all }))
-    }
 }
 
-/// Fills a message's arguments; an argument `@key` (or a comma-separated list of them) is itself
-/// a message key, translated too.
+/// The message of a problem: the text of `error.{code}` with its arguments filled in; an argument
+/// `@key` (or a comma-separated list of them, e.g. `@role.owner`) is itself a message key,
+/// translated too.
 pub fn render(p: &Problem, lang: crate::i18n::Lang) -> String {
     let args: Vec<(&str, String)> = p
         .args
@@ -185,7 +159,7 @@ pub fn render(p: &Problem, lang: crate::i18n::Lang) -> String {
             (*k, v)
         })
         .collect();
-    crate::i18n::format(lang, p.key, &args)
+    crate::i18n::format(lang, &crate::i18n::error_key(p.key), &args)
 }
 
 impl Error {
@@ -193,7 +167,9 @@ impl Error {
     pub fn message(&self, lang: crate::i18n::Lang) -> String {
         match self {
             Error::Problem(p) => render(p, lang),
-            Error::Store(_) => crate::i18n::text(lang, "internal").to_string(),
+            Error::Store(_) => {
+                crate::i18n::text(lang, &crate::i18n::error_key("internal")).to_string()
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{fail, lang};
 use crate::i18n::format;
 use crate::store::backup as store;
-use crate::store::{photos, schema};
+use crate::store::photos;
 
 const FORMAT: &str = "qingling-backup";
 const FORMAT_VERSION: u32 = 1;
@@ -164,35 +164,35 @@ pub fn run_restore(args: RestoreArgs) -> ExitCode {
 
 fn backup(db: &Path, out: &Path) -> Result<String, String> {
     if !db.is_file() {
-        return Err(t("cli_backup_no_db", &[("path", shown(db))]));
+        return Err(t("cli.backup_no_db", &[("path", shown(db))]));
     }
     if out.exists() {
-        return Err(t("cli_backup_exists", &[("path", shown(out))]));
+        return Err(t("cli.backup_exists", &[("path", shown(out))]));
     }
     // Built beside OUT and renamed when complete: a folder named OUT is always a whole backup.
     let part = with_suffix(out, ".partial");
     if part.exists() {
-        std::fs::remove_dir_all(&part).map_err(io_failed("cli_backup_failed", &part))?;
+        std::fs::remove_dir_all(&part).map_err(io_failed("cli.backup_failed", &part))?;
     }
     let photos_out = part.join(PHOTOS);
-    std::fs::create_dir_all(&photos_out).map_err(io_failed("cli_backup_failed", &photos_out))?;
+    std::fs::create_dir_all(&photos_out).map_err(io_failed("cli.backup_failed", &photos_out))?;
     let db_out = part.join(DATABASE);
-    let failed = |e: crate::store::StoreError| t("cli_backup_failed", &[("detail", e.to_string())]);
+    let failed = |e: crate::store::StoreError| t("cli.backup_failed", &[("detail", e.to_string())]);
     store::snapshot(db, &db_out).map_err(failed)?;
-    let copy = store::open_read_only(&db_out).map_err(failed)?;
-    let problems = store::integrity_problems(&copy).map_err(failed)?;
+    let problems = store::problems(&db_out).map_err(failed)?;
     if !problems.is_empty() {
         return Err(t(
-            "cli_backup_damaged",
+            "cli.backup_damaged",
             &[("path", shown(db)), ("detail", problems.join("; "))],
         ));
     }
-    let schema_version = store::schema_version(&copy).map_err(failed)?;
-    let counts = store::counts(&copy).map_err(failed)?;
-    let hashes = store::photo_hashes(&copy).map_err(failed)?;
-    drop(copy);
+    let store::Contents {
+        schema_version,
+        counts,
+        photo_hashes: hashes,
+    } = store::contents(&db_out).map_err(failed)?;
 
-    let (bytes, sha256) = hash_file(&db_out).map_err(io_failed("cli_backup_failed", &db_out))?;
+    let (bytes, sha256) = hash_file(&db_out).map_err(io_failed("cli.backup_failed", &db_out))?;
     let mut files = vec![Entry {
         path: DATABASE.into(),
         bytes,
@@ -212,7 +212,7 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
                     if suffix == ".orig" && sha256 != *hash {
                         eprintln!(
                             "{}",
-                            t("cli_backup_photo_damaged", &[("file", shown(&src))])
+                            t("cli.backup_photo_damaged", &[("file", shown(&src))])
                         );
                     }
                     files.push(Entry {
@@ -224,14 +224,14 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !src.exists() => {
                     eprintln!(
                         "{}",
-                        t("cli_backup_photo_missing", &[("file", shown(&src))])
+                        t("cli.backup_photo_missing", &[("file", shown(&src))])
                     );
                     let _ = std::fs::remove_file(&dst);
                     missing.push(std::format!("{PHOTOS}/{name}"));
                 }
                 Err(e) => {
                     return Err(t(
-                        "cli_backup_failed",
+                        "cli.backup_failed",
                         &[("detail", std::format!("{}: {e}", src.display()))],
                     ));
                 }
@@ -259,10 +259,10 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
         std::fs::rename(&part, out)?;
         sync_dir(parent(out))
     };
-    write_manifest().map_err(io_failed("cli_backup_failed", &part))?;
+    write_manifest().map_err(io_failed("cli.backup_failed", &part))?;
     let count = |table: &str| manifest.counts.get(table).copied().unwrap_or(0).to_string();
     Ok(t(
-        "cli_backup_done",
+        "cli.backup_done",
         &[
             ("out", shown(out)),
             ("schema", schema_version.to_string()),
@@ -292,18 +292,18 @@ fn verified(from: &Path) -> Result<Manifest, String> {
     let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(t("cli_restore_no_manifest", &[("dir", shown(from))]));
+            return Err(t("cli.restore_no_manifest", &[("dir", shown(from))]));
         }
         Err(e) => {
             return Err(t(
-                "cli_restore_bad_manifest",
+                "cli.restore_bad_manifest",
                 &[("file", shown(&path)), ("detail", e.to_string())],
             ));
         }
     };
     let bad = |detail: String| {
         t(
-            "cli_restore_bad_manifest",
+            "cli.restore_bad_manifest",
             &[("file", shown(&path)), ("detail", detail)],
         )
     };
@@ -327,7 +327,7 @@ fn verified(from: &Path) -> Result<Manifest, String> {
             Ok((bytes, sha256)) if bytes == e.bytes && sha256 == e.sha256 => {}
             Ok((_, sha256)) => {
                 return Err(t(
-                    "cli_restore_file_mismatch",
+                    "cli.restore_file_mismatch",
                     &[
                         ("file", shown(&file)),
                         ("expected", e.sha256.clone()),
@@ -336,20 +336,20 @@ fn verified(from: &Path) -> Result<Manifest, String> {
                 ));
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(t("cli_restore_file_missing", &[("file", shown(&file))]));
+                return Err(t("cli.restore_file_missing", &[("file", shown(&file))]));
             }
             Err(err) => {
                 return Err(t(
-                    "cli_restore_failed",
+                    "cli.restore_failed",
                     &[("detail", std::format!("{}: {err}", file.display()))],
                 ));
             }
         }
     }
-    let known = schema::latest_version();
+    let known = store::known_schema_version();
     if m.schema_version > known {
         return Err(t(
-            "cli_restore_newer",
+            "cli.restore_newer",
             &[
                 ("found", m.schema_version.to_string()),
                 ("known", known.to_string()),
@@ -362,14 +362,13 @@ fn verified(from: &Path) -> Result<Manifest, String> {
 /// `PRAGMA integrity_check` on a database copy.
 fn sound(db: &Path) -> Result<(), String> {
     let failed =
-        |e: crate::store::StoreError| t("cli_restore_failed", &[("detail", e.to_string())]);
-    let conn = store::open_read_only(db).map_err(failed)?;
-    let problems = store::integrity_problems(&conn).map_err(failed)?;
+        |e: crate::store::StoreError| t("cli.restore_failed", &[("detail", e.to_string())]);
+    let problems = store::problems(db).map_err(failed)?;
     if problems.is_empty() {
         Ok(())
     } else {
         Err(t(
-            "cli_restore_integrity",
+            "cli.restore_integrity",
             &[("detail", problems.join("; "))],
         ))
     }
@@ -383,7 +382,7 @@ fn check(from: &Path) -> Result<String, String> {
     let m = verified(from)?;
     sound(&from.join(DATABASE))?;
     Ok(t(
-        "cli_restore_checked",
+        "cli.restore_checked",
         &[
             ("from", shown(from)),
             ("files", m.files.len().to_string()),
@@ -396,7 +395,7 @@ fn check(from: &Path) -> Result<String, String> {
 
 fn failed_lock(db: &Path, e: std::io::Error) -> String {
     t(
-        "cli_restore_failed",
+        "cli.restore_failed",
         &[(
             "detail",
             std::format!("{}: {e}", crate::store::lock::path_of(db).display()),
@@ -411,17 +410,17 @@ fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
     // Not even with --force: the server would go on with the old file's pages in memory.
     match crate::store::lock::held(db) {
         Ok(crate::store::lock::Held::ByServer) => {
-            return Err(t("cli_restore_in_use", &[("path", shown(db))]));
+            return Err(t("cli.restore_in_use", &[("path", shown(db))]));
         }
         Ok(crate::store::lock::Held::Free) => {}
         Err(e) => return Err(failed_lock(db, e)),
     }
     if present(db) && !force {
-        return Err(t("cli_restore_exists", &[("path", shown(db))]));
+        return Err(t("cli.restore_exists", &[("path", shown(db))]));
     }
     let failed = |path: &Path, e: std::io::Error| {
         t(
-            "cli_restore_failed",
+            "cli.restore_failed",
             &[("detail", std::format!("{}: {e}", path.display()))],
         )
     };
@@ -432,7 +431,7 @@ fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
         if bytes != e.bytes || sha256 != e.sha256 {
             let _ = std::fs::remove_file(dst);
             return Err(t(
-                "cli_restore_file_mismatch",
+                "cli.restore_file_mismatch",
                 &[
                     ("file", shown(&src)),
                     ("expected", e.sha256.clone()),
@@ -485,7 +484,7 @@ fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
     std::fs::rename(&tmp, db).map_err(|e| failed(db, e))?;
     sync_dir(parent(db)).map_err(|e| failed(parent(db), e))?;
     let mut msg = t(
-        "cli_restore_done",
+        "cli.restore_done",
         &[
             ("from", shown(from)),
             ("db", shown(db)),
@@ -495,7 +494,7 @@ fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
     );
     if let Some(old) = kept {
         msg += "\n";
-        msg += &t("cli_restore_kept_old", &[("path", shown(&old))]);
+        msg += &t("cli.restore_kept_old", &[("path", shown(&old))]);
     }
     Ok(msg)
 }

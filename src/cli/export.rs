@@ -89,7 +89,7 @@ pub fn run(args: Args) -> ExitCode {
                 .map(|(a, b)| format!("{a} → {b}"))
                 .collect();
             out += "\n";
-            out += &crate::i18n::format(lang, "cli_export_renamed", &[("pairs", pairs.join(", "))]);
+            out += &crate::i18n::format(lang, "cli.export_renamed", &[("pairs", pairs.join(", "))]);
         }
         Ok(out)
     })();
@@ -112,7 +112,7 @@ fn format_line(
 ) -> String {
     format(
         lang,
-        "cli_export_done",
+        "cli.export_done",
         &[
             ("count", n.to_string()),
             (

@@ -96,21 +96,21 @@ fn import(
         source::check_area(extent, src.epsg, area)?;
     }
     let mut lines = vec![match (src.crs_origin, &src.file_crs) {
-        (CrsOrigin::File, _) => format(lang, "cli_crs_file", &[("epsg", src.epsg.to_string())]),
+        (CrsOrigin::File, _) => format(lang, "cli.crs_file", &[("epsg", src.epsg.to_string())]),
         (CrsOrigin::Option, Some(f)) => format(
             lang,
-            "cli_crs_override",
+            "cli.crs_override",
             &[("epsg", src.epsg.to_string()), ("file_crs", f.clone())],
         ),
         (CrsOrigin::Option, None) => {
-            format(lang, "cli_crs_option", &[("epsg", src.epsg.to_string())])
+            format(lang, "cli.crs_option", &[("epsg", src.epsg.to_string())])
         }
         (CrsOrigin::Assumed, _) => {
-            format(lang, "cli_crs_assumed", &[("epsg", src.epsg.to_string())])
+            format(lang, "cli.crs_assumed", &[("epsg", src.epsg.to_string())])
         }
     }];
     if let Some(e) = &src.encoding {
-        lines.push(format(lang, "cli_encoding", &[("encoding", e.clone())]));
+        lines.push(format(lang, "cli.encoding", &[("encoding", e.clone())]));
     }
     if !map.automatic.is_empty() {
         let pairs: Vec<String> = map
@@ -118,7 +118,7 @@ fn import(
             .iter()
             .map(|(f, c)| format!("{f} ← {c}"))
             .collect();
-        lines.push(format(lang, "cli_mapped", &[("pairs", pairs.join(", "))]));
+        lines.push(format(lang, "cli.mapped", &[("pairs", pairs.join(", "))]));
     }
     let file = args
         .source
@@ -143,7 +143,7 @@ fn import(
         dry_run: args.dry_run,
         reroute: Some(format(
             lang,
-            "reroute_reason_import",
+            "reroute.reason_import",
             &[("file", file.clone()), ("layer", layer_word.clone())],
         )),
         now: chrono::Utc::now(),
@@ -160,7 +160,7 @@ fn report_lines(r: &Report, file: &str, layer: &str, lang: Lang) -> Vec<String> 
     for f in &r.fixed {
         lines.push(format(
             lang,
-            "cli_fixed",
+            "cli.fixed",
             &[
                 ("n", f.n.to_string()),
                 ("label", f.label.clone()),
@@ -169,9 +169,9 @@ fn report_lines(r: &Report, file: &str, layer: &str, lang: Lang) -> Vec<String> 
         ));
     }
     let key = if r.dry_run {
-        "cli_import_dry_run"
+        "cli.import_dry_run"
     } else {
-        "cli_import_done"
+        "cli.import_done"
     };
     lines.push(format(
         lang,
@@ -187,9 +187,9 @@ fn report_lines(r: &Report, file: &str, layer: &str, lang: Lang) -> Vec<String> 
     ));
     if !r.rerouted.is_empty() {
         let key = if r.dry_run {
-            "cli_rerouted_dry"
+            "cli.rerouted_dry"
         } else {
-            "cli_rerouted"
+            "cli.rerouted"
         };
         lines.push(format(
             lang,

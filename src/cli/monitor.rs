@@ -92,7 +92,7 @@ fn password_or_generated(given: Option<String>) -> (String, bool) {
 fn show_generated(pw: &str) {
     eprintln!(
         "{}\n{pw}",
-        crate::i18n::text(super::lang(), "dust_password_generated")
+        crate::i18n::text(super::lang(), "cli.dust_password_generated")
     );
 }
 

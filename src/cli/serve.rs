@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::layers::Registry;
 use crate::service::jobs::Jobs;
 use crate::service::{dust_alerts, webhooks};
-use crate::store::Db;
+use crate::store::{Db, Tx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -106,7 +106,7 @@ pub fn run(args: Args) -> ExitCode {
             let path = args.db.display().to_string();
             return super::fail(crate::i18n::format(
                 super::lang(),
-                "cli_db_in_use",
+                "cli.db_in_use",
                 &[("path", path)],
             ));
         }
@@ -222,10 +222,7 @@ async fn hourly_sweep(app: App) {
         Err(e) => tracing::error!(error = %e, "extinguish sweep failed"),
     }
     let now = chrono::Utc::now();
-    let purged = app
-        .db
-        .write(move |tx| crate::store::users::purge_sessions(tx, now))
-        .await;
+    let purged = app.db.write(move |tx| tx.users().purge_sessions(now)).await;
     if let Err(e) = purged {
         tracing::error!(error = %e, "purging ended sessions failed");
     }

@@ -9,7 +9,8 @@ use clap::Subcommand;
 
 use crate::domain::password;
 use crate::error::Error;
-use crate::store::audit::{self, Entry};
+use crate::store::Tx;
+use crate::store::audit::Entry;
 use crate::store::users;
 
 #[derive(Subcommand)]
@@ -94,12 +95,11 @@ pub fn run(cmd: Command) -> ExitCode {
                 Err(e) => return super::fail(e),
             };
             let done = db.write_blocking(|tx| {
-                let ended = users::sessions_of(tx, &name, now)?.len();
-                if !users::set_password_hash(tx, &name, &hash, None)? {
+                let ended = tx.users().sessions_of(&name, now)?.len();
+                if !tx.users().set_password_hash(&name, &hash, None)? {
                     return Ok(None);
                 }
-                audit::record(
-                    tx,
+                tx.audit().record(
                     now,
                     &entry(
                         "user_passwd",
@@ -124,14 +124,13 @@ pub fn run(cmd: Command) -> ExitCode {
                 Err(e) => return super::fail(e),
             };
             let done = db.write_blocking(|tx| {
-                if users::credentials(tx, &name)?.is_none() {
+                if tx.users().credentials(&name)?.is_none() {
                     return Ok(None);
                 }
-                let list = users::sessions_of(tx, &name, now)?;
+                let list = tx.users().sessions_of(&name, now)?;
                 if revoke {
-                    let n = users::end_sessions_of(tx, &name, None)?;
-                    audit::record(
-                        tx,
+                    let n = tx.users().end_sessions_of(&name, None)?;
+                    tx.audit().record(
                         now,
                         &entry(
                             "user_sessions_revoke",
@@ -180,10 +179,9 @@ fn set_disabled(
         Err(e) => return super::fail(e),
     };
     let done = db.write_blocking(|tx| {
-        let before = users::set_disabled(tx, &name, disabled, now)?;
+        let before = tx.users().set_disabled(&name, disabled, now)?;
         if let Some(b) = before {
-            audit::record(
-                tx,
+            tx.audit().record(
                 now,
                 &entry(
                     if disabled {

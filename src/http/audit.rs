@@ -10,14 +10,15 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{Manager, SeenActor, peer};
 use crate::app::App;
 
 use crate::error::Error;
-use crate::store::audit::{self, Entry, Filter};
+use crate::store::Tx;
+use crate::store::audit::{Entry, Filter, Row};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -74,7 +75,7 @@ pub async fn record_writes(State(app): State<App>, req: Request, next: Next) -> 
         detail: None,
     };
     let now = Utc::now();
-    if let Err(e) = app.db.write(move |tx| audit::record(tx, now, &entry)).await {
+    if let Err(e) = app.db.write(move |tx| tx.audit().record(now, &entry)).await {
         tracing::error!(error = %e, "audit entry not written");
     }
     res
@@ -84,7 +85,7 @@ pub async fn record_writes(State(app): State<App>, req: Request, next: Next) -> 
 pub async fn write(app: &App, entry: Entry) -> Result<(), ApiError> {
     let now = Utc::now();
     app.db
-        .write(move |tx| audit::record(tx, now, &entry))
+        .write(move |tx| tx.audit().record(now, &entry))
         .await?;
     Ok(())
 }
@@ -153,7 +154,7 @@ async fn list(
     let offset = int_param(&q, "offset", 0, usize::MAX)?;
     let (rows, more) = app
         .db
-        .read(move |c| audit::page(c, &f, limit, offset))
+        .read(move |c| c.audit().page(&f, limit, offset))
         .await?;
     Ok(axum::Json(json!({
         "entries": rows,
@@ -180,7 +181,7 @@ async fn csv(
         ))
     });
     let header = futures_util::stream::once(async {
-        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(audit::CSV_HEADER.as_bytes()))
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(CSV_HEADER.as_bytes()))
     });
     let rows = futures_util::stream::try_unfold(Some(0i64), move |after| {
         let db = app.db.clone();
@@ -190,7 +191,7 @@ async fn csv(
                 return Ok(None);
             };
             let chunk = db
-                .read(move |c| audit::chunk(c, &f, after, CSV_CHUNK))
+                .read(move |c| c.audit().chunk(&f, after, CSV_CHUNK))
                 .await
                 .map_err(std::io::Error::other)?;
             let next = (chunk.len() == CSV_CHUNK)
@@ -199,7 +200,7 @@ async fn csv(
             if chunk.is_empty() {
                 return Ok(None);
             }
-            let text: String = chunk.iter().map(audit::csv_line).collect();
+            let text: String = chunk.iter().map(csv_line).collect();
             Ok(Some((axum::body::Bytes::from(text), next)))
         }
     });
@@ -216,4 +217,59 @@ async fn csv(
         body,
     )
         .into_response())
+}
+
+/// A CSV cell: quoted when needed, and a leading `=`, `+`, `-`, `@` (or tab, CR) prefixed with
+/// `'` so a spreadsheet shows it as text instead of running it as a formula.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+const CSV_HEADER: &str = "id,at,actor,address,action,method,route,target,status,detail\r\n";
+
+/// One entry as a CSV line.
+fn csv_line(r: &Row) -> String {
+    let cells = [
+        r.id.to_string(),
+        r.at.clone(),
+        r.actor.clone().unwrap_or_default(),
+        r.address.clone().unwrap_or_default(),
+        r.action.clone(),
+        r.method.clone().unwrap_or_default(),
+        r.route.clone().unwrap_or_default(),
+        r.target.clone().unwrap_or_default(),
+        r.status.map(|s| s.to_string()).unwrap_or_default(),
+        r.detail.as_ref().map(Value::to_string).unwrap_or_default(),
+    ];
+    let mut line = cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("manager"), "manager");
+    }
 }

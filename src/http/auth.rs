@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
 use crate::service::login_guard::Refusal;
+use crate::store::Tx;
 use crate::store::audit::Entry;
 use crate::store::users;
 
@@ -86,7 +87,7 @@ async fn login(
         return Ok(refused(r));
     }
     let name = body.username.clone();
-    let found = app.db.read(move |c| users::credentials(c, &name)).await?;
+    let found = app.db.read(move |c| c.users().credentials(&name)).await?;
     let stored = found.as_ref().map(|c| c.hash.clone());
     let password = body.password.clone();
     let matches = match guard
@@ -132,10 +133,10 @@ async fn login(
         .db
         .write(move |tx| {
             // Signing in is when ended sessions are cleared away (besides the hourly sweep).
-            users::purge_sessions(tx, now)?;
-            users::record_login(tx, id, now)?;
-            crate::store::audit::record(tx, now, &entry)?;
-            users::create_session_from(tx, id, address.as_deref(), now)
+            tx.users().purge_sessions(now)?;
+            tx.users().record_login(id, now)?;
+            tx.audit().record(now, &entry)?;
+            tx.users().create_session(id, address.as_deref(), now)
         })
         .await?;
     let cookie = format!(
@@ -160,9 +161,8 @@ async fn logout(
         let address = ip.map(|a| a.to_string());
         app.db
             .write(move |tx| {
-                if let Some(a) = users::session_actor(tx, &t, now)? {
-                    crate::store::audit::record(
-                        tx,
+                if let Some(a) = tx.users().session_actor(&t, now)? {
+                    tx.audit().record(
                         now,
                         &Entry {
                             actor: Some(a.username),
@@ -175,7 +175,7 @@ async fn logout(
                         },
                     )?;
                 }
-                users::end_session(tx, &t)
+                tx.users().end_session(&t)
             })
             .await?;
     }
@@ -215,7 +215,7 @@ async fn change_password(
         return Ok(refused(r));
     }
     let who = name.clone();
-    let found = app.db.read(move |c| users::credentials(c, &who)).await?;
+    let found = app.db.read(move |c| c.users().credentials(&who)).await?;
     let stored = found.map(|c| c.hash);
     let (current, new) = (body.current, body.new);
     // One hashing slot for both the check and the new hash: each costs argon2's memory.
@@ -263,10 +263,11 @@ async fn change_password(
     let keep = super::extract::token_in(&headers);
     app.db
         .write(move |tx| {
-            let ended = users::sessions_of(tx, &name, now)?.len().saturating_sub(1);
-            users::set_password_hash(tx, &name, &hash, keep.as_deref())?;
+            let ended = tx.users().sessions_of(&name, now)?.len().saturating_sub(1);
+            tx.users()
+                .set_password_hash(&name, &hash, keep.as_deref())?;
             entry.detail = Some(json!({"sessions_ended": ended}));
-            crate::store::audit::record(tx, now, &entry)
+            tx.audit().record(now, &entry)
         })
         .await?;
     let mut res = axum::http::StatusCode::NO_CONTENT.into_response();

@@ -302,7 +302,7 @@ async fn readings(
         .await?;
     let Some(readings) = rows else {
         return Err(Error::new(Kind::NotFound, "not_found")
-            .arg("what", "@what_monitor")
+            .arg("what", "@what.monitor")
             .into());
     };
     Ok(JsonOut(Answer {

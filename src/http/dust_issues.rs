@@ -136,11 +136,12 @@ async fn show(
                 .ok_or_else(|| Error::not_found("dust_issue"))?;
             let mut feature = service::feature(&issue, &actor, now);
             let events = service::events_for(c.dust_issues().events(&issue.uuid)?, &actor);
-            let photos: Vec<Value> =
-                crate::store::photos::for_subject(c, Subject::DustIssue, &issue.uuid)?
-                    .iter()
-                    .map(|p| super::photos::photo_json(p, &actor))
-                    .collect();
+            let photos: Vec<Value> = c
+                .photos()
+                .for_subject(Subject::DustIssue, &issue.uuid)?
+                .iter()
+                .map(|p| super::photos::photo_json(p, &actor))
+                .collect();
             if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
                 p.insert("events".into(), json!(events));
                 p.insert("photos".into(), json!(photos));

@@ -56,8 +56,8 @@ async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value
     let rules = app.db.read(|c| dust_alerts::rules(c)).await?;
     Ok(axum::Json(json!({
         "rules": rules,
-        "levels": WarningLevel::ALL.map(|l| labelled("dust_level_", l.as_str())),
-        "measures": MEASURES.map(|m| labelled("dust_measure_", m)),
+        "levels": WarningLevel::ALL.map(|l| labelled("dust.level.", l.as_str())),
+        "measures": MEASURES.map(|m| labelled("dust.measure.", m)),
     })))
 }
 

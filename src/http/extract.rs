@@ -14,7 +14,7 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
-use crate::store::users;
+use crate::store::Tx;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "qingling_session";
@@ -68,7 +68,7 @@ impl FromRequestParts<App> for User {
         let lookup = t.clone();
         let found = app
             .db
-            .read(move |c| users::session(c, &lookup, now))
+            .read(move |c| c.users().session(&lookup, now))
             .await?;
         let Some((actor, stale)) = found else {
             return Err(ApiError(Error::new(Kind::Unauthorized, "unauthorized")));
@@ -76,7 +76,7 @@ impl FromRequestParts<App> for User {
         // Sliding expiry without a write per request: only a use some minutes after the last
         // one written down is written.
         if stale {
-            app.db.write(move |tx| users::touch(tx, &t, now)).await?;
+            app.db.write(move |tx| tx.users().touch(&t, now)).await?;
         }
         if let Some(seen) = parts.extensions.get::<SeenActor>() {
             let _ = seen.0.set(actor.username.clone());

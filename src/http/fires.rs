@@ -92,7 +92,9 @@ async fn show(
             let state = c.fires().state(&f)?;
             let mut feature = service::feature(&f, &actor, now, &rules, Some(&state));
             let events = service::events_for(c.fires().events(&f.id)?, &actor);
-            let photos: Vec<Value> = crate::store::photos::for_fire(c, &f.id)?
+            let photos: Vec<Value> = c
+                .photos()
+                .for_subject(crate::store::photos::Subject::Fire, &f.id)?
                 .iter()
                 .map(|p| super::photos::photo_json(p, &actor))
                 .collect();

@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -20,6 +19,7 @@ use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
 use crate::service::fires::visible;
 use crate::service::photos::{self, MAX_BYTES};
+use crate::store::Tx;
 use crate::store::fires::ts;
 use crate::store::photos::{self as store, Subject};
 
@@ -37,7 +37,7 @@ pub fn router() -> Routes {
 
 /// The subject's id if this user may see it (fires by id or code, violations by uuid or code).
 fn visible_subject(
-    c: &Connection,
+    tx: &dyn Tx,
     app: &App,
     actor: &Actor,
     subject: Subject,
@@ -45,19 +45,14 @@ fn visible_subject(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<String>, Error> {
     Ok(match subject {
-        Subject::Fire => crate::store::Tx::fires(&crate::store::sqlite::SqliteTx::new(c))
+        Subject::Fire => tx
+            .fires()
             .get(id)?
             .filter(|f| visible(actor, f, now, &app.rules))
             .map(|f| f.id),
         Subject::DustIssue => {
             let layer = crate::service::dust_issues::layer(&app.registry)?;
-            crate::service::dust_issues::find_visible(
-                &crate::store::sqlite::SqliteTx::new(c),
-                layer,
-                actor,
-                id,
-            )?
-            .map(|i| i.uuid)
+            crate::service::dust_issues::find_visible(tx, layer, actor, id)?.map(|i| i.uuid)
         }
     })
 }
@@ -165,7 +160,8 @@ pub async fn upload_for(
                 .iter()
                 .map(|p| {
                     let who = (by.username.as_str(), by.role.as_str());
-                    store::insert(tx, subject, &subject_id, p, who, &ts(now))
+                    tx.photos()
+                        .insert(subject, &subject_id, &p.record(), who, &ts(now))
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -185,7 +181,7 @@ async fn serve(
     let photo = app
         .db
         .read(move |c| {
-            let Some(p) = store::get(c, id)? else {
+            let Some(p) = c.photos().get(id)? else {
                 return Ok(None);
             };
             let ok = visible_subject(c, &a, &actor, p.subject, &p.fire, now)?.is_some();

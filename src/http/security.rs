@@ -138,15 +138,11 @@ fn without_default_port<'a>(scheme: &str, authority: &'a str) -> &'a str {
     authority.strip_suffix(default).unwrap_or(authority)
 }
 
-/// Normalises a configured allowed origin (`https://gis.example.org/` → `https://gis.example.org`).
-pub fn normalise_origin(o: &str) -> String {
-    o.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::app::normalise_origin;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -16,8 +16,8 @@ use super::extract::{Manager, Peer};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::Error;
+use crate::store::Tx;
 use crate::store::audit::Entry;
-use crate::store::users;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -38,7 +38,7 @@ async fn list(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = int_param(&q, "offset", 0, usize::MAX)?;
-    let (rows, more) = app.db.read(move |c| users::list(c, limit, offset)).await?;
+    let (rows, more) = app.db.read(move |c| c.users().list(limit, offset)).await?;
     Ok(axum::Json(json!({
         "users": rows,
         "limit": limit,
@@ -97,7 +97,7 @@ async fn set_disabled(
     let before = app
         .db
         .write(move |tx| {
-            let before = users::set_disabled(tx, &who, disabled, now)?;
+            let before = tx.users().set_disabled(&who, disabled, now)?;
             if let Some(b) = before {
                 let e = Entry {
                     detail: Some(
@@ -105,7 +105,7 @@ async fn set_disabled(
                     ),
                     ..entry
                 };
-                crate::store::audit::record(tx, now, &e)?;
+                tx.audit().record(now, &e)?;
             }
             Ok::<_, crate::store::StoreError>(before)
         })
@@ -128,10 +128,10 @@ async fn sessions(
     let found = app
         .db
         .read(move |c| {
-            if users::credentials(c, &who)?.is_none() {
+            if c.users().credentials(&who)?.is_none() {
                 return Ok(None);
             }
-            users::sessions_of(c, &who, now).map(Some)
+            c.users().sessions_of(&who, now).map(Some)
         })
         .await?;
     let Some(list) = found else {
@@ -152,12 +152,11 @@ async fn revoke(
     let ended = app
         .db
         .write(move |tx| {
-            if users::credentials(tx, &who)?.is_none() {
+            if tx.users().credentials(&who)?.is_none() {
                 return Ok(None);
             }
-            let n = users::end_sessions_of(tx, &who, None)?;
-            crate::store::audit::record(
-                tx,
+            let n = tx.users().end_sessions_of(&who, None)?;
+            tx.audit().record(
                 now,
                 &Entry {
                     actor: Some(by),

@@ -1,7 +1,11 @@
 //! Server messages in Chinese (default) and English, chosen by `Accept-Language`.
 //!
 //! Every message a person may read comes from the tables in `zh.json` and `en.json` beside this
-//! module; `{name}` placeholders are filled from the error's arguments.
+//! module; `{name}` placeholders are filled from the error's arguments. Keys have the web app's
+//! style (`web/i18n/`): dotted namespaces with snake_case leaves — an error code's message is
+//! `error.{code}` ([`error_key`]), and labels used inside messages are `role.owner`,
+//! `fire.status.reported`, `what.fire`, … Only the keys are ours: the codes the API answers with
+//! are the leaves, unchanged.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -59,8 +63,8 @@ impl Lang {
 }
 
 /// The message tables: data files beside this module (`zh.json`, `en.json`; the web app's own
-/// are in `web/i18n/`), built into the binary. Keys are snake_case, the API's error codes among
-/// them. Both files are checked by the tests below, so parsing them cannot fail at run time.
+/// are in `web/i18n/`), built into the binary. Both files are checked by the tests below, so
+/// parsing them cannot fail at run time.
 static ZH: LazyLock<HashMap<String, String>> = LazyLock::new(|| table(include_str!("zh.json")));
 static EN: LazyLock<HashMap<String, String>> = LazyLock::new(|| table(include_str!("en.json")));
 
@@ -74,6 +78,11 @@ fn messages(lang: Lang) -> &'static HashMap<String, String> {
         Lang::Zh => &ZH,
         Lang::En => &EN,
     }
+}
+
+/// The key of the message for an error code (`bad_json` → `error.bad_json`).
+pub fn error_key(code: &str) -> String {
+    format!("error.{code}")
 }
 
 /// Whether a key has a message (in both languages: a test checks they match).
@@ -142,8 +151,8 @@ mod tests {
         }
     }
 
-    /// Every message key the code names (`invalid("…")`, `bad_request("…")`, `Kind::…, "…"`,
-    /// `not_found("…")` → `what_…`) has a translation.
+    /// Every error code the code names (`invalid("…")`, `bad_request("…")`, `Kind::…, "…"`,
+    /// `not_allowed("…"`) has a message `error.…`, and every `not_found("…")` a `what.…`.
     #[test]
     fn every_key_the_code_uses_is_translated() {
         fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
@@ -164,11 +173,11 @@ mod tests {
         let mut missing = std::collections::BTreeSet::new();
         for src in &sources {
             for (marker, prefix) in [
-                ("invalid(\"", ""),
-                ("bad_request(\"", ""),
-                ("Error::new(Kind::", ""),
-                ("not_found(\"", "what_"),
-                ("Error::not_allowed(", ""),
+                ("invalid(\"", "error."),
+                ("bad_request(\"", "error."),
+                ("Error::new(Kind::", "error."),
+                ("not_found(\"", "what."),
+                ("Error::not_allowed(", "error."),
             ] {
                 for piece in src.split(marker).skip(1) {
                     let piece = if marker.starts_with("Error::new") {
@@ -205,7 +214,105 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let s = format(Lang::En, "field_missing", &[("field", "kind".into())]);
+        let s = format(Lang::En, "error.field_missing", &[("field", "kind".into())]);
         assert_eq!(s, "The field \"kind\" is missing");
+    }
+
+    /// One key style for the server's tables and the web app's: dotted namespaces with
+    /// snake_case leaves (`error.bad_json`, `account.col_role`).
+    #[test]
+    fn the_server_and_the_web_write_keys_one_way() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let well_formed = |k: &str| {
+            let parts: Vec<&str> = k.split('.').collect();
+            parts.len() >= 2
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                })
+        };
+        for file in [
+            "src/i18n/zh.json",
+            "src/i18n/en.json",
+            "web/i18n/zh.json",
+            "web/i18n/en.json",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).expect("read");
+            let table: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).expect("JSON");
+            let bad: Vec<&String> = table.keys().filter(|k| !well_formed(k)).collect();
+            assert!(
+                bad.is_empty(),
+                "{file}: keys not in the dotted style: {bad:?}"
+            );
+        }
+    }
+
+    /// The labels messages name by reference (`@role.owner`, `@fire.status.reported`, …) exist
+    /// for every role, status, action, warning level and measure.
+    #[test]
+    fn every_label_a_message_refers_to_is_translated() {
+        use crate::domain::{dust, dust_issue, fire, role};
+        let mut keys: Vec<String> = vec!["common.none".into()];
+        keys.extend(role::Role::ALL.map(|r| format!("role.{}", r.as_str())));
+        keys.extend(fire::Status::ALL.map(|s| format!("fire.status.{}", s.as_str())));
+        keys.extend(fire::Action::ALL.map(|a| format!("fire.action.{}", a.as_str())));
+        keys.extend(dust::Action::ALL.map(|a| format!("dust_alert.action.{}", a.as_str())));
+        keys.extend(dust_issue::Status::ALL.map(|s| format!("dust_issue.status.{}", s.as_str())));
+        keys.extend(dust_issue::Action::ALL.map(|a| format!("dust_issue.action.{}", a.as_str())));
+        keys.extend(dust::WarningLevel::ALL.map(|l| format!("dust.level.{}", l.as_str())));
+        keys.extend(dust::MEASURES.map(|m| format!("dust.measure.{m}")));
+        let missing: Vec<&String> = keys.iter().filter(|k| !has(k)).collect();
+        assert!(
+            missing.is_empty(),
+            "labels without a translation: {missing:?}"
+        );
+    }
+
+    /// Every key the code spells out in full (`"cli.backup_done"`, `"@what.monitor"`) in one of
+    /// the tables' namespaces has a message (error codes are checked above, by their code).
+    #[test]
+    fn every_literal_key_the_code_names_is_translated() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).expect("src").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(std::fs::read_to_string(&p).expect("read"));
+                }
+            }
+        }
+        let mut sources = vec![];
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut sources,
+        );
+        let namespaces: std::collections::BTreeSet<&str> = ZH
+            .keys()
+            .filter_map(|k| k.split('.').next())
+            .filter(|n| *n != "error")
+            .collect();
+        let mut missing = std::collections::BTreeSet::new();
+        for src in &sources {
+            for lit in src.split('"').skip(1).step_by(2) {
+                let key = lit.trim_start_matches('@');
+                let parts: Vec<&str> = key.split('.').collect();
+                let shaped = parts.len() >= 2
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    });
+                if shaped && namespaces.contains(parts[0]) && !has(key) {
+                    missing.insert(key.to_string());
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys without a translation: {missing:?}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The layer registry: `layers/*.toml` parsed into the layers that storage tables, API
 //! collections, validation and the map legend are built from.
 
+mod problems;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -274,12 +274,12 @@ pub fn replayed(
 }
 
 /// An action's name as sent, parsed (422 naming the actions there are).
-pub fn action<A: Named>(sent: &str, label_prefix: &str) -> Result<A> {
+pub fn action<A: Named>(sent: &str, subject: &str) -> Result<A> {
     A::from_name(sent).ok_or_else(|| {
         let names: Vec<&str> = A::all().iter().map(|a| a.name()).collect();
         Error::invalid("unknown_action")
             .arg("action", sent.to_string())
-            .arg("allowed", crate::error::action_labels(label_prefix, &names))
+            .arg("allowed", crate::error::action_labels(subject, &names))
     })
 }
 
@@ -287,8 +287,9 @@ pub fn action<A: Named>(sent: &str, label_prefix: &str) -> Result<A> {
 pub struct Keys {
     /// The 409 message: `action_not_allowed`, `dust_issue_action_not_allowed`, …
     pub not_allowed: &'static str,
-    /// The prefix of its action labels: `""` (fires), `dust_issue_`, `dust_`.
-    pub label_prefix: &'static str,
+    /// Whose labels its statuses and actions are (`{subject}.action.{name}`): `fire`,
+    /// `dust_issue`, `dust_alert`.
+    pub subject: &'static str,
     /// Its own 403 message naming role and action, if it has one (else the generic one).
     pub forbidden: Option<&'static str>,
 }
@@ -305,16 +306,16 @@ pub fn refused<S: Named + serde::Serialize, A: Named + serde::Serialize>(
     match r {
         Refusal::Forbidden => match keys.forbidden {
             Some(key) => Error::new(Kind::Forbidden, key)
-                .arg("role", format!("@role_{}", actor.role.as_str()))
+                .arg("role", format!("@role.{}", actor.role.as_str()))
                 .arg(
                     "action",
-                    format!("@{}action_{}", keys.label_prefix, action.name()),
+                    format!("@{}.action.{}", keys.subject, action.name()),
                 ),
             None => Error::forbidden(),
         },
         Refusal::NotAllowed { status, allowed } => Error::not_allowed(
             keys.not_allowed,
-            keys.label_prefix,
+            keys.subject,
             status.name(),
             action.name(),
             &allowed.iter().map(|a| a.name()).collect::<Vec<_>>(),
@@ -372,10 +373,10 @@ mod tests {
     #[test]
     fn an_unknown_action_names_the_known_ones() {
         assert_eq!(
-            action::<Action>("verify", "dust_issue_").expect("known"),
+            action::<Action>("verify", "dust_issue").expect("known"),
             Action::Verify
         );
-        let e = action::<Action>("burn", "dust_issue_").expect_err("unknown");
+        let e = action::<Action>("burn", "dust_issue").expect_err("unknown");
         assert!(matches!(e, Error::Problem(p) if p.key == "unknown_action"));
     }
 }

@@ -507,7 +507,7 @@ pub fn act(
         Refusal::Forbidden => Error::forbidden(),
         Refusal::NotAllowed { status, allowed } => Error::not_allowed(
             "dust_action_not_allowed",
-            "dust_",
+            "dust_alert",
             status.as_str(),
             action.as_str(),
             &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),

@@ -29,7 +29,7 @@ pub const LAYER: &str = "dust_issues";
 /// How violations name their refusals.
 const KEYS: Keys = Keys {
     not_allowed: "dust_issue_action_not_allowed",
-    label_prefix: "dust_issue_",
+    subject: "dust_issue",
     forbidden: Some("dust_issue_forbidden"),
 };
 
@@ -85,8 +85,8 @@ pub fn report(
 ) -> Result<Reported> {
     if !REPORTERS.contains(&actor.role) {
         return Err(Error::new(Kind::Forbidden, "dust_issue_forbidden")
-            .arg("role", format!("@role_{}", actor.role.as_str()))
-            .arg("action", "@dust_issue_action_report"));
+            .arg("role", format!("@role.{}", actor.role.as_str()))
+            .arg("action", "@dust_issue.action.report"));
     }
     let layer = layer(ctx.registry)?;
     let intake = case::intake(body, layer, "uuid")?;
@@ -194,7 +194,7 @@ pub fn act(
             return Ok(issue);
         }
     }
-    let action: Action = case::action(&input.action, KEYS.label_prefix)?;
+    let action: Action = case::action(&input.action, KEYS.subject)?;
     let note = input
         .note
         .as_deref()
@@ -216,7 +216,7 @@ pub fn act(
     let window = crate::service::rules::fire(tx)?.observed;
     let after = After {
         at: last,
-        what: "observed_after_last_event",
+        what: "observed.after_last_event",
     };
     let at = observed_time(
         input.observed_at.as_deref(),

@@ -254,7 +254,7 @@ pub fn create(
 ) -> Result<Edited> {
     let before = boundaries::stranded_before(tx, layer)?;
     let fid = write(tx, ctx.registry, layer, None, geom, props)?;
-    finish(tx, ctx, layer, "reroute_reason_created", props, fid, before)
+    finish(tx, ctx, layer, "reroute.reason_created", props, fid, before)
 }
 
 /// Replaces a feature (PUT): geometry and every property.
@@ -271,7 +271,7 @@ pub fn replace(
     }
     let before = boundaries::stranded_before(tx, layer)?;
     write(tx, ctx.registry, layer, Some(fid), geom, props)?;
-    finish(tx, ctx, layer, "reroute_reason_changed", props, fid, before)
+    finish(tx, ctx, layer, "reroute.reason_changed", props, fid, before)
 }
 
 /// Updates a feature (PATCH): the geometry if given, and the properties given merged into the
@@ -308,7 +308,7 @@ pub fn update(
         tx,
         ctx,
         layer,
-        "reroute_reason_changed",
+        "reroute.reason_changed",
         &props,
         fid,
         before,
@@ -333,7 +333,7 @@ pub fn delete(tx: &dyn Tx, ctx: &Ctx, layer: &Layer, fid: i64) -> Result<Edited>
         tx,
         ctx,
         layer,
-        "reroute_reason_deleted",
+        "reroute.reason_deleted",
         &props,
         fid,
         before,

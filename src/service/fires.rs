@@ -98,7 +98,7 @@ pub fn report(
 ) -> Result<Reported> {
     if !fire::REPORTERS.contains(&actor.role) {
         return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role_{}", actor.role.as_str()))
+            .arg("role", format!("@role.{}", actor.role.as_str()))
             .arg("action", "report"));
     }
     let layer = ctx
@@ -226,7 +226,7 @@ pub struct ActionInput {
 /// How fires name their refusals.
 const KEYS: Keys = Keys {
     not_allowed: "action_not_allowed",
-    label_prefix: "",
+    subject: "fire",
     forbidden: Some("forbidden_action"),
 };
 
@@ -306,7 +306,7 @@ pub fn act(
             return Ok(fire);
         }
     }
-    let action: Action = case::action(&input.action, KEYS.label_prefix)?;
+    let action: Action = case::action(&input.action, KEYS.subject)?;
     let mut req = Request {
         note: input.note.clone().filter(|n| !n.trim().is_empty()),
         temp_c: input.temp_c,
@@ -358,7 +358,7 @@ pub fn act(
     let window = &ctx.rules.observed;
     let reported = After {
         at: fire.reported_at,
-        what: "observed_after_report",
+        what: "observed.after_report",
     };
     let at = observed_time(
         input.observed_at.as_deref(),
@@ -375,7 +375,7 @@ pub fn act(
     if late && !matches!(action, Action::Inspect | Action::Progress) {
         let after = After {
             at: last,
-            what: "observed_after_last_event",
+            what: "observed.after_last_event",
         };
         observed_time(
             input.observed_at.as_deref(),

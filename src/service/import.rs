@@ -250,7 +250,7 @@ fn failure(bad: Vec<Bad>, lang: Lang) -> Error {
             .arg(
                 "list",
                 all.iter()
-                    .map(|b| line(b, "import_feature_line"))
+                    .map(|b| line(b, "import.feature_line"))
                     .collect::<Vec<_>>()
                     .join("\n"),
             )

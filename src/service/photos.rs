@@ -10,6 +10,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Kind, Result};
+use crate::store::photos::NewPhoto;
 
 /// Largest upload accepted, per photo.
 pub const MAX_BYTES: usize = 15 << 20;
@@ -50,6 +51,21 @@ pub struct Processed {
     pub exif_time: Option<String>,
     pub exif_lon: Option<f64>,
     pub exif_lat: Option<f64>,
+}
+
+impl Processed {
+    /// What the store records of it.
+    pub fn record(&self) -> NewPhoto<'_> {
+        NewPhoto {
+            sha256: &self.sha256,
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            exif_time: self.exif_time.as_deref(),
+            exif_lon: self.exif_lon,
+            exif_lat: self.exif_lat,
+        }
+    }
 }
 
 fn bad(detail: impl Into<String>) -> Error {

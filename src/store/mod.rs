@@ -12,12 +12,8 @@ pub mod sqlite;
 
 // The aggregates. Transitional (issue 10): each re-exports the SQLite module it is moving out of.
 pub mod areas;
-pub mod audit {
-    pub use super::sqlite::audit::*;
-}
-pub mod backup {
-    pub use super::sqlite::backup::*;
-}
+pub mod audit;
+pub mod backup;
 pub mod dust {
     pub use super::sqlite::dust::*;
 }
@@ -27,14 +23,13 @@ pub mod fires;
 pub mod gpkg {
     pub use super::sqlite::gpkg::*;
 }
-pub mod lock {
-    pub use super::sqlite::lock::*;
-}
+pub mod lock;
 pub mod notifications;
 pub mod outbox;
-pub mod photos {
-    pub use super::sqlite::photos::*;
-}
+pub mod photos;
+// The SQLite migrations, for unit tests that build a database on a bare connection; callers
+// open a migrated database with `Db::open` and ask `backup::known_schema_version`.
+#[doc(hidden)]
 pub mod schema {
     pub use super::sqlite::schema::*;
 }
@@ -45,9 +40,7 @@ pub mod styles {
 pub mod tracked {
     pub use super::sqlite::tracked::*;
 }
-pub mod users {
-    pub use super::sqlite::users::*;
-}
+pub mod users;
 pub mod webhooks;
 
 pub use sqlite::connect;
@@ -57,30 +50,7 @@ use std::sync::Arc;
 
 use crate::layers::Registry;
 
-/// A storage failure. Never shown to a user as is: the HTTP layer logs it and answers 500.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: Box<StoreError>,
-    },
-    /// The engine's own error (SQL, I/O, constraint), as text and source.
-    #[error(transparent)]
-    Engine(Box<dyn std::error::Error + Send + Sync>),
-    #[error(transparent)]
-    Gpkg(#[from] sqlite::gpkg::GpkgError),
-    #[error("stored data is damaged: {0}")]
-    Corrupt(String),
-    #[error("the storage worker stopped: {0}")]
-    Worker(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Engine(Box::new(e))
-    }
-}
+pub use crate::error::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -95,6 +65,9 @@ pub trait Tx {
     fn outbox(&self) -> &dyn outbox::Outbox;
     fn webhooks(&self) -> &dyn webhooks::Webhooks;
     fn settings(&self) -> &dyn settings::Settings;
+    fn users(&self) -> &dyn users::Users;
+    fn audit(&self) -> &dyn audit::Audit;
+    fn photos(&self) -> &dyn photos::Photos;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.

@@ -59,7 +59,7 @@ fn page(lang: Lang, title: &str, crumbs: &[(&str, String)], body: &str) -> Strin
 }
 
 fn home(lang: Lang) -> (&'static str, String) {
-    (text(lang, "ogc_home"), "/?f=html".into())
+    (text(lang, "ogc.home"), "/?f=html".into())
 }
 
 fn links_list(v: &Value) -> String {
@@ -108,14 +108,14 @@ pub fn conformance(v: &Value, lang: Lang) -> String {
         .collect();
     page(
         lang,
-        text(lang, "ogc_conformance"),
+        text(lang, "ogc.conformance"),
         &[home(lang)],
         &format!("<ul>{}</ul>", items.join("")),
     )
 }
 
 fn collections_crumb(lang: Lang) -> (&'static str, String) {
-    (text(lang, "ogc_collections"), "/collections?f=html".into())
+    (text(lang, "ogc.collections"), "/collections?f=html".into())
 }
 
 /// The list of collections.
@@ -131,13 +131,13 @@ pub fn collections(v: &Value, lang: Lang) -> String {
                 esc(id),
                 esc(c["title"].as_str().unwrap_or(id)),
                 esc(c["description"].as_str().unwrap_or("")),
-                text(lang, "ogc_items")
+                text(lang, "ogc.items")
             )
         })
         .collect();
     page(
         lang,
-        text(lang, "ogc_collections"),
+        text(lang, "ogc.collections"),
         &[home(lang), collections_crumb(lang)],
         &format!("<table>{}</table>", rows.join("")),
     )
@@ -175,8 +175,8 @@ pub fn collection(v: &Value, layer: &Layer, actor: &Actor, lang: Lang) -> String
     let body = format!(
         "<p>{}</p><p><a href=\"/collections/{id}/items?f=html\">{}</a></p><table><tr><th>{}</th><td>{}</td></tr><tr><th>CRS</th><td>{}</td></tr></table><table>{}</table>{}",
         esc(layer.description.get(lang)),
-        text(lang, "ogc_items"),
-        text(lang, "ogc_extent"),
+        text(lang, "ogc.items"),
+        text(lang, "ogc.extent"),
         esc(&bbox),
         crs.join("<br>"),
         fields.join(""),
@@ -212,7 +212,7 @@ pub fn schema(v: &Value, layer: &Layer, lang: Lang) -> String {
         &format!(
             "{} · {}",
             layer.title.get(lang),
-            text(lang, "ogc_queryables")
+            text(lang, "ogc.queryables")
         ),
         &[
             home(lang),
@@ -403,14 +403,14 @@ pub fn items(v: &Value, layer: &Layer, actor: &Actor, lang: Lang, offset: usize)
     let n = v["numberReturned"].as_u64().unwrap_or(0);
     let mut summary = tr(
         lang,
-        "ogc_returned",
+        "ogc.returned",
         &[
             ("from", (offset + usize::from(n > 0)).to_string()),
             ("to", (offset + n as usize).to_string()),
         ],
     );
     if let Some(m) = v["numberMatched"].as_u64() {
-        summary += &format!(" · {}", tr(lang, "ogc_matched", &[("n", m.to_string())]));
+        summary += &format!(" · {}", tr(lang, "ogc.matched", &[("n", m.to_string())]));
     }
     let paging: Vec<String> = v["links"]
         .as_array()
@@ -418,8 +418,8 @@ pub fn items(v: &Value, layer: &Layer, actor: &Actor, lang: Lang, offset: usize)
         .flatten()
         .filter_map(|l| {
             let key = match l["rel"].as_str()? {
-                "prev" => "ogc_prev",
-                "next" => "ogc_next",
+                "prev" => "ogc.prev",
+                "next" => "ogc.next",
                 _ => return None,
             };
             let href = l["href"].as_str()?.to_string() + "&f=html";
@@ -443,7 +443,7 @@ pub fn items(v: &Value, layer: &Layer, actor: &Actor, lang: Lang, offset: usize)
     );
     page(
         lang,
-        &format!("{} · {}", layer.title.get(lang), text(lang, "ogc_items")),
+        &format!("{} · {}", layer.title.get(lang), text(lang, "ogc.items")),
         &[
             home(lang),
             collections_crumb(lang),

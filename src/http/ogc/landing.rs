@@ -41,15 +41,15 @@ pub const CONFORMANCE: &[&str] = &[
 
 fn landing_json(base: &str, lang: Lang) -> Value {
     json!({
-        "title": text(lang, "ogc_title"),
-        "description": text(lang, "ogc_description"),
+        "title": text(lang, "ogc.title"),
+        "description": text(lang, "ogc.description"),
         "links": [
             link("self", JSON, format!("{base}/?f=json"), None),
             link("alternate", HTML, format!("{base}/?f=html"), None),
             link("service-desc", OPENAPI_JSON, format!("{base}/api"), Some("OpenAPI 3.0")),
-            link("conformance", JSON, format!("{base}/conformance"), Some(text(lang, "ogc_conformance"))),
+            link("conformance", JSON, format!("{base}/conformance"), Some(text(lang, "ogc.conformance"))),
             link("http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON, format!("{base}/conformance"), None),
-            link("data", JSON, format!("{base}/collections"), Some(text(lang, "ogc_collections"))),
+            link("data", JSON, format!("{base}/collections"), Some(text(lang, "ogc.collections"))),
             link("http://www.opengis.net/def/rel/ogc/1.0/data", JSON, format!("{base}/collections"), None),
         ],
     })

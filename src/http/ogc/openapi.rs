@@ -101,20 +101,20 @@ fn collection_paths(layer: &Layer, lang: Lang, paths: &mut Map<String, Value>) {
     paths.insert(
         base.clone(),
         json!({"get": {
-            "summary": format!("{title}: {}", text(lang, "ogc_collection")),
+            "summary": format!("{title}: {}", text(lang, "ogc.collection")),
             "operationId": format!("describe_{}", layer.name),
             "parameters": [reference("f")],
             "responses": with_errors(json!({"200": ok("collection", &[(JSON, json!({"$ref": "#/components/schemas/collection"})), (HTML, html.clone())])})),
         }}),
     );
     let mut items = json!({"get": {
-        "summary": format!("{title}: {}", text(lang, "ogc_items")),
+        "summary": format!("{title}: {}", text(lang, "ogc.items")),
         "operationId": format!("items_{}", layer.name),
         "parameters": item_params,
         "responses": with_errors(json!({"200": ok("features", &[(GEOJSON, collection_ref), (HTML, html.clone())])})),
     }});
     let mut item = json!({"get": {
-        "summary": format!("{title}: {}", text(lang, "ogc_item")),
+        "summary": format!("{title}: {}", text(lang, "ogc.item")),
         "operationId": format!("item_{}", layer.name),
         "parameters": [reference("featureId"), reference("f"), reference("crs")],
         "responses": with_errors(json!({"200": ok("feature", &[(GEOJSON, feature.clone()), (HTML, html)])})),
@@ -122,27 +122,27 @@ fn collection_paths(layer: &Layer, lang: Lang, paths: &mut Map<String, Value>) {
     if editable(layer) {
         let body = json!({"required": true, "content": {GEOJSON: {"schema": feature.clone()}, JSON: {"schema": feature.clone()}}});
         items["post"] = json!({
-            "summary": format!("{title}: {}", text(lang, "ogc_create")),
+            "summary": format!("{title}: {}", text(lang, "ogc.create")),
             "operationId": format!("create_{}", layer.name),
             "requestBody": body.clone(),
             "responses": with_errors(json!({"201": {"description": "created; Location names the new feature", "headers": {"Location": {"schema": {"type": "string"}}}}})),
         });
         item["put"] = json!({
-            "summary": format!("{title}: {}", text(lang, "ogc_replace")),
+            "summary": format!("{title}: {}", text(lang, "ogc.replace")),
             "operationId": format!("replace_{}", layer.name),
             "parameters": [reference("featureId")],
             "requestBody": body,
             "responses": with_errors(json!({"200": ok("the feature as stored", &[(GEOJSON, feature.clone())])})),
         });
         item["patch"] = json!({
-            "summary": format!("{title}: {}", text(lang, "ogc_update")),
+            "summary": format!("{title}: {}", text(lang, "ogc.update")),
             "operationId": format!("update_{}", layer.name),
             "parameters": [reference("featureId")],
             "requestBody": {"required": true, "content": {"application/merge-patch+json": {"schema": {"type": "object"}}, JSON: {"schema": {"type": "object"}}}},
             "responses": with_errors(json!({"200": ok("the feature as stored", &[(GEOJSON, feature)])})),
         });
         item["delete"] = json!({
-            "summary": format!("{title}: {}", text(lang, "ogc_delete")),
+            "summary": format!("{title}: {}", text(lang, "ogc.delete")),
             "operationId": format!("delete_{}", layer.name),
             "parameters": [reference("featureId")],
             "responses": with_errors(json!({"204": {"description": "deleted"}})),
@@ -150,7 +150,7 @@ fn collection_paths(layer: &Layer, lang: Lang, paths: &mut Map<String, Value>) {
     }
     paths.insert(format!("{base}/items"), items);
     paths.insert(format!("{base}/items/{{featureId}}"), item);
-    for (path, what) in [("queryables", "ogc_queryables"), ("schema", "ogc_schema")] {
+    for (path, what) in [("queryables", "ogc.queryables"), ("schema", "ogc.schema")] {
         paths.insert(
             format!("{base}/{path}"),
             json!({"get": {
@@ -169,13 +169,13 @@ pub fn document(registry: &Registry, base: &str, lang: Lang) -> Value {
     let mut paths = Map::new();
     paths.insert(
         "/".into(),
-        json!({"get": {"summary": text(lang, "ogc_home"), "operationId": "landing", "security": public,
+        json!({"get": {"summary": text(lang, "ogc.home"), "operationId": "landing", "security": public,
             "parameters": [reference("f")],
             "responses": {"200": ok("landing page", &[(JSON, json!({"type": "object"})), (HTML, json!({"type": "string"}))])}}}),
     );
     paths.insert(
         "/conformance".into(),
-        json!({"get": {"summary": text(lang, "ogc_conformance"), "operationId": "conformance", "security": public,
+        json!({"get": {"summary": text(lang, "ogc.conformance"), "operationId": "conformance", "security": public,
             "parameters": [reference("f")],
             "responses": {"200": ok("conformance classes", &[(JSON, json!({"$ref": "#/components/schemas/confClasses"})), (HTML, json!({"type": "string"}))])}}}),
     );
@@ -186,7 +186,7 @@ pub fn document(registry: &Registry, base: &str, lang: Lang) -> Value {
     );
     paths.insert(
         "/collections".into(),
-        json!({"get": {"summary": text(lang, "ogc_collections"), "operationId": "collections",
+        json!({"get": {"summary": text(lang, "ogc.collections"), "operationId": "collections",
             "parameters": [reference("f")],
             "responses": with_errors(json!({"200": ok("the collections this user may read", &[(JSON, json!({"type": "object", "required": ["collections", "links"], "properties": {"collections": {"type": "array", "items": {"$ref": "#/components/schemas/collection"}}, "links": {"type": "array", "items": {"$ref": "#/components/schemas/link"}}}})), (HTML, json!({"type": "string"}))])}))}}),
     );
@@ -196,8 +196,8 @@ pub fn document(registry: &Registry, base: &str, lang: Lang) -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {
-            "title": text(lang, "ogc_title"),
-            "description": text(lang, "ogc_description"),
+            "title": text(lang, "ogc.title"),
+            "description": text(lang, "ogc.description"),
             "version": env!("CARGO_PKG_VERSION"),
             "license": {"name": "Apache-2.0"},
         },

@@ -1,5 +1,6 @@
-//! The SQLite side of backups: a consistent copy of a live database through SQLite's online
-//! backup API, and the checks run on a copy (integrity, schema version, row counts, photos named).
+//! The SQLite side of backups ([`crate::store::backup`]): a consistent copy of a live database
+//! through SQLite's online backup API, and the checks run on a copy (integrity, schema version,
+//! row counts, photos named).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +10,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Result, StoreError};
+use crate::store::backup::Contents;
 
 fn open_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| StoreError::Open {
@@ -18,7 +20,7 @@ fn open_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 }
 
 /// Opens an existing database without creating one.
-pub fn open_existing(path: &Path) -> Result<Connection> {
+fn open_existing(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -29,7 +31,7 @@ pub fn open_existing(path: &Path) -> Result<Connection> {
 }
 
 /// Opens a copy for checking only.
-pub fn open_read_only(path: &Path) -> Result<Connection> {
+fn open_read_only(path: &Path) -> Result<Connection> {
     Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -71,7 +73,7 @@ pub fn snapshot(src: &Path, dst: &Path) -> Result<()> {
 }
 
 /// `PRAGMA integrity_check`: empty when the file is sound, else SQLite's findings.
-pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>> {
+fn integrity_problems(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let found = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -79,7 +81,7 @@ pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// The newest migration applied (0 for a file that is not a Qingling database).
-pub fn schema_version(conn: &Connection) -> Result<i64> {
+fn schema_version(conn: &Connection) -> Result<i64> {
     let has: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'qingling_migrations'",
         [],
@@ -96,7 +98,7 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
 }
 
 /// Rows in every table (the R-tree indexes, derived from the layers, left out).
-pub fn counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
+fn counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
     let mut stmt = conn.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table'
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'rtree\\_%' ESCAPE '\\'
@@ -114,10 +116,25 @@ pub fn counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
 }
 
 /// The content hashes of the photos the database records, each once.
-pub fn photo_hashes(conn: &Connection) -> Result<Vec<String>> {
+fn photo_hashes(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM photos ORDER BY sha256")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// [`integrity_problems`] of a file.
+pub fn problems_of(path: &Path) -> Result<Vec<String>> {
+    integrity_problems(&open_read_only(path)?)
+}
+
+/// Schema version, row counts and photos of a file.
+pub fn contents_of(path: &Path) -> Result<Contents> {
+    let conn = open_read_only(path)?;
+    Ok(Contents {
+        schema_version: schema_version(&conn)?,
+        counts: counts(&conn)?,
+        photo_hashes: photo_hashes(&conn)?,
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ pub mod features;
 pub mod filter;
 pub mod fires;
 pub mod gpkg;
-pub mod lock;
 pub mod notifications;
 pub mod photos;
 pub mod schema;
@@ -30,6 +29,26 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use super::{Result, StoreError};
 use crate::layers::Registry;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+// Transitional (issue 10): code outside the store that still runs SQL (dust, gis, import) lets
+// `?` turn a rusqlite error into the use cases' error. Remove with the last such statement.
+impl From<rusqlite::Error> for crate::error::Error {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::error::Error::Store(e.into())
+    }
+}
+
+impl From<gpkg::GpkgError> for StoreError {
+    fn from(e: gpkg::GpkgError) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
 
 /// Opens a connection with the settings every connection needs.
 pub fn connect(path: &Path) -> Result<Connection> {
@@ -160,6 +179,18 @@ impl super::Tx for SqliteTx<'_> {
     }
 
     fn settings(&self) -> &dyn super::settings::Settings {
+        self
+    }
+
+    fn users(&self) -> &dyn super::users::Users {
+        self
+    }
+
+    fn audit(&self) -> &dyn super::audit::Audit {
+        self
+    }
+
+    fn photos(&self) -> &dyn super::photos::Photos {
         self
     }
 
