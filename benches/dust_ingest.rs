@@ -21,12 +21,12 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use qingling::app::App;
+use qingling::domain::dust::reading::{LOCAL, Level, Quantity, Reading};
+use qingling::domain::dust::rollup::{day_means, hour_of};
 use qingling::domain::role::Role;
-use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
-use qingling::dust::monitors::{self, NewMonitor};
-use qingling::dust::reading::{LOCAL, Level, Quantity, Reading};
-use qingling::dust::rollup::{day_means, hour_of};
+use qingling::hj212::codec::{self as hj212, Event, Framer, ParticulateUnit};
 use qingling::layers::Registry;
+use qingling::service::dust::monitors::{self, NewMonitor};
 use qingling::store::Db;
 use qingling::store::dust as store;
 use qingling::store::users::{self, NewUser};
@@ -144,11 +144,11 @@ fn bench(args: Args) -> Result<(), String> {
         let http_addr = http.local_addr().map_err(|e| e.to_string())?;
         tokio::spawn(async move { axum::serve(http, qingling::http::router(app)).await });
         // Every simulated monitor connects from 127.0.0.1: no per-address share.
-        let config = qingling::dust::listener::Config {
+        let config = qingling::hj212::listener::Config {
             per_address: usize::MAX,
             ..Default::default()
         };
-        let hj = qingling::dust::listener::start_with(
+        let hj = qingling::hj212::listener::start_with(
             "127.0.0.1:0".parse().map_err(|_| "addr")?,
             db.clone(),
             config,
@@ -508,7 +508,7 @@ async fn rollup_phase(
         .into_iter()
         .max_by_key(|d| d.id)
         .ok_or("no monitor")?;
-    let end = qingling::dust::rollup::day_start(now);
+    let end = qingling::domain::dust::rollup::day_start(now);
     let start_t = end - 365 * 86_400;
     let mut g = Gen(0x2545_F491_4F6C_DD1D);
     let t0 = Instant::now();

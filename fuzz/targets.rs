@@ -6,11 +6,11 @@
 #[allow(unused_imports)]
 use qingling::{
     domain::role::{Actor, Role},
-    dust::hj212,
+    hj212::codec as hj212,
     gis::{mapping::FieldMap, repair},
     http::ogc::{cql2, fields, filter},
     layers::{Registry, Source},
-    service::{dust_issues, dust_warnings, fires, import},
+    service::{dust::warnings as dust_warnings, dust_issues, fires, import},
 };
 
 #[allow(dead_code)]

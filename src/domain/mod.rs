@@ -6,7 +6,6 @@ pub mod clearance;
 pub mod deadline;
 pub mod dust;
 pub mod dust_issue;
-pub mod dust_watch;
 pub mod fire;
 pub mod observed;
 pub mod password;

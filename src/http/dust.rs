@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{Json, User};
 use crate::app::App;
-use crate::dust::monitors::LAYER;
-use crate::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
-use crate::dust::rollup::{self, SUMMED, day_means, day_start, hour_of};
+use crate::domain::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
+use crate::domain::dust::rollup::{self, SUMMED, day_means, day_start, hour_of};
 use crate::error::{Error, Kind};
+use crate::service::dust::monitors::LAYER;
 use crate::store::dust::{self as store, DeviceId};
 
 /// Readings one batch may carry (the 1 MiB body limit allows about 7,000 anyway).

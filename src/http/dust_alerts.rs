@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{Json, User};
 use crate::app::App;
-use crate::service::dust_alerts as service;
+use crate::service::dust::alerts as service;
 
 pub fn router() -> Routes {
     Routes::new()

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::domain::dust::{MEASURES, WarningLevel};
 use crate::error::Error;
 use crate::i18n::{Lang, text};
-use crate::service::{dust_alerts, dust_monitors as service};
+use crate::service::dust::{alerts as dust_alerts, map as service};
 
 const LAYER: &str = "dust_monitors";
 

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{Json, User};
 use crate::app::App;
-use crate::service::dust_checks::{self, NewCheck};
-use crate::service::dust_warnings::{self as service, NewWarning};
+use crate::service::dust::checks::{self as dust_checks, NewCheck};
+use crate::service::dust::warnings::{self as service, NewWarning};
 
 pub fn router() -> Routes {
     Routes::new()

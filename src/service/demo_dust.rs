@@ -14,13 +14,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::domain::dust::reading::ParticulateUnit;
+use crate::domain::dust::reading::{Level, Quantity, Reading};
+use crate::domain::dust::rollup::day_start;
 use crate::domain::responsibility::ResponsibilityIndex;
-use crate::dust::hj212::ParticulateUnit;
-use crate::dust::monitors::{self, NewMonitor};
-use crate::dust::reading::{Level, Quantity, Reading};
-use crate::dust::rollup::day_start;
 use crate::error::{Error, Result};
 use crate::layers::Registry;
+use crate::service::dust::monitors::{self, NewMonitor};
 use crate::store::dust as dust_store;
 use crate::store::{Db, areas};
 
@@ -108,7 +108,7 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
             dust_store::insert(tx, device, &readings)?;
         }
         let index = ResponsibilityIndex::new(areas::load(tx)?);
-        super::dust_alerts::check(tx, &index, now)?;
+        super::dust::alerts::check(tx, &index, now)?;
         Ok::<_, Error>(())
     })
 }

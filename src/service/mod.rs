@@ -3,12 +3,8 @@
 
 pub mod demo;
 pub mod demo_dust;
-pub mod dust_alert_map;
-pub mod dust_alerts;
-pub mod dust_checks;
+pub mod dust;
 pub mod dust_issues;
-pub mod dust_monitors;
-pub mod dust_warnings;
 pub mod edit;
 pub mod fires;
 pub mod import;

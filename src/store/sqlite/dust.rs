@@ -14,9 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::{Result, StoreError};
-use crate::dust::hj212::ParticulateUnit;
-use crate::dust::reading::{Level, Quantity, Reading};
-use crate::dust::rollup::{
+use crate::domain::dust::reading::ParticulateUnit;
+use crate::domain::dust::reading::{Level, Quantity, Reading};
+use crate::domain::dust::rollup::{
     DayMean, HourMean, HourSums, Sum, WindSum, day_means, day_start, hour_of, to_tenths,
 };
 
@@ -352,7 +352,7 @@ fn reading_row(r: &rusqlite::Row) -> rusqlite::Result<Reading> {
     let mut reading = Reading::new(r.get(0)?, level(r.get(1)?)?);
     for (i, q) in Quantity::ALL.into_iter().enumerate() {
         let v: Option<i64> = r.get(2 + i)?;
-        reading.set(q, v.map(|v| v as f64 / crate::dust::rollup::SCALE));
+        reading.set(q, v.map(|v| v as f64 / crate::domain::dust::rollup::SCALE));
     }
     Ok(reading)
 }

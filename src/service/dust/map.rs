@@ -1,17 +1,17 @@
 //! The dust map's monitors with their latest figures and state (the dot's colour), and the
-//! high-wind suggestions shown to managers. The judgement is in `domain::dust_watch`.
+//! high-wind suggestions shown to managers. The judgement is in `domain::dust::watch`.
 
 use chrono::{DateTime, Utc};
 use geo::{Contains, Point};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use crate::domain::dust::reading::{Quantity, local_rfc3339};
+use crate::domain::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
+use crate::domain::dust::watch::{self as dust_watch, Latest};
 use crate::domain::dust::{DustRules, WarningLevel};
-use crate::domain::dust_watch::{self, Latest};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
-use crate::dust::reading::{Quantity, local_rfc3339};
-use crate::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
 use crate::store::dust::{self as dust_store, DeviceId};

@@ -7,8 +7,11 @@ use geo::{Geometry, Point};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::hj212::ParticulateUnit;
-use super::reading::Quantity;
+use crate::domain::dust::device::{
+    GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok, password_weakness,
+};
+use crate::domain::dust::reading::ParticulateUnit;
+use crate::domain::dust::reading::Quantity;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
 use crate::layers::Registry;
@@ -44,34 +47,6 @@ pub struct Added {
     pub district_code: Option<String>,
 }
 
-/// MN: HJ 212-2017 allows 24 characters; letters, digits, `-` and `_` cannot clash with the
-/// packet's `;`, `=`, `,` and `&`.
-fn mn_ok(mn: &str) -> bool {
-    (1..=24).contains(&mn.len())
-        && mn
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// PW: printable ASCII without the packet's separators.
-fn password_ok(pw: &str) -> bool {
-    (1..=64).contains(&pw.len())
-        && pw
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b";=,&".contains(&b))
-}
-
-/// What generated passwords are made of: digits and upper-case letters without the look-alikes
-/// 0/O and 1/I, because a PW is typed by hand into a device's panel or its vendor's tool. 32
-/// symbols, 5 bits each.
-const PW_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-
-/// Length of a generated PW: 10 symbols are 50 bits. HJ 212-2017's data-segment table gives the
-/// PW field 6 characters (`PW=` + 6, the 123456 every device ships with), but the field is text
-/// and data loggers take longer ones. 50 bits stand even without the listener's lockout: at the
-/// ~30,000 guesses/s one pipelined loopback connection got before it, 2^50 take over 1,000 years.
-pub const GENERATED_PW_LEN: usize = 10;
-
 /// A fresh random HJ 212 password ([`GENERATED_PW_LEN`] symbols of [`PW_ALPHABET`]).
 pub fn generate_password() -> String {
     use rand::Rng;
@@ -84,51 +59,6 @@ pub fn generate_password() -> String {
         if password_weakness(&pw).is_none() {
             return pw;
         }
-    }
-}
-
-/// Why a password someone chose is too weak for a device, as a message key; `None` when it will
-/// do. A device whose panel takes only the standard's 6 characters can still be given 6 mixed
-/// letters and digits (31+ bits): the listener's lockout leaves an online attacker a few hundred
-/// guesses a day per MN, not the seconds a 6-digit PW lasted without it.
-pub fn password_weakness(pw: &str) -> Option<&'static str> {
-    let b = pw.as_bytes();
-    if b.len() < 6 {
-        return Some("dust_password_too_short");
-    }
-    if b.iter().all(|&c| c == b[0]) {
-        return Some("dust_password_one_character");
-    }
-    let step = |d: i16| b.windows(2).all(|w| i16::from(w[1]) - i16::from(w[0]) == d);
-    if step(1) || step(-1) {
-        return Some("dust_password_sequence");
-    }
-    if b.iter().all(u8::is_ascii_digit) && b.len() < 10 {
-        return Some("dust_password_digits_only");
-    }
-    // A naive estimate: length times the bits of the character classes used. 30 bits is a
-    // billion guesses; "abcxyz" (28) is refused, "ab12cd" (31) passes.
-    let classes = [
-        (b.iter().any(u8::is_ascii_digit), 10.0),
-        (b.iter().any(u8::is_ascii_lowercase), 26.0),
-        (b.iter().any(u8::is_ascii_uppercase), 26.0),
-        (b.iter().any(|c| !c.is_ascii_alphanumeric()), 32.0),
-    ];
-    let symbols: f64 = classes.iter().filter(|c| c.0).map(|c| c.1).sum();
-    if (b.len() as f64) * symbols.log2() < 30.0 {
-        return Some("dust_password_too_simple");
-    }
-    None
-}
-
-/// Checks a password given for a device: its form, then its strength.
-fn check_password(pw: &str) -> Result<()> {
-    if !password_ok(pw) {
-        return Err(Error::invalid("dust_bad_password"));
-    }
-    match password_weakness(pw) {
-        Some(why) => Err(Error::invalid(why)),
-        None => Ok(()),
     }
 }
 
@@ -395,18 +325,7 @@ fn unknown(mn: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mns_and_passwords_must_fit_in_a_packet() {
-        assert!(mn_ok("010000A8900016F000169DC0"));
-        assert!(mn_ok("WH-DUST_01"));
-        assert!(!mn_ok(""));
-        assert!(!mn_ok("WH;01"));
-        assert!(!mn_ok("0123456789012345678901234"));
-        assert!(password_ok("123456"));
-        assert!(!password_ok("12;456"));
-        assert!(!password_ok("12 456"));
-    }
+    use crate::domain::dust::device::password_ok;
 
     #[test]
     fn weak_passwords_are_refused_and_generated_ones_are_strong() {

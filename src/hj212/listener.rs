@@ -22,10 +22,10 @@ use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
+use super::codec::{self as hj212, Event, Framer, Reassembler};
 use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
-use super::hj212::{self, Event, Framer, Reassembler};
-use super::ingest::{Ingestor, Receipt};
-use super::reading::time_ok;
+use crate::domain::dust::reading::time_ok;
+use crate::service::dust::ingest::{Ingestor, Receipt};
 use crate::store::Db;
 use crate::store::dust::{self as store, DeviceAuth};
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::reading::Reading;
+use crate::domain::dust::reading::Reading;
 use crate::store::dust::{self as store, DeviceId, Inserted};
 use crate::store::{Db, StoreError};
 

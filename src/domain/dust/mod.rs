@@ -12,8 +12,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dust::reading::Quantity;
-use crate::dust::rollup::{DayMean, HourMean};
+pub mod alert;
+pub mod attribution;
+pub mod device;
+pub mod reading;
+pub mod rollup;
+pub mod watch;
+
+use reading::Quantity;
+use rollup::{DayMean, HourMean};
 
 /// The configurable dust rules (the `dust_rules` setting overrides any of them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,7 +201,7 @@ pub fn exceedances(
             (Quantity::Pm10, rules.pm10_day_ug),
             (Quantity::Pm25, rules.pm25_day_ug),
         ] {
-            let valid = crate::dust::rollup::SUMMED
+            let valid = rollup::SUMMED
                 .iter()
                 .position(|s| *s == q)
                 .is_some_and(|k| d.valid_by[k] && d.hours[k] > 0);
@@ -290,134 +297,6 @@ pub fn upwind(
     out
 }
 
-/// Where a dust alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Open,
-    Rectifying,
-    Closed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Rectifying => "rectifying",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [Status::Open, Status::Rectifying, Status::Closed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
-
-/// What a person may do to a dust alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// The responsible party says it is dealing with the source (spraying, covering, stopping).
-    StartRectifying,
-    /// A manager closes the case.
-    Close,
-}
-
-impl Action {
-    pub const ALL: [Action; 2] = [Action::StartRectifying, Action::Close];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::StartRectifying => "start_rectifying",
-            Action::Close => "close",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
-    /// The state this action leads to, from the states it is allowed in.
-    fn step(self, from: Status) -> Option<Status> {
-        match (self, from) {
-            (Action::StartRectifying, Status::Open) => Some(Status::Rectifying),
-            (Action::Close, Status::Open | Status::Rectifying) => Some(Status::Closed),
-            _ => None,
-        }
-    }
-}
-
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// This role (or this owner) may never take it on this alert: 403.
-    Forbidden,
-    /// Not from this state: 409, with what is possible now.
-    NotAllowed {
-        status: Status,
-        allowed: Vec<Action>,
-    },
-}
-
-/// Who may take an action: the responsible party starts rectifying (its owner, or the district
-/// officer when the district is responsible), a manager closes (and may do both).
-pub fn may(action: Action, role: crate::domain::role::Role, is_responsible: bool) -> bool {
-    use crate::domain::role::Role;
-    match action {
-        Action::StartRectifying => role == Role::Manager || is_responsible,
-        Action::Close => role == Role::Manager,
-    }
-}
-
-/// Decides an action on an alert in `status`.
-pub fn decide(
-    action: Action,
-    status: Status,
-    role: crate::domain::role::Role,
-    is_responsible: bool,
-) -> Result<Status, Refusal> {
-    if !may(action, role, is_responsible) {
-        return Err(Refusal::Forbidden);
-    }
-    action.step(status).ok_or_else(|| Refusal::NotAllowed {
-        status,
-        allowed: Action::ALL
-            .into_iter()
-            .filter(|a| may(*a, role, is_responsible) && a.step(status).is_some())
-            .collect(),
-    })
-}
-
-/// What an exceedance does to the latest alert of the same monitor, pollutant and window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnExceedance {
-    /// Still open or rectifying: the new means join its evidence.
-    AddEvidence,
-    /// Closed a short while ago: the source is back, the same case re-opens.
-    Reopen,
-    /// No alert, or one closed long ago: a new alert.
-    New,
-}
-
-/// `latest`: the latest alert's status and, when closed, its closing time (Unix seconds).
-pub fn on_exceedance(
-    rules: &DustRules,
-    latest: Option<(Status, Option<i64>)>,
-    now: i64,
-) -> OnExceedance {
-    match latest {
-        Some((Status::Open | Status::Rectifying, _)) => OnExceedance::AddEvidence,
-        Some((Status::Closed, Some(closed)))
-            if now - closed <= rules.reopen_within_hours * 3600 =>
-        {
-            OnExceedance::Reopen
-        }
-        _ => OnExceedance::New,
-    }
-}
-
 /// A weather or heavy-pollution warning's level (2017 national scheme; gale, sandstorm and fog
 /// warnings from the weather service restrict open-pit work too, as in Ordos).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -485,7 +364,6 @@ pub fn overdue(due: i64, acknowledged: bool, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::role::Role;
     use geo::{Rect, coord};
 
     fn hour(tsp: f64, wind: Option<f64>) -> HourMean {
@@ -498,7 +376,7 @@ mod tests {
     }
 
     fn day(pm10: f64, hours: usize) -> DayMean {
-        let k = crate::dust::rollup::SUMMED
+        let k = rollup::SUMMED
             .iter()
             .position(|s| *s == Quantity::Pm10)
             .expect("pm10 is summed");
@@ -624,41 +502,6 @@ mod tests {
     }
 
     #[test]
-    fn the_alert_life_is_open_rectifying_closed() {
-        use Action::*;
-        assert_eq!(
-            decide(StartRectifying, Status::Open, Role::Owner, true),
-            Ok(Status::Rectifying)
-        );
-        assert_eq!(
-            decide(StartRectifying, Status::Open, Role::Owner, false),
-            Err(Refusal::Forbidden)
-        );
-        assert_eq!(
-            decide(Close, Status::Rectifying, Role::Owner, true),
-            Err(Refusal::Forbidden)
-        );
-        assert_eq!(
-            decide(Close, Status::Rectifying, Role::Manager, false),
-            Ok(Status::Closed)
-        );
-        assert_eq!(
-            decide(StartRectifying, Status::Rectifying, Role::Owner, true),
-            Err(Refusal::NotAllowed {
-                status: Status::Rectifying,
-                allowed: vec![]
-            })
-        );
-        assert_eq!(
-            decide(Close, Status::Closed, Role::Manager, false),
-            Err(Refusal::NotAllowed {
-                status: Status::Closed,
-                allowed: vec![]
-            })
-        );
-    }
-
-    #[test]
     fn warnings_add_measures_by_level_and_unacknowledged_ones_go_overdue() {
         assert!(WarningLevel::Yellow.measures().len() < WarningLevel::Orange.measures().len());
         assert!(WarningLevel::Red.measures().contains(&"stop_open_air_work"));
@@ -698,23 +541,5 @@ mod tests {
         assert_eq!(p.len(), 4, "{p:?}");
         assert!(p.iter().any(|s| s.contains("\"blue\"")));
         assert!(p.iter().any(|s| s.contains("\"dance\"")));
-    }
-
-    #[test]
-    fn a_returning_exceedance_reopens_only_a_recently_closed_alert() {
-        let r = DustRules::default();
-        assert_eq!(on_exceedance(&r, None, 0), OnExceedance::New);
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Rectifying, None)), 0),
-            OnExceedance::AddEvidence
-        );
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600),
-            OnExceedance::Reopen
-        );
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600 + 1),
-            OnExceedance::New
-        );
     }
 }

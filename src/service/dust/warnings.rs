@@ -92,7 +92,7 @@ pub fn issue(
     {
         return Err(Error::invalid("dust_area_outside"));
     }
-    let measures = super::dust_alerts::rules(tx)?.measures_for(level);
+    let measures = super::alerts::rules(tx)?.measures_for(level);
     tx.execute(
         "INSERT INTO dust_warnings(level, districts, area, measures, starts_at, ends_at, note, issued_by, issued_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -207,7 +207,7 @@ fn restrictions_of(
          FROM dust_restrictions r JOIN dust_warnings w ON w.id = r.warning
          WHERE ?1 IS NULL OR r.warning = ?1 ORDER BY r.id DESC",
     )?;
-    let checks = super::dust_checks::by_restriction(conn, reader)?;
+    let checks = super::checks::by_restriction(conn, reader)?;
     let rows = stmt.query_map([warning], |r| {
         let id: i64 = r.get(0)?;
         let due: i64 = r.get(10)?;
@@ -234,7 +234,7 @@ fn restrictions_of(
                 "holder": holder,
                 "district_code": district,
                 "measures": serde_json::from_str::<Value>(&measures).unwrap_or(Value::Null),
-                "due": crate::dust::reading::local_rfc3339(due),
+                "due": crate::domain::dust::reading::local_rfc3339(due),
                 "acknowledged_at": acknowledged_at,
                 "acknowledged_by": r.get::<_, Option<String>>(12)?,
                 "overdue": overdue(due, acknowledged_at.is_some(), now.timestamp()),
