@@ -27,9 +27,9 @@ use qingling::domain::role::Role;
 use qingling::hj212::codec::{self as hj212, Event, Framer, ParticulateUnit};
 use qingling::layers::Registry;
 use qingling::service::dust::monitors::{self, NewMonitor};
-use qingling::store::Db;
-use qingling::store::dust as store;
+use qingling::service::dust::readings;
 use qingling::store::users::{self, NewUser};
+use qingling::store::{Db, Tx};
 
 #[derive(clap::Parser)]
 #[command(name = "dust_ingest", about = "Dust ingest benchmark on loopback")]
@@ -503,7 +503,7 @@ async fn rollup_phase(
 ) -> Result<(), String> {
     // A year of minute data for one monitor (the extra one registered last).
     let device = db
-        .read_blocking(|c| store::all_auth(c))
+        .read_blocking(|tx| monitors::credentials(tx))
         .map_err(|e| e.to_string())?
         .into_iter()
         .max_by_key(|d| d.id)
@@ -528,7 +528,7 @@ async fn rollup_phase(
             })
             .collect();
         t += chunk.len() as i64 * 60;
-        db.write_blocking(|tx| store::insert(tx, device.id, &chunk))
+        db.write_blocking(|tx| readings::insert(tx, device.id, &chunk))
             .map_err(|e| e.to_string())?;
     }
     let minutes = (end - start_t) / 60;
@@ -542,8 +542,10 @@ async fn rollup_phase(
     for _ in 0..7 {
         let t = Instant::now();
         let d = db
-            .read_blocking(|c| {
-                let hours: Vec<_> = store::hours(c, device.id, hour_of(start_t), hour_of(end))?
+            .read_blocking(|tx| {
+                let hours: Vec<_> = tx
+                    .dust_readings()
+                    .hours(device.id, hour_of(start_t), hour_of(end))?
                     .iter()
                     .map(|(h, s)| (*h, s.mean()))
                     .collect();

@@ -15,9 +15,7 @@ const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/service/dust/alert_map.rs", 5),
     ("src/service/dust/alerts.rs", 12),
     ("src/service/dust/checks.rs", 4),
-    ("src/service/dust/ingest.rs", 1),
     ("src/service/dust/map.rs", 2),
-    ("src/service/dust/monitors.rs", 3),
     ("src/service/dust/warnings.rs", 7),
     ("src/service/import.rs", 6),
 ];

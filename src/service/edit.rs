@@ -235,7 +235,7 @@ pub(crate) fn after_change(
     }) {
         rederive(tx, other, &index)?;
     }
-    crate::service::dust::monitors::rederive(tx, &index)?;
+    crate::service::dust::monitors::rederive(&crate::store::sqlite::SqliteTx::new(tx), &index)?;
     let moved = reroute_open(tx, now, reason)?;
     Ok((true, moved))
 }

@@ -20,9 +20,7 @@ pub mod audit {
 pub mod backup {
     pub use super::sqlite::backup::*;
 }
-pub mod dust {
-    pub use super::sqlite::dust::*;
-}
+pub mod dust;
 pub mod dust_issues {
     pub use super::sqlite::dust_issues::*;
 }
@@ -99,6 +97,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
     fn settings(&self) -> &dyn settings::Settings;
+    fn dust_devices(&self) -> &dyn dust::devices::Devices;
+    fn dust_readings(&self) -> &dyn dust::readings::Readings;
+    fn dust_monitors(&self) -> &dyn dust::monitors::Monitors;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.

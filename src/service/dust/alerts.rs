@@ -23,7 +23,8 @@ use crate::domain::responsibility::{Party, ResponsibilityIndex};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Result};
 use crate::service::webhooks::{self, EventKind};
-use crate::store::dust::{self as dust_store, DeviceId};
+use crate::store::Tx;
+use crate::store::dust::DeviceId;
 use crate::store::{self, gpkg};
 
 /// The rules in force (transitional: until this module is on the store traits).
@@ -64,16 +65,18 @@ fn monitors(conn: &Connection) -> store::Result<Vec<Monitor>> {
 /// re-opened.
 pub fn check(tx: &Connection, index: &ResponsibilityIndex, now: DateTime<Utc>) -> Result<usize> {
     let rules = rules(tx)?;
+    let t = crate::store::sqlite::SqliteTx::new(tx);
     let now_s = now.timestamp();
     let this_hour = hour_of(now_s);
-    dust_store::drop_pending_before(tx, this_hour - rules.judge_within_days * 24)?;
-    let mut pending = dust_store::pending_hours(tx, this_hour)?;
+    t.dust_readings()
+        .drop_pending_before(this_hour - rules.judge_within_days * 24)?;
+    let mut pending = t.dust_readings().pending_hours(this_hour)?;
     let mut raised = 0;
     for m in monitors(tx)? {
-        let Some(hours) = pending.remove(&m.device.0) else {
+        let Some(hours) = pending.remove(&m.device) else {
             continue;
         };
-        let means = dust_store::affected_means(tx, m.device, &hours)?;
+        let means = super::readings::affected_means(&t, m.device, &hours)?;
         let day_over = |start: i64| start + 86_400 <= now_s;
         let days: Vec<_> = means
             .daily
@@ -90,11 +93,11 @@ pub fn check(tx: &Connection, index: &ResponsibilityIndex, now: DateTime<Utc>) -
             .into_iter()
             .filter(|h| day_over(day_start(h * 3600)))
             .collect();
-        dust_store::clear_pending(tx, m.device, &done)?;
+        t.dust_readings().clear_pending(m.device, &done)?;
     }
     // Devices with no monitor on the map cannot be routed: nothing of theirs is kept waiting.
     for (device, hours) in pending {
-        dust_store::clear_pending(tx, DeviceId(device), &hours)?;
+        t.dust_readings().clear_pending(device, &hours)?;
     }
     Ok(raised)
 }

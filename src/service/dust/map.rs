@@ -14,7 +14,8 @@ use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
-use crate::store::dust::{self as dust_store, DeviceId};
+use crate::store::Tx;
+use crate::store::dust::DeviceId;
 use crate::store::{self, features::scope_sql, gpkg};
 
 /// One monitor as the actor's scope lets it be read.
@@ -56,9 +57,10 @@ fn rows(conn: &Connection, layer: &Layer, actor: &Actor) -> store::Result<Vec<Ro
 /// The means a monitor's state is judged on: the last finished hour's TSP, and the means of the
 /// 24 finished hours before now (valid when each particulate has ≥ 20 hourly values).
 fn latest(conn: &Connection, device: DeviceId, now: i64) -> store::Result<(Latest, Value, Value)> {
-    let newest = dust_store::latest(conn, device, false)?;
+    let t = crate::store::sqlite::SqliteTx::new(conn);
+    let newest = t.dust_readings().latest(device)?;
     let this_hour = hour_of(now);
-    let hours = dust_store::hours(conn, device, this_hour - 24, this_hour)?;
+    let hours = t.dust_readings().hours(device, this_hour - 24, this_hour)?;
     let hour = hours
         .iter()
         .find(|(h, _)| *h == this_hour - 1)
@@ -206,7 +208,10 @@ pub fn suggestions(
         let (Some(device), Some(p)) = (m.device, m.at) else {
             continue;
         };
-        let Some(r) = dust_store::latest(conn, device, true)? else {
+        let Some(r) = crate::store::sqlite::SqliteTx::new(conn)
+            .dust_readings()
+            .latest_wind(device)?
+        else {
             continue;
         };
         let wind = r.get(Quantity::WindSpeed);

@@ -9,4 +9,5 @@ pub mod checks;
 pub mod ingest;
 pub mod map;
 pub mod monitors;
+pub mod readings;
 pub mod warnings;

@@ -1,22 +1,22 @@
-//! Registering dust monitors: the map feature (its mine derived from where it stands, unless a
-//! manager names one) and the device credentials, in one transaction.
+//! Dust monitors and their credentials: registering one (its map feature, its mine derived from
+//! where it stands unless a manager names one, and its device credentials, in one transaction),
+//! giving an imported one credentials, its HTTP token, the list, and re-deriving every monitor's
+//! mine after boundaries changed. The credential rules and hashes are `domain::dust::device`.
 
-use std::collections::BTreeMap;
-
-use geo::{Geometry, Point};
-use rusqlite::Connection;
-use serde_json::Value;
+use geo::Point;
+use rand::RngCore;
 
 use crate::domain::dust::device::{
-    GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok, password_weakness,
+    self, GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok, password_weakness,
 };
-use crate::domain::dust::reading::ParticulateUnit;
-use crate::domain::dust::reading::Quantity;
+use crate::domain::dust::reading::{ParticulateUnit, Quantity};
 use crate::domain::responsibility::ResponsibilityIndex;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::layers::Registry;
-use crate::store::dust as store;
-use crate::store::{areas, features, gpkg};
+use crate::store::dust::DeviceId;
+use crate::store::dust::devices::{DeviceAuth, NewDevice};
+use crate::store::dust::monitors::{self as rows, Derived};
+use crate::store::{self, Tx};
 
 /// The layer monitors are features of.
 pub const LAYER: &str = "dust_monitors";
@@ -62,6 +62,13 @@ pub fn generate_password() -> String {
     }
 }
 
+/// `n` random bytes as hex: salts and device tokens.
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    device::to_hex(&bytes)
+}
+
 /// Parses a comma-separated list of measured quantities (`tsp,pm10,…`).
 pub fn parse_measures(s: &str) -> Result<Vec<Quantity>> {
     let mut out = vec![];
@@ -81,14 +88,58 @@ pub fn parse_measures(s: &str) -> Result<Vec<Quantity>> {
     Ok(out)
 }
 
+/// Stores a device's credentials; returns its id and its HTTP device token (random, stored
+/// only hashed, so it can be shown once).
+fn register_device(
+    tx: &dyn Tx,
+    mn: &str,
+    password: &str,
+    unit: ParticulateUnit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> store::Result<(DeviceId, String)> {
+    let salt = random_hex(16);
+    let token = random_hex(32);
+    let id = tx.dust_devices().add(&NewDevice {
+        mn,
+        salt: &salt,
+        pw_hash: &device::password_hash(&salt, password),
+        token_hash: &device::token_hash(&token),
+        unit,
+        at: now,
+    })?;
+    Ok((id, token))
+}
+
+/// The mining right containing `p` (overlapping rights: the first registered, lowest id, as
+/// responsibility does), and so how the mine was decided.
+fn mine_at(index: &ResponsibilityIndex, p: Point<f64>) -> (Option<String>, &'static str) {
+    match index.mines_at(p).into_iter().next() {
+        Some(m) => (Some(m.licence_no.clone()), "geometry"),
+        None => (None, "none"),
+    }
+}
+
+/// The holder answering for a mine (none for an ownerless one).
+fn holder_of(index: &ResponsibilityIndex, licence: Option<&str>) -> String {
+    licence
+        .and_then(|l| index.mine(l))
+        .filter(|m| !m.ownerless)
+        .map(|m| m.holder.clone())
+        .unwrap_or_default()
+}
+
+fn district_at(index: &ResponsibilityIndex, p: Point<f64>) -> Option<String> {
+    index.district_at(p).map(|d| d.code.clone())
+}
+
 /// Registers a monitor in the caller's transaction.
 pub fn add(
-    tx: &Connection,
+    tx: &dyn Tx,
     registry: &Registry,
     m: &NewMonitor,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Added> {
-    let layer = registry
+    registry
         .get(LAYER)
         .ok_or_else(|| Error::not_found("layer"))?;
     if !mn_ok(&m.mn) {
@@ -97,61 +148,50 @@ pub fn add(
     check_password(&m.password)?;
     let p = Point::new(m.lon, m.lat);
     crate::service::fires::check_lon_lat(p)?;
-    if store::device_by_mn(tx, &m.mn)?.is_some() || features::key_exists(tx, layer, "mn", &m.mn)? {
-        return Err(
-            Error::new(crate::error::Kind::Conflict, "dust_mn_taken").arg("mn", m.mn.clone())
-        );
+    if tx.dust_devices().by_mn(&m.mn)?.is_some() || tx.dust_monitors().exists(&m.mn)? {
+        return Err(Error::new(Kind::Conflict, "dust_mn_taken").arg("mn", m.mn.clone()));
     }
-    let index = ResponsibilityIndex::new(areas::load(tx)?);
+    // Transitional (issue 10): the areas are read through their not yet converted store module.
+    let index = ResponsibilityIndex::new(crate::store::areas::load(tx.legacy_conn())?);
+    if let Some(licence) = &m.mine
+        && index.mine(licence).is_none()
+    {
+        return Err(Error::invalid("unknown_reference")
+            .arg("field", "mine")
+            .arg("value", licence.clone())
+            .arg("layer", "mines"));
+    }
     let (mine, mine_via) = match &m.mine {
-        Some(licence) => {
-            let mine = index.mine(licence).ok_or_else(|| {
-                Error::invalid("unknown_reference")
-                    .arg("field", "mine")
-                    .arg("value", licence.clone())
-                    .arg("layer", "mines")
-            })?;
-            (Some(mine), "manager")
-        }
-        // Overlapping rights: the first registered one (lowest id), as responsibility does.
-        None => match index.mines_at(p).into_iter().next() {
-            Some(mine) => (Some(mine), "geometry"),
-            None => (None, "none"),
-        },
+        Some(licence) => (Some(licence.clone()), "manager"),
+        None => mine_at(&index, p),
     };
-    let holder = mine
-        .filter(|mine| !mine.ownerless)
-        .map(|mine| mine.holder.clone())
-        .unwrap_or_default();
-    let district_code = index.district_at(p).map(|d| d.code.clone());
+    let holder = holder_of(&index, mine.as_deref());
+    let district_code = district_at(&index, p);
     let measures = if m.measures.is_empty() {
         Quantity::ALL.to_vec()
     } else {
         m.measures.clone()
     };
-    let mut values = BTreeMap::new();
-    values.insert("mn".to_string(), Value::from(m.mn.clone()));
-    if let Some(name) = m.name.as_ref().filter(|n| !n.trim().is_empty()) {
-        values.insert("name".into(), Value::from(name.trim()));
-    }
-    if let Some(mine) = mine {
-        values.insert("mine".into(), Value::from(mine.licence_no.clone()));
-    }
-    values.insert("mine_via".into(), Value::from(mine_via));
-    values.insert("holder".into(), Value::from(holder.clone()));
-    if let Some(code) = &district_code {
-        values.insert("district_code".into(), Value::from(code.clone()));
-    }
-    values.insert(
-        "pollutants".into(),
-        Value::from(measures.iter().map(|q| q.name()).collect::<Vec<_>>()),
-    );
-    features::insert(tx, layer, &Geometry::Point(p), &values)?;
-    gpkg::update_extent(tx, LAYER).map_err(crate::store::StoreError::from)?;
-    let (_, token) = store::add_device(tx, &m.mn, &m.password, m.unit, now)?;
+    tx.dust_monitors().add(&rows::NewMonitor {
+        mn: m.mn.clone(),
+        name: m
+            .name
+            .as_ref()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        at: p,
+        derived: Derived {
+            mine: mine.clone(),
+            mine_via: Some(mine_via.to_string()),
+            holder: Some(holder.clone()),
+            district_code: district_code.clone(),
+        },
+        pollutants: measures.iter().map(|q| q.name().to_string()).collect(),
+    })?;
+    let (_, token) = register_device(tx, &m.mn, &m.password, m.unit, now)?;
     Ok(Added {
         token,
-        mine: mine.map(|m| m.licence_no.clone()),
+        mine,
         mine_via,
         holder,
         district_code,
@@ -160,64 +200,28 @@ pub fn add(
 
 /// Derives every monitor's mine (unless a manager set it), holder and district again from the
 /// polygons in `index`, after boundaries changed. Returns how many monitors changed.
-pub fn rederive(tx: &Connection, index: &ResponsibilityIndex) -> Result<usize> {
-    /// mine, mine_via, holder, district_code
-    type Derived = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<(i64, Vec<u8>, Derived)> = tx
-        .prepare(
-            "SELECT fid, geom, mine, mine_via, holder, district_code FROM dust_monitors
-             WHERE geom IS NOT NULL",
-        )?
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+pub fn rederive(tx: &dyn Tx, index: &ResponsibilityIndex) -> Result<usize> {
     let mut changed = 0;
-    for (fid, geom, before) in rows {
-        let Some(p) = gpkg::decode(&geom)
-            .ok()
-            .and_then(|g| Point::try_from(g).ok())
-        else {
+    for m in tx.dust_monitors().all()? {
+        let Some(p) = m.at else {
             continue;
         };
         // A manager's choice of mine stands; otherwise the mining right containing the monitor.
-        let (licence, via) = if before.1.as_deref() == Some("manager") {
-            (before.0.clone(), "manager")
+        let (mine, via) = if m.derived.mine_via.as_deref() == Some("manager") {
+            (m.derived.mine.clone(), "manager")
         } else {
-            match index.mines_at(p).into_iter().next() {
-                Some(m) => (Some(m.licence_no.clone()), "geometry"),
-                None => (None, "none"),
-            }
+            mine_at(index, p)
         };
-        let holder = licence
-            .as_deref()
-            .and_then(|l| index.mine(l))
-            .filter(|m| !m.ownerless)
-            .map(|m| m.holder.clone())
-            .unwrap_or_default();
-        let after: Derived = (
-            licence,
-            Some(via.to_string()),
-            Some(holder),
-            index.district_at(p).map(|d| d.code.clone()),
-        );
-        if after == before {
+        let after = Derived {
+            holder: Some(holder_of(index, mine.as_deref())),
+            mine,
+            mine_via: Some(via.to_string()),
+            district_code: district_at(index, p),
+        };
+        if after == m.derived {
             continue;
         }
-        tx.execute(
-            "UPDATE dust_monitors SET mine = ?2, mine_via = ?3, holder = ?4, district_code = ?5
-             WHERE fid = ?1",
-            rusqlite::params![fid, after.0, after.1, after.2, after.3],
-        )?;
+        tx.dust_monitors().set_derived(m.fid, &after)?;
         changed += 1;
     }
     Ok(changed)
@@ -227,40 +231,61 @@ pub fn rederive(tx: &Connection, index: &ResponsibilityIndex) -> Result<usize> {
 /// password and an HTTP device token, returned once. One with credentials already: 409 (a new
 /// token is `new_token`); one not on the map: 404.
 pub fn enable(
-    tx: &Connection,
+    tx: &dyn Tx,
     registry: &Registry,
     mn: &str,
     password: &str,
     unit: ParticulateUnit,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
-    let layer = registry
+    registry
         .get(LAYER)
         .ok_or_else(|| Error::not_found("layer"))?;
-    if !features::key_exists(tx, layer, "mn", mn)? {
+    if !tx.dust_monitors().exists(mn)? {
         return Err(unknown(mn));
     }
-    if store::device_by_mn(tx, mn)?.is_some() {
-        return Err(
-            Error::new(crate::error::Kind::Conflict, "dust_monitor_has_credentials").arg("mn", mn),
-        );
+    if tx.dust_devices().by_mn(mn)?.is_some() {
+        return Err(Error::new(Kind::Conflict, "dust_monitor_has_credentials").arg("mn", mn));
     }
     check_password(password)?;
-    Ok(store::add_device(tx, mn, password, unit, now)?.1)
+    Ok(register_device(tx, mn, password, unit, now)?.1)
+}
+
+/// A new HTTP token for the device `mn`, stored hashed; `None` for an unknown MN.
+fn issue_token(
+    tx: &dyn Tx,
+    mn: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> store::Result<Option<String>> {
+    let token = random_hex(32);
+    let known = tx
+        .dust_devices()
+        .set_token(mn, &device::token_hash(&token), now)?;
+    Ok(known.then_some(token))
 }
 
 /// Issues a new HTTP token (the old one stops working).
-pub fn new_token(tx: &Connection, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
-    store::new_token(tx, mn, now)?.ok_or_else(|| unknown(mn))
+pub fn new_token(tx: &dyn Tx, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    issue_token(tx, mn, now)?.ok_or_else(|| unknown(mn))
 }
 
 /// Revokes the HTTP token: the device's batches are refused until a new token is issued.
-pub fn revoke(tx: &Connection, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
-    if store::revoke_token(tx, mn, now)? {
+pub fn revoke(tx: &dyn Tx, mn: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    if tx.dust_devices().revoke_token(mn, now)? {
         Ok(())
     } else {
         Err(unknown(mn))
     }
+}
+
+/// The device a live HTTP device token belongs to.
+pub fn device_for_token(tx: &dyn Tx, token: &str) -> store::Result<Option<DeviceId>> {
+    tx.dust_devices().by_token_hash(&device::token_hash(token))
+}
+
+/// Every device's HJ 212 credentials (the listener keeps them in memory).
+pub fn credentials(tx: &dyn Tx) -> store::Result<Vec<DeviceAuth>> {
+    tx.dust_devices().credentials()
 }
 
 /// Whether a monitor's HTTP token works.
@@ -294,38 +319,37 @@ pub struct Listed {
 }
 
 /// Every monitor on the map, by MN.
-pub fn list(conn: &Connection) -> Result<Vec<Listed>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT t.mn, t.name, t.mine, t.holder, t.district_code, d.id, d.token_hash
-         FROM \"{LAYER}\" t LEFT JOIN dust_devices d ON d.mn = t.mn ORDER BY t.mn"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        let device: Option<i64> = r.get(5)?;
-        let token: Option<String> = r.get(6)?;
-        Ok(Listed {
-            mn: r.get(0)?,
-            name: r.get(1)?,
-            mine: r.get(2)?,
-            holder: r.get(3)?,
-            district_code: r.get(4)?,
-            token: match (device, token) {
+pub fn list(tx: &dyn Tx) -> Result<Vec<Listed>> {
+    Ok(tx
+        .dust_monitors()
+        .all()?
+        .into_iter()
+        .map(|m| Listed {
+            token: match (m.device, m.token_live) {
                 (None, _) => TokenState::None,
-                (Some(_), None) => TokenState::Revoked,
-                (Some(_), Some(_)) => TokenState::Active,
+                (Some(_), false) => TokenState::Revoked,
+                (Some(_), true) => TokenState::Active,
             },
+            mn: m.mn,
+            name: m.name,
+            mine: m.derived.mine,
+            holder: m.derived.holder,
+            district_code: m.derived.district_code,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 fn unknown(mn: &str) -> Error {
-    Error::new(crate::error::Kind::NotFound, "dust_unknown_mn").arg("mn", mn)
+    Error::new(Kind::NotFound, "dust_unknown_mn").arg("mn", mn)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::dust::device::password_ok;
+    use crate::store::areas;
+    use crate::store::sqlite::SqliteTx;
+    use rusqlite::Connection;
 
     #[test]
     fn weak_passwords_are_refused_and_generated_ones_are_strong() {
@@ -389,16 +413,17 @@ mod tests {
             unit: ParticulateUnit::UgPerM3,
         };
         let now = chrono::Utc::now();
-        let free = add(&conn, &registry, &monitor("FREE", None), now).expect("add");
+        let tx = SqliteTx::new(&conn);
+        let free = add(&tx, &registry, &monitor("FREE", None), now).expect("add");
         assert_eq!(free.mine_via, "none");
-        add(&conn, &registry, &monitor("CHOSEN", Some("C1")), now).expect("add");
+        add(&tx, &registry, &monitor("CHOSEN", Some("C1")), now).expect("add");
         import(
             "mines",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#,
         );
         let index = ResponsibilityIndex::new(areas::load(&conn).expect("areas"));
-        assert_eq!(rederive(&conn, &index).expect("rederive"), 1);
+        assert_eq!(rederive(&tx, &index).expect("rederive"), 1);
         let row = |mn: &str| -> (Option<String>, String, String) {
             conn.query_row(
                 "SELECT mine, mine_via, holder FROM dust_monitors WHERE mn = ?1",
@@ -416,7 +441,7 @@ mod tests {
             (Some("C1".into()), "manager".into(), "旧公司".into())
         );
         assert_eq!(
-            rederive(&conn, &index).expect("again"),
+            rederive(&tx, &index).expect("again"),
             0,
             "nothing moves twice"
         );
@@ -429,5 +454,76 @@ mod tests {
             vec![Quantity::Pm10, Quantity::Pm25]
         );
         assert!(parse_measures("pm2.5").is_err());
+    }
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::store::gpkg::register_functions(&conn).expect("functions");
+        let registry = Registry::builtin().expect("layers");
+        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        conn
+    }
+
+    fn device(conn: &Connection) -> (DeviceId, String) {
+        register_device(
+            &SqliteTx::new(conn),
+            "WH0001",
+            "123456",
+            ParticulateUnit::MgPerM3,
+            chrono::Utc::now(),
+        )
+        .expect("add")
+    }
+
+    fn device_for_token(conn: &Connection, token: &str) -> store::Result<Option<DeviceId>> {
+        super::device_for_token(&SqliteTx::new(conn), token)
+    }
+
+    fn all_auth(conn: &Connection) -> store::Result<Vec<DeviceAuth>> {
+        credentials(&SqliteTx::new(conn))
+    }
+
+    fn revoke_token(
+        conn: &Connection,
+        mn: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> store::Result<bool> {
+        SqliteTx::new(conn).dust_devices().revoke_token(mn, now)
+    }
+
+    fn new_token(
+        conn: &Connection,
+        mn: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> store::Result<Option<String>> {
+        issue_token(&SqliteTx::new(conn), mn, now)
+    }
+
+    #[test]
+    fn tokens_and_passwords_are_stored_hashed_and_tokens_revocable() {
+        let conn = db();
+        let (d, token) = device(&conn);
+        assert_eq!(device_for_token(&conn, &token).expect("lookup"), Some(d));
+        let stored: String = conn
+            .query_row(
+                "SELECT pw_hash || coalesce(token_hash, '') FROM dust_devices",
+                [],
+                |r| r.get(0),
+            )
+            .expect("row");
+        assert!(!stored.contains(&token) && !stored.contains("123456"));
+        let auth = all_auth(&conn).expect("auth");
+        assert!(auth[0].password_ok("123456"));
+        assert!(!auth[0].password_ok("654321"));
+        assert!(revoke_token(&conn, "WH0001", chrono::Utc::now()).expect("revoke"));
+        assert_eq!(device_for_token(&conn, &token).expect("lookup"), None);
+        let fresh = new_token(&conn, "WH0001", chrono::Utc::now())
+            .expect("token")
+            .expect("known");
+        assert_eq!(device_for_token(&conn, &fresh).expect("lookup"), Some(d));
+        assert_eq!(
+            new_token(&conn, "NOPE", chrono::Utc::now()).expect("token"),
+            None
+        );
     }
 }

@@ -133,6 +133,18 @@ impl super::Tx for SqliteTx<'_> {
         self
     }
 
+    fn dust_devices(&self) -> &dyn super::dust::devices::Devices {
+        self
+    }
+
+    fn dust_readings(&self) -> &dyn super::dust::readings::Readings {
+        self
+    }
+
+    fn dust_monitors(&self) -> &dyn super::dust::monitors::Monitors {
+        self
+    }
+
     fn nested(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {
         // A savepoint nests inside whatever transaction the connection is in (or starts one).
         self.conn.execute_batch("SAVEPOINT nested")?;
