@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/gis/export.rs", 1),
     ("src/gis/ledger.rs", 2),
-    ("src/service/dust/alert_map.rs", 5),
-    ("src/service/dust/alerts.rs", 12),
     ("src/service/dust/checks.rs", 4),
     ("src/service/dust/map.rs", 2),
     ("src/service/dust/warnings.rs", 7),
@@ -26,7 +24,6 @@ const LAYERING_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/error.rs", "layers"),
     ("src/error.rs", "store"),
     ("src/layers/mod.rs", "store"),
-    ("src/service/dust/alerts.rs", "app"),
     ("src/service/webhooks.rs", "app"),
     ("src/store/sqlite/photos.rs", "service"),
 ];

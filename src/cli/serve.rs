@@ -176,7 +176,9 @@ async fn serve(
         hourly_sweep(a.clone())
     });
     let a = app.clone();
-    jobs.spawn("dust check", move |stop| dust_alerts::checker(a, stop));
+    jobs.spawn("dust check", move |stop| {
+        dust_alerts::checker(a.db.clone(), move || a.index(), stop)
+    });
     let db = app.db.clone();
     jobs.spawn("webhooks", move |stop| webhooks::worker(db, hooks, stop));
     // With the peer address: sign-in limits per address and the audit log need it.

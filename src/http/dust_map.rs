@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::domain::dust::{MEASURES, WarningLevel};
 use crate::error::Error;
 use crate::i18n::{Lang, text};
-use crate::service::dust::{alerts as dust_alerts, map as service};
+use crate::service::dust::map as service;
 
 const LAYER: &str = "dust_monitors";
 
@@ -39,7 +39,7 @@ async fn monitors(
     let v = app
         .db
         .read(move |c| {
-            let rules = dust_alerts::rules(c)?;
+            let rules = crate::service::rules::dust(c)?;
             service::monitors(c, &layer, &actor, &rules, now)
         })
         .await?;
@@ -53,7 +53,7 @@ fn labelled(prefix: &str, code: &str) -> Value {
 }
 
 async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value>, ApiError> {
-    let rules = app.db.read(|c| dust_alerts::rules(c)).await?;
+    let rules = app.db.read(|c| crate::service::rules::dust(c)).await?;
     Ok(axum::Json(json!({
         "rules": rules,
         "levels": WarningLevel::ALL.map(|l| labelled("dust_level_", l.as_str())),
@@ -71,7 +71,7 @@ async fn suggestions(
     let v = app
         .db
         .read(move |c| {
-            let rules = dust_alerts::rules(c)?;
+            let rules = crate::service::rules::dust(c)?;
             service::suggestions(c, &layer, &index, &actor, &rules, now)
         })
         .await?;

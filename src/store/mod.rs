@@ -100,6 +100,7 @@ pub trait Tx {
     fn dust_devices(&self) -> &dyn dust::devices::Devices;
     fn dust_readings(&self) -> &dyn dust::readings::Readings;
     fn dust_monitors(&self) -> &dyn dust::monitors::Monitors;
+    fn dust_alerts(&self) -> &dyn dust::alerts::Alerts;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.

@@ -92,7 +92,8 @@ pub fn issue(
     {
         return Err(Error::invalid("dust_area_outside"));
     }
-    let measures = super::alerts::rules(tx)?.measures_for(level);
+    let measures =
+        crate::service::rules::dust(&crate::store::sqlite::SqliteTx::new(tx))?.measures_for(level);
     tx.execute(
         "INSERT INTO dust_warnings(level, districts, area, measures, starts_at, ends_at, note, issued_by, issued_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

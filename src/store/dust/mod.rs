@@ -3,6 +3,7 @@
 //! cases with their evidence, events and map layer, and warnings with their restrictions and
 //! compliance checks. Records and traits here; the SQL in `store::sqlite::dust`.
 
+pub mod alerts;
 pub mod devices;
 pub mod monitors;
 pub mod readings;

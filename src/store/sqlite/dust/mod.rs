@@ -3,6 +3,7 @@
 //! `dust_alert_cases` with `dust_exceedances` and `dust_alert_events`, and `dust_warnings` with
 //! `dust_restrictions` and `dust_restriction_checks`.
 
+mod alerts;
 mod devices;
 mod monitors;
 mod readings;
