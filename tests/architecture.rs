@@ -12,9 +12,6 @@ use std::path::{Path, PathBuf};
 const SQL_OUTSIDE_STORE: &[(&str, usize)] = &[
     ("src/gis/export.rs", 1),
     ("src/gis/ledger.rs", 2),
-    ("src/service/dust/checks.rs", 4),
-    ("src/service/dust/map.rs", 2),
-    ("src/service/dust/warnings.rs", 7),
     ("src/service/import.rs", 6),
 ];
 

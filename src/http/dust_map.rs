@@ -38,10 +38,7 @@ async fn monitors(
     let layer = layer(&app)?;
     let v = app
         .db
-        .read(move |c| {
-            let rules = crate::service::rules::dust(c)?;
-            service::monitors(c, &layer, &actor, &rules, now)
-        })
+        .read(move |tx| service::monitors(tx, &layer, &actor, now))
         .await?;
     Ok(axum::Json(json!({ "monitors": v })))
 }
@@ -53,7 +50,7 @@ fn labelled(prefix: &str, code: &str) -> Value {
 }
 
 async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value>, ApiError> {
-    let rules = app.db.read(|c| crate::service::rules::dust(c)).await?;
+    let rules = app.db.read(|tx| crate::service::rules::dust(tx)).await?;
     Ok(axum::Json(json!({
         "rules": rules,
         "levels": WarningLevel::ALL.map(|l| labelled("dust_level_", l.as_str())),
@@ -70,10 +67,7 @@ async fn suggestions(
     let index = app.index();
     let v = app
         .db
-        .read(move |c| {
-            let rules = crate::service::rules::dust(c)?;
-            service::suggestions(c, &layer, &index, &actor, &rules, now)
-        })
+        .read(move |tx| service::suggestions(tx, &layer, &index, &actor, now))
         .await?;
     Ok(axum::Json(v))
 }

@@ -101,6 +101,7 @@ pub trait Tx {
     fn dust_readings(&self) -> &dyn dust::readings::Readings;
     fn dust_monitors(&self) -> &dyn dust::monitors::Monitors;
     fn dust_alerts(&self) -> &dyn dust::alerts::Alerts;
+    fn dust_warnings(&self) -> &dyn dust::warnings::Warnings;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.

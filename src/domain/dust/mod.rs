@@ -1,16 +1,14 @@
-//! Dust exceedances (扬尘超标), pure: which new means break a limit, which mines lie upwind of a
-//! monitor outside every mine, and the life of a dust alert. No I/O: the service feeds these from
-//! the rollups and the polygons.
+//! Dust (扬尘), pure: the limits and the rules a deployment configures, which new means break a
+//! limit, which mines lie upwind of a monitor outside every mine, and warnings with the
+//! restrictions they impose. No I/O: the use cases feed these from the rollups and the polygons.
+//! Beside them: readings and their units (`reading`), hourly and 24-hour means (`rollup`), the
+//! map's monitor states (`watch`), an alert's life (`alert`), who answers for an exceedance
+//! (`attribution`) and a device's credentials (`device`).
 //!
 //! Limits (DOMAIN.md, Dust): particulate at a site boundary 1.0 mg/m³ as a 1-hour mean (GB 16297,
 //! GB 20426), and the GB 3095 grade II 24-hour means PM10 150, PM2.5 75, TSP 300 µg/m³. A value
 //! exceeds a limit when it is strictly above it (a limit is the highest value allowed). A 24-hour
 //! mean that fails the 20-hour validity rule never alerts: it is not a mean the standard knows.
-
-use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 
 pub mod alert;
 pub mod attribution;
@@ -19,6 +17,12 @@ pub mod reading;
 pub mod rollup;
 pub mod watch;
 
+use std::collections::BTreeMap;
+
+use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::role::{Actor, Role};
 use reading::Quantity;
 use rollup::{DayMean, HourMean};
 
@@ -355,6 +359,16 @@ impl WarningLevel {
 
 /// Hours an owner has to acknowledge a restriction before it is flagged overdue.
 pub const ACKNOWLEDGE_WITHIN_HOURS: i64 = 2;
+
+/// Whether an actor sees a restriction on a mine of `holder` counted in `district`: managers
+/// and patrols all, district officers their district's, owners their holder's.
+pub fn sees_restriction(actor: &Actor, holder: Option<&str>, district: &str) -> bool {
+    match actor.role {
+        Role::Manager | Role::Patrol => true,
+        Role::District => actor.district.as_deref() == Some(district),
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
+    }
+}
 
 /// Whether a restriction is overdue at `now`: not acknowledged and past its due time.
 pub fn overdue(due: i64, acknowledged: bool, now: i64) -> bool {

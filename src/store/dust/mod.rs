@@ -7,5 +7,6 @@ pub mod alerts;
 pub mod devices;
 pub mod monitors;
 pub mod readings;
+pub mod warnings;
 
 pub use devices::DeviceId;

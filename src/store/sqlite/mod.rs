@@ -149,6 +149,10 @@ impl super::Tx for SqliteTx<'_> {
         self
     }
 
+    fn dust_warnings(&self) -> &dyn super::dust::warnings::Warnings {
+        self
+    }
+
     fn nested(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {
         // A savepoint nests inside whatever transaction the connection is in (or starts one).
         self.conn.execute_batch("SAVEPOINT nested")?;

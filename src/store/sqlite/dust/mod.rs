@@ -7,6 +7,7 @@ mod alerts;
 mod devices;
 mod monitors;
 mod readings;
+mod warnings;
 
 use geo::Point;
 
