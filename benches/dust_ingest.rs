@@ -281,7 +281,9 @@ async fn http_phase(
     monitors: &[Monitor],
     now: i64,
 ) -> Result<(), String> {
-    let batch = args.batch.clamp(1, qingling::http::dust::MAX_BATCH);
+    let batch = args
+        .batch
+        .clamp(1, qingling::http::dust::readings::MAX_BATCH);
     let batches = args.http_readings.div_ceil(batch);
     let n = args.monitors.max(1);
     // Minute data from two years back, each monitor its own run of minutes.

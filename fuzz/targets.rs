@@ -169,5 +169,5 @@ fn event_body(data: &[u8]) {
     {
         let _ = dust_warnings::parse_area(area);
     }
-    let _ = serde_json::from_slice::<qingling::http::dust::Batch>(data);
+    let _ = serde_json::from_slice::<qingling::http::dust::readings::Batch>(data);
 }

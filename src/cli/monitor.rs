@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::hj212::codec::ParticulateUnit;
+use crate::domain::dust::reading::ParticulateUnit;
 use crate::service::dust::monitors::{self, NewMonitor};
 
 #[derive(clap::Subcommand)]

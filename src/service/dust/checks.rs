@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::dust::sees_restriction;
 use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
@@ -76,20 +77,24 @@ pub fn by_restriction(tx: &dyn Tx, reader: &Actor) -> store::Result<HashMap<i64,
     Ok(out)
 }
 
-/// Records a check on restriction `id`, which the actor can see (`visible` is the restriction
-/// list's rule). 201-worthy `(check, true)` when new, `(check, false)` for a recognised retry.
+/// Records a check on restriction `id`: 404 when the actor cannot see it (as the restriction
+/// list), 403 for a role that does not check. `(check, true)` when new (201), `(check, false)`
+/// for a recognised retry.
 pub fn record(
     tx: &dyn Tx,
     actor: &Actor,
     id: i64,
     c: &NewCheck,
-    visible: bool,
     now: DateTime<Utc>,
 ) -> Result<(Value, bool)> {
-    let period = tx.dust_warnings().restriction(id)?.map(|r| (r.from, r.to));
-    let Some((from, to)) = period.filter(|_| visible) else {
+    let Some(r) = tx
+        .dust_warnings()
+        .restriction(id)?
+        .filter(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code))
+    else {
         return Err(Error::not_found("dust_restriction"));
     };
+    let (from, to) = (r.from, r.to);
     if !matches!(actor.role, Role::Patrol | Role::Manager) {
         return Err(Error::forbidden());
     }

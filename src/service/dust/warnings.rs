@@ -236,14 +236,6 @@ pub fn list(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec
         .collect())
 }
 
-/// Whether the actor may see restriction `id` (false when there is none).
-pub fn restriction_visible(tx: &dyn Tx, actor: &Actor, id: i64) -> store::Result<bool> {
-    Ok(tx
-        .dust_warnings()
-        .restriction(id)?
-        .is_some_and(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code)))
-}
-
 /// An owner acknowledges its mine's restriction: 404 unseen, 403 for another role, 409 twice.
 pub fn acknowledge(tx: &dyn Tx, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Value> {
     let Some(r) = tx

@@ -6,11 +6,11 @@ use crate::http::routes::Routes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::User;
 use crate::app::App;
 use crate::domain::dust::{MEASURES, WarningLevel};
 use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extract::User;
 use crate::i18n::{Lang, text};
 use crate::service::dust::map as service;
 

@@ -13,12 +13,12 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::{Json, User};
 use crate::app::App;
 use crate::domain::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
 use crate::domain::dust::rollup::{self, SUMMED};
 use crate::error::{Error, Kind};
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, User};
 use crate::service::dust::monitors::{self, LAYER};
 use crate::service::dust::readings::{self, Interval, Series};
 use crate::store::dust::DeviceId;
