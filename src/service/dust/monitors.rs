@@ -425,12 +425,18 @@ mod tests {
         let index = ResponsibilityIndex::new(areas::load(&conn).expect("areas"));
         assert_eq!(rederive(&tx, &index).expect("rederive"), 1);
         let row = |mn: &str| -> (Option<String>, String, String) {
-            conn.query_row(
-                "SELECT mine, mine_via, holder FROM dust_monitors WHERE mn = ?1",
-                [mn],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            let m = tx
+                .dust_monitors()
+                .all()
+                .expect("monitors")
+                .into_iter()
+                .find(|m| m.mn == mn)
+                .expect("row");
+            (
+                m.derived.mine,
+                m.derived.mine_via.unwrap_or_default(),
+                m.derived.holder.unwrap_or_default(),
             )
-            .expect("row")
         };
         assert_eq!(
             row("FREE"),
