@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use common::hj212::{closed, packets, silent_for};
 use common::wait_until;
-use qingling::domain::dust::device::password_weakness;
 use qingling::hj212::codec::{self as hj212, ParticulateUnit};
 use qingling::hj212::guard::Lockout;
 use qingling::hj212::listener::{self, Config, Hj212};
@@ -456,7 +455,7 @@ fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
         .trim()
         .to_string();
     assert_eq!(pw.len(), 10, "{err}");
-    assert!(password_weakness(&pw).is_none(), "{pw}");
+    assert!(monitors::password_weakness(&pw).is_none(), "{pw}");
     // The printed password is the one the listener takes.
     let store = open(&db);
     let rt = tokio::runtime::Runtime::new().unwrap();

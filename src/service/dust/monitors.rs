@@ -6,9 +6,7 @@
 use geo::Point;
 use rand::RngCore;
 
-use crate::domain::dust::device::{
-    self, GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok, password_weakness,
-};
+use crate::domain::dust::device::{self, GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok};
 use crate::domain::dust::reading::{ParticulateUnit, Quantity};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Kind, Result};
@@ -17,6 +15,10 @@ use crate::store::dust::DeviceId;
 use crate::store::dust::devices::{DeviceAuth, NewDevice};
 use crate::store::dust::monitors::{self as rows, Derived};
 use crate::store::{self, Tx};
+
+/// Why a PW someone chose is too weak (the rule is `domain::dust::device`; registering is where
+/// it is applied).
+pub use crate::domain::dust::device::password_weakness;
 
 /// The layer monitors are features of.
 pub const LAYER: &str = "dust_monitors";
