@@ -13,7 +13,7 @@ use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::service::fires::observed_time;
-use crate::store::dust::warnings::{Check, NewCheck as NewRow};
+use crate::store::dust::warnings::{Check, NewCheck as NewRow, Restriction};
 use crate::store::fires::ts;
 use crate::store::{self, Tx};
 
@@ -77,6 +77,14 @@ pub fn by_restriction(tx: &dyn Tx, reader: &Actor) -> store::Result<HashMap<i64,
     Ok(out)
 }
 
+/// Restriction `id` if the actor may see it (the restriction list's rule); 404 otherwise.
+pub fn restriction_seen(tx: &dyn Tx, actor: &Actor, id: i64) -> Result<Restriction> {
+    tx.dust_warnings()
+        .restriction(id)?
+        .filter(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code))
+        .ok_or_else(|| Error::not_found("dust_restriction"))
+}
+
 /// Records a check on restriction `id`: 404 when the actor cannot see it (as the restriction
 /// list), 403 for a role that does not check. `(check, true)` when new (201), `(check, false)`
 /// for a recognised retry.
@@ -87,13 +95,7 @@ pub fn record(
     c: &NewCheck,
     now: DateTime<Utc>,
 ) -> Result<(Value, bool)> {
-    let Some(r) = tx
-        .dust_warnings()
-        .restriction(id)?
-        .filter(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code))
-    else {
-        return Err(Error::not_found("dust_restriction"));
-    };
+    let r = restriction_seen(tx, actor, id)?;
     let (from, to) = (r.from, r.to);
     if !matches!(actor.role, Role::Patrol | Role::Manager) {
         return Err(Error::forbidden());

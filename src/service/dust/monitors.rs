@@ -381,9 +381,7 @@ mod tests {
     #[test]
     fn a_new_mining_right_takes_the_monitors_inside_it_unless_a_manager_chose() {
         let registry = Registry::builtin().expect("layers");
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
+        let conn = crate::store::sqlite::dust::memory();
         let import = |layer: &str, json: &str| {
             crate::service::import::import_geojson(
                 &conn,
@@ -465,11 +463,7 @@ mod tests {
     }
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("functions");
-        let registry = Registry::builtin().expect("layers");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        conn
+        crate::store::sqlite::dust::memory()
     }
 
     fn device(conn: &Connection) -> (DeviceId, String) {

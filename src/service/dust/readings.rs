@@ -117,17 +117,12 @@ pub fn series(
 mod tests {
     use super::*;
     use crate::domain::dust::reading::{Level, ParticulateUnit, Quantity};
-    use crate::layers::Registry;
     use crate::store::dust::devices::NewDevice;
     use crate::store::sqlite::SqliteTx;
     use rusqlite::Connection;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("functions");
-        let registry = Registry::builtin().expect("layers");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        conn
+        crate::store::sqlite::dust::memory()
     }
 
     fn pm10(at: i64, level: Level, v: f64) -> Reading {

@@ -238,13 +238,7 @@ pub fn list(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec
 
 /// An owner acknowledges its mine's restriction: 404 unseen, 403 for another role, 409 twice.
 pub fn acknowledge(tx: &dyn Tx, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Value> {
-    let Some(r) = tx
-        .dust_warnings()
-        .restriction(id)?
-        .filter(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code))
-    else {
-        return Err(Error::not_found("dust_restriction"));
-    };
+    let r = super::checks::restriction_seen(tx, actor, id)?;
     if actor.role != Role::Owner {
         return Err(Error::forbidden());
     }

@@ -243,16 +243,11 @@ impl Readings for SqliteTx<'_> {
 mod tests {
     use super::*;
     use crate::domain::dust::reading::ParticulateUnit;
-    use crate::layers::Registry;
     use crate::store::dust::devices::{Devices, NewDevice};
     use rusqlite::Connection;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("functions");
-        let registry = Registry::builtin().expect("layers");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        conn
+        crate::store::sqlite::dust::memory()
     }
 
     fn pm10(at: i64, level: Level, v: f64) -> Reading {
