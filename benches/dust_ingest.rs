@@ -21,15 +21,15 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use qingling::app::App;
+use qingling::domain::dust::reading::{LOCAL, Level, Quantity, Reading};
+use qingling::domain::dust::rollup::{day_means, hour_of};
 use qingling::domain::role::Role;
-use qingling::dust::hj212::{self, Event, Framer, ParticulateUnit};
-use qingling::dust::monitors::{self, NewMonitor};
-use qingling::dust::reading::{LOCAL, Level, Quantity, Reading};
-use qingling::dust::rollup::{day_means, hour_of};
+use qingling::hj212::codec::{self as hj212, Event, Framer, ParticulateUnit};
 use qingling::layers::Registry;
-use qingling::store::Db;
-use qingling::store::dust as store;
+use qingling::service::dust::monitors::{self, NewMonitor};
+use qingling::service::dust::readings;
 use qingling::store::users::{self, NewUser};
+use qingling::store::{Db, Tx};
 
 #[derive(clap::Parser)]
 #[command(name = "dust_ingest", about = "Dust ingest benchmark on loopback")]
@@ -146,11 +146,11 @@ fn bench(args: Args) -> Result<(), String> {
         let http_addr = http.local_addr().map_err(|e| e.to_string())?;
         tokio::spawn(async move { axum::serve(http, qingling::http::router(app)).await });
         // Every simulated monitor connects from 127.0.0.1: no per-address share.
-        let config = qingling::dust::listener::Config {
+        let config = qingling::hj212::listener::Config {
             per_address: usize::MAX,
             ..Default::default()
         };
-        let hj = qingling::dust::listener::start_with(
+        let hj = qingling::hj212::listener::start_with(
             "127.0.0.1:0".parse().map_err(|_| "addr")?,
             db.clone(),
             config,
@@ -283,7 +283,9 @@ async fn http_phase(
     monitors: &[Monitor],
     now: i64,
 ) -> Result<(), String> {
-    let batch = args.batch.clamp(1, qingling::http::dust::MAX_BATCH);
+    let batch = args
+        .batch
+        .clamp(1, qingling::http::dust::readings::MAX_BATCH);
     let batches = args.http_readings.div_ceil(batch);
     let n = args.monitors.max(1);
     // Minute data from two years back, each monitor its own run of minutes.
@@ -505,12 +507,12 @@ async fn rollup_phase(
 ) -> Result<(), String> {
     // A year of minute data for one monitor (the extra one registered last).
     let device = db
-        .read_blocking(|c| store::all_auth(c))
+        .read_blocking(|tx| monitors::credentials(tx))
         .map_err(|e| e.to_string())?
         .into_iter()
         .max_by_key(|d| d.id)
         .ok_or("no monitor")?;
-    let end = qingling::dust::rollup::day_start(now);
+    let end = qingling::domain::dust::rollup::day_start(now);
     let start_t = end - 365 * 86_400;
     let mut g = Gen(0x2545_F491_4F6C_DD1D);
     let t0 = Instant::now();
@@ -530,7 +532,7 @@ async fn rollup_phase(
             })
             .collect();
         t += chunk.len() as i64 * 60;
-        db.write_blocking(|tx| store::insert(tx, device.id, &chunk))
+        db.write_blocking(|tx| readings::insert(tx, device.id, &chunk))
             .map_err(|e| e.to_string())?;
     }
     let minutes = (end - start_t) / 60;
@@ -544,8 +546,10 @@ async fn rollup_phase(
     for _ in 0..7 {
         let t = Instant::now();
         let d = db
-            .read_blocking(|c| {
-                let hours: Vec<_> = store::hours(c, device.id, hour_of(start_t), hour_of(end))?
+            .read_blocking(|tx| {
+                let hours: Vec<_> = tx
+                    .dust_readings()
+                    .hours(device.id, hour_of(start_t), hour_of(end))?
                     .iter()
                     .map(|(h, s)| (*h, s.mean()))
                     .collect();

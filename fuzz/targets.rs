@@ -6,11 +6,11 @@
 #[allow(unused_imports)]
 use qingling::{
     domain::role::{Actor, Role},
-    dust::hj212,
+    hj212::codec as hj212,
     gis::{mapping::FieldMap, repair},
     http::ogc::{cql2, fields, filter},
     layers::{Registry, Source},
-    service::{case, dust_issues, dust_warnings, fires, geometry},
+    service::{case, dust::warnings as dust_warnings, dust_issues, fires, geometry},
 };
 
 #[allow(dead_code)]
@@ -169,5 +169,5 @@ fn event_body(data: &[u8]) {
     {
         let _ = dust_warnings::parse_area(area);
     }
-    let _ = serde_json::from_slice::<qingling::http::dust::Batch>(data);
+    let _ = serde_json::from_slice::<qingling::http::dust::readings::Batch>(data);
 }

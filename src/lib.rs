@@ -3,9 +3,9 @@
 pub mod app;
 pub mod cli;
 pub mod domain;
-pub mod dust;
 pub mod error;
 pub mod gis;
+pub mod hj212;
 pub mod http;
 pub mod i18n;
 pub mod layers;

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::hj212::{packets as acks, silent_for};
 use common::*;
-use qingling::dust::hj212::{self, ParticulateUnit};
-use qingling::dust::listener::Stats;
-use qingling::dust::monitors::{self, NewMonitor};
+use qingling::hj212::codec::{self as hj212, ParticulateUnit};
+use qingling::hj212::listener::Stats;
+use qingling::service::dust::monitors::{self, NewMonitor};
 use serde_json::{Value, json};
 
 /// The HJ 212 password the tests' monitors are registered with (a weak one such as 123456 is
@@ -35,7 +35,7 @@ struct Dust {
 
 fn dust_server() -> Dust {
     let s = TestServer::demo()
-        .hj212(qingling::dust::listener::Config::default())
+        .hj212(qingling::hj212::listener::Config::default())
         .start();
     let hj = s.hj212.as_ref().unwrap();
     Dust {
@@ -708,7 +708,7 @@ fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
         .build()
         .unwrap();
     let hj = rt
-        .block_on(qingling::dust::listener::start_with_cap(
+        .block_on(qingling::hj212::listener::start_with_cap(
             "127.0.0.1:0".parse().unwrap(),
             store,
             2,

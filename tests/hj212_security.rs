@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use common::hj212::{closed, packets, silent_for};
 use common::wait_until;
-use qingling::dust::guard::Lockout;
-use qingling::dust::hj212::{self, ParticulateUnit};
-use qingling::dust::listener::{self, Config, Hj212};
-use qingling::dust::monitors::{self, NewMonitor};
+use qingling::hj212::codec::{self as hj212, ParticulateUnit};
+use qingling::hj212::guard::Lockout;
+use qingling::hj212::listener::{self, Config, Hj212};
+use qingling::service::dust::monitors::{self, NewMonitor};
 
 const MN: &str = "SEC-01";
 const PW: &str = "K7QX4MZP2W";

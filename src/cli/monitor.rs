@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::dust::hj212::ParticulateUnit;
-use crate::dust::monitors::{self, NewMonitor};
+use crate::domain::dust::reading::ParticulateUnit;
+use crate::service::dust::monitors::{self, NewMonitor};
 
 #[derive(clap::Subcommand)]
 pub enum Command {

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::layers::Registry;
+use crate::service::dust::alerts as dust_alerts;
 use crate::service::jobs::Jobs;
-use crate::service::{dust_alerts, webhooks};
+use crate::service::webhooks;
 use crate::store::{Db, Tx};
 
 #[derive(clap::Args)]
@@ -46,11 +47,11 @@ pub struct Args {
     webhook_ca: Vec<PathBuf>,
 }
 
-/// The HJ 212 listener's defences (see `dust::listener::Config` for why the defaults).
+/// The HJ 212 listener's defences (see `hj212::listener::Config` for why the defaults).
 #[derive(clap::Args)]
 struct Hj212Limits {
     /// HJ 212 connections served at once.
-    #[arg(long, default_value_t = crate::dust::listener::MAX_CONNECTIONS)]
+    #[arg(long, default_value_t = crate::hj212::listener::MAX_CONNECTIONS)]
     hj212_max_connections: usize,
     /// HJ 212 connections served at once from one address (IPv4, or IPv6 /64).
     #[arg(long, default_value_t = 16)]
@@ -80,14 +81,14 @@ struct Hj212Limits {
 }
 
 impl Hj212Limits {
-    fn config(&self) -> crate::dust::listener::Config {
+    fn config(&self) -> crate::hj212::listener::Config {
         use std::time::Duration;
-        crate::dust::listener::Config {
+        crate::hj212::listener::Config {
             max_connections: self.hj212_max_connections,
             per_address: self.hj212_per_address,
             auth_timeout: Duration::from_secs(self.hj212_auth_timeout),
             idle: Duration::from_secs(self.hj212_idle_timeout),
-            lockout: crate::dust::guard::Lockout {
+            lockout: crate::hj212::guard::Lockout {
                 after: self.hj212_lockout_after,
                 mn_after: self.hj212_mn_lockout_after,
                 first: Duration::from_secs(self.hj212_lockout),
@@ -158,11 +159,11 @@ pub fn run(args: Args) -> ExitCode {
 async fn serve(
     app: App,
     addr: SocketAddr,
-    hj212: Option<(SocketAddr, crate::dust::listener::Config)>,
+    hj212: Option<(SocketAddr, crate::hj212::listener::Config)>,
     hooks: webhooks::Config,
 ) -> std::io::Result<()> {
     if let Some((at, config)) = hj212 {
-        crate::dust::listener::start_with(at, app.db.clone(), config)
+        crate::hj212::listener::start_with(at, app.db.clone(), config)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("HJ 212 listener on {at}: {e}")))?;
     }
@@ -175,7 +176,9 @@ async fn serve(
         hourly_sweep(a.clone())
     });
     let a = app.clone();
-    jobs.spawn("dust check", move |stop| dust_alerts::checker(a, stop));
+    jobs.spawn("dust check", move |stop| {
+        dust_alerts::checker(a.db.clone(), move || a.index(), stop)
+    });
     let db = app.db.clone();
     jobs.spawn("webhooks", move |stop| webhooks::worker(db, hooks, stop));
     // With the peer address: sign-in limits per address and the audit log need it.

@@ -7,7 +7,6 @@ pub mod clearance;
 pub mod deadline;
 pub mod dust;
 pub mod dust_issue;
-pub mod dust_watch;
 pub mod event;
 pub mod fire;
 pub mod observed;

@@ -5,10 +5,7 @@ pub mod auth;
 pub mod clearance;
 pub mod collections;
 pub mod dust;
-pub mod dust_alerts;
 pub mod dust_issues;
-pub mod dust_map;
-pub mod dust_warnings;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -51,11 +48,11 @@ fn routes() -> routes::Routes {
         .merge(ogc::router())
         .merge(fires::router())
         .merge(clearance::router())
-        .merge(dust::router())
-        .merge(dust_alerts::router())
+        .merge(dust::readings::router())
+        .merge(dust::alerts::router())
         .merge(dust_issues::router())
-        .merge(dust_map::router())
-        .merge(dust_warnings::router())
+        .merge(dust::map::router())
+        .merge(dust::warnings::router())
         .merge(export::router())
         .merge(photos::router())
         .merge(notifications::router())

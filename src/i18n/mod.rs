@@ -258,7 +258,7 @@ mod tests {
         keys.extend(role::Role::ALL.map(|r| format!("role.{}", r.as_str())));
         keys.extend(fire::Status::ALL.map(|s| format!("fire.status.{}", s.as_str())));
         keys.extend(fire::Action::ALL.map(|a| format!("fire.action.{}", a.as_str())));
-        keys.extend(dust::Action::ALL.map(|a| format!("dust_alert.action.{}", a.as_str())));
+        keys.extend(dust::alert::Action::ALL.map(|a| format!("dust_alert.action.{}", a.as_str())));
         keys.extend(dust_issue::Status::ALL.map(|s| format!("dust_issue.status.{}", s.as_str())));
         keys.extend(dust_issue::Action::ALL.map(|a| format!("dust_issue.action.{}", a.as_str())));
         keys.extend(dust::WarningLevel::ALL.map(|l| format!("dust.level.{}", l.as_str())));

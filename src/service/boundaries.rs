@@ -167,7 +167,7 @@ pub fn after_change(
     }) {
         rederive(tx, other, &index)?;
     }
-    crate::dust::monitors::rederive(tx.legacy_conn(), &index)?;
+    crate::service::dust::monitors::rederive(tx, &index)?;
     let moved = reroute::reroute_open(tx, now, reason)?;
     Ok((true, moved))
 }

@@ -14,9 +14,7 @@ pub mod sqlite;
 pub mod areas;
 pub mod audit;
 pub mod backup;
-pub mod dust {
-    pub use super::sqlite::dust::*;
-}
+pub mod dust;
 pub mod dust_issues;
 pub mod features;
 pub mod fires;
@@ -68,6 +66,11 @@ pub trait Tx {
     fn users(&self) -> &dyn users::Users;
     fn audit(&self) -> &dyn audit::Audit;
     fn photos(&self) -> &dyn photos::Photos;
+    fn dust_devices(&self) -> &dyn dust::devices::Devices;
+    fn dust_readings(&self) -> &dyn dust::readings::Readings;
+    fn dust_monitors(&self) -> &dyn dust::monitors::Monitors;
+    fn dust_alerts(&self) -> &dyn dust::alerts::Alerts;
+    fn dust_warnings(&self) -> &dyn dust::warnings::Warnings;
 
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.

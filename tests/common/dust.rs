@@ -3,9 +3,9 @@
 
 use chrono::Utc;
 use qingling::domain::responsibility::ResponsibilityIndex;
-use qingling::dust::hj212::ParticulateUnit;
-use qingling::dust::monitors::{self, NewMonitor};
-use qingling::service::dust_alerts;
+use qingling::hj212::codec::ParticulateUnit;
+use qingling::service::dust::alerts as dust_alerts;
+use qingling::service::dust::monitors::{self, NewMonitor};
 use qingling::store::users::{self, NewUser};
 use serde_json::Value;
 

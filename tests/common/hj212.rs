@@ -5,7 +5,7 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use qingling::dust::hj212::{Event, Framer};
+use qingling::hj212::codec::{Event, Framer};
 
 /// The data segments of the next `n` packets the listener sends (acknowledgements).
 pub fn packets(s: &mut TcpStream, n: usize) -> Vec<String> {

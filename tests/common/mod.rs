@@ -20,7 +20,7 @@ pub struct Server {
     /// The store the server writes through (for tests that add monitors and the like).
     pub store: qingling::store::Db,
     /// The HJ 212 listener, when asked for.
-    pub hj212: Option<qingling::dust::listener::Hj212>,
+    pub hj212: Option<qingling::hj212::listener::Hj212>,
     _dir: Option<tempfile::TempDir>,
     pub rt: tokio::runtime::Runtime,
 }
@@ -35,7 +35,7 @@ pub struct TestServer {
     web: Option<PathBuf>,
     policy: Option<qingling::service::login_guard::LoginPolicy>,
     webhooks: Option<qingling::service::webhooks::Config>,
-    hj212: Option<qingling::dust::listener::Config>,
+    hj212: Option<qingling::hj212::listener::Config>,
 }
 
 impl TestServer {
@@ -82,7 +82,7 @@ impl TestServer {
     }
 
     /// Starts the HJ 212 listener beside it, on another ephemeral port.
-    pub fn hj212(mut self, cfg: qingling::dust::listener::Config) -> TestServer {
+    pub fn hj212(mut self, cfg: qingling::hj212::listener::Config) -> TestServer {
         self.hj212 = Some(cfg);
         self
     }
@@ -117,7 +117,7 @@ impl TestServer {
             qingling::service::webhooks::spawn_worker_with(&app, cfg);
         }
         let hj212 = self.hj212.map(|cfg| {
-            rt.block_on(qingling::dust::listener::start_with(
+            rt.block_on(qingling::hj212::listener::start_with(
                 "127.0.0.1:0".parse().unwrap(),
                 store.clone(),
                 cfg,

@@ -182,6 +182,26 @@ impl super::Tx for SqliteTx<'_> {
         self
     }
 
+    fn dust_devices(&self) -> &dyn super::dust::devices::Devices {
+        self
+    }
+
+    fn dust_readings(&self) -> &dyn super::dust::readings::Readings {
+        self
+    }
+
+    fn dust_monitors(&self) -> &dyn super::dust::monitors::Monitors {
+        self
+    }
+
+    fn dust_alerts(&self) -> &dyn super::dust::alerts::Alerts {
+        self
+    }
+
+    fn dust_warnings(&self) -> &dyn super::dust::warnings::Warnings {
+        self
+    }
+
     fn users(&self) -> &dyn super::users::Users {
         self
     }

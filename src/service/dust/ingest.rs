@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::reading::Reading;
-use crate::store::dust::{self as store, DeviceId, Inserted};
-use crate::store::{Db, StoreError};
+use crate::domain::dust::reading::Reading;
+use crate::store::dust::DeviceId;
+use crate::store::dust::readings::Inserted;
+use crate::store::{Db, StoreError, Tx};
 
 /// Readings one commit takes at most: a larger group would make the queue behind it wait.
 const MAX_GROUP_READINGS: usize = 50_000;
@@ -85,8 +86,8 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
     }
 }
 
-/// Stores a group in one transaction. Each batch runs under its own savepoint, so a batch that
-/// fails is rolled back alone and the others still commit.
+/// Stores a group in one transaction. Each batch runs in its own nested transaction, so a batch
+/// that fails is rolled back alone and the others still commit.
 fn commit(db: &Db, group: Vec<Job>) {
     let (jobs, replies): (Vec<(DeviceId, Vec<Reading>)>, Vec<_>) = group
         .into_iter()
@@ -95,18 +96,19 @@ fn commit(db: &Db, group: Vec<Job>) {
     let done = db.write_blocking(|tx| {
         let mut out = Vec::with_capacity(jobs.len());
         for (device, readings) in &jobs {
-            tx.execute_batch("SAVEPOINT dust_batch")?;
-            match store::insert(tx, *device, readings) {
+            let mut result = Err(String::new());
+            tx.nested(&mut |batch| match batch.dust_readings().insert(*device, readings) {
                 Ok(ins) => {
-                    tx.execute_batch("RELEASE dust_batch")?;
-                    out.push(Ok(ins));
+                    result = Ok(ins);
+                    Ok(true)
                 }
                 Err(e) => {
-                    tx.execute_batch("ROLLBACK TO dust_batch; RELEASE dust_batch")?;
                     tracing::error!(device = device.0, error = %e, "storing dust readings failed");
-                    out.push(Err(e.to_string()));
+                    result = Err(e.to_string());
+                    Ok(false)
                 }
-            }
+            })?;
+            out.push(result);
         }
         Ok::<_, StoreError>(out)
     });

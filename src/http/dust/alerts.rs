@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::{Json, User};
 use crate::app::App;
-use crate::service::dust_alerts as service;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, User};
+use crate::service::dust::alerts as service;
 
 pub fn router() -> Routes {
     Routes::new()

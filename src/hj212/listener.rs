@@ -22,12 +22,13 @@ use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
+use super::codec::{self as hj212, Event, Framer, Reassembler};
 use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
-use super::hj212::{self, Event, Framer, Reassembler};
-use super::ingest::{Ingestor, Receipt};
-use super::reading::time_ok;
+use crate::domain::dust::reading::time_ok;
+use crate::service::dust::ingest::{Ingestor, Receipt};
+use crate::service::dust::monitors;
 use crate::store::Db;
-use crate::store::dust::{self as store, DeviceAuth};
+use crate::store::dust::devices::DeviceAuth;
 
 /// Device credentials are re-read this often (a monitor added by the CLI in another process).
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
@@ -195,7 +196,7 @@ impl Devices {
     }
 
     async fn reload(&self) {
-        match self.db.read(|c| store::all_auth(c)).await {
+        match self.db.read(|tx| monitors::credentials(tx)).await {
             Ok(all) => {
                 let map = all.into_iter().map(|d| (d.mn.clone(), d)).collect();
                 *self.by_mn.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);

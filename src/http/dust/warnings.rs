@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::{Json, User};
 use crate::app::App;
-use crate::service::dust_checks::{self, NewCheck};
-use crate::service::dust_warnings::{self as service, NewWarning};
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, User};
+use crate::service::dust::checks::{self as dust_checks, NewCheck};
+use crate::service::dust::warnings::{self as service, NewWarning};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -78,10 +78,7 @@ async fn check(
     let now = chrono::Utc::now();
     let (v, created) = app
         .db
-        .write(move |tx| {
-            let visible = service::restriction_visible(tx, &actor, id)?;
-            dust_checks::record(tx, &actor, id, &c, visible, now)
-        })
+        .write(move |tx| dust_checks::record(tx, &actor, id, &c, now))
         .await?;
     let status = if created {
         StatusCode::CREATED

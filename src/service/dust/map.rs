@@ -1,64 +1,29 @@
 //! The dust map's monitors with their latest figures and state (the dot's colour), and the
-//! high-wind suggestions shown to managers. The judgement is in `domain::dust_watch`.
+//! high-wind suggestions shown to managers. The judgement is in `domain::dust::watch`.
 
 use chrono::{DateTime, Utc};
 use geo::{Contains, Point};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::domain::dust::{DustRules, WarningLevel};
-use crate::domain::dust_watch::{self, Latest};
+use crate::domain::dust::WarningLevel;
+use crate::domain::dust::reading::{Quantity, local_rfc3339};
+use crate::domain::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
+use crate::domain::dust::watch::{self as dust_watch, Latest};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
-use crate::dust::reading::{Quantity, local_rfc3339};
-use crate::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
-use crate::store::dust::{self as dust_store, DeviceId};
-use crate::store::{self, features::scope_sql, gpkg};
-
-/// One monitor as the actor's scope lets it be read.
-struct Row {
-    mn: String,
-    name: Option<String>,
-    mine: Option<String>,
-    holder: Option<String>,
-    district_code: Option<String>,
-    at: Option<Point<f64>>,
-    device: Option<DeviceId>,
-}
-
-fn rows(conn: &Connection, layer: &Layer, actor: &Actor) -> store::Result<Vec<Row>> {
-    let (cond, params) = scope_sql(layer, &layer.read_scope(actor), "");
-    let sql = format!(
-        "SELECT t.mn, t.name, t.mine, t.holder, t.district_code, t.geom, d.id
-         FROM \"{}\" t LEFT JOIN dust_devices d ON d.mn = t.mn WHERE {cond} ORDER BY t.mn",
-        layer.name
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let out = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let geom: Option<Vec<u8>> = r.get(5)?;
-        Ok(Row {
-            mn: r.get(0)?,
-            name: r.get(1)?,
-            mine: r.get(2)?,
-            holder: r.get(3)?,
-            district_code: r.get(4)?,
-            at: geom
-                .and_then(|b| gpkg::decode(&b).ok())
-                .and_then(|g| Point::try_from(g).ok()),
-            device: r.get::<_, Option<i64>>(6)?.map(DeviceId),
-        })
-    })?;
-    Ok(out.collect::<rusqlite::Result<_>>()?)
-}
+use crate::store::dust::DeviceId;
+use crate::store::{self, Tx};
 
 /// The means a monitor's state is judged on: the last finished hour's TSP, and the means of the
 /// 24 finished hours before now (valid when each particulate has ≥ 20 hourly values).
-fn latest(conn: &Connection, device: DeviceId, now: i64) -> store::Result<(Latest, Value, Value)> {
-    let newest = dust_store::latest(conn, device, false)?;
+fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Value, Value)> {
+    let newest = tx.dust_readings().latest(device)?;
     let this_hour = hour_of(now);
-    let hours = dust_store::hours(conn, device, this_hour - 24, this_hour)?;
+    let hours = tx
+        .dust_readings()
+        .hours(device, this_hour - 24, this_hour)?;
     let hour = hours
         .iter()
         .find(|(h, _)| *h == this_hour - 1)
@@ -113,18 +78,22 @@ fn latest(conn: &Connection, device: DeviceId, now: i64) -> store::Result<(Lates
     Ok((l, latest_json, json!({"hour": hour_json, "day": day_json})))
 }
 
-/// The monitors the actor may see, each with its latest figures, `ratio` and `state`.
+/// The monitors the actor may see on the monitors layer `layer`, each with its latest figures,
+/// `ratio` and `state` under the rules in force.
 pub fn monitors(
-    conn: &Connection,
+    tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
-    rules: &DustRules,
     now: DateTime<Utc>,
 ) -> store::Result<Vec<Value>> {
+    let rules = &crate::service::rules::dust(tx)?;
     let mut out = vec![];
-    for m in rows(conn, layer, actor)? {
+    for m in tx
+        .dust_monitors()
+        .in_scope(layer, &layer.read_scope(actor))?
+    {
         let (l, latest_json, means) = match m.device {
-            Some(d) => latest(conn, d, now.timestamp())?,
+            Some(d) => latest(tx, d, now.timestamp())?,
             None => (
                 Latest::default(),
                 Value::Null,
@@ -134,9 +103,9 @@ pub fn monitors(
         out.push(json!({
             "mn": m.mn,
             "name": m.name,
-            "mine": m.mine,
-            "holder": m.holder,
-            "district_code": m.district_code,
+            "mine": m.derived.mine,
+            "holder": m.derived.holder,
+            "district_code": m.derived.district_code,
             "position": m.at.map(|p| [p.x(), p.y()]),
             "latest": latest_json,
             "hour": means["hour"],
@@ -150,26 +119,14 @@ pub fn monitors(
 
 /// Whether a gale or sandstorm warning in force covers the point (by district or drawn area).
 fn covered(
-    conn: &Connection,
+    tx: &dyn Tx,
     index: &ResponsibilityIndex,
     p: Point<f64>,
-    now: &str,
+    now: DateTime<Utc>,
 ) -> store::Result<bool> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT districts, area FROM dust_warnings
-         WHERE level IN (?1, ?2) AND starts_at <= ?3 AND ?3 < ends_at",
-    )?;
-    let rows = stmt.query_map(
-        [
-            WarningLevel::Gale.as_str(),
-            WarningLevel::Sandstorm.as_str(),
-            now,
-        ],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
-    )?;
-    for row in rows {
-        let (districts, area) = row?;
-        let codes: Vec<String> = serde_json::from_str(&districts).unwrap_or_default();
+    let levels = [WarningLevel::Gale, WarningLevel::Sandstorm];
+    for w in tx.dust_warnings().in_force(&levels, now)? {
+        let codes: Vec<String> = serde_json::from_value(w.districts).unwrap_or_default();
         if codes
             .iter()
             .filter_map(|c| index.district_by_code(c))
@@ -177,8 +134,8 @@ fn covered(
         {
             return Ok(true);
         }
-        let area = area
-            .and_then(|a| serde_json::from_str::<geojson::Geometry>(&a).ok())
+        let area = serde_json::from_value::<geojson::Geometry>(w.area)
+            .ok()
             .and_then(|g| geo::Geometry::<f64>::try_from(g).ok());
         if area.is_some_and(|a| a.contains(&p)) {
             return Ok(true);
@@ -190,34 +147,36 @@ fn covered(
 /// High-wind suggestions for a manager: monitors whose recent wind is at or over the threshold
 /// and which no gale or sandstorm warning in force covers yet. Other roles: 403.
 pub fn suggestions(
-    conn: &Connection,
+    tx: &dyn Tx,
     layer: &Layer,
     index: &ResponsibilityIndex,
     actor: &Actor,
-    rules: &DustRules,
     now: DateTime<Utc>,
 ) -> Result<Value> {
     if actor.role != Role::Manager {
         return Err(Error::forbidden());
     }
-    let now_s = crate::store::fires::ts(now);
+    let rules = &crate::service::rules::dust(tx)?;
     let mut out = vec![];
-    for m in rows(conn, layer, actor)? {
+    for m in tx
+        .dust_monitors()
+        .in_scope(layer, &layer.read_scope(actor))?
+    {
         let (Some(device), Some(p)) = (m.device, m.at) else {
             continue;
         };
-        let Some(r) = dust_store::latest(conn, device, true)? else {
+        let Some(r) = tx.dust_readings().latest_wind(device)? else {
             continue;
         };
         let wind = r.get(Quantity::WindSpeed);
         if dust_watch::suggests_gale(rules, wind, r.at, now.timestamp())
-            && !covered(conn, index, p, &now_s)?
+            && !covered(tx, index, p, now)?
         {
             out.push(json!({
                 "kind": WarningLevel::Gale.as_str(),
                 "mn": m.mn,
                 "name": m.name,
-                "district_code": m.district_code,
+                "district_code": m.derived.district_code,
                 "wind_speed": wind,
                 "time": local_rfc3339(r.at),
             }));

@@ -5,16 +5,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::dust::sees_restriction;
 use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::service::fires::observed_time;
-use crate::store;
+use crate::store::dust::warnings::{Check, NewCheck as NewRow, Restriction};
 use crate::store::fires::ts;
+use crate::store::{self, Tx};
 
 /// A check as a patrol submits it.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,68 +53,50 @@ pub fn shown_to(check: &Value, role: &str, reader: &Actor) -> Value {
     v
 }
 
-fn check_json(r: &rusqlite::Row) -> rusqlite::Result<(i64, Value)> {
-    let lon: Option<f64> = r.get(5)?;
-    let lat: Option<f64> = r.get(6)?;
-    Ok((
-        r.get(1)?,
-        json!({
-            "id": r.get::<_, i64>(0)?,
-            "compliant": r.get::<_, i64>(2)? == 1,
-            "note": r.get::<_, Option<String>>(3)?,
-            "client_id": r.get::<_, Option<String>>(4)?,
-            "position": lon.zip(lat).map(|(x, y)| [x, y]),
-            "at": r.get::<_, String>(7)?,
-            "received_at": r.get::<_, Option<String>>(9)?,
-            "by": r.get::<_, String>(8)?,
-        }),
-    ))
+fn check_json(c: &Check) -> Value {
+    json!({
+        "id": c.id,
+        "compliant": c.compliant,
+        "note": c.note,
+        "client_id": c.client_id,
+        "position": c.position,
+        "at": c.at,
+        "received_at": c.received_at,
+        "by": c.by,
+    })
 }
 
-const COLUMNS: &str =
-    "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by, received_at";
-const SELECT: &str = "SELECT id, restriction, compliant, note, client_id, lon, lat, at, by, received_at FROM dust_restriction_checks";
-
 /// Every check, by restriction, oldest first, as this reader may see it.
-pub fn by_restriction(
-    conn: &Connection,
-    reader: &Actor,
-) -> store::Result<HashMap<i64, Vec<Value>>> {
-    let mut stmt = conn.prepare(&format!(
-        "{COLUMNS}, role FROM dust_restriction_checks ORDER BY id"
-    ))?;
+pub fn by_restriction(tx: &dyn Tx, reader: &Actor) -> store::Result<HashMap<i64, Vec<Value>>> {
     let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
-    let rows = stmt.query_map([], |r| Ok((check_json(r)?, r.get::<_, String>(10)?)))?;
-    for row in rows {
-        let ((restriction, v), role) = row?;
-        out.entry(restriction)
+    for c in tx.dust_warnings().checks()? {
+        out.entry(c.restriction)
             .or_default()
-            .push(shown_to(&v, &role, reader));
+            .push(shown_to(&check_json(&c), &c.role, reader));
     }
     Ok(out)
 }
 
-/// Records a check on restriction `id`, which the actor can see (`visible` is the restriction
-/// list's rule). 201-worthy `(check, true)` when new, `(check, false)` for a recognised retry.
+/// Restriction `id` if the actor may see it (the restriction list's rule); 404 otherwise.
+pub fn restriction_seen(tx: &dyn Tx, actor: &Actor, id: i64) -> Result<Restriction> {
+    tx.dust_warnings()
+        .restriction(id)?
+        .filter(|r| sees_restriction(actor, r.holder.as_deref(), &r.district_code))
+        .ok_or_else(|| Error::not_found("dust_restriction"))
+}
+
+/// Records a check on restriction `id`: 404 when the actor cannot see it (as the restriction
+/// list), 403 for a role that does not check. `(check, true)` when new (201), `(check, false)`
+/// for a recognised retry.
 pub fn record(
-    tx: &Connection,
+    tx: &dyn Tx,
     actor: &Actor,
     id: i64,
     c: &NewCheck,
-    visible: bool,
     now: DateTime<Utc>,
 ) -> Result<(Value, bool)> {
-    let period: Option<(String, String)> = tx
-        .query_row(
-            "SELECT w.starts_at, w.ends_at FROM dust_restrictions r
-             JOIN dust_warnings w ON w.id = r.warning WHERE r.id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((from, to)) = period.filter(|_| visible) else {
-        return Err(Error::not_found("dust_restriction"));
-    };
+    let r = restriction_seen(tx, actor, id)?;
+    let (from, to) = (r.from, r.to);
     if !matches!(actor.role, Role::Patrol | Role::Manager) {
         return Err(Error::forbidden());
     }
@@ -158,23 +141,21 @@ pub fn record(
             .arg("field", field)
             .arg("value", r.to_string()));
     }
-    if let Some(cid) = client_id {
-        let earlier = tx
-            .query_row(&format!("{SELECT} WHERE client_id = ?1"), [cid], check_json)
-            .optional()?;
-        if let Some((restriction, v)) = earlier {
-            let same = restriction == id
-                && v["compliant"] == compliant
-                && v["note"].as_str() == note
-                && v["by"] == actor.username.as_str();
-            if same {
-                return Ok((v, false));
-            }
-            return Err(Error::new(Kind::Conflict, "dust_check_id_reused").arg("id", cid));
+    if let Some(cid) = client_id
+        && let Some(earlier) = tx.dust_warnings().check_by_client_id(cid)?
+    {
+        let v = check_json(&earlier);
+        let same = earlier.restriction == id
+            && v["compliant"] == compliant
+            && v["note"].as_str() == note
+            && v["by"] == actor.username.as_str();
+        if same {
+            return Ok((v, false));
         }
+        return Err(Error::new(Kind::Conflict, "dust_check_id_reused").arg("id", cid));
     }
     // Judged after a retry is recognised: a check resent days later still gets its first record.
-    let window = crate::service::rules::fire(&crate::store::sqlite::SqliteTx::new(tx))?.observed;
+    let window = crate::service::rules::fire(tx)?.observed;
     let at = observed_time(raw, field, now, &window, None)?;
     let at_s = ts(at);
     if at_s < from || at_s >= to {
@@ -182,26 +163,20 @@ pub fn record(
             .arg("from", from)
             .arg("to", to));
     }
-    tx.execute(
-        "INSERT INTO dust_restriction_checks(restriction, client_id, compliant, note, lon, lat, at, by, role, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            id,
-            client_id,
-            i64::from(compliant),
-            note,
-            c.position.map(|p| p[0]),
-            c.position.map(|p| p[1]),
-            at_s,
-            actor.username,
-            actor.role.as_str(),
-            ts(now)
-        ],
-    )?;
-    let (_, v) = tx.query_row(
-        &format!("{SELECT} WHERE id = ?1"),
-        [tx.last_insert_rowid()],
-        check_json,
-    )?;
-    Ok((v, true))
+    let new = tx.dust_warnings().add_check(&NewRow {
+        restriction: id,
+        client_id,
+        compliant,
+        note,
+        position: c.position,
+        at,
+        by: &actor.username,
+        role: actor.role,
+        received_at: now,
+    })?;
+    let v = tx
+        .dust_warnings()
+        .check(new)?
+        .ok_or_else(|| store::StoreError::Corrupt(format!("dust check {new} was not stored")))?;
+    Ok((check_json(&v), true))
 }

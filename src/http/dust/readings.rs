@@ -13,20 +13,18 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::{Json, User};
 use crate::app::App;
-use crate::dust::monitors::LAYER;
-use crate::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
-use crate::dust::rollup::{self, SUMMED, day_means, day_start, hour_of};
+use crate::domain::dust::reading::{Level, Quantity, Reading, check, local_rfc3339, time_ok};
+use crate::domain::dust::rollup::{self, SUMMED};
 use crate::error::{Error, Kind};
-use crate::store::dust::{self as store, DeviceId};
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, User};
+use crate::service::dust::monitors::{self, LAYER};
+use crate::service::dust::readings::{self, Interval, Series};
+use crate::store::dust::DeviceId;
 
 /// Readings one batch may carry (the 1 MiB body limit allows about 7,000 anyway).
 pub const MAX_BATCH: usize = 10_000;
-
-/// Raw readings one answer may carry; longer ranges ask for hourly means.
-pub const MAX_RAW: usize = 100_000;
 
 /// The longest range of hourly means (two years) and of daily means (ten years) one answer covers.
 const MAX_HOUR_SPAN_S: i64 = 2 * 366 * 86_400;
@@ -60,7 +58,7 @@ impl FromRequestParts<App> for Device {
             .ok_or_else(refused)?;
         let device = app
             .db
-            .read(move |c| store::device_for_token(c, &token))
+            .read(move |tx| monitors::device_for_token(tx, &token))
             .await?;
         device.map(Device).ok_or_else(refused)
     }
@@ -191,20 +189,13 @@ async fn ingest(
     let readings = validate(&batch, chrono::Utc::now().timestamp())?;
     let done = app
         .db
-        .write(move |tx| store::insert(tx, device, &readings))
+        .write(move |tx| readings::insert(tx, device, &readings))
         .await
         .map_err(Error::from)?;
     Ok(JsonOut(json!({
         "stored": done.stored,
         "duplicates": done.duplicates,
     })))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Interval {
-    Raw,
-    Hour,
-    Day,
 }
 
 fn time_param(q: &HashMap<String, String>, name: &'static str) -> Result<Option<i64>, Error> {
@@ -262,44 +253,15 @@ async fn readings(
         .ok_or_else(|| ApiError(Error::not_found("layer")))?;
     let scope = layer.read_scope(&actor);
     let name = mn.clone();
-    let rows = app
+    let series = app
         .db
-        .read(move |c| -> Result<Option<Rows>, Error> {
-            let found = crate::store::features::visible_device(c, &layer, &scope, &name)?;
-            // Not there, or not this user's to see: the same 404.
-            let Some(device) = found else { return Ok(None) };
-            // A monitor on the map without credentials (imported) has no readings.
-            let Some(device) = device.map(DeviceId) else {
-                return Ok(Some(Rows::Means(vec![])));
-            };
-            Ok(Some(match interval {
-                Interval::Raw => {
-                    let rs = store::raw(c, device, from, to, MAX_RAW + 1)?;
-                    if rs.len() > MAX_RAW {
-                        return Err(Error::invalid("dust_too_many_readings")
-                            .arg("limit", MAX_RAW.to_string()));
-                    }
-                    Rows::Raw(rs.iter().map(RawRow::of).collect())
-                }
-                Interval::Hour => Rows::Means(
-                    store::hours(c, device, hour_of(from), hour_of(to - 1) + 1)?
-                        .iter()
-                        .map(|(h, s)| MeanRow::hour(*h, s))
-                        .collect(),
-                ),
-                Interval::Day => {
-                    let first = day_start(from);
-                    let last = day_start(to - 1) + 86_400;
-                    let hours: Vec<(i64, rollup::HourMean)> =
-                        store::hours(c, device, hour_of(first), hour_of(last))?
-                            .iter()
-                            .map(|(h, s)| (*h, s.mean()))
-                            .collect();
-                    Rows::Means(day_means(&hours).iter().map(MeanRow::day).collect())
-                }
-            }))
-        })
+        .read(move |tx| readings::series(tx, &layer, &scope, &name, interval, from, to))
         .await?;
+    let rows = series.map(|s| match s {
+        Series::Raw(rs) => Rows::Raw(rs.iter().map(RawRow::of).collect()),
+        Series::Hours(hs) => Rows::Means(hs.iter().map(|(h, s)| MeanRow::hour(*h, s)).collect()),
+        Series::Days(ds) => Rows::Means(ds.iter().map(MeanRow::day).collect()),
+    });
     let Some(readings) = rows else {
         return Err(Error::new(Kind::NotFound, "not_found")
             .arg("what", "@what.monitor")

@@ -1,19 +1,30 @@
-//! Dust exceedances (扬尘超标), pure: which new means break a limit, which mines lie upwind of a
-//! monitor outside every mine, and the life of a dust alert. No I/O: the service feeds these from
-//! the rollups and the polygons.
+//! Dust (扬尘), pure: the limits and the rules a deployment configures, which new means break a
+//! limit, which mines lie upwind of a monitor outside every mine, and warnings with the
+//! restrictions they impose. No I/O: the use cases feed these from the rollups and the polygons.
+//! Beside them: readings and their units (`reading`), hourly and 24-hour means (`rollup`), the
+//! map's monitor states (`watch`), an alert's life (`alert`), who answers for an exceedance
+//! (`attribution`) and a device's credentials (`device`).
 //!
 //! Limits (DOMAIN.md, Dust): particulate at a site boundary 1.0 mg/m³ as a 1-hour mean (GB 16297,
 //! GB 20426), and the GB 3095 grade II 24-hour means PM10 150, PM2.5 75, TSP 300 µg/m³. A value
 //! exceeds a limit when it is strictly above it (a limit is the highest value allowed). A 24-hour
 //! mean that fails the 20-hour validity rule never alerts: it is not a mean the standard knows.
 
-use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
+pub mod alert;
+pub mod attribution;
+pub mod device;
+pub mod reading;
+pub mod rollup;
+pub mod watch;
+
 use std::collections::BTreeMap;
 
+use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
-use crate::dust::reading::Quantity;
-use crate::dust::rollup::{DayMean, HourMean};
+use crate::domain::role::{Actor, Role};
+use reading::Quantity;
+use rollup::{DayMean, HourMean};
 
 /// The configurable dust rules (the `dust_rules` setting overrides any of them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,7 +205,7 @@ pub fn exceedances(
             (Quantity::Pm10, rules.pm10_day_ug),
             (Quantity::Pm25, rules.pm25_day_ug),
         ] {
-            let valid = crate::dust::rollup::SUMMED
+            let valid = rollup::SUMMED
                 .iter()
                 .position(|s| *s == q)
                 .is_some_and(|k| d.valid_by[k] && d.hours[k] > 0);
@@ -290,134 +301,6 @@ pub fn upwind(
     out
 }
 
-/// Where a dust alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Open,
-    Rectifying,
-    Closed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Rectifying => "rectifying",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [Status::Open, Status::Rectifying, Status::Closed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
-
-/// What a person may do to a dust alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// The responsible party says it is dealing with the source (spraying, covering, stopping).
-    StartRectifying,
-    /// A manager closes the case.
-    Close,
-}
-
-impl Action {
-    pub const ALL: [Action; 2] = [Action::StartRectifying, Action::Close];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::StartRectifying => "start_rectifying",
-            Action::Close => "close",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
-    /// The state this action leads to, from the states it is allowed in.
-    fn step(self, from: Status) -> Option<Status> {
-        match (self, from) {
-            (Action::StartRectifying, Status::Open) => Some(Status::Rectifying),
-            (Action::Close, Status::Open | Status::Rectifying) => Some(Status::Closed),
-            _ => None,
-        }
-    }
-}
-
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// This role (or this owner) may never take it on this alert: 403.
-    Forbidden,
-    /// Not from this state: 409, with what is possible now.
-    NotAllowed {
-        status: Status,
-        allowed: Vec<Action>,
-    },
-}
-
-/// Who may take an action: the responsible party starts rectifying (its owner, or the district
-/// officer when the district is responsible), a manager closes (and may do both).
-pub fn may(action: Action, role: crate::domain::role::Role, is_responsible: bool) -> bool {
-    use crate::domain::role::Role;
-    match action {
-        Action::StartRectifying => role == Role::Manager || is_responsible,
-        Action::Close => role == Role::Manager,
-    }
-}
-
-/// Decides an action on an alert in `status`.
-pub fn decide(
-    action: Action,
-    status: Status,
-    role: crate::domain::role::Role,
-    is_responsible: bool,
-) -> Result<Status, Refusal> {
-    if !may(action, role, is_responsible) {
-        return Err(Refusal::Forbidden);
-    }
-    action.step(status).ok_or_else(|| Refusal::NotAllowed {
-        status,
-        allowed: Action::ALL
-            .into_iter()
-            .filter(|a| may(*a, role, is_responsible) && a.step(status).is_some())
-            .collect(),
-    })
-}
-
-/// What an exceedance does to the latest alert of the same monitor, pollutant and window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnExceedance {
-    /// Still open or rectifying: the new means join its evidence.
-    AddEvidence,
-    /// Closed a short while ago: the source is back, the same case re-opens.
-    Reopen,
-    /// No alert, or one closed long ago: a new alert.
-    New,
-}
-
-/// `latest`: the latest alert's status and, when closed, its closing time (Unix seconds).
-pub fn on_exceedance(
-    rules: &DustRules,
-    latest: Option<(Status, Option<i64>)>,
-    now: i64,
-) -> OnExceedance {
-    match latest {
-        Some((Status::Open | Status::Rectifying, _)) => OnExceedance::AddEvidence,
-        Some((Status::Closed, Some(closed)))
-            if now - closed <= rules.reopen_within_hours * 3600 =>
-        {
-            OnExceedance::Reopen
-        }
-        _ => OnExceedance::New,
-    }
-}
-
 /// A weather or heavy-pollution warning's level (2017 national scheme; gale, sandstorm and fog
 /// warnings from the weather service restrict open-pit work too, as in Ordos).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -477,6 +360,16 @@ impl WarningLevel {
 /// Hours an owner has to acknowledge a restriction before it is flagged overdue.
 pub const ACKNOWLEDGE_WITHIN_HOURS: i64 = 2;
 
+/// Whether an actor sees a restriction on a mine of `holder` counted in `district`: managers
+/// and patrols all, district officers their district's, owners their holder's.
+pub fn sees_restriction(actor: &Actor, holder: Option<&str>, district: &str) -> bool {
+    match actor.role {
+        Role::Manager | Role::Patrol => true,
+        Role::District => actor.district.as_deref() == Some(district),
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
+    }
+}
+
 /// Whether a restriction is overdue at `now`: not acknowledged and past its due time.
 pub fn overdue(due: i64, acknowledged: bool, now: i64) -> bool {
     !acknowledged && now > due
@@ -485,7 +378,6 @@ pub fn overdue(due: i64, acknowledged: bool, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::role::Role;
     use geo::{Rect, coord};
 
     fn hour(tsp: f64, wind: Option<f64>) -> HourMean {
@@ -498,7 +390,7 @@ mod tests {
     }
 
     fn day(pm10: f64, hours: usize) -> DayMean {
-        let k = crate::dust::rollup::SUMMED
+        let k = rollup::SUMMED
             .iter()
             .position(|s| *s == Quantity::Pm10)
             .expect("pm10 is summed");
@@ -624,41 +516,6 @@ mod tests {
     }
 
     #[test]
-    fn the_alert_life_is_open_rectifying_closed() {
-        use Action::*;
-        assert_eq!(
-            decide(StartRectifying, Status::Open, Role::Owner, true),
-            Ok(Status::Rectifying)
-        );
-        assert_eq!(
-            decide(StartRectifying, Status::Open, Role::Owner, false),
-            Err(Refusal::Forbidden)
-        );
-        assert_eq!(
-            decide(Close, Status::Rectifying, Role::Owner, true),
-            Err(Refusal::Forbidden)
-        );
-        assert_eq!(
-            decide(Close, Status::Rectifying, Role::Manager, false),
-            Ok(Status::Closed)
-        );
-        assert_eq!(
-            decide(StartRectifying, Status::Rectifying, Role::Owner, true),
-            Err(Refusal::NotAllowed {
-                status: Status::Rectifying,
-                allowed: vec![]
-            })
-        );
-        assert_eq!(
-            decide(Close, Status::Closed, Role::Manager, false),
-            Err(Refusal::NotAllowed {
-                status: Status::Closed,
-                allowed: vec![]
-            })
-        );
-    }
-
-    #[test]
     fn warnings_add_measures_by_level_and_unacknowledged_ones_go_overdue() {
         assert!(WarningLevel::Yellow.measures().len() < WarningLevel::Orange.measures().len());
         assert!(WarningLevel::Red.measures().contains(&"stop_open_air_work"));
@@ -698,23 +555,5 @@ mod tests {
         assert_eq!(p.len(), 4, "{p:?}");
         assert!(p.iter().any(|s| s.contains("\"blue\"")));
         assert!(p.iter().any(|s| s.contains("\"dance\"")));
-    }
-
-    #[test]
-    fn a_returning_exceedance_reopens_only_a_recently_closed_alert() {
-        let r = DustRules::default();
-        assert_eq!(on_exceedance(&r, None, 0), OnExceedance::New);
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Rectifying, None)), 0),
-            OnExceedance::AddEvidence
-        );
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600),
-            OnExceedance::Reopen
-        );
-        assert_eq!(
-            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600 + 1),
-            OnExceedance::New
-        );
     }
 }

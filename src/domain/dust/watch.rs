@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::dust::DustRules;
+use super::DustRules;
 
 /// A monitor whose newest reading is older than this is shown as stale, not by its values.
 pub const STALE_AFTER_S: i64 = 2 * 3600;

@@ -6,13 +6,13 @@ use crate::http::routes::Routes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::extract::User;
 use crate::app::App;
 use crate::domain::dust::{MEASURES, WarningLevel};
 use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extract::User;
 use crate::i18n::{Lang, text};
-use crate::service::{dust_alerts, dust_monitors as service};
+use crate::service::dust::map as service;
 
 const LAYER: &str = "dust_monitors";
 
@@ -38,10 +38,7 @@ async fn monitors(
     let layer = layer(&app)?;
     let v = app
         .db
-        .read(move |c| {
-            let rules = dust_alerts::rules(c)?;
-            service::monitors(c, &layer, &actor, &rules, now)
-        })
+        .read(move |tx| service::monitors(tx, &layer, &actor, now))
         .await?;
     Ok(axum::Json(json!({ "monitors": v })))
 }
@@ -53,7 +50,7 @@ fn labelled(prefix: &str, code: &str) -> Value {
 }
 
 async fn rules(State(app): State<App>, User(_): User) -> Result<axum::Json<Value>, ApiError> {
-    let rules = app.db.read(|c| dust_alerts::rules(c)).await?;
+    let rules = app.db.read(|tx| crate::service::rules::dust(tx)).await?;
     Ok(axum::Json(json!({
         "rules": rules,
         "levels": WarningLevel::ALL.map(|l| labelled("dust.level.", l.as_str())),
@@ -70,10 +67,7 @@ async fn suggestions(
     let index = app.index();
     let v = app
         .db
-        .read(move |c| {
-            let rules = dust_alerts::rules(c)?;
-            service::suggestions(c, &layer, &index, &actor, &rules, now)
-        })
+        .read(move |tx| service::suggestions(tx, &layer, &index, &actor, now))
         .await?;
     Ok(axum::Json(v))
 }

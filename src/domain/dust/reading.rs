@@ -204,6 +204,40 @@ pub fn time_ok(at: i64, now: i64) -> bool {
     (EARLIEST..=now + FUTURE_TOLERANCE_S).contains(&at)
 }
 
+/// How a device reports particulate concentrations. HJ 212-2017's code table gives mg/m³ for
+/// the particulate factors, so that is the default; some dust monitors send µg/m³ instead
+/// (DOMAIN.md's sample `a34002-Rtd=86` reads like µg/m³), so each monitor says which it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticulateUnit {
+    MgPerM3,
+    UgPerM3,
+}
+
+impl ParticulateUnit {
+    /// The factor to µg/m³, the unit stored and served (GB 3095 states its limits in µg/m³).
+    pub fn to_ug(self) -> f64 {
+        match self {
+            ParticulateUnit::MgPerM3 => 1000.0,
+            ParticulateUnit::UgPerM3 => 1.0,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ParticulateUnit> {
+        match s {
+            "mg" | "mg/m3" | "mg/m³" => Some(ParticulateUnit::MgPerM3),
+            "ug" | "µg" | "ug/m3" | "µg/m³" => Some(ParticulateUnit::UgPerM3),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticulateUnit::MgPerM3 => "mg",
+            ParticulateUnit::UgPerM3 => "ug",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,16 +7,18 @@
 
 use chrono::{DateTime, Duration, Utc};
 use geo::{Area, BoundingRect, Geometry, InteriorPoint, Intersects, MultiPolygon};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::dust::{ACKNOWLEDGE_WITHIN_HOURS, WarningLevel, overdue};
+use crate::domain::dust::reading::local_rfc3339;
+use crate::domain::dust::{ACKNOWLEDGE_WITHIN_HOURS, WarningLevel, overdue, sees_restriction};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::service::webhooks::{self, EventKind};
-use crate::store;
+use crate::store::dust::warnings::{self as rows, NewRestriction};
+use crate::store::fires::ts;
+use crate::store::{self, Tx};
 
 /// A warning as a manager issues it.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,8 +37,6 @@ pub struct NewWarning {
     pub note: Option<String>,
 }
 
-use crate::store::fires::ts;
-
 fn time(field: &'static str, s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
@@ -49,7 +49,7 @@ fn time(field: &'static str, s: &str) -> Result<DateTime<Utc>> {
 
 /// Issues a warning and its restrictions in one transaction, with a `warning` webhook.
 pub fn issue(
-    tx: &Connection,
+    tx: &dyn Tx,
     index: &ResponsibilityIndex,
     actor: &Actor,
     w: &NewWarning,
@@ -92,25 +92,19 @@ pub fn issue(
     {
         return Err(Error::invalid("dust_area_outside"));
     }
-    let measures = super::dust_alerts::rules(tx)?.measures_for(level);
-    tx.execute(
-        "INSERT INTO dust_warnings(level, districts, area, measures, starts_at, ends_at, note, issued_by, issued_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            level.as_str(),
-            json!(w.districts).to_string(),
-            w.area.as_ref().map(Value::to_string),
-            json!(measures).to_string(),
-            ts(from),
-            ts(to),
-            w.note,
-            actor.username,
-            ts(now)
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
+    let measures = crate::service::rules::dust(tx)?.measures_for(level);
+    let id = tx.dust_warnings().add(&rows::NewWarning {
+        level,
+        districts: &w.districts,
+        area: w.area.as_ref(),
+        measures: &measures,
+        from,
+        to,
+        note: w.note.as_deref(),
+        issued_by: &actor.username,
+        issued_at: now,
+    })?;
     let due = (now + Duration::hours(ACKNOWLEDGE_WITHIN_HOURS)).timestamp();
-    let measures_json = json!(measures).to_string();
     for m in all.mines.iter().filter(|m| !m.ownerless && !m.closed) {
         let chosen = districts.iter().find(|d| d.geom.intersects(&m.geom));
         let in_area = area.as_ref().is_some_and(|a| a.intersects(&m.geom));
@@ -125,21 +119,16 @@ pub fn issue(
         }) else {
             continue;
         };
-        tx.execute(
-            "INSERT OR IGNORE INTO dust_restrictions(warning, mine, mine_name, holder, district_code, measures, due, lon, lat)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                id,
-                m.licence_no,
-                m.name,
-                m.holder,
-                district.code,
-                measures_json,
-                due,
-                at.map(|p| p.x()),
-                at.map(|p| p.y())
-            ],
-        )?;
+        tx.dust_warnings().restrict(&NewRestriction {
+            warning: id,
+            mine: &m.licence_no,
+            mine_name: &m.name,
+            holder: &m.holder,
+            district_code: &district.code,
+            measures: &measures,
+            due,
+            at,
+        })?;
     }
     let restrictions: Vec<Value> = restrictions_of(tx, actor, Some(id), now)?
         .into_iter()
@@ -150,7 +139,13 @@ pub fn issue(
         "from": ts(from), "to": ts(to), "note": w.note, "issued_by": actor.username,
         "issued_at": ts(now), "measures": measures, "restrictions": restrictions,
     });
-    webhooks::enqueue(tx, EventKind::Warning, &id.to_string(), &warning)?;
+    // Transitional (issue 10): webhooks are not on the store traits yet.
+    webhooks::enqueue(
+        tx.legacy_conn(),
+        EventKind::Warning,
+        &id.to_string(),
+        &warning,
+    )?;
     Ok(warning)
 }
 
@@ -196,110 +191,61 @@ pub fn parse_area(v: &Value) -> Result<MultiPolygon<f64>> {
 type Row = (Value, Option<String>, String);
 
 fn restrictions_of(
-    conn: &Connection,
+    tx: &dyn Tx,
     reader: &Actor,
     warning: Option<i64>,
     now: DateTime<Utc>,
 ) -> store::Result<Vec<Row>> {
-    let mut stmt = conn.prepare(
-        "SELECT r.id, r.warning, w.level, w.starts_at, w.ends_at, r.mine, r.mine_name, r.holder,
-                r.district_code, r.measures, r.due, r.acknowledged_at, r.acknowledged_by, r.lon, r.lat
-         FROM dust_restrictions r JOIN dust_warnings w ON w.id = r.warning
-         WHERE ?1 IS NULL OR r.warning = ?1 ORDER BY r.id DESC",
-    )?;
-    let checks = super::dust_checks::by_restriction(conn, reader)?;
-    let rows = stmt.query_map([warning], |r| {
-        let id: i64 = r.get(0)?;
-        let due: i64 = r.get(10)?;
-        let acknowledged_at: Option<String> = r.get(11)?;
-        let measures: String = r.get(9)?;
-        let holder: Option<String> = r.get(7)?;
-        let district: String = r.get(8)?;
-        let position = r
-            .get::<_, Option<f64>>(13)?
-            .zip(r.get::<_, Option<f64>>(14)?)
-            .map(|(x, y)| [x, y]);
-        let (from, to): (String, String) = (r.get(3)?, r.get(4)?);
-        let now_s = ts(now);
-        Ok((
-            json!({
-                "id": id,
-                "warning": r.get::<_, i64>(1)?,
-                "level": r.get::<_, String>(2)?,
-                "active": from <= now_s && now_s < to,
-                "from": from,
-                "to": to,
-                "mine": r.get::<_, String>(5)?,
-                "mine_name": r.get::<_, String>(6)?,
-                "holder": holder,
-                "district_code": district,
-                "measures": serde_json::from_str::<Value>(&measures).unwrap_or(Value::Null),
-                "due": crate::dust::reading::local_rfc3339(due),
-                "acknowledged_at": acknowledged_at,
-                "acknowledged_by": r.get::<_, Option<String>>(12)?,
-                "overdue": overdue(due, acknowledged_at.is_some(), now.timestamp()),
-                "position": position,
-                "checks": checks.get(&id).cloned().unwrap_or_default(),
-            }),
-            holder,
-            district,
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn visible(actor: &Actor, holder: Option<&str>, district: &str) -> bool {
-    match actor.role {
-        Role::Manager | Role::Patrol => true,
-        Role::District => actor.district.as_deref() == Some(district),
-        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
-    }
+    let checks = super::checks::by_restriction(tx, reader)?;
+    let now_s = ts(now);
+    Ok(tx
+        .dust_warnings()
+        .restrictions(warning)?
+        .into_iter()
+        .map(|r| {
+            let v = json!({
+                "id": r.id,
+                "warning": r.warning,
+                "level": r.level,
+                "active": r.from <= now_s && now_s < r.to,
+                "from": r.from,
+                "to": r.to,
+                "mine": r.mine,
+                "mine_name": r.mine_name,
+                "holder": r.holder,
+                "district_code": r.district_code,
+                "measures": r.measures,
+                "due": local_rfc3339(r.due),
+                "acknowledged_at": r.acknowledged_at,
+                "acknowledged_by": r.acknowledged_by,
+                "overdue": overdue(r.due, r.acknowledged_at.is_some(), now.timestamp()),
+                "position": r.position,
+                "checks": checks.get(&r.id).cloned().unwrap_or_default(),
+            });
+            (v, r.holder, r.district_code)
+        })
+        .collect())
 }
 
 /// The restrictions an actor may see, newest first, each with `overdue`.
-pub fn list(conn: &Connection, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
-    Ok(restrictions_of(conn, actor, None, now)?
+pub fn list(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
+    Ok(restrictions_of(tx, actor, None, now)?
         .into_iter()
-        .filter(|(_, h, d)| visible(actor, h.as_deref(), d))
+        .filter(|(_, h, d)| sees_restriction(actor, h.as_deref(), d))
         .map(|(v, _, _)| v)
         .collect())
 }
 
-/// Whether the actor may see restriction `id` (false when there is none).
-pub fn restriction_visible(conn: &Connection, actor: &Actor, id: i64) -> store::Result<bool> {
-    let found: Option<(Option<String>, String)> = conn
-        .query_row(
-            "SELECT holder, district_code FROM dust_restrictions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    Ok(found.is_some_and(|(h, d)| visible(actor, h.as_deref(), &d)))
-}
-
 /// An owner acknowledges its mine's restriction: 404 unseen, 403 for another role, 409 twice.
-pub fn acknowledge(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Value> {
-    let found: Option<(Option<String>, String, Option<String>)> = tx
-        .query_row(
-            "SELECT holder, district_code, acknowledged_at FROM dust_restrictions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((_, _, acknowledged)) = found.filter(|(h, d, _)| visible(actor, h.as_deref(), d))
-    else {
-        return Err(Error::not_found("dust_restriction"));
-    };
+pub fn acknowledge(tx: &dyn Tx, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Value> {
+    let r = super::checks::restriction_seen(tx, actor, id)?;
     if actor.role != Role::Owner {
         return Err(Error::forbidden());
     }
-    if let Some(at) = acknowledged {
+    if let Some(at) = r.acknowledged_at {
         return Err(Error::new(Kind::Conflict, "dust_already_acknowledged").arg("at", at));
     }
-    tx.execute(
-        "UPDATE dust_restrictions SET acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1",
-        params![id, ts(now), actor.username],
-    )?;
+    tx.dust_warnings().acknowledge(id, &actor.username, now)?;
     restrictions_of(tx, actor, None, now)?
         .into_iter()
         .map(|(v, _, _)| v)
@@ -309,42 +255,36 @@ pub fn acknowledge(tx: &Connection, actor: &Actor, id: i64, now: DateTime<Utc>) 
 
 /// Every warning, newest first, each with its restrictions counted as the actor may see them
 /// (a warning itself is a public notice; which mines it restricts is not).
-pub fn warnings(conn: &Connection, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
-    let seen = list(conn, actor, now)?;
-    let mut stmt = conn.prepare(
-        "SELECT id, level, districts, area, starts_at, ends_at, note, issued_by, issued_at, measures
-         FROM dust_warnings ORDER BY id DESC",
-    )?;
+pub fn warnings(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
+    let seen = list(tx, actor, now)?;
     let now_s = ts(now);
-    let rows = stmt.query_map([], |r| {
-        let id: i64 = r.get(0)?;
-        let (from, to): (String, String) = (r.get(4)?, r.get(5)?);
-        let text = |i: usize| -> rusqlite::Result<Value> {
-            Ok(r.get::<_, Option<String>>(i)?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(Value::Null))
-        };
-        let mine = |v: &&Value| v["warning"] == id;
-        let count = |f: &dyn Fn(&Value) -> bool| seen.iter().filter(mine).filter(|v| f(v)).count();
-        Ok(json!({
-            "id": id,
-            "level": r.get::<_, String>(1)?,
-            "districts": text(2)?,
-            "area": text(3)?,
-            "from": from,
-            "to": to,
-            "active": from <= now_s && now_s < to,
-            "note": r.get::<_, Option<String>>(6)?,
-            // Only managers issue warnings.
-            "issued_by": actor
-                .sees_names_of(Role::Manager.as_str())
-                .then_some(r.get::<_, String>(7)?),
-            "issued_at": r.get::<_, String>(8)?,
-            "measures": text(9)?,
-            "restrictions": count(&|_| true),
-            "acknowledged": count(&|v| !v["acknowledged_at"].is_null()),
-            "overdue": count(&|v| v["overdue"] == true),
-        }))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(tx
+        .dust_warnings()
+        .all()?
+        .into_iter()
+        .map(|w| {
+            let mine = |v: &&Value| v["warning"] == w.id;
+            let count =
+                |f: &dyn Fn(&Value) -> bool| seen.iter().filter(mine).filter(|v| f(v)).count();
+            json!({
+                "id": w.id,
+                "level": w.level,
+                "districts": w.districts,
+                "area": w.area,
+                "active": w.from <= now_s && now_s < w.to,
+                "from": w.from,
+                "to": w.to,
+                "note": w.note,
+                // Only managers issue warnings.
+                "issued_by": actor
+                    .sees_names_of(Role::Manager.as_str())
+                    .then_some(&w.issued_by),
+                "issued_at": w.issued_at,
+                "measures": w.measures,
+                "restrictions": count(&|_| true),
+                "acknowledged": count(&|v| !v["acknowledged_at"].is_null()),
+                "overdue": count(&|v| v["overdue"] == true),
+            })
+        })
+        .collect())
 }

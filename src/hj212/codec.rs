@@ -9,7 +9,8 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::NaiveDateTime;
 
-use super::reading::{LOCAL, Level, Quantity, Reading, check};
+pub use crate::domain::dust::reading::ParticulateUnit;
+use crate::domain::dust::reading::{LOCAL, Level, Quantity, Reading, check};
 
 /// The CRC of the standard's appendix A over a data segment: register 0xFFFF; per byte,
 /// register = (register >> 8) ^ byte, then 8 shifts right, XOR 0xA001 when a 1 is shifted out.
@@ -305,40 +306,6 @@ pub fn parse_data_time(s: &str) -> Option<i64> {
     }
     let naive = NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S").ok()?;
     Some(naive.and_local_timezone(LOCAL).single()?.timestamp())
-}
-
-/// How a device reports particulate concentrations. HJ 212-2017's code table gives mg/m³ for
-/// the particulate factors, so that is the default; some dust monitors send µg/m³ instead
-/// (DOMAIN.md's sample `a34002-Rtd=86` reads like µg/m³), so each monitor says which it uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParticulateUnit {
-    MgPerM3,
-    UgPerM3,
-}
-
-impl ParticulateUnit {
-    /// The factor to µg/m³, the unit stored and served (GB 3095 states its limits in µg/m³).
-    pub fn to_ug(self) -> f64 {
-        match self {
-            ParticulateUnit::MgPerM3 => 1000.0,
-            ParticulateUnit::UgPerM3 => 1.0,
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ParticulateUnit> {
-        match s {
-            "mg" | "mg/m3" | "mg/m³" => Some(ParticulateUnit::MgPerM3),
-            "ug" | "µg" | "ug/m3" | "µg/m³" => Some(ParticulateUnit::UgPerM3),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParticulateUnit::MgPerM3 => "mg",
-            ParticulateUnit::UgPerM3 => "ug",
-        }
-    }
 }
 
 /// A value left out of a reading, and why (for the log and the counters).

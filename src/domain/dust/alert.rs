@@ -1,0 +1,238 @@
+//! A dust alert's life, pure: open → rectifying → closed, who may take which step, what a
+//! returning exceedance does to the latest case, and which alerts an actor sees and answers for.
+//! The case itself is stored behind `store::dust::alerts`.
+
+use serde::{Deserialize, Serialize};
+
+use super::DustRules;
+use crate::domain::responsibility::Party;
+use crate::domain::role::{Actor, Role};
+
+/// Where a dust alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Rectifying,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Rectifying => "rectifying",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [Status::Open, Status::Rectifying, Status::Closed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// What a person may do to a dust alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The responsible party says it is dealing with the source (spraying, covering, stopping).
+    StartRectifying,
+    /// A manager closes the case.
+    Close,
+}
+
+impl Action {
+    pub const ALL: [Action; 2] = [Action::StartRectifying, Action::Close];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::StartRectifying => "start_rectifying",
+            Action::Close => "close",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The state this action leads to, from the states it is allowed in.
+    fn step(self, from: Status) -> Option<Status> {
+        match (self, from) {
+            (Action::StartRectifying, Status::Open) => Some(Status::Rectifying),
+            (Action::Close, Status::Open | Status::Rectifying) => Some(Status::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// This role (or this owner) may never take it on this alert: 403.
+    Forbidden,
+    /// Not from this state: 409, with what is possible now.
+    NotAllowed {
+        status: Status,
+        allowed: Vec<Action>,
+    },
+}
+
+/// Who may take an action: the responsible party starts rectifying (its owner, or the district
+/// officer when the district is responsible), a manager closes (and may do both).
+pub fn may(action: Action, role: Role, is_responsible: bool) -> bool {
+    match action {
+        Action::StartRectifying => role == Role::Manager || is_responsible,
+        Action::Close => role == Role::Manager,
+    }
+}
+
+/// Decides an action on an alert in `status`.
+pub fn decide(
+    action: Action,
+    status: Status,
+    role: Role,
+    is_responsible: bool,
+) -> Result<Status, Refusal> {
+    if !may(action, role, is_responsible) {
+        return Err(Refusal::Forbidden);
+    }
+    action.step(status).ok_or_else(|| Refusal::NotAllowed {
+        status,
+        allowed: Action::ALL
+            .into_iter()
+            .filter(|a| may(*a, role, is_responsible) && a.step(status).is_some())
+            .collect(),
+    })
+}
+
+/// What an exceedance does to the latest alert of the same monitor, pollutant and window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExceedance {
+    /// Still open or rectifying: the new means join its evidence.
+    AddEvidence,
+    /// Closed a short while ago: the source is back, the same case re-opens.
+    Reopen,
+    /// No alert, or one closed long ago: a new alert.
+    New,
+}
+
+/// `latest`: the latest alert's status and, when closed, its closing time (Unix seconds).
+pub fn on_exceedance(
+    rules: &DustRules,
+    latest: Option<(Status, Option<i64>)>,
+    now: i64,
+) -> OnExceedance {
+    match latest {
+        Some((Status::Open | Status::Rectifying, _)) => OnExceedance::AddEvidence,
+        Some((Status::Closed, Some(closed)))
+            if now - closed <= rules.reopen_within_hours * 3600 =>
+        {
+            OnExceedance::Reopen
+        }
+        _ => OnExceedance::New,
+    }
+}
+
+/// What of a case decides who sees it and who answers for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Parties<'a> {
+    pub status: Status,
+    /// The party the case is routed to.
+    pub party: Option<Party>,
+    pub holder: Option<&'a str>,
+    pub district: Option<&'a str>,
+}
+
+/// Whether an actor may see an alert: managers all, district officers their district, owners
+/// their holder's, patrols every one not closed.
+pub fn visible(actor: &Actor, c: &Parties) -> bool {
+    match actor.role {
+        Role::Manager => true,
+        Role::District => actor.district.is_some() && actor.district.as_deref() == c.district,
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == c.holder,
+        Role::Patrol => c.status != Status::Closed,
+    }
+}
+
+/// Whether the actor answers for the alert: the owner of its holder, or the district officer
+/// of a district-routed one.
+pub fn answers_for(actor: &Actor, c: &Parties) -> bool {
+    match actor.role {
+        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == c.holder,
+        Role::District => {
+            c.party == Some(Party::District)
+                && actor.district.is_some()
+                && actor.district.as_deref() == c.district
+        }
+        _ => false,
+    }
+}
+
+/// The actions the actor may take on the alert now (for the web app's buttons).
+pub fn allowed_actions(actor: &Actor, c: &Parties) -> Vec<Action> {
+    let responsible = answers_for(actor, c);
+    Action::ALL
+        .into_iter()
+        .filter(|a| decide(*a, c.status, actor.role, responsible).is_ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alert_life_is_open_rectifying_closed() {
+        use Action::*;
+        assert_eq!(
+            decide(StartRectifying, Status::Open, Role::Owner, true),
+            Ok(Status::Rectifying)
+        );
+        assert_eq!(
+            decide(StartRectifying, Status::Open, Role::Owner, false),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            decide(Close, Status::Rectifying, Role::Owner, true),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            decide(Close, Status::Rectifying, Role::Manager, false),
+            Ok(Status::Closed)
+        );
+        assert_eq!(
+            decide(StartRectifying, Status::Rectifying, Role::Owner, true),
+            Err(Refusal::NotAllowed {
+                status: Status::Rectifying,
+                allowed: vec![]
+            })
+        );
+        assert_eq!(
+            decide(Close, Status::Closed, Role::Manager, false),
+            Err(Refusal::NotAllowed {
+                status: Status::Closed,
+                allowed: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn a_returning_exceedance_reopens_only_a_recently_closed_alert() {
+        let r = DustRules::default();
+        assert_eq!(on_exceedance(&r, None, 0), OnExceedance::New);
+        assert_eq!(
+            on_exceedance(&r, Some((Status::Rectifying, None)), 0),
+            OnExceedance::AddEvidence
+        );
+        assert_eq!(
+            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600),
+            OnExceedance::Reopen
+        );
+        assert_eq!(
+            on_exceedance(&r, Some((Status::Closed, Some(0))), 72 * 3600 + 1),
+            OnExceedance::New
+        );
+    }
+}
