@@ -28,8 +28,8 @@ use qingling::hj212::codec::{self as hj212, Event, Framer, ParticulateUnit};
 use qingling::layers::Registry;
 use qingling::service::dust::monitors::{self, NewMonitor};
 use qingling::service::dust::readings;
+use qingling::store::Db;
 use qingling::store::users::{self, NewUser};
-use qingling::store::{Db, Tx};
 
 #[derive(clap::Parser)]
 #[command(name = "dust_ingest", about = "Dust ingest benchmark on loopback")]
@@ -457,9 +457,17 @@ async fn hj212_phase(
 }
 
 fn size_phase(db: &Db) -> Result<(), String> {
-    db.write_blocking(|tx| {
-        let n: i64 = tx.query_row("SELECT count(*) FROM dust_readings", [], |r| r.get(0))?;
-        let hours: i64 = tx.query_row("SELECT count(*) FROM dust_hours", [], |r| r.get(0))?;
+    // Sizes on disk are the SQLite file's own business: asked of it directly.
+    let tx = qingling::store::connect(db.path()).map_err(|e| e.to_string())?;
+    let counts = || -> rusqlite::Result<(i64, i64)> {
+        let n = tx.query_row("SELECT count(*) FROM dust_readings", [], |r| r.get(0))?;
+        Ok((
+            n,
+            tx.query_row("SELECT count(*) FROM dust_hours", [], |r| r.get(0))?,
+        ))
+    };
+    {
+        let (n, hours) = counts().map_err(|e| e.to_string())?;
         let sizes: rusqlite::Result<(i64, i64)> = tx.query_row(
             "SELECT coalesce(sum(CASE WHEN name = 'dust_readings' THEN pgsize END), 0),
                     coalesce(sum(CASE WHEN name = 'dust_hours' THEN pgsize END), 0)
@@ -475,11 +483,11 @@ fn size_phase(db: &Db) -> Result<(), String> {
                 rollups as f64 / 1e6,
                 (readings + rollups) as f64 / n.max(1) as f64
             )),
-            Err(e) => out(format!("on disk: {n} readings; dbstat unavailable in this SQLite ({e})")),
+            Err(e) => out(format!(
+                "on disk: {n} readings; dbstat unavailable in this SQLite ({e})"
+            )),
         }
-        Ok::<_, qingling::store::StoreError>(())
-    })
-    .map_err(|e| e.to_string())?;
+    }
     // The whole file after a checkpoint, for comparison (it holds the monitors and GeoPackage
     // tables too).
     let path = db.path().to_path_buf();

@@ -47,7 +47,7 @@ use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery, Visible};
 use qingling::store::fires::{EventRecord, NewFire, ts};
 use qingling::store::users::{self, NewUser, UserError};
-use qingling::store::{Db, StoreError, Tx};
+use qingling::store::{Db, StoreError};
 
 #[derive(clap::Parser)]
 #[command(
@@ -1435,14 +1435,13 @@ fn direct_query(
 
 /// Fires whose envelope meets the box (what the query reads before its LIMIT), untimed.
 fn fires_in_box(db: &Db, b: &[f64; 4]) -> anyhow::Result<usize> {
-    let n: i64 = db.read_blocking(|c| {
-        c.query_row(
-            "SELECT count(*) FROM rtree_fire_points_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4",
-            rusqlite::params![b[2], b[0], b[3], b[1]],
-            |r| r.get(0),
-        )
-        .map_err(StoreError::from)
-    })?;
+    // A diagnostic of the SQLite file's R-tree, asked of it directly.
+    let c = qingling::store::connect(db.path())?;
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM rtree_fire_points_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4",
+        rusqlite::params![b[2], b[0], b[3], b[1]],
+        |r| r.get(0),
+    )?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 

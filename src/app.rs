@@ -8,7 +8,7 @@ use crate::domain::fire::Rules;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::layers::Registry;
 use crate::service::login_guard::{LoginGuard, LoginPolicy};
-use crate::store::{Db, Result, areas};
+use crate::store::{Db, Result};
 
 #[derive(Clone)]
 pub struct App {
@@ -42,7 +42,7 @@ pub fn load_rules(db: &Db) -> Result<Rules> {
 impl App {
     pub fn new(db: Db, registry: Registry, web_dir: Option<PathBuf>) -> Result<App> {
         let rules = load_rules(&db)?;
-        let index = db.read_blocking(|c| areas::load(c).map(ResponsibilityIndex::new))?;
+        let index = db.read_blocking(|tx| tx.areas().load().map(ResponsibilityIndex::new))?;
         Ok(App {
             db,
             registry: Arc::new(registry),
@@ -86,7 +86,7 @@ impl App {
     pub fn reload_index(&self) -> Result<()> {
         let index = self
             .db
-            .read_blocking(|c| areas::load(c).map(ResponsibilityIndex::new))?;
+            .read_blocking(|tx| tx.areas().load().map(ResponsibilityIndex::new))?;
         *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
         Ok(())
     }

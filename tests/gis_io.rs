@@ -859,12 +859,11 @@ fn gdal_reads_the_live_database_while_our_connection_writes() {
     let count = |ds: &Dataset| ds.layer_by_name("mines").unwrap().feature_count();
     let held = Dataset::open(&db).unwrap();
     assert_eq!(count(&held), 28);
+    let mines = registry.get("mines").unwrap();
     store
         .write_blocking(|tx| {
-            tx.execute(
-                "DELETE FROM mines WHERE fid = (SELECT max(fid) FROM mines)",
-                [],
-            )?;
+            let last = tx.features().fids(mines)?.into_iter().max().unwrap();
+            tx.features().delete(mines, last)?;
             // Mid-transaction, GDAL (the same SQLite library, so the same locks) sees the last
             // committed state and neither blocks nor breaks the writer.
             let during = Dataset::open(&db).unwrap();
@@ -877,10 +876,10 @@ fn gdal_reads_the_live_database_while_our_connection_writes() {
     // A dataset GDAL keeps open does not stop the next write either.
     store
         .write_blocking(|tx| {
-            tx.execute(
-                "UPDATE mines SET holder = holder || '' WHERE fid = (SELECT min(fid) FROM mines)",
-                [],
-            )?;
+            let first = tx.features().fids(mines)?.into_iter().min().unwrap();
+            let (geom, fields) = tx.features().row(mines, first)?.unwrap();
+            let holder = fields.into_iter().filter(|(k, _)| k == "holder").collect();
+            tx.features().update(mines, first, &geom, &holder)?;
             Ok::<_, qingling::store::StoreError>(())
         })
         .unwrap();

@@ -11,7 +11,7 @@ use crate::layers::Registry;
 use crate::service::dust::alerts as dust_alerts;
 use crate::service::jobs::Jobs;
 use crate::service::webhooks;
-use crate::store::{Db, Tx};
+use crate::store::Db;
 
 #[derive(clap::Args)]
 pub struct Args {

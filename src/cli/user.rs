@@ -9,7 +9,6 @@ use clap::Subcommand;
 
 use crate::domain::password;
 use crate::error::Error;
-use crate::store::Tx;
 use crate::store::audit::Entry;
 use crate::store::users;
 

@@ -313,9 +313,8 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
         ..FireFilter::default()
     })?;
     fires_list.sort_by(|a, b| a.code.cmp(&b.code));
-    // Names for the codes (transitional: the areas are read through the connection until they
-    // are on the store seam).
-    let areas = crate::store::areas::load(tx.legacy_conn())?;
+    // Names for the codes.
+    let areas = tx.areas().load()?;
     let lookups = Lookups {
         districts: areas
             .districts

@@ -17,7 +17,6 @@ use super::extract::{Manager, SeenActor, peer};
 use crate::app::App;
 
 use crate::error::Error;
-use crate::store::Tx;
 use crate::store::audit::{Entry, Filter, Row};
 
 pub fn router() -> Routes {

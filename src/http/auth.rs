@@ -15,7 +15,6 @@ use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
 use crate::service::login_guard::Refusal;
-use crate::store::Tx;
 use crate::store::audit::Entry;
 use crate::store::users;
 

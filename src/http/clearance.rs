@@ -18,7 +18,6 @@ use crate::domain::deadline::{end_of_local_day, local_date};
 use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::service::fires::watch_since;
-use crate::store::Tx;
 use crate::store::features::Visible;
 use crate::store::fires::FireFilter;
 

@@ -15,7 +15,6 @@ use crate::app::App;
 use crate::domain::dust_issue::Status;
 use crate::error::Error;
 use crate::service::dust_issues::{self as service, ActionInput, Ctx};
-use crate::store::Tx;
 use crate::store::photos::Subject;
 
 pub fn router() -> Routes {

@@ -14,7 +14,6 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::{Error, Kind};
-use crate::store::Tx;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "qingling_session";

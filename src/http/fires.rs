@@ -16,7 +16,6 @@ use crate::domain::deadline::end_of_local_day;
 use crate::domain::fire::Status;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
-use crate::store::Tx;
 use crate::store::features::Visible;
 use crate::store::fires::{self as store, FireFilter};
 

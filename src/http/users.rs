@@ -16,7 +16,6 @@ use super::extract::{Manager, Peer};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::Error;
-use crate::store::Tx;
 use crate::store::audit::Entry;
 
 pub fn router() -> Routes {

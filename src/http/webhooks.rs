@@ -17,7 +17,6 @@ use crate::app::App;
 
 use crate::error::Error;
 use crate::service::webhooks::{self as service, NewWebhook, Webhook};
-use crate::store::Tx;
 
 pub fn router() -> Routes {
     Routes::new()

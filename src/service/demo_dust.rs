@@ -20,7 +20,7 @@ use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
 use crate::layers::Registry;
 use crate::service::dust::monitors::{self, NewMonitor};
-use crate::store::{Db, Tx, areas};
+use crate::store::Db;
 
 /// Minutes between synthetic readings, and how far back they go.
 const STEP_S: i64 = 600;
@@ -107,8 +107,7 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
                 .collect();
             tx.dust_readings().insert(device, &readings)?;
         }
-        // Transitional (issue 10): the areas are read through their not yet converted module.
-        let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
+        let index = ResponsibilityIndex::new(tx.areas().load()?);
         super::dust::alerts::check(tx, &index, now)?;
         Ok::<_, Error>(())
     })

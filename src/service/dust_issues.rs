@@ -17,7 +17,7 @@ use crate::domain::role::Actor;
 use crate::error::{Error, Kind, Result};
 use crate::layers::{Layer, Registry};
 use crate::service::case::{self, Keys};
-use crate::service::fires::{After, observed_time};
+use crate::service::case::{After, observed_time};
 use crate::store::Tx;
 use crate::store::dust_issues::{IssueEvent, IssueFilter, IssueRecord, NewIssue};
 use crate::store::features::Visible;

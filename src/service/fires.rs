@@ -12,7 +12,7 @@ use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::layers::Registry;
-use crate::service::case::{self, Keys};
+use crate::service::case::{self, After, Keys, observed_time};
 use crate::store::Tx;
 use crate::store::fires::{
     self as store, EventRecord, FireFilter, FireRecord, Nearby, NewFire, NewInspection,
@@ -20,8 +20,6 @@ use crate::store::fires::{
 };
 
 pub use crate::service::case::MAX_GPS_ACCURACY_M;
-// Transitional (issue 10): where the dust use cases still look for them.
-pub use crate::service::case::{After, check_lon_lat, observed_time};
 
 /// What a use case needs besides the database.
 pub struct Ctx<'a> {
@@ -48,14 +46,10 @@ pub fn visible(actor: &Actor, f: &FireRecord, now: DateTime<Utc>, rules: &Rules)
     )
 }
 
-/// [`watch_start`] as stored text (transitional: for callers not yet on typed filters).
+/// The start of the re-ignition watch window, as stored text: cleared fires since then are
+/// still watched (and still open for patrols).
 pub fn watch_since(now: DateTime<Utc>, rules: &Rules) -> String {
-    ts(watch_start(now, rules))
-}
-
-/// The start of the re-ignition watch window: cleared fires since then are still watched.
-pub fn watch_start(now: DateTime<Utc>, rules: &Rules) -> DateTime<Utc> {
-    now - Duration::days(rules.watch_days)
+    ts(now - Duration::days(rules.watch_days))
 }
 
 /// What a report produced.

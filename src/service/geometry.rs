@@ -7,7 +7,7 @@ use geo::{CoordsIter, Geometry, MultiPolygon, Validation};
 
 use crate::error::{Error, Result};
 use crate::layers::{GeometryType, Layer};
-use crate::service::fires::check_lon_lat;
+use crate::service::case::check_lon_lat;
 
 /// A geometry shaped for the layer: the right type (a Polygon is taken as a one-part
 /// MultiPolygon), not empty, coordinates in lon/lat range.

@@ -98,7 +98,7 @@ pub fn list(
 ) -> Result<Notices> {
     let (last_id, seen_at) = marker(tx, &actor.username)?;
     let scope = fire_scope(actor);
-    let watch_since = ts(now - Duration::days(rules.watch_days));
+    let watch_since = crate::service::fires::watch_since(now, rules);
     let visible = Visible::new(fire_layer, &scope, &watch_since);
     let mut items = vec![];
     let since = ts(now - Duration::days(WINDOW_DAYS));

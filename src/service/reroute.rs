@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::domain::fire::Status;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::error::Result;
+use crate::store::Tx;
 use crate::store::fires::{EventRecord, FireFilter, ts};
-use crate::store::{Tx, areas};
 
 /// One fire or dust violation moved to another party.
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +33,7 @@ fn manually_assigned(tx: &dyn Tx, fire: &str) -> Result<bool> {
 /// Re-derives the party of every open fire and dust violation from the polygons now in the
 /// database, inside the caller's transaction. Returns those that moved, fires first.
 pub fn reroute_open(tx: &dyn Tx, now: DateTime<Utc>, reason: &str) -> Result<Vec<Rerouted>> {
-    let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
+    let index = ResponsibilityIndex::new(tx.areas().load()?);
     let mut moved = reroute_fires(tx, &index, now, reason)?;
     let issues = crate::service::dust_issues::reroute_open(tx, &index, now, reason)?;
     moved.extend(issues.into_iter().map(|(id, code, from, to)| Rerouted {
@@ -49,7 +49,7 @@ pub fn reroute_open(tx: &dyn Tx, now: DateTime<Utc>, reason: &str) -> Result<Vec
 /// Open fires and dust violations the polygons now in the database place outside every
 /// district: nobody would answer for them.
 pub fn stranded(tx: &dyn Tx) -> Result<usize> {
-    let index = ResponsibilityIndex::new(areas::load(tx.legacy_conn())?);
+    let index = ResponsibilityIndex::new(tx.areas().load()?);
     let outside = |lon: f64, lat: f64| index.assign(geo::Point::new(lon, lat)).is_err();
     let fires = tx
         .fires()
@@ -136,7 +136,7 @@ mod tests {
         )
         .expect("district");
         let rules = crate::domain::fire::Rules::default();
-        let index = ResponsibilityIndex::new(areas::load(&conn).expect("areas"));
+        let index = ResponsibilityIndex::new(crate::store::areas::load(&conn).expect("areas"));
         let ctx = Ctx {
             registry: &registry,
             index: &index,

@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::task::JoinHandle;
 
-use crate::app::App;
 pub use crate::domain::event::EventKind;
 use crate::error::{Error, Result};
 use crate::service::events::{self, ts_ms};
@@ -123,22 +122,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect()
-}
-
-/// Transitional (issue 10): publishes through the outbox for code still holding a connection;
-/// use [`events::publish`].
-pub fn enqueue(
-    conn: &rusqlite::Connection,
-    kind: EventKind,
-    event_key: &str,
-    payload: &serde_json::Value,
-) -> store::Result<()> {
-    events::publish(
-        &crate::store::sqlite::SqliteTx::new(conn),
-        kind,
-        event_key,
-        payload,
-    )
 }
 
 /// What a manager asks for.
@@ -450,8 +433,8 @@ async fn deliver_batch(db: &Db, client: &reqwest::Client, cfg: &Config) -> Resul
 }
 
 /// Starts the delivery worker outside a job runner (tests): it runs until the runtime stops.
-pub fn spawn_worker_with(app: &App, cfg: Config) -> JoinHandle<()> {
-    tokio::spawn(worker(app.db.clone(), cfg, Stopping::never()))
+pub fn spawn_worker_with(db: &Db, cfg: Config) -> JoinHandle<()> {
+    tokio::spawn(worker(db.clone(), cfg, Stopping::never()))
 }
 
 /// The delivery worker: it sends what is due, sweeps for passed deadlines, and sleeps until the

@@ -198,10 +198,6 @@ pub trait Features {
         value: &str,
         limit: usize,
     ) -> Result<Vec<Value>>;
-    /// The credentials id of the monitor `mn` on the monitors layer `view.layer`, if the view
-    /// allows the monitor: `None` when it is not there or not allowed (the same answer),
-    /// `Some(None)` for a monitor on the map without credentials (imported, no readings).
-    fn visible_device(&self, view: &Visible, mn: &str) -> Result<Option<Option<i64>>>;
 
     /// Inserts one feature. Returns its fid.
     fn insert(
@@ -242,8 +238,3 @@ pub trait Features {
     /// Records the layer's extent as it is now (after writes), for readers and GIS clients.
     fn update_extent(&self, layer: &str) -> Result<()>;
 }
-
-// Transitional (issue 10): free functions over a connection, for the fire, clearance, dust and
-// ledger code not yet on the traits. Each goes once its callers ask through typed methods.
-#[doc(hidden)]
-pub use super::sqlite::features::{insert, key_exists, scope_sql, visible_device, where_sql};

@@ -75,16 +75,26 @@ pub trait Tx {
     /// Runs `f` in a nested transaction (a savepoint): what it wrote is kept when it returns
     /// `Ok(true)`, rolled back alone when it returns `Ok(false)` or fails.
     fn nested(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<bool>) -> Result<()>;
+}
 
-    /// Transitional (issue 10): the SQLite connection, for code not yet on the traits.
-    #[doc(hidden)]
-    fn legacy_conn(&self) -> &rusqlite::Connection;
+/// An engine: where transactions come from. [`Db`] wraps one; a second engine (PostgreSQL)
+/// implements this and every aggregate trait on its transactions.
+pub trait Engine: Send + Sync {
+    /// Runs `f` in one write transaction: committed when it returns `Ok(true)`, rolled back when
+    /// it returns `Ok(false)` or fails. Writes are serialised (one at a time).
+    fn write(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<bool>) -> Result<()>;
+
+    /// Runs `f` in a read transaction (a consistent snapshot; nothing it writes is kept).
+    fn read(&self, f: &mut dyn FnMut(&dyn Tx)) -> Result<()>;
+
+    /// The file the data lives in (photos are kept beside it).
+    fn path(&self) -> &Path;
 }
 
 /// The database the application runs on. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    engine: Arc<sqlite::Engine>,
+    engine: Arc<dyn Engine>,
 }
 
 impl Db {
@@ -102,23 +112,41 @@ impl Db {
     /// Runs `f` in one write transaction, committing if it returns Ok.
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E>,
+        f: impl FnOnce(&dyn Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.engine.write(f)
+        let mut f = Some(f);
+        let mut out = None;
+        self.engine.write(&mut |tx| {
+            let Some(f) = f.take() else {
+                return Ok(false);
+            };
+            let r = f(tx);
+            let commit = r.is_ok();
+            out = Some(r);
+            Ok(commit)
+        })?;
+        out.unwrap_or_else(|| Err(StoreError::Worker("the transaction did not run".into()).into()))
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs `f` in one read transaction.
     pub fn read_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E>,
+        f: impl FnOnce(&dyn Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.engine.read(f)
+        let mut f = Some(f);
+        let mut out = None;
+        self.engine.read(&mut |tx| {
+            if let Some(f) = f.take() {
+                out = Some(f(tx));
+            }
+        })?;
+        out.unwrap_or_else(|| Err(StoreError::Worker("the transaction did not run".into()).into()))
     }
 
     /// [`Db::write_blocking`] off the async executor.
     pub async fn write<T, E>(
         &self,
-        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E> + Send + 'static,
+        f: impl FnOnce(&dyn Tx) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
     where
         T: Send + 'static,
@@ -133,7 +161,7 @@ impl Db {
     /// [`Db::read_blocking`] off the async executor.
     pub async fn read<T, E>(
         &self,
-        f: impl FnOnce(&sqlite::SqliteTx) -> std::result::Result<T, E> + Send + 'static,
+        f: impl FnOnce(&dyn Tx) -> std::result::Result<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
     where
         T: Send + 'static,

@@ -26,7 +26,7 @@ impl Setup {
 
     pub fn index(&self) -> ResponsibilityIndex {
         self.store
-            .read_blocking(|c| qingling::store::areas::load(c).map(ResponsibilityIndex::new))
+            .read_blocking(|tx| tx.areas().load().map(ResponsibilityIndex::new))
             .unwrap()
     }
 

@@ -114,7 +114,7 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         if let Some(cfg) = self.webhooks {
             let _guard = rt.enter();
-            qingling::service::webhooks::spawn_worker_with(&app, cfg);
+            qingling::service::webhooks::spawn_worker_with(&app.db, cfg);
         }
         let hj212 = self.hj212.map(|cfg| {
             rt.block_on(qingling::hj212::listener::start_with(

@@ -24,7 +24,6 @@ use crate::http::extract::User;
 use crate::i18n::Lang;
 use crate::layers::Layer;
 use crate::service::fires::watch_since;
-use crate::store::Tx;
 use crate::store::features::{Filter, ItemQuery, Page, Visible, geometry_json};
 
 pub const DEFAULT_LIMIT: usize = 100;

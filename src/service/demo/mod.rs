@@ -19,7 +19,7 @@ use crate::i18n::Lang;
 use crate::layers::Registry;
 use crate::service::import::import_geojson;
 use crate::store::users::{self, NewUser};
-use crate::store::{Db, StoreError, Tx};
+use crate::store::{Db, StoreError};
 
 /// A demo account: (username, password, role, district, holder).
 pub type Account = (

@@ -21,11 +21,12 @@ use crate::domain::dust::attribution::attribute;
 use crate::domain::dust::reading::local_rfc3339;
 use crate::domain::dust::rollup::{day_start, hour_of};
 use crate::domain::dust::{self, DustRules, Exceedance};
+use crate::domain::event::EventKind;
 use crate::domain::responsibility::{Party, ResponsibilityIndex};
 use crate::domain::role::Actor;
 use crate::error::{Error, Result};
+use crate::service::events;
 use crate::service::jobs::Stopping;
-use crate::service::webhooks::{self, EventKind};
 use crate::store::dust::alerts::{Case, Event, Evidence, NewCase};
 use crate::store::dust::monitors::Monitor;
 use crate::store::{self, Db, Tx};
@@ -159,9 +160,8 @@ fn record(
         },
     )?;
     if let Some(alert) = get(tx, id)? {
-        // Transitional (issue 10): webhooks are not on the store traits yet.
-        webhooks::enqueue(
-            tx.legacy_conn(),
+        events::publish(
+            tx,
             EventKind::DustAlert,
             &format!("{id}:{pollutant}:{win}:{}", e.start),
             &json!({"action": action, "alert": alert}),

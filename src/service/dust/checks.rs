@@ -12,7 +12,7 @@ use crate::domain::dust::sees_restriction;
 use crate::domain::observed;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::service::fires::observed_time;
+use crate::service::case::observed_time;
 use crate::store::dust::warnings::{Check, NewCheck as NewRow, Restriction};
 use crate::store::fires::ts;
 use crate::store::{self, Tx};

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::dust::reading::Reading;
 use crate::store::dust::DeviceId;
 use crate::store::dust::readings::Inserted;
-use crate::store::{Db, StoreError, Tx};
+use crate::store::{Db, StoreError};
 
 /// Readings one commit takes at most: a larger group would make the queue behind it wait.
 const MAX_GROUP_READINGS: usize = 50_000;

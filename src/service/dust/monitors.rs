@@ -149,12 +149,11 @@ pub fn add(
     }
     check_password(&m.password)?;
     let p = Point::new(m.lon, m.lat);
-    crate::service::fires::check_lon_lat(p)?;
+    crate::service::case::check_lon_lat(p)?;
     if tx.dust_devices().by_mn(&m.mn)?.is_some() || tx.dust_monitors().exists(&m.mn)? {
         return Err(Error::new(Kind::Conflict, "dust_mn_taken").arg("mn", m.mn.clone()));
     }
-    // Transitional (issue 10): the areas are read through their not yet converted store module.
-    let index = ResponsibilityIndex::new(crate::store::areas::load(tx.legacy_conn())?);
+    let index = ResponsibilityIndex::new(tx.areas().load()?);
     if let Some(licence) = &m.mine
         && index.mine(licence).is_none()
     {

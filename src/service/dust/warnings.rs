@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 
 use crate::domain::dust::reading::local_rfc3339;
 use crate::domain::dust::{ACKNOWLEDGE_WITHIN_HOURS, WarningLevel, overdue, sees_restriction};
+use crate::domain::event::EventKind;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::service::webhooks::{self, EventKind};
+use crate::service::events;
 use crate::store::dust::warnings::{self as rows, NewRestriction};
 use crate::store::fires::ts;
 use crate::store::{self, Tx};
@@ -139,13 +140,7 @@ pub fn issue(
         "from": ts(from), "to": ts(to), "note": w.note, "issued_by": actor.username,
         "issued_at": ts(now), "measures": measures, "restrictions": restrictions,
     });
-    // Transitional (issue 10): webhooks are not on the store traits yet.
-    webhooks::enqueue(
-        tx.legacy_conn(),
-        EventKind::Warning,
-        &id.to_string(),
-        &warning,
-    )?;
+    events::publish(tx, EventKind::Warning, &id.to_string(), &warning)?;
     Ok(warning)
 }
 

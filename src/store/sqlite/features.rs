@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use geo::Geometry;
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::filter::{self, Condition};
@@ -14,8 +14,6 @@ use super::{Result, SqliteTx, gpkg, scope};
 use crate::domain::access::Scope;
 use crate::layers::{FieldType, Layer};
 use crate::store::features::{Features, Filter, ItemQuery, Page, Stored, Visible, geometry_json};
-
-pub use super::scope::scope_sql;
 
 /// The columns of a layer's feature table (besides `fid` and `geom`), for the schema.
 pub(super) fn columns(layer: &Layer) -> Vec<gpkg::Column> {
@@ -380,22 +378,6 @@ impl Features for SqliteTx<'_> {
         Ok(rows.into_iter().map(raw).collect())
     }
 
-    fn visible_device(&self, view: &Visible, mn: &str) -> Result<Option<Option<i64>>> {
-        let Condition {
-            sql: cond,
-            mut params,
-        } = scope::condition(view);
-        params.insert(0, Sql::Text(mn.to_string()));
-        let sql = format!(
-            "SELECT d.id FROM \"{}\" t LEFT JOIN dust_devices d ON d.mn = t.mn WHERE t.mn = ? AND {cond}",
-            view.layer.name
-        );
-        Ok(self
-            .conn
-            .query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
-            .optional()?)
-    }
-
     fn insert(
         &self,
         layer: &Layer,
@@ -505,38 +487,4 @@ fn where_condition(view: &Visible, filters: &[Filter]) -> (String, Vec<Sql>) {
         params.extend(c.params);
     }
     (cond, params)
-}
-
-// Transitional (issue 10): free functions for code not yet on the traits
-// (`store::features::…`).
-
-/// [`Features::key_taken`] with no exception.
-pub fn key_exists(conn: &Connection, layer: &Layer, field: &str, value: &str) -> Result<bool> {
-    SqliteTx::new(conn).key_taken(layer, field, value, None)
-}
-
-/// [`Features::insert`].
-pub fn insert(
-    conn: &Connection,
-    layer: &Layer,
-    geom: &Geometry<f64>,
-    values: &BTreeMap<String, Value>,
-) -> Result<i64> {
-    SqliteTx::new(conn).insert(layer, geom, values)
-}
-
-/// [`Features::visible_device`] on a scope.
-pub fn visible_device(
-    conn: &Connection,
-    layer: &Layer,
-    scope: &Scope,
-    mn: &str,
-) -> Result<Option<Option<i64>>> {
-    SqliteTx::new(conn).visible_device(&Visible::new(layer, scope, ""), mn)
-}
-
-/// What `view` allows that matches every filter, as an SQL condition on alias `t` with its
-/// parameters (the fire ledger's query, until it asks the fires through a typed method).
-pub fn where_sql(view: &Visible, filters: &[Filter]) -> (String, Vec<Sql>) {
-    where_condition(view, filters)
 }

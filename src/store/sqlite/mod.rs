@@ -36,14 +36,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-// Transitional (issue 10): code outside the store that still runs SQL (dust, gis, import) lets
-// `?` turn a rusqlite error into the use cases' error. Remove with the last such statement.
-impl From<rusqlite::Error> for crate::error::Error {
-    fn from(e: rusqlite::Error) -> Self {
-        crate::error::Error::Store(e.into())
-    }
-}
-
 impl From<gpkg::GpkgError> for StoreError {
     fn from(e: gpkg::GpkgError) -> Self {
         StoreError::Engine(Box::new(e))
@@ -92,7 +84,8 @@ impl<'a> SqliteTx<'a> {
     }
 }
 
-// Transitional (issue 10): code not yet moved onto the store traits still takes a connection.
+// Unit tests build a database on a bare connection and look at its rows with SQL.
+#[cfg(test)]
 impl std::ops::Deref for SqliteTx<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
@@ -111,41 +104,41 @@ impl Engine {
             readers: Mutex::new(vec![]),
         })
     }
+}
 
-    pub fn path(&self) -> &Path {
+impl super::Engine for Engine {
+    fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` in an IMMEDIATE transaction on the writer, committing if it returns Ok.
-    pub fn write<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&SqliteTx) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
+    /// An IMMEDIATE transaction on the writer: it takes SQLite's write lock at once, so two
+    /// writers never deadlock upgrading a read.
+    fn write(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let out = f(&SqliteTx::new(&tx))?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if f(&SqliteTx::new(&tx))? {
+            tx.commit()?;
+        }
+        Ok(())
     }
 
-    /// Runs `f` on a reader connection.
-    pub fn read<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&SqliteTx) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
+    /// A DEFERRED transaction on a pooled reader: every query of `f` sees one snapshot (WAL
+    /// lets it run beside the writer), and it is rolled back, so nothing `f` wrote is kept.
+    fn read(&self, f: &mut dyn FnMut(&dyn super::Tx)) -> Result<()> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
+        let mut conn = match pooled {
             Some(c) => c,
             None => connect(&self.path)?,
         };
-        let out = f(&SqliteTx::new(&conn));
+        {
+            let tx = conn.transaction()?;
+            f(&SqliteTx::new(&tx));
+        }
         let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < 8 {
             pool.push(conn);
         }
-        out
+        Ok(())
     }
 }
 
@@ -233,9 +226,5 @@ impl super::Tx for SqliteTx<'_> {
                 Err(e)
             }
         }
-    }
-
-    fn legacy_conn(&self) -> &Connection {
-        self.conn
     }
 }

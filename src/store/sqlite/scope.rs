@@ -78,9 +78,3 @@ fn follow(column: &str, parent: &Layer, scope: &Scope, watch_since: &str) -> (St
         }
     }
 }
-
-/// Transitional (issue 10): a scope as an SQL condition with its parameters, for the callers
-/// outside the engine not yet on typed methods (`store::features::scope_sql`).
-pub fn scope_sql(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {
-    build(layer, scope, watch_since)
-}

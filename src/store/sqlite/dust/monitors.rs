@@ -8,7 +8,7 @@ use crate::domain::access::Scope;
 use crate::layers::Layer;
 use crate::store::dust::DeviceId;
 use crate::store::dust::monitors::{Derived, Monitor, Monitors, NewMonitor};
-use crate::store::sqlite::features::scope_sql;
+use crate::store::features::Visible;
 use crate::store::sqlite::{SqliteTx, gpkg};
 use crate::store::{Result, StoreError};
 
@@ -89,7 +89,8 @@ impl Monitors for SqliteTx<'_> {
     }
 
     fn in_scope(&self, layer: &Layer, scope: &Scope) -> Result<Vec<Monitor>> {
-        let (cond, params) = scope_sql(layer, scope, "");
+        let c = crate::store::sqlite::scope::condition(&Visible::new(layer, scope, ""));
+        let (cond, params) = (c.sql, c.params);
         self.monitors_where("LEFT JOIN", &cond, "t.mn", params)
     }
 
@@ -98,7 +99,8 @@ impl Monitors for SqliteTx<'_> {
     }
 
     fn visible(&self, layer: &Layer, scope: &Scope, mn: &str) -> Result<Option<Monitor>> {
-        let (cond, mut params) = scope_sql(layer, scope, "");
+        let c = crate::store::sqlite::scope::condition(&Visible::new(layer, scope, ""));
+        let (cond, mut params) = (c.sql, c.params);
         params.insert(0, rusqlite::types::Value::Text(mn.to_string()));
         Ok(self
             .monitors_where(
