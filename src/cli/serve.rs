@@ -167,6 +167,9 @@ async fn serve(
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("HJ 212 listener on {at}: {e}")))?;
     }
+    // The handlers before the port: once a client can connect, a SIGTERM is a clean stop (a
+    // signal before its handler is installed would kill the process mid-start).
+    let stop = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Qingling listening on http://{}", listener.local_addr()?);
     // Beside requests, never in them; on shutdown each finishes the round it is in.
@@ -186,27 +189,25 @@ async fn serve(
         listener,
         crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stop)
     .await?;
     tracing::info!("stopping: waiting for background jobs");
     jobs.shutdown(Duration::from_secs(30)).await;
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what systemd and container runtimes send).
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C (SIGINT), or SIGTERM (what systemd and container runtimes send): both handlers are
+/// installed when this is called; the future resolves at the first of them.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
+    })
 }
 
 /// The hourly round: controlled fires that met the extinguished standard, and ended sessions.
