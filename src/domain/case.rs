@@ -13,6 +13,8 @@
 //! ```
 
 use super::access::Scope;
+use super::responsibility::Party;
+use super::role::{Actor, Role};
 
 /// A closed set of values with one name each (statuses, actions, kinds, roles), declared with
 /// the `named!` macro: the names are the wire format, the stored text and the
@@ -115,6 +117,18 @@ pub fn gate<S: Copy, A>(
 /// The actions of a kind that pass `possible` (taken from the current state, by this actor).
 pub fn allowed<A: Named>(possible: impl Fn(A) -> bool) -> Vec<A> {
     A::all().iter().copied().filter(|a| possible(*a)).collect()
+}
+
+/// Whether the actor is the party a case is routed to: the owner of its holder, or the officer
+/// of the district that answers for it (an ownerless mine's or one outside every mine).
+pub fn answers_for(actor: &Actor, party: Party, holder: Option<&str>, district: &str) -> bool {
+    match actor.role {
+        Role::Owner => {
+            party == Party::Holder && holder.is_some() && holder == actor.holder.as_deref()
+        }
+        Role::District => party == Party::District && Some(district) == actor.district.as_deref(),
+        _ => false,
+    }
 }
 
 /// Whether a case is inside a reader's bound scope: managers everything, district officers

@@ -217,16 +217,12 @@ pub struct Outcome {
 
 /// Whether the actor, by role and binding, is the fire's responsible party.
 pub fn is_responsible(actor: &Actor, responsible: &Responsible) -> bool {
-    match actor.role {
-        Role::Owner => {
-            responsible.holder().is_some() && responsible.holder() == actor.holder.as_deref()
-        }
-        Role::District => {
-            responsible.holder().is_none()
-                && Some(responsible.district_code.as_str()) == actor.district.as_deref()
-        }
-        _ => false,
-    }
+    case::answers_for(
+        actor,
+        responsible.party,
+        responsible.holder(),
+        &responsible.district_code,
+    )
 }
 
 /// Whether this actor may ever take this action on this fire, whatever its state.

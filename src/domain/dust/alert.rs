@@ -2,61 +2,33 @@
 //! returning exceedance does to the latest case, and which alerts an actor sees and answers for.
 //! The case itself is stored behind `store::dust::alerts`.
 
-use serde::{Deserialize, Serialize};
-
 use super::DustRules;
+use crate::domain::access::ScopeKind;
+use crate::domain::case;
 use crate::domain::responsibility::Party;
 use crate::domain::role::{Actor, Role};
 
-/// Where a dust alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Open,
-    Rectifying,
-    Closed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Rectifying => "rectifying",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [Status::Open, Status::Rectifying, Status::Closed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+crate::named! {
+    /// Where a dust alert stands.
+    pub enum Status {
+        Open = "open",
+        Rectifying = "rectifying",
+        Closed = "closed",
     }
 }
 
-/// What a person may do to a dust alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// The responsible party says it is dealing with the source (spraying, covering, stopping).
-    StartRectifying,
-    /// A manager closes the case.
-    Close,
+crate::named! {
+    /// What a person may do to a dust alert.
+    pub enum Action {
+        /// The responsible party says it is dealing with the source (spraying, covering,
+        /// stopping).
+        StartRectifying = "start_rectifying",
+        /// A manager closes the case.
+        Close = "close",
+    }
 }
 
 impl Action {
-    pub const ALL: [Action; 2] = [Action::StartRectifying, Action::Close];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::StartRectifying => "start_rectifying",
-            Action::Close => "close",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// The state this action leads to, from the states it is allowed in.
     fn step(self, from: Status) -> Option<Status> {
         match (self, from) {
@@ -67,17 +39,8 @@ impl Action {
     }
 }
 
-/// Why an action was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// This role (or this owner) may never take it on this alert: 403.
-    Forbidden,
-    /// Not from this state: 409, with what is possible now.
-    NotAllowed {
-        status: Status,
-        allowed: Vec<Action>,
-    },
-}
+/// Why an action on an alert was refused (the case core's refusal).
+pub type Refusal = case::Refusal<Status, Action>;
 
 /// Who may take an action: the responsible party starts rectifying (its owner, or the district
 /// officer when the district is responsible), a manager closes (and may do both).
@@ -95,16 +58,14 @@ pub fn decide(
     role: Role,
     is_responsible: bool,
 ) -> Result<Status, Refusal> {
-    if !may(action, role, is_responsible) {
-        return Err(Refusal::Forbidden);
-    }
-    action.step(status).ok_or_else(|| Refusal::NotAllowed {
+    let possible = |a: Action| may(a, role, is_responsible) && a.step(status).is_some();
+    case::gate(
+        may(action, role, is_responsible),
         status,
-        allowed: Action::ALL
-            .into_iter()
-            .filter(|a| may(*a, role, is_responsible) && a.step(status).is_some())
-            .collect(),
-    })
+        action.step(status).is_some(),
+        || case::allowed(possible),
+    )?;
+    action.step(status).ok_or(Refusal::Forbidden)
 }
 
 /// What an exceedance does to the latest alert of the same monitor, pollutant and window.
@@ -148,35 +109,32 @@ pub struct Parties<'a> {
 /// Whether an actor may see an alert: managers all, district officers their district, owners
 /// their holder's, patrols every one not closed.
 pub fn visible(actor: &Actor, c: &Parties) -> bool {
-    match actor.role {
-        Role::Manager => true,
-        Role::District => actor.district.is_some() && actor.district.as_deref() == c.district,
-        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == c.holder,
-        Role::Patrol => c.status != Status::Closed,
+    let scope = match actor.role {
+        Role::Manager => ScopeKind::All,
+        Role::District => ScopeKind::District,
+        Role::Owner => ScopeKind::Holder,
+        Role::Patrol => ScopeKind::Open,
     }
+    .bind(actor);
+    case::in_scope(
+        &scope,
+        c.district.unwrap_or_default(),
+        c.holder,
+        c.status != Status::Closed,
+    )
 }
 
 /// Whether the actor answers for the alert: the owner of its holder, or the district officer
 /// of a district-routed one.
 pub fn answers_for(actor: &Actor, c: &Parties) -> bool {
-    match actor.role {
-        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == c.holder,
-        Role::District => {
-            c.party == Some(Party::District)
-                && actor.district.is_some()
-                && actor.district.as_deref() == c.district
-        }
-        _ => false,
-    }
+    c.party
+        .is_some_and(|p| case::answers_for(actor, p, c.holder, c.district.unwrap_or_default()))
 }
 
 /// The actions the actor may take on the alert now (for the web app's buttons).
 pub fn allowed_actions(actor: &Actor, c: &Parties) -> Vec<Action> {
     let responsible = answers_for(actor, c);
-    Action::ALL
-        .into_iter()
-        .filter(|a| decide(*a, c.status, actor.role, responsible).is_ok())
-        .collect()
+    case::allowed(|a: Action| decide(a, c.status, actor.role, responsible).is_ok())
 }
 
 #[cfg(test)]

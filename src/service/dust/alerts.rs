@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::dust::alert::{self, Action, OnExceedance, Parties, Refusal, Status};
+use crate::domain::dust::alert::{self, Action, OnExceedance, Parties, Status};
 use crate::domain::dust::attribution::attribute;
 use crate::domain::dust::reading::local_rfc3339;
 use crate::domain::dust::rollup::{day_start, hour_of};
@@ -25,6 +25,7 @@ use crate::domain::event::EventKind;
 use crate::domain::responsibility::{Party, ResponsibilityIndex};
 use crate::domain::role::Actor;
 use crate::error::{Error, Result};
+use crate::service::case::{self, Keys};
 use crate::service::events;
 use crate::service::jobs::Stopping;
 use crate::store::dust::alerts::{Case, Event, Evidence, NewCase};
@@ -250,6 +251,13 @@ pub fn list(tx: &dyn Tx, actor: &Actor) -> store::Result<Vec<Value>> {
     Ok(out)
 }
 
+/// How alerts name their refusals.
+const KEYS: Keys = Keys {
+    not_allowed: "dust_action_not_allowed",
+    subject: "dust_alert",
+    forbidden: None,
+};
+
 /// Applies an action to an alert: 404 when the actor cannot see it, 403 when its role may not
 /// take it, 409 (with what is possible) when the alert's state does not allow it.
 pub fn act(
@@ -267,26 +275,10 @@ pub fn act(
     else {
         return Err(Error::not_found("dust_alert"));
     };
-    let Some(action) = Action::parse(action) else {
-        return Err(Error::invalid("unknown_action")
-            .arg("action", action.to_string())
-            .arg(
-                "allowed",
-                Action::ALL.map(Action::as_str).join(", ").to_string(),
-            ));
-    };
+    let action: Action = case::action(action, KEYS.subject)?;
     let responsible = alert::answers_for(actor, &parties(&c));
-    let to = alert::decide(action, c.status, actor.role, responsible).map_err(|r| match r {
-        Refusal::Forbidden => Error::forbidden(),
-        Refusal::NotAllowed { status, allowed } => Error::not_allowed(
-            "dust_action_not_allowed",
-            "dust_alert",
-            status.as_str(),
-            action.as_str(),
-            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-            json!({"status": status, "allowed": allowed}),
-        ),
-    })?;
+    let to = alert::decide(action, c.status, actor.role, responsible)
+        .map_err(|r| case::refused(r, actor, action, &KEYS, |e| e))?;
     alerts.set_status(id, to, now)?;
     alerts.add_event(
         id,
