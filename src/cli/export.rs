@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{fail, lang, message, open};
+use super::{fail, lang, message};
 use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::gis::crs::{STORAGE_EPSG, parse_epsg};
@@ -44,14 +44,8 @@ fn format_of(out: &Path) -> Option<Format> {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    gdal::config::set_error_handler(|class, _, msg| {
-        tracing::debug!(?class, "GDAL: {msg}");
-    });
     let lang = lang();
-    let (db, registry) = match open(&args.db) {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
+    let (db, registry) = open_or_exit!(&args.db);
     let result = (|| -> Result<String> {
         let layer = registry.get(&args.layer).ok_or_else(|| {
             Error::invalid("unknown_layer")

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{fail, lang, message, open};
+use super::{fail, lang, message};
 use crate::error::{Error, Result};
 use crate::gis::crs::parse_epsg;
 use crate::gis::mapping::FieldMap;
@@ -45,15 +45,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    // GDAL's own warnings (laundered names, driver notes) are for debugging, not the user.
-    gdal::config::set_error_handler(|class, _, msg| {
-        tracing::debug!(?class, "GDAL: {msg}");
-    });
     let lang = lang();
-    let (db, registry) = match open(&args.db) {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
+    let (db, registry) = open_or_exit!(&args.db);
     match import(&args, &db, &registry, lang) {
         Ok(lines) => {
             for l in lines {

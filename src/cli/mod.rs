@@ -1,6 +1,16 @@
 //! The command line: `serve`, `import`, `export`, `user add|disable|enable|passwd|sessions`,
 //! `demo`, `backup`, `restore`. The benchmarks are in `benches/` (`cargo bench`).
 
+/// Opens the database for a command, or ends the command with the reason.
+macro_rules! open_or_exit {
+    ($path:expr) => {
+        match $crate::cli::open($path) {
+            Ok(x) => x,
+            Err(e) => return $crate::cli::fail(e),
+        }
+    };
+}
+
 mod backup;
 mod export;
 mod import;
@@ -118,6 +128,7 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    crate::gis::quiet_gdal_warnings();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
@@ -134,10 +145,7 @@ pub fn main() -> ExitCode {
                     holder,
                 },
         } => {
-            let (db, _) = match open(&db) {
-                Ok(x) => x,
-                Err(e) => return fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             let Some(role) = Role::parse(&role) else {
                 return fail("unknown role");
             };

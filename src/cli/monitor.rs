@@ -109,10 +109,7 @@ pub fn run(cmd: Command) -> ExitCode {
     let now = chrono::Utc::now();
     match cmd {
         Command::Add(a) => {
-            let (db, registry) = match super::open(&a.db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, registry) = open_or_exit!(&a.db);
             let measures = match a.measures.as_deref().map(monitors::parse_measures) {
                 None => vec![],
                 Some(Ok(m)) => m,
@@ -162,10 +159,7 @@ pub fn run(cmd: Command) -> ExitCode {
             password,
             hj212_unit,
         } => {
-            let (db, registry) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, registry) = open_or_exit!(&db);
             let unit = ParticulateUnit::parse(&hj212_unit).unwrap_or(ParticulateUnit::MgPerM3);
             let (password, generated) = password_or_generated(password);
             match db.write_blocking(|tx| {
@@ -184,10 +178,7 @@ pub fn run(cmd: Command) -> ExitCode {
             }
         }
         Command::Token { db, mn } => {
-            let (db, _) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             match db.write_blocking(|tx| monitors::new_token(tx, mn.trim(), now)) {
                 Ok(token) => {
                     eprintln!("new HTTP device token for {mn} (the old one no longer works):");
@@ -197,10 +188,7 @@ pub fn run(cmd: Command) -> ExitCode {
             }
         }
         Command::Revoke { db, mn } => {
-            let (db, _) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             match db.write_blocking(|tx| monitors::revoke(tx, mn.trim(), now)) {
                 Ok(()) => {
                     eprintln!("the HTTP device token of {mn} is revoked");
@@ -210,10 +198,7 @@ pub fn run(cmd: Command) -> ExitCode {
             }
         }
         Command::List { db } => {
-            let (db, _) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             match db.read_blocking(|c| monitors::list(c)) {
                 Ok(rows) => {
                     let mut out = std::io::stdout().lock();

@@ -62,10 +62,7 @@ pub fn apply(rules: &mut Value, assignment: &str) -> Result<(), String> {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let (db, _) = match super::open(&args.db) {
-        Ok(x) => x,
-        Err(e) => return super::fail(e),
-    };
+    let (db, _) = open_or_exit!(&args.db);
     if args.dust {
         return edit_setting(
             &db,

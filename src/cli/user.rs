@@ -85,10 +85,7 @@ pub fn run(cmd: Command) -> ExitCode {
             if let Err(e) = check_password(&name, &pw) {
                 return super::fail(e);
             }
-            let (db, _) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             let hash = match users::hash_password(&pw) {
                 Ok(h) => h,
                 Err(e) => return super::fail(e),
@@ -118,10 +115,7 @@ pub fn run(cmd: Command) -> ExitCode {
             }
         }
         Command::Sessions { db, name, revoke } => {
-            let (db, _) = match super::open(&db) {
-                Ok(x) => x,
-                Err(e) => return super::fail(e),
-            };
+            let (db, _) = open_or_exit!(&db);
             let done = db.write_blocking(|tx| {
                 if tx.users().credentials(&name)?.is_none() {
                     return Ok(None);
@@ -173,10 +167,7 @@ fn set_disabled(
     disabled: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ExitCode {
-    let (db, _) = match super::open(&db) {
-        Ok(x) => x,
-        Err(e) => return super::fail(e),
-    };
+    let (db, _) = open_or_exit!(&db);
     let done = db.write_blocking(|tx| {
         let before = tx.users().set_disabled(&name, disabled, now)?;
         if let Some(b) = before {

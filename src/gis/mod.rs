@@ -9,6 +9,14 @@ pub mod repair;
 pub mod source;
 
 use geo::orient::{Direction, Orient};
+
+/// Sends GDAL's own warnings (laundered names, driver notes) to the debug log: they are for
+/// debugging, not for the person importing or exporting. Once per process.
+pub fn quiet_gdal_warnings() {
+    gdal::config::set_error_handler(|class, _, msg| {
+        tracing::debug!(?class, "GDAL: {msg}");
+    });
+}
 use geo::{GeodesicArea, Geometry};
 
 /// A polygon's area in square metres on the ellipsoid (geo's geodesic area: never planar

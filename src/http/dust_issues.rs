@@ -52,12 +52,7 @@ async fn report(
             Ok::<_, Error>((r.created, service::feature(&r.issue, &actor, now)))
         })
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(feature)))
+    Ok(super::case::reported(created, feature))
 }
 
 /// The query parameters `GET /api/dust/issues` takes.
@@ -133,19 +128,12 @@ async fn show(
             let layer = service::layer(&registry)?;
             let issue = service::find_visible(c, layer, &actor, &id)?
                 .ok_or_else(|| Error::not_found("dust_issue"))?;
-            let mut feature = service::feature(&issue, &actor, now);
-            let events = service::events_for(c.dust_issues().events(&issue.uuid)?, &actor);
-            let photos: Vec<Value> = c
-                .photos()
-                .for_subject(Subject::DustIssue, &issue.uuid)?
-                .iter()
-                .map(|p| super::photos::photo_json(p, &actor))
-                .collect();
-            if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
-                p.insert("events".into(), json!(events));
-                p.insert("photos".into(), json!(photos));
-            }
-            Ok::<_, Error>(feature)
+            let feature = service::feature(&issue, &actor, now);
+            let events = json!(service::events_for(
+                c.dust_issues().events(&issue.uuid)?,
+                &actor
+            ));
+            super::case::with_history(c, feature, events, Subject::DustIssue, &issue.uuid, &actor)
         })
         .await?;
     Ok(axum::Json(v))

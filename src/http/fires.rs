@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
 use crate::store::features::Visible;
 use crate::store::fires::{self as store, FireFilter};
+use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -54,12 +55,7 @@ async fn report(
         p.insert("nearby_open".into(), json!(reported.nearby_open));
         p.insert("nearby_cleared".into(), json!(reported.nearby_cleared));
     }
-    let status = if reported.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(feature)))
+    Ok(super::case::reported(reported.created, feature))
 }
 
 /// The rules in force, for forms and hints (threshold, radius, GPS limit, treatment methods).
@@ -89,19 +85,9 @@ async fn show(
                 return Err(Error::not_found("fire"));
             };
             let state = c.fires().state(&f)?;
-            let mut feature = service::feature(&f, &actor, now, &rules, Some(&state));
-            let events = service::events_for(c.fires().events(&f.id)?, &actor);
-            let photos: Vec<Value> = c
-                .photos()
-                .for_subject(crate::store::photos::Subject::Fire, &f.id)?
-                .iter()
-                .map(|p| super::photos::photo_json(p, &actor))
-                .collect();
-            if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
-                p.insert("events".into(), json!(events));
-                p.insert("photos".into(), json!(photos));
-            }
-            Ok(feature)
+            let feature = service::feature(&f, &actor, now, &rules, Some(&state));
+            let events = json!(service::events_for(c.fires().events(&f.id)?, &actor));
+            super::case::with_history(c, feature, events, Subject::Fire, &f.id, &actor)
         })
         .await?;
     Ok(axum::Json(v))

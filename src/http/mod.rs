@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod case;
 pub mod clearance;
 pub mod collections;
 pub mod dust;

@@ -151,10 +151,8 @@ mod tests {
         }
     }
 
-    /// Every error code the code names (`invalid("…")`, `bad_request("…")`, `Kind::…, "…"`,
-    /// `not_allowed("…"`) has a message `error.…`, and every `not_found("…")` a `what.…`.
-    #[test]
-    fn every_key_the_code_uses_is_translated() {
+    /// The text of every Rust source file under `src/`.
+    fn rust_sources() -> Vec<String> {
         fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
             for e in std::fs::read_dir(dir).expect("src").flatten() {
                 let p = e.path();
@@ -170,6 +168,14 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
             &mut sources,
         );
+        sources
+    }
+
+    /// Every error code the code names (`invalid("…")`, `bad_request("…")`, `Kind::…, "…"`,
+    /// `not_allowed("…"`) has a message `error.…`, and every `not_found("…")` a `what.…`.
+    #[test]
+    fn every_key_the_code_uses_is_translated() {
+        let sources = rust_sources();
         let mut missing = std::collections::BTreeSet::new();
         for src in &sources {
             for (marker, prefix) in [
@@ -274,21 +280,7 @@ mod tests {
     /// the tables' namespaces has a message (error codes are checked above, by their code).
     #[test]
     fn every_literal_key_the_code_names_is_translated() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).expect("src").flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(std::fs::read_to_string(&p).expect("read"));
-                }
-            }
-        }
-        let mut sources = vec![];
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut sources,
-        );
+        let sources = rust_sources();
         let namespaces: std::collections::BTreeSet<&str> = ZH
             .keys()
             .filter_map(|k| k.split('.').next())

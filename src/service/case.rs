@@ -255,20 +255,50 @@ impl Intake {
     }
 }
 
-/// Whether an action sent with client id `client_id` was already applied: the event stored
-/// under that id (its case and hash), if any. The same action again → `Ok(true)` (answer as
-/// before, write nothing); the id used for something else → 409.
-pub fn replayed(
-    client_id: &str,
-    stored: Option<(&str, Option<&str>)>,
-    case_id: &str,
-    hash: &str,
-) -> Result<bool> {
-    match stored {
-        None => Ok(false),
-        Some((case, h)) if case == case_id && h == Some(hash) => Ok(true),
-        Some(_) => {
-            Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", client_id.to_string()))
+/// An action as sent to a case, recognised: its client-made id (a retried submission is applied
+/// once) and the hash a retry must match.
+pub struct Sent {
+    pub client_id: Option<String>,
+    pub hash: String,
+}
+
+impl Sent {
+    /// `case` names the case in the hash (`{"fire": id, "input": …}`), so one client id can never
+    /// stand for actions on two cases.
+    pub fn new(
+        id: Option<&str>,
+        case: (&str, &str),
+        input: &impl serde::Serialize,
+    ) -> Result<Sent> {
+        let client_id = client_id(id.map(|s| Value::String(s.into())).as_ref(), "id")?;
+        let mut hashed = serde_json::Map::new();
+        hashed.insert(case.0.into(), case.1.into());
+        hashed.insert("input".into(), json!(input));
+        Ok(Sent {
+            client_id,
+            hash: content_hash(&Value::Object(hashed)),
+        })
+    }
+
+    /// Whether it was already applied to case `case_id`: `stored` finds the event recorded under
+    /// a client id (its case and hash). The same action again → `true` (answer as before, write
+    /// nothing); the id used for something else → 409.
+    pub fn replayed(
+        &self,
+        case_id: &str,
+        stored: impl FnOnce(&str) -> crate::store::Result<Option<(String, Option<String>)>>,
+    ) -> Result<bool> {
+        let Some(cid) = &self.client_id else {
+            return Ok(false);
+        };
+        match stored(cid)? {
+            None => Ok(false),
+            Some((case, h)) if case == case_id && h.as_deref() == Some(self.hash.as_str()) => {
+                Ok(true)
+            }
+            Some(_) => {
+                Err(Error::new(Kind::Conflict, "idempotency_conflict").arg("id", cid.clone()))
+            }
         }
     }
 }
@@ -364,10 +394,28 @@ mod tests {
 
     #[test]
     fn a_replayed_action_is_recognised_and_a_reused_id_refused() {
-        assert!(!replayed("c", None, "case", "h").expect("new"));
-        assert!(replayed("c", Some(("case", Some("h"))), "case", "h").expect("same"));
-        assert!(replayed("c", Some(("other", Some("h"))), "case", "h").is_err());
-        assert!(replayed("c", Some(("case", Some("x"))), "case", "h").is_err());
+        let id = "8f14e45f-ceea-467f-a0e6-64f2d4c0b5a1";
+        let sent = Sent::new(Some(id), ("fire", "case"), &json!({"action": "x"})).expect("sent");
+        let h = Some(sent.hash.clone());
+        assert!(!sent.replayed("case", |_| Ok(None)).expect("new"));
+        assert!(
+            sent.replayed("case", |_| Ok(Some(("case".into(), h.clone()))))
+                .expect("same")
+        );
+        assert!(
+            sent.replayed("case", |_| Ok(Some(("other".into(), h.clone()))))
+                .is_err()
+        );
+        assert!(
+            sent.replayed("case", |_| Ok(Some(("case".into(), Some("x".into())))))
+                .is_err()
+        );
+        let anonymous = Sent::new(None, ("fire", "case"), &json!({})).expect("sent");
+        assert!(
+            !anonymous
+                .replayed("case", |_| panic!("not looked up"))
+                .expect("no id")
+        );
     }
 
     #[test]

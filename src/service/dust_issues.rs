@@ -183,16 +183,13 @@ pub fn act(
     let layer = layer(ctx.registry)?;
     let issue = find_visible(tx, layer, actor, id_or_code)?
         .ok_or_else(|| Error::not_found("dust_issue"))?;
-    let client_id = case::client_id(input.id.clone().map(Value::String).as_ref(), "id")?;
-    let hash = case::content_hash(&json!({"issue": issue.uuid, "input": input}));
-    if let Some(cid) = &client_id {
-        let done = tx.dust_issues().event_by_client_id(cid)?;
-        let stored = done
-            .as_ref()
-            .map(|e| (e.issue.as_str(), e.request_hash.as_deref()));
-        if case::replayed(cid, stored, &issue.uuid, &hash)? {
-            return Ok(issue);
-        }
+    let sent = case::Sent::new(input.id.as_deref(), ("issue", &issue.uuid), input)?;
+    let done = |cid: &str| {
+        let e = tx.dust_issues().event_by_client_id(cid)?;
+        Ok(e.map(|e| (e.issue, e.request_hash)))
+    };
+    if sent.replayed(&issue.uuid, done)? {
+        return Ok(issue);
     }
     let action: Action = case::action(&input.action, KEYS.subject)?;
     let note = input
@@ -227,7 +224,7 @@ pub fn act(
     )?;
     let event = IssueEvent {
         issue: issue.uuid.clone(),
-        client_id,
+        client_id: sent.client_id,
         at: ts(at),
         received_at: Some(ts(now)),
         actor: actor.username.clone(),
@@ -236,7 +233,7 @@ pub fn act(
         from: Some(issue.status.as_str().into()),
         to: to.as_str().into(),
         note: note.map(String::from),
-        request_hash: Some(hash),
+        request_hash: Some(sent.hash),
         ..Default::default()
     };
     let event_id = tx.dust_issues().append_event(&event)?;

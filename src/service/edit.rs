@@ -346,22 +346,17 @@ mod tests {
     use crate::domain::role::Role;
     use crate::i18n::Lang;
     use crate::service::import::import_geojson;
-    use crate::store::gpkg;
-    use crate::store::sqlite::SqliteTx;
+    use crate::store::sqlite::{SqliteTx, testing};
     use serde_json::json;
 
     fn db() -> (rusqlite::Connection, Registry) {
         let registry = Registry::builtin().expect("layers");
-        let mut conn = rusqlite::Connection::open_in_memory().expect("db");
-        gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+        let (conn, _) = testing::memory();
         import_geojson(
             &SqliteTx::new(&conn),
             &registry,
             "districts",
-            district,
+            testing::WUDA,
             Lang::En,
         )
         .expect("district");

@@ -266,8 +266,7 @@ mod tests {
     /// A database with one district and a manager, for the hooks in the fire use cases.
     fn city() -> (Connection, crate::layers::Registry) {
         let (conn, registry) = db();
-        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+        let district = crate::store::sqlite::testing::WUDA;
         crate::service::import::import_geojson(
             &SqliteTx::new(&conn),
             &registry,

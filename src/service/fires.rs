@@ -289,16 +289,15 @@ pub fn act(
         .get(fire_id)?
         .filter(|f| visible(actor, f, now, ctx.rules))
         .ok_or_else(|| Error::not_found("fire"))?;
-    let client_id = case::client_id(input.id.clone().map(Value::String).as_ref(), "id")?;
-    let hash = case::content_hash(&json!({"fire": fire.id, "input": input}));
-    if let Some(cid) = &client_id {
-        let done = tx.fires().event_by_client_id(cid)?;
-        let stored = done
-            .as_ref()
-            .map(|e| (e.fire.as_str(), e.request_hash.as_deref()));
-        if case::replayed(cid, stored, &fire.id, &hash)? {
-            return Ok(fire);
-        }
+    let sent = case::Sent::new(input.id.as_deref(), ("fire", &fire.id), input)?;
+    let done = |cid: &str| {
+        Ok(tx
+            .fires()
+            .event_by_client_id(cid)?
+            .map(|e| (e.fire, e.request_hash)))
+    };
+    if sent.replayed(&fire.id, done)? {
+        return Ok(fire);
     }
     let action: Action = case::action(&input.action, KEYS.subject)?;
     let mut req = Request {
@@ -404,7 +403,7 @@ pub fn act(
         );
     let event = EventRecord {
         fire: fire.id.clone(),
-        client_id,
+        client_id: sent.client_id,
         at: ts(at),
         received_at: Some(ts(now)),
         actor: actor.username.clone(),
@@ -427,7 +426,7 @@ pub fn act(
             .and_then(|r| serde_json::to_value(r).ok()),
         deadline: if late { None } else { outcome.deadline.map(ts) },
         reignited: !late && outcome.reignited,
-        request_hash: Some(hash),
+        request_hash: Some(sent.hash),
         ..Default::default()
     };
     let event_id = tx.fires().append_event(&event)?;

@@ -508,20 +508,14 @@ fn unchanged(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::gpkg;
     use crate::store::sqlite::SqliteTx;
     use rusqlite::Connection;
 
     fn db() -> (Connection, Registry) {
-        let registry = Registry::builtin().expect("layers");
-        let mut conn = Connection::open_in_memory().expect("db");
-        gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        (conn, registry)
+        crate::store::sqlite::testing::memory()
     }
 
-    const DISTRICT: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-        "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+    const DISTRICT: &str = crate::store::sqlite::testing::WUDA;
 
     fn mines(extra: &str) -> String {
         format!(

@@ -113,7 +113,6 @@ fn reroute_fires(
 mod tests {
     use super::*;
     use crate::domain::role::{Actor, Role};
-    use crate::layers::Registry;
     use crate::service::fires::{Ctx, report};
     use crate::service::import::import_geojson;
     use crate::store::sqlite::SqliteTx;
@@ -121,12 +120,8 @@ mod tests {
 
     #[test]
     fn a_new_mining_right_takes_the_open_fires_and_violations_inside_it() {
-        let registry = Registry::builtin().expect("layers");
-        let mut conn = rusqlite::Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        let district = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;
+        let (conn, registry) = crate::store::sqlite::testing::memory();
+        let district = crate::store::sqlite::testing::WUDA;
         import_geojson(
             &crate::store::sqlite::SqliteTx::new(&conn),
             &registry,

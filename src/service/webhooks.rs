@@ -495,11 +495,7 @@ pub(crate) mod tests {
     use rusqlite::Connection;
 
     pub(crate) fn db() -> (Connection, crate::layers::Registry) {
-        let registry = crate::layers::Registry::builtin().expect("layers");
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::gpkg::register_functions(&conn).expect("fns");
-        crate::store::schema::migrate(&mut conn, &registry).expect("migrate");
-        (conn, registry)
+        crate::store::sqlite::testing::memory()
     }
 
     pub(crate) fn hook(conn: &Connection, kinds: &[&str]) -> Webhook {

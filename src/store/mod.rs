@@ -152,10 +152,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .unwrap_or_else(|e| Err(StoreError::Worker(e.to_string()).into()))
+        self.off_executor(move |db| db.write_blocking(f)).await
     }
 
     /// [`Db::read_blocking`] off the async executor.
@@ -167,8 +164,20 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.off_executor(move |db| db.read_blocking(f)).await
+    }
+
+    /// Runs blocking store work on a blocking thread, never on an executor thread.
+    async fn off_executor<T, E>(
+        &self,
+        f: impl FnOnce(&Db) -> std::result::Result<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.read_blocking(f))
+        tokio::task::spawn_blocking(move || f(&db))
             .await
             .unwrap_or_else(|e| Err(StoreError::Worker(e.to_string()).into()))
     }

@@ -3,14 +3,15 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
 
-use super::{Op, actor_for, index, io, patrol, replay_order};
+use super::{Replayer, Step, actor_for, index, patrol, replay};
+use crate::domain::role::Actor;
 use crate::error::{Error, Result};
-use crate::i18n::Lang;
 use crate::layers::Registry;
 use crate::service::dust_issues::{ActionInput, Ctx, act, report};
-use crate::store::Db;
+use crate::store::{Db, Tx};
 
 /// Replays the sample violations into `db`, times shifted as the fires' are.
 pub(super) fn build(
@@ -23,38 +24,49 @@ pub(super) fn build(
     if !path.exists() {
         return Ok(());
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-    let (ops, shift) = replay_order(&text, "uuid", false, now)?;
     let index = index(db)?;
-    let issue_rules = db.read_blocking(|c| crate::service::rules::dust_issues(c))?;
+    let rules = db.read_blocking(|tx| crate::service::rules::dust_issues(tx))?;
     let ctx = Ctx {
         registry,
         index: &index,
-        rules: &issue_rules,
+        rules: &rules,
     };
-    let patrol = patrol();
-    db.write_blocking(|tx| {
-        for op in ops {
-            let at = op.at() + shift;
-            match op {
-                Op::Report { feature, .. } => {
-                    report(tx, &ctx, &patrol, &feature, at)?;
-                }
-                Op::Step { id: uuid, step, .. } => {
-                    let issue = crate::store::Tx::dust_issues(tx).get(&uuid)?.ok_or_else(|| Error::not_found("dust_issue"))?;
-                    let actor = actor_for(&step.actor, &issue.responsible);
-                    let input = ActionInput {
-                        action: step.action.clone(),
-                        note: step.text("note"),
-                        id: None,
-                        observed_at: None,
-                    };
-                    act(tx, &ctx, &actor, &uuid, &input, at).inspect_err(|e| {
-                        tracing::error!(issue = %issue.code, action = %step.action, "sample step refused: {}", e.message(Lang::En));
-                    })?;
-                }
-            }
-        }
-        Ok::<_, Error>(())
-    })
+    let with = Issues {
+        ctx,
+        patrol: patrol(),
+    };
+    replay(db, &path, "uuid", false, now, &with, |_| Ok(()))
+}
+
+struct Issues<'a> {
+    ctx: Ctx<'a>,
+    patrol: Actor,
+}
+
+impl Replayer for Issues<'_> {
+    fn report(&self, tx: &dyn Tx, feature: &Value, at: DateTime<Utc>) -> Result<()> {
+        report(tx, &self.ctx, &self.patrol, feature, at).map(|_| ())
+    }
+
+    fn step(
+        &self,
+        tx: &dyn Tx,
+        uuid: &str,
+        step: &Step,
+        at: DateTime<Utc>,
+        _shift: Duration,
+    ) -> Result<()> {
+        let issue = tx
+            .dust_issues()
+            .get(uuid)?
+            .ok_or_else(|| Error::not_found("dust_issue"))?;
+        let actor = actor_for(&step.actor, &issue.responsible);
+        let input = ActionInput {
+            action: step.action.clone(),
+            note: step.text("note"),
+            id: None,
+            observed_at: None,
+        };
+        act(tx, &self.ctx, &actor, uuid, &input, at).map(|_| ())
+    }
 }

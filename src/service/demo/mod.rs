@@ -19,7 +19,7 @@ use crate::i18n::Lang;
 use crate::layers::Registry;
 use crate::service::import::import_geojson;
 use crate::store::users::{self, NewUser};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, Tx};
 
 /// A demo account: (username, password, role, district, holder).
 pub type Account = (
@@ -194,6 +194,48 @@ fn replay_order(
     let shift =
         Duration::days((local_date(now) - local_date(newest)).num_days() - 1).max(Duration::zero());
     Ok((ops, shift))
+}
+
+/// What a replay does with each kind of op, inside its transaction, at the op's time moved
+/// forward by `shift` (dates a step carries move with it).
+trait Replayer {
+    fn report(&self, tx: &dyn Tx, feature: &Value, at: DateTime<Utc>) -> Result<()>;
+    fn step(
+        &self,
+        tx: &dyn Tx,
+        case: &str,
+        step: &Step,
+        at: DateTime<Utc>,
+        shift: Duration,
+    ) -> Result<()>;
+}
+
+/// Replays the sample cases of `samples/{file}` (each keyed by its property `id`) in one write
+/// transaction, in time order, times moved forward by the shift [`replay_order`] finds; then
+/// `finish`. A step the rules refuse stops the build, named in the log.
+fn replay(
+    db: &Db,
+    path: &Path,
+    id: &str,
+    untimed_ok: bool,
+    now: DateTime<Utc>,
+    with: &dyn Replayer,
+    finish: impl FnOnce(&dyn Tx) -> Result<()>,
+) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let (ops, shift) = replay_order(&text, id, untimed_ok, now)?;
+    db.write_blocking(|tx| {
+        for op in ops {
+            let at = op.at() + shift;
+            match op {
+                Op::Report { feature, .. } => with.report(tx, &feature, at)?,
+                Op::Step { id, step, .. } => with.step(tx, &id, &step, at, shift).inspect_err(|e| {
+                    tracing::error!(case = %id, action = %step.action, "sample step refused: {}", e.message(Lang::En));
+                })?,
+            }
+        }
+        finish(tx)
+    })
 }
 
 /// The responsibility index of the polygons imported so far.

@@ -391,11 +391,7 @@ mod tests {
             )
             .expect("import");
         };
-        import(
-            "districts",
-            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
-            "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#,
-        );
+        import("districts", crate::store::sqlite::testing::WUDA);
         import(
             "mines",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"旧矿","licence_no":"C1","holder":"旧公司","kind":"open_pit","status":"producing"},

@@ -18,6 +18,8 @@ pub mod schema;
 pub mod scope;
 pub mod settings;
 pub mod styles;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tracked;
 pub mod users;
 pub mod webhooks;

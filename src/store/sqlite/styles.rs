@@ -319,10 +319,7 @@ mod tests {
 
     #[test]
     fn styles_are_written_once_and_a_users_default_stays_default() {
-        let r = registry();
-        let mut conn = Connection::open_in_memory().expect("db");
-        super::super::gpkg::register_functions(&conn).expect("fns");
-        super::super::schema::migrate(&mut conn, &r).expect("migrate");
+        let (conn, r) = crate::store::sqlite::testing::memory();
         let n: i64 = conn
             .query_row(
                 "SELECT count(*) FROM layer_styles WHERE useAsDefault",

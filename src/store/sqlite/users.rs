@@ -255,16 +255,11 @@ mod tests {
     use rusqlite::Connection;
 
     use crate::domain::role::Role;
-    use crate::layers::Registry;
     use crate::store::sqlite::SqliteTx;
     use crate::store::users::{NewUser, SESSION_DAYS, UserError, Users, add, verify};
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::store::sqlite::gpkg::register_functions(&conn).expect("fns");
-        crate::store::sqlite::schema::migrate(&mut conn, &Registry::builtin().expect("layers"))
-            .expect("migrate");
-        conn
+        crate::store::sqlite::testing::memory().0
     }
 
     #[test]

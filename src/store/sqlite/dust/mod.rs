@@ -22,9 +22,5 @@ fn point(blob: Option<Vec<u8>>) -> Option<Point<f64>> {
 /// A migrated database in memory, for unit tests.
 #[cfg(test)]
 pub(crate) fn memory() -> rusqlite::Connection {
-    let mut conn = rusqlite::Connection::open_in_memory().expect("db");
-    gpkg::register_functions(&conn).expect("functions");
-    let registry = crate::layers::Registry::builtin().expect("layers");
-    super::schema::migrate(&mut conn, &registry).expect("migrate");
-    conn
+    super::testing::memory().0
 }

@@ -1,0 +1,42 @@
+//! What the case routes share (fire points, dust violations): the answer to a report, and a
+//! case shown with its history — its events and photos as this reader may see them.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::domain::role::Actor;
+use crate::error::Result;
+use crate::store::Tx;
+use crate::store::photos::Subject;
+
+/// 201 with the new case, or 200 with the first one when the report was a retry.
+pub fn reported(created: bool, feature: Value) -> (StatusCode, axum::Json<Value>) {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(feature))
+}
+
+/// The case's feature with `events` (already as this reader may see them) and `photos`.
+pub fn with_history(
+    tx: &dyn Tx,
+    mut feature: Value,
+    events: Value,
+    subject: Subject,
+    id: &str,
+    reader: &Actor,
+) -> Result<Value> {
+    let photos: Vec<Value> = tx
+        .photos()
+        .for_subject(subject, id)?
+        .iter()
+        .map(|p| super::photos::photo_json(p, reader))
+        .collect();
+    if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
+        p.insert("events".into(), events);
+        p.insert("photos".into(), json!(photos));
+    }
+    Ok(feature)
+}
