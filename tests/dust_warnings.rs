@@ -1,6 +1,6 @@
 //! Dust warnings beyond districts, compliance checks, the dust map's monitors and suggestions,
 //! and the alerts as an OGC API collection, on the demo (whose monitors carry three days of
-//! synthetic readings: see `service::demo_dust`).
+//! synthetic readings: see `service::demo::dust`).
 #![allow(clippy::unwrap_used)]
 
 mod common;

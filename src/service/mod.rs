@@ -4,7 +4,6 @@
 pub mod boundaries;
 pub mod case;
 pub mod demo;
-pub mod demo_dust;
 pub mod dust;
 pub mod dust_issues;
 pub mod edit;

@@ -2,6 +2,7 @@
 //! and dust violation replayed through the same rules as live reports (so their histories are
 //! ones the rules allow), and the demo's dust monitors with synthetic readings.
 
+mod dust;
 mod dust_issues;
 mod fires;
 
@@ -266,5 +267,5 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
     })?;
     fires::build(db, registry, samples, now)?;
     dust_issues::build(db, registry, samples, now)?;
-    crate::service::demo_dust::build(db, registry, samples, now)
+    dust::build(db, registry, samples, now)
 }

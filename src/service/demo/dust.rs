@@ -64,7 +64,12 @@ fn round(v: f64) -> f64 {
 }
 
 /// Registers the sample monitors, stores their readings and runs the exceedance check once.
-pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -> Result<()> {
+pub(super) fn build(
+    db: &Db,
+    registry: &Registry,
+    samples: &Path,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let path = samples.join("dust_monitors.geojson");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::invalid("bad_body").arg("detail", format!("{}: {e}", path.display()))
@@ -108,7 +113,7 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
             tx.dust_readings().insert(device, &readings)?;
         }
         let index = ResponsibilityIndex::new(tx.areas().load()?);
-        super::dust::alerts::check(tx, &index, now)?;
+        crate::service::dust::alerts::check(tx, &index, now)?;
         Ok::<_, Error>(())
     })
 }
