@@ -92,16 +92,12 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| std::format!("{b:02x}")).collect()
-}
-
 /// Size and SHA-256 of a file, read in pieces (a database may be large).
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut f = File::open(path)?;
     let mut h = Sha256::new();
     let n = std::io::copy(&mut f, &mut h)?;
-    Ok((n, hex(&h.finalize())))
+    Ok((n, hex::encode(h.finalize())))
 }
 
 /// Copies `src` to the new file `dst`, synced, and returns what was copied: size and SHA-256.
@@ -121,7 +117,7 @@ fn copy_hashed(src: &Path, dst: &Path) -> std::io::Result<(u64, String)> {
         n += k as u64;
     }
     to.sync_all()?;
-    Ok((n, hex(&h.finalize())))
+    Ok((n, hex::encode(h.finalize())))
 }
 
 /// Makes renames and new names in a folder durable.
@@ -269,7 +265,7 @@ fn backup(db: &Path, out: &Path) -> Result<String, String> {
             ("fires", count("fire_points")),
             ("photos", count("photos")),
             ("files", (manifest.files.len() - 1).to_string()),
-            ("manifest", hex(&Sha256::digest(&text))),
+            ("manifest", hex::encode(Sha256::digest(&text))),
         ],
     ))
 }

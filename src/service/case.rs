@@ -131,10 +131,7 @@ pub fn observed_time(
 
 /// SHA-256 of canonical JSON (serde_json sorts object keys), to tell a retry from a new request.
 pub fn content_hash(v: &Value) -> String {
-    Sha256::digest(v.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
 }
 
 /// A client-made id (UUID) as sent in `field`: absent or null → none; anything else must be a

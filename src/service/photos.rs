@@ -121,10 +121,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed> {
     img.apply_orientation(orientation);
     let (exif_time, exif_lon, exif_lat) = exif.map(read_exif).unwrap_or_default();
     Ok(Processed {
-        sha256: Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: hex::encode(Sha256::digest(bytes)),
         format,
         width: img.width(),
         height: img.height(),

@@ -80,7 +80,10 @@ pub fn backoff(cfg: &Config, failed: u32) -> Duration {
 /// The signature header's value for a body: `sha256=` and the hex HMAC-SHA256 of the raw bytes
 /// under the webhook's secret.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hex(&hmac_sha256(secret.as_bytes(), body)))
+    format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(secret.as_bytes(), body))
+    )
 }
 
 /// Checks a signature header in constant time (what a receiver does; used by the tests).
@@ -88,7 +91,7 @@ pub fn verify(secret: &str, body: &[u8], header_value: &str) -> bool {
     let Some(hex_sig) = header_value.strip_prefix("sha256=") else {
         return false;
     };
-    let Some(sig) = unhex(hex_sig) else {
+    let Ok(sig) = hex::decode(hex_sig) else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -108,20 +111,6 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
         }
         Err(_) => vec![],
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
 }
 
 /// What a manager asks for.
@@ -186,7 +175,7 @@ pub fn register(tx: &dyn Tx, by: &str, new: NewWebhook, now: DateTime<Utc>) -> R
             );
         }
         Some(s) => s,
-        None => hex(&rand::random::<[u8; 32]>()),
+        None => hex::encode(rand::random::<[u8; 32]>()),
     };
     let created_at = ts(now);
     let id = tx.webhooks().insert(

@@ -133,20 +133,16 @@ pub trait Users {
     fn purge_sessions(&self, now: DateTime<Utc>) -> Result<usize>;
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What an engine stores of a session token: its SHA-256, in hex.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A new session token: 32 random bytes, in hex.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 /// Adds an account. A district officer needs a district code, an owner a holder name.

@@ -80,7 +80,7 @@ pub fn check_password(pw: &str) -> Result<()> {
 
 /// Bytes as lower-case hex (salts and tokens are drawn as random bytes and kept as hex).
 pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn sha256_hex(parts: &[&str]) -> String {
