@@ -1,27 +1,9 @@
 // Geometry for choosing test points: inside a polygon, away from other polygons and fires.
+// Distances and point-in-polygon are the app's own (web/js/geo.js).
 
-export function inRing([x, y], ring) {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [xi, yi] = ring[i];
-    const [xj, yj] = ring[j];
-    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
+import { distanceM, inGeometry } from '../../../web/js/geo.js';
 
-/** Point in a Polygon or MultiPolygon geometry (holes respected). */
-export function inGeometry(p, g) {
-  const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-  return polys.some(([outer, ...holes]) => inRing(p, outer) && !holes.some((h) => inRing(p, h)));
-}
-
-export function distanceM([lon1, lat1], [lon2, lat2]) {
-  const rad = Math.PI / 180;
-  const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2
-    + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
-  return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
-}
+export { distanceM, inGeometry };
 
 function bbox(g) {
   const pts = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat(2);
