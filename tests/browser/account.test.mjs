@@ -2,14 +2,13 @@
 // page's language, other sessions ended), and a manager disables an account and reads the audit
 // log; other roles get no account or audit tabs, and the server refuses them anyway.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { startServer, launchBrowser, newContext, signIn, watch, PASSWORDS, ROOT } from './lib/harness.mjs';
+import { useDemo, login, PASSWORDS, ROOT } from './lib/harness.mjs';
 
-let server;
-let browser;
+const demo = useDemo();
 const SHOTS = path.resolve(ROOT, process.env.SCREENSHOTS ?? 'test-results/screenshots');
 
 /** A screenshot for people to look at (test-results/screenshots, or SCREENSHOTS=folder). */
@@ -18,27 +17,9 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function login(username, password) {
-  return fetch(`${server.base}/api/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }),
-  });
-}
-
 test('an owner changes their password in the account dialog; other sessions end', async () => {
-  const other = (await (await login('owner', PASSWORDS.owner)).json()).token;
-  const ctx = await newContext(browser, { lang: 'zh', viewport: { width: 820, height: 1180 } });
-  const page = await ctx.newPage();
-  const errors = watch(page);
-  await signIn(page, server.base, 'owner');
+  const other = (await (await login(demo.base, 'owner', PASSWORDS.owner)).json()).token;
+  const { ctx, page, problems: errors } = await demo.open('owner', { lang: 'zh', viewport: { width: 820, height: 1180 } });
   await page.click('button.who');
   const dlg = page.locator('dialog.account');
   await dlg.waitFor();
@@ -63,19 +44,16 @@ test('an owner changes their password in the account dialog; other sessions end'
   await dlg.locator('button[type=submit]').click();
   await dlg.waitFor({ state: 'detached' });
 
-  const me = await fetch(`${server.base}/api/me`, { headers: { Authorization: `Bearer ${other}` } });
+  const me = await fetch(`${demo.base}/api/me`, { headers: { Authorization: `Bearer ${other}` } });
   assert.equal(me.status, 401, 'the other session ended');
-  assert.equal((await login('owner', 'amber lantern seventeen')).status, 200);
+  assert.equal((await login(demo.base, 'owner', 'amber lantern seventeen')).status, 200);
   assert.equal((await page.evaluate(() => fetch('/api/me').then((r) => r.status))), 200, 'this one goes on');
   assert.deepEqual(errors, []);
   await ctx.close();
 });
 
 test('a manager disables an account and reads the audit log in the dialog (phone size, English)', async () => {
-  const ctx = await newContext(browser, { lang: 'en', viewport: { width: 390, height: 844 } });
-  const page = await ctx.newPage();
-  const errors = watch(page);
-  await signIn(page, server.base, 'manager');
+  const { ctx, page, problems: errors } = await demo.open('manager', { lang: 'en', viewport: { width: 390, height: 844 } });
   await page.click('button.who');
   const dlg = page.locator('dialog.account');
   await dlg.locator('.account-tabs button', { hasText: 'Accounts' }).click();
@@ -83,11 +61,11 @@ test('a manager disables an account and reads the audit log in the dialog (phone
   await row.waitFor();
   await row.locator('button', { hasText: 'Disable' }).click();
   await dlg.locator('tr.disabled', { hasText: 'patrol' }).waitFor();
-  assert.equal((await login('patrol', PASSWORDS.patrol)).status, 401, 'a disabled account cannot sign in');
+  assert.equal((await login(demo.base, 'patrol', PASSWORDS.patrol)).status, 401, 'a disabled account cannot sign in');
   await shot(page, 'account-users-phone');
   await dlg.locator('tr.disabled', { hasText: 'patrol' }).locator('button', { hasText: 'Enable' }).click();
   await dlg.locator('tr:not(.disabled)', { hasText: 'patrol' }).locator('button', { hasText: 'Disable' }).waitFor();
-  assert.equal((await login('patrol', PASSWORDS.patrol)).status, 200);
+  assert.equal((await login(demo.base, 'patrol', PASSWORDS.patrol)).status, 200);
 
   await dlg.locator('.account-tabs button', { hasText: 'Audit log' }).click();
   await dlg.locator('.account-audit tbody tr', { hasText: 'Account disabled' }).first().waitFor();
@@ -110,9 +88,9 @@ test('the server refuses the account list and the audit log to everyone but mana
   // The owner's password is the one the first test set.
   const now = { ...PASSWORDS, owner: 'amber lantern seventeen' };
   for (const role of ['district', 'owner', 'patrol']) {
-    const { token } = await (await login(role, now[role])).json();
+    const { token } = await (await login(demo.base, role, now[role])).json();
     for (const p of ['/api/users', '/api/audit', '/api/audit.csv']) {
-      const r = await fetch(`${server.base}${p}`, { headers: { Authorization: `Bearer ${token}` } });
+      const r = await fetch(`${demo.base}${p}`, { headers: { Authorization: `Bearer ${token}` } });
       assert.equal(r.status, 403, `${role} ${p}`);
     }
   }

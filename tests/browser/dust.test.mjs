@@ -4,59 +4,23 @@
 // rectified by the owner and verified by the patrol, a district officer without the warning
 // form, and every dust screen in Chinese and English with no raw key.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, tapMapAt, OWNER_HOLDER, DISTRICT_CODE, ROOT } from './lib/harness.mjs';
-import { pointsInside, inGeometry } from './lib/geo.mjs';
+import { useDemo, apiAs, tapMapAt, clickMapAt, OWNER_HOLDER, DISTRICT_CODE, ROOT } from './lib/harness.mjs';
+import { pointsInside, inGeometry, bbox, dumpsAndHeaps } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
-let server;
-let browser;
-let api;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  api = await apiAs(server.base, 'manager');
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo({ api: 'manager' });
+const { api } = demo;
 
 const STATE_RGB = { ok: 'rgb(46, 125, 50)', near: 'rgb(255, 143, 0)', over: 'rgb(198, 40, 40)', stale: 'rgb(158, 158, 158)', none: 'rgb(158, 158, 158)' };
-
-async function page(role, { lang = 'zh', viewport = { width: 1440, height: 900 }, ...opts } = {}) {
-  const ctx = await newContext(browser, { lang, viewport, ...opts });
-  const p = await ctx.newPage();
-  const problems = watch(p);
-  await signIn(p, server.base, role);
-  return { ctx, p, problems };
-}
 
 /** Switches the dashboard or the owner's view to dust. */
 async function dustMode(p) {
   await p.click('.mode[data-mode=dust]');
   await p.locator('.mode.active[data-mode=dust]').waitFor();
-}
-
-/** Clicks the map at a lon/lat (the point must be in view). */
-async function clickMap(p, [lon, lat]) {
-  const pt = await p.evaluate(([la, lo]) => {
-    const c = window.qingling.map.latLngToContainerPoint([la, lo]);
-    return { x: c.x, y: c.y };
-  }, [lat, lon]);
-  const box = await p.locator('.leaflet-container').boundingBox();
-  await p.mouse.click(box.x + pt.x, box.y + pt.y);
-}
-
-function bbox(g) {
-  const pts = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat(2);
-  const xs = pts.map((q) => q[0]);
-  const ys = pts.map((q) => q[1]);
-  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
 /** The owner's mine (the demo owner's holder), as a GeoJSON Feature. */
@@ -73,7 +37,7 @@ test('the manager sees the monitors coloured by their state and opens a chart wi
   const placed = monitors.filter((m) => Array.isArray(m.position));
   const withData = placed.find((m) => m.latest) ?? assert.fail('a monitor with readings');
 
-  const { ctx, p, problems } = await page('manager');
+  const { ctx, page: p, problems } = await demo.open('manager');
   await dustMode(p);
   await p.waitForFunction((n) => document.querySelectorAll('.monitor-icon').length === n, placed.length);
   // Each square has the API's state and its colour.
@@ -123,7 +87,7 @@ test('a warning for an area drawn on the map restricts the owner\'s mine, and th
   const pad = Math.max(x1 - x0, y1 - y0) * 0.05 + 0.0005;
   const corners = [[x0 - pad, y0 - pad], [x1 + pad, y0 - pad], [x1 + pad, y1 + pad], [x0 - pad, y1 + pad]];
 
-  const { ctx, p, problems } = await page('manager');
+  const { ctx, page: p, problems } = await demo.open('manager');
   await dustMode(p);
   await p.click('.dust-tab[data-dust-tab=warnings]');
   await p.click('button.new-warning');
@@ -133,7 +97,7 @@ test('a warning for an area drawn on the map restricts the owner\'s mine, and th
   await p.evaluate(([a, b, c, d]) => window.qingling.map.fitBounds([[b, a], [d, c]], { padding: [60, 60], animate: false }), [x0 - pad, y0 - pad, x1 + pad, y1 + pad]);
   await p.waitForTimeout(200);
   await form.locator('button.draw-start').click();
-  for (const c of corners) await clickMap(p, c);
+  for (const c of corners) await clickMapAt(p, c);
   assert.equal(await p.locator('.area-status').getAttribute('data-state'), 'drawing');
   assert.equal(await p.locator('.leaflet-popup').count(), 0, 'drawing opens no popups');
   await form.locator('button.draw-finish').click();
@@ -159,15 +123,15 @@ test('a warning for an area drawn on the map restricts the owner\'s mine, and th
   assert.equal(await card.locator('.count-acknowledged').getAttribute('data-n'), '0');
 
   // The owner: a banner, the restriction with its measures, acknowledged with one tap.
-  const o = await page('owner');
-  const banner = o.p.locator('.restriction-banner');
+  const o = await demo.open('owner');
+  const banner = o.page.locator('.restriction-banner');
   await banner.waitFor();
   await banner.locator('button.show-restrictions').click();
-  const rc = o.p.locator(`.restriction-card[data-warning="${warningId}"][data-mine="${mine.properties.licence_no}"]`);
+  const rc = o.page.locator(`.restriction-card[data-warning="${warningId}"][data-mine="${mine.properties.licence_no}"]`);
   await rc.waitFor();
   assert.ok(await rc.locator('.measures li').count() >= 3, 'the orange level\'s measures');
   await rc.locator('button.acknowledge').click();
-  await o.p.locator(`.restriction-card.acknowledged[data-warning="${warningId}"][data-mine="${mine.properties.licence_no}"]`).waitFor();
+  await o.page.locator(`.restriction-card.acknowledged[data-warning="${warningId}"][data-mine="${mine.properties.licence_no}"]`).waitFor();
   const mineR = (await api('/api/dust/restrictions')).data.restrictions.find((r) => r.warning === warningId && r.mine === mine.properties.licence_no);
   assert.ok(mineR.acknowledged_at, 'acknowledged on the server');
   assert.equal(mineR.acknowledged_by, 'owner');
@@ -196,7 +160,7 @@ test('the patrol records a compliance check on a restricted mine, through the ou
   const r = issued.data.restrictions.find((x) => x.mine === mine.properties.licence_no) ?? assert.fail('a restriction on the owner\'s mine');
   const [pt] = pointsInside(mine.geometry, { n: 1 });
 
-  const { ctx, p, problems } = await page('patrol', { viewport: { width: 1024, height: 768 } });
+  const { ctx, page: p, problems } = await demo.open('patrol', { viewport: { width: 1024, height: 768 } });
   await p.click('.tab[data-tab=dust]');
   await tapMapAt(p, pt, 15);
   await p.locator('.dust-patrol .position-text[data-source=map]').waitFor();
@@ -226,16 +190,15 @@ test('the patrol records a compliance check on a restricted mine, through the ou
 
 test('a violation logged offline with a photo arrives once; the owner rectifies it and the patrol verifies it', async () => {
   const { mine, others } = await ownerMine();
-  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
   const existing = (await api('/api/dust/issues')).data.features;
   const [pt] = pointsInside(mine.geometry, {
-    avoid: [...others.map((m) => m.geometry), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
+    avoid: [...others.map((m) => m.geometry), ...(await dumpsAndHeaps(api))],
     away: existing.map((f) => f.geometry.coordinates),
     clearM: 60,
   });
   assert.ok(pt && inGeometry(pt, mine.geometry));
 
-  const { ctx, p, problems } = await page('patrol', { viewport: { width: 1024, height: 768 } });
+  const { ctx, page: p, problems } = await demo.open('patrol', { viewport: { width: 1024, height: 768 } });
   await p.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
   await p.click('.tab[data-tab=dust]');
   await ctx.setOffline(true);
@@ -272,22 +235,22 @@ test('a violation logged offline with a photo arrives once; the owner rectifies 
   assert.equal(issue.properties.responsible.name, OWNER_HOLDER);
 
   // The owner starts, then reports it rectified with a note and a photo.
-  const o = await page('owner');
-  await dustMode(o.p);
-  const card = o.p.locator(`.owner-issues .issue-card[data-uuid="${uuid}"]`);
+  const o = await demo.open('owner');
+  await dustMode(o.page);
+  const card = o.page.locator(`.owner-issues .issue-card[data-uuid="${uuid}"]`);
   await card.waitFor();
   await card.locator('button').click();
-  const detail = o.p.locator(`.issue-detail[data-uuid="${uuid}"]`);
+  const detail = o.page.locator(`.issue-detail[data-uuid="${uuid}"]`);
   await detail.waitFor();
   await detail.locator('button[data-action=start]').click();
   await detail.locator('form[data-action=start] button[type=submit]').click();
-  await o.p.locator(`.issue-detail[data-uuid="${uuid}"][data-status=rectifying]`).waitFor();
-  await o.p.click('.issue-detail button[data-action=rectified]');
-  await o.p.fill('.issue-detail form[data-action=rectified] textarea[name=note]', '测试：已全部苫盖');
-  await o.p.setInputFiles('.issue-detail form[data-action=rectified] input[type=file]', photoFile('covered.png', { seed: 32 }));
-  await o.p.locator('.issue-detail form[data-action=rectified] .photo-preview').waitFor();
-  await o.p.click('.issue-detail form[data-action=rectified] button[type=submit]');
-  await o.p.locator(`.issue-detail[data-uuid="${uuid}"][data-status=rectified]`).waitFor();
+  await o.page.locator(`.issue-detail[data-uuid="${uuid}"][data-status=rectifying]`).waitFor();
+  await o.page.click('.issue-detail button[data-action=rectified]');
+  await o.page.fill('.issue-detail form[data-action=rectified] textarea[name=note]', '测试：已全部苫盖');
+  await o.page.setInputFiles('.issue-detail form[data-action=rectified] input[type=file]', photoFile('covered.png', { seed: 32 }));
+  await o.page.locator('.issue-detail form[data-action=rectified] .photo-preview').waitFor();
+  await o.page.click('.issue-detail form[data-action=rectified] button[type=submit]');
+  await o.page.locator(`.issue-detail[data-uuid="${uuid}"][data-status=rectified]`).waitFor();
   const rectified = (await api(`/api/dust/issues/${uuid}`)).data.properties;
   assert.equal(rectified.status, 'rectified');
   assert.equal(rectified.photos.length, 2, 'the owner\'s photo joins the patrol\'s');
@@ -311,8 +274,8 @@ test('a violation logged offline with a photo arrives once; the owner rectifies 
 });
 
 test('a district officer sees its dust panels but no warning form', async () => {
-  const district = await apiAs(server.base, 'district');
-  const { ctx, p, problems } = await page('district');
+  const district = await apiAs(demo.base, 'district');
+  const { ctx, page: p, problems } = await demo.open('district');
   await dustMode(p);
   const monitors = (await district('/api/dust/monitors')).data.monitors;
   await p.waitForFunction((n) => document.querySelectorAll('.monitor-table tbody tr').length === n, monitors.length);
@@ -344,7 +307,7 @@ for (const lang of ['zh', 'en']) {
   test(`the dust screens show no raw key in ${lang === 'zh' ? 'Chinese' : 'English'}`, async () => {
     const texts = [];
     // Manager: every dust tab, a monitor's chart, the warning form, a violation.
-    let { ctx, p, problems } = await page('manager', { lang });
+    let { ctx, page: p, problems } = await demo.open('manager', { lang });
     await dustMode(p);
     await p.locator('.monitor-icon').first().waitFor();
     for (const tab of ['monitors', 'alerts', 'warnings', 'issues']) {
@@ -371,7 +334,7 @@ for (const lang of ['zh', 'en']) {
     await ctx.close();
 
     // Owner: the dust side.
-    ({ ctx, p, problems } = await page('owner', { lang }));
+    ({ ctx, page: p, problems } = await demo.open('owner', { lang }));
     await dustMode(p);
     await p.locator('.restriction-list > *').first().waitFor();
     texts.push(await screenText(p));
@@ -379,7 +342,7 @@ for (const lang of ['zh', 'en']) {
     await ctx.close();
 
     // Patrol: the three parts of the dust tab, and the outbox.
-    ({ ctx, p, problems } = await page('patrol', { lang, viewport: { width: 1024, height: 768 } }));
+    ({ ctx, page: p, problems } = await demo.open('patrol', { lang, viewport: { width: 1024, height: 768 } }));
     await p.click('.tab[data-tab=dust]');
     await p.evaluate(() => window.qingling.map.fire('click', { latlng: window.qingling.map.getCenter() }));
     await p.click('button[data-dust-kind=uncovered_truck]');

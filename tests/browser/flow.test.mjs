@@ -3,25 +3,14 @@
 // photo, and confirms it, the owner starts treatment and reports it controlled with a photo of
 // the work, and the manager's counts follow.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt, OWNER_HOLDER,
-} from './lib/harness.mjs';
-import { pointsInside } from './lib/geo.mjs';
+import { useDemo, waitForMarkers, tapMapAt, OWNER_HOLDER } from './lib/harness.mjs';
+import { inOwnersPit } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo({ api: 'manager' });
+const { api } = demo;
 
 const count = async (p, sel) => Number(await p.locator(sel).getAttribute('data-count'));
 
@@ -34,33 +23,19 @@ async function expectBurning(p, n) {
 }
 
 test('a patrol report with a photo reaches the manager with its responsible party and the photo, and the owner\'s treatment moves the counts', async () => {
-  const api = await apiAs(server.base, 'manager');
   // A point inside the owner's open-pit mine, outside every other polygon, away from every fire.
-  const items = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features;
-  const mines = await items('mines');
-  const target = mines.find((m) => m.properties.holder === OWNER_HOLDER && m.properties.name === '骆驼山示例露天煤矿');
-  assert.ok(target, 'the demo mine exists');
-  const others = [...mines.filter((m) => m !== target), ...(await items('waste_dumps')), ...(await items('gangue_heaps'))].map((f) => f.geometry);
-  const fires = (await api('/api/fires')).data.features.map((f) => f.geometry.coordinates);
-  const [point] = pointsInside(target.geometry, { avoid: others, away: fires, clearM: 120 });
+  const { mine: target, points: [point] } = await inOwnersPit(api, { clearM: 120 });
   assert.ok(point, 'found a free point in the mine');
 
   const before = (await api('/api/clearance')).data;
 
   // The manager's view first: the counter as it is.
-  const mctx = await newContext(browser);
-  const mp = await mctx.newPage();
-  const mProblems = watch(mp);
-  await signIn(mp, server.base, 'manager');
+  const { ctx: mctx, page: mp, problems: mProblems } = await demo.open('manager');
   await mp.waitForSelector('.burning-count');
   assert.equal(await count(mp, '.burning-count'), before.burning);
 
   // The patrol reports: point tapped on the map, kind, temperature, signs.
-  const pctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
-  const pp = await pctx.newPage();
-  const pProblems = watch(pp);
-  await signIn(pp, server.base, 'patrol');
-  await waitForMarkers(pp);
+  const { ctx: pctx, page: pp, problems: pProblems } = await demo.open('patrol', { viewport: { width: 1024, height: 768 }, markers: true });
   await tapMapAt(pp, point);
   await pp.locator('.position-text[data-source=map]').waitFor();
   assert.match(await pp.locator('.position .where').textContent(), new RegExp(target.properties.name), 'the form says which mine the point is in');
@@ -129,10 +104,7 @@ test('a patrol report with a photo reaches the manager with its responsible part
   await mp.locator('.detail .badge[data-status=confirmed]').waitFor();
 
   // The owner starts treatment and reports it controlled.
-  const octx = await newContext(browser);
-  const op = await octx.newPage();
-  const oProblems = watch(op);
-  await signIn(op, server.base, 'owner');
+  const { ctx: octx, page: op, problems: oProblems } = await demo.open('owner');
   const card = op.locator(`.fire-card[data-fire-id="${fireId}"]`);
   await card.waitFor();
   await card.locator('button').click();

@@ -1,11 +1,11 @@
 // Chinese and English: the two tables have the same keys, every key the code asks for exists,
 // and every view renders in both languages with no raw key on screen.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newContext, signIn, watch, waitForMarkers, ROOT } from './lib/harness.mjs';
+import { useDemo, ROOT } from './lib/harness.mjs';
 
 const table = (lang) => JSON.parse(fs.readFileSync(path.join(ROOT, 'web/i18n', `${lang}.json`), 'utf8'));
 const zh = table('zh');
@@ -39,16 +39,7 @@ test('every key the code looks up exists (literal keys, and some key for each dy
   for (const p of prefixes) assert.ok(Object.keys(zh).some((k) => k.startsWith(p)), `no key for ${p}…`);
 });
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo();
 
 // Anything on screen shaped like one of our keys (prefix.name) is an untranslated key.
 const prefixes = [...new Set(Object.keys(zh).map((k) => k.split('.')[0]))];
@@ -107,11 +98,7 @@ for (const lang of ['zh', 'en']) {
   test(`every view renders in ${lang === 'zh' ? 'Chinese' : 'English'} with no raw key`, async () => {
     const tbl = lang === 'zh' ? zh : en;
     for (const role of ['manager', 'district', 'owner', 'patrol']) {
-      const ctx = await newContext(browser, { lang });
-      const p = await ctx.newPage();
-      const problems = watch(p);
-      await signIn(p, server.base, role);
-      await waitForMarkers(p);
+      const { ctx, page: p, problems } = await demo.open(role, { lang, markers: true });
       assert.equal(await p.getAttribute('html', 'lang'), lang === 'zh' ? 'zh-CN' : 'en-GB');
       const text = await tour(p, role);
       const raw = [...new Set(text.match(keyPattern) ?? [])];
@@ -124,9 +111,7 @@ for (const lang of ['zh', 'en']) {
 }
 
 test('the language switch changes the whole screen and is remembered', async () => {
-  const ctx = await newContext(browser, { lang: 'zh' });
-  const p = await ctx.newPage();
-  await signIn(p, server.base, 'manager');
+  const { ctx, page: p } = await demo.open('manager', { lang: 'zh' });
   await p.waitForSelector('.burning-count');
   assert.match(await p.locator('.counter-label').textContent(), new RegExp(zh['clearance.burning']));
   await p.click('button.lang-switch');

@@ -2,36 +2,22 @@
 // the server's message when a reason is missing, and reassigning to a district; the photos as
 // evidence, flagged when taken far from the fire; the "as of" date redrawing the map.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, markerIds } from './lib/harness.mjs';
+import { useDemo, waitForMarkers, markerIds, clickFire } from './lib/harness.mjs';
 import { photoFile, photoForm } from './lib/image.mjs';
 
-let server;
-let browser;
-let api;
-let ctx;
+// One manager's page for all the tests (closed with the browser).
 let p;
 let problems;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  api = await apiAs(server.base, 'manager');
-  ctx = await newContext(browser);
-  p = await ctx.newPage();
-  problems = watch(p);
-  await signIn(p, server.base, 'manager');
-  await waitForMarkers(p);
+const demo = useDemo({
+  api: 'manager',
+  setup: async () => { ({ page: p, problems } = await demo.open('manager', { markers: true })); },
 });
-after(async () => {
-  await ctx?.close();
-  await browser?.close();
-  await server?.stop();
-});
+const { api } = demo;
 
 async function open(fire) {
-  await p.evaluate((id) => document.querySelector(`path.fire-marker[data-fire-id="${id}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), fire.id);
+  await clickFire(p, fire.id);
   await p.locator('.detail .fire-code', { hasText: fire.properties.code }).waitFor();
 }
 
@@ -154,9 +140,7 @@ test('the export tab downloads the fire ledger and GIS files with the filters on
   assert.equal(mines.type, 'FeatureCollection');
   assert.ok(mines.features.length > 0);
 
-  const owner = await newContext(browser);
-  const op = await owner.newPage();
-  await signIn(op, server.base, 'owner');
+  const { ctx: owner, page: op } = await demo.open('owner');
   await op.locator('.bell').waitFor();
   assert.equal(await op.locator('.tabs .tab[data-tab="export"]').count(), 0);
   const denied = await op.evaluate(async () => (await fetch('/api/export?layer=fire_points&format=GeoJSON')).status);

@@ -1,30 +1,21 @@
 // The map works on a network without the internet: no request leaves the server's origin, no
 // tiles are drawn unless /config.json names a tile source, and then they are.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, waitForMarkers } from './lib/harness.mjs';
+import { useDemo, signIn, waitForMarkers } from './lib/harness.mjs';
 
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo();
 
 test('with no tile source the map draws its layers on a plain background and asks nothing of other hosts', async () => {
-  const ctx = await newContext(browser);
+  const ctx = await demo.context();
   const p = await ctx.newPage();
   const foreign = [];
-  p.on('request', (r) => { if (!r.url().startsWith(server.base)) foreign.push(r.url()); });
-  await signIn(p, server.base, 'manager');
+  p.on('request', (r) => { if (!r.url().startsWith(demo.base)) foreign.push(r.url()); });
+  await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
   await p.waitForSelector('.leaflet-overlay-pane path');
   assert.equal(await p.locator('img.leaflet-tile').count(), 0);
@@ -34,11 +25,11 @@ test('with no tile source the map draws its layers on a plain background and ask
 });
 
 test('a tile source named in /config.json is drawn under the vector layers', async () => {
-  const ctx = await newContext(browser);
+  const ctx = await demo.context();
   const p = await ctx.newPage();
-  await ctx.route('**/config.json', (r) => r.fulfill({ json: { tiles: `${server.base}/test-tiles/{z}/{x}/{y}.png`, attribution: 'test tiles' } }));
+  await ctx.route('**/config.json', (r) => r.fulfill({ json: { tiles: `${demo.base}/test-tiles/{z}/{x}/{y}.png`, attribution: 'test tiles' } }));
   await ctx.route('**/test-tiles/**', (r) => r.fulfill({ body: PNG, contentType: 'image/png' }));
-  await signIn(p, server.base, 'manager');
+  await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
   await p.waitForSelector('img.leaflet-tile');
   assert.match(await p.locator('.leaflet-control-attribution').textContent(), /test tiles/);

@@ -2,34 +2,21 @@
 // list names the fire and opens it; "mark all read" clears the count; the bell asks again every
 // minute, so the next new fire shows without a reload.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, OWNER_HOLDER } from './lib/harness.mjs';
-import { pointsInside } from './lib/geo.mjs';
+import { useDemo, signIn, apiAs, watch, waitForMarkers, OWNER_HOLDER } from './lib/harness.mjs';
+import { inOwnersPit } from './lib/geo.mjs';
 
-let server;
-let browser;
-let manager;
 let patrol;
 let points;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  manager = await apiAs(server.base, 'manager');
-  patrol = await apiAs(server.base, 'patrol');
-  // Points inside the owner's open-pit mine, clear of the other polygons and of every fire.
-  const items = async (c) => (await manager(`/collections/${c}/items?limit=10000`)).data.features;
-  const mines = await items('mines');
-  const target = mines.find((m) => m.properties.holder === OWNER_HOLDER && m.properties.name === '骆驼山示例露天煤矿');
-  const others = [...mines.filter((m) => m !== target), ...(await items('waste_dumps')), ...(await items('gangue_heaps'))].map((f) => f.geometry);
-  const fires = (await manager('/api/fires')).data.features.map((f) => f.geometry.coordinates);
-  points = pointsInside(target.geometry, { avoid: others, away: fires, clearM: 120, n: 3 });
-  assert.equal(points.length, 3);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+const demo = useDemo({
+  api: 'manager',
+  setup: async () => {
+    patrol = await apiAs(demo.base, 'patrol');
+    // Points inside the owner's open-pit mine, clear of the other polygons and of every fire.
+    ({ points } = await inOwnersPit(demo.api, { clearM: 120, n: 3 }));
+    assert.equal(points.length, 3);
+  },
 });
 
 /** A patrol's report at `point`, as the tablet's outbox sends it; returns the new fire. */
@@ -49,11 +36,11 @@ const unread = async (p) => Number(await p.locator('.bell').getAttribute('data-u
 test('a fire reported in the owner\'s mine rings the owner\'s bell; the entry opens the fire; mark all read clears it; the next one comes by polling', async () => {
   const first = await report(points[0], 260);
 
-  const ctx = await newContext(browser);
+  const ctx = await demo.context();
   const p = await ctx.newPage();
   const problems = watch(p);
   await p.clock.install(); // time runs as usual; the test jumps it ahead to the next poll
-  await signIn(p, server.base, 'owner');
+  await signIn(p, demo.base, 'owner');
   await waitForMarkers(p);
   await p.waitForFunction(() => Number(document.querySelector('.bell')?.dataset.unread) >= 1);
   const n = await unread(p);
@@ -78,7 +65,7 @@ test('a fire reported in the owner\'s mine rings the owner\'s bell; the entry op
   assert.equal(await p.locator('.bell-count').count(), 0);
   await p.locator(`.notify-item[data-code="${first.code}"]`).waitFor();
   assert.equal(await p.locator('.notify-item.unread').count(), 0);
-  assert.equal((await (await apiAs(server.base, 'owner'))('/api/notifications')).data.unread, 0, 'the server keeps it read');
+  assert.equal((await (await apiAs(demo.base, 'owner'))('/api/notifications')).data.unread, 0, 'the server keeps it read');
   await p.keyboard.press('Escape');
   await p.locator('.notify-panel').waitFor({ state: 'detached' });
 
@@ -95,10 +82,7 @@ test('a fire reported in the owner\'s mine rings the owner\'s bell; the entry op
 test('a patrol and a manager have the bell too; the manager hears of every new fire', async () => {
   const fire = await report(points[2], 200);
   for (const role of ['manager', 'patrol']) {
-    const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
-    const p = await ctx.newPage();
-    const problems = watch(p);
-    await signIn(p, server.base, role);
+    const { ctx, page: p, problems } = await demo.open(role, { viewport: { width: 1024, height: 768 } });
     await p.locator('.bell').waitFor();
     await p.click('.bell');
     await p.locator('.notify-panel').waitFor();

@@ -2,42 +2,20 @@
 // found a signal again — its observed_at is the queue time, its deadline runs from it, and the
 // time the server received it is kept beside.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
-import { pointsInside } from './lib/geo.mjs';
+import { useDemo, tapMapAt } from './lib/harness.mjs';
+import { openCountry } from './lib/geo.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo({ api: 'manager' });
+const { api } = demo;
 
 const seconds = (iso) => Math.floor(Date.parse(iso) / 1000);
 
 test('a report queued offline keeps the time it was queued, not the time it synced', async () => {
-  const api = await apiAs(server.base, 'manager');
-  const fires = (await api('/api/fires')).data.features;
-  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
-  const wuda = (await api('/collections/districts/items')).data.features.find((d) => d.properties.code === '150303');
-  const [pt] = pointsInside(wuda.geometry, {
-    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
-    away: fires.map((f) => f.geometry.coordinates),
-    clearM: 300,
-    n: 1,
-  });
+  const [pt] = await openCountry(api, { clearM: 300, n: 1 });
 
-  const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
-  const p = await ctx.newPage();
-  const problems = watch(p);
-  await signIn(p, server.base, 'patrol');
-  await waitForMarkers(p);
+  const { ctx, page: p, problems } = await demo.open('patrol', { viewport: { width: 1024, height: 768 }, markers: true });
   await ctx.setOffline(true);
   await p.waitForFunction(() => !navigator.onLine);
   await tapMapAt(p, pt, 14);

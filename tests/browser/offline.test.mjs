@@ -2,46 +2,24 @@
 // service worker serves the shell; the photo waits in IndexedDB), and when the network returns
 // the server gets each report, and the photo, exactly once.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
-import { pointsInside } from './lib/geo.mjs';
+import { useDemo, tapMapAt } from './lib/harness.mjs';
+import { openCountry } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo({ api: 'manager' });
+const { api } = demo;
 
 const items = (p, state) => p.locator(`.outbox-item${state ? `[data-state=${state}]` : ''}`);
 
 test('three reports queued offline, one with a photo, survive a reload and reach the server exactly once, photo included', async () => {
-  const api = await apiAs(server.base, 'manager');
   const fires = (await api('/api/fires')).data.features;
-  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
-  const districts = (await api('/collections/districts/items')).data.features;
-  const wuda = districts.find((d) => d.properties.code === '150303');
   // Three points in open country (no mine, dump or heap), far from fires and from each other.
-  const points = pointsInside(wuda.geometry, {
-    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
-    away: fires.map((f) => f.geometry.coordinates),
-    clearM: 300,
-    n: 3,
-  });
+  const points = await openCountry(api, { clearM: 300, n: 3 });
   assert.equal(points.length, 3);
 
-  const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
-  const p = await ctx.newPage();
-  const problems = watch(p);
-  await signIn(p, server.base, 'patrol');
-  await waitForMarkers(p);
+  const { ctx, page: p, problems } = await demo.open('patrol', { viewport: { width: 1024, height: 768 }, markers: true });
   // The service worker has installed and controls the page (the shell is cached).
   await p.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
 

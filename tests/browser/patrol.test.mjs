@@ -3,58 +3,24 @@
 // server's message, a photo upload cut off by the network waits and goes later, and a photo the
 // server refuses is shown as such while the report itself is in.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, tapMapAt } from './lib/harness.mjs';
-import { pointsInside } from './lib/geo.mjs';
+import { useDemo, tapMapAt } from './lib/harness.mjs';
+import { openCountry as openCountryOf } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
-let server;
-let browser;
-let api;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  api = await apiAs(server.base, 'manager');
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo({ api: 'manager' });
+const { api } = demo;
 
 /** Points in open country in Wuda (no mine, dump or heap), away from fires and each other. */
-async function openCountry(n) {
-  const wuda = (await api('/collections/districts/items')).data.features.find((d) => d.properties.code === '150303');
-  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
-  const fires = (await api('/api/fires')).data.features;
-  return pointsInside(wuda.geometry, {
-    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
-    away: fires.map((f) => f.geometry.coordinates),
-    clearM: 400,
-    n,
-  });
-}
+const openCountry = (n) => openCountryOf(api, { clearM: 400, n });
 
-async function patrolPage(opts = {}) {
-  const ctx = await newContext(browser, { viewport: { width: 1024, height: 768 }, ...opts });
-  const p = await ctx.newPage();
-  const problems = watch(p);
-  await signIn(p, server.base, 'patrol');
-  await waitForMarkers(p);
-  return { ctx, p, problems };
-}
+/** A patrol's page at tablet size, the fires drawn. */
+const patrolPage = (opts = {}) => demo.open('patrol', { viewport: { width: 1024, height: 768 }, markers: true, ...opts });
 
 test('a GPS fix worse than 100 m cannot be sent until the point is placed on the map; a good fix is sent with its accuracy', async () => {
-  const wuda = (await api('/collections/districts/items')).data.features.find((d) => d.properties.code === '150303');
-  const all = async (c) => (await api(`/collections/${c}/items?limit=10000`)).data.features.map((f) => f.geometry);
-  const fires = (await api('/api/fires')).data.features;
-  const [pt] = pointsInside(wuda.geometry, {
-    avoid: [...(await all('mines')), ...(await all('waste_dumps')), ...(await all('gangue_heaps'))],
-    away: fires.map((f) => f.geometry.coordinates),
-    clearM: 400,
-  });
-  const { ctx, p, problems } = await patrolPage({ permissions: ['geolocation'], geolocation: { longitude: pt[0], latitude: pt[1], accuracy: 250 } });
+  const [pt] = await openCountry(1);
+  const { ctx, page: p, problems } = await patrolPage({ permissions: ['geolocation'], geolocation: { longitude: pt[0], latitude: pt[1], accuracy: 250 } });
   await p.click('button[data-kind=gangue_heap]');
   await p.click('.position button.btn-big');
   await p.locator('.position-text[data-source=gps]').waitFor();
@@ -86,7 +52,7 @@ test('a report within 50 m of a known fire offers an inspection instead, which r
   const before = (await api('/api/fires')).data.features;
   const known = before.find((f) => f.properties.status === 'treating');
   const [lon, lat] = known.geometry.coordinates;
-  const { ctx, p, problems } = await patrolPage();
+  const { ctx, page: p, problems } = await patrolPage();
   await tapMapAt(p, [lon + 0.0002, lat], 16); // about 17 m east
   await p.click('button[data-kind=waste_dump]');
   await p.fill('input[name=temp_c]', '140');
@@ -127,7 +93,7 @@ test('a report within 50 m of a known fire offers an inspection instead, which r
 });
 
 test('a report the server refuses (outside every district) is kept as failed with the server\'s message', async () => {
-  const { ctx, p, problems } = await patrolPage();
+  const { ctx, page: p, problems } = await patrolPage();
   await tapMapAt(p, [106.40, 39.55], 12); // west of the city
   await p.click('button[data-kind=coal_seam]');
   await p.click('button.send-report');
@@ -145,7 +111,7 @@ test('a report the server refuses (outside every district) is kept as failed wit
 
 test('a photo upload cut off by the network waits with the report already in, and goes when the network is back', async () => {
   const [pt] = await openCountry(1);
-  const { ctx, p, problems } = await patrolPage();
+  const { ctx, page: p, problems } = await patrolPage();
   // The report goes through; the photo uploads fail as if the signal dropped in between.
   await ctx.route('**/api/fires/*/photos', (r) => r.abort('internetdisconnected'));
   await tapMapAt(p, pt, 15);
@@ -174,7 +140,7 @@ test('a photo upload cut off by the network waits with the report already in, an
 
 test('a photo the server refuses is marked refused with a readable message, while its report is in', async () => {
   const [pt] = await openCountry(1);
-  const { ctx, p, problems } = await patrolPage();
+  const { ctx, page: p, problems } = await patrolPage();
   await tapMapAt(p, pt, 15);
   await p.click('button[data-kind=gangue_heap]');
   // Labelled a PNG, but not an image: only the server can tell.
@@ -197,7 +163,7 @@ test('a photo the server refuses is marked refused with a readable message, whil
 });
 
 test('a file that is not a photo is refused when picked, before anything is queued', async () => {
-  const { ctx, p, problems } = await patrolPage();
+  const { ctx, page: p, problems } = await patrolPage();
   await p.setInputFiles('.report-form input[type=file]', { name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4') });
   const err = p.locator('.report-form .photo-error');
   await err.waitFor();

@@ -1,37 +1,16 @@
 // Each role signs in and sees what it may, and nothing else.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startServer, launchBrowser, newContext, signIn, apiAs, watch, waitForMarkers, markerIds, OWNER_HOLDER, DISTRICT_CODE,
-} from './lib/harness.mjs';
+import { useDemo, apiAs, waitForMarkers, markerIds, clickFire, OWNER_HOLDER, DISTRICT_CODE } from './lib/harness.mjs';
 
-let server;
-let browser;
-let manager; // API client
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  manager = await apiAs(server.base, 'manager');
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function page(role) {
-  const ctx = await newContext(browser);
-  const p = await ctx.newPage();
-  const problems = watch(p);
-  await signIn(p, server.base, role);
-  return { ctx, page: p, problems };
-}
+const demo = useDemo({ api: 'manager' });
+const manager = demo.api; // API client
 
 test('a signed-out visitor gets the login screen, and a wrong password shows the server message', async () => {
-  const ctx = await newContext(browser);
+  const ctx = await demo.context();
   const p = await ctx.newPage();
-  await p.goto(`${server.base}/`);
+  await p.goto(`${demo.base}/`);
   await p.fill('input[name=username]', 'manager');
   await p.fill('input[name=password]', 'wrong');
   await p.click('form.login button[type=submit]');
@@ -47,7 +26,7 @@ test('a signed-out visitor gets the login screen, and a wrong password shows the
 test('the manager sees every fire on the map, the city counts and the manager actions', async () => {
   const all = (await manager('/api/fires?status=open')).data.features;
   const clearance = (await manager('/api/clearance')).data;
-  const { ctx, page: p, problems } = await page('manager');
+  const { ctx, page: p, problems } = await demo.open('manager');
   await waitForMarkers(p, all.length);
   assert.deepEqual((await markerIds(p)).sort(), all.map((f) => f.id).sort(), 'the map shows every open fire');
   const count = await p.locator('.burning-count').getAttribute('data-count');
@@ -55,7 +34,7 @@ test('the manager sees every fire on the map, the city counts and the manager ac
   assert.match(await p.locator('.who').textContent(), /manager/);
   // The detail of a reported fire offers the manager's actions, from allowed_actions.
   const reported = all.find((f) => f.properties.status === 'reported');
-  await p.evaluate((id) => document.querySelector(`path.fire-marker[data-fire-id="${id}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), reported.id);
+  await clickFire(p, reported.id);
   await p.locator('.detail .fire-code', { hasText: reported.properties.code }).waitFor();
   const actions = await p.$$eval('.detail .actions button', (bs) => bs.map((b) => b.dataset.action));
   assert.deepEqual(actions.sort(), [...reported.properties.allowed_actions].sort());
@@ -76,7 +55,7 @@ test('the owner sees only the fires its holder answers for, in the list and on t
   const own = all.filter((f) => f.properties.responsible.name === OWNER_HOLDER).map((f) => f.id).sort();
   const other = all.find((f) => f.properties.responsible.name !== OWNER_HOLDER);
   assert.ok(own.length > 0 && other);
-  const { ctx, page: p, problems } = await page('owner');
+  const { ctx, page: p, problems } = await demo.open('owner');
   await waitForMarkers(p, own.length);
   assert.deepEqual((await markerIds(p)).sort(), own, 'map: exactly its own fires');
   await p.locator('.fire-card').first().waitFor();
@@ -105,20 +84,20 @@ test('the owner sees only the fires its holder answers for, in the list and on t
 test('the district officer sees its district\'s fires only, with its own counts, and treats only the fires its government answers for', async () => {
   const all = (await manager('/api/fires?status=open')).data.features;
   const mine = all.filter((f) => f.properties.responsible.district_code === DISTRICT_CODE).map((f) => f.id).sort();
-  const { ctx, page: p, problems } = await page('district');
+  const { ctx, page: p, problems } = await demo.open('district');
   await waitForMarkers(p, mine.length);
   assert.deepEqual((await markerIds(p)).sort(), mine);
   const byDistrict = (await manager('/api/clearance')).data.by_district.find((d) => d.code === DISTRICT_CODE);
   assert.equal(Number(await p.locator('.burning-count').getAttribute('data-count')), byDistrict.burning);
   assert.match(await p.locator('.scope-note').textContent(), new RegExp(DISTRICT_CODE));
   // Treatment actions only on fires its government answers for; on a holder's fire, inspect only.
-  const asDistrict = await apiAs(server.base, 'district');
+  const asDistrict = await apiAs(demo.base, 'district');
   const own = (await asDistrict('/api/fires?status=burning')).data.features;
   const govFire = own.find((f) => f.properties.responsible.party === 'district' && f.properties.status === 'treating');
   const holderFire = own.find((f) => f.properties.responsible.party === 'holder');
   assert.ok(govFire && holderFire, 'the demo has both kinds in the district');
   for (const [f, expected] of [[govFire, ['inspect', 'progress', 'control']], [holderFire, ['inspect']]]) {
-    await p.evaluate((id) => document.querySelector(`path.fire-marker[data-fire-id="${id}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), f.id);
+    await clickFire(p, f.id);
     await p.locator('.detail .fire-code', { hasText: f.properties.code }).waitFor();
     const shown = await p.$$eval('.detail .actions button', (bs) => bs.map((b) => b.dataset.action));
     assert.deepEqual(shown.sort(), [...f.properties.allowed_actions].sort());
@@ -133,7 +112,7 @@ test('the patrol gets the report form and sees open or watched fires only', asyn
   const all = (await manager('/api/fires')).data.features;
   const visible = all.filter((f) => ['reported', 'confirmed', 'treating', 'controlled', 'extinguished', 'reignited'].includes(f.properties.status)
     || (f.properties.status === 'cleared' && f.properties.watched)).map((f) => f.id).sort();
-  const { ctx, page: p, problems } = await page('patrol');
+  const { ctx, page: p, problems } = await demo.open('patrol');
   await waitForMarkers(p, visible.length);
   assert.deepEqual((await markerIds(p)).sort(), visible);
   assert.ok(await p.locator('form.report-form').isVisible());
@@ -143,7 +122,7 @@ test('the patrol gets the report form and sees open or watched fires only', asyn
 });
 
 test('signing out returns to the login screen and the session is gone', async () => {
-  const { ctx, page: p } = await page('owner');
+  const { ctx, page: p } = await demo.open('owner');
   await p.click('button.logout');
   await p.locator('form.login').waitFor();
   const status = await p.evaluate(async () => (await fetch('/api/me')).status);

@@ -6,30 +6,29 @@
 // test-results/screenshots/ (not tracked), or to the folder named by SCREENSHOTS, e.g.
 // SCREENSHOTS=docs/screenshots to refresh the ones in the docs.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newContext, signIn, apiAs, waitForMarkers, tapMapAt, ROOT, OWNER_HOLDER } from './lib/harness.mjs';
+import { useDemo, tapMapAt, clickMapAt, ROOT, OWNER_HOLDER } from './lib/harness.mjs';
+import { bbox } from './lib/geo.mjs';
 import { scenePhoto, withExif, photoForm } from './lib/image.mjs';
 
 const OUT = path.resolve(ROOT, process.env.SCREENSHOTS ?? 'test-results/screenshots');
 const SIZES = [[1024, 768], [1440, 900]];
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
+const demo = useDemo({ api: 'manager', setup });
+const { api } = demo;
+
+async function setup() {
   fs.mkdirSync(OUT, { recursive: true });
   // Photos on the fire whose detail is shown (the first overdue one): two taken at the fire, one
   // 600 m away, as a patrol's and an owner's phones would have tagged them.
-  const api = await apiAs(server.base, 'manager');
   const fire = (await api('/api/clearance')).data.overdue[0];
   const [lon, lat] = (await api(`/api/fires/${fire.id}`)).data.geometry.coordinates;
-  const ctx = await newContext(browser);
+  const ctx = await demo.context();
   const page = await ctx.newPage();
-  await page.goto(`${server.base}/`);
+  await page.goto(`${demo.base}/`);
   const jpeg = async (seed, exif) => ({ name: `IMG_${seed}.jpg`, mimeType: 'image/jpeg', buffer: withExif(await scenePhoto(page, seed), exif) });
   const res = await api(`/api/fires/${fire.id}/photos`, {
     method: 'POST',
@@ -41,11 +40,7 @@ before(async () => {
   });
   assert.equal(res.status, 201);
   await ctx.close();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+}
 
 async function shot(p, name) {
   await p.waitForTimeout(400); // let the map finish drawing
@@ -59,10 +54,7 @@ for (const [w, hgt] of SIZES) {
     const size = `${w}x${hgt}`;
     const viewport = { width: w, height: hgt };
 
-    let ctx = await newContext(browser, { viewport });
-    let p = await ctx.newPage();
-    await signIn(p, server.base, 'manager');
-    await waitForMarkers(p);
+    let { ctx, page: p } = await demo.open('manager', { viewport, markers: true });
     await p.waitForSelector('.chart');
     await shot(p, `manager-${size}`);
     await p.locator('.tabs-body button.link').first().click();
@@ -71,10 +63,7 @@ for (const [w, hgt] of SIZES) {
     await shot(p, `manager-detail-${size}`);
     await ctx.close();
 
-    ctx = await newContext(browser, { viewport });
-    p = await ctx.newPage();
-    await signIn(p, server.base, 'owner');
-    await waitForMarkers(p);
+    ({ ctx, page: p } = await demo.open('owner', { viewport, markers: true }));
     await p.locator('.fire-card').first().waitFor();
     await shot(p, `owner-${size}`);
     await p.click('.bell');
@@ -83,12 +72,8 @@ for (const [w, hgt] of SIZES) {
     await ctx.close();
 
     // The patrol about to report next to a known fire: the nearby warning shows.
-    const api = await apiAs(server.base, 'manager');
     const near = (await api('/api/fires?status=burning')).data.features[0].geometry.coordinates;
-    ctx = await newContext(browser, { viewport });
-    p = await ctx.newPage();
-    await signIn(p, server.base, 'patrol');
-    await waitForMarkers(p);
+    ({ ctx, page: p } = await demo.open('patrol', { viewport, markers: true }));
     await tapMapAt(p, [near[0] + 0.0003, near[1]], 16);
     await p.click('button[data-kind=waste_dump]');
     await p.fill('input[name=temp_c]', '86');
@@ -105,21 +90,15 @@ for (const [w, hgt] of SIZES) {
 }
 
 test('screenshots of the dust screens', async () => {
-  const api = await apiAs(server.base, 'manager');
   const monitors = (await api('/api/dust/monitors')).data.monitors;
   const over = monitors.find((m) => m.state === 'over') ?? monitors.find((m) => m.latest);
   const mines = (await api('/collections/mines/items?limit=10000')).data.features;
   const mine = mines.find((m) => m.properties.holder === OWNER_HOLDER);
-  const pts = (mine.geometry.type === 'Polygon' ? [mine.geometry.coordinates] : mine.geometry.coordinates).flat(2);
-  const xs = pts.map((q) => q[0]);
-  const ys = pts.map((q) => q[1]);
   const pad = 0.004;
-  const box = [Math.min(...xs) - pad, Math.min(...ys) - pad, Math.max(...xs) + pad, Math.max(...ys) + pad];
+  const box = bbox(mine.geometry).map((v, i) => (i < 2 ? v - pad : v + pad));
 
   // The manager: monitors by state with the gale suggestion, then one monitor's chart.
-  let ctx = await newContext(browser, { viewport: { width: 1440, height: 900 } });
-  let p = await ctx.newPage();
-  await signIn(p, server.base, 'manager');
+  let { ctx, page: p } = await demo.open('manager', { viewport: { width: 1440, height: 900 } });
   await p.click('.mode[data-mode=dust]');
   await p.locator('.monitor-icon').first().waitFor();
   await p.locator('.monitor-table').waitFor();
@@ -138,11 +117,7 @@ test('screenshots of the dust screens', async () => {
   await p.evaluate(([a, b, c, d]) => window.qingling.map.fitBounds([[b, a], [d, c]], { padding: [80, 80], animate: false }), box);
   await p.waitForTimeout(200);
   await p.click('button.draw-start');
-  const mapBox = await p.locator('.leaflet-container').boundingBox();
-  for (const [lon, lat] of [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]) {
-    const pt = await p.evaluate(([la, lo]) => window.qingling.map.latLngToContainerPoint([la, lo]), [lat, lon]);
-    await p.mouse.click(mapBox.x + pt.x, mapBox.y + pt.y);
-  }
+  for (const corner of [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]) await clickMapAt(p, corner);
   await p.click('button.draw-finish');
   await p.fill('form.warning-form textarea[name=note]', '重污染天气橙色预警：骆驼山矿区');
   await p.evaluate(() => document.querySelector('.area-tool').scrollIntoView({ block: 'center' }));
@@ -152,9 +127,7 @@ test('screenshots of the dust screens', async () => {
   await ctx.close();
 
   // The owner: the banner and the restriction to acknowledge.
-  ctx = await newContext(browser, { viewport: { width: 1440, height: 900 } });
-  p = await ctx.newPage();
-  await signIn(p, server.base, 'owner');
+  ({ ctx, page: p } = await demo.open('owner', { viewport: { width: 1440, height: 900 } }));
   await p.locator('.restriction-banner').waitFor();
   await p.click('.show-restrictions');
   await p.locator('.restriction-card button.acknowledge').first().waitFor();
@@ -162,9 +135,7 @@ test('screenshots of the dust screens', async () => {
   await ctx.close();
 
   // The patrol logging a violation inside the owner's mine, with a photo.
-  ctx = await newContext(browser, { viewport: { width: 1024, height: 768 } });
-  p = await ctx.newPage();
-  await signIn(p, server.base, 'patrol');
+  ({ ctx, page: p } = await demo.open('patrol', { viewport: { width: 1024, height: 768 } }));
   await p.click('.tab[data-tab=dust]');
   await tapMapAt(p, [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], 14);
   await p.click('button[data-dust-kind=open_stockpile]');

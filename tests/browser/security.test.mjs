@@ -2,31 +2,27 @@
 // show literally in every role's views and never run, and no view of any role, nor the OGC HTML
 // pages, breaks the Content-Security-Policy.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startServer, launchBrowser, newContext, signIn, watch, PASSWORDS, DISTRICT_CODE } from './lib/harness.mjs';
+import { useDemo, signIn, watch, login, clickFire, PASSWORDS, DISTRICT_CODE, OWNER_PIT } from './lib/harness.mjs';
 
 const DISTRICT_NAME = '<img src=x onerror="window.__xss=1">';
 const MINE_NAME = '<script>window.__xss=2</script><img src=y onerror="window.__xss=2">';
-const MINE = '骆驼山示例露天煤矿'; // the owner's, with fires and dust in the demo
+const MINE = OWNER_PIT; // the owner's, with fires and dust in the demo
 
-let server;
-let browser;
+const demo = useDemo({ setup });
 
 async function token(role) {
-  const res = await fetch(`${server.base}/api/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
-  });
-  return (await res.json()).token;
+  return (await (await login(demo.base, role, PASSWORDS[role])).json()).token;
 }
 
 /** Renames a feature through the OGC API as the manager (a bearer token: no Origin needed). */
 async function rename(auth, collection, match, name) {
-  const all = await (await fetch(`${server.base}/collections/${collection}/items?limit=1000`, { headers: { Authorization: auth } })).json();
+  const all = await (await fetch(`${demo.base}/collections/${collection}/items?limit=1000`, { headers: { Authorization: auth } })).json();
   const f = all.features.find(match);
   assert.ok(f, `a ${collection} feature to rename`);
-  const res = await fetch(`${server.base}/collections/${collection}/items/${f.id}`, {
+  const res = await fetch(`${demo.base}/collections/${collection}/items/${f.id}`, {
     method: 'PATCH',
     headers: { Authorization: auth, 'Content-Type': 'application/geo+json' },
     body: JSON.stringify({ properties: { name } }),
@@ -34,17 +30,12 @@ async function rename(auth, collection, match, name) {
   assert.equal(res.status, 200, await res.text());
 }
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
+/** Before the tests: a district and a mine renamed to HTML. */
+async function setup() {
   const auth = `Bearer ${await token('manager')}`;
   await rename(auth, 'districts', (f) => f.properties.code === DISTRICT_CODE, DISTRICT_NAME);
   await rename(auth, 'mines', (f) => f.properties.name === MINE, MINE_NAME);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+}
 
 /**
  * A page that records CSP violations (from before the first script runs) and console errors.
@@ -52,7 +43,7 @@ after(async () => {
  * not script errors.
  */
 async function open(role, { lang = 'zh' } = {}) {
-  const ctx = await newContext(browser, { lang });
+  const ctx = await demo.context({ lang });
   await ctx.addInitScript(() => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => {
@@ -64,7 +55,7 @@ async function open(role, { lang = 'zh' } = {}) {
   p.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
   });
-  if (role) await signIn(p, server.base, role);
+  if (role) await signIn(p, demo.base, role);
   return { ctx, p, problems };
 }
 
@@ -153,7 +144,7 @@ test('the names show literally in the league tables, and a fire\'s detail of the
     return found;
   }, MINE_NAME);
   assert.ok(id, 'a fire in the renamed mine');
-  await p.evaluate((fid) => document.querySelector(`path.fire-marker[data-fire-id="${fid}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), id);
+  await clickFire(p, id);
   await p.locator('.detail .fire-code').first().waitFor();
   await assertClean(p, problems, 'league tables and fire detail');
   await ctx.close();
@@ -176,13 +167,13 @@ for (const role of ['manager', 'district', 'owner', 'patrol']) {
 test('the OGC HTML pages pass the Content-Security-Policy and show the names escaped', async () => {
   const { ctx, p, problems } = await open(null);
   // The pages are public for public layers; sign in by cookie for the rest.
-  await p.goto(`${server.base}/`);
+  await p.goto(`${demo.base}/`);
   await p.evaluate(async (pw) => {
     await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'manager', password: pw }) });
   }, PASSWORDS.manager);
   for (const path of ['/?f=html', '/conformance?f=html', '/collections?f=html', '/collections/mines?f=html',
     '/collections/mines/items?f=html&limit=200', '/collections/districts/items?f=html', '/collections/mines/queryables?f=html']) {
-    const res = await p.goto(`${server.base}${path}`);
+    const res = await p.goto(`${demo.base}${path}`);
     assert.equal(res.status(), 200, path);
     assert.ok(res.headers()['content-security-policy'], path);
     await settle(p);
@@ -205,15 +196,15 @@ test('a page of another origin on the same site cannot write with the owner\'s c
   try {
     const manager = `Bearer ${await token('manager')}`;
     const owner = `Bearer ${await token('owner')}`;
-    const codes = (await (await fetch(`${server.base}/collections/districts/items?limit=100`, { headers: { Authorization: manager } })).json())
+    const codes = (await (await fetch(`${demo.base}/collections/districts/items?limit=100`, { headers: { Authorization: manager } })).json())
       .features.map((f) => f.properties.code);
     const now = Date.now();
-    const issued = await fetch(`${server.base}/api/dust/warnings`, {
+    const issued = await fetch(`${demo.base}/api/dust/warnings`, {
       method: 'POST', headers: { Authorization: manager, 'Content-Type': 'application/json' },
       body: JSON.stringify({ level: 'orange', districts: codes, from: new Date(now - 60_000).toISOString(), to: new Date(now + 86_400_000).toISOString() }),
     });
     assert.equal(issued.status, 201, await issued.text());
-    const restrictions = async () => (await (await fetch(`${server.base}/api/dust/restrictions`, { headers: { Authorization: owner } })).json()).restrictions;
+    const restrictions = async () => (await (await fetch(`${demo.base}/api/dust/restrictions`, { headers: { Authorization: owner } })).json()).restrictions;
     const target = (await restrictions()).find((r) => !r.acknowledged_at);
     assert.ok(target, 'an unacknowledged restriction of the owner');
 
@@ -222,7 +213,7 @@ test('a page of another origin on the same site cannot write with the owner\'s c
     await attacker.goto(`${evilBase}/`);
     await attacker.evaluate(async (url) => {
       await fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{}' });
-    }, `${server.base}/api/dust/restrictions/${target.id}/acknowledge`);
+    }, `${demo.base}/api/dust/restrictions/${target.id}/acknowledge`);
     assert.equal((await restrictions()).find((r) => r.id === target.id).acknowledged_at ?? null, null, 'not acknowledged from the other origin');
 
     // The app's own fetch, with the same cookie: accepted.

@@ -1,29 +1,15 @@
-// Geometry for choosing test points: inside a polygon, away from other polygons and fires.
+// Geometry for choosing test points: inside a polygon, away from other polygons and fires; and
+// such points in the demo data, through an API client (see apiAs in harness.mjs). Distances and
+// point-in-polygon are the app's own (web/js/geo.js).
 
-export function inRing([x, y], ring) {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [xi, yi] = ring[i];
-    const [xj, yj] = ring[j];
-    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
+import assert from 'node:assert/strict';
+import { distanceM, inGeometry } from '../../../web/js/geo.js';
+import { OWNER_HOLDER, OWNER_PIT, DISTRICT_CODE } from './harness.mjs';
 
-/** Point in a Polygon or MultiPolygon geometry (holes respected). */
-export function inGeometry(p, g) {
-  const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-  return polys.some(([outer, ...holes]) => inRing(p, outer) && !holes.some((h) => inRing(p, h)));
-}
+export { distanceM, inGeometry };
 
-export function distanceM([lon1, lat1], [lon2, lat2]) {
-  const rad = Math.PI / 180;
-  const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2
-    + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
-  return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
-}
-
-function bbox(g) {
+/** A geometry's bbox: [minlon, minlat, maxlon, maxlat]. */
+export function bbox(g) {
   const pts = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat(2);
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
@@ -56,4 +42,39 @@ export function pointsInside(geometry, { avoid = [], away = [], clearM = 120, n 
     if (out.length === n) break;
   }
   return out.map((p) => p.map((v) => Math.round(v * 1e6) / 1e6));
+}
+
+/** The geometries of a collection's features. */
+const geometries = async (api, collection) => (await api(`/collections/${collection}/items?limit=10000`)).data.features.map((f) => f.geometry);
+
+/** The geometries of the demo's waste dumps and gangue heaps. */
+export const dumpsAndHeaps = async (api) => [...(await geometries(api, 'waste_dumps')), ...(await geometries(api, 'gangue_heaps'))];
+
+/** Where the demo's fires are. */
+const firePoints = async (api) => (await api('/api/fires')).data.features.map((f) => f.geometry.coordinates);
+
+/**
+ * `n` points in open country in Wuda, the demo's district (no mine, dump or heap), at least
+ * `clearM` metres from every fire and from each other.
+ */
+export async function openCountry(api, { n = 1, clearM }) {
+  const wuda = (await api('/collections/districts/items')).data.features.find((d) => d.properties.code === DISTRICT_CODE);
+  return pointsInside(wuda.geometry, {
+    avoid: [...(await geometries(api, 'mines')), ...(await dumpsAndHeaps(api))],
+    away: await firePoints(api),
+    clearM,
+    n,
+  });
+}
+
+/**
+ * The demo owner's open-pit mine (a Feature) and `n` points inside it, outside every other
+ * polygon, at least `clearM` metres from every fire and from each other: `{ mine, points }`.
+ */
+export async function inOwnersPit(api, { n = 1, clearM = 120 } = {}) {
+  const mines = (await api('/collections/mines/items?limit=10000')).data.features;
+  const mine = mines.find((m) => m.properties.holder === OWNER_HOLDER && m.properties.name === OWNER_PIT);
+  assert.ok(mine, 'the demo mine exists');
+  const others = [...mines.filter((m) => m !== mine).map((f) => f.geometry), ...(await dumpsAndHeaps(api))];
+  return { mine, points: pointsInside(mine.geometry, { avoid: others, away: await firePoints(api), clearM, n }) };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -14,6 +15,8 @@ export const BIN = process.env.QINGLING_BIN ?? path.join(ROOT, 'target/debug/qin
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const PASSWORDS = { manager: 'qingling-manager', district: 'qingling-district', owner: 'qingling-owner', patrol: 'qingling-patrol' };
 export const OWNER_HOLDER = '骆驼山示例煤业有限公司';
+/** The owner's open-pit mine, with fires and dust in the demo. */
+export const OWNER_PIT = '骆驼山示例露天煤矿';
 export const DISTRICT_CODE = '150303';
 
 function freePort() {
@@ -91,6 +94,20 @@ export function watch(page) {
   return problems;
 }
 
+/**
+ * A new context and page signed in as `role` through the login screen, its problems watched
+ * (see `watch`): `{ ctx, page, problems }`. `markers`: wait for the fires on the map too; the
+ * other options go to `newContext`.
+ */
+export async function openAs(browser, base, role, { markers = false, ...opts } = {}) {
+  const ctx = await newContext(browser, opts);
+  const page = await ctx.newPage();
+  const problems = watch(page);
+  await signIn(page, base, role);
+  if (markers) await waitForMarkers(page);
+  return { ctx, page, problems };
+}
+
 /** Signs in through the login screen and waits for the role's view. */
 export async function signIn(page, base, role) {
   await page.goto(`${base}/`);
@@ -110,14 +127,23 @@ export async function waitForMarkers(page, min = 1) {
 /** The ids of the fires drawn on the map. */
 export const markerIds = (page) => page.$$eval('path.fire-marker', (els) => els.map((e) => e.dataset.fireId));
 
+/** Clicks a fire's marker on the map (by its id), whether or not it is in view. */
+export const clickFire = (page, id) => page.evaluate(
+  (fid) => document.querySelector(`path.fire-marker[data-fire-id="${fid}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), id);
+
+/** `POST /api/login` with a user name and password: the server's Response. */
+export function login(base, username, password) {
+  return fetch(`${base}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }),
+  });
+}
+
 /**
  * An API client for checking the server's side, signed in as `role` with a bearer token. A
  * FormData body (photos) goes as multipart, anything else as JSON.
  */
 export async function apiAs(base, role) {
-  const res = await fetch(`${base}/api/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
-  });
+  const res = await login(base, role, PASSWORDS[role]);
   if (!res.ok) throw new Error(`login ${role}: ${res.status}`);
   const { token } = await res.json();
   return async (p, { method = 'GET', body } = {}) => {
@@ -132,14 +158,51 @@ export async function apiAs(base, role) {
   };
 }
 
-/** Centres the map on a lon/lat and taps it there, as a patrol placing a point by hand. */
-export async function tapMapAt(page, [lon, lat], zoom = 16) {
-  await page.evaluate(([la, lo, z]) => window.qingling.map.setView([la, lo], z, { animate: false }), [lat, lon, zoom]);
-  await page.waitForTimeout(150);
+/** Clicks the map at a lon/lat (the point must be in view). */
+export async function clickMapAt(page, [lon, lat]) {
   const pt = await page.evaluate(([la, lo]) => {
     const p = window.qingling.map.latLngToContainerPoint([la, lo]);
     return { x: p.x, y: p.y };
   }, [lat, lon]);
   const box = await page.locator('.leaflet-container').boundingBox();
   await page.mouse.click(box.x + pt.x, box.y + pt.y);
+}
+
+/** Centres the map on a lon/lat and taps it there, as a patrol placing a point by hand. */
+export async function tapMapAt(page, [lon, lat], zoom = 16) {
+  await page.evaluate(([la, lo, z]) => window.qingling.map.setView([la, lo], z, { animate: false }), [lat, lon, zoom]);
+  await page.waitForTimeout(150);
+  await clickMapAt(page, [lon, lat]);
+}
+
+/**
+ * The set-up most test files share, registered as their `before` and `after` hooks: the server
+ * on a fresh demo database and Chromium (and, with `api`, an API client signed in as that role),
+ * then the file's own `setup(demo)`; both stopped after the file's tests. Returns the file's
+ * handle, filled in once `before` has run: `server`, `browser`, `base`, `api(path, opts)`,
+ * `context(opts)` (see `newContext`) and `open(role, opts)` (see `openAs`).
+ * A file's set-up goes in `setup`, not in another `before`: node 20 starts a file's top-level
+ * `before` hooks without waiting for the ones before them.
+ */
+export function useDemo({ api: role = null, setup } = {}) {
+  let client = null;
+  const demo = {
+    server: null,
+    browser: null,
+    get base() { return demo.server.base; },
+    api: (p, opts) => client(p, opts),
+    context: (opts) => newContext(demo.browser, opts),
+    open: (who, opts) => openAs(demo.browser, demo.base, who, opts),
+  };
+  before(async () => {
+    demo.server = await startServer();
+    demo.browser = await launchBrowser();
+    if (role) client = await apiAs(demo.server.base, role);
+    await setup?.(demo);
+  });
+  after(async () => {
+    await demo.browser?.close();
+    await demo.server?.stop();
+  });
+  return demo;
 }

@@ -118,15 +118,38 @@ export function bodyOf(action, form, id) {
 export function actionForm(action, fire, { onDone, onCancel, send } = {}) {
   // One id per opened form: a double tap or a retry after a lost answer is applied once.
   const id = crypto.randomUUID();
+  return sendingForm({
+    cls: 'action-form',
+    action,
+    title: t(`action.${action}`),
+    inputs: inputs(action, fire),
+    // Photos go straight to the server after the action (this form is for the online views).
+    photosTo: !send && PHOTO_ACTIONS.includes(action) ? fire.properties.id : null,
+    act: (form) => {
+      const body = bodyOf(action, form, id);
+      return send ? send(body) : post(`/api/fires/${encodeURIComponent(fire.properties.id)}/events`, body);
+    },
+    onDone,
+    onCancel,
+  });
+}
+
+/**
+ * An action form that sends when submitted, a fire's or a dust violation's: its title, `inputs`,
+ * a photo field when `photosTo` says where the photos go (a fire's id, or `{ path }`), the
+ * server's message, the upload progress, and send and cancel. On submit, `check(form)` may return
+ * a message that stops it; `act(form)` sends the action, once (sending again only retries the
+ * photos not yet sent); then the photos go up and `onDone(result)` runs.
+ */
+export function sendingForm({ cls, action, title, inputs, photosTo = null, check, act, onDone, onCancel }) {
   const err = errorBox();
   const progress = h('p', { class: 'hint upload-progress', role: 'status', hidden: true });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t(`action.${action}`));
-  // Photos go straight to the server after the action (this form is for the online views).
-  const store = !send && PHOTO_ACTIONS.includes(action) ? memoryStore() : null;
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, title);
+  const store = photosTo ? memoryStore() : null;
   const photos = store ? photoField({ store }) : null;
-  const form = h('form', { class: 'action-form', dataset: { action } },
-    h('h4', {}, t(`action.${action}`)),
-    inputs(action, fire),
+  const form = h('form', { class: cls, dataset: { action } },
+    h('h4', {}, title),
+    inputs,
     photos ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('photo.label')), photos) : null,
     err,
     progress,
@@ -136,13 +159,12 @@ export function actionForm(action, fire, { onDone, onCancel, send } = {}) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.show('');
+    const refusal = check?.(form);
+    if (refusal) { err.show(refusal); return; }
     submit.disabled = true;
     try {
-      if (!result) {
-        const body = bodyOf(action, form, id);
-        result = send ? await send(body) : await post(`/api/fires/${encodeURIComponent(fire.properties.id)}/events`, body);
-      }
-      if (!await uploadFormPhotos(fire.properties.id, store, photos, uploaded, { progress, err, submit })) return;
+      if (!result) result = await act(form);
+      if (!await uploadFormPhotos(photosTo, store, photos, uploaded, { progress, err, submit })) return;
       onDone?.(result);
     } catch (e2) {
       progress.hidden = true;

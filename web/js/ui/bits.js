@@ -55,6 +55,17 @@ export function errorBox() {
   return el;
 }
 
+/**
+ * The layout of a role's view: `top` (banners) above; the map pane (`map`: the map and what goes
+ * over it); the side panel, `head` over its scrolling part (`side`) over the `detail`.
+ */
+export function viewLayout(root, { cls, top = null, map, head = null, side, detail = null }) {
+  fill(root, h('div', { class: cls },
+    top,
+    h('div', { class: 'map-pane' }, map),
+    h('div', { class: 'side' }, head, h('div', { class: 'side-scroll' }, side), detail)));
+}
+
 /** The fires / dust switch: paints `bar` with `current` active; `pick(mode)` on another. */
 export function modeTabs(bar, current, pick) {
   fill(bar, ['fires', 'dust'].map((k) => h('button', {

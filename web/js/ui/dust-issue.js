@@ -9,8 +9,9 @@ import { t, num, pick } from '../i18n.js';
 import { get, post, ApiError } from '../api.js';
 import { fmtDateTime } from '../time.js';
 import { valueLabel, fieldTitle, layer } from '../layers.js';
-import { field, errorBox, partyText } from './bits.js';
-import { gallery, photoField, memoryStore, uploadFormPhotos } from './photos.js';
+import { field, partyText } from './bits.js';
+import { gallery } from './photos.js';
+import { sendingForm } from './actions.js';
 import { issueKindLabel, issueStatusLabel } from '../dust.js';
 import { issueBadge } from './dust-lists.js';
 
@@ -55,38 +56,21 @@ function eventItem(e) {
 
 /** The form of one action on a violation; photos for "rectified". */
 function actionForm(action, uuid, { onDone, onCancel }) {
-  const err = errorBox();
-  const progress = h('p', { class: 'hint upload-progress', role: 'status', hidden: true });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t(`dust.issue_action.${action}`));
-  const store = PHOTO_ACTIONS.includes(action) ? memoryStore() : null;
-  const photos = store ? photoField({ store }) : null;
-  const form = h('form', { class: 'action-form issue-action-form', dataset: { action } },
-    h('h4', {}, t(`dust.issue_action.${action}`)),
-    field(t(NOTE_LABEL[action] ?? 'form.note'), h('textarea', { name: 'note', rows: 2, maxlength: 2000, required: NOTE_REQUIRED.includes(action) })),
-    photos ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('photo.label')), photos) : null,
-    err, progress,
-    h('div', { class: 'row' }, submit, h('button', { type: 'button', class: 'btn', on: { click: () => onCancel?.() } }, t('common.cancel'))));
-  let result = null;
-  const uploaded = new Set();
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    err.show('');
-    const note = form.elements.note.value.trim();
-    if (NOTE_REQUIRED.includes(action) && !note) { err.show(t('dust.note_required')); return; }
-    submit.disabled = true;
-    try {
-      if (!result) result = await post(`/api/dust/issues/${encodeURIComponent(uuid)}/events`, { action, ...(note ? { note } : {}) });
-      const target = { path: `/api/dust/issues/${encodeURIComponent(uuid)}/photos` };
-      if (!await uploadFormPhotos(target, store, photos, uploaded, { progress, err, submit })) return;
-      onDone?.(result);
-    } catch (e2) {
-      progress.hidden = true;
-      err.show(e2 instanceof ApiError ? e2.message : String(e2));
-    } finally {
-      submit.disabled = false;
-    }
+  const noteOf = (form) => form.elements.note.value.trim();
+  return sendingForm({
+    cls: 'action-form issue-action-form',
+    action,
+    title: t(`dust.issue_action.${action}`),
+    inputs: field(t(NOTE_LABEL[action] ?? 'form.note'), h('textarea', { name: 'note', rows: 2, maxlength: 2000, required: NOTE_REQUIRED.includes(action) })),
+    photosTo: PHOTO_ACTIONS.includes(action) ? { path: `/api/dust/issues/${encodeURIComponent(uuid)}/photos` } : null,
+    check: (form) => (NOTE_REQUIRED.includes(action) && !noteOf(form) ? t('dust.note_required') : null),
+    act: (form) => {
+      const note = noteOf(form);
+      return post(`/api/dust/issues/${encodeURIComponent(uuid)}/events`, { action, ...(note ? { note } : {}) });
+    },
+    onDone,
+    onCancel,
   });
-  return form;
 }
 
 /**

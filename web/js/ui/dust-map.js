@@ -3,7 +3,7 @@
 // from the dust_issues layer file), the areas of warnings, and a small tool to draw an area by
 // clicking its corners (for a warning that covers part of a district).
 
-import { L } from './map.js';
+import { L, legendControl } from './map.js';
 import { h, textEl } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
 import { layer, values } from '../layers.js';
@@ -15,30 +15,14 @@ import { stateColour, stateLabel, pollutantLabel, issueKindLabel, issueStatusLab
  * states, then violation statuses with the layer file's colours.
  */
 export function dustLegend(map) {
-  const ctl = L.control({ position: 'bottomright' });
-  ctl.onAdd = () => {
-    const list = h('div', { class: 'legend-body dust-legend' },
-      h('div', { class: 'legend-title' }, pick(layer('dust_monitors')?.title) || t('dust.col_monitor')),
-      ['ok', 'near', 'over', 'stale'].map((s) => h('div', { class: 'legend-row' },
-        h('span', { class: 'swatch monitor-swatch', style: `background:${stateColour(s)}` }), s === 'stale' ? t('dust.legend_grey') : stateLabel(s))),
-      h('div', { class: 'legend-title' }, pick(layer('dust_issues')?.title) || t('owner.dust_issues')),
-      (values('dust_issues', 'status').length ? values('dust_issues', 'status') : ['open', 'rectifying', 'rectified', 'verified']).map((s) => h('div', { class: 'legend-row' },
-        h('span', { class: 'swatch issue-swatch', style: `background:${issueStatusColour(s)}` }), issueStatusLabel(s))),
-      h('div', { class: 'legend-row' }, h('span', { class: 'swatch issue-swatch overdue-swatch' }), t('legend.overdue_issue')));
-    const toggle = h('button', { class: 'legend-toggle', type: 'button' }, t('legend.title'));
-    const size = map.getSize();
-    if (size.x < 900 || size.y < 720) list.hidden = true;
-    toggle.setAttribute('aria-expanded', String(!list.hidden));
-    const box = h('div', { class: 'legend leaflet-bar' }, toggle, list);
-    toggle.addEventListener('click', () => {
-      list.hidden = !list.hidden;
-      toggle.setAttribute('aria-expanded', String(!list.hidden));
-    });
-    L.DomEvent.disableClickPropagation(box);
-    L.DomEvent.disableScrollPropagation(box);
-    return box;
-  };
-  return ctl;
+  return legendControl(map, () => h('div', { class: 'legend-body dust-legend' },
+    h('div', { class: 'legend-title' }, pick(layer('dust_monitors')?.title) || t('dust.col_monitor')),
+    ['ok', 'near', 'over', 'stale'].map((s) => h('div', { class: 'legend-row' },
+      h('span', { class: 'swatch monitor-swatch', style: `background:${stateColour(s)}` }), s === 'stale' ? t('dust.legend_grey') : stateLabel(s))),
+    h('div', { class: 'legend-title' }, pick(layer('dust_issues')?.title) || t('owner.dust_issues')),
+    (values('dust_issues', 'status').length ? values('dust_issues', 'status') : ['open', 'rectifying', 'rectified', 'verified']).map((s) => h('div', { class: 'legend-row' },
+      h('span', { class: 'swatch issue-swatch', style: `background:${issueStatusColour(s)}` }), issueStatusLabel(s))),
+    h('div', { class: 'legend-row' }, h('span', { class: 'swatch issue-swatch overdue-swatch' }), t('legend.overdue_issue'))));
 }
 
 function pane(map, name, z) {

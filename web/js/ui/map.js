@@ -150,12 +150,36 @@ export function fireLayer(map, { onSelect } = {}) {
   return { set, select, group, markers: () => markers };
 }
 
-/** The legend, from the layer files: fire statuses, then the area layers. */
-export function addLegend(map) {
+/**
+ * A legend control (bottom right): `body()` builds its list, under a button that shows or hides
+ * it, hidden at first on a small map (on a tablet the open legend would hide the fires). Not yet
+ * on the map.
+ */
+export function legendControl(map, body) {
   const ctl = L.control({ position: 'bottomright' });
   ctl.onAdd = () => {
+    const list = body();
+    const toggle = h('button', { class: 'legend-toggle', type: 'button' }, t('legend.title'));
+    const size = map.getSize();
+    if (size.x < 900 || size.y < 720) list.hidden = true;
+    toggle.setAttribute('aria-expanded', String(!list.hidden));
+    const box = h('div', { class: 'legend leaflet-bar' }, toggle, list);
+    toggle.addEventListener('click', () => {
+      list.hidden = !list.hidden;
+      toggle.setAttribute('aria-expanded', String(!list.hidden));
+    });
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    return box;
+  };
+  return ctl;
+}
+
+/** The legend, from the layer files: fire statuses, then the area layers. */
+export function addLegend(map) {
+  const ctl = legendControl(map, () => {
     const fp = layer('fire_points');
-    const list = h('div', { class: 'legend-body' },
+    return h('div', { class: 'legend-body' },
       h('div', { class: 'legend-title' }, pick(fp?.title)),
       values('fire_points', 'status').map((s) => h('div', { class: 'legend-row' },
         h('span', { class: 'swatch dot', style: `background:${statusColour(s)}` }), statusLabel(s))),
@@ -175,19 +199,7 @@ export function addLegend(map) {
             valueLabel(n, by.field, v))),
         ];
       }));
-    const toggle = h('button', { class: 'legend-toggle', type: 'button', 'aria-expanded': 'true' }, t('legend.title'));
-    const size = map.getSize();
-    if (size.x < 900 || size.y < 720) list.hidden = true; // on a tablet the open legend would hide the fires
-    toggle.setAttribute('aria-expanded', String(!list.hidden));
-    const box = h('div', { class: 'legend leaflet-bar' }, toggle, list);
-    toggle.addEventListener('click', () => {
-      list.hidden = !list.hidden;
-      toggle.setAttribute('aria-expanded', String(!list.hidden));
-    });
-    L.DomEvent.disableClickPropagation(box);
-    L.DomEvent.disableScrollPropagation(box);
-    return box;
-  };
+  });
   ctl.addTo(map);
   return ctl;
 }

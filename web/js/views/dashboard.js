@@ -12,7 +12,7 @@ import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
 import { burnDown } from '../ui/chart.js';
-import { statusBadge, deadlineCountdown, modeTabs } from '../ui/bits.js';
+import { statusBadge, deadlineCountdown, modeTabs, viewLayout } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
 import { onOpenFire, onOpenDust } from '../ui/notifications.js';
 import { dustPanel } from '../ui/dust-panel.js';
@@ -77,15 +77,17 @@ export function render(root, user) {
   const modeBar = h('div', { class: 'mode-switch', role: 'tablist' });
   const dustSlot = h('div');
 
-  fill(root, h('div', { class: 'layout' },
-    h('div', { class: 'map-pane' }, toolbar, mapEl),
-    h('div', { class: 'side' },
-      h('div', { class: 'side-scroll' },
-        user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
-        modeBar,
-        fireSide,
-        dustSlot),
-      detail)));
+  viewLayout(root, {
+    cls: 'layout',
+    map: [toolbar, mapEl],
+    side: [
+      user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
+      modeBar,
+      fireSide,
+      dustSlot,
+    ],
+    detail,
+  });
 
   const map = createMap(mapEl);
   const fires = fireLayer(map, { onSelect: (f) => openFire(f.properties.id) });

@@ -11,7 +11,7 @@ import { get } from '../api.js';
 import { kindLabel } from '../layers.js';
 import { fmtDateTime } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
-import { statusBadge, deadlineCountdown, modeTabs } from '../ui/bits.js';
+import { statusBadge, deadlineCountdown, modeTabs, viewLayout } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
 import { onOpenFire, onOpenDust } from '../ui/notifications.js';
 import { monitorLayer, issueLayer, dustLegend } from '../ui/dust-map.js';
@@ -87,16 +87,13 @@ export function render(root, user) {
   const modeBar = h('div', { class: 'mode-switch', role: 'tablist' });
   const scopeNote = h('p', { class: 'scope-note' });
 
-  fill(root, h('div', { class: 'layout layout-owner' },
-    h('div', { class: 'banner-stack' }, bannerSlot, dustBanner),
-    h('div', { class: 'map-pane' }, mapEl),
-    h('div', { class: 'side' },
-      h('div', { class: 'side-scroll' },
-        scopeNote,
-        modeBar,
-        fireSide,
-        dustSide),
-      detail)));
+  viewLayout(root, {
+    cls: 'layout layout-owner',
+    top: h('div', { class: 'banner-stack' }, bannerSlot, dustBanner),
+    map: mapEl,
+    side: [scopeNote, modeBar, fireSide, dustSide],
+    detail,
+  });
 
   const map = createMap(mapEl);
   const fires = fireLayer(map, { onSelect: (f) => openFire(f.properties.id) });

@@ -12,7 +12,7 @@ import { get, getCached, qs } from '../api.js';
 import { values, kindLabel, signLabel, layer } from '../layers.js';
 import { distanceM, bboxAround, inGeometry } from '../geo.js';
 import { createMap, addAreas, fireLayer, addLegend, L } from '../ui/map.js';
-import { statusBadge, field, errorBox, partyText } from '../ui/bits.js';
+import { statusBadge, field, errorBox, partyText, viewLayout } from '../ui/bits.js';
 import * as outbox from '../offline/outbox.js';
 import * as devicePhotos from '../offline/photos.js';
 import { loadDraft, saveDraft, clearDraft } from '../offline/draft.js';
@@ -55,9 +55,7 @@ export function render(root, user) {
   const tabBar = h('div', { class: 'tabs tabs-big', role: 'tablist' });
   const body = h('div', { class: 'patrol-body' });
   const staleNote = h('p', { class: 'hint stale-note', hidden: true }, t('patrol.stale'));
-  fill(root, h('div', { class: 'layout layout-patrol' },
-    h('div', { class: 'map-pane' }, mapEl),
-    h('div', { class: 'side' }, tabBar, h('div', { class: 'side-scroll' }, staleNote, body))));
+  viewLayout(root, { cls: 'layout layout-patrol', map: mapEl, head: tabBar, side: [staleNote, body] });
 
   const map = createMap(mapEl, { onClick: (lonlat) => { if (tab === 'report' || tab === 'dust') setPosition({ lon: lonlat[0], lat: lonlat[1], source: 'map', accuracy_m: null }); } });
   const fires = fireLayer(map, { onSelect: (f) => inspect(f, false) });
