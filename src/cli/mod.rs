@@ -12,6 +12,7 @@ macro_rules! open_or_exit {
 }
 
 mod backup;
+mod check;
 mod export;
 mod import;
 mod monitor;
@@ -74,6 +75,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup after verifying every checksum (or only verify it with --check).
     Restore(backup::RestoreArgs),
+    /// Check the database: `--recount` compares the clearance counts with a replay of the log.
+    Check(check::Args),
 }
 
 #[derive(Subcommand)]
@@ -182,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),
+        Command::Check(args) => check::run(args),
     }
 }
 

@@ -1,7 +1,18 @@
-//! Clearance counts ("dynamic zero"), recomputed from the event log as of any moment.
+//! Clearance counts ("dynamic zero") as of any moment, for any scope.
 //!
-//! Nothing here trusts a stored status: each fire's state, deadline and party at time `t` are the
-//! ones set by its last event at or before `t`, so a past date gives the counts as they were.
+//! A fire's *standing* at a moment is what its events up to then made of it: status, deadline,
+//! place (district, mine, responsible holder) and re-ignitions. The counts at a moment are made
+//! of a [`Picture`]: the fires not yet cleared then, the scope's [`Levels`] (fires per status,
+//! re-ignitions), each listed mine's re-ignitions, and when the scope's burning count last rose
+//! from zero. [`assemble`] turns a picture into the [`Clearance`] the API answers.
+//!
+//! Two things build pictures and must agree: the store's read model (kept up to date with every
+//! event, so an answer costs what is open then, not the length of the history) and
+//! [`Timeline`], a full replay of the event log — the reference the read model is checked
+//! against (`qingling check --recount`, the tests).
+//!
+//! A fire counts in the scopes of its place *at that moment*: a fire moved to another district
+//! counts in the old one before the move and in the new one after it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,20 +25,25 @@ use super::fire::Status;
 /// One event as the counts need it.
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The event's id: events at the same moment count in this order.
+    pub event: i64,
     pub fire: String,
     pub at: DateTime<Utc>,
     pub to: Status,
     /// A deadline set by this event (report, plan, re-ignition).
     pub deadline: Option<DateTime<Utc>>,
-    /// District and mine set by this event (report, reassignment); `Some(None)` clears the mine.
+    /// The place set by this event (report, reassignment).
     pub place: Option<Place>,
     pub reignited: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Where a fire is, for the counts: its district, its mine, and the holder answering for it.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Place {
     pub district_code: String,
     pub mine: Option<String>,
+    /// The mining-right holder responsible (none when a district government answers).
+    pub holder: Option<String>,
 }
 
 /// One fire's code, for lists.
@@ -107,6 +123,7 @@ pub struct Clearance {
     pub reignitions: u32,
     pub by_status: BTreeMap<&'static str, u32>,
     pub by_district: Vec<DistrictCount>,
+    /// The mines with fires not yet cleared, most burning first.
     pub by_mine: Vec<MineCount>,
     pub suspended_mines: Vec<Suspended>,
     pub overdue: Vec<Overdue>,
@@ -132,15 +149,333 @@ pub struct Day {
     pub not_cleared: u32,
 }
 
-#[derive(Clone)]
-struct FireNow {
-    status: Status,
-    deadline: Option<DateTime<Utc>>,
-    place: Place,
-    reignitions: u32,
+/// What a fire's events have made of it by some moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Standing {
+    pub status: Option<Status>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub place: Place,
+    pub reignitions: u32,
 }
 
-/// The event log of the fires a user may see, sorted by time, ready to be folded to any moment.
+impl Standing {
+    /// The standing after the fire's next event.
+    pub fn then(&self, c: &Change) -> Standing {
+        Standing {
+            status: Some(c.to),
+            deadline: c.deadline.or(self.deadline),
+            place: c.place.clone().unwrap_or_else(|| self.place.clone()),
+            reignitions: self.reignitions + u32::from(c.reignited),
+        }
+    }
+
+    pub fn burning(&self) -> bool {
+        self.status.is_some_and(Status::is_burning)
+    }
+
+    pub fn open(&self) -> bool {
+        self.status.is_some_and(Status::is_open)
+    }
+}
+
+/// A scope the counts are kept for: everything, a district, a holder's fires, a mine's fires.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScopeKey {
+    All,
+    District(String),
+    Holder(String),
+    Mine(String),
+}
+
+impl ScopeKey {
+    /// The scopes a fire at `place` counts in.
+    pub fn of(place: &Place) -> Vec<ScopeKey> {
+        let mut keys = vec![
+            ScopeKey::All,
+            ScopeKey::District(place.district_code.clone()),
+        ];
+        keys.extend(place.holder.clone().map(ScopeKey::Holder));
+        keys.extend(place.mine.clone().map(ScopeKey::Mine));
+        keys
+    }
+
+    /// Whether a fire at `place` counts in this scope.
+    pub fn holds(&self, place: &Place) -> bool {
+        match self {
+            ScopeKey::All => true,
+            ScopeKey::District(d) => *d == place.district_code,
+            ScopeKey::Holder(h) => place.holder.as_deref() == Some(h.as_str()),
+            ScopeKey::Mine(m) => place.mine.as_deref() == Some(m.as_str()),
+        }
+    }
+
+    /// The stored form: `all`, `d:150303`, `h:某公司`, `m:C1500002009011220000001`.
+    pub fn key(&self) -> String {
+        match self {
+            ScopeKey::All => "all".into(),
+            ScopeKey::District(d) => format!("d:{d}"),
+            ScopeKey::Holder(h) => format!("h:{h}"),
+            ScopeKey::Mine(m) => format!("m:{m}"),
+        }
+    }
+}
+
+/// A scope's counts at one moment: its fires in each status (in [`Status::ALL`] order) and the
+/// re-ignitions of those fires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Levels {
+    pub by_status: [i64; 8],
+    pub reignitions: i64,
+}
+
+impl Levels {
+    fn index(s: Status) -> usize {
+        Status::ALL.iter().position(|x| *x == s).unwrap_or(0)
+    }
+
+    pub fn of(&self, s: Status) -> i64 {
+        self.by_status[Self::index(s)]
+    }
+
+    pub fn burning(&self) -> i64 {
+        Status::ALL
+            .iter()
+            .zip(self.by_status)
+            .filter(|(s, _)| s.is_burning())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn not_cleared(&self) -> i64 {
+        Status::ALL
+            .iter()
+            .zip(self.by_status)
+            .filter(|(s, _)| s.is_open())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1) one fire of this standing.
+    fn count(&mut self, s: &Standing, sign: i64) {
+        if let Some(status) = s.status {
+            self.by_status[Self::index(status)] += sign;
+        }
+        self.reignitions += sign * i64::from(s.reignitions);
+    }
+
+    pub fn plus(mut self, d: &Levels) -> Levels {
+        for (a, b) in self.by_status.iter_mut().zip(d.by_status) {
+            *a += b;
+        }
+        self.reignitions += d.reignitions;
+        self
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Levels::default()
+    }
+}
+
+/// What a fire's change of standing does to the levels of each scope it was or is in.
+pub fn level_changes(before: &Standing, after: &Standing) -> Vec<(ScopeKey, Levels)> {
+    let mut out: BTreeMap<ScopeKey, Levels> = BTreeMap::new();
+    if before.status.is_some() {
+        for k in ScopeKey::of(&before.place) {
+            out.entry(k).or_default().count(before, -1);
+        }
+    }
+    for k in ScopeKey::of(&after.place) {
+        out.entry(k).or_default().count(after, 1);
+    }
+    out.into_iter().filter(|(_, d)| !d.is_zero()).collect()
+}
+
+/// A fire not yet cleared at some moment, as the lists need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenFire {
+    pub id: String,
+    pub code: String,
+    pub status: Status,
+    pub deadline: Option<DateTime<Utc>>,
+    pub place: Place,
+}
+
+/// What the counts of a scope at `at` are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub at: DateTime<Utc>,
+    /// The scope's fires not yet cleared at `at`.
+    pub open: Vec<OpenFire>,
+    pub levels: Levels,
+    /// The re-ignitions of each mine in `open` (all its fires', whatever their status).
+    pub mine_reignitions: HashMap<String, i64>,
+    /// When the scope's burning count last rose from zero, if it is not zero at `at`.
+    pub left_zero: Option<DateTime<Utc>>,
+}
+
+/// The counts a picture gives, every district listed.
+pub fn assemble(p: Picture, districts: &[DistrictInfo], mines: &[MineInfo]) -> Clearance {
+    let t = p.at;
+    let mut by_district: Vec<DistrictCount> = districts
+        .iter()
+        .map(|d| DistrictCount {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            burning: 0,
+            not_cleared: 0,
+            overdue: 0,
+        })
+        .collect();
+    let info: HashMap<&str, &MineInfo> = mines.iter().map(|m| (m.licence_no.as_str(), m)).collect();
+    let mut by_mine: BTreeMap<&str, MineCount> = BTreeMap::new();
+    let mut burning_by_mine: HashMap<&str, Vec<FireBrief>> = HashMap::new();
+    let mut overdue = vec![];
+    for f in &p.open {
+        let b = u32::from(f.status.is_burning());
+        let late = f.status.is_burning() && f.deadline.is_some_and(|d| d < t);
+        if let Some(d) = by_district
+            .iter_mut()
+            .find(|d| d.code == f.place.district_code)
+        {
+            d.burning += b;
+            d.not_cleared += 1;
+            d.overdue += u32::from(late);
+        }
+        if let Some(m) = f.place.mine.as_deref() {
+            let mc = by_mine.entry(m).or_insert_with(|| MineCount {
+                licence_no: m.to_string(),
+                name: info.get(m).map(|i| i.name.clone()).unwrap_or_default(),
+                holder: info.get(m).map(|i| i.holder.clone()).unwrap_or_default(),
+                burning: 0,
+                not_cleared: 0,
+                overdue: 0,
+                reignitions: p
+                    .mine_reignitions
+                    .get(m)
+                    .map_or(0, |n| u32::try_from(*n).unwrap_or(0)),
+            });
+            mc.burning += b;
+            mc.not_cleared += 1;
+            mc.overdue += u32::from(late);
+            if b == 1 {
+                burning_by_mine.entry(m).or_default().push(FireBrief {
+                    id: f.id.clone(),
+                    code: f.code.clone(),
+                });
+            }
+        }
+        if late {
+            overdue.push(Overdue {
+                id: f.id.clone(),
+                code: f.code.clone(),
+                deadline: f.deadline.unwrap_or(t),
+                status: f.status,
+                district_code: f.place.district_code.clone(),
+            });
+        }
+    }
+    overdue.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.code.cmp(&b.code)));
+    let mut by_mine: Vec<MineCount> = by_mine.into_values().collect();
+    by_mine.sort_by(|a, b| {
+        (b.burning, b.overdue, b.not_cleared, b.reignitions)
+            .cmp(&(a.burning, a.overdue, a.not_cleared, a.reignitions))
+            .then(a.licence_no.cmp(&b.licence_no))
+    });
+    // 先灭火后生产: a mine with a burning fire in its right or on its dumps may not produce.
+    // An ownerless mine has no one producing, so it is not listed.
+    let suspended_mines = by_mine
+        .iter()
+        .filter(|m| {
+            m.burning > 0
+                && info
+                    .get(m.licence_no.as_str())
+                    .is_some_and(|i| !i.ownerless)
+        })
+        .map(|m| {
+            let mut fires = burning_by_mine
+                .remove(m.licence_no.as_str())
+                .unwrap_or_default();
+            fires.sort_by(|a, b| a.code.cmp(&b.code));
+            Suspended {
+                licence_no: m.licence_no.clone(),
+                name: m.name.clone(),
+                holder: m.holder.clone(),
+                burning: m.burning,
+                fires,
+            }
+        })
+        .collect();
+    let n = |x: i64| u32::try_from(x).unwrap_or(0);
+    let burning = n(p.levels.burning());
+    let days_since_zero = match (burning, p.left_zero) {
+        (0, _) | (_, None) => 0,
+        (_, Some(since)) => (t - since).num_days(),
+    };
+    Clearance {
+        at: t,
+        burning,
+        not_cleared: n(p.levels.not_cleared()),
+        zero: burning == 0,
+        days_since_zero,
+        reignitions: n(p.levels.reignitions),
+        by_status: Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), n(p.levels.of(*s))))
+            .collect(),
+        by_district,
+        by_mine,
+        suspended_mines,
+        overdue,
+    }
+}
+
+/// A change of a scope's burning count at one event: `+1` a fire began burning (or came into
+/// the scope burning), `-1` one stopped (or left). Several at one event add up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    pub at: DateTime<Utc>,
+    pub event: i64,
+    pub delta: i64,
+}
+
+/// The scope's burning count after each event of `edges` (in any order), from `start`.
+fn counts_after(start: i64, edges: &[Edge]) -> Vec<(DateTime<Utc>, i64)> {
+    let mut by_event: BTreeMap<(DateTime<Utc>, i64), i64> = BTreeMap::new();
+    for e in edges {
+        *by_event.entry((e.at, e.event)).or_default() += e.delta;
+    }
+    let mut n = start;
+    by_event
+        .into_iter()
+        .map(|((at, _), d)| {
+            n += d;
+            (at, n)
+        })
+        .collect()
+}
+
+/// Whether the burning count is zero at some moment of a stretch that starts at `start` and
+/// changes by `edges`.
+pub fn touches_zero(start: i64, edges: &[Edge]) -> bool {
+    start == 0 || counts_after(start, edges).iter().any(|(_, n)| *n == 0)
+}
+
+/// The last moment in a stretch (starting at `start`, changing by `edges`) the burning count
+/// rose from zero.
+pub fn last_rise(start: i64, edges: &[Edge]) -> Option<DateTime<Utc>> {
+    let mut prev = start;
+    let mut rise = None;
+    for (at, n) in counts_after(start, edges) {
+        if prev == 0 && n > 0 {
+            rise = Some(at);
+        }
+        prev = n;
+    }
+    rise
+}
+
+/// The event log folded in time order: the reference every answer of the read model is
+/// checked against (it costs the whole history; the read model costs what is open).
 pub struct Timeline {
     changes: Vec<Change>,
     codes: HashMap<String, String>,
@@ -155,7 +490,7 @@ impl Timeline {
         districts: Vec<DistrictInfo>,
         mines: Vec<MineInfo>,
     ) -> Timeline {
-        changes.sort_by_key(|c| c.at);
+        changes.sort_by_key(|c| (c.at, c.event));
         Timeline {
             changes,
             codes: fires.into_iter().map(|f| (f.id, f.code)).collect(),
@@ -164,217 +499,128 @@ impl Timeline {
         }
     }
 
-    /// Folds the log up to and including `t`, calling `each` with the number burning after every event.
-    fn fold(&self, t: DateTime<Utc>, mut each: impl FnMut(&Change, u32)) -> HashMap<&str, FireNow> {
-        let mut fires: HashMap<&str, FireNow> = HashMap::new();
-        let mut burning = 0u32;
-        for c in self.changes.iter().take_while(|c| c.at <= t) {
-            let entry = fires.entry(c.fire.as_str()).or_insert_with(|| FireNow {
-                status: Status::Dismissed,
-                deadline: None,
-                place: Place {
-                    district_code: String::new(),
-                    mine: None,
-                },
-                reignitions: 0,
-            });
-            let was = entry.status.is_burning();
-            entry.status = c.to;
-            if let Some(d) = c.deadline {
-                entry.deadline = Some(d);
-            }
-            if let Some(p) = &c.place {
-                entry.place = p.clone();
-            }
-            if c.reignited {
-                entry.reignitions += 1;
-            }
-            match (was, c.to.is_burning()) {
-                (false, true) => burning += 1,
-                (true, false) => burning -= 1,
-                _ => {}
-            }
-            each(c, burning);
-        }
-        fires
+    /// The picture of `scope` at `t`, by replaying every event up to then.
+    pub fn picture(&self, t: DateTime<Utc>, scope: &ScopeKey) -> Picture {
+        self.pictures(&[t], std::slice::from_ref(scope))
+            .pop()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| Picture {
+                at: t,
+                open: vec![],
+                levels: Levels::default(),
+                mine_reignitions: HashMap::new(),
+                left_zero: None,
+            })
     }
 
-    /// The counts as they stood at `t`.
-    pub fn at(&self, t: DateTime<Utc>) -> Clearance {
-        // The last moment the count left zero.
-        let mut left_zero: Option<DateTime<Utc>> = None;
-        let mut prev = 0u32;
-        let fires = self.fold(t, |c, n| {
-            if prev == 0 && n > 0 {
-                left_zero = Some(c.at);
+    /// The pictures of several scopes at several moments (in time order), in one pass over the
+    /// log: `[moment][scope]`.
+    pub fn pictures(&self, moments: &[DateTime<Utc>], scopes: &[ScopeKey]) -> Vec<Vec<Picture>> {
+        let mut fires: HashMap<&str, Standing> = HashMap::new();
+        let mut burning = vec![0i64; scopes.len()];
+        let mut left_zero: Vec<Option<DateTime<Utc>>> = vec![None; scopes.len()];
+        let mut changes = self.changes.iter().peekable();
+        let mut out = vec![];
+        for &t in moments {
+            while let Some(c) = changes.next_if(|c| c.at <= t) {
+                let s = fires.entry(c.fire.as_str()).or_default();
+                let was = s.clone();
+                *s = s.then(c);
+                for (i, scope) in scopes.iter().enumerate() {
+                    let before = burning[i];
+                    burning[i] += i64::from(s.burning() && scope.holds(&s.place))
+                        - i64::from(was.burning() && scope.holds(&was.place));
+                    if before == 0 && burning[i] > 0 {
+                        left_zero[i] = Some(c.at);
+                    }
+                }
             }
-            prev = n;
-        });
-        let mut by_status: BTreeMap<&'static str, u32> =
-            Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-        let mut districts: HashMap<&str, DistrictCount> = HashMap::new();
-        let mut mines: HashMap<&str, MineCount> = HashMap::new();
-        let mut overdue = vec![];
-        let mut burning_by_mine: HashMap<&str, Vec<FireBrief>> = HashMap::new();
-        let (mut burning, mut not_cleared, mut reignitions) = (0, 0, 0);
-        for (id, f) in &fires {
-            *by_status.entry(f.status.as_str()).or_default() += 1;
-            let late = f.status.is_burning() && f.deadline.is_some_and(|d| d < t);
-            let b = u32::from(f.status.is_burning());
-            let o = u32::from(f.status.is_open());
-            burning += b;
-            not_cleared += o;
-            reignitions += f.reignitions;
-            let d = districts
-                .entry(f.place.district_code.as_str())
-                .or_insert_with(|| DistrictCount {
-                    code: f.place.district_code.clone(),
-                    name: String::new(),
-                    burning: 0,
-                    not_cleared: 0,
-                    overdue: 0,
-                });
-            d.burning += b;
-            d.not_cleared += o;
-            d.overdue += u32::from(late);
-            if let Some(m) = &f.place.mine {
-                let mc = mines.entry(m.as_str()).or_insert_with(|| MineCount {
-                    licence_no: m.clone(),
-                    name: String::new(),
-                    holder: String::new(),
-                    burning: 0,
-                    not_cleared: 0,
-                    overdue: 0,
-                    reignitions: 0,
-                });
-                mc.burning += b;
-                mc.not_cleared += o;
-                mc.overdue += u32::from(late);
-                mc.reignitions += f.reignitions;
-                if b == 1 {
-                    burning_by_mine
-                        .entry(m.as_str())
-                        .or_default()
-                        .push(FireBrief {
+            let mut mine_reignitions: HashMap<&str, i64> = HashMap::new();
+            let mut pictures: Vec<Picture> = scopes
+                .iter()
+                .enumerate()
+                .map(|(i, _)| Picture {
+                    at: t,
+                    open: vec![],
+                    levels: Levels::default(),
+                    mine_reignitions: HashMap::new(),
+                    left_zero: (burning[i] > 0).then_some(left_zero[i]).flatten(),
+                })
+                .collect();
+            for (id, s) in &fires {
+                if let Some(m) = s.place.mine.as_deref() {
+                    *mine_reignitions.entry(m).or_default() += i64::from(s.reignitions);
+                }
+                for (scope, p) in scopes.iter().zip(pictures.iter_mut()) {
+                    if !scope.holds(&s.place) {
+                        continue;
+                    }
+                    p.levels.count(s, 1);
+                    if let (Some(status), true) = (s.status, s.open()) {
+                        p.open.push(OpenFire {
                             id: (*id).to_string(),
                             code: self.codes.get(*id).cloned().unwrap_or_default(),
+                            status,
+                            deadline: s.deadline,
+                            place: s.place.clone(),
                         });
+                    }
                 }
             }
-            if late {
-                overdue.push(Overdue {
-                    id: (*id).to_string(),
-                    code: self.codes.get(*id).cloned().unwrap_or_default(),
-                    deadline: f.deadline.unwrap_or(t),
-                    status: f.status,
-                    district_code: f.place.district_code.clone(),
-                });
+            for p in &mut pictures {
+                for m in p.open.iter().filter_map(|f| f.place.mine.as_deref()) {
+                    let n = mine_reignitions.get(m).copied().unwrap_or(0);
+                    p.mine_reignitions.insert(m.to_string(), n);
+                }
             }
+            out.push(pictures);
         }
-        overdue.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.code.cmp(&b.code)));
-
-        // Every district is listed, with zeros where nothing burns.
-        let by_district = self
-            .districts
-            .iter()
-            .map(|d| {
-                let c = districts.remove(d.code.as_str());
-                DistrictCount {
-                    code: d.code.clone(),
-                    name: d.name.clone(),
-                    burning: c.as_ref().map_or(0, |c| c.burning),
-                    not_cleared: c.as_ref().map_or(0, |c| c.not_cleared),
-                    overdue: c.as_ref().map_or(0, |c| c.overdue),
-                }
-            })
-            .collect();
-
-        let info: HashMap<&str, &MineInfo> = self
-            .mines
-            .iter()
-            .map(|m| (m.licence_no.as_str(), m))
-            .collect();
-        let mut by_mine: Vec<MineCount> = mines
-            .into_values()
-            .map(|mut m| {
-                if let Some(i) = info.get(m.licence_no.as_str()) {
-                    m.name = i.name.clone();
-                    m.holder = i.holder.clone();
-                }
-                m
-            })
-            .collect();
-        by_mine.sort_by(|a, b| {
-            (b.burning, b.overdue, b.not_cleared, b.reignitions)
-                .cmp(&(a.burning, a.overdue, a.not_cleared, a.reignitions))
-                .then(a.licence_no.cmp(&b.licence_no))
-        });
-        // 先灭火后生产: a mine with a burning fire in its right or on its dumps may not produce.
-        // An ownerless mine has no one producing, so it is not listed.
-        let suspended_mines = by_mine
-            .iter()
-            .filter(|m| {
-                m.burning > 0
-                    && info
-                        .get(m.licence_no.as_str())
-                        .is_some_and(|i| !i.ownerless)
-            })
-            .map(|m| {
-                let mut fires = burning_by_mine
-                    .remove(m.licence_no.as_str())
-                    .unwrap_or_default();
-                fires.sort_by(|a, b| a.code.cmp(&b.code));
-                Suspended {
-                    licence_no: m.licence_no.clone(),
-                    name: m.name.clone(),
-                    holder: m.holder.clone(),
-                    burning: m.burning,
-                    fires,
-                }
-            })
-            .collect();
-        let days_since_zero = match (burning, left_zero) {
-            (0, _) | (_, None) => 0,
-            (_, Some(since)) => (t - since).num_days(),
-        };
-        Clearance {
-            at: t,
-            burning,
-            not_cleared,
-            zero: burning == 0,
-            days_since_zero,
-            reignitions,
-            by_status,
-            by_district,
-            by_mine,
-            suspended_mines,
-            overdue,
-        }
+        out
     }
 
-    /// Burning and not-cleared counts at the end of each local day from `from` to `to`, in one pass.
-    pub fn daily(&self, from: NaiveDate, to: NaiveDate) -> Vec<Day> {
+    /// The counts of `scope` as they stood at `t`.
+    pub fn at_in(&self, t: DateTime<Utc>, scope: &ScopeKey) -> Clearance {
+        assemble(self.picture(t, scope), &self.districts, &self.mines)
+    }
+
+    /// The counts of everything as they stood at `t`.
+    pub fn at(&self, t: DateTime<Utc>) -> Clearance {
+        self.at_in(t, &ScopeKey::All)
+    }
+
+    /// Burning and not-cleared counts of `scope` at the end of each local day from `from` to
+    /// `to`, in one pass.
+    pub fn daily_in(&self, from: NaiveDate, to: NaiveDate, scope: &ScopeKey) -> Vec<Day> {
         let mut days = vec![];
-        let mut status: HashMap<&str, Status> = HashMap::new();
-        let (mut burning, mut open) = (0u32, 0u32);
+        let mut fires: HashMap<&str, Standing> = HashMap::new();
+        let (mut burning, mut open) = (0i64, 0i64);
         let mut events = self.changes.iter().peekable();
         let mut date = from;
         while date <= to {
             let end = end_of_local_day(date);
             while let Some(c) = events.next_if(|c| c.at < end) {
-                let old = status.insert(c.fire.as_str(), c.to);
-                let (ob, oo) = old.map_or((false, false), |s| (s.is_burning(), s.is_open()));
-                burning = burning + u32::from(c.to.is_burning()) - u32::from(ob);
-                open = open + u32::from(c.to.is_open()) - u32::from(oo);
+                let s = fires.entry(c.fire.as_str()).or_default();
+                let (wb, wo) = (s.burning(), s.open());
+                let was_in = scope.holds(&s.place);
+                *s = s.then(c);
+                let is_in = scope.holds(&s.place);
+                burning += i64::from(s.burning() && is_in) - i64::from(wb && was_in);
+                open += i64::from(s.open() && is_in) - i64::from(wo && was_in);
             }
+            let n = |x: i64| u32::try_from(x).unwrap_or(0);
             days.push(Day {
                 date,
-                burning,
-                not_cleared: open,
+                burning: n(burning),
+                not_cleared: n(open),
             });
             date += Duration::days(1);
         }
         days
+    }
+
+    /// Burning and not-cleared counts of everything at the end of each local day.
+    pub fn daily(&self, from: NaiveDate, to: NaiveDate) -> Vec<Day> {
+        self.daily_in(from, to, &ScopeKey::All)
     }
 
     /// The local date of the first event, for charts.
@@ -395,6 +641,7 @@ mod tests {
 
     fn change(fire: &str, at: &str, to: Status) -> Change {
         Change {
+            event: 0,
             fire: fire.into(),
             at: t(at),
             to,
@@ -410,6 +657,7 @@ mod tests {
             place: Some(Place {
                 district_code: district.into(),
                 mine: mine.map(String::from),
+                holder: None,
             }),
             ..change(fire, at, Status::Reported)
         }

@@ -1,5 +1,7 @@
 //! Clearance counts ("dynamic zero") for the user's fires, now or as of a past day, and the
-//! daily burn-down series.
+//! daily burn-down series — answered from the store's read model, so their cost is what is
+//! open then, whatever the length of the history. The lists (by mine, suspended mines, overdue
+//! fires) come a page at a time.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,11 +14,10 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::User;
 use crate::app::App;
-use crate::domain::access::{Scope, fire_scope};
-use crate::domain::clearance::{DistrictInfo, MineInfo, Timeline};
-use crate::domain::deadline::{end_of_local_day, local_date};
-use crate::domain::role::Actor;
+use crate::domain::access::fire_scope;
+use crate::domain::deadline::local_date;
 use crate::error::Error;
+use crate::service::clearance::{self as service, Names};
 use crate::service::fires::watch_since;
 use crate::store::features::Visible;
 use crate::store::fires::FireFilter;
@@ -27,6 +28,10 @@ pub fn router() -> Routes {
         .get("/api/clearance/daily", daily)
 }
 
+/// A list's page size when none is asked for, and the most one page holds.
+const PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
 fn date(q: &HashMap<String, String>, name: &'static str) -> Result<Option<NaiveDate>, Error> {
     q.get(name)
         .filter(|s| !s.is_empty())
@@ -36,63 +41,62 @@ fn date(q: &HashMap<String, String>, name: &'static str) -> Result<Option<NaiveD
         .transpose()
 }
 
-/// The event log of the fires this user may see. Patrols count every fire (counts are not
-/// sensitive), and get with it the ids of the fires they may see now, for the lists; owners and
-/// district officers their own.
-async fn timeline(
-    app: &App,
-    actor: &Actor,
-) -> Result<(Timeline, Option<HashSet<String>>), ApiError> {
-    let layer = app
-        .registry
-        .get("fire_points")
-        .cloned()
-        .ok_or_else(|| ApiError(Error::not_found("layer")))?;
-    let index = app.index();
-    let districts = index
-        .areas()
-        .districts
-        .iter()
-        .map(|d| DistrictInfo {
-            code: d.code.clone(),
-            name: d.name.clone(),
-        })
-        .collect();
-    let mines = index
-        .areas()
-        .mines
-        .iter()
-        .map(|m| MineInfo {
-            licence_no: m.licence_no.clone(),
-            name: m.name.clone(),
-            holder: m.holder.clone(),
-            ownerless: m.ownerless,
-        })
-        .collect();
-    let own = fire_scope(actor);
-    let scope = match &own {
-        Scope::Open => Scope::All,
-        s => s.clone(),
+fn number(
+    q: &HashMap<String, String>,
+    name: &'static str,
+    default: usize,
+    max: usize,
+) -> Result<usize, Error> {
+    match q.get(name).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                Error::bad_request("bad_query")
+                    .arg("param", name)
+                    .arg("detail", format!("a whole number from 0 to {max}"))
+            }),
+    }
+}
+
+/// Keeps one page of `list` (the query's `{name}_limit` and `{name}_offset`) and says where the
+/// list stands: its total, the page, and the query of the next page (if any).
+fn page(
+    v: &mut Value,
+    list: &'static str,
+    name: &'static str,
+    q: &HashMap<String, String>,
+) -> Result<Value, Error> {
+    let (limit_param, offset_param) = match name {
+        "mines" => ("mines_limit", "mines_offset"),
+        "suspended" => ("suspended_limit", "suspended_offset"),
+        _ => ("overdue_limit", "overdue_offset"),
     };
-    let since = watch_since(Utc::now(), &app.rules);
-    let (changes, fires, seen) = app
-        .db
-        .read(move |c| {
-            let visible = |scope| FireFilter {
-                visible: Some(Visible::new(&layer, scope, &since)),
-                ..FireFilter::default()
-            };
-            let (changes, fires) = c.fires().changes(&visible(&scope))?;
-            let seen = if own == scope {
-                None
-            } else {
-                let ids = c.fires().list(&visible(&own))?.into_iter().map(|f| f.id);
-                Some(ids.collect())
-            };
-            Ok::<_, Error>((changes, fires, seen))
-        })
-        .await?;
-    Ok((Timeline::new(changes, fires, districts, mines), seen))
+    let limit = number(q, limit_param, PAGE, MAX_PAGE)?;
+    let offset = number(q, offset_param, 0, usize::MAX)?;
+    let items = v[list]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let total = items.len();
+    let kept: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let next = (offset + kept.len() < total).then(|| {
+        let mut params: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| *k != &format!("{name}_offset"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.push((format!("{name}_offset"), (offset + kept.len()).to_string()));
+        params.sort();
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("/api/clearance?{query}")
+    });
+    v[list] = Value::Array(kept);
+    Ok(json!({"total": total, "offset": offset, "limit": limit, "next": next}))
 }
 
 async fn clearance(
@@ -101,17 +105,34 @@ async fn clearance(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
-    // "As of D" is the last moment of local day D; today (or later) is now.
-    let at = match date(&q, "at")?.map(end_of_local_day) {
-        Some(end) if end <= now => end - Duration::seconds(1),
-        _ => now,
-    };
-    let (tl, seen) = timeline(&app, &actor).await?;
-    let mut c = tl.at(at);
-    if let Some(seen) = &seen {
-        c.only_fires(seen);
-    }
-    Ok(Json(serde_json::to_value(c).unwrap_or(Value::Null)))
+    let day = date(&q, "at")?;
+    let names = Names::of(&app.index());
+    let (layer, rules) = (app.registry.get("fire_points").cloned(), app.rules.clone());
+    let c = app
+        .db
+        .read(move |tx| {
+            service::for_reader(tx, &actor, &names, day, now, |tx| {
+                // A patrol's lists keep the fires it may see now.
+                let Some(layer) = &layer else {
+                    return Ok(HashSet::new());
+                };
+                let (scope, since) = (fire_scope(&actor), watch_since(now, &rules));
+                let seen = tx.fires().list(&FireFilter {
+                    visible: Some(Visible::new(layer, &scope, &since)),
+                    ..FireFilter::default()
+                })?;
+                Ok(seen.into_iter().map(|f| f.id).collect())
+            })
+        })
+        .await?;
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    let pages = json!({
+        "by_mine": page(&mut v, "by_mine", "mines", &q)?,
+        "suspended_mines": page(&mut v, "suspended_mines", "suspended", &q)?,
+        "overdue": page(&mut v, "overdue", "overdue", &q)?,
+    });
+    v["pages"] = pages;
+    Ok(Json(v))
 }
 
 async fn daily(
@@ -129,8 +150,9 @@ async fn daily(
                 .arg("detail", "from <= to, at most 10 years"),
         ));
     }
-    let (tl, _) = timeline(&app, &actor).await?;
-    Ok(Json(
-        json!({"from": from, "to": to, "days": tl.daily(from, to)}),
-    ))
+    let days = app
+        .db
+        .read(move |tx| service::daily(tx, &actor, from, to))
+        .await?;
+    Ok(Json(json!({"from": from, "to": to, "days": days})))
 }

@@ -3,6 +3,7 @@
 
 pub mod boundaries;
 pub mod case;
+pub mod clearance;
 pub mod demo;
 pub mod dust;
 pub mod dust_issues;

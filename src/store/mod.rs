@@ -14,6 +14,7 @@ pub mod sqlite;
 pub mod areas;
 pub mod audit;
 pub mod backup;
+pub mod counts;
 pub mod dust;
 pub mod dust_issues;
 pub mod features;
@@ -56,6 +57,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {
     fn areas(&self) -> &dyn areas::Areas;
+    fn counts(&self) -> &dyn counts::Counts;
     fn dust_issues(&self) -> &dyn dust_issues::DustIssues;
     fn features(&self) -> &dyn features::Features;
     fn fires(&self) -> &dyn fires::Fires;

@@ -129,6 +129,21 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
 }
 
 impl SqliteTx<'_> {
+    /// Up to `limit` events after `(at, id)` in time order, with their ids.
+    pub(super) fn events_after(
+        &self,
+        (at, id): &(String, i64),
+        limit: usize,
+    ) -> Result<Vec<(i64, EventRecord)>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE (at, id) > (?1, ?2) ORDER BY at, id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![at, id, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, event_from_row(r)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn fires_where(&self, cond: &str, params: Vec<Sql>) -> Result<Vec<FireRecord>> {
         let sql = format!(
             "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {cond} ORDER BY t.deadline, t.code"
@@ -220,7 +235,10 @@ impl Fires for SqliteTx<'_> {
                 e.request_hash,
                 e.received_at,
             ])?;
-        Ok(self.conn.last_insert_rowid())
+        let id = self.conn.last_insert_rowid();
+        // The counts follow every event, in its transaction.
+        self.count_event(e, id)?;
+        Ok(id)
     }
 
     fn events(&self, fire: &str) -> Result<Vec<EventRecord>> {
@@ -380,7 +398,7 @@ impl Fires for SqliteTx<'_> {
             }
         }
         let sql = format!(
-            "SELECT e.fire, e.at, e.to_status, e.deadline, e.responsible, e.reignited FROM events e
+            "SELECT e.fire, e.at, e.to_status, e.deadline, e.responsible, e.reignited, e.id FROM events e
              WHERE e.fire IN (SELECT t.uuid FROM fire_points t WHERE {cond}) ORDER BY e.at, e.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -392,10 +410,12 @@ impl Fires for SqliteTx<'_> {
             let place = responsible
                 .and_then(|s| serde_json::from_str::<Responsible>(&s).ok())
                 .map(|r| Place {
+                    holder: r.holder().map(String::from),
                     district_code: r.district_code,
                     mine: r.mine,
                 });
             changes.push(Change {
+                event: r.get(6)?,
                 fire: r.get(0)?,
                 at: parse_ts(&r.get::<_, String>(1)?)?,
                 to: Status::parse(&to)

@@ -6,6 +6,7 @@
 pub mod areas;
 pub mod audit;
 pub mod backup;
+pub mod counts;
 pub mod dust;
 pub mod dust_issues;
 pub mod features;
@@ -67,6 +68,27 @@ pub fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The version of the counts' read model this build keeps; a database whose model is older (or
+/// absent: made before it existed) has it rebuilt from the event log when opened.
+const COUNTS_VERSION: i64 = 1;
+
+fn counts_ready(conn: &mut Connection) -> Result<()> {
+    use super::counts::Counts;
+    use super::settings::Settings;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let t = SqliteTx::new(&tx);
+    let built = t.get("counts_version")?.and_then(|v| v.as_i64());
+    if built != Some(COUNTS_VERSION) {
+        let n = t.rebuild()?;
+        t.set("counts_version", &serde_json::json!(COUNTS_VERSION))?;
+        if n > 0 {
+            tracing::info!(events = n, "clearance counts rebuilt from the event log");
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The SQLite database behind a [`super::Db`].
 pub struct Engine {
     path: PathBuf,
@@ -100,6 +122,7 @@ impl Engine {
     pub fn open(path: &Path, registry: &Registry) -> Result<Engine> {
         let mut writer = connect(path)?;
         schema::migrate(&mut writer, registry)?;
+        counts_ready(&mut writer)?;
         Ok(Engine {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -145,6 +168,10 @@ impl super::Engine for Engine {
 }
 
 impl super::Tx for SqliteTx<'_> {
+    fn counts(&self) -> &dyn super::counts::Counts {
+        self
+    }
+
     fn areas(&self) -> &dyn super::areas::Areas {
         self
     }

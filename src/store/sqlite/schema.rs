@@ -401,6 +401,77 @@ ALTER TABLE photos ADD COLUMN uploaded_role TEXT;
 UPDATE photos SET uploaded_role = (SELECT u.role FROM users u WHERE u.username = photos.uploaded_by);
 "#,
     ),
+    (
+        16,
+        "clearance read model: each fire's standing, the spans of time fires were not yet cleared, day levels per scope",
+        r#"
+-- What each fire's events have made of it (the fold of its event log), for the next event.
+CREATE TABLE fire_standing (
+    fire TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline INTEGER,
+    district_code TEXT NOT NULL,
+    mine TEXT,
+    holder TEXT,
+    reignitions INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    span INTEGER
+) WITHOUT ROWID;
+-- Each stretch of time a fire spent not yet cleared in one status, deadline and place (times in
+-- Unix seconds; until_at NULL while it lasts). The lists of any moment are the spans covering it.
+CREATE TABLE fire_spans (
+    id INTEGER PRIMARY KEY,
+    fire TEXT NOT NULL,
+    code TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline INTEGER,
+    district_code TEXT NOT NULL,
+    mine TEXT,
+    holder TEXT,
+    from_at INTEGER NOT NULL,
+    from_event INTEGER NOT NULL,
+    until_at INTEGER,
+    until_event INTEGER
+);
+CREATE INDEX fire_spans_current ON fire_spans(district_code) WHERE until_at IS NULL;
+CREATE INDEX fire_spans_from ON fire_spans(from_at);
+CREATE INDEX fire_spans_until ON fire_spans(until_at);
+-- The spans as time intervals, so the ones covering a moment are found without a scan.
+CREATE VIRTUAL TABLE fire_spans_rtree USING rtree_i32(id, from_at, until_at);
+CREATE TRIGGER fire_spans_rtree_insert AFTER INSERT ON fire_spans BEGIN
+    INSERT INTO fire_spans_rtree VALUES (NEW.id, NEW.from_at, coalesce(NEW.until_at, 2147483647));
+END;
+CREATE TRIGGER fire_spans_rtree_update AFTER UPDATE OF from_at, until_at ON fire_spans BEGIN
+    UPDATE fire_spans_rtree SET from_at = NEW.from_at, until_at = coalesce(NEW.until_at, 2147483647) WHERE id = NEW.id;
+END;
+CREATE TRIGGER fire_spans_rtree_delete AFTER DELETE ON fire_spans BEGIN
+    DELETE FROM fire_spans_rtree WHERE id = OLD.id;
+END;
+-- A scope's counts (all, d:district, h:holder, m:mine) at the end of each local day on which
+-- they changed: fires per status, their re-ignitions, whether the burning count was zero at some
+-- moment of that day, and the time of the latest event counted in the row.
+CREATE TABLE fire_levels (
+    scope TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reported INTEGER NOT NULL,
+    confirmed INTEGER NOT NULL,
+    treating INTEGER NOT NULL,
+    controlled INTEGER NOT NULL,
+    extinguished INTEGER NOT NULL,
+    cleared INTEGER NOT NULL,
+    reignited INTEGER NOT NULL,
+    dismissed INTEGER NOT NULL,
+    reignitions INTEGER NOT NULL,
+    hit_zero INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, day)
+) WITHOUT ROWID;
+CREATE INDEX fire_levels_zero ON fire_levels(scope, day) WHERE hit_zero = 1;
+-- The log in time order, for rebuilding the counts a chunk at a time.
+CREATE INDEX IF NOT EXISTS events_at ON events(at, id);
+"#,
+    ),
 ];
 
 /// The newest migration this build knows: a database at a higher version was made by a newer build.
