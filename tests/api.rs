@@ -425,14 +425,7 @@ fn collections_list_the_layers_and_page_by_bbox() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    for want in [
-        "districts",
-        "mines",
-        "waste_dumps",
-        "gangue_heaps",
-        "fire_points",
-        "inspections",
-    ] {
+    for want in fire_layers() {
         assert!(ids.contains(&want), "{want}");
     }
     let page = m.get("/collections/fire_points/items?limit=10").json();

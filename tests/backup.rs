@@ -337,7 +337,7 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut server = Command::new(env!("CARGO_BIN_EXE_qingling"))
+    let server = Command::new(env!("CARGO_BIN_EXE_qingling"))
         .args([
             "serve",
             "--db",
@@ -366,8 +366,7 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
         stderr(&second)
     );
     // Even a server killed outright lets go: the OS drops its lock.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    kill(server);
     let o = restore(&out, &good, &["--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
 

@@ -8,9 +8,8 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::hj212::{packets as acks, silent_for};
 use common::*;
@@ -22,6 +21,11 @@ use serde_json::{Value, json};
 /// The HJ 212 password the tests' monitors are registered with (a weak one such as 123456 is
 /// refused).
 const PW: &str = "K7QX4MZP2W";
+
+/// Counts the readings of the tests' monitors (the demo's own WHDEMO- monitors have readings
+/// too).
+const OUR_READINGS: &str = "SELECT count(*) FROM dust_readings WHERE device IN
+     (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')";
 
 /// A demo server with the HJ 212 listener beside it.
 struct Dust {
@@ -69,16 +73,12 @@ impl Dust {
     }
 
     fn count(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        count(&self.db, sql)
     }
 
-    /// Readings of this test's monitors (the demo's own WHDEMO- monitors have readings too).
+    /// Readings of this test's monitors.
     fn readings(&self) -> i64 {
-        self.count(
-            "SELECT count(*) FROM dust_readings WHERE device IN
-             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
-        )
+        self.count(OUR_READINGS)
     }
 
     fn client(&self, user: &str) -> Client {
@@ -89,19 +89,24 @@ impl Dust {
     }
 
     fn post(&self, token: &str, body: &Value, lang: &str) -> Response {
-        let auth = format!("Bearer {token}");
-        request(
+        send_readings(
             self.http,
-            "POST",
-            "/api/dust/readings",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &auth),
-                ("Accept-Language", lang),
-            ],
-            Some(body.to_string().as_bytes()),
+            token,
+            body.to_string().as_bytes(),
+            &[("Accept-Language", lang)],
         )
     }
+}
+
+/// `POST /api/dust/readings` with a device token (and `extra` header lines).
+fn send_readings(http: SocketAddr, token: &str, body: &[u8], extra: &[(&str, &str)]) -> Response {
+    let auth = format!("Bearer {token}");
+    let mut h = vec![
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    h.extend_from_slice(extra);
+    request(http, "POST", "/api/dust/readings", &h, Some(body))
 }
 
 /// A data packet: `fields` is the CP area after DataTime.
@@ -132,6 +137,11 @@ fn connect(addr: SocketAddr) -> TcpStream {
 
 fn ack_of(qn: &str, mn: &str) -> String {
     format!("QN={qn};ST=91;CN=9014;PW={PW};MN={mn};Flag=4;CP=&&&&")
+}
+
+/// A rollup's PM10 mean and how many readings it is of.
+fn pm10_n(r: &Value) -> (Value, Value) {
+    (r["pm10"].clone(), r["n"].clone())
 }
 
 fn get(c: &Client, path: &str) -> Value {
@@ -209,15 +219,9 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     );
     let hs = hours["readings"].as_array().unwrap();
     assert_eq!(hs.len(), 2);
-    assert_eq!(
-        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
-        (json!(150.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[0]), (json!(150.0), json!(1)));
     // 10:00 has a real-time and a minute reading: minute data is what the hour is built from.
-    assert_eq!(
-        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
-        (json!(120.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[1]), (json!(120.0), json!(1)));
     assert_eq!(hs[1]["kind"], "minute");
     let stats = d.stats.snapshot();
     assert_eq!(
@@ -382,14 +386,8 @@ fn a_late_reading_changes_the_right_hours_mean() {
     );
     let hs = hours["readings"].as_array().unwrap();
     assert_eq!(hs[0]["time"], "2025-01-10T10:00:00+08:00");
-    assert_eq!(
-        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
-        (json!(150.0), json!(2))
-    );
-    assert_eq!(
-        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
-        (json!(50.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[0]), (json!(150.0), json!(2)));
+    assert_eq!(pm10_n(&hs[1]), (json!(50.0), json!(1)));
 }
 
 #[test]
@@ -446,16 +444,7 @@ fn bad_batches_are_refused_in_the_requests_language_and_nothing_is_written() {
     let r = d.post(&token, &typo, "en");
     assert_eq!(r.status, 422);
     assert!(r.body.contains("pm2_5"), "{}", r.body);
-    let r = request(
-        d.http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-        Some(b"{\"readings\": [".as_slice()),
-    );
+    let r = send_readings(d.http, &token, b"{\"readings\": [", &[]);
     assert_eq!(r.status, 400);
     assert_eq!(d.post("not-a-token", &bad, "en").status, 401);
     assert_eq!(d.readings(), 0);
@@ -553,35 +542,18 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
     );
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(root());
-    c
-}
-
-fn stdout_of(args: &[&str]) -> (bool, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
 fn is_token(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[test]
 fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_packets() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (_dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
     let [lon, lat] = inside("mines", "骆驼山示例露天煤矿");
     let (lon, lat) = (lon.to_string(), lat.to_string());
     let add = |mn: &str| {
-        stdout_of(&[
+        run_cli(&[
             "monitor",
             "add",
             "--db",
@@ -605,95 +577,47 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
     assert!(stderr.contains("CLI-01 added"), "{stderr}");
     let (ok, _, stderr) = add("CLI-01");
     assert!(!ok && stderr.contains("already registered"), "{stderr}");
-    let (ok, stdout, _) = stdout_of(&["monitor", "list", "--db", db_s]);
+    let (ok, stdout, _) = run_cli(&["monitor", "list", "--db", db_s]);
     assert!(
         ok && stdout.contains("CLI-01\t一号监测点\tC150300") && stdout.contains("token active"),
         "{stdout}"
     );
     // The real server with --hj212.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let hj_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let http: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let hj: SocketAddr = format!("127.0.0.1:{hj_port}").parse().unwrap();
-    let mut server = bin()
-        .args([
-            "serve",
+    let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let hj: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = serve(
+        &[
             "--db",
             db_s,
             "--addr",
             &http.to_string(),
             "--hj212",
             &hj.to_string(),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while TcpStream::connect(http).is_err() || TcpStream::connect(hj).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        ],
+        &[http, hj],
+    );
     let mut s = connect(hj);
     s.write_all(&realtime("CLI-01", PW, 5, "77", "20250110100000"))
         .unwrap();
     let answer = acks(&mut s, 1);
     let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
-    let r = request(
-        http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-        Some(body.to_string().as_bytes()),
-    );
+    let r = send_readings(http, &token, body.to_string().as_bytes(), &[]);
     let status = r.status;
     // Revoked while the server runs: refused at once.
-    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "CLI-01"]);
-    let after = request(
-        http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-        Some(body.to_string().as_bytes()),
-    );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let (ok, _, stderr) = run_cli(&["monitor", "revoke", "--db", db_s, "--mn", "CLI-01"]);
+    let after = send_readings(http, &token, body.to_string().as_bytes(), &[]);
+    kill(server);
     assert_eq!(answer, vec![ack_of("77", "CLI-01")]);
     assert_eq!(status, 200, "{}", r.body);
     assert!(ok, "{stderr}");
     assert_eq!(after.status, 401);
-    let (ok, stdout, stderr) = stdout_of(&["monitor", "token", "--db", db_s, "--mn", "CLI-01"]);
+    let (ok, stdout, stderr) = run_cli(&["monitor", "token", "--db", db_s, "--mn", "CLI-01"]);
     assert!(ok, "{stderr}");
     let fresh = stdout.lines().next_back().unwrap();
     assert!(is_token(fresh) && fresh != token);
-    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "NOPE"]);
+    let (ok, _, stderr) = run_cli(&["monitor", "revoke", "--db", db_s, "--mn", "NOPE"]);
     assert!(!ok && stderr.contains("NOPE"), "{stderr}");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM dust_readings WHERE device IN
-             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(count(&db, OUR_READINGS), 2);
 }
 
 #[test]
@@ -702,11 +626,7 @@ fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
     let db = dir.path().join("cap.gpkg");
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime(2);
     let hj = rt
         .block_on(qingling::hj212::listener::start_with_cap(
             "127.0.0.1:0".parse().unwrap(),
@@ -755,10 +675,10 @@ fn a_monitor_imported_with_the_layer_gets_credentials_from_monitor_enable() {
         "dust_monitors",
         file.to_str().unwrap(),
     ];
-    let (ok, _, err) = stdout_of(&layer_import);
+    let (ok, _, err) = run_cli(&layer_import);
     assert!(ok, "{err}");
     let enable = |mn: &str| {
-        stdout_of(&[
+        run_cli(&[
             "monitor",
             "enable",
             "--db",

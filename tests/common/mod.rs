@@ -25,6 +25,11 @@ pub struct Server {
     pub rt: tokio::runtime::Runtime,
 }
 
+/// The layers of the fire work (every demo has features in each), in table order.
+pub fn fire_layers() -> impl Iterator<Item = &'static str> {
+    "districts mines waste_dumps gangue_heaps fire_points inspections".split(' ')
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -130,6 +135,12 @@ where
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+/// Kills a process outright (SIGKILL: no shutdown) and reaps it.
+pub fn kill(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// How many rows a counting query finds in the database at `db`.
