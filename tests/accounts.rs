@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -13,17 +13,7 @@ use qingling::service::login_guard::LoginPolicy;
 use serde_json::{Value, json};
 
 fn login_raw(s: &Server, user: &str, password: &str, lang: &str) -> Response {
-    let body = json!({"username": user, "password": password}).to_string();
-    request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[
-            ("Content-Type", "application/json"),
-            ("Accept-Language", lang),
-        ],
-        Some(body.as_bytes()),
-    )
+    sign_in(s.addr, user, password, &[("Accept-Language", lang)])
 }
 
 /// Limits wide enough that only the one under test bites.
@@ -38,31 +28,18 @@ fn loose() -> LoginPolicy {
 
 /// The `action` of each entry of an audit log page.
 fn actions_in(page: &Value) -> Vec<&str> {
-    page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect()
+    strs(&page["entries"], "action")
 }
 
 fn db(s: &Server) -> rusqlite::Connection {
     rusqlite::Connection::open(&s.db).unwrap()
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(root());
-    c
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+/// `qingling user …` on the server's database: (success, stdout, stderr).
+fn user(s: &Server, args: &[&str]) -> (bool, String, String) {
+    let db = s.db.to_str().unwrap();
+    let (command, rest) = args.split_first().unwrap();
+    run_cli(&[&["user", command, "--db", db], rest].concat())
 }
 
 #[test]
@@ -78,17 +55,11 @@ fn a_flood_of_wrong_sign_ins_gets_503_with_retry_after_and_the_server_keeps_answ
     let flood: Vec<_> = (0..48)
         .map(|i| {
             std::thread::spawn(move || {
-                let body = json!({"username": format!("nobody{i}"), "password": "wrong password"})
-                    .to_string();
-                request(
+                sign_in(
                     addr,
-                    "POST",
-                    "/api/login",
-                    &[
-                        ("Content-Type", "application/json"),
-                        ("Accept-Language", "en"),
-                    ],
-                    Some(body.as_bytes()),
+                    &format!("nobody{i}"),
+                    "wrong password",
+                    &[("Accept-Language", "en")],
                 )
             })
         })
@@ -200,19 +171,11 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
             .any(|e| e["detail"]["reason"] == "unknown_user")
     );
     let all = manager.get("/api/audit?actor=patrol&limit=100").json();
-    let actions: Vec<&str> = all["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&all);
     for a in ["login_failed", "login", "request", "logout"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
-    let req = all["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let req = items(&all["entries"])
         .find(|e| e["action"] == "request")
         .unwrap();
     assert_eq!(
@@ -383,10 +346,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
     let actions = actions_in(&log);
     assert!(actions.contains(&"password_changed"), "{actions:?}");
     assert!(actions.contains(&"password_change_failed"), "{actions:?}");
-    let changed = &log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let changed = &items(&log["entries"])
         .find(|e| e["action"] == "password_changed")
         .unwrap()["detail"];
     assert_eq!(changed["sessions_ended"], 1);
@@ -419,79 +379,56 @@ fn sessions_end_when_idle_or_at_their_maximum_and_ended_ones_are_purged() {
     assert_eq!(idle.get("/api/me").status, 401);
     assert_eq!(old.get("/api/me").status, 401);
     assert_eq!(busy.get("/api/me").status, 200);
-    let seen: String = conn
-        .query_row(
+    let last_seen = || -> String {
+        query_one(
+            &s.db,
             "SELECT last_seen_at FROM sessions JOIN users u ON u.id = user_id WHERE username = 'district'",
-            [],
-            |r| r.get(0),
         )
-        .unwrap();
+    };
+    let seen = last_seen();
     assert!(seen > before, "{seen} after {before}");
     // Used again at once: not written again (no write per request).
     assert_eq!(busy.get("/api/me").status, 200);
-    let again: String = conn
-        .query_row(
-            "SELECT last_seen_at FROM sessions JOIN users u ON u.id = user_id WHERE username = 'district'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let again = last_seen();
     assert_eq!(again, seen);
     // The next sign-in clears the ended sessions away.
     let _ = Client::login(&s, "manager");
-    let left: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE username IN ('patrol', 'owner')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left = count(
+        &s.db,
+        "SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE username IN ('patrol', 'owner')",
+    );
     assert_eq!(left, 0);
 }
 
 #[test]
 fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
     let s = demo_server_with_policy(loose());
-    let db = s.db.to_str().unwrap().to_string();
-    let (ok, _, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        &db,
-        "--username",
-        "wang",
-        "--password",
-        "11111111",
-        "--role",
-        "patrol",
-    ]);
-    assert!(!ok && err.contains("too common"), "{err}");
-    let (ok, _, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        &db,
-        "--username",
-        "wang",
-        "--password",
-        "wang-fire-2024",
-        "--role",
-        "patrol",
-    ]);
-    assert!(
-        !ok && err.contains("must not contain the username"),
-        "{err}"
-    );
+    for (password, refusal) in [
+        ("11111111", "too common"),
+        ("wang-fire-2024", "must not contain the username"),
+    ] {
+        let add = [
+            "add",
+            "--username",
+            "wang",
+            "--password",
+            password,
+            "--role",
+            "patrol",
+        ];
+        let (ok, _, err) = user(&s, &add);
+        assert!(!ok && err.contains(refusal), "{err}");
+    }
 
     let patrol = Client::login(&s, "patrol");
-    let (ok, out, err) = run(&["user", "sessions", "--db", &db, "patrol"]);
+    let (ok, out, err) = user(&s, &["sessions", "patrol"]);
     assert!(ok, "{err}");
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(out.contains("127.0.0.1"), "{out}");
 
     // A new password from stdin; the old one and the user's sessions stop working.
     let mut child = bin()
-        .args(["user", "passwd", "--db", &db, "patrol"])
+        .args(["user", "passwd", "--db", s.db.to_str().unwrap(), "patrol"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -515,27 +452,19 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
         login_raw(&s, "patrol", "quiet ember ridge lantern", "en").status,
         200
     );
-    let (ok, _, err) = run(&[
-        "user",
-        "passwd",
-        "--db",
-        &db,
-        "patrol",
-        "--password",
-        "short",
-    ]);
+    let (ok, _, err) = user(&s, &["passwd", "patrol", "--password", "short"]);
     assert!(!ok && err.contains("at least 8"), "{err}");
 
-    let (ok, _, err) = run(&["user", "disable", "--db", &db, "owner"]);
+    let (ok, _, err) = user(&s, &["disable", "owner"]);
     assert!(ok, "{err}");
     assert_eq!(login_raw(&s, "owner", "qingling-owner", "en").status, 401);
-    let (ok, _, err) = run(&["user", "enable", "--db", &db, "owner"]);
+    let (ok, _, err) = user(&s, &["enable", "owner"]);
     assert!(ok, "{err}");
     let owner = Client::login(&s, "owner");
-    let (ok, _, err) = run(&["user", "sessions", "--db", &db, "owner", "--revoke"]);
+    let (ok, _, err) = user(&s, &["sessions", "owner", "--revoke"]);
     assert!(ok && err.contains("1 session"), "{err}");
     assert_eq!(owner.get("/api/me").status, 401);
-    let (ok, _, err) = run(&["user", "disable", "--db", &db, "nobody"]);
+    let (ok, _, err) = user(&s, &["disable", "nobody"]);
     assert!(!ok && err.contains("No user"), "{err}");
 
     let manager = Client::login(&s, "manager");

@@ -465,6 +465,18 @@ impl Client {
     }
 }
 
+/// The items of a JSON array.
+pub fn items(v: &Value) -> std::slice::Iter<'_, Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+}
+
+/// The text `field` of each item of a JSON array.
+pub fn strs<'a>(v: &'a Value, field: &str) -> Vec<&'a str> {
+    items(v).map(|x| x[field].as_str().unwrap()).collect()
+}
+
 /// The features of a FeatureCollection.
 pub fn features(fc: &Value) -> Vec<Value> {
     fc["features"].as_array().unwrap().clone()
