@@ -23,14 +23,7 @@ fn report(c: &Client, at: [f64; 2], props: Value) -> Response {
 #[test]
 fn login_gives_a_token_and_a_strict_http_only_cookie() {
     let s = demo_server();
-    let body = json!({"username": "manager", "password": "qingling-manager"}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
+    let r = sign_in(s.addr, "manager", "qingling-manager", &[]);
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["user"]["role"], "manager");
@@ -52,17 +45,7 @@ fn login_gives_a_token_and_a_strict_http_only_cookie() {
     );
     assert_eq!(me.status, 200);
 
-    let wrong = json!({"username": "manager", "password": "nope-nope"}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[
-            ("Content-Type", "application/json"),
-            ("Accept-Language", "en"),
-        ],
-        Some(wrong.as_bytes()),
-    );
+    let r = sign_in(s.addr, "manager", "nope-nope", &[("Accept-Language", "en")]);
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["message"], "Wrong username or password");
     assert_eq!(Client::anonymous(&s).get("/api/me").status, 401);
@@ -540,27 +523,14 @@ fn patrol_fire(s: &Server) -> (Client, String) {
 fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
     let s = demo_server();
     let (patrol, id) = patrol_fire(&s);
-    let img = image::DynamicImage::new_rgb8(64, 48);
-    let mut png = std::io::Cursor::new(vec![]);
-    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
-    let (ctype, body) = multipart(png.get_ref());
-    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let up = |body: &[u8], ctype: &str| {
-        request(
-            s.addr,
-            "POST",
-            &format!("/api/fires/{id}/photos"),
-            &[("Authorization", &auth), ("Content-Type", ctype)],
-            Some(body),
-        )
-    };
-    let r = up(&body, &ctype);
+    let png = png_of(64, 48, [0, 0, 0]);
+    let up = |bytes: &[u8]| patrol.upload(&format!("/api/fires/{id}/photos"), bytes);
+    let r = up(&png);
     assert_eq!(r.status, 201, "{}", r.body);
     let photo = r.json()["photos"][0].clone();
     // The same photo again is the same record.
-    assert_eq!(up(&body, &ctype).json()["photos"][0]["id"], photo["id"]);
-    let (ctype2, not_image) = multipart(b"%PDF-1.4 not a photo");
-    let r = up(&not_image, &ctype2);
+    assert_eq!(up(&png).json()["photos"][0]["id"], photo["id"]);
+    let r = up(b"%PDF-1.4 not a photo");
     assert_eq!(r.status, 422, "{}", r.body);
     let detail = Client::login(&s, "manager")
         .get(&format!("/api/fires/{id}"))
@@ -599,27 +569,9 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     let s = demo_server();
     let (patrol, id) = patrol_fire(&s);
-    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let up = |bytes: &[u8]| {
-        let (ctype, body) = multipart(bytes);
-        request(
-            s.addr,
-            "POST",
-            &format!("/api/fires/{id}/photos"),
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", &ctype),
-                ("Accept-Language", "en"),
-            ],
-            Some(&body),
-        )
-    };
-    let photos = |s: &Server| -> i64 {
-        rusqlite::Connection::open(&s.db)
-            .unwrap()
-            .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
-            .unwrap()
-    };
+    let patrol = patrol.in_lang("en");
+    let up = |bytes: &[u8]| patrol.upload(&format!("/api/fires/{id}/photos"), bytes);
+    let photos = |s: &Server| count(&s.db, "SELECT count(*) FROM photos");
     let before = photos(&s);
     let bomb = png_bomb(7745, 7745);
     assert!(bomb.len() < 400_000, "{} bytes", bomb.len());
@@ -636,14 +588,7 @@ fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     // Sixteen real photos at once (distinct, so none is a repeat): each is stored or told to
     // come back later, and a page loads meanwhile.
     let uploads: Vec<_> = (0..16u8)
-        .map(|i| {
-            let img = image::RgbImage::from_pixel(1600, 1200, image::Rgb([i, 2 * i, 3]));
-            let mut png = std::io::Cursor::new(vec![]);
-            image::DynamicImage::ImageRgb8(img)
-                .write_to(&mut png, image::ImageFormat::Png)
-                .unwrap();
-            png.into_inner()
-        })
+        .map(|i| png_of(1600, 1200, [i, 2 * i, 3]))
         .collect();
     let manager = Client::login(&s, "manager");
     std::thread::scope(|scope| {

@@ -36,14 +36,7 @@ fn assert_security_headers(r: &Response, what: &str) {
 
 /// Signs in like the browser does and returns the `name=value` of the session cookie.
 fn cookie(s: &Server, user: &str) -> String {
-    let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
+    let r = sign_in(s.addr, user, &format!("qingling-{user}"), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.header("cache-control"),
@@ -110,13 +103,6 @@ fn png() -> Vec<u8> {
     png_of(32, 24, [0, 0, 0])
 }
 
-fn count(s: &Server, sql: &str) -> i64 {
-    rusqlite::Connection::open(&s.db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
-}
-
 #[test]
 fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_is_written() {
     let s = demo_server();
@@ -132,11 +118,19 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
     let (ctype, body) = multipart(&png());
     let cookie = cookie(&s, "patrol");
     let own = format!("http://{}", s.addr);
-    let photos = || count(&s, "SELECT count(*) FROM photos");
-    let up = |extra: &[(&str, &str)]| {
-        let mut h = vec![("Content-Type", ctype.as_str()), ("Accept-Language", "en")];
+    let photos = || count(&s.db, "SELECT count(*) FROM photos");
+    // A photo form of the given Content-Type, with `extra` header lines.
+    let send = |ctype: &str, body: &[u8], extra: &[(&str, &str)]| {
+        let mut h = vec![("Content-Type", ctype)];
         h.extend_from_slice(extra);
-        request(s.addr, "POST", &path, &h, Some(&body))
+        request(s.addr, "POST", &path, &h, Some(body))
+    };
+    let up = |extra: &[(&str, &str)]| {
+        send(
+            &ctype,
+            &body,
+            &[&[("Accept-Language", "en")], extra].concat(),
+        )
     };
 
     for extra in [
@@ -169,13 +163,7 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
         assert_eq!(photos(), 0, "{extra:?}");
     }
     // In the server's language by default.
-    let zh = request(
-        s.addr,
-        "POST",
-        &path,
-        &[("Content-Type", &ctype), ("Cookie", &cookie)],
-        Some(&body),
-    );
+    let zh = send(&ctype, &body, &[("Cookie", &cookie)]);
     assert!(
         zh.json()["message"].as_str().unwrap().contains("其他网站"),
         "{}",
@@ -190,44 +178,23 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
     ]);
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(photos(), 1);
-    let (ctype2, other) = multipart(&{
-        let img = image::DynamicImage::new_rgb8(40, 30);
-        let mut out = std::io::Cursor::new(vec![]);
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    });
-    let r = request(
-        s.addr,
-        "POST",
-        &path,
-        &[
-            ("Content-Type", &ctype2),
-            ("Cookie", &cookie),
-            ("Referer", &format!("{own}/patrol")),
-        ],
-        Some(&other),
+    let (ctype2, other) = multipart(&png_of(40, 30, [0, 0, 0]));
+    let referer = format!("{own}/patrol");
+    let r = send(
+        &ctype2,
+        &other,
+        &[("Cookie", &cookie), ("Referer", &referer)],
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(photos(), 2);
 
     // A bearer token with no Origin (a GIS client, a device), even with a stale cookie along.
     let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let (ctype3, third) = multipart(&{
-        let img = image::DynamicImage::new_rgb8(48, 36);
-        let mut out = std::io::Cursor::new(vec![]);
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    });
-    let r = request(
-        s.addr,
-        "POST",
-        &path,
-        &[
-            ("Content-Type", &ctype3),
-            ("Authorization", &auth),
-            ("Cookie", &cookie),
-        ],
-        Some(&third),
+    let (ctype3, third) = multipart(&png_of(48, 36, [0, 0, 0]));
+    let r = send(
+        &ctype3,
+        &third,
+        &[("Authorization", &auth), ("Cookie", &cookie)],
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(photos(), 3);
