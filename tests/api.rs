@@ -256,10 +256,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
     assert_eq!(r.json()["properties"]["status"], "treating");
 
     let got = manager.get(&format!("/api/fires/{id}")).json();
-    let actions: Vec<&str> = got["properties"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let actions: Vec<&str> = items(&got["properties"]["events"])
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -297,10 +294,7 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
         json!({"kind": "coal_seam"}),
     )
     .json();
-    let near: Vec<&str> = b["properties"]["nearby_open"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let near: Vec<&str> = items(&b["properties"]["nearby_open"])
         .map(|n| n["id"].as_str().unwrap())
         .collect();
     assert!(
@@ -361,10 +355,7 @@ fn each_role_sees_only_its_fires() {
     assert!(ps.iter().all(|f| f["properties"]["status"] != "dismissed"));
     assert!(ps.len() < n_all);
     // A fire of another holder is not found by id, in either API.
-    let other = all["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let other = items(&all["features"])
         .find(|f| {
             f["properties"]["responsible"]["party"] == "holder"
                 && f["properties"]["responsible"]["name"] != DEMO_HOLDER
@@ -388,13 +379,7 @@ fn each_role_sees_only_its_fires() {
     );
     // Owners see only their own mines.
     let mines = o.get("/collections/mines/items").json();
-    assert!(
-        mines["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["properties"]["holder"] == DEMO_HOLDER)
-    );
+    assert!(items(&mines["features"]).all(|f| f["properties"]["holder"] == DEMO_HOLDER));
 }
 
 #[test]
@@ -402,10 +387,7 @@ fn collections_list_the_layers_and_page_by_bbox() {
     let s = demo_server();
     let m = Client::login(&s, "manager");
     let c = m.get("/collections").json();
-    let ids: Vec<&str> = c["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let ids: Vec<&str> = items(&c["collections"])
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     for want in fire_layers() {
@@ -413,12 +395,7 @@ fn collections_list_the_layers_and_page_by_bbox() {
     }
     let page = m.get("/collections/fire_points/items?limit=10").json();
     assert_eq!(page["features"].as_array().unwrap().len(), 10);
-    let next = page["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "next")
-        .unwrap()["href"]
+    let next = items(&page["links"]).find(|l| l["rel"] == "next").unwrap()["href"]
         .as_str()
         .unwrap()
         .to_string();
@@ -459,20 +436,11 @@ fn clearance_counts_follow_the_fires_and_the_past_is_recomputed() {
     assert!(burning > 0);
     assert_eq!(now["zero"], false);
     assert_eq!(now["by_district"].as_array().unwrap().len(), 3);
-    let sum: u64 = now["by_district"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let sum: u64 = items(&now["by_district"])
         .map(|d| d["burning"].as_u64().unwrap())
         .sum();
     assert_eq!(sum, burning);
-    assert!(
-        now["suspended_mines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["name"] == own_mine())
-    );
+    assert!(items(&now["suspended_mines"]).any(|m| m["name"] == own_mine()));
     let patrol = Client::login(&s, "patrol");
     report(
         &patrol,
@@ -616,13 +584,7 @@ fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count(
         before["unread"].as_u64().unwrap() > 0,
         "its overdue fires are announced: {before}"
     );
-    assert!(
-        before["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["kind"] == "deadline_passed")
-    );
+    assert!(items(&before["items"]).any(|n| n["kind"] == "deadline_passed"));
     assert_eq!(
         owner.post("/api/notifications/read", &json!({})).status,
         204
@@ -646,13 +608,7 @@ fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count(
     let m = Client::login(&s, "manager")
         .get("/api/notifications")
         .json();
-    assert!(
-        m["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["code"] == code && n["kind"] == "new_fire")
-    );
+    assert!(items(&m["items"]).any(|n| n["code"] == code && n["kind"] == "new_fire"));
     assert_eq!(
         district.get("/api/notifications").json()["unread"],
         0,
@@ -699,12 +655,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
         .unwrap()["to"]
         .clone();
     let then = m.get(&format!("/api/fires?at={day}")).json();
-    let f = then["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap();
+    let f = items(&then["features"]).find(|f| f["id"] == id).unwrap();
     assert_eq!(f["properties"]["status"], expected);
     assert_ne!(f["properties"]["status"], "cleared");
     assert!(
@@ -720,13 +671,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
     );
     assert_eq!(m.get("/api/fires?status=smouldering").status, 400);
     let burning_then = m.get(&format!("/api/fires?at={day}&status=burning")).json();
-    assert!(
-        burning_then["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["properties"]["burning"] == true)
-    );
+    assert!(items(&burning_then["features"]).all(|f| f["properties"]["burning"] == true));
 }
 
 #[test]

@@ -1288,15 +1288,7 @@ fn probes(s: &Server, w: &World, tokens: &BTreeMap<&str, String>, report: &mut R
         for (layer, _) in LAYERS {
             let r = get(&format!("/collections/{layer}/items?limit=10000"), report);
             assert_eq!(r.status, 200, "{layer} as {role}: {}", r.body);
-            let got: BTreeSet<String> = r.json()["features"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| match &f["id"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
+            let got = common::feature_ids(&r.json());
             let want = &w.visible[&(role.to_string(), layer.to_string())];
             // Features the test made since the oracle ran are left out of the comparison.
             let extra: Vec<_> = got

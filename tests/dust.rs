@@ -505,10 +505,7 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
     // (The demo's own monitors start with WHDEMO-.)
     let fc = get(&owner, "/collections/dust_monitors/items");
     let ours = |fc: &Value| -> Vec<Value> {
-        fc["features"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&fc["features"])
             .filter(|f| {
                 !f["properties"]["mn"]
                     .as_str()

@@ -246,10 +246,7 @@ fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
     // The warning reaches the owner's notifications (a warning in force restricting its mines).
     let notes = owner.get("/api/notifications").json();
     assert!(
-        notes["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&notes["items"])
             .any(|n| n["kind"] == "warning" && n["code"] == "orange" && n["unread"] == true),
         "{notes:#}"
     );

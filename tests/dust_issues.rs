@@ -86,11 +86,7 @@ fn codes(v: &Value) -> Vec<String> {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
+    items(v).map(|a| a.as_str().unwrap().to_string()).collect()
 }
 
 fn png(w: u32, h: u32) -> Vec<u8> {
@@ -186,22 +182,15 @@ fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on
     // The parties hear of their new violations.
     let owner = Client::login(&s, "owner").get("/api/notifications").json();
     assert!(
-        owner["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["kind"] == "new_dust_issue"
-                && n["code"] == p["code"]
-                && n["unread"] == true),
+        items(&owner["items"]).any(|n| n["kind"] == "new_dust_issue"
+            && n["code"] == p["code"]
+            && n["unread"] == true),
         "{owner}"
     );
     let district = Client::login(&s, "district")
         .get("/api/notifications")
         .json();
-    let theirs: Vec<&Value> = district["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let theirs: Vec<&Value> = items(&district["items"])
         .filter(|n| n["kind"] == "new_dust_issue")
         .collect();
     assert!(theirs.iter().any(|n| n["code"] == d["code"]), "{district}");

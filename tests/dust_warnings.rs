@@ -73,10 +73,7 @@ fn a_warning_for_a_drawn_area_restricts_the_mines_it_touches_with_the_configured
     let issued = r.json();
     assert_eq!(issued["measures"], json!(["stop_open_air_work"]));
     assert_eq!(issued["area"], w["area"]);
-    let got: BTreeSet<String> = issued["restrictions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let got: BTreeSet<String> = items(&issued["restrictions"])
         .map(|x| x["mine"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(got, expected);
@@ -286,10 +283,7 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
     assert_eq!(v["threshold"], 8.0);
-    let mns: Vec<&str> = v["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let mns: Vec<&str> = items(&v["suggestions"])
         .map(|x| x["mn"].as_str().unwrap())
         .collect();
     assert_eq!(mns, ["WHDEMO-WHS01"]);
@@ -309,10 +303,7 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     assert_eq!(r["rules"]["wind_suggest_ms"], 8.0);
     assert_eq!(r["levels"].as_array().unwrap().len(), 6);
     assert!(
-        r["measures"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&r["measures"])
             .any(|m| m["code"] == "stop_open_air_work" && m["zh"] == "停止露天作业")
     );
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::bin;
+use common::{bin, items};
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use geo::{Area, Contains, CoordsIter, Geometry};
@@ -351,10 +351,7 @@ fn a_gbk_shapefile_without_cpg_asks_for_its_encoding() {
     let names: Vec<String> = common::column(&conn, "SELECT name FROM gangue_heaps ORDER BY fid");
     assert_eq!(
         names,
-        fc["features"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&fc["features"])
             .map(|f| f["properties"]["堆场名称"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     );

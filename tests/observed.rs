@@ -215,10 +215,7 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
     // Received today, but it was burning three days ago: that day's counts include it.
     assert_eq!(burning_then(&manager), before + 1);
     let then = manager.get(&format!("/api/fires?at={day}")).json();
-    let f = then["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let f = items(&then["features"])
         .find(|f| f["id"] == id.as_str())
         .unwrap_or_else(|| panic!("{id} missing as of {day}"))
         .clone();
@@ -226,13 +223,7 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
     // And the day before it was seen, it is not there.
     let earlier = day.pred_opt().unwrap();
     let list = manager.get(&format!("/api/fires?at={earlier}")).json();
-    assert!(
-        !list["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["id"] == id.as_str())
-    );
+    assert!(!items(&list["features"]).any(|f| f["id"] == id.as_str()));
 }
 
 #[test]
@@ -392,10 +383,7 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
             .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
             .date_naive()
     ));
-    let f = now_list.json()["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let f = items(&now_list.json()["features"])
         .find(|f| f["id"] == id.as_str())
         .unwrap()
         .clone();

@@ -54,18 +54,6 @@ fn strings(conn: &rusqlite::Connection, sql: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn ids(page: &Value) -> BTreeSet<String> {
-    page["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| match &f["id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 fn tool(name: &str, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
     let mut cmd = Command::new(name);
     cmd.args(args);
@@ -147,19 +135,13 @@ fn the_landing_page_answers_programs_and_leaves_browsers_the_web_app() {
             .starts_with("application/json")
     );
     let v = json.json();
-    let rels: Vec<&str> = v["links"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let rels: Vec<&str> = items(&v["links"])
         .map(|l| l["rel"].as_str().unwrap())
         .collect();
     for want in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&want), "{want} in {rels:?}");
     }
-    let service_desc = v["links"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let service_desc = items(&v["links"])
         .find(|l| l["rel"] == "service-desc")
         .unwrap();
     assert_eq!(
@@ -196,10 +178,7 @@ fn conformance_and_the_openapi_document_describe_all_four_parts() {
     let s = demo_server();
     let c = Client::anonymous(&s);
     let conf = c.get("/conformance").json();
-    let classes: Vec<&str> = conf["conformsTo"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let classes: Vec<&str> = items(&conf["conformsTo"])
         .map(|v| v.as_str().unwrap())
         .collect();
     for part in [
@@ -415,10 +394,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
         Some("<http://www.opengis.net/def/crs/EPSG/0/4545>")
     );
     let gk = gk.json();
-    let input: String = lonlat["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let input: String = items(&lonlat["features"])
         .map(|f| {
             let c = &f["geometry"]["coordinates"];
             format!("{} {}\n", c[0], c[1])
@@ -469,7 +445,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
             e + 5.0
         ))
         .json();
-    assert!(ids(&boxed).contains(got[0]["id"].as_str().unwrap()));
+    assert!(feature_ids(&boxed).contains(got[0]["id"].as_str().unwrap()));
     // EPSG:4326 is latitude first; CRS84 longitude first.
     let one = m
         .get(&format!(
@@ -519,7 +495,7 @@ fn cql2_filters_match_the_same_features_as_sql() {
             !want.is_empty(),
             "{filter} should match something in the demo"
         );
-        assert_eq!(ids(&page.json()), want, "{filter}");
+        assert_eq!(feature_ids(&page.json()), want, "{filter}");
     }
     // Property equality and datetime, against SQL too.
     let day: String = conn
@@ -540,7 +516,7 @@ fn cql2_filters_match_the_same_features_as_sql() {
             "SELECT uuid FROM fire_points WHERE status = 'cleared' AND reported_at >= '{day}'"
         ),
     );
-    assert_eq!(ids(&page), want);
+    assert_eq!(feature_ids(&page), want);
     // Mistakes are 400s that say what to do.
     for (q, needle) in [
         ("filter=colour%20%3D%20'red'", "unknown property colour"),
@@ -643,18 +619,15 @@ fn paging_counts_and_owners_never_learn_the_reporter() {
     let first = m.get("/collections/fire_points/items?limit=10").json();
     assert_eq!(first["numberMatched"], json!(n));
     assert_eq!(first["numberReturned"], json!(10));
-    let mut seen = ids(&first);
+    let mut seen = feature_ids(&first);
     let mut next = first;
-    while let Some(href) = next["links"]
-        .as_array()
-        .unwrap()
-        .iter()
+    while let Some(href) = items(&next["links"])
         .find(|l| l["rel"] == "next")
         .map(|l| l["href"].as_str().unwrap().to_string())
     {
         assert!(href.starts_with(&format!("http://{}/", s.addr)), "{href}");
         next = m.get(&href).json();
-        seen.extend(ids(&next));
+        seen.extend(feature_ids(&next));
     }
     assert_eq!(seen.len(), n, "the next links walk every fire once");
 
@@ -818,7 +791,7 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     );
     let fid = created["id"].to_string();
     let listed = m.get("/collections/mines/items?limit=1000").json();
-    assert!(ids(&listed).contains(&fid));
+    assert!(feature_ids(&listed).contains(&fid));
     assert_eq!(features_in(&db(&s), "mines").unwrap(), before + 1);
 
     // The open fire inside is the new holder's now, by a system reassign event.

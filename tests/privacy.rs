@@ -71,15 +71,6 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn ids(list: &[Value]) -> BTreeSet<String> {
-    list.iter()
-        .map(|f| match &f["id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 #[test]
 fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
     let s = demo_server();
@@ -280,9 +271,7 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
         assert_eq!(r.status, 201, "{}", r.body);
         let p = r.json()["properties"].clone();
         let list = |k: &str| -> BTreeSet<String> {
-            p[k].as_array()
-                .unwrap()
-                .iter()
+            items(&p[k])
                 .map(|n| n["id"].as_str().unwrap().to_string())
                 .collect()
         };
@@ -336,7 +325,7 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
         .get("/collections/inspections/items?limit=10000")
         .json();
     assert_eq!(page["numberMatched"], json!(shown));
-    let got = ids(page["features"].as_array().unwrap());
+    let got = feature_ids(&page);
     for h in &hidden {
         let p = &h["properties"];
         let (fid, fire, code) = (
@@ -421,7 +410,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
         .iter()
         .map(|l| {
             let list = features(&manager, &format!("/collections/{l}/items?limit=10000"));
-            (l.clone(), ids(&list))
+            (l.clone(), id_set(&list))
         })
         .collect();
     let mut checked = BTreeMap::new();
@@ -430,7 +419,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
         for (layer, all) in &everything {
             let r = c.get(&format!("/collections/{layer}/items?limit=10000"));
             let theirs = if r.status == 200 {
-                ids(r.json()["features"].as_array().unwrap())
+                feature_ids(&r.json())
             } else {
                 assert_eq!(r.status, 404, "{who} {layer}: {}", r.body);
                 BTreeSet::new()
@@ -540,10 +529,7 @@ fn a_patrol_is_not_told_the_codes_of_past_fires_it_may_no_longer_see() {
     let (manager, patrol) = (Client::login(&s, "manager"), Client::login(&s, "patrol"));
     let now = manager.get("/api/clearance").json();
     // An overdue fire not yet treated: dismissed now, it leaves the patrol's sight.
-    let Some(gone) = now["overdue"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let Some(gone) = items(&now["overdue"])
         .find(|o| o["status"] == "reported" || o["status"] == "confirmed")
         .map(|o| o["id"].as_str().unwrap().to_string())
     else {

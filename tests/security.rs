@@ -221,10 +221,7 @@ fn a_cookie_authenticated_acknowledgement_from_another_site_is_refused() {
     let owner = Client::login(&s.server, "owner");
     let own = owner.get("/api/dust/restrictions").json();
     let id = own["restrictions"][0]["id"].as_i64().unwrap();
-    let other = own["restrictions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let other = items(&own["restrictions"])
         .map(|r| r["id"].as_i64().unwrap())
         .find(|&o| o != id)
         .unwrap();

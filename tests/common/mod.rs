@@ -477,6 +477,22 @@ pub fn strs<'a>(v: &'a Value, field: &str) -> Vec<&'a str> {
     items(v).map(|x| x[field].as_str().unwrap()).collect()
 }
 
+/// The ids of features, as text (numeric ids as written).
+pub fn id_set(features: &[Value]) -> std::collections::BTreeSet<String> {
+    features
+        .iter()
+        .map(|f| match &f["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The ids of a FeatureCollection's features.
+pub fn feature_ids(fc: &Value) -> std::collections::BTreeSet<String> {
+    id_set(&features(fc))
+}
+
 /// The features of a FeatureCollection.
 pub fn features(fc: &Value) -> Vec<Value> {
     fc["features"].as_array().unwrap().clone()
