@@ -144,12 +144,6 @@ fn pm10_n(r: &Value) -> (Value, Value) {
     (r["pm10"].clone(), r["n"].clone())
 }
 
-fn get(c: &Client, path: &str) -> Value {
-    let r = c.get(path);
-    assert_eq!(r.status, 200, "{path}: {}", r.body);
-    r.json()
-}
-
 #[test]
 fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_asked() {
     let d = dust_server();
@@ -198,8 +192,7 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     );
     assert_eq!(d.readings(), 3);
     let m = d.client("manager");
-    let raw = get(
-        &m,
+    let raw = m.get_ok(
         "/api/dust/monitors/WH-DUST-01/readings?interval=raw&from=2025-01-10T00:00:00%2B08:00&to=2025-01-11T00:00:00%2B08:00",
     );
     let rs = raw["readings"].as_array().unwrap();
@@ -213,8 +206,7 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     assert_eq!(rs[1]["temperature"], -5.5);
     assert_eq!(rs[2]["pm10"], 120.0);
     assert_eq!(rs[0]["pm25"], 70.0);
-    let hours = get(
-        &m,
+    let hours = m.get_ok(
         "/api/dust/monitors/WH-DUST-01/readings?interval=hour&from=2025-01-10T09:00:00%2B08:00&to=2025-01-10T11:00:00%2B08:00",
     );
     let hs = hours["readings"].as_array().unwrap();
@@ -345,8 +337,7 @@ fn a_24_hour_mean_needs_20_hourly_values() {
     let r = d.post(&token, &day_of_readings("2025-01-11", 20, 160.0), "en");
     assert_eq!(r.status, 200, "{}", r.body);
     let m = d.client("manager");
-    let days = get(
-        &m,
+    let days = m.get_ok(
         "/api/dust/monitors/WH-DUST-04/readings?interval=day&from=2025-01-10T00:00:00%2B08:00&to=2025-01-12T00:00:00%2B08:00",
     );
     let ds = days["readings"].as_array().unwrap();
@@ -380,8 +371,7 @@ fn a_late_reading_changes_the_right_hours_mean() {
     let late = json!({"readings": [{"time": "2025-01-10T02:35:00Z", "pm10": 200.0}]});
     assert_eq!(d.post(&token, &late, "en").status, 200);
     let m = d.client("manager");
-    let hours = get(
-        &m,
+    let hours = m.get_ok(
         "/api/dust/monitors/WH-DUST-05/readings?interval=hour&from=2025-01-10T10:00:00%2B08:00&to=2025-01-10T12:00:00%2B08:00",
     );
     let hs = hours["readings"].as_array().unwrap();
@@ -488,14 +478,14 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
         let c = d.client(user);
         for mn in ["OWN-01", "OTHER-01"] {
             assert_eq!(
-                get(&c, &path(mn))["readings"].as_array().unwrap().len(),
+                c.get_ok(&path(mn))["readings"].as_array().unwrap().len(),
                 1,
                 "{user} {mn}"
             );
         }
     }
     let owner = d.client("owner");
-    assert_eq!(get(&owner, &path("OWN-01"))["readings"][0]["pm10"], 86.0);
+    assert_eq!(owner.get_ok(&path("OWN-01"))["readings"][0]["pm10"], 86.0);
     let r = owner.get(&path("OTHER-01"));
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(owner.get(&path("NO-SUCH")).status, 404);
@@ -503,7 +493,7 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
     assert_eq!(anonymous.status, 401);
     // The monitors layer: the mine derived from where the monitor stands, and the same scope.
     // (The demo's own monitors start with WHDEMO-.)
-    let fc = get(&owner, "/collections/dust_monitors/items");
+    let fc = owner.get_ok("/collections/dust_monitors/items");
     let ours = |fc: &Value| -> Vec<Value> {
         items(&fc["features"])
             .filter(|f| {
@@ -525,7 +515,9 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
         props["mine"].as_str().unwrap().starts_with("C150300"),
         "{props}"
     );
-    let all = get(&d.client("manager"), "/collections/dust_monitors/items");
+    let all = d
+        .client("manager")
+        .get_ok("/collections/dust_monitors/items");
     assert_eq!(ours(&all).len(), 2);
     let r = d
         .client("manager")

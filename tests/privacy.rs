@@ -62,9 +62,7 @@ fn upload(s: &Server, c: &Client, path: &str) -> Value {
 }
 
 fn features(c: &Client, path: &str) -> Vec<Value> {
-    let r = c.get(path);
-    assert_eq!(r.status, 200, "{path}: {}", r.body);
-    r.json()["features"].as_array().unwrap().clone()
+    c.list(path, "features")
 }
 
 fn enc(s: &str) -> String {
@@ -149,11 +147,8 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["uuid"].as_str().unwrap().to_string();
     upload(&s, &patrol, &format!("/api/dust/issues/{id}/photos"));
-    let photos = |c: &Client| {
-        let r = c.get(&format!("/api/dust/issues/{id}"));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["properties"]["photos"].clone()
-    };
+    let photos =
+        |c: &Client| c.get_ok(&format!("/api/dust/issues/{id}"))["properties"]["photos"].clone();
     assert_eq!(photos(&manager)[0]["uploaded_by"], "patrol");
     assert_eq!(photos(&owner)[0]["uploaded_by"], Value::Null);
     assert!(
@@ -177,11 +172,7 @@ fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
     );
     let w = json!({"level": "yellow", "districts": ["150302"], "from": from, "to": to});
     assert_eq!(manager.post("/api/dust/warnings", &w).status, 201);
-    let restrictions = |c: &Client| {
-        let r = c.get("/api/dust/restrictions");
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["restrictions"].as_array().unwrap().clone()
-    };
+    let restrictions = |c: &Client| c.list("/api/dust/restrictions", "restrictions");
     let id = restrictions(&owner)[0]["id"].as_i64().unwrap();
     let check = json!({"compliant": false, "note": "料堆未苫盖", "position": [106.85, 39.55]});
     let r = patrol.post(&format!("/api/dust/restrictions/{id}/checks"), &check);

@@ -171,9 +171,10 @@ fn tls_receiver() -> (tokio::runtime::Runtime, Shared, SocketAddr) {
 }
 
 fn deliveries(c: &Client, hook: i64, status: &str) -> Vec<Value> {
-    let r = c.get(&format!("/api/webhooks/{hook}/deliveries?status={status}"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["deliveries"].as_array().unwrap().clone()
+    c.list(
+        &format!("/api/webhooks/{hook}/deliveries?status={status}"),
+        "deliveries",
+    )
 }
 
 /// Registers a webhook to `url` for `kinds` with the test's secret; what the answer says of it.

@@ -446,6 +446,11 @@ impl Client {
         r.json()
     }
 
+    /// The array `key` of a GET that must answer 200.
+    pub fn list(&self, path: &str, key: &str) -> Vec<Value> {
+        self.get_ok(path)[key].as_array().unwrap().clone()
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> Response {
         self.post_raw(path, body.to_string().as_bytes())
     }
