@@ -51,19 +51,15 @@ fn db(s: &Server) -> rusqlite::Connection {
 }
 
 fn count(s: &Server, sql: &str) -> i64 {
-    db(s).query_row(sql, [], |r| r.get(0)).unwrap()
+    common::count(&s.db, sql)
 }
 
 /// What a refused request must leave as it was: the rows, the events, the outbox.
 fn snapshot(s: &Server) -> (i64, i64, i64, String) {
-    let conn = db(s);
-    let states: String = conn
-        .query_row(
-            "SELECT group_concat(uuid || status || updated_at || coalesce(rectified_at, ''), ';') FROM dust_issues",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let states: String = query_one(
+        &s.db,
+        "SELECT group_concat(uuid || status || updated_at || coalesce(rectified_at, ''), ';') FROM dust_issues",
+    );
     (
         count(s, "SELECT count(*) FROM dust_issues"),
         count(s, "SELECT count(*) FROM dust_issue_events"),
@@ -93,27 +89,13 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     png_of(w, h, [0, 0, 0])
 }
 
-fn upload(s: &Server, c: &Client, id: &str, bytes: &[u8]) -> Response {
-    let (ctype, body) = multipart(bytes);
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    request(
-        s.addr,
-        "POST",
-        &format!("/api/dust/issues/{id}/photos"),
-        &[("Authorization", &auth), ("Content-Type", &ctype)],
-        Some(&body),
-    )
+fn upload(c: &Client, id: &str, bytes: &[u8]) -> Response {
+    c.upload(&format!("/api/dust/issues/{id}/photos"), bytes)
 }
 
 /// A request with any method and a GeoJSON body, as `c`, in English.
 fn send(c: &Client, method: &str, path: &str, body: Option<&Value>) -> Response {
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    let mut h = vec![("Authorization", auth.as_str()), ("Accept-Language", "en")];
-    let text = body.map(|b| b.to_string());
-    if text.is_some() {
-        h.push(("Content-Type", "application/geo+json"));
-    }
-    request(c.addr, method, path, &h, text.as_deref().map(str::as_bytes))
+    c.in_lang("en").send_geojson(method, path, &[], body)
 }
 
 #[test]
@@ -344,22 +326,16 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
         "SELECT count(*) FROM dust_issues WHERE district_code = '150303'",
     );
     assert!(holder_n >= 1 && district_n >= 1 && holder_n + district_n < all);
-    let outside_wuda: String = db(&s)
-        .query_row(
-            "SELECT uuid FROM dust_issues WHERE district_code <> '150303' ORDER BY fid LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let other_holder: String = db(&s)
-        .query_row(
-            &format!(
-                "SELECT uuid FROM dust_issues WHERE coalesce(responsible_holder, '') <> '{DEMO_HOLDER}' ORDER BY fid LIMIT 1"
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let outside_wuda: String = query_one(
+        &s.db,
+        "SELECT uuid FROM dust_issues WHERE district_code <> '150303' ORDER BY fid LIMIT 1",
+    );
+    let other_holder: String = query_one(
+        &s.db,
+        &format!(
+            "SELECT uuid FROM dust_issues WHERE coalesce(responsible_holder, '') <> '{DEMO_HOLDER}' ORDER BY fid LIMIT 1"
+        ),
+    );
     for (who, expected) in [
         ("manager", all),
         ("patrol", all),
@@ -692,19 +668,16 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
     let p = reported(&patrol, OWN_MINE, "open_stockpile");
     let id = p["uuid"].as_str().unwrap().to_string();
     let img = png(64, 48);
-    let r = upload(&s, &patrol, &id, &img);
+    let r = upload(&patrol, &id, &img);
     assert_eq!(r.status, 201, "{}", r.body);
     let photo = r.json()["photos"][0].clone();
     assert!(photo["url"].as_str().unwrap().starts_with("/api/photos/"));
     // The same bytes again are the same record; not an image is refused.
     assert_eq!(
-        upload(&s, &patrol, &id, &img).json()["photos"][0]["id"],
+        upload(&patrol, &id, &img).json()["photos"][0]["id"],
         photo["id"]
     );
-    assert_eq!(
-        upload(&s, &patrol, &id, b"%PDF-1.4 not a photo").status,
-        422
-    );
+    assert_eq!(upload(&patrol, &id, b"%PDF-1.4 not a photo").status, 422);
     assert_eq!(
         count(
             &s,
@@ -718,7 +691,7 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
     assert_eq!(shown["properties"]["photos"].as_array().unwrap().len(), 1);
     // The owner (its violation) adds a photo of the rectification and sees both.
     let owner = Client::login(&s, "owner");
-    assert_eq!(upload(&s, &owner, &id, &png(32, 32)).status, 201);
+    assert_eq!(upload(&owner, &id, &png(32, 32)).status, 201);
     for url in [
         photo["url"].as_str().unwrap(),
         photo["thumb_url"].as_str().unwrap(),
@@ -732,8 +705,8 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
         assert_eq!(Client::anonymous(&s).get(url).status, 401);
     }
     let district = Client::login(&s, "district");
-    assert_eq!(upload(&s, &district, &id, &img).status, 404);
-    assert_eq!(upload(&s, &patrol, &uuid(), &img).status, 404);
+    assert_eq!(upload(&district, &id, &img).status, 404);
+    assert_eq!(upload(&patrol, &uuid(), &img).status, 404);
 }
 
 #[test]
@@ -751,9 +724,7 @@ fn ogc_writes_to_the_layer_are_refused_and_gdal_lists_it_with_its_count() {
     );
     assert_eq!(r.status, 405, "{}", r.body);
     assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
-    let id: String = db(&s)
-        .query_row("SELECT uuid FROM dust_issues LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let id: String = query_one(&s.db, "SELECT uuid FROM dust_issues LIMIT 1");
     let item = format!("/collections/dust_issues/items/{id}");
     assert_eq!(manager.get(&item).status, 200);
     for method in ["PUT", "PATCH"] {

@@ -16,22 +16,9 @@ fn token(c: &Client) -> String {
     c.token.clone().unwrap()
 }
 
-/// A request with any method, as `c`, with extra headers.
-fn send(
-    c: &Client,
-    method: &str,
-    path: &str,
-    extra: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Response {
-    let auth = format!("Bearer {}", token(c));
-    let mut h = vec![("Authorization", auth.as_str()), ("Accept-Language", "en")];
-    h.extend_from_slice(extra);
-    let text = body.map(|b| b.to_string());
-    if text.is_some() {
-        h.push(("Content-Type", "application/geo+json"));
-    }
-    request(c.addr, method, path, &h, text.as_deref().map(str::as_bytes))
+/// A request with any method and a GeoJSON body, as `c`, in English.
+fn send(c: &Client, method: &str, path: &str, body: Option<&Value>) -> Response {
+    c.in_lang("en").send_geojson(method, path, &[], body)
 }
 
 fn db(s: &Server) -> rusqlite::Connection {
@@ -47,11 +34,7 @@ fn features_in(conn: &rusqlite::Connection, layer: &str) -> qingling::store::Res
 }
 
 fn strings(conn: &rusqlite::Connection, sql: &str) -> BTreeSet<String> {
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    column(conn, sql).into_iter().collect()
 }
 
 fn tool(name: &str, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
@@ -370,13 +353,10 @@ print(json.dumps(out))
             .unwrap()
             .contains(&json!("status"))
     );
-    let want: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM fire_points WHERE status = 'treating' AND temp_c > 100",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let want = count(
+        &s.db,
+        "SELECT count(*) FROM fire_points WHERE status = 'treating' AND temp_c > 100",
+    );
     assert_eq!(v["filtered"], json!(want));
 }
 
@@ -498,13 +478,10 @@ fn cql2_filters_match_the_same_features_as_sql() {
         assert_eq!(feature_ids(&page.json()), want, "{filter}");
     }
     // Property equality and datetime, against SQL too.
-    let day: String = conn
-        .query_row(
-            "SELECT substr(min(reported_at), 1, 10) FROM fire_points",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let day: String = query_one(
+        &s.db,
+        "SELECT substr(min(reported_at), 1, 10) FROM fire_points",
+    );
     let page = m
         .get(&format!(
             "/collections/fire_points/items?limit=1000&status=cleared&datetime={day}/.."
@@ -530,7 +507,6 @@ fn cql2_filters_match_the_same_features_as_sql() {
             &m,
             "GET",
             &format!("/collections/fire_points/items?{q}"),
-            &[],
             None,
         );
         assert_eq!(r.status, 400, "{q}");
@@ -541,7 +517,6 @@ fn cql2_filters_match_the_same_features_as_sql() {
         &m,
         "GET",
         "/collections/mines/items?datetime=2024-01-01",
-        &[],
         None,
     );
     assert_eq!(r.status, 400);
@@ -702,6 +677,11 @@ fn every_page_has_an_html_view_with_nothing_external() {
     );
 }
 
+/// A mine's stored geometry.
+fn mine_geom(s: &Server, fid: impl std::fmt::Display) -> Vec<u8> {
+    query_one(&s.db, &format!("SELECT geom FROM mines WHERE fid = {fid}"))
+}
+
 /// A point in a district and in no mine, dump or heap: its fire goes to the district.
 fn open_ground(s: &Server) -> [f64; 2] {
     let conn = db(s);
@@ -739,23 +719,17 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     let owner = Client::login(&s, "owner");
 
     // QGIS asks OPTIONS first and turns editing on from Allow.
-    let o = send(&m, "OPTIONS", "/collections/mines/items", &[], None);
+    let o = send(&m, "OPTIONS", "/collections/mines/items", None);
     assert!(o.status == 204 || o.status == 200);
     assert!(
         o.header("allow").unwrap().contains("POST"),
         "{:?}",
         o.headers
     );
-    let o = send(
-        &m,
-        "OPTIONS",
-        "/collections/mines/items/unknown_id",
-        &[],
-        None,
-    );
+    let o = send(&m, "OPTIONS", "/collections/mines/items/unknown_id", None);
     let allow = o.header("allow").unwrap();
     assert!(allow.contains("PUT") && allow.contains("PATCH") && allow.contains("DELETE"));
-    let o = send(&patrol, "OPTIONS", "/collections/mines/items", &[], None);
+    let o = send(&patrol, "OPTIONS", "/collections/mines/items", None);
     assert!(!o.header("allow").unwrap().contains("POST"));
 
     // An open fire on ground no mine covers belongs to the district.
@@ -775,11 +749,11 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         "name": "新划矿区", "licence_no": "C1503002026001", "holder": "新划矿业有限公司",
         "kind": "open_pit", "status": "producing"}});
     for who in [&patrol, &owner] {
-        let r = send(who, "POST", "/collections/mines/items", &[], Some(&mine));
+        let r = send(who, "POST", "/collections/mines/items", Some(&mine));
         assert_eq!(r.status, 403, "{}", r.body);
     }
     let before = features_in(&db(&s), "mines").unwrap();
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&mine));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&mine));
     assert_eq!(r.status, 201, "{}", r.body);
     let location = r.header("location").unwrap().to_string();
     assert!(location.starts_with(&format!("http://{}/collections/mines/items/", s.addr)));
@@ -790,6 +764,7 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         "derived"
     );
     let fid = created["id"].to_string();
+    let item = format!("/collections/mines/items/{fid}");
     let listed = m.get("/collections/mines/items?limit=1000").json();
     assert!(feature_ids(&listed).contains(&fid));
     assert_eq!(features_in(&db(&s), "mines").unwrap(), before + 1);
@@ -820,23 +795,14 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     let r = send(
         &m,
         "PATCH",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
+        &item,
         Some(&json!({"properties": {"holder": "改名矿业有限公司"}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(fire_responsible(&m, &fire)["name"], "改名矿业有限公司");
 
     // A self-intersecting boundary is refused and nothing changes.
-    let stored = |s: &Server| -> Vec<u8> {
-        db(s)
-            .query_row(
-                &format!("SELECT geom FROM mines WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let stored = |s: &Server| mine_geom(s, &fid);
     let geom_before = stored(&s);
     let [x, y] = at;
     let bowtie = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[x - 0.004, y - 0.004], [x + 0.004, y + 0.004], [x + 0.004, y - 0.004], [x - 0.004, y + 0.004], [x - 0.004, y - 0.004]]]},
@@ -845,13 +811,7 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         ("PUT", &bowtie),
         ("PATCH", &json!({"geometry": bowtie["geometry"]})),
     ] {
-        let r = send(
-            &m,
-            method,
-            &format!("/collections/mines/items/{fid}"),
-            &[],
-            Some(body),
-        );
+        let r = send(&m, method, &item, Some(body));
         assert_eq!(r.status, 422, "{method}: {}", r.body);
         assert!(
             r.json()["message"]
@@ -862,13 +822,12 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     }
     assert_eq!(stored(&s), geom_before);
     assert_eq!(fire_responsible(&m, &fire)["name"], "改名矿业有限公司");
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&bowtie));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&bowtie));
     assert_eq!(r.status, 422);
     let r = send(
         &m,
         "PATCH",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
+        &item,
         Some(&json!({"properties": {"kind": "opencast"}})),
     );
     assert_eq!(r.status, 422);
@@ -877,29 +836,21 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     // PUT replaces the whole feature (here in EPSG:4545, as QGIS sends with Content-Crs).
     let mut moved = mine.clone();
     moved["properties"]["holder"] = json!("新划矿业有限公司");
-    let r = send(
-        &m,
-        "PUT",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
-        Some(&moved),
-    );
+    let r = send(&m, "PUT", &item, Some(&moved));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(fire_responsible(&m, &fire)["name"], "新划矿业有限公司");
     let in_gk = m
         .get(&format!("/collections/mines/items/{fid}?crs=EPSG:4545"))
         .json();
-    let r = send(
-        &m,
+    let gk_feature = json!({"type": "Feature", "geometry": in_gk["geometry"], "properties": moved["properties"]});
+    let r = m.in_lang("en").send_geojson(
         "PUT",
-        &format!("/collections/mines/items/{fid}"),
+        &item,
         &[(
             "Content-Crs",
             "<http://www.opengis.net/def/crs/EPSG/0/4545>",
         )],
-        Some(
-            &json!({"type": "Feature", "geometry": in_gk["geometry"], "properties": moved["properties"]}),
-        ),
+        Some(&gk_feature),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let back = r.json();
@@ -908,39 +859,17 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     assert!((a[0].as_f64().unwrap() - b[0].as_f64().unwrap()).abs() < 1e-7);
 
     // The fire layers are written only through fire events.
-    let r = send(
-        &m,
-        "POST",
-        "/collections/fire_points/items",
-        &[],
-        Some(&mine),
-    );
+    let r = send(&m, "POST", "/collections/fire_points/items", Some(&mine));
     assert_eq!(r.status, 405);
     assert!(r.header("allow").unwrap().contains("GET"));
     assert!(r.json()["message"].as_str().unwrap().contains("/api/fires"));
 
     // DELETE: the fire goes back to the district.
-    let r = send(
-        &m,
-        "DELETE",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
-        None,
-    );
+    let r = send(&m, "DELETE", &item, None);
     assert_eq!(r.status, 204);
     assert_eq!(m.get(&location).status, 404);
     assert_eq!(fire_responsible(&m, &fire)["party"], "district");
-    assert_eq!(
-        send(
-            &m,
-            "DELETE",
-            &format!("/collections/mines/items/{fid}"),
-            &[],
-            None
-        )
-        .status,
-        404
-    );
+    assert_eq!(send(&m, "DELETE", &item, None).status, 404);
 
     // The database is still a valid GeoPackage after all that.
     check_geopackage(&s.db);
@@ -966,31 +895,20 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
         "kind": "open_pit", "status": "producing"}});
     let count = || features_in(&db(&s), "mines").unwrap();
     let before = count();
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&mine));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&mine));
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"], "too_many_vertices");
     let msg = r.json()["message"].as_str().unwrap().to_string();
     assert!(msg.contains("12001") && msg.contains("10000"), "{msg}");
     assert_eq!(count(), before);
-    let fid: i64 = db(&s)
-        .query_row("SELECT min(fid) FROM mines", [], |r| r.get(0))
-        .unwrap();
-    let geom = |s: &Server| -> Vec<u8> {
-        db(s)
-            .query_row(
-                &format!("SELECT geom FROM mines WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let fid: i64 = query_one(&s.db, "SELECT min(fid) FROM mines");
+    let geom = |s: &Server| mine_geom(s, fid);
     let old = geom(&s);
     let item = format!("/collections/mines/items/{fid}");
     let r = send(
         &m,
         "PATCH",
         &item,
-        &[],
         Some(&json!({"geometry": mine["geometry"]})),
     );
     assert_eq!(r.status, 422, "{}", r.body);
@@ -999,7 +917,6 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
         &m,
         "PUT",
         &item,
-        &[],
         Some(
             &json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
         ),
@@ -1017,36 +934,28 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
     let conn = db(&s);
     let open =
         "status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";
-    let (fid, code, n): (i64, String, i64) = conn
-        .query_row(
-            &format!(
-                "SELECT d.fid, d.code, count(*) FROM districts d JOIN fire_points f
-                 ON f.district_code = d.code WHERE f.{open} GROUP BY d.fid ORDER BY 3 DESC LIMIT 1"
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (fid, code, n): (i64, String, i64) = row(
+        &conn,
+        &format!(
+            "SELECT d.fid, d.code, count(*) FROM districts d JOIN fire_points f
+             ON f.district_code = d.code WHERE f.{open} GROUP BY d.fid ORDER BY 3 DESC LIMIT 1"
+        ),
+        [],
+    );
     assert!(n > 0);
-    let issues: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM dust_issues WHERE district_code = ?1 AND status <> 'verified'",
-            [&code],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let (issues,): (i64,) = row(
+        &conn,
+        "SELECT count(*) FROM dust_issues WHERE district_code = ?1 AND status <> 'verified'",
+        [&code],
+    );
     let cases = n + issues;
     let snapshot = |conn: &rusqlite::Connection| -> (i64, Vec<u8>, BTreeSet<String>) {
-        let districts = conn
-            .query_row("SELECT count(*) FROM districts", [], |r| r.get(0))
-            .unwrap();
-        let geom = conn
-            .query_row(
-                &format!("SELECT geom FROM districts WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let (districts,) = row(conn, "SELECT count(*) FROM districts", []);
+        let (geom,) = row(
+            conn,
+            &format!("SELECT geom FROM districts WHERE fid = {fid}"),
+            [],
+        );
         let fires = strings(
             conn,
             &format!(
@@ -1058,7 +967,7 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
     };
     let before = snapshot(&conn);
     let item = format!("/collections/districts/items/{fid}");
-    let r = send(&m, "DELETE", &item, &[], None);
+    let r = send(&m, "DELETE", &item, None);
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.json()["error"], "area_has_open_cases");
     assert_eq!(r.json()["detail"]["open_cases"], json!(cases), "{}", r.body);
@@ -1074,13 +983,12 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
     let stored = m.get(&item).json();
     let far = json!({"type": "Feature", "geometry": square([100.0, 30.0], 0.01),
         "properties": stored["properties"]});
-    let r = send(&m, "PUT", &item, &[], Some(&far));
+    let r = send(&m, "PUT", &item, Some(&far));
     assert_eq!(r.status, 409, "{}", r.body);
     let r = send(
         &m,
         "PATCH",
         &item,
-        &[],
         Some(&json!({"geometry": far["geometry"]})),
     );
     assert_eq!(r.status, 409, "{}", r.body);
@@ -1097,7 +1005,6 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
         &m,
         "PATCH",
         &item,
-        &[],
         Some(&json!({"properties": {"name": format!("{code} 改名")}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -1141,28 +1048,19 @@ fn check_geopackage(db: &Path) {
 
 #[test]
 fn the_demo_database_opens_styled_and_valid() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (_dir, db) = demo_db();
     check_geopackage(&db);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let qml: String = conn
-        .query_row(
-            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'fire_points' AND f_table_schema = '' AND f_geometry_column = 'geom'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let qml: String = query_one(
+        &db,
+        "SELECT styleQML FROM layer_styles WHERE f_table_name = 'fire_points' AND f_table_schema = '' AND f_geometry_column = 'geom'",
+    );
     assert!(
         qml.contains("categorizedSymbol") && qml.contains("治理中"),
         "{qml}"
     );
-    let title: String = conn
-        .query_row(
-            "SELECT identifier FROM gpkg_contents WHERE table_name = 'layer_styles'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let title: String = query_one(
+        &db,
+        "SELECT identifier FROM gpkg_contents WHERE table_name = 'layer_styles'",
+    );
     assert_eq!(title, "图层样式");
 }

@@ -435,6 +435,21 @@ impl Client {
         request(self.addr, method, path, &h, body.map(|(_, b)| b))
     }
 
+    /// Any method with a GeoJSON body, as QGIS sends it (and `extra` header lines).
+    pub fn send_geojson(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Response {
+        let text = body.map(|b| b.to_string());
+        let body = text
+            .as_deref()
+            .map(|t| ("application/geo+json", t.as_bytes()));
+        self.send(method, path, extra, body)
+    }
+
     pub fn get(&self, path: &str) -> Response {
         self.send("GET", path, &[], None)
     }
