@@ -150,8 +150,7 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
         401
     );
     assert_eq!(login_raw(&s, "patrol", "wrong password", "en").status, 401);
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     // A write request that fails still counts.
     let r = patrol.post("/api/users/owner/disable", &json!({}));
     assert_eq!(r.status, 403);
@@ -216,8 +215,7 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
 #[test]
 fn managers_list_accounts_and_a_disabled_user_is_out_at_once() {
     let s = demo_server_with_policy(loose());
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     assert_eq!(patrol.get("/api/users").status, 403);
     let list = manager.get("/api/users");
     assert_eq!(list.status, 200, "{}", list.body);
@@ -282,8 +280,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
         account_failures: 3,
         ..loose()
     });
-    let here = Client::login(&s, "owner");
-    let elsewhere = Client::login(&s, "owner");
+    let [here, elsewhere] = s.clients(["owner", "owner"]);
     let change = |c: &Client, current: &str, new: &str| {
         c.post("/api/me/password", &json!({"current": current, "new": new}))
     };
@@ -359,9 +356,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
 #[test]
 fn sessions_end_when_idle_or_at_their_maximum_and_ended_ones_are_purged() {
     let s = demo_server_with_policy(loose());
-    let idle = Client::login(&s, "patrol");
-    let old = Client::login(&s, "owner");
-    let busy = Client::login(&s, "district");
+    let [idle, old, busy] = s.clients(["patrol", "owner", "district"]);
     let conn = db(&s);
     let ago = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
     let set = |sql: &str, user: &str, v: String| {

@@ -196,9 +196,7 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
 #[test]
 fn a_fire_lives_through_its_states_with_the_right_people_acting() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
-    let owner = Client::login(&s, "owner");
+    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
     let mut district = Client::login(&s, "district");
     district.lang = "en";
     let at = inside("mines", &own_mine());
@@ -281,8 +279,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
 #[test]
 fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
+    let [patrol, manager] = s.clients(["patrol", "manager"]);
     let at = inside("mines", &own_mine());
     let a = report(&patrol, at, json!({"kind": "coal_seam"})).json()["properties"]["id"]
         .as_str()

@@ -197,9 +197,7 @@ fn exceedances_raise_alerts_routed_by_mine_and_upwind_with_a_life() {
 #[test]
 fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
     let s = Setup::new();
-    let manager = Client::login(&s.server, "manager");
-    let owner = Client::login(&s.server, "owner");
-    let patrol = Client::login(&s.server, "patrol");
+    let [manager, owner, patrol] = s.server.clients(["manager", "owner", "patrol"]);
     let hook = manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["warning"]}),

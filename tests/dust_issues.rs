@@ -455,8 +455,7 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
 #[test]
 fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let [patrol, owner] = s.clients(["patrol", "owner"]);
     let p = reported(&patrol, OWN_MINE, "unswept_road");
     let id = p["uuid"].as_str().unwrap().to_string();
     let detail = owner.get(&format!("/api/dust/issues/{id}")).json();
@@ -580,10 +579,7 @@ fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
 #[test]
 fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
-    let district = Client::login(&s, "district");
-    let manager = Client::login(&s, "manager");
+    let [patrol, owner, district, manager] = s.clients(["patrol", "owner", "district", "manager"]);
     manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["dust_issue"]}),
@@ -712,8 +708,7 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
 #[test]
 fn ogc_writes_to_the_layer_are_refused_and_gdal_lists_it_with_its_count() {
     let s = demo_server();
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     let before = snapshot(&s);
     let body = issue(inside("mines", OWN_MINE), json!({"kind": "no_spraying"}));
     let r = send(

@@ -191,8 +191,7 @@ fn a_retry_with_the_same_id_and_observed_time_gets_the_first_record() {
 #[test]
 fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
     let s = demo_server();
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     let seen = now_s() - Duration::days(3);
     let day = seen
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
@@ -229,9 +228,7 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
 #[test]
 fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_history() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
-    let owner = Client::login(&s, "owner");
+    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
     let mut en = Client::login(&s, "patrol");
     en.lang = "en";
     let t0 = now_s() - Duration::hours(10);
@@ -397,8 +394,7 @@ fn crate_ts(t: DateTime<Utc>) -> String {
 #[test]
 fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follow_in_order() {
     let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let [patrol, owner] = s.clients(["patrol", "owner"]);
     let seen = now_s() - Duration::days(2);
     let r = patrol.post(
         "/api/dust/issues",

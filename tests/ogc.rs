@@ -714,9 +714,7 @@ fn fire_responsible(c: &Client, id: &str) -> Value {
 #[test]
 fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     let s = demo_server();
-    let m = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let [m, patrol, owner] = s.clients(["manager", "patrol", "owner"]);
 
     // QGIS asks OPTIONS first and turns editing on from Allow.
     let o = send(&m, "OPTIONS", "/collections/mines/items", None);

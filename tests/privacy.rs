@@ -72,11 +72,7 @@ fn enc(s: &str) -> String {
 #[test]
 fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
     let s = demo_server();
-    let (patrol, manager, owner) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-    );
+    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
     act(
@@ -132,11 +128,7 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
 #[test]
 fn owners_are_not_told_who_photographed_a_dust_violation() {
     let s = demo_server();
-    let (patrol, manager, owner) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-    );
+    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
     let r = patrol.post(
         "/api/dust/issues",
         &fire_feature(
@@ -160,12 +152,7 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
 #[test]
 fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
     let s = demo_server();
-    let (patrol, manager, owner, district) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-        Client::login(&s, "district"),
-    );
+    let [patrol, manager, owner, district] = s.clients(["patrol", "manager", "owner", "district"]);
     let (from, to) = (
         (Utc::now() - Duration::minutes(1)).to_rfc3339(),
         (Utc::now() + Duration::days(1)).to_rfc3339(),
@@ -243,11 +230,7 @@ fn a_district_officer_reports_only_in_its_own_district() {
 #[test]
 fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
     let s = demo_server();
-    let (manager, patrol, district) = (
-        Client::login(&s, "manager"),
-        Client::login(&s, "patrol"),
-        Client::login(&s, "district"),
-    );
+    let [manager, patrol, district] = s.clients(["manager", "patrol", "district"]);
     let at = inside("districts", "乌达区");
     // A fire in 乌达区 handed to 海南区's government: no longer the 乌达区 officer's to see.
     let moved = reported(&manager, at);
@@ -292,7 +275,7 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
 #[test]
 fn patrols_read_only_the_inspections_of_fires_they_may_see() {
     let s = demo_server();
-    let (manager, patrol) = (Client::login(&s, "manager"), Client::login(&s, "patrol"));
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     let all = features(&manager, "/collections/inspections/items?limit=10000");
     // Which fires the patrol may see, asked of /api/fires itself.
     let mut visible: BTreeMap<String, bool> = BTreeMap::new();
@@ -466,7 +449,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
 #[test]
 fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
     let s = demo_server();
-    let (patrol, manager) = (Client::login(&s, "patrol"), Client::login(&s, "manager"));
+    let [patrol, manager] = s.clients(["patrol", "manager"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     let photo = upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
     let urls = [
@@ -517,7 +500,7 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
 #[test]
 fn a_patrol_is_not_told_the_codes_of_past_fires_it_may_no_longer_see() {
     let s = demo_server();
-    let (manager, patrol) = (Client::login(&s, "manager"), Client::login(&s, "patrol"));
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     let now = manager.get("/api/clearance").json();
     // An overdue fire not yet treated: dismissed now, it leaves the patrol's sight.
     let Some(gone) = items(&now["overdue"])

@@ -154,6 +154,13 @@ pub fn query_one<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+impl Server {
+    /// A client signed in as each demo user of `users` (in that order).
+    pub fn clients<const N: usize>(&self, users: [&str; N]) -> [Client; N] {
+        users.map(|u| Client::login(self, u))
+    }
+}
+
 /// Builds a [`Server`]: `TestServer::demo().web().start()`, `TestServer::on(&db).start()`, …
 pub struct TestServer {
     db: Option<PathBuf>,
