@@ -254,9 +254,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
     assert_eq!(r.json()["properties"]["status"], "treating");
 
     let got = manager.get(&format!("/api/fires/{id}")).json();
-    let actions: Vec<&str> = items(&got["properties"]["events"])
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = strs(&got["properties"]["events"], "action");
     assert_eq!(
         actions,
         vec![
@@ -291,9 +289,7 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
         json!({"kind": "coal_seam"}),
     )
     .json();
-    let near: Vec<&str> = items(&b["properties"]["nearby_open"])
-        .map(|n| n["id"].as_str().unwrap())
-        .collect();
+    let near: Vec<&str> = strs(&b["properties"]["nearby_open"], "id");
     assert!(
         near.contains(&a.as_str()),
         "the first fire is listed as nearby"
@@ -328,12 +324,12 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
 fn each_role_sees_only_its_fires() {
     let s = demo_server();
     let all = Client::login(&s, "manager").get("/api/fires").json();
-    let n_all = all["features"].as_array().unwrap().len();
+    let n_all = features(&all).len();
     assert!(n_all >= 74);
     let owner = Client::login(&s, "owner")
         .get("/collections/fire_points/items?limit=1000")
         .json();
-    let owned = owner["features"].as_array().unwrap();
+    let owned = features(&owner);
     assert!(!owned.is_empty());
     assert!(
         owned
@@ -341,14 +337,14 @@ fn each_role_sees_only_its_fires() {
             .all(|f| f["properties"]["responsible_holder"] == DEMO_HOLDER)
     );
     let district = Client::login(&s, "district").get("/api/fires").json();
-    let ds = district["features"].as_array().unwrap();
+    let ds = features(&district);
     assert!(!ds.is_empty() && ds.len() < n_all);
     assert!(
         ds.iter()
             .all(|f| f["properties"]["responsible"]["district_code"] == "150303")
     );
     let patrol = Client::login(&s, "patrol").get("/api/fires").json();
-    let ps = patrol["features"].as_array().unwrap();
+    let ps = features(&patrol);
     assert!(ps.iter().all(|f| f["properties"]["status"] != "dismissed"));
     assert!(ps.len() < n_all);
     // A fire of another holder is not found by id, in either API.
@@ -384,14 +380,12 @@ fn collections_list_the_layers_and_page_by_bbox() {
     let s = demo_server();
     let m = Client::login(&s, "manager");
     let c = m.get("/collections").json();
-    let ids: Vec<&str> = items(&c["collections"])
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = strs(&c["collections"], "id");
     for want in fire_layers() {
         assert!(ids.contains(&want), "{want}");
     }
     let page = m.get("/collections/fire_points/items?limit=10").json();
-    assert_eq!(page["features"].as_array().unwrap().len(), 10);
+    assert_eq!(features(&page).len(), 10);
     let next = items(&page["links"]).find(|l| l["rel"] == "next").unwrap()["href"]
         .as_str()
         .unwrap()
@@ -402,8 +396,8 @@ fn collections_list_the_layers_and_page_by_bbox() {
     let boxed = m
         .get("/collections/fire_points/items?bbox=106.55,39.2,106.75,39.9&limit=1000")
         .json();
-    let nb = boxed["features"].as_array().unwrap();
-    assert!(!nb.is_empty() && nb.len() < all["features"].as_array().unwrap().len());
+    let nb = features(&boxed);
+    assert!(!nb.is_empty() && nb.len() < features(&all).len());
     assert!(
         nb.iter()
             .all(|f| f["geometry"]["coordinates"][0].as_f64().unwrap() <= 106.75)
@@ -708,7 +702,7 @@ fn counts_recomputed_from_events_agree_with_the_stored_statuses() {
     let counts = m.get("/api/clearance").json();
     let fires = m.get("/api/fires").json();
     let mut stored = std::collections::BTreeMap::new();
-    for f in fires["features"].as_array().unwrap() {
+    for f in features(&fires) {
         *stored
             .entry(f["properties"]["status"].as_str().unwrap().to_string())
             .or_insert(0u64) += 1;

@@ -299,7 +299,7 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
         &["-f", "GeoJSON", out.to_str().unwrap(), db_s, "fire_points"],
     );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let features = v["features"].as_array().unwrap();
+    let features = features(&v);
     assert_eq!(features.len(), 74);
     let statuses: std::collections::BTreeSet<&str> = features
         .iter()

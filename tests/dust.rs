@@ -135,6 +135,12 @@ fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// Sends one packet and reads the listener's one answer to it.
+fn acked(s: &mut TcpStream, packet: &[u8]) -> Vec<String> {
+    s.write_all(packet).unwrap();
+    acks(s, 1)
+}
+
 fn ack_of(qn: &str, mn: &str) -> String {
     format!("QN={qn};ST=91;CN=9014;PW={PW};MN={mn};Flag=4;CP=&&&&")
 }
@@ -150,16 +156,11 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     d.add("WH-DUST-01", inside("mines", "骆驼山示例露天煤矿"));
     let mut s = connect(d.hj212);
     // Real-time, acknowledgement asked (Flag=5).
-    s.write_all(&realtime(
-        "WH-DUST-01",
-        PW,
-        5,
-        "20250110100000001",
-        "20250110100000",
-    ))
-    .unwrap();
     assert_eq!(
-        acks(&mut s, 1),
+        acked(
+            &mut s,
+            &realtime("WH-DUST-01", PW, 5, "20250110100000001", "20250110100000")
+        ),
         vec![ack_of("20250110100000001", "WH-DUST-01")]
     );
     // Minute data, no acknowledgement asked (Flag=4): stored, nothing answered.
@@ -176,18 +177,19 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     wait_until("the minute packet is stored", || d.readings() == 2);
     silent(&mut s);
     // Hourly data, acknowledgement asked: the next answer is for it, not the minute packet.
-    s.write_all(&packet(
-        "2061",
-        "WH-DUST-01",
-        PW,
-        5,
-        "20250110110000003",
-        "20250110090000",
-        "a34002-Avg=0.150,a34002-Flag=N;a34004-Avg=0.070,a34004-Flag=N",
-    ))
-    .unwrap();
     assert_eq!(
-        acks(&mut s, 1),
+        acked(
+            &mut s,
+            &packet(
+                "2061",
+                "WH-DUST-01",
+                PW,
+                5,
+                "20250110110000003",
+                "20250110090000",
+                "a34002-Avg=0.150,a34002-Flag=N;a34004-Avg=0.070,a34004-Flag=N",
+            )
+        ),
         vec![ack_of("20250110110000003", "WH-DUST-01")]
     );
     assert_eq!(d.readings(), 3);
@@ -289,10 +291,13 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     silent(&mut s);
     // Another connection was not disturbed; a third that sends only noise and hangs up changes
     // nothing for the next one.
-    other
-        .write_all(&realtime("WH-DUST-03", PW, 5, "5", "20250110100400"))
-        .unwrap();
-    assert_eq!(acks(&mut other, 1), vec![ack_of("5", "WH-DUST-03")]);
+    assert_eq!(
+        acked(
+            &mut other,
+            &realtime("WH-DUST-03", PW, 5, "5", "20250110100400")
+        ),
+        vec![ack_of("5", "WH-DUST-03")]
+    );
     {
         let mut noise = connect(d.hj212);
         let junk: Vec<u8> = (0..65_536u32)
@@ -301,9 +306,13 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
         noise.write_all(&junk).unwrap();
     }
     let mut next = connect(d.hj212);
-    next.write_all(&realtime("WH-DUST-03", PW, 5, "6", "20250110100500"))
-        .unwrap();
-    assert_eq!(acks(&mut next, 1), vec![ack_of("6", "WH-DUST-03")]);
+    assert_eq!(
+        acked(
+            &mut next,
+            &realtime("WH-DUST-03", PW, 5, "6", "20250110100500")
+        ),
+        vec![ack_of("6", "WH-DUST-03")]
+    );
     assert_eq!(d.readings(), 3);
     // The junk's connection is read on its own task: its count may land after the ACK above.
     wait_until("the junk counted", || {
@@ -586,9 +595,7 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
         &[http, hj],
     );
     let mut s = connect(hj);
-    s.write_all(&realtime("CLI-01", PW, 5, "77", "20250110100000"))
-        .unwrap();
-    let answer = acks(&mut s, 1);
+    let answer = acked(&mut s, &realtime("CLI-01", PW, 5, "77", "20250110100000"));
     let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
     let r = send_readings(http, &token, body.to_string().as_bytes(), &[]);
     let status = r.status;

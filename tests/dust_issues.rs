@@ -379,26 +379,17 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
         assert_eq!(deadlines, sorted);
     }
     // One violation: what the list shows, the item shows; the rest is 404 (never 403).
-    let owner = Client::login(&s, "owner");
-    assert_eq!(
-        owner
-            .get(&format!("/api/dust/issues/{other_holder}"))
-            .status,
-        404
-    );
-    assert_eq!(
-        owner
-            .get(&format!("/collections/dust_issues/items/{other_holder}"))
-            .status,
-        404
-    );
-    let district = Client::login(&s, "district");
-    assert_eq!(
-        district
-            .get(&format!("/api/dust/issues/{outside_wuda}"))
-            .status,
-        404
-    );
+    let [owner, district] = s.clients(["owner", "district"]);
+    for (who, path) in [
+        (&owner, format!("/api/dust/issues/{other_holder}")),
+        (
+            &owner,
+            format!("/collections/dust_issues/items/{other_holder}"),
+        ),
+        (&district, format!("/api/dust/issues/{outside_wuda}")),
+    ] {
+        assert_eq!(who.get(&path).status, 404, "{path}");
+    }
     let patrol = Client::login(&s, "patrol");
     let one = patrol.get(&format!("/api/dust/issues/{outside_wuda}"));
     assert_eq!(one.status, 200);

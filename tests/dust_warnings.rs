@@ -273,9 +273,7 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     // The windy monitor (9.6 m/s in the last hour) prompts a gale warning, for managers only.
     let v = manager.get_ok("/api/dust/suggestions");
     assert_eq!(v["threshold"], 8.0);
-    let mns: Vec<&str> = items(&v["suggestions"])
-        .map(|x| x["mn"].as_str().unwrap())
-        .collect();
+    let mns: Vec<&str> = strs(&v["suggestions"], "mn");
     assert_eq!(mns, ["WHDEMO-WHS01"]);
     assert_eq!(v["suggestions"][0]["kind"], "gale");
     assert_eq!(patrol.get("/api/dust/suggestions").status, 403);

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, items};
+use common::{bin, features, items};
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use geo::{Area, Contains, CoordsIter, Geometry};
@@ -760,7 +760,7 @@ fn the_web_export_is_for_managers() {
         r.header("content-disposition")
     );
     let fc = r.json();
-    let features = fc["features"].as_array().unwrap();
+    let features = features(&fc);
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| {
         ["reported", "confirmed", "treating", "reignited"]
