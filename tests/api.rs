@@ -171,19 +171,14 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
     for (body, status, needle) in cases {
         let r = patrol.post_raw("/api/fires", &body);
         assert_eq!(r.status, status, "{needle}: {}", r.body);
-        let msg = r.json()["message"].as_str().unwrap().to_string();
+        let msg = r.message();
         assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
     }
     assert_eq!(count_fires(&s.db), before, "nothing written");
     // Chinese by default.
     patrol.lang = "zh";
     let r = patrol.post_raw("/api/fires", b"{not json");
-    assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("不是有效的 JSON")
-    );
+    assert!(r.message().contains("不是有效的 JSON"));
     // A map-placed point may have a poor GPS accuracy.
     let r = report(
         &patrol,
@@ -463,7 +458,7 @@ fn an_unknown_api_path_is_a_json_404() {
     let s = demo_server();
     let r = Client::login(&s, "manager").get("/api/nothing/here");
     assert_eq!(r.status, 404);
-    assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
+    assert!(r.message().contains("未找到"));
 }
 
 /// A patrol signed in, and a fire it just reported in the owner's mine.
@@ -537,7 +532,7 @@ fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     let r = up(&bomb);
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"], "photo_too_many_pixels");
-    let msg = r.json()["message"].as_str().unwrap().to_string();
+    let msg = r.message();
     assert!(
         msg.contains("7745×7745") && msg.contains("40 megapixel"),
         "{msg}"

@@ -113,7 +113,7 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
             ),
         );
         assert_eq!(r.status, 422, "{observed}: {}", r.body);
-        let m = r.json()["message"].as_str().unwrap().to_string();
+        let m = r.message();
         assert!(
             m.contains("observed_at") && m.contains(words),
             "{observed}: {m}"
@@ -127,12 +127,7 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
                 json!({"kind": "waste_dump", "observed_at": observed}),
             ),
         );
-        assert!(
-            zh.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("“observed_at”")
-        );
+        assert!(zh.message().contains("“observed_at”"));
     }
     // The range is named: from 7 days ago to 5 minutes ahead.
     let r = patrol.post(
@@ -264,10 +259,7 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("before the time it was reported"),
+        r.message().contains("before the time it was reported"),
         "{}",
         r.body
     );
@@ -421,12 +413,7 @@ fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follo
     for observed in [seen - Duration::hours(1), now_s() - Duration::days(9)] {
         let r = act(json!({"action": "start", "observed_at": rfc(observed)}));
         assert_eq!(r.status, 422, "{}", r.body);
-        assert!(
-            r.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("observed_at")
-        );
+        assert!(r.message().contains("observed_at"));
     }
     assert_eq!(events(), n);
     let started = seen + Duration::hours(20);
