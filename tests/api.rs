@@ -59,8 +59,7 @@ fn login_gives_a_token_and_a_strict_http_only_cookie() {
 
 #[test]
 fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (_s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", &own_mine());
     let r = report(
         &patrol,
@@ -93,8 +92,7 @@ fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() 
 
 #[test]
 fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let r = report(
         &patrol,
         inside("mines", &ownerless_mine()),
@@ -119,8 +117,7 @@ fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
 
 #[test]
 fn a_retried_report_returns_the_first_record_and_a_changed_one_conflicts() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", &own_mine());
     let id = "6f1c2a8e-3b9d-4c1e-9f2a-7d8e5b4c3a21";
     let first = report(
@@ -151,8 +148,7 @@ fn a_retried_report_returns_the_first_record_and_a_changed_one_conflicts() {
 
 #[test]
 fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     patrol.lang = "en-US";
     let at = inside("mines", &own_mine());
     let before = count_fires(&s.db);
@@ -190,8 +186,7 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
 
 #[test]
 fn a_fire_lives_through_its_states_with_the_right_people_acting() {
-    let s = demo_server();
-    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let mut district = Client::login(&s, "district");
     district.lang = "en";
     let at = inside("mines", &own_mine());
@@ -271,8 +266,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
 
 #[test]
 fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
-    let s = demo_server();
-    let [patrol, manager] = s.clients(["patrol", "manager"]);
+    let (s, [patrol, manager]) = demo_with(["patrol", "manager"]);
     let at = inside("mines", &own_mine());
     let a = report(&patrol, at, json!({"kind": "coal_seam"})).json()["properties"]["id"]
         .as_str()
@@ -372,8 +366,7 @@ fn each_role_sees_only_its_fires() {
 
 #[test]
 fn collections_list_the_layers_and_page_by_bbox() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let c = m.get("/collections").json();
     let ids: Vec<&str> = strs(&c["collections"], "id");
     for want in fire_layers() {
@@ -415,8 +408,7 @@ fn collections_list_the_layers_and_page_by_bbox() {
 
 #[test]
 fn clearance_counts_follow_the_fires_and_the_past_is_recomputed() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let now = m.get("/api/clearance").json();
     let burning = now["burning"].as_u64().unwrap();
     assert!(burning > 0);
@@ -563,8 +555,7 @@ fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
 
 #[test]
 fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count() {
-    let s = demo_server();
-    let owner = Client::login(&s, "owner");
+    let (s, [owner]) = demo_with(["owner"]);
     let before = owner.get("/api/notifications").json();
     assert!(
         before["unread"].as_u64().unwrap() > 0,
@@ -613,8 +604,7 @@ fn the_basemap_is_configurable_and_absent_by_default() {
 
 #[test]
 fn fires_as_of_a_past_day_have_the_status_they_had_then() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let all = m.get("/api/fires?status=cleared").json();
     let cleared = &all["features"][0];
     let id = cleared["id"].as_str().unwrap();
@@ -692,8 +682,7 @@ fn the_web_app_is_served_and_a_missing_asset_is_a_404() {
 
 #[test]
 fn counts_recomputed_from_events_agree_with_the_stored_statuses() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let counts = m.get("/api/clearance").json();
     let fires = m.get("/api/fires").json();
     let mut stored = std::collections::BTreeMap::new();

@@ -100,8 +100,7 @@ fn send(c: &Client, method: &str, path: &str, body: Option<&Value>) -> Response 
 
 #[test]
 fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let hook = manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["dust_issue"]}),
@@ -186,8 +185,7 @@ fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on
 
 #[test]
 fn a_retry_with_the_same_uuid_and_body_returns_the_same_issue_and_another_body_is_a_conflict() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let id = uuid();
     let at = inside("mines", OWN_MINE);
     let props =
@@ -231,8 +229,7 @@ fn a_retry_with_the_same_uuid_and_body_returns_the_same_issue_and_another_body_i
 
 #[test]
 fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     patrol.lang = "en";
     let before = snapshot(&s);
     let at = inside("mines", OWN_MINE);
@@ -445,8 +442,7 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
 
 #[test]
 fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
-    let s = demo_server();
-    let [patrol, owner] = s.clients(["patrol", "owner"]);
+    let (s, [patrol, owner]) = demo_with(["patrol", "owner"]);
     let p = reported(&patrol, OWN_MINE, "unswept_road");
     let id = p["uuid"].as_str().unwrap().to_string();
     let detail = owner.get(&format!("/api/dust/issues/{id}")).json();
@@ -569,8 +565,8 @@ fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
 
 #[test]
 fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() {
-    let s = demo_server();
-    let [patrol, owner, district, manager] = s.clients(["patrol", "owner", "district", "manager"]);
+    let (s, [patrol, owner, district, manager]) =
+        demo_with(["patrol", "owner", "district", "manager"]);
     manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["dust_issue"]}),
@@ -642,8 +638,7 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
 
 #[test]
 fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_may_see_it() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let p = reported(&patrol, OWN_MINE, "open_stockpile");
     let id = p["uuid"].as_str().unwrap().to_string();
     let img = png(64, 48);
@@ -690,8 +685,7 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
 
 #[test]
 fn ogc_writes_to_the_layer_are_refused_and_gdal_lists_it_with_its_count() {
-    let s = demo_server();
-    let [manager, patrol] = s.clients(["manager", "patrol"]);
+    let (s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let before = snapshot(&s);
     let body = issue(inside("mines", OWN_MINE), json!({"kind": "no_spraying"}));
     let r = send(

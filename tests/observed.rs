@@ -36,8 +36,7 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 
 #[test]
 fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time_beside() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let seen = now_s() - Duration::hours(5);
     let r = patrol.post(
         "/api/fires",
@@ -74,8 +73,7 @@ fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time
 
 #[test]
 fn without_observed_at_a_report_is_dated_when_received() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (_s, [patrol]) = demo_with(["patrol"]);
     let before = now_s();
     let r = patrol.post(
         "/api/fires",
@@ -93,8 +91,7 @@ fn without_observed_at_a_report_is_dated_when_received() {
 
 #[test]
 fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_written() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     let fires = count_fires(&s.db);
     let events = count(&s.db, "SELECT count(*) FROM events");
     let now = Utc::now();
@@ -157,8 +154,7 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
 
 #[test]
 fn a_retry_with_the_same_id_and_observed_time_gets_the_first_record() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let id = "0b7e3f52-2f5c-4a58-9d0e-6a1f2e3d4c5b";
     let seen = rfc(now_s() - Duration::hours(3));
     let body = fire_feature(
@@ -185,8 +181,7 @@ fn a_retry_with_the_same_id_and_observed_time_gets_the_first_record() {
 
 #[test]
 fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
-    let s = demo_server();
-    let [manager, patrol] = s.clients(["manager", "patrol"]);
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let seen = now_s() - Duration::days(3);
     let day = seen
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
@@ -222,8 +217,7 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
 
 #[test]
 fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_history() {
-    let s = demo_server();
-    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let mut en = Client::login(&s, "patrol");
     en.lang = "en";
     let t0 = now_s() - Duration::hours(10);
@@ -385,8 +379,7 @@ fn crate_ts(t: DateTime<Utc>) -> String {
 
 #[test]
 fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follow_in_order() {
-    let s = demo_server();
-    let [patrol, owner] = s.clients(["patrol", "owner"]);
+    let (s, [patrol, owner]) = demo_with(["patrol", "owner"]);
     let seen = now_s() - Duration::days(2);
     let r = patrol.post(
         "/api/dust/issues",
@@ -437,8 +430,7 @@ fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follo
 
 #[test]
 fn compliance_checks_take_observed_at_and_still_the_older_at() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let w = json!({"level": "yellow", "districts": ["150302"],
         "from": (Utc::now() - Duration::hours(3)).to_rfc3339(), "to": (Utc::now() + Duration::days(1)).to_rfc3339()});
     assert_eq!(manager.post("/api/dust/warnings", &w).status, 201);

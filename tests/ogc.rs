@@ -304,8 +304,7 @@ fn owslib_reads_every_collection_with_the_database_counts() {
         eprintln!("OWSLib not installed; skipped (bash .ci/setup --tests installs it)");
         return;
     };
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let script = r#"
 import json, sys
 from owslib.ogcapi.features import Features
@@ -360,8 +359,7 @@ print(json.dumps(out))
 
 #[test]
 fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let lonlat = m.get("/collections/fire_points/items?limit=20").json();
     let gk = m.get(
         "/collections/fire_points/items?limit=20&crs=http://www.opengis.net/def/crs/EPSG/0/4545",
@@ -440,8 +438,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
 
 #[test]
 fn cql2_filters_match_the_same_features_as_sql() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let conn = db(&s);
     for (filter, sql) in [
         (
@@ -536,8 +533,7 @@ fn encode(s: &str) -> String {
 /// filters right at the bounds are answered (SQLite copes with what the parser lets through).
 #[test]
 fn deep_long_and_sprawling_filters_are_bounded() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let get = |filter: &str, lang: &str| {
         let path = format!("/collections/fire_points/items?filter={}", encode(filter));
         let auth = format!("Bearer {}", token(&m));
@@ -578,8 +574,7 @@ fn deep_long_and_sprawling_filters_are_bounded() {
 
 #[test]
 fn paging_counts_and_owners_never_learn_the_reporter() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let n = count_fires(&s.db) as usize;
     let first = m.get("/collections/fire_points/items?limit=10").json();
     assert_eq!(first["numberMatched"], json!(n));
@@ -625,8 +620,7 @@ fn paging_counts_and_owners_never_learn_the_reporter() {
 
 #[test]
 fn every_page_has_an_html_view_with_nothing_external() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let fire = m.get("/collections/fire_points/items?limit=1").json()["features"][0]["id"]
         .as_str()
         .unwrap()
@@ -703,8 +697,7 @@ fn fire_responsible(c: &Client, id: &str) -> Value {
 
 #[test]
 fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
-    let s = demo_server();
-    let [m, patrol, owner] = s.clients(["manager", "patrol", "owner"]);
+    let (s, [m, patrol, owner]) = demo_with(["manager", "patrol", "owner"]);
 
     // QGIS asks OPTIONS first and turns editing on from Allow.
     let o = send(&m, "OPTIONS", "/collections/mines/items", None);
@@ -862,8 +855,7 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
 /// the count; nothing is written.
 #[test]
 fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let at = open_ground(&s);
     let n = 12_000;
     let ring: Vec<Value> = (0..=n)
@@ -912,8 +904,7 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
 /// many, and nothing changes. Its neighbours' edits that strand nobody still pass.
 #[test]
 fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let conn = db(&s);
     let open =
         "status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";

@@ -71,8 +71,7 @@ fn enc(s: &str) -> String {
 
 #[test]
 fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
-    let s = demo_server();
-    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
     act(
@@ -127,8 +126,7 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
 
 #[test]
 fn owners_are_not_told_who_photographed_a_dust_violation() {
-    let s = demo_server();
-    let [patrol, manager, owner] = s.clients(["patrol", "manager", "owner"]);
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let r = patrol.post(
         "/api/dust/issues",
         &fire_feature(
@@ -151,8 +149,8 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
 
 #[test]
 fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
-    let s = demo_server();
-    let [patrol, manager, owner, district] = s.clients(["patrol", "manager", "owner", "district"]);
+    let (_s, [patrol, manager, owner, district]) =
+        demo_with(["patrol", "manager", "owner", "district"]);
     let (from, to) = (
         (Utc::now() - Duration::minutes(1)).to_rfc3339(),
         (Utc::now() + Duration::days(1)).to_rfc3339(),
@@ -191,8 +189,7 @@ fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
 
 #[test]
 fn a_district_officer_reports_only_in_its_own_district() {
-    let s = demo_server();
-    let mut district = Client::login(&s, "district"); // 乌达区 150303
+    let (s, [mut district]) = demo_with(["district"]); // 乌达区 150303
     district.lang = "en";
     let before = count_fires(&s.db);
     let outside = inside("districts", "海勃湾区");
@@ -229,8 +226,7 @@ fn a_district_officer_reports_only_in_its_own_district() {
 
 #[test]
 fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
-    let s = demo_server();
-    let [manager, patrol, district] = s.clients(["manager", "patrol", "district"]);
+    let (_s, [manager, patrol, district]) = demo_with(["manager", "patrol", "district"]);
     let at = inside("districts", "乌达区");
     // A fire in 乌达区 handed to 海南区's government: no longer the 乌达区 officer's to see.
     let moved = reported(&manager, at);
@@ -274,8 +270,7 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
 
 #[test]
 fn patrols_read_only_the_inspections_of_fires_they_may_see() {
-    let s = demo_server();
-    let [manager, patrol] = s.clients(["manager", "patrol"]);
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let all = features(&manager, "/collections/inspections/items?limit=10000");
     // Which fires the patrol may see, asked of /api/fires itself.
     let mut visible: BTreeMap<String, bool> = BTreeMap::new();
@@ -370,8 +365,7 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
 
 #[test]
 fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let fire_elsewhere = reported(&manager, inside("districts", "海勃湾区"));
     let fire_here = reported(&manager, inside("districts", "乌达区"));
     let layers: Vec<String> = manager.get("/collections").json()["collections"]
@@ -448,8 +442,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
 
 #[test]
 fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
-    let s = demo_server();
-    let [patrol, manager] = s.clients(["patrol", "manager"]);
+    let (s, [patrol, manager]) = demo_with(["patrol", "manager"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
     let photo = upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
     let urls = [
@@ -499,8 +492,7 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
 
 #[test]
 fn a_patrol_is_not_told_the_codes_of_past_fires_it_may_no_longer_see() {
-    let s = demo_server();
-    let [manager, patrol] = s.clients(["manager", "patrol"]);
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let now = manager.get("/api/clearance").json();
     // An overdue fire not yet treated: dismissed now, it leaves the patrol's sight.
     let Some(gone) = items(&now["overdue"])

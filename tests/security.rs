@@ -105,8 +105,7 @@ fn png() -> Vec<u8> {
 
 #[test]
 fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_is_written() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", "骆驼山示例露天煤矿");
     let r = patrol.post(
         "/api/fires",

@@ -272,6 +272,13 @@ pub fn demo_server() -> Server {
     TestServer::demo().start()
 }
 
+/// A server over a fresh demo database, and a client signed in as each of `users`.
+pub fn demo_with<const N: usize>(users: [&str; N]) -> (Server, [Client; N]) {
+    let s = demo_server();
+    let clients = s.clients(users);
+    (s, clients)
+}
+
 /// A demo server that also serves the web app's folder.
 pub fn demo_server_with_web() -> Server {
     TestServer::demo().web().start()
