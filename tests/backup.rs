@@ -58,9 +58,7 @@ fn photo(n: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(24, 16, |x, y| {
         image::Rgb([(n % 251) as u8, (n / 251) as u8, (x * 10 + y) as u8])
     });
-    let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
+    encode(&img, image::ImageFormat::Png)
 }
 
 /// Reports a fire with a client id and adds its photo; true once both are acknowledged.

@@ -40,23 +40,8 @@ fn png() -> Vec<u8> {
 }
 
 /// Uploads one photo as `c` to `path` (`/api/fires/{id}/photos` or the violation's); returns it.
-fn upload(s: &Server, c: &Client, path: &str) -> Value {
-    let boundary = "qinglingprivacy9";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&png());
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    let ctype = format!("multipart/form-data; boundary={boundary}");
-    let r = request(
-        s.addr,
-        "POST",
-        path,
-        &[("Authorization", &auth), ("Content-Type", &ctype)],
-        Some(&body),
-    );
+fn upload(c: &Client, path: &str) -> Value {
+    let r = c.upload(path, &png());
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()["photos"][0].clone()
 }
@@ -71,9 +56,9 @@ fn enc(s: &str) -> String {
 
 #[test]
 fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
-    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
+    let (_s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
-    upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
+    upload(&patrol, &format!("/api/fires/{fire}/photos"));
     act(
         &patrol,
         &fire,
@@ -126,7 +111,7 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
 
 #[test]
 fn owners_are_not_told_who_photographed_a_dust_violation() {
-    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
+    let (_s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let r = patrol.post(
         "/api/dust/issues",
         &fire_feature(
@@ -136,7 +121,7 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["uuid"].as_str().unwrap().to_string();
-    upload(&s, &patrol, &format!("/api/dust/issues/{id}/photos"));
+    upload(&patrol, &format!("/api/dust/issues/{id}/photos"));
     let photos =
         |c: &Client| c.get_ok(&format!("/api/dust/issues/{id}"))["properties"]["photos"].clone();
     assert_eq!(photos(&manager)[0]["uploaded_by"], "patrol");
@@ -444,7 +429,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
 fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
     let (s, [patrol, manager]) = demo_with(["patrol", "manager"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
-    let photo = upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
+    let photo = upload(&patrol, &format!("/api/fires/{fire}/photos"));
     let urls = [
         photo["url"].as_str().unwrap(),
         photo["thumb_url"].as_str().unwrap(),

@@ -578,9 +578,15 @@ pub fn count_fires(db: &Path) -> i64 {
 /// A `multipart/form-data` body with one `photo` file part, as the web app sends it:
 /// (Content-Type, body).
 pub fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    multipart_as(bytes, "p.png", "image/png")
+}
+
+/// A `multipart/form-data` body with one `photo` part named `filename`, of type `mime`:
+/// (Content-Type, body).
+pub fn multipart_as(bytes: &[u8], filename: &str, mime: &str) -> (String, Vec<u8>) {
     let boundary = "qinglingtestboundary42";
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{filename}\"\r\nContent-Type: {mime}\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(bytes);
