@@ -13,6 +13,11 @@ fn own_mine_point() -> [f64; 2] {
     inside("mines", "骆驼山示例露天煤矿")
 }
 
+/// Reports a fire in the demo owner's mine as `c`.
+fn report(c: &Client, props: Value) -> Response {
+    c.post("/api/fires", &fire_feature(own_mine_point(), props))
+}
+
 fn rfc(t: DateTime<Utc>) -> String {
     t.with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
         .to_rfc3339_opts(SecondsFormat::Secs, false)
@@ -38,12 +43,9 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time_beside() {
     let (s, [patrol]) = demo_with(["patrol"]);
     let seen = now_s() - Duration::hours(5);
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "temp_c": 150, "observed_at": rfc(seen)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "temp_c": 150, "observed_at": rfc(seen)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let p = &r.json()["properties"];
@@ -75,10 +77,7 @@ fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time
 fn without_observed_at_a_report_is_dated_when_received() {
     let (_s, [patrol]) = demo_with(["patrol"]);
     let before = now_s();
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(own_mine_point(), json!({"kind": "gangue_heap"})),
-    );
+    let r = report(&patrol, json!({"kind": "gangue_heap"}));
     assert_eq!(r.status, 201, "{}", r.body);
     let p = &r.json()["properties"];
     assert_eq!(p["observed_at"], p["received_at"]);
@@ -102,12 +101,9 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
         ("yesterday".to_string(), "RFC 3339"),
     ] {
         patrol.lang = "en";
-        let r = patrol.post(
-            "/api/fires",
-            &fire_feature(
-                own_mine_point(),
-                json!({"kind": "waste_dump", "observed_at": observed}),
-            ),
+        let r = report(
+            &patrol,
+            json!({"kind": "waste_dump", "observed_at": observed}),
         );
         assert_eq!(r.status, 422, "{observed}: {}", r.body);
         let m = r.message();
@@ -117,34 +113,25 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
         );
         // In Chinese by default, naming the field too.
         patrol.lang = "zh-CN";
-        let zh = patrol.post(
-            "/api/fires",
-            &fire_feature(
-                own_mine_point(),
-                json!({"kind": "waste_dump", "observed_at": observed}),
-            ),
+        let zh = report(
+            &patrol,
+            json!({"kind": "waste_dump", "observed_at": observed}),
         );
         assert!(zh.message().contains("“observed_at”"));
     }
     // The range is named: from 7 days ago to 5 minutes ahead.
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(now + Duration::hours(1))}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(now + Duration::hours(1))}),
     );
     let d = &r.json()["detail"];
     let (earliest, latest) = (time(&d["earliest"]), time(&d["latest"]));
     assert!((earliest - (now - Duration::days(7))).num_seconds().abs() < 60);
     assert!((latest - (now + Duration::minutes(5))).num_seconds().abs() < 60);
     // Just inside the skew is fine (and counted as now, never in the future).
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(Utc::now() + Duration::minutes(2))}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(Utc::now() + Duration::minutes(2))}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(time(&r.json()["properties"]["reported_at"]) <= Utc::now());
@@ -192,12 +179,9 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
             .unwrap()
     };
     let before = burning_then(&manager);
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(seen)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(seen)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
@@ -222,12 +206,9 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
     en.lang = "en";
     let t0 = now_s() - Duration::hours(10);
     let h = |n: i64| rfc(t0 + Duration::hours(n));
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "temp_c": 300, "observed_at": h(0)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "temp_c": 300, "observed_at": h(0)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();

@@ -158,34 +158,40 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
     let zh = send(&ctype, &body, &[("Cookie", &cookie)]);
     assert!(zh.message().contains("其他网站"), "{}", zh.body);
 
-    // From the web app's own origin (or page): accepted.
-    let r = up(&[
-        ("Cookie", &cookie),
-        ("Origin", &own),
-        ("Sec-Fetch-Site", "same-origin"),
-    ]);
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 1);
-    let (ctype2, other) = multipart(&png_of(40, 30, [0, 0, 0]));
+    // Accepted: from the web app's own origin (or page), and with a bearer token and no Origin
+    // (a GIS client, a device), even with a stale cookie along.
     let referer = format!("{own}/patrol");
-    let r = send(
-        &ctype2,
-        &other,
-        &[("Cookie", &cookie), ("Referer", &referer)],
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 2);
-
-    // A bearer token with no Origin (a GIS client, a device), even with a stale cookie along.
     let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let (ctype3, third) = multipart(&png_of(48, 36, [0, 0, 0]));
-    let r = send(
-        &ctype3,
-        &third,
-        &[("Authorization", &auth), ("Cookie", &cookie)],
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 3);
+    for (i, (photo, extra)) in [
+        (
+            png(),
+            vec![
+                ("Accept-Language", "en"),
+                ("Cookie", cookie.as_str()),
+                ("Origin", own.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+        ),
+        (
+            png_of(40, 30, [0, 0, 0]),
+            vec![("Cookie", cookie.as_str()), ("Referer", referer.as_str())],
+        ),
+        (
+            png_of(48, 36, [0, 0, 0]),
+            vec![
+                ("Authorization", auth.as_str()),
+                ("Cookie", cookie.as_str()),
+            ],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (ctype, form) = multipart(&photo);
+        let r = send(&ctype, &form, &extra);
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(photos(), i as i64 + 1);
+    }
 }
 
 #[test]
