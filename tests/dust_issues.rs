@@ -545,20 +545,17 @@ fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
     // A district-routed violation is the district officer's to rectify; a manager may too.
     let d = reported(&patrol, OWNERLESS_WUDA, "no_spraying");
     let did = d["uuid"].as_str().unwrap();
-    let district = Client::login(&s, "district");
-    let r = act(
-        &district,
-        did,
-        json!({"action": "start", "note": "已安排洒水车"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let manager = Client::login(&s, "manager");
-    let r = act(
-        &manager,
-        did,
-        json!({"action": "rectified", "note": "已洒水"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    let [district, manager] = s.clients(["district", "manager"]);
+    for (who, body) in [
+        (
+            &district,
+            json!({"action": "start", "note": "已安排洒水车"}),
+        ),
+        (&manager, json!({"action": "rectified", "note": "已洒水"})),
+    ] {
+        let r = act(who, did, body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
     let r = act(&manager, did, json!({"action": "verify"}));
     assert_eq!(r.json()["properties"]["status"], "verified");
 }

@@ -112,11 +112,7 @@ fn the_landing_page_answers_programs_and_leaves_browsers_the_web_app() {
     assert!(any.body.contains("清零 app"));
     let json = request(addr, "GET", "/", &[("Accept", "application/json")], None);
     assert_eq!(json.status, 200);
-    assert!(
-        json.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert!(json.content_type().starts_with("application/json"));
     let v = json.json();
     let rels: Vec<&str> = strs(&v["links"], "rel");
     for want in ["self", "service-desc", "conformance", "data"] {
@@ -179,8 +175,7 @@ fn conformance_and_the_openapi_document_describe_all_four_parts() {
     let api = c.get("/api");
     assert_eq!(api.status, 200);
     assert!(
-        api.header("content-type")
-            .unwrap()
+        api.content_type()
             .starts_with("application/vnd.oai.openapi+json")
     );
     let doc = api.json();
@@ -637,10 +632,7 @@ fn every_page_has_an_html_view_with_nothing_external() {
     ] {
         let r = m.get(&path);
         assert_eq!(r.status, 200, "{path}");
-        assert!(
-            r.header("content-type").unwrap().starts_with("text/html"),
-            "{path}"
-        );
+        assert!(r.content_type().starts_with("text/html"), "{path}");
         assert!(!r.body.contains("<script"), "{path}");
         assert!(!r.body.contains("<link"), "{path}");
         assert!(!r.body.contains("src=\"http"), "{path}");

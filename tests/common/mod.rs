@@ -309,6 +309,12 @@ impl Response {
             .to_string()
     }
 
+    /// The Content-Type, which the answer must have.
+    pub fn content_type(&self) -> &str {
+        self.header("content-type")
+            .unwrap_or_else(|| panic!("no Content-Type: {:?}", self.headers))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
