@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::dust::add_monitor;
 use common::hj212::{packets as acks, silent_for};
 use common::*;
-use qingling::hj212::codec::{self as hj212, ParticulateUnit};
+use qingling::hj212::codec as hj212;
 use qingling::hj212::listener::Stats;
-use qingling::service::dust::monitors::{self, NewMonitor};
+use qingling::service::dust::monitors;
 use serde_json::{Value, json};
 
 /// The HJ 212 password the tests' monitors are registered with (a weak one such as 123456 is
@@ -55,21 +56,7 @@ fn dust_server() -> Dust {
 impl Dust {
     /// Registers a monitor as `monitor add` does; returns its device token.
     fn add(&self, mn: &str, at: [f64; 2]) -> String {
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let m = NewMonitor {
-            mn: mn.into(),
-            password: PW.into(),
-            lon: at[0],
-            lat: at[1],
-            name: Some(format!("{mn} 监测点")),
-            mine: None,
-            measures: vec![],
-            unit: ParticulateUnit::MgPerM3,
-        };
-        self.store
-            .write_blocking(|tx| monitors::add(tx, &registry, &m, chrono::Utc::now()))
-            .unwrap()
-            .token
+        add_monitor(&self.store, mn, PW, at, Some(format!("{mn} 监测点")))
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -615,8 +602,7 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
 fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cap.gpkg");
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(&db, &registry).unwrap();
+    let store = open_store(&db);
     let rt = runtime(2);
     let hj = rt
         .block_on(qingling::hj212::listener::start_with_cap(

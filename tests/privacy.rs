@@ -440,24 +440,7 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
     }
     // Another holder's owner never saw it; the patrol no longer does once it is dismissed.
     let other_owner = {
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let store = qingling::store::Db::open(&s.db, &registry).unwrap();
-        store
-            .write_blocking(|tx| {
-                qingling::store::users::add(
-                    tx,
-                    &qingling::store::users::NewUser {
-                        username: "other-owner",
-                        password: "qingling-other-owner",
-                        role: qingling::domain::role::Role::Owner,
-                        district: None,
-                        holder: Some("黄白茨示例煤业有限公司"),
-                    },
-                    Utc::now(),
-                )
-                .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
-            })
-            .unwrap();
+        add_owner(&s.store, "other-owner", "黄白茨示例煤业有限公司");
         Client::login(&s, "other-owner")
     };
     act(

@@ -54,6 +54,34 @@ pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
+/// The store over the database at `db`, with the built-in layers.
+pub fn open_store(db: &Path) -> qingling::store::Db {
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    qingling::store::Db::open(db, &registry).unwrap()
+}
+
+/// Adds an owner account for `holder` (password `qingling-{name}`, as the demo users').
+pub fn add_owner(store: &qingling::store::Db, name: &str, holder: &str) {
+    use qingling::store::users::{self, NewUser};
+    let password = format!("qingling-{name}");
+    store
+        .write_blocking(|tx| {
+            users::add(
+                tx,
+                &NewUser {
+                    username: name,
+                    password: &password,
+                    role: qingling::domain::role::Role::Owner,
+                    district: None,
+                    holder: Some(holder),
+                },
+                chrono::Utc::now(),
+            )
+            .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
+        })
+        .unwrap();
+}
+
 /// A multi-threaded tokio runtime of `threads` workers, for servers a test runs beside it.
 pub fn runtime(threads: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
