@@ -69,10 +69,7 @@ impl Dust {
     }
 
     fn client(&self, user: &str) -> Client {
-        Client {
-            lang: "en",
-            ..Client::login_at(self.http, user)
-        }
+        Client::login_at(self.http, user).in_lang("en")
     }
 
     fn post(&self, token: &str, body: &Value, lang: &str) -> Response {

@@ -48,10 +48,7 @@ fn start_with(db: &Path, worker: Option<Config>) -> Server {
 }
 
 fn login(addr: SocketAddr, user: &str) -> Client {
-    Client {
-        lang: "en",
-        ..Client::login_at(addr, user)
-    }
+    Client::login_at(addr, user).in_lang("en")
 }
 
 /// What the receiver saw.
