@@ -583,14 +583,9 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
         district.get(&format!("/api/dust/issues/{wuda_id}")).status,
         200
     );
-    assert_eq!(
-        act(&district, &wuda_id, json!({"action": "start"})).status,
-        403
-    );
-    assert_eq!(
-        act(&owner, &own_id, json!({"action": "verify"})).status,
-        403
-    );
+    for (who, id, action) in [(&district, &wuda_id, "start"), (&owner, &own_id, "verify")] {
+        assert_eq!(act(who, id, json!({"action": action})).status, 403);
+    }
     // 409: not from this state, naming what is possible now.
     let r = act(&manager, &own_id, json!({"action": "verify"}));
     assert_eq!(r.status, 409, "{}", r.body);
@@ -604,18 +599,13 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
     assert_eq!(r.status, 409);
     assert!(r.message().contains("open"), "{}", r.body);
     // 404: another district's violation, or none at all.
-    assert_eq!(
-        act(&district, &own_id, json!({"action": "start"})).status,
-        404
-    );
-    assert_eq!(
-        act(&owner, &wuda_id, json!({"action": "start"})).status,
-        404
-    );
-    assert_eq!(
-        act(&manager, &uuid(), json!({"action": "start"})).status,
-        404
-    );
+    for (who, id) in [
+        (&district, own_id.clone()),
+        (&owner, wuda_id.clone()),
+        (&manager, uuid()),
+    ] {
+        assert_eq!(act(who, &id, json!({"action": "start"})).status, 404);
+    }
     // 422: an unknown action or field.
     let r = act(&owner, &own_id, json!({"action": "extinguish"}));
     assert_eq!(r.status, 422, "{}", r.body);
