@@ -872,23 +872,17 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
     let geom = |s: &Server| mine_geom(s, fid);
     let old = geom(&s);
     let item = format!("/collections/mines/items/{fid}");
-    let r = send(
-        &m,
-        "PATCH",
-        &item,
-        Some(&json!({"geometry": mine["geometry"]})),
-    );
-    assert_eq!(r.status, 422, "{}", r.body);
     let stored = m.get(&item).json();
-    let r = send(
-        &m,
-        "PUT",
-        &item,
-        Some(
-            &json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
+    for (method, body) in [
+        ("PATCH", json!({"geometry": mine["geometry"]})),
+        (
+            "PUT",
+            json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
         ),
-    );
-    assert_eq!(r.status, 422, "{}", r.body);
+    ] {
+        let r = send(&m, method, &item, Some(&body));
+        assert_eq!(r.status, 422, "{method}: {}", r.body);
+    }
     assert_eq!(geom(&s), old, "nothing written");
 }
 
@@ -942,15 +936,13 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
     let stored = m.get(&item).json();
     let far = json!({"type": "Feature", "geometry": square([100.0, 30.0], 0.01),
         "properties": stored["properties"]});
-    let r = send(&m, "PUT", &item, Some(&far));
-    assert_eq!(r.status, 409, "{}", r.body);
-    let r = send(
-        &m,
-        "PATCH",
-        &item,
-        Some(&json!({"geometry": far["geometry"]})),
-    );
-    assert_eq!(r.status, 409, "{}", r.body);
+    for (method, body) in [
+        ("PUT", far.clone()),
+        ("PATCH", json!({"geometry": far["geometry"]})),
+    ] {
+        let r = send(&m, method, &item, Some(&body));
+        assert_eq!(r.status, 409, "{method}: {}", r.body);
+    }
     assert_eq!(snapshot(&conn), before, "nothing changed");
     // New reports there are still taken.
     let at = open_ground(&s);
