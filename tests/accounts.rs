@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -13,17 +13,7 @@ use qingling::service::login_guard::LoginPolicy;
 use serde_json::{Value, json};
 
 fn login_raw(s: &Server, user: &str, password: &str, lang: &str) -> Response {
-    let body = json!({"username": user, "password": password}).to_string();
-    request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[
-            ("Content-Type", "application/json"),
-            ("Accept-Language", lang),
-        ],
-        Some(body.as_bytes()),
-    )
+    sign_in(s.addr, user, password, &[("Accept-Language", lang)])
 }
 
 /// Limits wide enough that only the one under test bites.
@@ -38,31 +28,18 @@ fn loose() -> LoginPolicy {
 
 /// The `action` of each entry of an audit log page.
 fn actions_in(page: &Value) -> Vec<&str> {
-    page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect()
+    strs(&page["entries"], "action")
 }
 
 fn db(s: &Server) -> rusqlite::Connection {
     rusqlite::Connection::open(&s.db).unwrap()
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(root());
-    c
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+/// `qingling user …` on the server's database: (success, stdout, stderr).
+fn user(s: &Server, args: &[&str]) -> (bool, String, String) {
+    let db = s.db.to_str().unwrap();
+    let (command, rest) = args.split_first().unwrap();
+    run_cli(&[&["user", command, "--db", db], rest].concat())
 }
 
 #[test]
@@ -78,17 +55,11 @@ fn a_flood_of_wrong_sign_ins_gets_503_with_retry_after_and_the_server_keeps_answ
     let flood: Vec<_> = (0..48)
         .map(|i| {
             std::thread::spawn(move || {
-                let body = json!({"username": format!("nobody{i}"), "password": "wrong password"})
-                    .to_string();
-                request(
+                sign_in(
                     addr,
-                    "POST",
-                    "/api/login",
-                    &[
-                        ("Content-Type", "application/json"),
-                        ("Accept-Language", "en"),
-                    ],
-                    Some(body.as_bytes()),
+                    &format!("nobody{i}"),
+                    "wrong password",
+                    &[("Accept-Language", "en")],
                 )
             })
         })
@@ -110,7 +81,7 @@ fn a_flood_of_wrong_sign_ins_gets_503_with_retry_after_and_the_server_keeps_answ
                 .is_some_and(|v| v.parse::<u64>().is_ok())
         );
         assert_eq!(r.json()["error"], "login_busy");
-        assert!(r.json()["message"].as_str().unwrap().contains("try again"));
+        assert!(r.message().contains("try again"));
     }
     assert_eq!(manager.get("/api/me").status, 200);
 }
@@ -130,7 +101,7 @@ fn one_address_is_throttled_after_its_burst_even_with_the_right_password() {
     assert_eq!(r.json()["error"], "login_throttled");
     assert!(r.header("Retry-After").unwrap().parse::<u64>().unwrap() >= 1);
     let zh = login_raw(&s, "manager", "qingling-manager", "zh-CN");
-    assert!(zh.json()["message"].as_str().unwrap().contains("秒后再试"));
+    assert!(zh.message().contains("秒后再试"));
 }
 
 #[test]
@@ -159,9 +130,7 @@ fn a_username_is_locked_after_repeated_failures_alike_whether_it_exists_or_not()
     }
     // The same words (the seconds left may differ by one between the two requests).
     let words = |r: &Response| -> String {
-        r.json()["message"]
-            .as_str()
-            .unwrap()
+        r.message()
             .chars()
             .filter(|c| !c.is_ascii_digit())
             .collect()
@@ -179,8 +148,7 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
         401
     );
     assert_eq!(login_raw(&s, "patrol", "wrong password", "en").status, 401);
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     // A write request that fails still counts.
     let r = patrol.post("/api/users/owner/disable", &json!({}));
     assert_eq!(r.status, 403);
@@ -200,19 +168,11 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
             .any(|e| e["detail"]["reason"] == "unknown_user")
     );
     let all = manager.get("/api/audit?actor=patrol&limit=100").json();
-    let actions: Vec<&str> = all["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&all);
     for a in ["login_failed", "login", "request", "logout"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
-    let req = all["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let req = items(&all["entries"])
         .find(|e| e["action"] == "request")
         .unwrap();
     assert_eq!(
@@ -240,7 +200,7 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
 
     let csv = manager.get("/api/audit.csv");
     assert_eq!(csv.status, 200);
-    assert!(csv.header("Content-Type").unwrap().starts_with("text/csv"));
+    assert!(csv.content_type().starts_with("text/csv"));
     assert!(
         csv.body.contains("id,at,actor,address,action"),
         "{}",
@@ -253,8 +213,7 @@ fn sign_ins_failed_sign_ins_sign_outs_and_writes_are_in_the_audit_log_for_manage
 #[test]
 fn managers_list_accounts_and_a_disabled_user_is_out_at_once() {
     let s = demo_server_with_policy(loose());
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let [manager, patrol] = s.clients(["manager", "patrol"]);
     assert_eq!(patrol.get("/api/users").status, 403);
     let list = manager.get("/api/users");
     assert_eq!(list.status, 200, "{}", list.body);
@@ -319,8 +278,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
         account_failures: 3,
         ..loose()
     });
-    let here = Client::login(&s, "owner");
-    let elsewhere = Client::login(&s, "owner");
+    let [here, elsewhere] = s.clients(["owner", "owner"]);
     let change = |c: &Client, current: &str, new: &str| {
         c.post("/api/me/password", &json!({"current": current, "new": new}))
     };
@@ -330,11 +288,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
         (r.status, &r.json()["error"]),
         (422, &json!("password_too_short"))
     );
-    assert!(
-        r.json()["message"].as_str().unwrap().contains('8'),
-        "{}",
-        r.body
-    );
+    assert!(r.message().contains('8'), "{}", r.body);
     let r = change(&here, "qingling-owner", "owner-and-more-words");
     assert_eq!(r.json()["error"], "password_contains_username");
     let r = change(&here, "wrong-password", "velvet harbour ninety");
@@ -383,10 +337,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
     let actions = actions_in(&log);
     assert!(actions.contains(&"password_changed"), "{actions:?}");
     assert!(actions.contains(&"password_change_failed"), "{actions:?}");
-    let changed = &log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let changed = &items(&log["entries"])
         .find(|e| e["action"] == "password_changed")
         .unwrap()["detail"];
     assert_eq!(changed["sessions_ended"], 1);
@@ -399,9 +350,7 @@ fn users_change_their_own_password_with_the_current_one_and_their_other_sessions
 #[test]
 fn sessions_end_when_idle_or_at_their_maximum_and_ended_ones_are_purged() {
     let s = demo_server_with_policy(loose());
-    let idle = Client::login(&s, "patrol");
-    let old = Client::login(&s, "owner");
-    let busy = Client::login(&s, "district");
+    let [idle, old, busy] = s.clients(["patrol", "owner", "district"]);
     let conn = db(&s);
     let ago = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
     let set = |sql: &str, user: &str, v: String| {
@@ -419,79 +368,56 @@ fn sessions_end_when_idle_or_at_their_maximum_and_ended_ones_are_purged() {
     assert_eq!(idle.get("/api/me").status, 401);
     assert_eq!(old.get("/api/me").status, 401);
     assert_eq!(busy.get("/api/me").status, 200);
-    let seen: String = conn
-        .query_row(
+    let last_seen = || -> String {
+        query_one(
+            &s.db,
             "SELECT last_seen_at FROM sessions JOIN users u ON u.id = user_id WHERE username = 'district'",
-            [],
-            |r| r.get(0),
         )
-        .unwrap();
+    };
+    let seen = last_seen();
     assert!(seen > before, "{seen} after {before}");
     // Used again at once: not written again (no write per request).
     assert_eq!(busy.get("/api/me").status, 200);
-    let again: String = conn
-        .query_row(
-            "SELECT last_seen_at FROM sessions JOIN users u ON u.id = user_id WHERE username = 'district'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let again = last_seen();
     assert_eq!(again, seen);
     // The next sign-in clears the ended sessions away.
     let _ = Client::login(&s, "manager");
-    let left: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE username IN ('patrol', 'owner')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left = count(
+        &s.db,
+        "SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE username IN ('patrol', 'owner')",
+    );
     assert_eq!(left, 0);
 }
 
 #[test]
 fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
     let s = demo_server_with_policy(loose());
-    let db = s.db.to_str().unwrap().to_string();
-    let (ok, _, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        &db,
-        "--username",
-        "wang",
-        "--password",
-        "11111111",
-        "--role",
-        "patrol",
-    ]);
-    assert!(!ok && err.contains("too common"), "{err}");
-    let (ok, _, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        &db,
-        "--username",
-        "wang",
-        "--password",
-        "wang-fire-2024",
-        "--role",
-        "patrol",
-    ]);
-    assert!(
-        !ok && err.contains("must not contain the username"),
-        "{err}"
-    );
+    for (password, refusal) in [
+        ("11111111", "too common"),
+        ("wang-fire-2024", "must not contain the username"),
+    ] {
+        let add = [
+            "add",
+            "--username",
+            "wang",
+            "--password",
+            password,
+            "--role",
+            "patrol",
+        ];
+        let (ok, _, err) = user(&s, &add);
+        assert!(!ok && err.contains(refusal), "{err}");
+    }
 
     let patrol = Client::login(&s, "patrol");
-    let (ok, out, err) = run(&["user", "sessions", "--db", &db, "patrol"]);
+    let (ok, out, err) = user(&s, &["sessions", "patrol"]);
     assert!(ok, "{err}");
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(out.contains("127.0.0.1"), "{out}");
 
     // A new password from stdin; the old one and the user's sessions stop working.
     let mut child = bin()
-        .args(["user", "passwd", "--db", &db, "patrol"])
+        .args(["user", "passwd", "--db", s.db.to_str().unwrap(), "patrol"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -515,27 +441,19 @@ fn the_user_commands_apply_the_password_rules_disable_and_end_sessions() {
         login_raw(&s, "patrol", "quiet ember ridge lantern", "en").status,
         200
     );
-    let (ok, _, err) = run(&[
-        "user",
-        "passwd",
-        "--db",
-        &db,
-        "patrol",
-        "--password",
-        "short",
-    ]);
+    let (ok, _, err) = user(&s, &["passwd", "patrol", "--password", "short"]);
     assert!(!ok && err.contains("at least 8"), "{err}");
 
-    let (ok, _, err) = run(&["user", "disable", "--db", &db, "owner"]);
+    let (ok, _, err) = user(&s, &["disable", "owner"]);
     assert!(ok, "{err}");
     assert_eq!(login_raw(&s, "owner", "qingling-owner", "en").status, 401);
-    let (ok, _, err) = run(&["user", "enable", "--db", &db, "owner"]);
+    let (ok, _, err) = user(&s, &["enable", "owner"]);
     assert!(ok, "{err}");
     let owner = Client::login(&s, "owner");
-    let (ok, _, err) = run(&["user", "sessions", "--db", &db, "owner", "--revoke"]);
+    let (ok, _, err) = user(&s, &["sessions", "owner", "--revoke"]);
     assert!(ok && err.contains("1 session"), "{err}");
     assert_eq!(owner.get("/api/me").status, 401);
-    let (ok, _, err) = run(&["user", "disable", "--db", &db, "nobody"]);
+    let (ok, _, err) = user(&s, &["disable", "nobody"]);
     assert!(!ok && err.contains("No user"), "{err}");
 
     let manager = Client::login(&s, "manager");

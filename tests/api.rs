@@ -23,14 +23,7 @@ fn report(c: &Client, at: [f64; 2], props: Value) -> Response {
 #[test]
 fn login_gives_a_token_and_a_strict_http_only_cookie() {
     let s = demo_server();
-    let body = json!({"username": "manager", "password": "qingling-manager"}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
+    let r = sign_in(s.addr, "manager", "qingling-manager", &[]);
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["user"]["role"], "manager");
@@ -52,17 +45,7 @@ fn login_gives_a_token_and_a_strict_http_only_cookie() {
     );
     assert_eq!(me.status, 200);
 
-    let wrong = json!({"username": "manager", "password": "nope-nope"}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[
-            ("Content-Type", "application/json"),
-            ("Accept-Language", "en"),
-        ],
-        Some(wrong.as_bytes()),
-    );
+    let r = sign_in(s.addr, "manager", "nope-nope", &[("Accept-Language", "en")]);
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["message"], "Wrong username or password");
     assert_eq!(Client::anonymous(&s).get("/api/me").status, 401);
@@ -76,8 +59,7 @@ fn login_gives_a_token_and_a_strict_http_only_cookie() {
 
 #[test]
 fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (_s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", &own_mine());
     let r = report(
         &patrol,
@@ -110,8 +92,7 @@ fn a_report_inside_a_mining_right_goes_to_its_holder_with_a_code_and_deadline() 
 
 #[test]
 fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let r = report(
         &patrol,
         inside("mines", &ownerless_mine()),
@@ -136,8 +117,7 @@ fn ownerless_and_outside_reports_go_to_the_district_or_are_refused() {
 
 #[test]
 fn a_retried_report_returns_the_first_record_and_a_changed_one_conflicts() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", &own_mine());
     let id = "6f1c2a8e-3b9d-4c1e-9f2a-7d8e5b4c3a21";
     let first = report(
@@ -168,8 +148,7 @@ fn a_retried_report_returns_the_first_record_and_a_changed_one_conflicts() {
 
 #[test]
 fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     patrol.lang = "en-US";
     let at = inside("mines", &own_mine());
     let before = count_fires(&s.db);
@@ -188,19 +167,14 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
     for (body, status, needle) in cases {
         let r = patrol.post_raw("/api/fires", &body);
         assert_eq!(r.status, status, "{needle}: {}", r.body);
-        let msg = r.json()["message"].as_str().unwrap().to_string();
+        let msg = r.message();
         assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
     }
     assert_eq!(count_fires(&s.db), before, "nothing written");
     // Chinese by default.
     patrol.lang = "zh";
     let r = patrol.post_raw("/api/fires", b"{not json");
-    assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("不是有效的 JSON")
-    );
+    assert!(r.message().contains("不是有效的 JSON"));
     // A map-placed point may have a poor GPS accuracy.
     let r = report(
         &patrol,
@@ -212,10 +186,7 @@ fn bad_input_gets_a_4xx_an_actionable_message_and_writes_nothing() {
 
 #[test]
 fn a_fire_lives_through_its_states_with_the_right_people_acting() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
-    let owner = Client::login(&s, "owner");
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let mut district = Client::login(&s, "district");
     district.lang = "en";
     let at = inside("mines", &own_mine());
@@ -273,12 +244,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
     assert_eq!(r.json()["properties"]["status"], "treating");
 
     let got = manager.get(&format!("/api/fires/{id}")).json();
-    let actions: Vec<&str> = got["properties"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = strs(&got["properties"]["events"], "action");
     assert_eq!(
         actions,
         vec![
@@ -300,9 +266,7 @@ fn a_fire_lives_through_its_states_with_the_right_people_acting() {
 
 #[test]
 fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
+    let (s, [patrol, manager]) = demo_with(["patrol", "manager"]);
     let at = inside("mines", &own_mine());
     let a = report(&patrol, at, json!({"kind": "coal_seam"})).json()["properties"]["id"]
         .as_str()
@@ -314,12 +278,7 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
         json!({"kind": "coal_seam"}),
     )
     .json();
-    let near: Vec<&str> = b["properties"]["nearby_open"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap())
-        .collect();
+    let near: Vec<&str> = strs(&b["properties"]["nearby_open"], "id");
     assert!(
         near.contains(&a.as_str()),
         "the first fire is listed as nearby"
@@ -354,12 +313,12 @@ fn dismissing_needs_a_reason_or_an_original_and_reassigning_a_reason() {
 fn each_role_sees_only_its_fires() {
     let s = demo_server();
     let all = Client::login(&s, "manager").get("/api/fires").json();
-    let n_all = all["features"].as_array().unwrap().len();
+    let n_all = features(&all).len();
     assert!(n_all >= 74);
     let owner = Client::login(&s, "owner")
         .get("/collections/fire_points/items?limit=1000")
         .json();
-    let owned = owner["features"].as_array().unwrap();
+    let owned = features(&owner);
     assert!(!owned.is_empty());
     assert!(
         owned
@@ -367,21 +326,18 @@ fn each_role_sees_only_its_fires() {
             .all(|f| f["properties"]["responsible_holder"] == DEMO_HOLDER)
     );
     let district = Client::login(&s, "district").get("/api/fires").json();
-    let ds = district["features"].as_array().unwrap();
+    let ds = features(&district);
     assert!(!ds.is_empty() && ds.len() < n_all);
     assert!(
         ds.iter()
             .all(|f| f["properties"]["responsible"]["district_code"] == "150303")
     );
     let patrol = Client::login(&s, "patrol").get("/api/fires").json();
-    let ps = patrol["features"].as_array().unwrap();
+    let ps = features(&patrol);
     assert!(ps.iter().all(|f| f["properties"]["status"] != "dismissed"));
     assert!(ps.len() < n_all);
     // A fire of another holder is not found by id, in either API.
-    let other = all["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let other = items(&all["features"])
         .find(|f| {
             f["properties"]["responsible"]["party"] == "holder"
                 && f["properties"]["responsible"]["name"] != DEMO_HOLDER
@@ -405,44 +361,20 @@ fn each_role_sees_only_its_fires() {
     );
     // Owners see only their own mines.
     let mines = o.get("/collections/mines/items").json();
-    assert!(
-        mines["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["properties"]["holder"] == DEMO_HOLDER)
-    );
+    assert!(items(&mines["features"]).all(|f| f["properties"]["holder"] == DEMO_HOLDER));
 }
 
 #[test]
 fn collections_list_the_layers_and_page_by_bbox() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let c = m.get("/collections").json();
-    let ids: Vec<&str> = c["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    for want in [
-        "districts",
-        "mines",
-        "waste_dumps",
-        "gangue_heaps",
-        "fire_points",
-        "inspections",
-    ] {
+    let ids: Vec<&str> = strs(&c["collections"], "id");
+    for want in fire_layers() {
         assert!(ids.contains(&want), "{want}");
     }
     let page = m.get("/collections/fire_points/items?limit=10").json();
-    assert_eq!(page["features"].as_array().unwrap().len(), 10);
-    let next = page["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "next")
-        .unwrap()["href"]
+    assert_eq!(features(&page).len(), 10);
+    let next = items(&page["links"]).find(|l| l["rel"] == "next").unwrap()["href"]
         .as_str()
         .unwrap()
         .to_string();
@@ -452,8 +384,8 @@ fn collections_list_the_layers_and_page_by_bbox() {
     let boxed = m
         .get("/collections/fire_points/items?bbox=106.55,39.2,106.75,39.9&limit=1000")
         .json();
-    let nb = boxed["features"].as_array().unwrap();
-    assert!(!nb.is_empty() && nb.len() < all["features"].as_array().unwrap().len());
+    let nb = features(&boxed);
+    assert!(!nb.is_empty() && nb.len() < features(&all).len());
     assert!(
         nb.iter()
             .all(|f| f["geometry"]["coordinates"][0].as_f64().unwrap() <= 106.75)
@@ -476,27 +408,17 @@ fn collections_list_the_layers_and_page_by_bbox() {
 
 #[test]
 fn clearance_counts_follow_the_fires_and_the_past_is_recomputed() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let now = m.get("/api/clearance").json();
     let burning = now["burning"].as_u64().unwrap();
     assert!(burning > 0);
     assert_eq!(now["zero"], false);
     assert_eq!(now["by_district"].as_array().unwrap().len(), 3);
-    let sum: u64 = now["by_district"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let sum: u64 = items(&now["by_district"])
         .map(|d| d["burning"].as_u64().unwrap())
         .sum();
     assert_eq!(sum, burning);
-    assert!(
-        now["suspended_mines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["name"] == own_mine())
-    );
+    assert!(items(&now["suspended_mines"]).any(|m| m["name"] == own_mine()));
     let patrol = Client::login(&s, "patrol");
     report(
         &patrol,
@@ -528,7 +450,7 @@ fn an_unknown_api_path_is_a_json_404() {
     let s = demo_server();
     let r = Client::login(&s, "manager").get("/api/nothing/here");
     assert_eq!(r.status, 404);
-    assert!(r.json()["message"].as_str().unwrap().contains("未找到"));
+    assert!(r.message().contains("未找到"));
 }
 
 /// A patrol signed in, and a fire it just reported in the owner's mine.
@@ -547,27 +469,14 @@ fn patrol_fire(s: &Server) -> (Client, String) {
 fn photos_are_stored_by_hash_and_shown_only_to_who_may_see_the_fire() {
     let s = demo_server();
     let (patrol, id) = patrol_fire(&s);
-    let img = image::DynamicImage::new_rgb8(64, 48);
-    let mut png = std::io::Cursor::new(vec![]);
-    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
-    let (ctype, body) = multipart(png.get_ref());
-    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let up = |body: &[u8], ctype: &str| {
-        request(
-            s.addr,
-            "POST",
-            &format!("/api/fires/{id}/photos"),
-            &[("Authorization", &auth), ("Content-Type", ctype)],
-            Some(body),
-        )
-    };
-    let r = up(&body, &ctype);
+    let png = png_of(64, 48, [0, 0, 0]);
+    let up = |bytes: &[u8]| patrol.upload(&format!("/api/fires/{id}/photos"), bytes);
+    let r = up(&png);
     assert_eq!(r.status, 201, "{}", r.body);
     let photo = r.json()["photos"][0].clone();
     // The same photo again is the same record.
-    assert_eq!(up(&body, &ctype).json()["photos"][0]["id"], photo["id"]);
-    let (ctype2, not_image) = multipart(b"%PDF-1.4 not a photo");
-    let r = up(&not_image, &ctype2);
+    assert_eq!(up(&png).json()["photos"][0]["id"], photo["id"]);
+    let r = up(b"%PDF-1.4 not a photo");
     assert_eq!(r.status, 422, "{}", r.body);
     let detail = Client::login(&s, "manager")
         .get(&format!("/api/fires/{id}"))
@@ -606,34 +515,16 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     let s = demo_server();
     let (patrol, id) = patrol_fire(&s);
-    let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let up = |bytes: &[u8]| {
-        let (ctype, body) = multipart(bytes);
-        request(
-            s.addr,
-            "POST",
-            &format!("/api/fires/{id}/photos"),
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", &ctype),
-                ("Accept-Language", "en"),
-            ],
-            Some(&body),
-        )
-    };
-    let photos = |s: &Server| -> i64 {
-        rusqlite::Connection::open(&s.db)
-            .unwrap()
-            .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
-            .unwrap()
-    };
+    let patrol = patrol.in_lang("en");
+    let up = |bytes: &[u8]| patrol.upload(&format!("/api/fires/{id}/photos"), bytes);
+    let photos = |s: &Server| count(&s.db, "SELECT count(*) FROM photos");
     let before = photos(&s);
     let bomb = png_bomb(7745, 7745);
     assert!(bomb.len() < 400_000, "{} bytes", bomb.len());
     let r = up(&bomb);
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"], "photo_too_many_pixels");
-    let msg = r.json()["message"].as_str().unwrap().to_string();
+    let msg = r.message();
     assert!(
         msg.contains("7745×7745") && msg.contains("40 megapixel"),
         "{msg}"
@@ -643,14 +534,7 @@ fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
     // Sixteen real photos at once (distinct, so none is a repeat): each is stored or told to
     // come back later, and a page loads meanwhile.
     let uploads: Vec<_> = (0..16u8)
-        .map(|i| {
-            let img = image::RgbImage::from_pixel(1600, 1200, image::Rgb([i, 2 * i, 3]));
-            let mut png = std::io::Cursor::new(vec![]);
-            image::DynamicImage::ImageRgb8(img)
-                .write_to(&mut png, image::ImageFormat::Png)
-                .unwrap();
-            png.into_inner()
-        })
+        .map(|i| png_of(1600, 1200, [i, 2 * i, 3]))
         .collect();
     let manager = Client::login(&s, "manager");
     std::thread::scope(|scope| {
@@ -671,20 +555,13 @@ fn photo_bombs_are_refused_and_concurrent_uploads_are_bounded() {
 
 #[test]
 fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count() {
-    let s = demo_server();
-    let owner = Client::login(&s, "owner");
+    let (s, [owner]) = demo_with(["owner"]);
     let before = owner.get("/api/notifications").json();
     assert!(
         before["unread"].as_u64().unwrap() > 0,
         "its overdue fires are announced: {before}"
     );
-    assert!(
-        before["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["kind"] == "deadline_passed")
-    );
+    assert!(items(&before["items"]).any(|n| n["kind"] == "deadline_passed"));
     assert_eq!(
         owner.post("/api/notifications/read", &json!({})).status,
         204
@@ -708,13 +585,7 @@ fn notifications_tell_the_party_of_new_fires_and_deadlines_with_an_unread_count(
     let m = Client::login(&s, "manager")
         .get("/api/notifications")
         .json();
-    assert!(
-        m["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["code"] == code && n["kind"] == "new_fire")
-    );
+    assert!(items(&m["items"]).any(|n| n["code"] == code && n["kind"] == "new_fire"));
     assert_eq!(
         district.get("/api/notifications").json()["unread"],
         0,
@@ -733,8 +604,7 @@ fn the_basemap_is_configurable_and_absent_by_default() {
 
 #[test]
 fn fires_as_of_a_past_day_have_the_status_they_had_then() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let all = m.get("/api/fires?status=cleared").json();
     let cleared = &all["features"][0];
     let id = cleared["id"].as_str().unwrap();
@@ -761,12 +631,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
         .unwrap()["to"]
         .clone();
     let then = m.get(&format!("/api/fires?at={day}")).json();
-    let f = then["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap();
+    let f = items(&then["features"]).find(|f| f["id"] == id).unwrap();
     assert_eq!(f["properties"]["status"], expected);
     assert_ne!(f["properties"]["status"], "cleared");
     assert!(
@@ -782,13 +647,7 @@ fn fires_as_of_a_past_day_have_the_status_they_had_then() {
     );
     assert_eq!(m.get("/api/fires?status=smouldering").status, 400);
     let burning_then = m.get(&format!("/api/fires?at={day}&status=burning")).json();
-    assert!(
-        burning_then["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["properties"]["burning"] == true)
-    );
+    assert!(items(&burning_then["features"]).all(|f| f["properties"]["burning"] == true));
 }
 
 #[test]
@@ -823,12 +682,11 @@ fn the_web_app_is_served_and_a_missing_asset_is_a_404() {
 
 #[test]
 fn counts_recomputed_from_events_agree_with_the_stored_statuses() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let counts = m.get("/api/clearance").json();
     let fires = m.get("/api/fires").json();
     let mut stored = std::collections::BTreeMap::new();
-    for f in fires["features"].as_array().unwrap() {
+    for f in features(&fires) {
         *stored
             .entry(f["properties"]["status"].as_str().unwrap().to_string())
             .or_insert(0u64) += 1;

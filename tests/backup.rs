@@ -58,9 +58,7 @@ fn photo(n: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(24, 16, |x, y| {
         image::Rgb([(n % 251) as u8, (n / 251) as u8, (x * 10 + y) as u8])
     });
-    let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
+    encode(&img, image::ImageFormat::Png)
 }
 
 /// Reports a fire with a client id and adds its photo; true once both are acknowledged.
@@ -102,31 +100,20 @@ fn serve_on(db: &Path) -> Server {
 }
 
 fn login(addr: SocketAddr, user: &str) -> Client {
-    Client {
-        lang: "en",
-        ..Client::login_at(addr, user)
-    }
+    Client::login_at(addr, user).in_lang("en")
 }
 
 fn fire_ids(db: &Path) -> BTreeSet<String> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT uuid FROM fire_points").unwrap();
-    stmt.query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
+    column(&conn, "SELECT uuid FROM fire_points")
+        .into_iter()
         .collect()
 }
 
 /// Photo record ids with the fire they belong to.
 fn photo_ids(db: &Path) -> Vec<(i64, String)> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT id, fire FROM photos ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    rows(&conn, "SELECT id, fire FROM photos ORDER BY id")
 }
 
 fn bytes_of(c: &Client, path: &str) -> Vec<u8> {
@@ -333,24 +320,8 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
 
     // Never under a running server, not even with --force; nor a second server on one file.
     let good_s = good.to_str().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut server = Command::new(env!("CARGO_BIN_EXE_qingling"))
-        .args([
-            "serve",
-            "--db",
-            good_s,
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("the server listens", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = serve(&["--db", good_s, "--addr", &addr.to_string()], &[addr]);
     let o = restore(&out, &good, &["--force"]);
     assert!(!o.status.success());
     assert!(
@@ -366,8 +337,7 @@ fn a_damaged_backup_is_refused_naming_the_file_and_nothing_is_written() {
         stderr(&second)
     );
     // Even a server killed outright lets go: the OS drops its lock.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    kill(server);
     let o = restore(&out, &good, &["--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
 

@@ -4,32 +4,89 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(root());
-    c
+/// Runs the binary: (success, stderr).
+fn run(args: &[&str]) -> (bool, String) {
+    let (ok, _, err) = run_cli(args);
+    (ok, err)
 }
 
-fn run(args: &[&str]) -> (bool, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
+/// Where a new database file goes, in a fresh temporary folder (kept while the guard lives).
+fn new_db(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(name);
+    (dir, db)
+}
+
+/// `qingling import --db DB --layer LAYER FILE`: (success, stderr).
+fn import(db: &str, layer: &str, file: &std::path::Path) -> (bool, String) {
+    run(&[
+        "import",
+        "--db",
+        db,
+        "--layer",
+        layer,
+        file.to_str().unwrap(),
+    ])
+}
+
+/// `qingling user add --db DB --username NAME --password PW --role ROLE` and `extra`:
+/// (success, stderr).
+fn user_add(db: &str, name: &str, password: &str, role: &str, extra: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "user",
+        "add",
+        "--db",
+        db,
+        "--username",
+        name,
+        "--password",
+        password,
+        "--role",
+        role,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// `qingling rules --db DB`, `options`, and `--set` each of `sets`: (success, stderr).
+fn set_rules(db: &str, options: &[&str], sets: &[&str]) -> (bool, String) {
+    let mut args = vec!["rules", "--db", db];
+    args.extend_from_slice(options);
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    run(&args)
+}
+
+/// A bearer token for a demo user of the server at `addr`.
+fn bearer(addr: std::net::SocketAddr, user: &str) -> String {
+    format!("Bearer {}", Client::login_at(addr, user).token.unwrap())
+}
+
+/// Reports a fire with a bearer token (`Authorization` value).
+fn report(addr: std::net::SocketAddr, auth: &str, f: &Value) -> Response {
+    request(
+        addr,
+        "POST",
+        "/api/fires",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", auth),
+        ],
+        Some(f.to_string().as_bytes()),
     )
 }
 
-/// A demo database in a fresh temporary folder (kept while the guard lives).
-fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    (dir, db)
+/// The value of a setting as the database holds it.
+fn setting(db: &std::path::Path, key: &str) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    row::<(String,)>(&conn, "SELECT value FROM settings WHERE key = ?1", [key]).0
 }
 
 fn gdal(tool: &str, args: &[&str]) -> String {
@@ -46,64 +103,31 @@ fn gdal(tool: &str, args: &[&str]) -> String {
 
 #[test]
 fn import_is_all_or_nothing_and_names_the_bad_feature() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("q.gpkg");
+    let (dir, db) = new_db("q.gpkg");
     let db_s = db.to_str().unwrap();
-    let samples = root().join("samples");
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        db_s,
-        "--layer",
-        "districts",
-        samples.join("districts.geojson").to_str().unwrap(),
-    ]);
+    let samples = samples();
+    let (ok, err) = import(db_s, "districts", &samples.join("districts.geojson"));
     assert!(ok, "{err}");
     assert!(err.contains("3 districts imported"), "{err}");
     // A mines file whose third feature is a bow-tie: nothing of it is kept.
-    let text = std::fs::read_to_string(samples.join("mines.geojson")).unwrap();
-    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let mut fc = sample_collection("mines");
     let f = &mut fc["features"][2];
     let name = f["properties"]["name"].as_str().unwrap().to_string();
     f["geometry"] = json!({"type": "Polygon", "coordinates": [[[106.7, 39.5], [106.8, 39.6], [106.8, 39.5], [106.7, 39.6], [106.7, 39.5]]]});
     let bad = dir.path().join("bad.geojson");
     std::fs::write(&bad, fc.to_string()).unwrap();
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        db_s,
-        "--layer",
-        "mines",
-        bad.to_str().unwrap(),
-    ]);
+    let (ok, err) = import(db_s, "mines", &bad);
     assert!(!ok);
     assert!(
         err.contains(&format!("Feature 3 ({name})"))
             && err.contains("nothing from the file was imported"),
         "{err}"
     );
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM mines", [], |r| r.get(0))
-        .unwrap();
+    let n = count(&db, "SELECT count(*) FROM mines");
     assert_eq!(n, 0);
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        db_s,
-        "--layer",
-        "mines",
-        samples.join("mines.geojson").to_str().unwrap(),
-    ]);
+    let (ok, err) = import(db_s, "mines", &samples.join("mines.geojson"));
     assert!(ok, "{err}");
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        db_s,
-        "--layer",
-        "lakes",
-        bad.to_str().unwrap(),
-    ]);
+    let (ok, err) = import(db_s, "lakes", &bad);
     assert!(!ok && err.contains("Unknown layer"), "{err}");
 }
 
@@ -120,17 +144,12 @@ fn a_re_import_that_would_leave_open_fires_outside_every_district_is_refused() {
         .unwrap()
     };
     assert!(open(&conn) > 0, "the demo has open fires in 乌达区");
-    let before: Vec<u8> = conn
-        .query_row(
-            "SELECT geom FROM districts WHERE code = '150303'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let boundary =
+        || -> Vec<u8> { query_one(&db, "SELECT geom FROM districts WHERE code = '150303'") };
+    let before = boundary();
     // 乌达区 shrunk to a sliver in the corner of its old extent: its open fires would be in no
     // district at all.
-    let text = std::fs::read_to_string(root().join("samples/districts.geojson")).unwrap();
-    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let mut fc = sample_collection("districts");
     let f = fc["features"]
         .as_array_mut()
         .unwrap()
@@ -148,117 +167,49 @@ fn a_re_import_that_would_leave_open_fires_outside_every_district_is_refused() {
     f["geometry"] = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]]});
     let file = dir.path().join("districts.geojson");
     std::fs::write(&file, fc.to_string()).unwrap();
-    let args = [
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        "--layer",
-        "districts",
-        file.to_str().unwrap(),
-    ];
-    let (ok, err) = run(&args);
+    let (ok, err) = import(db.to_str().unwrap(), "districts", &file);
     assert!(!ok, "{err}");
     assert!(err.contains("outside every district"), "{err}");
-    let after: Vec<u8> = conn
-        .query_row(
-            "SELECT geom FROM districts WHERE code = '150303'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let after = boundary();
     assert_eq!(before, after, "the boundary is unchanged");
     assert!(open(&conn) > 0);
 }
 
 #[test]
 fn a_new_database_has_no_accounts_until_user_add() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("q.gpkg");
+    let (_dir, db) = new_db("q.gpkg");
     let db_s = db.to_str().unwrap();
-    let (ok, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        db_s,
-        "--username",
-        "wang",
-        "--password",
-        "short",
-        "--role",
-        "patrol",
-    ]);
+    let (ok, err) = user_add(db_s, "wang", "short", "patrol", &[]);
     assert!(!ok && err.contains("at least 8"), "{err}");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let n = count(&db, "SELECT count(*) FROM users");
     assert_eq!(n, 0);
-    let (ok, err) = run(&[
-        "user",
-        "add",
-        "--db",
-        db_s,
-        "--username",
-        "zhao",
-        "--password",
-        "long enough",
-        "--role",
-        "district",
-    ]);
+    let (ok, err) = user_add(db_s, "zhao", "long enough", "district", &[]);
     assert!(!ok && err.contains("--district"), "{err}");
-    let (ok, err) = run(&[
-        "user",
-        "add",
-        "--db",
+    let (ok, err) = user_add(
         db_s,
-        "--username",
         "zhao",
-        "--password",
         "long enough",
-        "--role",
         "district",
-        "--district",
-        "150303",
-    ]);
+        &["--district", "150303"],
+    );
     assert!(ok, "{err}");
-    let row: (String, String) = conn
-        .query_row("SELECT role, district FROM users", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let row: (String, String) = row(&conn, "SELECT role, district FROM users", []);
     assert_eq!(row, ("district".into(), "150303".into()));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start(db: &str, port: u16, demo: bool) -> Child {
     let addr = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "--db", db, "--addr", &addr];
+    let mut args = vec!["--db", db, "--addr", &addr];
     if demo {
         args.push("--demo");
     }
-    let child = bin().args(&args).stderr(Stdio::null()).spawn().unwrap();
-    let t = Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    serve(&args, &[addr.parse().unwrap()])
 }
 
 #[test]
 fn sigterm_stops_the_server_cleanly_after_its_background_jobs() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
+    let (_dir, db) = new_db("demo.gpkg");
     let port = free_port();
     let mut server = start(db.to_str().unwrap(), port, true);
     let pid = server.id().to_string();
@@ -277,68 +228,32 @@ fn sigterm_stops_the_server_cleanly_after_its_background_jobs() {
     };
     assert!(exit.success(), "{exit:?}");
     // Shut down, not killed: the lock is free and the file opens cleanly.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let ok: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let ok: String = query_one(&db, "PRAGMA integrity_check");
     assert_eq!(ok, "ok");
 }
 
 #[test]
 fn an_acknowledged_report_survives_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
+    let (_dir, db) = new_db("demo.gpkg");
     let db_s = db.to_str().unwrap();
     let port = free_port();
-    let mut server = start(db_s, port, true);
+    let server = start(db_s, port, true);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let body = json!({"username": "patrol", "password": "qingling-patrol"}).to_string();
-    let login = request(
-        addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    let token = login.json()["token"].as_str().unwrap().to_string();
-    let auth = format!("Bearer {token}");
+    let auth = bearer(addr, "patrol");
     let mut codes = vec![];
     for i in 0..5 {
         let f = fire_feature(
             inside("mines", "骆驼山示例露天煤矿"),
             json!({"kind": "coal_seam", "temp_c": 100 + i}),
         );
-        let r = request(
-            addr,
-            "POST",
-            "/api/fires",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &auth),
-            ],
-            Some(f.to_string().as_bytes()),
-        );
+        let r = report(addr, &auth, &f);
         assert_eq!(r.status, 201);
         codes.push(r.json()["properties"]["code"].as_str().unwrap().to_string());
     }
     // SIGKILL: no shutdown, no checkpoint.
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let mut again = start(db_s, port, false);
-    let m = format!("Bearer {}", {
-        let body = json!({"username": "manager", "password": "qingling-manager"}).to_string();
-        request(
-            addr,
-            "POST",
-            "/api/login",
-            &[("Content-Type", "application/json")],
-            Some(body.as_bytes()),
-        )
-        .json()["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    });
+    kill(server);
+    let again = start(db_s, port, false);
+    let m = bearer(addr, "manager");
     for code in &codes {
         let r = request(
             addr,
@@ -351,8 +266,7 @@ fn an_acknowledged_report_survives_kill_9() {
     }
     let r = request(addr, "GET", "/api/me", &[("Authorization", &auth)], None);
     assert_eq!(r.status, 200, "the session survived too");
-    again.kill().unwrap();
-    again.wait().unwrap();
+    kill(again);
 }
 
 #[test]
@@ -360,18 +274,8 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
     let (dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
     let info = gdal("ogrinfo", &["-so", "-al", db_s]);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    for layer in [
-        "districts",
-        "mines",
-        "waste_dumps",
-        "gangue_heaps",
-        "fire_points",
-        "inspections",
-    ] {
-        let n: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {layer}"), [], |r| r.get(0))
-            .unwrap();
+    for layer in fire_layers() {
+        let n = count(&db, &format!("SELECT count(*) FROM {layer}"));
         let block = info
             .split("Layer name: ")
             .find(|b| b.starts_with(&format!("{layer}\n")))
@@ -395,7 +299,7 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
         &["-f", "GeoJSON", out.to_str().unwrap(), db_s, "fire_points"],
     );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let features = v["features"].as_array().unwrap();
+    let features = features(&v);
     assert_eq!(features.len(), 74);
     let statuses: std::collections::BTreeSet<&str> = features
         .iter()
@@ -432,89 +336,50 @@ fn gdal_reads_every_layer_and_exports_the_fires_with_their_status() {
 fn rules_are_configurable_and_take_effect_on_the_next_start() {
     let (_dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
-    let (ok, err) = run(&[
-        "rules",
-        "--db",
+    let (ok, err) = set_rules(
         db_s,
-        "--set",
-        "code_prefix=HN",
-        "--set",
-        "deadlines.waste_dump_hours=24",
-    ]);
+        &[],
+        &["code_prefix=HN", "deadlines.waste_dump_hours=24"],
+    );
     assert!(ok, "{err}");
-    let (ok, err) = run(&["rules", "--db", db_s, "--set", "deadlines.lava_hours=1"]);
+    let (ok, err) = set_rules(db_s, &[], &["deadlines.lava_hours=1"]);
     assert!(!ok && err.contains("unknown rule"), "{err}");
     let port = free_port();
-    let mut server = start(db_s, port, false);
+    let server = start(db_s, port, false);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let body = json!({"username": "patrol", "password": "qingling-patrol"}).to_string();
-    let token = request(
-        addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    )
-    .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let f = fire_feature(
         inside("mines", "骆驼山示例露天煤矿"),
         json!({"kind": "waste_dump"}),
     );
-    let auth = format!("Bearer {token}");
-    let r = request(
-        addr,
-        "POST",
-        "/api/fires",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &auth),
-        ],
-        Some(f.to_string().as_bytes()),
-    );
+    let r = report(addr, &bearer(addr, "patrol"), &f);
     let p = &r.json()["properties"];
     assert!(p["code"].as_str().unwrap().starts_with("HN-"), "{p}");
     let reported =
         chrono::DateTime::parse_from_rfc3339(p["reported_at"].as_str().unwrap()).unwrap();
     let deadline = chrono::DateTime::parse_from_rfc3339(p["deadline"].as_str().unwrap()).unwrap();
     assert_eq!((deadline - reported).num_hours(), 24);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    kill(server);
 }
 
 #[test]
 fn dust_rules_are_shown_checked_and_saved() {
     let (_dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
-    let (ok, err) = run(&[
-        "rules",
-        "--db",
+    let (ok, err) = set_rules(
         db_s,
-        "--dust",
-        "--set",
-        "pm10_day_ug=120",
-        "--set",
-        "measures.yellow=[\"spray_roads\"]",
-    ]);
+        &["--dust"],
+        &["pm10_day_ug=120", "measures.yellow=[\"spray_roads\"]"],
+    );
     assert!(ok, "{err}");
     for (set, needle) in [
         ("measures.yellow=[\"dance\"]", "unknown measure \"dance\""),
         ("wind_suggest_ms=0", "wind_suggest_ms must be above 0"),
         ("lava=1", "unknown rule"),
     ] {
-        let (ok, err) = run(&["rules", "--db", db_s, "--dust", "--set", set]);
+        let (ok, err) = set_rules(db_s, &["--dust"], &[set]);
         assert!(!ok && err.contains(needle), "{set}: {err}");
     }
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let saved: String = conn
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'dust_rules'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let saved = setting(&db, "dust_rules");
     let rules: qingling::domain::dust::DustRules = serde_json::from_str(&saved).unwrap();
     assert_eq!(rules.pm10_day_ug, 120.0);
     assert_eq!(
@@ -523,19 +388,13 @@ fn dust_rules_are_shown_checked_and_saved() {
     );
     assert_eq!(rules.wind_suggest_ms, 8.0, "refused changes saved nothing");
     // The violation rules, the same way.
-    let issues = |set: &str| run(&["rules", "--db", db_s, "--dust-issues", "--set", set]);
+    let issues = |set: &str| set_rules(db_s, &["--dust-issues"], &[set]);
     assert!(issues("deadline_days=5").0);
     let (ok, err) = issues("deadline_days=0");
     assert!(
         !ok && err.contains("deadline_days must be 1 to 365"),
         "{err}"
     );
-    let saved: String = conn
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'dust_issue_rules'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let saved = setting(&db, "dust_issue_rules");
     assert!(saved.contains("\"deadline_days\":5"), "{saved}");
 }

@@ -8,20 +8,25 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::dust::add_monitor;
 use common::hj212::{packets as acks, silent_for};
 use common::*;
-use qingling::hj212::codec::{self as hj212, ParticulateUnit};
+use qingling::hj212::codec as hj212;
 use qingling::hj212::listener::Stats;
-use qingling::service::dust::monitors::{self, NewMonitor};
+use qingling::service::dust::monitors;
 use serde_json::{Value, json};
 
 /// The HJ 212 password the tests' monitors are registered with (a weak one such as 123456 is
 /// refused).
 const PW: &str = "K7QX4MZP2W";
+
+/// Counts the readings of the tests' monitors (the demo's own WHDEMO- monitors have readings
+/// too).
+const OUR_READINGS: &str = "SELECT count(*) FROM dust_readings WHERE device IN
+     (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')";
 
 /// A demo server with the HJ 212 listener beside it.
 struct Dust {
@@ -51,57 +56,41 @@ fn dust_server() -> Dust {
 impl Dust {
     /// Registers a monitor as `monitor add` does; returns its device token.
     fn add(&self, mn: &str, at: [f64; 2]) -> String {
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let m = NewMonitor {
-            mn: mn.into(),
-            password: PW.into(),
-            lon: at[0],
-            lat: at[1],
-            name: Some(format!("{mn} 监测点")),
-            mine: None,
-            measures: vec![],
-            unit: ParticulateUnit::MgPerM3,
-        };
-        self.store
-            .write_blocking(|tx| monitors::add(tx, &registry, &m, chrono::Utc::now()))
-            .unwrap()
-            .token
+        add_monitor(&self.store, mn, PW, at, Some(format!("{mn} 监测点")))
     }
 
     fn count(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        count(&self.db, sql)
     }
 
-    /// Readings of this test's monitors (the demo's own WHDEMO- monitors have readings too).
+    /// Readings of this test's monitors.
     fn readings(&self) -> i64 {
-        self.count(
-            "SELECT count(*) FROM dust_readings WHERE device IN
-             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
-        )
+        self.count(OUR_READINGS)
     }
 
     fn client(&self, user: &str) -> Client {
-        Client {
-            lang: "en",
-            ..Client::login_at(self.http, user)
-        }
+        Client::login_at(self.http, user).in_lang("en")
     }
 
     fn post(&self, token: &str, body: &Value, lang: &str) -> Response {
-        let auth = format!("Bearer {token}");
-        request(
+        send_readings(
             self.http,
-            "POST",
-            "/api/dust/readings",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &auth),
-                ("Accept-Language", lang),
-            ],
-            Some(body.to_string().as_bytes()),
+            token,
+            body.to_string().as_bytes(),
+            &[("Accept-Language", lang)],
         )
     }
+}
+
+/// `POST /api/dust/readings` with a device token (and `extra` header lines).
+fn send_readings(http: SocketAddr, token: &str, body: &[u8], extra: &[(&str, &str)]) -> Response {
+    let auth = format!("Bearer {token}");
+    let mut h = vec![
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    h.extend_from_slice(extra);
+    request(http, "POST", "/api/dust/readings", &h, Some(body))
 }
 
 /// A data packet: `fields` is the CP area after DataTime.
@@ -130,14 +119,19 @@ fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// Sends one packet and reads the listener's one answer to it.
+fn acked(s: &mut TcpStream, packet: &[u8]) -> Vec<String> {
+    s.write_all(packet).unwrap();
+    acks(s, 1)
+}
+
 fn ack_of(qn: &str, mn: &str) -> String {
     format!("QN={qn};ST=91;CN=9014;PW={PW};MN={mn};Flag=4;CP=&&&&")
 }
 
-fn get(c: &Client, path: &str) -> Value {
-    let r = c.get(path);
-    assert_eq!(r.status, 200, "{path}: {}", r.body);
-    r.json()
+/// A rollup's PM10 mean and how many readings it is of.
+fn pm10_n(r: &Value) -> (Value, Value) {
+    (r["pm10"].clone(), r["n"].clone())
 }
 
 #[test]
@@ -146,16 +140,11 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     d.add("WH-DUST-01", inside("mines", "骆驼山示例露天煤矿"));
     let mut s = connect(d.hj212);
     // Real-time, acknowledgement asked (Flag=5).
-    s.write_all(&realtime(
-        "WH-DUST-01",
-        PW,
-        5,
-        "20250110100000001",
-        "20250110100000",
-    ))
-    .unwrap();
     assert_eq!(
-        acks(&mut s, 1),
+        acked(
+            &mut s,
+            &realtime("WH-DUST-01", PW, 5, "20250110100000001", "20250110100000")
+        ),
         vec![ack_of("20250110100000001", "WH-DUST-01")]
     );
     // Minute data, no acknowledgement asked (Flag=4): stored, nothing answered.
@@ -172,24 +161,24 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     wait_until("the minute packet is stored", || d.readings() == 2);
     silent(&mut s);
     // Hourly data, acknowledgement asked: the next answer is for it, not the minute packet.
-    s.write_all(&packet(
-        "2061",
-        "WH-DUST-01",
-        PW,
-        5,
-        "20250110110000003",
-        "20250110090000",
-        "a34002-Avg=0.150,a34002-Flag=N;a34004-Avg=0.070,a34004-Flag=N",
-    ))
-    .unwrap();
     assert_eq!(
-        acks(&mut s, 1),
+        acked(
+            &mut s,
+            &packet(
+                "2061",
+                "WH-DUST-01",
+                PW,
+                5,
+                "20250110110000003",
+                "20250110090000",
+                "a34002-Avg=0.150,a34002-Flag=N;a34004-Avg=0.070,a34004-Flag=N",
+            )
+        ),
         vec![ack_of("20250110110000003", "WH-DUST-01")]
     );
     assert_eq!(d.readings(), 3);
     let m = d.client("manager");
-    let raw = get(
-        &m,
+    let raw = m.get_ok(
         "/api/dust/monitors/WH-DUST-01/readings?interval=raw&from=2025-01-10T00:00:00%2B08:00&to=2025-01-11T00:00:00%2B08:00",
     );
     let rs = raw["readings"].as_array().unwrap();
@@ -203,21 +192,14 @@ fn realtime_minute_and_hourly_packets_are_stored_and_acknowledged_only_when_aske
     assert_eq!(rs[1]["temperature"], -5.5);
     assert_eq!(rs[2]["pm10"], 120.0);
     assert_eq!(rs[0]["pm25"], 70.0);
-    let hours = get(
-        &m,
+    let hours = m.get_ok(
         "/api/dust/monitors/WH-DUST-01/readings?interval=hour&from=2025-01-10T09:00:00%2B08:00&to=2025-01-10T11:00:00%2B08:00",
     );
     let hs = hours["readings"].as_array().unwrap();
     assert_eq!(hs.len(), 2);
-    assert_eq!(
-        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
-        (json!(150.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[0]), (json!(150.0), json!(1)));
     // 10:00 has a real-time and a minute reading: minute data is what the hour is built from.
-    assert_eq!(
-        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
-        (json!(120.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[1]), (json!(120.0), json!(1)));
     assert_eq!(hs[1]["kind"], "minute");
     let stats = d.stats.snapshot();
     assert_eq!(
@@ -293,10 +275,13 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
     silent(&mut s);
     // Another connection was not disturbed; a third that sends only noise and hangs up changes
     // nothing for the next one.
-    other
-        .write_all(&realtime("WH-DUST-03", PW, 5, "5", "20250110100400"))
-        .unwrap();
-    assert_eq!(acks(&mut other, 1), vec![ack_of("5", "WH-DUST-03")]);
+    assert_eq!(
+        acked(
+            &mut other,
+            &realtime("WH-DUST-03", PW, 5, "5", "20250110100400")
+        ),
+        vec![ack_of("5", "WH-DUST-03")]
+    );
     {
         let mut noise = connect(d.hj212);
         let junk: Vec<u8> = (0..65_536u32)
@@ -305,9 +290,13 @@ fn bad_crc_garbage_unknown_mn_and_wrong_password_are_counted_and_the_listener_ke
         noise.write_all(&junk).unwrap();
     }
     let mut next = connect(d.hj212);
-    next.write_all(&realtime("WH-DUST-03", PW, 5, "6", "20250110100500"))
-        .unwrap();
-    assert_eq!(acks(&mut next, 1), vec![ack_of("6", "WH-DUST-03")]);
+    assert_eq!(
+        acked(
+            &mut next,
+            &realtime("WH-DUST-03", PW, 5, "6", "20250110100500")
+        ),
+        vec![ack_of("6", "WH-DUST-03")]
+    );
     assert_eq!(d.readings(), 3);
     // The junk's connection is read on its own task: its count may land after the ACK above.
     wait_until("the junk counted", || {
@@ -341,8 +330,7 @@ fn a_24_hour_mean_needs_20_hourly_values() {
     let r = d.post(&token, &day_of_readings("2025-01-11", 20, 160.0), "en");
     assert_eq!(r.status, 200, "{}", r.body);
     let m = d.client("manager");
-    let days = get(
-        &m,
+    let days = m.get_ok(
         "/api/dust/monitors/WH-DUST-04/readings?interval=day&from=2025-01-10T00:00:00%2B08:00&to=2025-01-12T00:00:00%2B08:00",
     );
     let ds = days["readings"].as_array().unwrap();
@@ -376,20 +364,13 @@ fn a_late_reading_changes_the_right_hours_mean() {
     let late = json!({"readings": [{"time": "2025-01-10T02:35:00Z", "pm10": 200.0}]});
     assert_eq!(d.post(&token, &late, "en").status, 200);
     let m = d.client("manager");
-    let hours = get(
-        &m,
+    let hours = m.get_ok(
         "/api/dust/monitors/WH-DUST-05/readings?interval=hour&from=2025-01-10T10:00:00%2B08:00&to=2025-01-10T12:00:00%2B08:00",
     );
     let hs = hours["readings"].as_array().unwrap();
     assert_eq!(hs[0]["time"], "2025-01-10T10:00:00+08:00");
-    assert_eq!(
-        (hs[0]["pm10"].clone(), hs[0]["n"].clone()),
-        (json!(150.0), json!(2))
-    );
-    assert_eq!(
-        (hs[1]["pm10"].clone(), hs[1]["n"].clone()),
-        (json!(50.0), json!(1))
-    );
+    assert_eq!(pm10_n(&hs[0]), (json!(150.0), json!(2)));
+    assert_eq!(pm10_n(&hs[1]), (json!(50.0), json!(1)));
 }
 
 #[test]
@@ -446,16 +427,7 @@ fn bad_batches_are_refused_in_the_requests_language_and_nothing_is_written() {
     let r = d.post(&token, &typo, "en");
     assert_eq!(r.status, 422);
     assert!(r.body.contains("pm2_5"), "{}", r.body);
-    let r = request(
-        d.http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-        Some(b"{\"readings\": [".as_slice()),
-    );
+    let r = send_readings(d.http, &token, b"{\"readings\": [", &[]);
     assert_eq!(r.status, 400);
     assert_eq!(d.post("not-a-token", &bad, "en").status, 401);
     assert_eq!(d.readings(), 0);
@@ -466,7 +438,7 @@ fn bad_batches_are_refused_in_the_requests_language_and_nothing_is_written() {
     let good = json!({"readings": [{"time": "2025-01-10T10:00:00+08:00", "pm10": 86.0}]});
     let r = d.post(&token, &good, "en");
     assert_eq!(r.status, 401);
-    assert!(r.json()["message"].as_str().unwrap().contains("revoked"));
+    assert!(r.message().contains("revoked"));
     let fresh = d
         .store
         .write_blocking(|tx| monitors::new_token(tx, "WH-DUST-07", chrono::Utc::now()))
@@ -499,14 +471,14 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
         let c = d.client(user);
         for mn in ["OWN-01", "OTHER-01"] {
             assert_eq!(
-                get(&c, &path(mn))["readings"].as_array().unwrap().len(),
+                c.get_ok(&path(mn))["readings"].as_array().unwrap().len(),
                 1,
                 "{user} {mn}"
             );
         }
     }
     let owner = d.client("owner");
-    assert_eq!(get(&owner, &path("OWN-01"))["readings"][0]["pm10"], 86.0);
+    assert_eq!(owner.get_ok(&path("OWN-01"))["readings"][0]["pm10"], 86.0);
     let r = owner.get(&path("OTHER-01"));
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(owner.get(&path("NO-SUCH")).status, 404);
@@ -514,12 +486,9 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
     assert_eq!(anonymous.status, 401);
     // The monitors layer: the mine derived from where the monitor stands, and the same scope.
     // (The demo's own monitors start with WHDEMO-.)
-    let fc = get(&owner, "/collections/dust_monitors/items");
+    let fc = owner.get_ok("/collections/dust_monitors/items");
     let ours = |fc: &Value| -> Vec<Value> {
-        fc["features"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&fc["features"])
             .filter(|f| {
                 !f["properties"]["mn"]
                     .as_str()
@@ -539,33 +508,15 @@ fn readings_are_visible_per_role_and_owners_see_their_mines_monitors_only() {
         props["mine"].as_str().unwrap().starts_with("C150300"),
         "{props}"
     );
-    let all = get(&d.client("manager"), "/collections/dust_monitors/items");
+    let all = d
+        .client("manager")
+        .get_ok("/collections/dust_monitors/items");
     assert_eq!(ours(&all).len(), 2);
     let r = d
         .client("manager")
         .get("/api/dust/monitors/OWN-01/readings?interval=week");
     assert_eq!(r.status, 400);
-    assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("raw, hour or day")
-    );
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(root());
-    c
-}
-
-fn stdout_of(args: &[&str]) -> (bool, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    assert!(r.message().contains("raw, hour or day"));
 }
 
 fn is_token(s: &str) -> bool {
@@ -574,14 +525,12 @@ fn is_token(s: &str) -> bool {
 
 #[test]
 fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_packets() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (_dir, db) = demo_db();
     let db_s = db.to_str().unwrap();
     let [lon, lat] = inside("mines", "骆驼山示例露天煤矿");
     let (lon, lat) = (lon.to_string(), lat.to_string());
     let add = |mn: &str| {
-        stdout_of(&[
+        run_cli(&[
             "monitor",
             "add",
             "--db",
@@ -605,108 +554,53 @@ fn monitor_add_prints_the_token_on_the_last_line_and_serve_hj212_accepts_its_pac
     assert!(stderr.contains("CLI-01 added"), "{stderr}");
     let (ok, _, stderr) = add("CLI-01");
     assert!(!ok && stderr.contains("already registered"), "{stderr}");
-    let (ok, stdout, _) = stdout_of(&["monitor", "list", "--db", db_s]);
+    let (ok, stdout, _) = run_cli(&["monitor", "list", "--db", db_s]);
     assert!(
         ok && stdout.contains("CLI-01\t一号监测点\tC150300") && stdout.contains("token active"),
         "{stdout}"
     );
     // The real server with --hj212.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let hj_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let http: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let hj: SocketAddr = format!("127.0.0.1:{hj_port}").parse().unwrap();
-    let mut server = bin()
-        .args([
-            "serve",
+    let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let hj: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = serve(
+        &[
             "--db",
             db_s,
             "--addr",
             &http.to_string(),
             "--hj212",
             &hj.to_string(),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while TcpStream::connect(http).is_err() || TcpStream::connect(hj).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut s = connect(hj);
-    s.write_all(&realtime("CLI-01", PW, 5, "77", "20250110100000"))
-        .unwrap();
-    let answer = acks(&mut s, 1);
-    let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
-    let r = request(
-        http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
         ],
-        Some(body.to_string().as_bytes()),
+        &[http, hj],
     );
+    let mut s = connect(hj);
+    let answer = acked(&mut s, &realtime("CLI-01", PW, 5, "77", "20250110100000"));
+    let body = json!({"readings": [{"time": "2025-01-10T10:01:00+08:00", "pm10": 90.0}]});
+    let r = send_readings(http, &token, body.to_string().as_bytes(), &[]);
     let status = r.status;
     // Revoked while the server runs: refused at once.
-    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "CLI-01"]);
-    let after = request(
-        http,
-        "POST",
-        "/api/dust/readings",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-        Some(body.to_string().as_bytes()),
-    );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let (ok, _, stderr) = run_cli(&["monitor", "revoke", "--db", db_s, "--mn", "CLI-01"]);
+    let after = send_readings(http, &token, body.to_string().as_bytes(), &[]);
+    kill(server);
     assert_eq!(answer, vec![ack_of("77", "CLI-01")]);
     assert_eq!(status, 200, "{}", r.body);
     assert!(ok, "{stderr}");
     assert_eq!(after.status, 401);
-    let (ok, stdout, stderr) = stdout_of(&["monitor", "token", "--db", db_s, "--mn", "CLI-01"]);
+    let (ok, stdout, stderr) = run_cli(&["monitor", "token", "--db", db_s, "--mn", "CLI-01"]);
     assert!(ok, "{stderr}");
     let fresh = stdout.lines().next_back().unwrap();
     assert!(is_token(fresh) && fresh != token);
-    let (ok, _, stderr) = stdout_of(&["monitor", "revoke", "--db", db_s, "--mn", "NOPE"]);
+    let (ok, _, stderr) = run_cli(&["monitor", "revoke", "--db", db_s, "--mn", "NOPE"]);
     assert!(!ok && stderr.contains("NOPE"), "{stderr}");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM dust_readings WHERE device IN
-             (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(count(&db, OUR_READINGS), 2);
 }
 
 #[test]
 fn connections_over_the_cap_are_closed_on_arrival_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cap.gpkg");
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let store = qingling::store::Db::open(&db, &registry).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let store = open_store(&db);
+    let rt = runtime(2);
     let hj = rt
         .block_on(qingling::hj212::listener::start_with_cap(
             "127.0.0.1:0".parse().unwrap(),
@@ -755,10 +649,10 @@ fn a_monitor_imported_with_the_layer_gets_credentials_from_monitor_enable() {
         "dust_monitors",
         file.to_str().unwrap(),
     ];
-    let (ok, _, err) = stdout_of(&layer_import);
+    let (ok, _, err) = run_cli(&layer_import);
     assert!(ok, "{err}");
     let enable = |mn: &str| {
-        stdout_of(&[
+        run_cli(&[
             "monitor",
             "enable",
             "--db",

@@ -30,9 +30,7 @@ fn day(date: &str, pm10: f64, tsp_hours: &[u32]) -> Value {
 
 /// The alerts of this test's monitors (the demo's own monitors raise some too).
 fn alerts(c: &Client) -> Vec<Value> {
-    let r = c.get("/api/dust/alerts");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let all = r.json()["alerts"].as_array().unwrap().clone();
+    let all = c.list("/api/dust/alerts", "alerts");
     all.into_iter()
         .filter(|a| !a["mn"].as_str().unwrap().starts_with("WHDEMO-"))
         .collect()
@@ -199,9 +197,7 @@ fn exceedances_raise_alerts_routed_by_mine_and_upwind_with_a_life() {
 #[test]
 fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
     let s = Setup::new();
-    let manager = Client::login(&s.server, "manager");
-    let owner = Client::login(&s.server, "owner");
-    let patrol = Client::login(&s.server, "patrol");
+    let [manager, owner, patrol] = s.server.clients(["manager", "owner", "patrol"]);
     let hook = manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["warning"]}),
@@ -238,18 +234,11 @@ fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
     );
     assert!(all.iter().all(|x| x["district_code"] == code.as_str()));
 
-    let list = |c: &Client| -> Vec<Value> {
-        let r = c.get("/api/dust/restrictions");
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["restrictions"].as_array().unwrap().clone()
-    };
+    let list = |c: &Client| c.list("/api/dust/restrictions", "restrictions");
     // The warning reaches the owner's notifications (a warning in force restricting its mines).
     let notes = owner.get("/api/notifications").json();
     assert!(
-        notes["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&notes["items"])
             .any(|n| n["kind"] == "warning" && n["code"] == "orange" && n["unread"] == true),
         "{notes:#}"
     );

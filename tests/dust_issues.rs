@@ -51,19 +51,15 @@ fn db(s: &Server) -> rusqlite::Connection {
 }
 
 fn count(s: &Server, sql: &str) -> i64 {
-    db(s).query_row(sql, [], |r| r.get(0)).unwrap()
+    common::count(&s.db, sql)
 }
 
 /// What a refused request must leave as it was: the rows, the events, the outbox.
 fn snapshot(s: &Server) -> (i64, i64, i64, String) {
-    let conn = db(s);
-    let states: String = conn
-        .query_row(
-            "SELECT group_concat(uuid || status || updated_at || coalesce(rectified_at, ''), ';') FROM dust_issues",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let states: String = query_one(
+        &s.db,
+        "SELECT group_concat(uuid || status || updated_at || coalesce(rectified_at, ''), ';') FROM dust_issues",
+    );
     (
         count(s, "SELECT count(*) FROM dust_issues"),
         count(s, "SELECT count(*) FROM dust_issue_events"),
@@ -86,44 +82,25 @@ fn codes(v: &Value) -> Vec<String> {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect()
+    items(v).map(|a| a.as_str().unwrap().to_string()).collect()
 }
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     png_of(w, h, [0, 0, 0])
 }
 
-fn upload(s: &Server, c: &Client, id: &str, bytes: &[u8]) -> Response {
-    let (ctype, body) = multipart(bytes);
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    request(
-        s.addr,
-        "POST",
-        &format!("/api/dust/issues/{id}/photos"),
-        &[("Authorization", &auth), ("Content-Type", &ctype)],
-        Some(&body),
-    )
+fn upload(c: &Client, id: &str, bytes: &[u8]) -> Response {
+    c.upload(&format!("/api/dust/issues/{id}/photos"), bytes)
 }
 
 /// A request with any method and a GeoJSON body, as `c`, in English.
 fn send(c: &Client, method: &str, path: &str, body: Option<&Value>) -> Response {
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    let mut h = vec![("Authorization", auth.as_str()), ("Accept-Language", "en")];
-    let text = body.map(|b| b.to_string());
-    if text.is_some() {
-        h.push(("Content-Type", "application/geo+json"));
-    }
-    request(c.addr, method, path, &h, text.as_deref().map(str::as_bytes))
+    c.in_lang("en").send_geojson(method, path, &[], body)
 }
 
 #[test]
 fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let hook = manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["dust_issue"]}),
@@ -186,22 +163,15 @@ fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on
     // The parties hear of their new violations.
     let owner = Client::login(&s, "owner").get("/api/notifications").json();
     assert!(
-        owner["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["kind"] == "new_dust_issue"
-                && n["code"] == p["code"]
-                && n["unread"] == true),
+        items(&owner["items"]).any(|n| n["kind"] == "new_dust_issue"
+            && n["code"] == p["code"]
+            && n["unread"] == true),
         "{owner}"
     );
     let district = Client::login(&s, "district")
         .get("/api/notifications")
         .json();
-    let theirs: Vec<&Value> = district["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let theirs: Vec<&Value> = items(&district["items"])
         .filter(|n| n["kind"] == "new_dust_issue")
         .collect();
     assert!(theirs.iter().any(|n| n["code"] == d["code"]), "{district}");
@@ -215,8 +185,7 @@ fn a_report_is_routed_by_geometry_with_a_code_and_a_deadline_three_local_days_on
 
 #[test]
 fn a_retry_with_the_same_uuid_and_body_returns_the_same_issue_and_another_body_is_a_conflict() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let id = uuid();
     let at = inside("mines", OWN_MINE);
     let props =
@@ -260,8 +229,7 @@ fn a_retry_with_the_same_uuid_and_body_returns_the_same_issue_and_another_body_i
 
 #[test]
 fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     patrol.lang = "en";
     let before = snapshot(&s);
     let at = inside("mines", OWN_MINE);
@@ -336,8 +304,8 @@ fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     // The message is Chinese by default.
     patrol.lang = "zh-CN";
     let r = patrol.post("/api/dust/issues", &issue(at, json!({"kind": "volcano"})));
-    assert!(r.json()["message"].as_str().unwrap().contains("kind"));
-    assert!(r.json()["message"].as_str().unwrap().contains("允许"));
+    assert!(r.message().contains("kind"));
+    assert!(r.message().contains("允许"));
     assert_eq!(snapshot(&s), before);
 }
 
@@ -355,22 +323,16 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
         "SELECT count(*) FROM dust_issues WHERE district_code = '150303'",
     );
     assert!(holder_n >= 1 && district_n >= 1 && holder_n + district_n < all);
-    let outside_wuda: String = db(&s)
-        .query_row(
-            "SELECT uuid FROM dust_issues WHERE district_code <> '150303' ORDER BY fid LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let other_holder: String = db(&s)
-        .query_row(
-            &format!(
-                "SELECT uuid FROM dust_issues WHERE coalesce(responsible_holder, '') <> '{DEMO_HOLDER}' ORDER BY fid LIMIT 1"
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let outside_wuda: String = query_one(
+        &s.db,
+        "SELECT uuid FROM dust_issues WHERE district_code <> '150303' ORDER BY fid LIMIT 1",
+    );
+    let other_holder: String = query_one(
+        &s.db,
+        &format!(
+            "SELECT uuid FROM dust_issues WHERE coalesce(responsible_holder, '') <> '{DEMO_HOLDER}' ORDER BY fid LIMIT 1"
+        ),
+    );
     for (who, expected) in [
         ("manager", all),
         ("patrol", all),
@@ -414,26 +376,17 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
         assert_eq!(deadlines, sorted);
     }
     // One violation: what the list shows, the item shows; the rest is 404 (never 403).
-    let owner = Client::login(&s, "owner");
-    assert_eq!(
-        owner
-            .get(&format!("/api/dust/issues/{other_holder}"))
-            .status,
-        404
-    );
-    assert_eq!(
-        owner
-            .get(&format!("/collections/dust_issues/items/{other_holder}"))
-            .status,
-        404
-    );
-    let district = Client::login(&s, "district");
-    assert_eq!(
-        district
-            .get(&format!("/api/dust/issues/{outside_wuda}"))
-            .status,
-        404
-    );
+    let [owner, district] = s.clients(["owner", "district"]);
+    for (who, path) in [
+        (&owner, format!("/api/dust/issues/{other_holder}")),
+        (
+            &owner,
+            format!("/collections/dust_issues/items/{other_holder}"),
+        ),
+        (&district, format!("/api/dust/issues/{outside_wuda}")),
+    ] {
+        assert_eq!(who.get(&path).status, 404, "{path}");
+    }
     let patrol = Client::login(&s, "patrol");
     let one = patrol.get(&format!("/api/dust/issues/{outside_wuda}"));
     assert_eq!(one.status, 200);
@@ -489,9 +442,7 @@ fn each_role_sees_what_the_layer_file_grants_in_the_list_the_item_and_the_ogc_co
 
 #[test]
 fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let (s, [patrol, owner]) = demo_with(["patrol", "owner"]);
     let p = reported(&patrol, OWN_MINE, "unswept_road");
     let id = p["uuid"].as_str().unwrap().to_string();
     let detail = owner.get(&format!("/api/dust/issues/{id}")).json();
@@ -507,7 +458,7 @@ fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
     let before = snapshot(&s);
     let r = act(&owner, &id, json!({"action": "rectified"}));
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.json()["message"].as_str().unwrap().contains("note"));
+    assert!(r.message().contains("note"));
     assert_eq!(snapshot(&s), before);
     let r = act(
         &owner,
@@ -594,31 +545,25 @@ fn the_whole_life_runs_open_to_verified_and_a_rejection_sends_it_back() {
     // A district-routed violation is the district officer's to rectify; a manager may too.
     let d = reported(&patrol, OWNERLESS_WUDA, "no_spraying");
     let did = d["uuid"].as_str().unwrap();
-    let district = Client::login(&s, "district");
-    let r = act(
-        &district,
-        did,
-        json!({"action": "start", "note": "已安排洒水车"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let manager = Client::login(&s, "manager");
-    let r = act(
-        &manager,
-        did,
-        json!({"action": "rectified", "note": "已洒水"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    let [district, manager] = s.clients(["district", "manager"]);
+    for (who, body) in [
+        (
+            &district,
+            json!({"action": "start", "note": "已安排洒水车"}),
+        ),
+        (&manager, json!({"action": "rectified", "note": "已洒水"})),
+    ] {
+        let r = act(who, did, body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
     let r = act(&manager, did, json!({"action": "verify"}));
     assert_eq!(r.json()["properties"]["status"], "verified");
 }
 
 #[test]
 fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
-    let district = Client::login(&s, "district");
-    let manager = Client::login(&s, "manager");
+    let (s, [patrol, owner, district, manager]) =
+        demo_with(["patrol", "owner", "district", "manager"]);
     manager.post(
         "/api/webhooks",
         &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["dust_issue"]}),
@@ -633,23 +578,14 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
     // its district (it sees it); the owner does not verify its own work.
     let r = act(&patrol, &own_id, json!({"action": "start"}));
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(
-        r.json()["message"].as_str().unwrap().contains("巡查员"),
-        "{}",
-        r.body
-    );
+    assert!(r.message().contains("巡查员"), "{}", r.body);
     assert_eq!(
         district.get(&format!("/api/dust/issues/{wuda_id}")).status,
         200
     );
-    assert_eq!(
-        act(&district, &wuda_id, json!({"action": "start"})).status,
-        403
-    );
-    assert_eq!(
-        act(&owner, &own_id, json!({"action": "verify"})).status,
-        403
-    );
+    for (who, id, action) in [(&district, &wuda_id, "start"), (&owner, &own_id, "verify")] {
+        assert_eq!(act(who, id, json!({"action": action})).status, 403);
+    }
     // 409: not from this state, naming what is possible now.
     let r = act(&manager, &own_id, json!({"action": "verify"}));
     assert_eq!(r.status, 409, "{}", r.body);
@@ -661,28 +597,19 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
     en.lang = "en";
     let r = act(&en, &own_id, json!({"action": "reject", "note": "x"}));
     assert_eq!(r.status, 409);
-    assert!(
-        r.json()["message"].as_str().unwrap().contains("open"),
-        "{}",
-        r.body
-    );
+    assert!(r.message().contains("open"), "{}", r.body);
     // 404: another district's violation, or none at all.
-    assert_eq!(
-        act(&district, &own_id, json!({"action": "start"})).status,
-        404
-    );
-    assert_eq!(
-        act(&owner, &wuda_id, json!({"action": "start"})).status,
-        404
-    );
-    assert_eq!(
-        act(&manager, &uuid(), json!({"action": "start"})).status,
-        404
-    );
+    for (who, id) in [
+        (&district, own_id.clone()),
+        (&owner, wuda_id.clone()),
+        (&manager, uuid()),
+    ] {
+        assert_eq!(act(who, &id, json!({"action": "start"})).status, 404);
+    }
     // 422: an unknown action or field.
     let r = act(&owner, &own_id, json!({"action": "extinguish"}));
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.json()["message"].as_str().unwrap().contains("开始整改"));
+    assert!(r.message().contains("开始整改"));
     assert_eq!(
         act(&owner, &own_id, json!({"action": "start", "temp_c": 3})).status,
         422
@@ -698,24 +625,20 @@ fn a_wrong_role_is_403_a_wrong_state_is_409_an_unseen_one_404_and_none_writes() 
 
 #[test]
 fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_may_see_it() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let p = reported(&patrol, OWN_MINE, "open_stockpile");
     let id = p["uuid"].as_str().unwrap().to_string();
     let img = png(64, 48);
-    let r = upload(&s, &patrol, &id, &img);
+    let r = upload(&patrol, &id, &img);
     assert_eq!(r.status, 201, "{}", r.body);
     let photo = r.json()["photos"][0].clone();
     assert!(photo["url"].as_str().unwrap().starts_with("/api/photos/"));
     // The same bytes again are the same record; not an image is refused.
     assert_eq!(
-        upload(&s, &patrol, &id, &img).json()["photos"][0]["id"],
+        upload(&patrol, &id, &img).json()["photos"][0]["id"],
         photo["id"]
     );
-    assert_eq!(
-        upload(&s, &patrol, &id, b"%PDF-1.4 not a photo").status,
-        422
-    );
+    assert_eq!(upload(&patrol, &id, b"%PDF-1.4 not a photo").status, 422);
     assert_eq!(
         count(
             &s,
@@ -729,7 +652,7 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
     assert_eq!(shown["properties"]["photos"].as_array().unwrap().len(), 1);
     // The owner (its violation) adds a photo of the rectification and sees both.
     let owner = Client::login(&s, "owner");
-    assert_eq!(upload(&s, &owner, &id, &png(32, 32)).status, 201);
+    assert_eq!(upload(&owner, &id, &png(32, 32)).status, 201);
     for url in [
         photo["url"].as_str().unwrap(),
         photo["thumb_url"].as_str().unwrap(),
@@ -743,15 +666,13 @@ fn photos_of_a_violation_go_through_the_photo_checks_and_are_served_only_to_who_
         assert_eq!(Client::anonymous(&s).get(url).status, 401);
     }
     let district = Client::login(&s, "district");
-    assert_eq!(upload(&s, &district, &id, &img).status, 404);
-    assert_eq!(upload(&s, &patrol, &uuid(), &img).status, 404);
+    assert_eq!(upload(&district, &id, &img).status, 404);
+    assert_eq!(upload(&patrol, &uuid(), &img).status, 404);
 }
 
 #[test]
 fn ogc_writes_to_the_layer_are_refused_and_gdal_lists_it_with_its_count() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let (s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let before = snapshot(&s);
     let body = issue(inside("mines", OWN_MINE), json!({"kind": "no_spraying"}));
     let r = send(
@@ -762,9 +683,7 @@ fn ogc_writes_to_the_layer_are_refused_and_gdal_lists_it_with_its_count() {
     );
     assert_eq!(r.status, 405, "{}", r.body);
     assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
-    let id: String = db(&s)
-        .query_row("SELECT uuid FROM dust_issues LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let id: String = query_one(&s.db, "SELECT uuid FROM dust_issues LIMIT 1");
     let item = format!("/collections/dust_issues/items/{id}");
     assert_eq!(manager.get(&item).status, 200);
     for method in ["PUT", "PATCH"] {

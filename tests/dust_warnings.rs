@@ -26,9 +26,7 @@ fn rect_json(r: &Rect<f64>) -> Value {
 }
 
 fn restrictions(c: &Client) -> Vec<Value> {
-    let r = c.get("/api/dust/restrictions");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["restrictions"].as_array().unwrap().clone()
+    c.list("/api/dust/restrictions", "restrictions")
 }
 
 #[test]
@@ -73,10 +71,7 @@ fn a_warning_for_a_drawn_area_restricts_the_mines_it_touches_with_the_configured
     let issued = r.json();
     assert_eq!(issued["measures"], json!(["stop_open_air_work"]));
     assert_eq!(issued["area"], w["area"]);
-    let got: BTreeSet<String> = issued["restrictions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let got: BTreeSet<String> = items(&issued["restrictions"])
         .map(|x| x["mine"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(got, expected);
@@ -92,11 +87,7 @@ fn a_warning_for_a_drawn_area_restricts_the_mines_it_touches_with_the_configured
     }
 
     // Listing: the warning with its counts, as each role may see them.
-    let listed = |c: &Client| -> Value {
-        let r = c.get("/api/dust/warnings");
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["warnings"][0].clone()
-    };
+    let listed = |c: &Client| -> Value { c.get_ok("/api/dust/warnings")["warnings"][0].clone() };
     let m = listed(&manager);
     assert_eq!(
         (
@@ -242,9 +233,7 @@ fn patrols_record_compliance_checks_on_the_spot_once_each() {
 }
 
 fn monitors(c: &Client) -> Vec<Value> {
-    let r = c.get("/api/dust/monitors");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["monitors"].as_array().unwrap().clone()
+    c.list("/api/dust/monitors", "monitors")
 }
 
 #[test]
@@ -282,16 +271,9 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     assert_eq!(monitors(&patrol).len(), all.len());
 
     // The windy monitor (9.6 m/s in the last hour) prompts a gale warning, for managers only.
-    let r = manager.get("/api/dust/suggestions");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let v = r.json();
+    let v = manager.get_ok("/api/dust/suggestions");
     assert_eq!(v["threshold"], 8.0);
-    let mns: Vec<&str> = v["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["mn"].as_str().unwrap())
-        .collect();
+    let mns: Vec<&str> = strs(&v["suggestions"], "mn");
     assert_eq!(mns, ["WHDEMO-WHS01"]);
     assert_eq!(v["suggestions"][0]["kind"], "gale");
     assert_eq!(patrol.get("/api/dust/suggestions").status, 403);
@@ -309,18 +291,16 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     assert_eq!(r["rules"]["wind_suggest_ms"], 8.0);
     assert_eq!(r["levels"].as_array().unwrap().len(), 6);
     assert!(
-        r["measures"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&r["measures"])
             .any(|m| m["code"] == "stop_open_air_work" && m["zh"] == "停止露天作业")
     );
 }
 
 fn alert_features(c: &Client) -> Vec<Value> {
-    let r = c.get("/collections/dust_alerts/items?f=json&limit=100");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["features"].as_array().unwrap().clone()
+    c.list(
+        "/collections/dust_alerts/items?f=json&limit=100",
+        "features",
+    )
 }
 
 #[test]

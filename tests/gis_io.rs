@@ -9,30 +9,46 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{bin, features, items};
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use geo::{Area, Contains, CoordsIter, Geometry};
 use qingling::gis::crs::Transform;
 use serde_json::{Map, Value, json};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8").current_dir(common::root());
-    c
-}
-
 /// Runs the binary: (success, stderr).
 fn run(args: &[&str]) -> (bool, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    let (ok, _, err) = common::run_cli(args);
+    (ok, err)
 }
 
-fn ogr2ogr(args: &[&str]) {
+/// `qingling import --db DB --layer LAYER FILE` and `extra` options: (success, stderr).
+fn import(db: &Path, layer: &str, file: &Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec!["import", "--db", s(db), "--layer", layer, s(file)];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// `qingling export --db DB --layer LAYER`, `options`, then the file to write: (success,
+/// stderr).
+fn export(db: &Path, layer: &str, options: &[&str], out: &Path) -> (bool, String) {
+    let mut args = vec!["export", "--db", s(db), "--layer", layer];
+    args.extend_from_slice(options);
+    args.push(s(out));
+    run(&args)
+}
+
+/// Writes a GeoJSON value to `path`; the path.
+fn write_json(path: PathBuf, v: &Value) -> PathBuf {
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+/// `ogr2ogr` with `options`, writing `out` from `src`.
+fn ogr2ogr(options: &[&str], out: &Path, src: &Path) {
+    let args = [options, &[s(out), s(src)]].concat();
     let out = Command::new("ogr2ogr")
-        .args(args)
+        .args(&args)
         .output()
         .unwrap_or_else(|e| panic!("ogr2ogr is needed (apt-get install gdal-bin): {e}"));
     assert!(
@@ -42,57 +58,59 @@ fn ogr2ogr(args: &[&str]) {
     );
 }
 
+/// A Shapefile with GBK attributes (its .cpg says so), reprojected as `srs` says.
+fn gbk_shapefile(srs: &[&str], shp: &Path, src: &Path) {
+    let gbk = ["-f", "ESRI Shapefile", "-lco", "ENCODING=GBK"];
+    ogr2ogr(&[&gbk, srs].concat(), shp, src);
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A fresh database with the sample districts (and, if asked, mines).
-fn database(dir: &Path, with_mines: bool) -> PathBuf {
-    let db = dir.join("q.gpkg");
-    let samples = common::root().join("samples");
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "districts",
-        s(&samples.join("districts.geojson")),
-    ]);
-    assert!(ok, "{err}");
-    if with_mines {
-        let (ok, err) = run(&[
-            "import",
-            "--db",
-            s(&db),
-            "--layer",
-            "mines",
-            s(&samples.join("mines.geojson")),
-        ]);
+/// A fresh database with the sample districts (and, if asked, mines) in a temporary folder
+/// (kept while the guard lives).
+fn database(with_mines: bool) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.gpkg");
+    let layers: &[&str] = if with_mines {
+        &["districts", "mines"]
+    } else {
+        &["districts"]
+    };
+    for layer in layers {
+        let file = common::samples().join(format!("{layer}.geojson"));
+        let (ok, err) = import(&db, layer, &file, &[]);
         assert!(ok, "{err}");
     }
-    db
+    (dir, db)
 }
 
 /// What a table holds, to show that a refused import changed nothing.
 fn snapshot(db: &Path, table: &str) -> (i64, String) {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(
-        &format!("SELECT count(*), coalesce(group_concat(hex(geom) || name, '|'), '') FROM (SELECT * FROM \"{table}\" ORDER BY fid)"),
+    common::row(
+        &conn,
+        &format!(
+            "SELECT count(*), coalesce(group_concat(hex(geom) || name, '|'), '') FROM (SELECT * FROM \"{table}\" ORDER BY fid)"
+        ),
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
     )
-    .unwrap()
+}
+
+/// The first `n` sample features of a layer with their properties renamed as `rename` says
+/// (a surveyor's own column names).
+fn relabelled(layer: &str, n: usize, rename: impl Fn(&Value) -> Value) -> Value {
+    let mut fc = sample(layer, n);
+    for f in fc["features"].as_array_mut().unwrap() {
+        f["properties"] = rename(&f["properties"]);
+    }
+    fc
 }
 
 /// The first `n` sample features of a layer, as a FeatureCollection value.
 fn sample(layer: &str, n: usize) -> Value {
-    let text = std::fs::read_to_string(
-        common::root()
-            .join("samples")
-            .join(format!("{layer}.geojson")),
-    )
-    .unwrap();
-    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let mut fc = common::sample_collection(layer);
     fc["features"].as_array_mut().unwrap().truncate(n);
     fc
 }
@@ -204,32 +222,21 @@ fn assert_same(
 
 #[test]
 fn a_gbk_shapefile_in_gauss_kruger_round_trips_within_a_centimetre() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
+    let (dir, db) = database(false);
     // A surveyor's file: Chinese column names (each within the format's 10 bytes in GBK), coded
     // values written as their Chinese labels, GBK attributes, CGCS2000 3° GK CM 108°E.
-    let mut fc = sample("mines", 6);
-    for f in fc["features"].as_array_mut().unwrap() {
-        let p = f["properties"].clone();
+    let fc = relabelled("mines", 6, |p| {
         let kind = json!({"open_pit": "露天煤矿", "underground": "井工煤矿", "washing_plant": "洗煤厂", "non_coal": "非煤矿山"})[p["kind"].as_str().unwrap()].clone();
         let status = json!({"producing": "生产", "suspended": "停产", "closed": "关闭", "ownerless": "无主"})[p["status"].as_str().unwrap()].clone();
-        f["properties"] = json!({"矿山名称": p["name"], "许可证号": p["licence_no"], "采矿权人": p["holder"], "类型": kind, "状态": status});
-    }
-    let src_json = dir.path().join("src.geojson");
-    std::fs::write(&src_json, fc.to_string()).unwrap();
+        json!({"矿山名称": p["name"], "许可证号": p["licence_no"], "采矿权人": p["holder"], "类型": kind, "状态": status})
+    });
+    let src_json = write_json(dir.path().join("src.geojson"), &fc);
     let shp = dir.path().join("采矿权.shp");
-    ogr2ogr(&[
-        "-f",
-        "ESRI Shapefile",
-        "-lco",
-        "ENCODING=GBK",
-        "-s_srs",
-        "EPSG:4326",
-        "-t_srs",
-        "EPSG:4545",
-        s(&shp),
-        s(&src_json),
-    ]);
+    gbk_shapefile(
+        &["-s_srs", "EPSG:4326", "-t_srs", "EPSG:4545"],
+        &shp,
+        &src_json,
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("采矿权.cpg")).unwrap(),
         "GBK"
@@ -256,15 +263,7 @@ fn a_gbk_shapefile_in_gauss_kruger_round_trips_within_a_centimetre() {
         .unwrap();
     assert!(zipped.success());
     let before = snapshot(&db, "mines");
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "mines",
-        s(&zip),
-        "--dry-run",
-    ]);
+    let (ok, err) = import(&db, "mines", &zip, &["--dry-run"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("Dry run, nothing was written: 6 mines would be imported")
@@ -273,7 +272,7 @@ fn a_gbk_shapefile_in_gauss_kruger_round_trips_within_a_centimetre() {
     );
     assert_eq!(snapshot(&db, "mines"), before);
 
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&shp)]);
+    let (ok, err) = import(&db, "mines", &shp, &[]);
     assert!(ok, "{err}");
     assert!(
         err.contains("EPSG:4545 (from the file)")
@@ -294,18 +293,7 @@ fn a_gbk_shapefile_in_gauss_kruger_round_trips_within_a_centimetre() {
         ("GeoJSON", "EPSG:4326", "out4326.geojson"),
     ] {
         let out = dir.path().join(out);
-        let (ok, err) = run(&[
-            "export",
-            "--db",
-            s(&db),
-            "--layer",
-            "mines",
-            "--format",
-            format,
-            "--crs",
-            crs,
-            s(&out),
-        ]);
+        let (ok, err) = export(&db, "mines", &["--format", format, "--crs", crs], &out);
         assert!(ok, "{err}");
         assert!(err.contains("6 mines written to"), "{err}");
         let worst = assert_same(&source, 4545, s(&out), ("许可证号", "licence_no"), &attrs);
@@ -333,29 +321,18 @@ fn a_gbk_shapefile_in_gauss_kruger_round_trips_within_a_centimetre() {
 
 #[test]
 fn a_gbk_shapefile_without_cpg_asks_for_its_encoding() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
-    let mut fc = sample("gangue_heaps", 2);
-    for f in fc["features"].as_array_mut().unwrap() {
-        let p = f["properties"].clone();
-        f["properties"] = json!({"堆场名称": p["name"], "所属企业": p["holder"]});
-    }
-    let src_json = dir.path().join("heaps.geojson");
-    std::fs::write(&src_json, fc.to_string()).unwrap();
+    let (dir, db) = database(false);
+    let fc = relabelled(
+        "gangue_heaps",
+        2,
+        |p| json!({"堆场名称": p["name"], "所属企业": p["holder"]}),
+    );
+    let src_json = write_json(dir.path().join("heaps.geojson"), &fc);
     let shp = dir.path().join("heaps.shp");
-    ogr2ogr(&[
-        "-f",
-        "ESRI Shapefile",
-        "-lco",
-        "ENCODING=GBK",
-        "-t_srs",
-        "EPSG:4545",
-        s(&shp),
-        s(&src_json),
-    ]);
+    gbk_shapefile(&["-t_srs", "EPSG:4545"], &shp, &src_json);
     std::fs::remove_file(dir.path().join("heaps.cpg")).unwrap();
     let before = snapshot(&db, "gangue_heaps");
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "gangue_heaps", s(&shp)]);
+    let (ok, err) = import(&db, "gangue_heaps", &shp, &[]);
     assert!(!ok);
     assert!(
         err.contains("is not UTF-8")
@@ -364,35 +341,17 @@ fn a_gbk_shapefile_without_cpg_asks_for_its_encoding() {
         "{err}"
     );
     assert_eq!(snapshot(&db, "gangue_heaps"), before);
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "gangue_heaps",
-        s(&shp),
-        "--encoding",
-        "GBK",
-    ]);
+    let (ok, err) = import(&db, "gangue_heaps", &shp, &["--encoding", "GBK"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("name ← 堆场名称") && err.contains("holder ← 所属企业"),
         "{err}"
     );
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM gangue_heaps ORDER BY fid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let names: Vec<String> = common::column(&conn, "SELECT name FROM gangue_heaps ORDER BY fid");
     assert_eq!(
         names,
-        fc["features"]
-            .as_array()
-            .unwrap()
-            .iter()
+        items(&fc["features"])
             .map(|f| f["properties"]["堆场名称"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     );
@@ -400,25 +359,18 @@ fn a_gbk_shapefile_without_cpg_asks_for_its_encoding() {
 
 #[test]
 fn a_geopackage_with_zone_prefixed_eastings_round_trips_within_a_centimetre() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
-    let src_json = dir.path().join("mines.geojson");
-    std::fs::write(&src_json, sample("mines", 5).to_string()).unwrap();
+    let (dir, db) = database(false);
+    let src_json = write_json(dir.path().join("mines.geojson"), &sample("mines", 5));
     let gpkg = dir.path().join("survey.gpkg");
-    ogr2ogr(&[
-        "-f",
-        "GPKG",
-        "-t_srs",
-        "EPSG:4524",
-        "-nln",
-        "矿权边界",
-        s(&gpkg),
-        s(&src_json),
-    ]);
+    ogr2ogr(
+        &["-f", "GPKG", "-t_srs", "EPSG:4524", "-nln", "矿权边界"],
+        &gpkg,
+        &src_json,
+    );
     let (epsg, source) = read(s(&gpkg));
     assert_eq!(epsg, Some(4524));
     assert!(source[0].coords[0].x > 36_000_000.0, "zone prefix 36");
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&gpkg)]);
+    let (ok, err) = import(&db, "mines", &gpkg, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("EPSG:4524 (from the file)"), "{err}");
     let attrs = [
@@ -430,16 +382,7 @@ fn a_geopackage_with_zone_prefixed_eastings_round_trips_within_a_centimetre() {
     ];
     for (crs, out) in [("EPSG:4545", "out4545.gpkg"), ("EPSG:4326", "out4326.gpkg")] {
         let out = dir.path().join(out);
-        let (ok, err) = run(&[
-            "export",
-            "--db",
-            s(&db),
-            "--layer",
-            "mines",
-            "--crs",
-            crs,
-            s(&out),
-        ]);
+        let (ok, err) = export(&db, "mines", &["--crs", crs], &out);
         assert!(ok, "{err}");
         let worst = assert_same(&source, 4524, s(&out), ("licence_no", "licence_no"), &attrs);
         eprintln!("GPKG {crs}: worst coordinate gap {worst:.2e} m");
@@ -448,73 +391,47 @@ fn a_geopackage_with_zone_prefixed_eastings_round_trips_within_a_centimetre() {
 
 #[test]
 fn a_kml_file_round_trips_within_a_centimetre() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
-    let src_json = dir.path().join("heaps.geojson");
-    std::fs::write(&src_json, sample("gangue_heaps", 4).to_string()).unwrap();
+    let (dir, db) = database(false);
+    let src_json = write_json(dir.path().join("heaps.geojson"), &sample("gangue_heaps", 4));
     let kml = dir.path().join("heaps.kml");
-    ogr2ogr(&["-f", "LIBKML", s(&kml), s(&src_json)]);
+    ogr2ogr(&["-f", "LIBKML"], &kml, &src_json);
     let (_, source) = read(s(&kml));
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "gangue_heaps", s(&kml)]);
+    let (ok, err) = import(&db, "gangue_heaps", &kml, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("4 gangue_heaps imported"), "{err}");
     let attrs = [("Name", "name"), ("holder", "holder")];
     let out = dir.path().join("out.kml");
-    let (ok, err) = run(&[
-        "export",
-        "--db",
-        s(&db),
-        "--layer",
-        "gangue_heaps",
-        "--format",
-        "KML",
-        s(&out),
-    ]);
+    let (ok, err) = export(&db, "gangue_heaps", &["--format", "KML"], &out);
     assert!(ok, "{err}");
     // KML names its placemarks; LIBKML reads the <name> back as "Name".
     let kml_attrs = [("Name", "Name"), ("holder", "holder")];
     assert_same(&source, 4326, s(&out), ("Name", "Name"), &kml_attrs);
     let out = dir.path().join("out4545.shp");
-    let (ok, err) = run(&[
-        "export",
-        "--db",
-        s(&db),
-        "--layer",
-        "gangue_heaps",
-        "--crs",
-        "EPSG:4545",
-        s(&out),
-    ]);
+    let (ok, err) = export(&db, "gangue_heaps", &["--crs", "EPSG:4545"], &out);
     assert!(ok, "{err}");
     let worst = assert_same(&source, 4326, s(&out), ("Name", "name"), &attrs);
     eprintln!("KML → Shapefile EPSG:4545: worst coordinate gap {worst:.2e} m");
     // KML is longitude/latitude only.
-    let (ok, err) = run(&[
-        "export",
-        "--db",
-        s(&db),
-        "--layer",
+    let (ok, err) = export(
+        &db,
         "gangue_heaps",
-        "--crs",
-        "EPSG:4545",
-        s(&dir.path().join("gk.kml")),
-    ]);
+        &["--crs", "EPSG:4545"],
+        &dir.path().join("gk.kml"),
+    );
     assert!(!ok && err.contains("KML is always EPSG:4326"), "{err}");
 }
 
 #[test]
 fn files_with_a_missing_or_wrong_crs_are_refused_with_what_was_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
+    let (dir, db) = database(false);
     let before = snapshot(&db, "mines");
-    let src_json = dir.path().join("mines.geojson");
-    std::fs::write(&src_json, sample("mines", 3).to_string()).unwrap();
+    let src_json = write_json(dir.path().join("mines.geojson"), &sample("mines", 3));
     let shp = dir.path().join("gk.shp");
-    ogr2ogr(&["-t_srs", "EPSG:4545", s(&shp), s(&src_json)]);
+    ogr2ogr(&["-t_srs", "EPSG:4545"], &shp, &src_json);
 
     // A Shapefile without its .prj, and no --src-crs (in Chinese by default).
     std::fs::remove_file(dir.path().join("gk.prj")).unwrap();
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&shp)]);
+    let (ok, err) = import(&db, "mines", &shp, &[]);
     assert!(!ok);
     assert!(
         err.contains("does not say its coordinate system") && err.contains("--src-crs EPSG:4545"),
@@ -533,16 +450,7 @@ fn files_with_a_missing_or_wrong_crs_are_refused_with_what_was_found() {
     assert_eq!(snapshot(&db, "mines"), before);
 
     // The same Gauss-Kruger metres declared as EPSG:4326.
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "mines",
-        s(&shp),
-        "--src-crs",
-        "EPSG:4326",
-    ]);
+    let (ok, err) = import(&db, "mines", &shp, &["--src-crs", "EPSG:4326"]);
     assert!(!ok);
     assert!(
         err.contains("not in the managed area")
@@ -554,15 +462,12 @@ fn files_with_a_missing_or_wrong_crs_are_refused_with_what_was_found() {
     assert_eq!(snapshot(&db, "mines"), before);
     // A .prj that says 4326 is caught the same way.
     let wrong = dir.path().join("wrong.shp");
-    ogr2ogr(&[
-        "-a_srs",
-        "EPSG:4326",
-        "-s_srs",
-        "EPSG:4545",
-        s(&wrong),
-        s(&shp),
-    ]);
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&wrong)]);
+    ogr2ogr(
+        &["-a_srs", "EPSG:4326", "-s_srs", "EPSG:4545"],
+        &wrong,
+        &shp,
+    );
+    let (ok, err) = import(&db, "mines", &wrong, &[]);
     assert!(!ok && err.contains("Read as EPSG:4545"), "{err}");
     assert_eq!(snapshot(&db, "mines"), before);
 
@@ -588,7 +493,7 @@ fn files_with_a_missing_or_wrong_crs_are_refused_with_what_was_found() {
     }
     let csv_path = dir.path().join("swapped.csv");
     std::fs::write(&csv_path, csv).unwrap();
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&csv_path)]);
+    let (ok, err) = import(&db, "mines", &csv_path, &[]);
     assert!(!ok);
     assert!(
         err.contains("not in the managed area") && err.contains("axes look swapped"),
@@ -597,16 +502,7 @@ fn files_with_a_missing_or_wrong_crs_are_refused_with_what_was_found() {
     assert_eq!(snapshot(&db, "mines"), before);
 
     // With the right CRS the Shapefile goes in.
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "mines",
-        s(&shp),
-        "--src-crs",
-        "EPSG:4545",
-    ]);
+    let (ok, err) = import(&db, "mines", &shp, &["--src-crs", "EPSG:4545"]);
     assert!(ok, "{err}");
     assert!(err.contains("EPSG:4545 (from --src-crs)"), "{err}");
 }
@@ -619,8 +515,7 @@ fn wkt_of(g: &Geometry<f64>) -> String {
 
 #[test]
 fn self_intersecting_boundaries_are_all_listed_and_fix_repairs_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), false);
+    let (dir, db) = database(false);
     let before = snapshot(&db, "mines");
     let mut fc = sample("mines", 4);
     let bow_tie = |x: f64, y: f64| json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.01, y + 0.01], [x + 0.01, y], [x, y + 0.01], [x, y]]]});
@@ -635,11 +530,10 @@ fn self_intersecting_boundaries_are_all_listed_and_fix_repairs_them() {
                 .to_string()
         })
         .collect();
-    let src_json = dir.path().join("m.geojson");
-    std::fs::write(&src_json, fc.to_string()).unwrap();
+    let src_json = write_json(dir.path().join("m.geojson"), &fc);
     let gpkg = dir.path().join("bad.gpkg");
-    ogr2ogr(&["-f", "GPKG", "-t_srs", "EPSG:4545", s(&gpkg), s(&src_json)]);
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&gpkg)]);
+    ogr2ogr(&["-f", "GPKG", "-t_srs", "EPSG:4545"], &gpkg, &src_json);
+    let (ok, err) = import(&db, "mines", &gpkg, &[]);
     assert!(!ok);
     assert!(
         err.contains("2 features have problems; nothing from the file was imported")
@@ -649,15 +543,7 @@ fn self_intersecting_boundaries_are_all_listed_and_fix_repairs_them() {
         "{err}"
     );
     assert_eq!(snapshot(&db, "mines"), before);
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "mines",
-        s(&gpkg),
-        "--fix",
-    ]);
+    let (ok, err) = import(&db, "mines", &gpkg, &["--fix"]);
     assert!(ok, "{err}");
     assert!(
         err.contains(&format!("Repaired feature 2 ({})", names[0]))
@@ -669,35 +555,27 @@ fn self_intersecting_boundaries_are_all_listed_and_fix_repairs_them() {
 
 #[test]
 fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &common::root().join("samples")).unwrap();
+    let (dir, db) = common::demo_db();
     let conn = rusqlite::Connection::open(&db).unwrap();
     // An open fire that a mining right (not a dump or heap) assigns to its holder.
-    let (fire, code, licence, holder): (String, String, String, String) = conn
-        .query_row(
-            "SELECT uuid, code, mine, responsible_name FROM fire_points
-             WHERE responsible_party = 'holder' AND json_extract(via, '$.layer') = 'mines'
-               AND status IN ('reported','confirmed','treating','reignited','controlled','extinguished')
-               AND uuid NOT IN (SELECT fire FROM events WHERE action = 'reassign')
-             ORDER BY code LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
-    let (lon, lat): (f64, f64) = conn
-        .query_row(
-            "SELECT (minx + maxx) / 2, (miny + maxy) / 2 FROM rtree_fire_points_geom r JOIN fire_points f ON f.fid = r.id WHERE f.uuid = ?1",
-            [&fire],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (fire, code, licence, holder): (String, String, String, String) = common::row(
+        &conn,
+        "SELECT uuid, code, mine, responsible_name FROM fire_points
+         WHERE responsible_party = 'holder' AND json_extract(via, '$.layer') = 'mines'
+           AND status IN ('reported','confirmed','treating','reignited','controlled','extinguished')
+           AND uuid NOT IN (SELECT fire FROM events WHERE action = 'reassign')
+         ORDER BY code LIMIT 1",
+        [],
+    );
+    let (lon, lat): (f64, f64) = common::row(
+        &conn,
+        "SELECT (minx + maxx) / 2, (miny + maxy) / 2 FROM rtree_fire_points_geom r JOIN fire_points f ON f.fid = r.id WHERE f.uuid = ?1",
+        [&fire],
+    );
     drop(conn);
     // The updated survey: the mine's boundary shrinks to a small square at its south-west
     // corner, away from the fire.
-    let text =
-        std::fs::read_to_string(common::root().join("samples").join("mines.geojson")).unwrap();
-    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let mut fc = common::sample_collection("mines");
     let f = fc["features"]
         .as_array_mut()
         .unwrap()
@@ -717,28 +595,16 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
     let square = polygon![(x: x, y: y), (x: x + 0.002, y: y), (x: x + 0.002, y: y + 0.002), (x: x, y: y + 0.002), (x: x, y: y)];
     assert!(!square.contains(&geo::Point::new(lon, lat)));
     f["geometry"] = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.002, y], [x + 0.002, y + 0.002], [x, y + 0.002], [x, y]]]});
-    let updated = dir.path().join("mines-2027.geojson");
-    std::fs::write(&updated, fc.to_string()).unwrap();
+    let updated = write_json(dir.path().join("mines-2027.geojson"), &fc);
     let shp = dir.path().join("mines-2027.shp");
-    ogr2ogr(&[
-        "-t_srs",
-        "EPSG:4545",
-        "-lco",
-        "ENCODING=UTF-8",
-        s(&shp),
-        s(&updated),
-    ]);
+    ogr2ogr(
+        &["-t_srs", "EPSG:4545", "-lco", "ENCODING=UTF-8"],
+        &shp,
+        &updated,
+    );
 
     let before = snapshot(&db, "mines");
-    let (ok, err) = run(&[
-        "import",
-        "--db",
-        s(&db),
-        "--layer",
-        "mines",
-        s(&shp),
-        "--dry-run",
-    ]);
+    let (ok, err) = import(&db, "mines", &shp, &["--dry-run"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("Dry run, nothing was written")
@@ -749,7 +615,7 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
     );
     assert_eq!(snapshot(&db, "mines"), before);
 
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "mines", s(&shp)]);
+    let (ok, err) = import(&db, "mines", &shp, &[]);
     assert!(ok, "{err}");
     assert!(
         err.contains("28 mines imported") && err.contains("0 inserted, 1 updated"),
@@ -760,24 +626,20 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
         "{err}"
     );
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let (n, area): (i64, f64) = conn
-        .query_row(
-            "SELECT count(*), (SELECT area_m2 FROM mines WHERE licence_no = ?1) FROM mines",
-            [&licence],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (n, area): (i64, f64) = common::row(
+        &conn,
+        "SELECT count(*), (SELECT area_m2 FROM mines WHERE licence_no = ?1) FROM mines",
+        [&licence],
+    );
     assert_eq!(n, 28, "updated in place, not added");
     // 0.002° × 0.002° near 39.5°N: about 172 m × 222 m.
     assert!((area - 38_000.0).abs() < 1_500.0, "{area}");
-    let (party, actor, reason): (String, String, String) = conn
-        .query_row(
-            "SELECT f.responsible_name, e.actor, e.reason FROM fire_points f JOIN events e ON e.fire = f.uuid
-             WHERE f.uuid = ?1 AND e.action = 'reassign' ORDER BY e.id DESC LIMIT 1",
-            [&fire],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (party, actor, reason): (String, String, String) = common::row(
+        &conn,
+        "SELECT f.responsible_name, e.actor, e.reason FROM fire_points f JOIN events e ON e.fire = f.uuid
+         WHERE f.uuid = ?1 AND e.action = 'reassign' ORDER BY e.id DESC LIMIT 1",
+        [&fire],
+    );
     assert_ne!(party, holder);
     assert_eq!(actor, "system");
     assert!(reason.contains("mines-2027.shp"), "{reason}");
@@ -785,11 +647,8 @@ fn a_re_imported_boundary_updates_the_mine_and_re_routes_its_fire() {
 
 #[test]
 fn the_xlsx_ledger_has_chinese_headers_and_one_row_a_fire() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &common::root().join("samples")).unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let (dir, db) = common::demo_db();
+    let count = |sql: &str| common::count(&db, sql);
     let all = count("SELECT count(*) FROM fire_points");
     let burning = count(
         "SELECT count(*) FROM fire_points WHERE status IN ('reported','confirmed','treating','reignited')",
@@ -797,20 +656,9 @@ fn the_xlsx_ledger_has_chinese_headers_and_one_row_a_fire() {
     assert!(burning > 0 && burning < all);
     for (args, expect) in [(vec![], all), (vec!["--where", "status=burning"], burning)] {
         let out = dir.path().join(format!("ledger-{expect}.xlsx"));
-        let mut a = vec![
-            "export",
-            "--db",
-            s(&db),
-            "--layer",
-            "fire_points",
-            "--format",
-            "XLSX",
-            "--crs",
-            "EPSG:4545",
-        ];
-        a.extend(args);
-        a.push(s(&out));
-        let (ok, err) = run(&a);
+        let mut options = vec!["--format", "XLSX", "--crs", "EPSG:4545"];
+        options.extend(args);
+        let (ok, err) = export(&db, "fire_points", &options, &out);
         assert!(ok, "{err}");
         let unzip = |part: &str| {
             let o = Command::new("unzip")
@@ -852,8 +700,7 @@ fn the_xlsx_ledger_has_chinese_headers_and_one_row_a_fire() {
 
 #[test]
 fn gdal_reads_the_live_database_while_our_connection_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), true);
+    let (dir, db) = database(true);
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
     let count = |ds: &Dataset| ds.layer_by_name("mines").unwrap().feature_count();
@@ -885,7 +732,7 @@ fn gdal_reads_the_live_database_while_our_connection_writes() {
         .unwrap();
     drop(held);
     let out = dir.path().join("live.gpkg");
-    let (ok, err) = run(&["export", "--db", s(&db), "--layer", "mines", s(&out)]);
+    let (ok, err) = export(&db, "mines", &[], &out);
     assert!(ok && err.contains("27 mines written"), "{err}");
 }
 
@@ -913,7 +760,7 @@ fn the_web_export_is_for_managers() {
         r.header("content-disposition")
     );
     let fc = r.json();
-    let features = fc["features"].as_array().unwrap();
+    let features = features(&fc);
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| {
         ["reported", "confirmed", "treating", "reignited"]
@@ -932,7 +779,7 @@ fn the_web_export_is_for_managers() {
     assert_eq!(r.status, 422);
     let r = manager.get("/api/export?layer=mines&format=GPKG&where=colour%3Dred");
     assert_eq!(r.status, 422);
-    assert!(r.json()["message"].as_str().unwrap().contains("colour"));
+    assert!(r.message().contains("colour"));
 }
 
 /// A note typed as a spreadsheet formula leaves the CSV as text (a leading '), numbers stay
@@ -971,28 +818,19 @@ fn csv_exports_do_not_carry_formulas() {
 
 #[test]
 fn re_imported_districts_move_the_mines_dumps_heaps_and_monitors_they_now_contain() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &common::root().join("samples")).unwrap();
+    let (dir, db) = common::demo_db();
     let district_of = |layer: &str| -> Vec<(String, String)> {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT name, district_code FROM {layer} ORDER BY name"
-            ))
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        common::rows(
+            &conn,
+            &format!("SELECT name, district_code FROM {layer} ORDER BY name"),
+        )
     };
     let layers = ["mines", "waste_dumps", "gangue_heaps", "dust_monitors"];
     let before: Vec<_> = layers.iter().map(|l| district_of(l)).collect();
     // A survey that swaps the outlines of 海勃湾区 and 乌达区: each code now covers the other's
     // ground, so everything there changes district.
-    let text =
-        std::fs::read_to_string(common::root().join("samples").join("districts.geojson")).unwrap();
-    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    let mut fc = common::sample_collection("districts");
     let features = fc["features"].as_array_mut().unwrap();
     let at = |code: &str| {
         features
@@ -1004,9 +842,8 @@ fn re_imported_districts_move_the_mines_dumps_heaps_and_monitors_they_now_contai
     let ga = features[a]["geometry"].clone();
     features[a]["geometry"] = features[b]["geometry"].clone();
     features[b]["geometry"] = ga;
-    let file = dir.path().join("districts.geojson");
-    std::fs::write(&file, fc.to_string()).unwrap();
-    let (ok, err) = run(&["import", "--db", s(&db), "--layer", "districts", s(&file)]);
+    let file = write_json(dir.path().join("districts.geojson"), &fc);
+    let (ok, err) = import(&db, "districts", &file, &[]);
     assert!(ok, "{err}");
     let swap = |c: &str| match c {
         "150302" => "150303".to_string(),

@@ -7,15 +7,13 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::root;
+use common::demo_db;
 use serde_json::Value;
 use tower::ServiceExt;
 
 /// The router over a fresh demo database (kept while the guard lives).
 fn router() -> (tempfile::TempDir, axum::Router) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (dir, db) = demo_db();
     let registry = qingling::layers::Registry::builtin().unwrap();
     let store = qingling::store::Db::open(&db, &registry).unwrap();
     let app = qingling::app::App::new(store, registry, None).unwrap();

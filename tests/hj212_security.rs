@@ -8,17 +8,16 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::hj212::{closed, packets, silent_for};
 use common::wait_until;
-use qingling::hj212::codec::{self as hj212, ParticulateUnit};
+use qingling::hj212::codec as hj212;
 use qingling::hj212::guard::Lockout;
 use qingling::hj212::listener::{self, Config, Hj212};
-use qingling::service::dust::monitors::{self, NewMonitor};
+use qingling::service::dust::monitors;
 
 const MN: &str = "SEC-01";
 const PW: &str = "K7QX4MZP2W";
@@ -34,13 +33,9 @@ struct Site {
 fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sec.gpkg");
-    let store = open(&db);
+    let store = common::open_store(&db);
     add(&store, MN, PW);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime(2);
     Site {
         db,
         store,
@@ -49,26 +44,8 @@ fn site() -> Site {
     }
 }
 
-fn open(db: &Path) -> qingling::store::Db {
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    qingling::store::Db::open(db, &registry).unwrap()
-}
-
 fn add(store: &qingling::store::Db, mn: &str, pw: &str) {
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let m = NewMonitor {
-        mn: mn.into(),
-        password: pw.into(),
-        lon: 106.65,
-        lat: 39.45,
-        name: None,
-        mine: None,
-        measures: vec![],
-        unit: ParticulateUnit::MgPerM3,
-    };
-    store
-        .write_blocking(|tx| monitors::add(tx, &registry, &m, chrono::Utc::now()))
-        .unwrap();
+    common::dust::add_monitor(store, mn, pw, [106.65, 39.45], None);
 }
 
 impl Site {
@@ -83,14 +60,11 @@ impl Site {
     }
 
     fn readings(&self) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
-        conn.query_row(
+        common::count(
+            &self.db,
             "SELECT count(*) FROM dust_readings WHERE device IN
              (SELECT id FROM dust_devices WHERE mn NOT LIKE 'WHDEMO-%')",
-            [],
-            |r| r.get(0),
         )
-        .unwrap()
     }
 
     /// A client socket bound to `from` (any of 127.0.0.0/8) before connecting.
@@ -292,7 +266,7 @@ impl Lines {
 #[test]
 fn a_flood_of_bad_packets_is_counted_and_logged_once_per_interval_per_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("log.gpkg"));
+    let store = common::open_store(&dir.path().join("log.gpkg"));
     add(&store, MN, PW);
     // One thread runs the listener and the client, so the subscriber sees every line.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -404,17 +378,11 @@ fn guess_rate_with_and_without_the_lockout() {
     assert_eq!(now, 5);
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_qingling"));
-    c.env("LANG", "en_US.UTF-8");
-    c
-}
-
 #[test]
 fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.gpkg");
-    drop(open(&db));
+    drop(common::open_store(&db));
     let db_s = db.to_str().unwrap();
     let add = |mn: &str, pw: Option<&str>| {
         let mut args = vec![
@@ -423,12 +391,7 @@ fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
         if let Some(pw) = pw {
             args.extend(["--password", pw]);
         }
-        let out = bin().args(&args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        common::run_cli(&args)
     };
     for (weak, says) in [
         ("123456", "123456 or abcdef"),
@@ -457,7 +420,7 @@ fn monitor_add_generates_a_strong_password_and_refuses_a_weak_one() {
     assert_eq!(pw.len(), 10, "{err}");
     assert!(monitors::password_weakness(&pw).is_none(), "{pw}");
     // The printed password is the one the listener takes.
-    let store = open(&db);
+    let store = common::open_store(&db);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let hj = rt
         .block_on(listener::start("127.0.0.1:0".parse().unwrap(), store))

@@ -13,6 +13,11 @@ fn own_mine_point() -> [f64; 2] {
     inside("mines", "骆驼山示例露天煤矿")
 }
 
+/// Reports a fire in the demo owner's mine as `c`.
+fn report(c: &Client, props: Value) -> Response {
+    c.post("/api/fires", &fire_feature(own_mine_point(), props))
+}
+
 fn rfc(t: DateTime<Utc>) -> String {
     t.with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
         .to_rfc3339_opts(SecondsFormat::Secs, false)
@@ -36,15 +41,11 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 
 #[test]
 fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time_beside() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let seen = now_s() - Duration::hours(5);
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "temp_c": 150, "observed_at": rfc(seen)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "temp_c": 150, "observed_at": rfc(seen)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let p = &r.json()["properties"];
@@ -74,13 +75,9 @@ fn a_report_observed_hours_ago_is_dated_and_due_from_then_with_the_received_time
 
 #[test]
 fn without_observed_at_a_report_is_dated_when_received() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (_s, [patrol]) = demo_with(["patrol"]);
     let before = now_s();
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(own_mine_point(), json!({"kind": "gangue_heap"})),
-    );
+    let r = report(&patrol, json!({"kind": "gangue_heap"}));
     assert_eq!(r.status, 201, "{}", r.body);
     let p = &r.json()["properties"];
     assert_eq!(p["observed_at"], p["received_at"]);
@@ -93,8 +90,7 @@ fn without_observed_at_a_report_is_dated_when_received() {
 
 #[test]
 fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_written() {
-    let s = demo_server();
-    let mut patrol = Client::login(&s, "patrol");
+    let (s, [mut patrol]) = demo_with(["patrol"]);
     let fires = count_fires(&s.db);
     let events = count(&s.db, "SELECT count(*) FROM events");
     let now = Utc::now();
@@ -105,54 +101,37 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
         ("yesterday".to_string(), "RFC 3339"),
     ] {
         patrol.lang = "en";
-        let r = patrol.post(
-            "/api/fires",
-            &fire_feature(
-                own_mine_point(),
-                json!({"kind": "waste_dump", "observed_at": observed}),
-            ),
+        let r = report(
+            &patrol,
+            json!({"kind": "waste_dump", "observed_at": observed}),
         );
         assert_eq!(r.status, 422, "{observed}: {}", r.body);
-        let m = r.json()["message"].as_str().unwrap().to_string();
+        let m = r.message();
         assert!(
             m.contains("observed_at") && m.contains(words),
             "{observed}: {m}"
         );
         // In Chinese by default, naming the field too.
         patrol.lang = "zh-CN";
-        let zh = patrol.post(
-            "/api/fires",
-            &fire_feature(
-                own_mine_point(),
-                json!({"kind": "waste_dump", "observed_at": observed}),
-            ),
+        let zh = report(
+            &patrol,
+            json!({"kind": "waste_dump", "observed_at": observed}),
         );
-        assert!(
-            zh.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("“observed_at”")
-        );
+        assert!(zh.message().contains("“observed_at”"));
     }
     // The range is named: from 7 days ago to 5 minutes ahead.
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(now + Duration::hours(1))}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(now + Duration::hours(1))}),
     );
     let d = &r.json()["detail"];
     let (earliest, latest) = (time(&d["earliest"]), time(&d["latest"]));
     assert!((earliest - (now - Duration::days(7))).num_seconds().abs() < 60);
     assert!((latest - (now + Duration::minutes(5))).num_seconds().abs() < 60);
     // Just inside the skew is fine (and counted as now, never in the future).
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(Utc::now() + Duration::minutes(2))}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(Utc::now() + Duration::minutes(2))}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(time(&r.json()["properties"]["reported_at"]) <= Utc::now());
@@ -162,8 +141,7 @@ fn future_too_old_or_unreadable_observed_times_are_refused_and_nothing_is_writte
 
 #[test]
 fn a_retry_with_the_same_id_and_observed_time_gets_the_first_record() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let id = "0b7e3f52-2f5c-4a58-9d0e-6a1f2e3d4c5b";
     let seen = rfc(now_s() - Duration::hours(3));
     let body = fire_feature(
@@ -190,9 +168,7 @@ fn a_retry_with_the_same_id_and_observed_time_gets_the_first_record() {
 
 #[test]
 fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let seen = now_s() - Duration::days(3);
     let day = seen
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
@@ -203,22 +179,16 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
             .unwrap()
     };
     let before = burning_then(&manager);
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "observed_at": rfc(seen)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "observed_at": rfc(seen)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
     // Received today, but it was burning three days ago: that day's counts include it.
     assert_eq!(burning_then(&manager), before + 1);
     let then = manager.get(&format!("/api/fires?at={day}")).json();
-    let f = then["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let f = items(&then["features"])
         .find(|f| f["id"] == id.as_str())
         .unwrap_or_else(|| panic!("{id} missing as of {day}"))
         .clone();
@@ -226,31 +196,19 @@ fn as_of_counts_and_lists_count_a_late_report_from_when_it_was_seen() {
     // And the day before it was seen, it is not there.
     let earlier = day.pred_opt().unwrap();
     let list = manager.get(&format!("/api/fires?at={earlier}")).json();
-    assert!(
-        !list["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["id"] == id.as_str())
-    );
+    assert!(!items(&list["features"]).any(|f| f["id"] == id.as_str()));
 }
 
 #[test]
 fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_history() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let manager = Client::login(&s, "manager");
-    let owner = Client::login(&s, "owner");
+    let (s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let mut en = Client::login(&s, "patrol");
     en.lang = "en";
     let t0 = now_s() - Duration::hours(10);
     let h = |n: i64| rfc(t0 + Duration::hours(n));
-    let r = patrol.post(
-        "/api/fires",
-        &fire_feature(
-            own_mine_point(),
-            json!({"kind": "waste_dump", "temp_c": 300, "observed_at": h(0)}),
-        ),
+    let r = report(
+        &patrol,
+        json!({"kind": "waste_dump", "temp_c": 300, "observed_at": h(0)}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["id"].as_str().unwrap().to_string();
@@ -276,10 +234,7 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("before the time it was reported"),
+        r.message().contains("before the time it was reported"),
         "{}",
         r.body
     );
@@ -392,10 +347,7 @@ fn events_are_dated_when_observed_and_a_late_reading_takes_its_place_in_the_hist
             .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
             .date_naive()
     ));
-    let f = now_list.json()["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let f = items(&now_list.json()["features"])
         .find(|f| f["id"] == id.as_str())
         .unwrap()
         .clone();
@@ -408,9 +360,7 @@ fn crate_ts(t: DateTime<Utc>) -> String {
 
 #[test]
 fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follow_in_order() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let (s, [patrol, owner]) = demo_with(["patrol", "owner"]);
     let seen = now_s() - Duration::days(2);
     let r = patrol.post(
         "/api/dust/issues",
@@ -437,12 +387,7 @@ fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follo
     for observed in [seen - Duration::hours(1), now_s() - Duration::days(9)] {
         let r = act(json!({"action": "start", "observed_at": rfc(observed)}));
         assert_eq!(r.status, 422, "{}", r.body);
-        assert!(
-            r.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("observed_at")
-        );
+        assert!(r.message().contains("observed_at"));
     }
     assert_eq!(events(), n);
     let started = seen + Duration::hours(20);
@@ -466,8 +411,7 @@ fn a_dust_violation_is_dated_and_due_from_when_it_was_seen_and_its_actions_follo
 
 #[test]
 fn compliance_checks_take_observed_at_and_still_the_older_at() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let w = json!({"level": "yellow", "districts": ["150302"],
         "from": (Utc::now() - Duration::hours(3)).to_rfc3339(), "to": (Utc::now() + Duration::days(1)).to_rfc3339()});
     assert_eq!(manager.post("/api/dust/warnings", &w).status, 201);

@@ -16,22 +16,9 @@ fn token(c: &Client) -> String {
     c.token.clone().unwrap()
 }
 
-/// A request with any method, as `c`, with extra headers.
-fn send(
-    c: &Client,
-    method: &str,
-    path: &str,
-    extra: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Response {
-    let auth = format!("Bearer {}", token(c));
-    let mut h = vec![("Authorization", auth.as_str()), ("Accept-Language", "en")];
-    h.extend_from_slice(extra);
-    let text = body.map(|b| b.to_string());
-    if text.is_some() {
-        h.push(("Content-Type", "application/geo+json"));
-    }
-    request(c.addr, method, path, &h, text.as_deref().map(str::as_bytes))
+/// A request with any method and a GeoJSON body, as `c`, in English.
+fn send(c: &Client, method: &str, path: &str, body: Option<&Value>) -> Response {
+    c.in_lang("en").send_geojson(method, path, &[], body)
 }
 
 fn db(s: &Server) -> rusqlite::Connection {
@@ -47,23 +34,7 @@ fn features_in(conn: &rusqlite::Connection, layer: &str) -> qingling::store::Res
 }
 
 fn strings(conn: &rusqlite::Connection, sql: &str) -> BTreeSet<String> {
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn ids(page: &Value) -> BTreeSet<String> {
-    page["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| match &f["id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
+    column(conn, sql).into_iter().collect()
 }
 
 fn tool(name: &str, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
@@ -141,25 +112,13 @@ fn the_landing_page_answers_programs_and_leaves_browsers_the_web_app() {
     assert!(any.body.contains("清零 app"));
     let json = request(addr, "GET", "/", &[("Accept", "application/json")], None);
     assert_eq!(json.status, 200);
-    assert!(
-        json.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert!(json.content_type().starts_with("application/json"));
     let v = json.json();
-    let rels: Vec<&str> = v["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["rel"].as_str().unwrap())
-        .collect();
+    let rels: Vec<&str> = strs(&v["links"], "rel");
     for want in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&want), "{want} in {rels:?}");
     }
-    let service_desc = v["links"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let service_desc = items(&v["links"])
         .find(|l| l["rel"] == "service-desc")
         .unwrap();
     assert_eq!(
@@ -196,10 +155,7 @@ fn conformance_and_the_openapi_document_describe_all_four_parts() {
     let s = demo_server();
     let c = Client::anonymous(&s);
     let conf = c.get("/conformance").json();
-    let classes: Vec<&str> = conf["conformsTo"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let classes: Vec<&str> = items(&conf["conformsTo"])
         .map(|v| v.as_str().unwrap())
         .collect();
     for part in [
@@ -219,8 +175,7 @@ fn conformance_and_the_openapi_document_describe_all_four_parts() {
     let api = c.get("/api");
     assert_eq!(api.status, 200);
     assert!(
-        api.header("content-type")
-            .unwrap()
+        api.content_type()
             .starts_with("application/vnd.oai.openapi+json")
     );
     let doc = api.json();
@@ -288,7 +243,7 @@ fn gdal_lists_every_collection_each_role_may_read_and_copies_the_fires_exactly()
         );
         assert!(ok, "{err}");
         let got: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-        let features = got["features"].as_array().unwrap();
+        let features = features(&got);
         let mut stmt = conn.prepare(sql).unwrap();
         let rows: BTreeMap<String, Vec<u8>> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -344,8 +299,7 @@ fn owslib_reads_every_collection_with_the_database_counts() {
         eprintln!("OWSLib not installed; skipped (bash .ci/setup --tests installs it)");
         return;
     };
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let script = r#"
 import json, sys
 from owslib.ogcapi.features import Features
@@ -391,20 +345,16 @@ print(json.dumps(out))
             .unwrap()
             .contains(&json!("status"))
     );
-    let want: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM fire_points WHERE status = 'treating' AND temp_c > 100",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let want = count(
+        &s.db,
+        "SELECT count(*) FROM fire_points WHERE status = 'treating' AND temp_c > 100",
+    );
     assert_eq!(v["filtered"], json!(want));
 }
 
 #[test]
 fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let lonlat = m.get("/collections/fire_points/items?limit=20").json();
     let gk = m.get(
         "/collections/fire_points/items?limit=20&crs=http://www.opengis.net/def/crs/EPSG/0/4545",
@@ -415,10 +365,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
         Some("<http://www.opengis.net/def/crs/EPSG/0/4545>")
     );
     let gk = gk.json();
-    let input: String = lonlat["features"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let input: String = items(&lonlat["features"])
         .map(|f| {
             let c = &f["geometry"]["coordinates"];
             format!("{} {}\n", c[0], c[1])
@@ -445,7 +392,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
             (v[0], v[1])
         })
         .collect();
-    let got = gk["features"].as_array().unwrap();
+    let got = features(&gk);
     assert_eq!(got.len(), expected.len());
     assert!(!got.is_empty());
     for (f, (e, n)) in got.iter().zip(&expected) {
@@ -469,7 +416,7 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
             e + 5.0
         ))
         .json();
-    assert!(ids(&boxed).contains(got[0]["id"].as_str().unwrap()));
+    assert!(feature_ids(&boxed).contains(got[0]["id"].as_str().unwrap()));
     // EPSG:4326 is latitude first; CRS84 longitude first.
     let one = m
         .get(&format!(
@@ -481,13 +428,12 @@ fn gauss_kruger_output_is_within_a_centimetre_of_gdals_own_transform() {
     assert_eq!(one["geometry"]["coordinates"][0], plain[1]);
     let bad = m.get("/collections/fire_points/items?crs=EPSG:3857");
     assert_eq!(bad.status, 400);
-    assert!(bad.json()["message"].as_str().unwrap().contains("4545"));
+    assert!(bad.message().contains("4545"));
 }
 
 #[test]
 fn cql2_filters_match_the_same_features_as_sql() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let conn = db(&s);
     for (filter, sql) in [
         (
@@ -519,16 +465,13 @@ fn cql2_filters_match_the_same_features_as_sql() {
             !want.is_empty(),
             "{filter} should match something in the demo"
         );
-        assert_eq!(ids(&page.json()), want, "{filter}");
+        assert_eq!(feature_ids(&page.json()), want, "{filter}");
     }
     // Property equality and datetime, against SQL too.
-    let day: String = conn
-        .query_row(
-            "SELECT substr(min(reported_at), 1, 10) FROM fire_points",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let day: String = query_one(
+        &s.db,
+        "SELECT substr(min(reported_at), 1, 10) FROM fire_points",
+    );
     let page = m
         .get(&format!(
             "/collections/fire_points/items?limit=1000&status=cleared&datetime={day}/.."
@@ -540,7 +483,7 @@ fn cql2_filters_match_the_same_features_as_sql() {
             "SELECT uuid FROM fire_points WHERE status = 'cleared' AND reported_at >= '{day}'"
         ),
     );
-    assert_eq!(ids(&page), want);
+    assert_eq!(feature_ids(&page), want);
     // Mistakes are 400s that say what to do.
     for (q, needle) in [
         ("filter=colour%20%3D%20'red'", "unknown property colour"),
@@ -554,18 +497,16 @@ fn cql2_filters_match_the_same_features_as_sql() {
             &m,
             "GET",
             &format!("/collections/fire_points/items?{q}"),
-            &[],
             None,
         );
         assert_eq!(r.status, 400, "{q}");
-        let msg = r.json()["message"].as_str().unwrap().to_string();
+        let msg = r.message();
         assert!(msg.contains(needle), "{q}: {msg}");
     }
     let r = send(
         &m,
         "GET",
         "/collections/mines/items?datetime=2024-01-01",
-        &[],
         None,
     );
     assert_eq!(r.status, 400);
@@ -587,8 +528,7 @@ fn encode(s: &str) -> String {
 /// filters right at the bounds are answered (SQLite copes with what the parser lets through).
 #[test]
 fn deep_long_and_sprawling_filters_are_bounded() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (_s, [m]) = demo_with(["manager"]);
     let get = |filter: &str, lang: &str| {
         let path = format!("/collections/fire_points/items?filter={}", encode(filter));
         let auth = format!("Bearer {}", token(&m));
@@ -620,41 +560,29 @@ fn deep_long_and_sprawling_filters_are_bounded() {
         let r = get(&bad, "en");
         assert_eq!(r.status, 400, "{}: {}", &bad[..40], r.body);
         assert_eq!(r.json()["error"], key);
-        assert!(
-            r.json()["message"].as_str().unwrap().contains(needle),
-            "{}",
-            r.body
-        );
+        assert!(r.message().contains(needle), "{}", r.body);
     }
     let r = get(&nots(50), "zh");
     assert_eq!(r.status, 400);
-    assert!(
-        r.json()["message"].as_str().unwrap().contains("20 层"),
-        "{}",
-        r.body
-    );
+    assert!(r.message().contains("20 层"), "{}", r.body);
 }
 
 #[test]
 fn paging_counts_and_owners_never_learn_the_reporter() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let n = count_fires(&s.db) as usize;
     let first = m.get("/collections/fire_points/items?limit=10").json();
     assert_eq!(first["numberMatched"], json!(n));
     assert_eq!(first["numberReturned"], json!(10));
-    let mut seen = ids(&first);
+    let mut seen = feature_ids(&first);
     let mut next = first;
-    while let Some(href) = next["links"]
-        .as_array()
-        .unwrap()
-        .iter()
+    while let Some(href) = items(&next["links"])
         .find(|l| l["rel"] == "next")
         .map(|l| l["href"].as_str().unwrap().to_string())
     {
         assert!(href.starts_with(&format!("http://{}/", s.addr)), "{href}");
         next = m.get(&href).json();
-        seen.extend(ids(&next));
+        seen.extend(feature_ids(&next));
     }
     assert_eq!(seen.len(), n, "the next links walk every fire once");
 
@@ -662,7 +590,7 @@ fn paging_counts_and_owners_never_learn_the_reporter() {
     let page = owner
         .get("/collections/fire_points/items?limit=1000")
         .json();
-    let features = page["features"].as_array().unwrap();
+    let features = features(&page);
     assert!(!features.is_empty());
     assert!(
         features
@@ -687,8 +615,7 @@ fn paging_counts_and_owners_never_learn_the_reporter() {
 
 #[test]
 fn every_page_has_an_html_view_with_nothing_external() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let fire = m.get("/collections/fire_points/items?limit=1").json()["features"][0]["id"]
         .as_str()
         .unwrap()
@@ -705,10 +632,7 @@ fn every_page_has_an_html_view_with_nothing_external() {
     ] {
         let r = m.get(&path);
         assert_eq!(r.status, 200, "{path}");
-        assert!(
-            r.header("content-type").unwrap().starts_with("text/html"),
-            "{path}"
-        );
+        assert!(r.content_type().starts_with("text/html"), "{path}");
         assert!(!r.body.contains("<script"), "{path}");
         assert!(!r.body.contains("<link"), "{path}");
         assert!(!r.body.contains("src=\"http"), "{path}");
@@ -727,6 +651,11 @@ fn every_page_has_an_html_view_with_nothing_external() {
         "{}",
         r.body
     );
+}
+
+/// A mine's stored geometry.
+fn mine_geom(s: &Server, fid: impl std::fmt::Display) -> Vec<u8> {
+    query_one(&s.db, &format!("SELECT geom FROM mines WHERE fid = {fid}"))
 }
 
 /// A point in a district and in no mine, dump or heap: its fire goes to the district.
@@ -760,29 +689,20 @@ fn fire_responsible(c: &Client, id: &str) -> Value {
 
 #[test]
 fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
-    let patrol = Client::login(&s, "patrol");
-    let owner = Client::login(&s, "owner");
+    let (s, [m, patrol, owner]) = demo_with(["manager", "patrol", "owner"]);
 
     // QGIS asks OPTIONS first and turns editing on from Allow.
-    let o = send(&m, "OPTIONS", "/collections/mines/items", &[], None);
+    let o = send(&m, "OPTIONS", "/collections/mines/items", None);
     assert!(o.status == 204 || o.status == 200);
     assert!(
         o.header("allow").unwrap().contains("POST"),
         "{:?}",
         o.headers
     );
-    let o = send(
-        &m,
-        "OPTIONS",
-        "/collections/mines/items/unknown_id",
-        &[],
-        None,
-    );
+    let o = send(&m, "OPTIONS", "/collections/mines/items/unknown_id", None);
     let allow = o.header("allow").unwrap();
     assert!(allow.contains("PUT") && allow.contains("PATCH") && allow.contains("DELETE"));
-    let o = send(&patrol, "OPTIONS", "/collections/mines/items", &[], None);
+    let o = send(&patrol, "OPTIONS", "/collections/mines/items", None);
     assert!(!o.header("allow").unwrap().contains("POST"));
 
     // An open fire on ground no mine covers belongs to the district.
@@ -802,11 +722,11 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         "name": "新划矿区", "licence_no": "C1503002026001", "holder": "新划矿业有限公司",
         "kind": "open_pit", "status": "producing"}});
     for who in [&patrol, &owner] {
-        let r = send(who, "POST", "/collections/mines/items", &[], Some(&mine));
+        let r = send(who, "POST", "/collections/mines/items", Some(&mine));
         assert_eq!(r.status, 403, "{}", r.body);
     }
     let before = features_in(&db(&s), "mines").unwrap();
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&mine));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&mine));
     assert_eq!(r.status, 201, "{}", r.body);
     let location = r.header("location").unwrap().to_string();
     assert!(location.starts_with(&format!("http://{}/collections/mines/items/", s.addr)));
@@ -817,8 +737,9 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         "derived"
     );
     let fid = created["id"].to_string();
+    let item = format!("/collections/mines/items/{fid}");
     let listed = m.get("/collections/mines/items?limit=1000").json();
-    assert!(ids(&listed).contains(&fid));
+    assert!(feature_ids(&listed).contains(&fid));
     assert_eq!(features_in(&db(&s), "mines").unwrap(), before + 1);
 
     // The open fire inside is the new holder's now, by a system reassign event.
@@ -847,23 +768,14 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     let r = send(
         &m,
         "PATCH",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
+        &item,
         Some(&json!({"properties": {"holder": "改名矿业有限公司"}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(fire_responsible(&m, &fire)["name"], "改名矿业有限公司");
 
     // A self-intersecting boundary is refused and nothing changes.
-    let stored = |s: &Server| -> Vec<u8> {
-        db(s)
-            .query_row(
-                &format!("SELECT geom FROM mines WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let stored = |s: &Server| mine_geom(s, &fid);
     let geom_before = stored(&s);
     let [x, y] = at;
     let bowtie = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[x - 0.004, y - 0.004], [x + 0.004, y + 0.004], [x + 0.004, y - 0.004], [x - 0.004, y + 0.004], [x - 0.004, y - 0.004]]]},
@@ -872,61 +784,41 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
         ("PUT", &bowtie),
         ("PATCH", &json!({"geometry": bowtie["geometry"]})),
     ] {
-        let r = send(
-            &m,
-            method,
-            &format!("/collections/mines/items/{fid}"),
-            &[],
-            Some(body),
-        );
+        let r = send(&m, method, &item, Some(body));
         assert_eq!(r.status, 422, "{method}: {}", r.body);
-        assert!(
-            r.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("Invalid geometry")
-        );
+        assert!(r.message().contains("Invalid geometry"));
     }
     assert_eq!(stored(&s), geom_before);
     assert_eq!(fire_responsible(&m, &fire)["name"], "改名矿业有限公司");
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&bowtie));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&bowtie));
     assert_eq!(r.status, 422);
     let r = send(
         &m,
         "PATCH",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
+        &item,
         Some(&json!({"properties": {"kind": "opencast"}})),
     );
     assert_eq!(r.status, 422);
-    assert!(r.json()["message"].as_str().unwrap().contains("kind"));
+    assert!(r.message().contains("kind"));
 
     // PUT replaces the whole feature (here in EPSG:4545, as QGIS sends with Content-Crs).
     let mut moved = mine.clone();
     moved["properties"]["holder"] = json!("新划矿业有限公司");
-    let r = send(
-        &m,
-        "PUT",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
-        Some(&moved),
-    );
+    let r = send(&m, "PUT", &item, Some(&moved));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(fire_responsible(&m, &fire)["name"], "新划矿业有限公司");
     let in_gk = m
         .get(&format!("/collections/mines/items/{fid}?crs=EPSG:4545"))
         .json();
-    let r = send(
-        &m,
+    let gk_feature = json!({"type": "Feature", "geometry": in_gk["geometry"], "properties": moved["properties"]});
+    let r = m.in_lang("en").send_geojson(
         "PUT",
-        &format!("/collections/mines/items/{fid}"),
+        &item,
         &[(
             "Content-Crs",
             "<http://www.opengis.net/def/crs/EPSG/0/4545>",
         )],
-        Some(
-            &json!({"type": "Feature", "geometry": in_gk["geometry"], "properties": moved["properties"]}),
-        ),
+        Some(&gk_feature),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let back = r.json();
@@ -935,39 +827,17 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
     assert!((a[0].as_f64().unwrap() - b[0].as_f64().unwrap()).abs() < 1e-7);
 
     // The fire layers are written only through fire events.
-    let r = send(
-        &m,
-        "POST",
-        "/collections/fire_points/items",
-        &[],
-        Some(&mine),
-    );
+    let r = send(&m, "POST", "/collections/fire_points/items", Some(&mine));
     assert_eq!(r.status, 405);
     assert!(r.header("allow").unwrap().contains("GET"));
-    assert!(r.json()["message"].as_str().unwrap().contains("/api/fires"));
+    assert!(r.message().contains("/api/fires"));
 
     // DELETE: the fire goes back to the district.
-    let r = send(
-        &m,
-        "DELETE",
-        &format!("/collections/mines/items/{fid}"),
-        &[],
-        None,
-    );
+    let r = send(&m, "DELETE", &item, None);
     assert_eq!(r.status, 204);
     assert_eq!(m.get(&location).status, 404);
     assert_eq!(fire_responsible(&m, &fire)["party"], "district");
-    assert_eq!(
-        send(
-            &m,
-            "DELETE",
-            &format!("/collections/mines/items/{fid}"),
-            &[],
-            None
-        )
-        .status,
-        404
-    );
+    assert_eq!(send(&m, "DELETE", &item, None).status, 404);
 
     // The database is still a valid GeoPackage after all that.
     check_geopackage(&s.db);
@@ -977,8 +847,7 @@ fn a_manager_edits_mining_rights_like_qgis_and_the_fires_inside_follow() {
 /// the count; nothing is written.
 #[test]
 fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let at = open_ground(&s);
     let n = 12_000;
     let ring: Vec<Value> = (0..=n)
@@ -993,45 +862,27 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
         "kind": "open_pit", "status": "producing"}});
     let count = || features_in(&db(&s), "mines").unwrap();
     let before = count();
-    let r = send(&m, "POST", "/collections/mines/items", &[], Some(&mine));
+    let r = send(&m, "POST", "/collections/mines/items", Some(&mine));
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"], "too_many_vertices");
-    let msg = r.json()["message"].as_str().unwrap().to_string();
+    let msg = r.message();
     assert!(msg.contains("12001") && msg.contains("10000"), "{msg}");
     assert_eq!(count(), before);
-    let fid: i64 = db(&s)
-        .query_row("SELECT min(fid) FROM mines", [], |r| r.get(0))
-        .unwrap();
-    let geom = |s: &Server| -> Vec<u8> {
-        db(s)
-            .query_row(
-                &format!("SELECT geom FROM mines WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let fid: i64 = query_one(&s.db, "SELECT min(fid) FROM mines");
+    let geom = |s: &Server| mine_geom(s, fid);
     let old = geom(&s);
     let item = format!("/collections/mines/items/{fid}");
-    let r = send(
-        &m,
-        "PATCH",
-        &item,
-        &[],
-        Some(&json!({"geometry": mine["geometry"]})),
-    );
-    assert_eq!(r.status, 422, "{}", r.body);
     let stored = m.get(&item).json();
-    let r = send(
-        &m,
-        "PUT",
-        &item,
-        &[],
-        Some(
-            &json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
+    for (method, body) in [
+        ("PATCH", json!({"geometry": mine["geometry"]})),
+        (
+            "PUT",
+            json!({"type": "Feature", "geometry": mine["geometry"], "properties": stored["properties"]}),
         ),
-    );
-    assert_eq!(r.status, 422, "{}", r.body);
+    ] {
+        let r = send(&m, method, &item, Some(&body));
+        assert_eq!(r.status, 422, "{method}: {}", r.body);
+    }
     assert_eq!(geom(&s), old, "nothing written");
 }
 
@@ -1039,41 +890,32 @@ fn an_edit_of_too_many_vertices_is_refused_and_nothing_written() {
 /// many, and nothing changes. Its neighbours' edits that strand nobody still pass.
 #[test]
 fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
-    let s = demo_server();
-    let m = Client::login(&s, "manager");
+    let (s, [m]) = demo_with(["manager"]);
     let conn = db(&s);
     let open =
         "status IN ('reported','confirmed','treating','reignited','controlled','extinguished')";
-    let (fid, code, n): (i64, String, i64) = conn
-        .query_row(
-            &format!(
-                "SELECT d.fid, d.code, count(*) FROM districts d JOIN fire_points f
-                 ON f.district_code = d.code WHERE f.{open} GROUP BY d.fid ORDER BY 3 DESC LIMIT 1"
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (fid, code, n): (i64, String, i64) = row(
+        &conn,
+        &format!(
+            "SELECT d.fid, d.code, count(*) FROM districts d JOIN fire_points f
+             ON f.district_code = d.code WHERE f.{open} GROUP BY d.fid ORDER BY 3 DESC LIMIT 1"
+        ),
+        [],
+    );
     assert!(n > 0);
-    let issues: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM dust_issues WHERE district_code = ?1 AND status <> 'verified'",
-            [&code],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let (issues,): (i64,) = row(
+        &conn,
+        "SELECT count(*) FROM dust_issues WHERE district_code = ?1 AND status <> 'verified'",
+        [&code],
+    );
     let cases = n + issues;
     let snapshot = |conn: &rusqlite::Connection| -> (i64, Vec<u8>, BTreeSet<String>) {
-        let districts = conn
-            .query_row("SELECT count(*) FROM districts", [], |r| r.get(0))
-            .unwrap();
-        let geom = conn
-            .query_row(
-                &format!("SELECT geom FROM districts WHERE fid = {fid}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let (districts,) = row(conn, "SELECT count(*) FROM districts", []);
+        let (geom,) = row(
+            conn,
+            &format!("SELECT geom FROM districts WHERE fid = {fid}"),
+            [],
+        );
         let fires = strings(
             conn,
             &format!(
@@ -1085,32 +927,22 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
     };
     let before = snapshot(&conn);
     let item = format!("/collections/districts/items/{fid}");
-    let r = send(&m, "DELETE", &item, &[], None);
+    let r = send(&m, "DELETE", &item, None);
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.json()["error"], "area_has_open_cases");
     assert_eq!(r.json()["detail"]["open_cases"], json!(cases), "{}", r.body);
-    assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{cases} open")),
-        "{}",
-        r.body
-    );
+    assert!(r.message().contains(&format!("{cases} open")), "{}", r.body);
     // Replacing the boundary with a small square far from its fires is the same.
     let stored = m.get(&item).json();
     let far = json!({"type": "Feature", "geometry": square([100.0, 30.0], 0.01),
         "properties": stored["properties"]});
-    let r = send(&m, "PUT", &item, &[], Some(&far));
-    assert_eq!(r.status, 409, "{}", r.body);
-    let r = send(
-        &m,
-        "PATCH",
-        &item,
-        &[],
-        Some(&json!({"geometry": far["geometry"]})),
-    );
-    assert_eq!(r.status, 409, "{}", r.body);
+    for (method, body) in [
+        ("PUT", far.clone()),
+        ("PATCH", json!({"geometry": far["geometry"]})),
+    ] {
+        let r = send(&m, method, &item, Some(&body));
+        assert_eq!(r.status, 409, "{method}: {}", r.body);
+    }
     assert_eq!(snapshot(&conn), before, "nothing changed");
     // New reports there are still taken.
     let at = open_ground(&s);
@@ -1124,7 +956,6 @@ fn a_district_with_open_fires_cannot_be_deleted_or_moved_away_from_them() {
         &m,
         "PATCH",
         &item,
-        &[],
         Some(&json!({"properties": {"name": format!("{code} 改名")}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -1168,28 +999,19 @@ fn check_geopackage(db: &Path) {
 
 #[test]
 fn the_demo_database_opens_styled_and_valid() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+    let (_dir, db) = demo_db();
     check_geopackage(&db);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let qml: String = conn
-        .query_row(
-            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'fire_points' AND f_table_schema = '' AND f_geometry_column = 'geom'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let qml: String = query_one(
+        &db,
+        "SELECT styleQML FROM layer_styles WHERE f_table_name = 'fire_points' AND f_table_schema = '' AND f_geometry_column = 'geom'",
+    );
     assert!(
         qml.contains("categorizedSymbol") && qml.contains("治理中"),
         "{qml}"
     );
-    let title: String = conn
-        .query_row(
-            "SELECT identifier FROM gpkg_contents WHERE table_name = 'layer_styles'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let title: String = query_one(
+        &db,
+        "SELECT identifier FROM gpkg_contents WHERE table_name = 'layer_styles'",
+    );
     assert_eq!(title, "图层样式");
 }

@@ -40,56 +40,25 @@ fn png() -> Vec<u8> {
 }
 
 /// Uploads one photo as `c` to `path` (`/api/fires/{id}/photos` or the violation's); returns it.
-fn upload(s: &Server, c: &Client, path: &str) -> Value {
-    let boundary = "qinglingprivacy9";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&png());
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap());
-    let ctype = format!("multipart/form-data; boundary={boundary}");
-    let r = request(
-        s.addr,
-        "POST",
-        path,
-        &[("Authorization", &auth), ("Content-Type", &ctype)],
-        Some(&body),
-    );
+fn upload(c: &Client, path: &str) -> Value {
+    let r = c.upload(path, &png());
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()["photos"][0].clone()
 }
 
 fn features(c: &Client, path: &str) -> Vec<Value> {
-    let r = c.get(path);
-    assert_eq!(r.status, 200, "{path}: {}", r.body);
-    r.json()["features"].as_array().unwrap().clone()
+    c.list(path, "features")
 }
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn ids(list: &[Value]) -> BTreeSet<String> {
-    list.iter()
-        .map(|f| match &f["id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 #[test]
 fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
-    let s = demo_server();
-    let (patrol, manager, owner) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-    );
+    let (_s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
-    upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
+    upload(&patrol, &format!("/api/fires/{fire}/photos"));
     act(
         &patrol,
         &fire,
@@ -142,12 +111,7 @@ fn owners_are_not_told_who_reported_photographed_or_inspected_their_fire() {
 
 #[test]
 fn owners_are_not_told_who_photographed_a_dust_violation() {
-    let s = demo_server();
-    let (patrol, manager, owner) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-    );
+    let (_s, [patrol, manager, owner]) = demo_with(["patrol", "manager", "owner"]);
     let r = patrol.post(
         "/api/dust/issues",
         &fire_feature(
@@ -157,12 +121,9 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["properties"]["uuid"].as_str().unwrap().to_string();
-    upload(&s, &patrol, &format!("/api/dust/issues/{id}/photos"));
-    let photos = |c: &Client| {
-        let r = c.get(&format!("/api/dust/issues/{id}"));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["properties"]["photos"].clone()
-    };
+    upload(&patrol, &format!("/api/dust/issues/{id}/photos"));
+    let photos =
+        |c: &Client| c.get_ok(&format!("/api/dust/issues/{id}"))["properties"]["photos"].clone();
     assert_eq!(photos(&manager)[0]["uploaded_by"], "patrol");
     assert_eq!(photos(&owner)[0]["uploaded_by"], Value::Null);
     assert!(
@@ -173,24 +134,15 @@ fn owners_are_not_told_who_photographed_a_dust_violation() {
 
 #[test]
 fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
-    let s = demo_server();
-    let (patrol, manager, owner, district) = (
-        Client::login(&s, "patrol"),
-        Client::login(&s, "manager"),
-        Client::login(&s, "owner"),
-        Client::login(&s, "district"),
-    );
+    let (_s, [patrol, manager, owner, district]) =
+        demo_with(["patrol", "manager", "owner", "district"]);
     let (from, to) = (
         (Utc::now() - Duration::minutes(1)).to_rfc3339(),
         (Utc::now() + Duration::days(1)).to_rfc3339(),
     );
     let w = json!({"level": "yellow", "districts": ["150302"], "from": from, "to": to});
     assert_eq!(manager.post("/api/dust/warnings", &w).status, 201);
-    let restrictions = |c: &Client| {
-        let r = c.get("/api/dust/restrictions");
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["restrictions"].as_array().unwrap().clone()
-    };
+    let restrictions = |c: &Client| c.list("/api/dust/restrictions", "restrictions");
     let id = restrictions(&owner)[0]["id"].as_i64().unwrap();
     let check = json!({"compliant": false, "note": "料堆未苫盖", "position": [106.85, 39.55]});
     let r = patrol.post(&format!("/api/dust/restrictions/{id}/checks"), &check);
@@ -222,8 +174,7 @@ fn owners_are_not_told_which_patrol_checked_them_where_nor_who_warned() {
 
 #[test]
 fn a_district_officer_reports_only_in_its_own_district() {
-    let s = demo_server();
-    let mut district = Client::login(&s, "district"); // 乌达区 150303
+    let (s, [mut district]) = demo_with(["district"]); // 乌达区 150303
     district.lang = "en";
     let before = count_fires(&s.db);
     let outside = inside("districts", "海勃湾区");
@@ -240,7 +191,7 @@ fn a_district_officer_reports_only_in_its_own_district() {
     assert_eq!(count_fires(&s.db), before, "nothing written");
     district.lang = "zh-CN";
     let r = report(&district, outside, json!({"kind": "coal_seam"}));
-    assert!(r.json()["message"].as_str().unwrap().contains("不在您负责"));
+    assert!(r.message().contains("不在您负责"));
     // In its own district it reports as before; a manager anywhere.
     assert_eq!(
         report(
@@ -260,12 +211,7 @@ fn a_district_officer_reports_only_in_its_own_district() {
 
 #[test]
 fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
-    let s = demo_server();
-    let (manager, patrol, district) = (
-        Client::login(&s, "manager"),
-        Client::login(&s, "patrol"),
-        Client::login(&s, "district"),
-    );
+    let (_s, [manager, patrol, district]) = demo_with(["manager", "patrol", "district"]);
     let at = inside("districts", "乌达区");
     // A fire in 乌达区 handed to 海南区's government: no longer the 乌达区 officer's to see.
     let moved = reported(&manager, at);
@@ -280,9 +226,7 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
         assert_eq!(r.status, 201, "{}", r.body);
         let p = r.json()["properties"].clone();
         let list = |k: &str| -> BTreeSet<String> {
-            p[k].as_array()
-                .unwrap()
-                .iter()
+            items(&p[k])
                 .map(|n| n["id"].as_str().unwrap().to_string())
                 .collect()
         };
@@ -311,8 +255,7 @@ fn nearby_lists_show_only_the_fires_the_reporter_may_see() {
 
 #[test]
 fn patrols_read_only_the_inspections_of_fires_they_may_see() {
-    let s = demo_server();
-    let (manager, patrol) = (Client::login(&s, "manager"), Client::login(&s, "patrol"));
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let all = features(&manager, "/collections/inspections/items?limit=10000");
     // Which fires the patrol may see, asked of /api/fires itself.
     let mut visible: BTreeMap<String, bool> = BTreeMap::new();
@@ -336,7 +279,7 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
         .get("/collections/inspections/items?limit=10000")
         .json();
     assert_eq!(page["numberMatched"], json!(shown));
-    let got = ids(page["features"].as_array().unwrap());
+    let got = feature_ids(&page);
     for h in &hidden {
         let p = &h["properties"];
         let (fid, fire, code) = (
@@ -407,8 +350,7 @@ fn patrols_read_only_the_inspections_of_fires_they_may_see() {
 
 #[test]
 fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
-    let s = demo_server();
-    let manager = Client::login(&s, "manager");
+    let (s, [manager]) = demo_with(["manager"]);
     let fire_elsewhere = reported(&manager, inside("districts", "海勃湾区"));
     let fire_here = reported(&manager, inside("districts", "乌达区"));
     let layers: Vec<String> = manager.get("/collections").json()["collections"]
@@ -421,7 +363,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
         .iter()
         .map(|l| {
             let list = features(&manager, &format!("/collections/{l}/items?limit=10000"));
-            (l.clone(), ids(&list))
+            (l.clone(), id_set(&list))
         })
         .collect();
     let mut checked = BTreeMap::new();
@@ -430,7 +372,7 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
         for (layer, all) in &everything {
             let r = c.get(&format!("/collections/{layer}/items?limit=10000"));
             let theirs = if r.status == 200 {
-                ids(r.json()["features"].as_array().unwrap())
+                feature_ids(&r.json())
             } else {
                 assert_eq!(r.status, 404, "{who} {layer}: {}", r.body);
                 BTreeSet::new()
@@ -485,10 +427,9 @@ fn one_feature_by_id_answers_as_the_list_does_for_every_role_and_collection() {
 
 #[test]
 fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
-    let s = demo_server();
-    let (patrol, manager) = (Client::login(&s, "patrol"), Client::login(&s, "manager"));
+    let (s, [patrol, manager]) = demo_with(["patrol", "manager"]);
     let fire = reported(&patrol, inside("mines", OWN_MINE));
-    let photo = upload(&s, &patrol, &format!("/api/fires/{fire}/photos"));
+    let photo = upload(&patrol, &format!("/api/fires/{fire}/photos"));
     let urls = [
         photo["url"].as_str().unwrap(),
         photo["thumb_url"].as_str().unwrap(),
@@ -499,24 +440,7 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
     }
     // Another holder's owner never saw it; the patrol no longer does once it is dismissed.
     let other_owner = {
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let store = qingling::store::Db::open(&s.db, &registry).unwrap();
-        store
-            .write_blocking(|tx| {
-                qingling::store::users::add(
-                    tx,
-                    &qingling::store::users::NewUser {
-                        username: "other-owner",
-                        password: "qingling-other-owner",
-                        role: qingling::domain::role::Role::Owner,
-                        district: None,
-                        holder: Some("黄白茨示例煤业有限公司"),
-                    },
-                    Utc::now(),
-                )
-                .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
-            })
-            .unwrap();
+        add_owner(&s.store, "other-owner", "黄白茨示例煤业有限公司");
         Client::login(&s, "other-owner")
     };
     act(
@@ -536,14 +460,10 @@ fn photos_of_a_fire_the_caller_may_not_see_are_not_found() {
 
 #[test]
 fn a_patrol_is_not_told_the_codes_of_past_fires_it_may_no_longer_see() {
-    let s = demo_server();
-    let (manager, patrol) = (Client::login(&s, "manager"), Client::login(&s, "patrol"));
+    let (_s, [manager, patrol]) = demo_with(["manager", "patrol"]);
     let now = manager.get("/api/clearance").json();
     // An overdue fire not yet treated: dismissed now, it leaves the patrol's sight.
-    let Some(gone) = now["overdue"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let Some(gone) = items(&now["overdue"])
         .find(|o| o["status"] == "reported" || o["status"] == "confirmed")
         .map(|o| o["id"].as_str().unwrap().to_string())
     else {

@@ -36,14 +36,7 @@ fn assert_security_headers(r: &Response, what: &str) {
 
 /// Signs in like the browser does and returns the `name=value` of the session cookie.
 fn cookie(s: &Server, user: &str) -> String {
-    let body = json!({"username": user, "password": format!("qingling-{user}")}).to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
+    let r = sign_in(s.addr, user, &format!("qingling-{user}"), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.header("cache-control"),
@@ -110,17 +103,9 @@ fn png() -> Vec<u8> {
     png_of(32, 24, [0, 0, 0])
 }
 
-fn count(s: &Server, sql: &str) -> i64 {
-    rusqlite::Connection::open(&s.db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
-}
-
 #[test]
 fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_is_written() {
-    let s = demo_server();
-    let patrol = Client::login(&s, "patrol");
+    let (s, [patrol]) = demo_with(["patrol"]);
     let at = inside("mines", "骆驼山示例露天煤矿");
     let r = patrol.post(
         "/api/fires",
@@ -132,11 +117,19 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
     let (ctype, body) = multipart(&png());
     let cookie = cookie(&s, "patrol");
     let own = format!("http://{}", s.addr);
-    let photos = || count(&s, "SELECT count(*) FROM photos");
-    let up = |extra: &[(&str, &str)]| {
-        let mut h = vec![("Content-Type", ctype.as_str()), ("Accept-Language", "en")];
+    let photos = || count(&s.db, "SELECT count(*) FROM photos");
+    // A photo form of the given Content-Type, with `extra` header lines.
+    let send = |ctype: &str, body: &[u8], extra: &[(&str, &str)]| {
+        let mut h = vec![("Content-Type", ctype)];
         h.extend_from_slice(extra);
-        request(s.addr, "POST", &path, &h, Some(&body))
+        request(s.addr, "POST", &path, &h, Some(body))
+    };
+    let up = |extra: &[(&str, &str)]| {
+        send(
+            &ctype,
+            &body,
+            &[&[("Accept-Language", "en")], extra].concat(),
+        )
     };
 
     for extra in [
@@ -158,79 +151,47 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
         let r = up(&extra);
         assert_eq!(r.status, 403, "{extra:?}: {}", r.body);
         assert_eq!(r.json()["error"], "cross_origin");
-        assert!(
-            r.json()["message"]
-                .as_str()
-                .unwrap()
-                .contains("another site"),
-            "{}",
-            r.body
-        );
+        assert!(r.message().contains("another site"), "{}", r.body);
         assert_eq!(photos(), 0, "{extra:?}");
     }
     // In the server's language by default.
-    let zh = request(
-        s.addr,
-        "POST",
-        &path,
-        &[("Content-Type", &ctype), ("Cookie", &cookie)],
-        Some(&body),
-    );
-    assert!(
-        zh.json()["message"].as_str().unwrap().contains("其他网站"),
-        "{}",
-        zh.body
-    );
+    let zh = send(&ctype, &body, &[("Cookie", &cookie)]);
+    assert!(zh.message().contains("其他网站"), "{}", zh.body);
 
-    // From the web app's own origin (or page): accepted.
-    let r = up(&[
-        ("Cookie", &cookie),
-        ("Origin", &own),
-        ("Sec-Fetch-Site", "same-origin"),
-    ]);
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 1);
-    let (ctype2, other) = multipart(&{
-        let img = image::DynamicImage::new_rgb8(40, 30);
-        let mut out = std::io::Cursor::new(vec![]);
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    });
-    let r = request(
-        s.addr,
-        "POST",
-        &path,
-        &[
-            ("Content-Type", &ctype2),
-            ("Cookie", &cookie),
-            ("Referer", &format!("{own}/patrol")),
-        ],
-        Some(&other),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 2);
-
-    // A bearer token with no Origin (a GIS client, a device), even with a stale cookie along.
+    // Accepted: from the web app's own origin (or page), and with a bearer token and no Origin
+    // (a GIS client, a device), even with a stale cookie along.
+    let referer = format!("{own}/patrol");
     let auth = format!("Bearer {}", patrol.token.as_deref().unwrap());
-    let (ctype3, third) = multipart(&{
-        let img = image::DynamicImage::new_rgb8(48, 36);
-        let mut out = std::io::Cursor::new(vec![]);
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    });
-    let r = request(
-        s.addr,
-        "POST",
-        &path,
-        &[
-            ("Content-Type", &ctype3),
-            ("Authorization", &auth),
-            ("Cookie", &cookie),
-        ],
-        Some(&third),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(photos(), 3);
+    for (i, (photo, extra)) in [
+        (
+            png(),
+            vec![
+                ("Accept-Language", "en"),
+                ("Cookie", cookie.as_str()),
+                ("Origin", own.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+        ),
+        (
+            png_of(40, 30, [0, 0, 0]),
+            vec![("Cookie", cookie.as_str()), ("Referer", referer.as_str())],
+        ),
+        (
+            png_of(48, 36, [0, 0, 0]),
+            vec![
+                ("Authorization", auth.as_str()),
+                ("Cookie", cookie.as_str()),
+            ],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (ctype, form) = multipart(&photo);
+        let r = send(&ctype, &form, &extra);
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(photos(), i as i64 + 1);
+    }
 }
 
 #[test]
@@ -254,10 +215,7 @@ fn a_cookie_authenticated_acknowledgement_from_another_site_is_refused() {
     let owner = Client::login(&s.server, "owner");
     let own = owner.get("/api/dust/restrictions").json();
     let id = own["restrictions"][0]["id"].as_i64().unwrap();
-    let other = own["restrictions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let other = items(&own["restrictions"])
         .map(|r| r["id"].as_i64().unwrap())
         .find(|&o| o != id)
         .unwrap();

@@ -106,8 +106,8 @@ async fn proxy(listener: TcpListener, server: SocketAddr, stats: Arc<ProxyStats>
 
 /// Points spread over the districts, each inside one.
 fn positions(count: usize) -> Vec<[f64; 2]> {
-    let text = std::fs::read_to_string(root().join("samples/districts.geojson")).unwrap();
-    let fc: geojson::FeatureCollection = text.parse().unwrap();
+    let fc: geojson::FeatureCollection =
+        serde_json::from_value(sample_collection("districts")).unwrap();
     let areas: Vec<geo::MultiPolygon<f64>> = fc
         .features
         .iter()
@@ -139,9 +139,7 @@ fn jpeg(n: usize) -> Vec<u8> {
     let img = image::RgbImage::from_fn(16, 12, |x, y| {
         image::Rgb([(n % 256) as u8, (n / 256) as u8, (x * 16 + y) as u8])
     });
-    let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    encode(&img, image::ImageFormat::Jpeg)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -206,12 +204,8 @@ fn a_queue_sent_through_a_lossy_network_arrives_exactly_once_with_every_photo() 
     let token = Client::login(&s, "patrol").token.unwrap();
     let demo_fires = count_fires(&s.db);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let rt = runtime(1);
+    let listener = bind(&rt, "127.0.0.1:0");
     let via = listener.local_addr().unwrap();
     let proxy_stats = Arc::new(ProxyStats::default());
     rt.spawn(proxy(listener, s.addr, proxy_stats.clone()));
@@ -243,8 +237,6 @@ fn a_queue_sent_through_a_lossy_network_arrives_exactly_once_with_every_photo() 
                         .max_idle_connections(0)
                         .build()
                         .into();
-                    let boundary = "qinglingsyncboundary";
-                    let ctype = format!("multipart/form-data; boundary={boundary}");
                     let mut photos = BTreeMap::new();
                     for q in queue.iter().skip(w).step_by(CLIENTS) {
                         let fire = until_acknowledged(
@@ -256,12 +248,7 @@ fn a_queue_sent_through_a_lossy_network_arrives_exactly_once_with_every_photo() 
                             &stats,
                         );
                         assert_eq!(fire["properties"]["id"], q.id.as_str());
-                        let mut body = format!(
-                            "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-                        )
-                        .into_bytes();
-                        body.extend_from_slice(&q.photo);
-                        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+                        let (ctype, body) = multipart_as(&q.photo, "p.jpg", "image/jpeg");
                         let r = until_acknowledged(
                             &agent,
                             &format!("http://{via}/api/fires/{}/photos", q.id),
@@ -296,22 +283,15 @@ fn a_queue_sent_through_a_lossy_network_arrives_exactly_once_with_every_photo() 
     assert_eq!(count_fires(&s.db), demo_fires + count as i64);
     let conn = rusqlite::Connection::open(&s.db).unwrap();
     let ids: BTreeSet<String> = queue.iter().map(|q| q.id.clone()).collect();
-    let mut stmt = conn.prepare("SELECT uuid FROM fire_points").unwrap();
-    let stored: BTreeSet<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let stored: BTreeSet<String> = column(&conn, "SELECT uuid FROM fire_points")
+        .into_iter()
         .collect();
     assert!(ids.is_subset(&stored));
-    let mut stmt = conn
-        .prepare("SELECT fire, id, sha256 FROM photos WHERE subject = 'fire'")
-        .unwrap();
     let mut photos: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    for row in stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-    {
-        let (fire, id, sha) = row.unwrap();
+    for (fire, id, sha) in rows::<(String, i64, String)>(
+        &conn,
+        "SELECT fire, id, sha256 FROM photos WHERE subject = 'fire'",
+    ) {
         photos.entry(fire).or_default().push((id, sha));
     }
     let dir = qingling::store::photos::dir(&s.db);

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,23 +47,8 @@ fn start_with(db: &Path, worker: Option<Config>) -> Server {
     .start()
 }
 
-fn demo_db() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
-    (dir, db)
-}
-
 fn login(addr: SocketAddr, user: &str) -> Client {
-    Client {
-        lang: "en",
-        ..Client::login_at(addr, user)
-    }
-}
-
-fn delete(c: &Client, path: &str) -> Response {
-    let auth = format!("Bearer {}", c.token.as_deref().unwrap_or(""));
-    request(c.addr, "DELETE", path, &[("Authorization", &auth)], None)
+    Client::login_at(addr, user).in_lang("en")
 }
 
 /// What the receiver saw.
@@ -84,12 +69,8 @@ type Shared = Arc<Mutex<(usize, Seen)>>;
 /// every signature and dropping deliveries it has already seen (as a real receiver would).
 fn receiver(addr: SocketAddr, refuse: usize) -> (tokio::runtime::Runtime, Shared) {
     let shared: Shared = Arc::new(Mutex::new((refuse, Seen::default())));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
+    let rt = runtime(1);
+    let listener = bind(&rt, addr);
     let app = hook_app(shared.clone());
     rt.spawn(async move { axum::serve(listener, app).await });
     (rt, shared)
@@ -159,14 +140,8 @@ fn tls_receiver() -> (tokio::runtime::Runtime, Shared, SocketAddr) {
         .with_single_cert(certs, key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
+    let rt = runtime(1);
+    let listener = bind(&rt, "127.0.0.1:0");
     let addr = listener.local_addr().unwrap();
     let app = hook_app(shared.clone());
     rt.spawn(async move {
@@ -193,9 +168,20 @@ fn tls_receiver() -> (tokio::runtime::Runtime, Shared, SocketAddr) {
 }
 
 fn deliveries(c: &Client, hook: i64, status: &str) -> Vec<Value> {
-    let r = c.get(&format!("/api/webhooks/{hook}/deliveries?status={status}"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["deliveries"].as_array().unwrap().clone()
+    c.list(
+        &format!("/api/webhooks/{hook}/deliveries?status={status}"),
+        "deliveries",
+    )
+}
+
+/// Registers a webhook to `url` for `kinds` with the test's secret; what the answer says of it.
+fn register(c: &Client, url: String, kinds: &[&str]) -> Value {
+    let r = c.post(
+        "/api/webhooks",
+        &json!({"url": url, "kinds": kinds, "secret": SECRET}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()
 }
 
 fn report(c: &Client, at: [f64; 2]) -> String {
@@ -221,12 +207,10 @@ fn an_https_receiver_gets_its_events_signed_and_an_untrusted_certificate_is_refu
         }),
     );
     let manager = login(trusting.addr, "manager");
-    let r = manager.post(
-        "/api/webhooks",
-        &json!({"url": format!("https://127.0.0.1:{}/hook", recv.port()), "kinds": ["new_fire"], "secret": SECRET}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let hook = r.json()["id"].as_i64().unwrap();
+    let url = format!("https://127.0.0.1:{}/hook", recv.port());
+    let hook = register(&manager, url, &["new_fire"])["id"]
+        .as_i64()
+        .unwrap();
     let fire = report(&manager, inside("districts", "乌达区"));
     wait_until("delivered over https", || {
         deliveries(&manager, hook, "delivered").len() == 1
@@ -244,12 +228,10 @@ fn an_https_receiver_gets_its_events_signed_and_an_untrusted_certificate_is_refu
     let (_dir2, db2) = demo_db();
     let doubting = start_with(&db2, Some(fast()));
     let manager = login(doubting.addr, "manager");
-    let r = manager.post(
-        "/api/webhooks",
-        &json!({"url": format!("https://localhost:{}/hook", recv.port()), "kinds": ["new_fire"], "secret": SECRET}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let hook = r.json()["id"].as_i64().unwrap();
+    let url = format!("https://localhost:{}/hook", recv.port());
+    let hook = register(&manager, url, &["new_fire"])["id"]
+        .as_i64()
+        .unwrap();
     report(&manager, inside("districts", "乌达区"));
     wait_until("a refused handshake recorded", || {
         deliveries(&manager, hook, "pending").iter().any(|d| {
@@ -272,17 +254,11 @@ fn a_receiver_that_is_down_then_refuses_gets_every_event_exactly_once_signed_acr
     let manager = login(app.addr, "manager");
 
     // A free loopback port with nothing listening on it yet: the receiver is down.
-    let recv_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let r = manager.post(
-        "/api/webhooks",
-        &json!({"url": format!("http://{recv_addr}/hook"), "kinds": ["new_fire", "assignment"], "secret": SECRET}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let hook = r.json()["id"].as_i64().unwrap();
-    assert_eq!(r.json()["secret"], SECRET, "shown once, on creation");
+    let recv_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let url = format!("http://{recv_addr}/hook");
+    let created = register(&manager, url, &["new_fire", "assignment"]);
+    let hook = created["id"].as_i64().unwrap();
+    assert_eq!(created["secret"], SECRET, "shown once, on creation");
 
     // Events while the receiver is down: three new fires and a manager's reassignment.
     let places = [
@@ -415,14 +391,14 @@ fn only_managers_register_webhooks_and_bad_registrations_say_why() {
         let r = manager.post("/api/webhooks", &body);
         assert_eq!(r.status, 422, "{body}: {}", r.body);
         assert_eq!(r.json()["error"], error, "{}", r.body);
-        assert!(!r.json()["message"].as_str().unwrap().is_empty());
+        assert!(!r.message().is_empty());
     }
     let r = manager.post(
         "/api/webhooks",
         &json!({"url": "http://relay.local/", "kinds": ["fire"]}),
     );
     assert!(
-        r.json()["message"].as_str().unwrap().contains("new_fire"),
+        r.message().contains("new_fire"),
         "lists the kinds: {}",
         r.body
     );
@@ -439,10 +415,10 @@ fn only_managers_register_webhooks_and_bad_registrations_say_why() {
         format!("****{}", &secret[60..])
     );
 
-    assert_eq!(delete(&patrol, &format!("/api/webhooks/{id}")).status, 403);
-    assert_eq!(delete(&manager, &format!("/api/webhooks/{id}")).status, 204);
-    assert_eq!(delete(&manager, "/api/webhooks/999").status, 404);
-    assert_eq!(delete(&manager, "/api/webhooks/abc").status, 404);
+    assert_eq!(patrol.delete(&format!("/api/webhooks/{id}")).status, 403);
+    assert_eq!(manager.delete(&format!("/api/webhooks/{id}")).status, 204);
+    assert_eq!(manager.delete("/api/webhooks/999").status, 404);
+    assert_eq!(manager.delete("/api/webhooks/abc").status, 404);
     let listed = manager.get("/api/webhooks").json();
     assert_eq!(listed["webhooks"][0]["active"], false, "kept, inactive");
     let r = manager.get(&format!("/api/webhooks/{id}/deliveries?status=lost"));

@@ -6,10 +6,35 @@ use qingling::domain::responsibility::ResponsibilityIndex;
 use qingling::hj212::codec::ParticulateUnit;
 use qingling::service::dust::alerts as dust_alerts;
 use qingling::service::dust::monitors::{self, NewMonitor};
-use qingling::store::users::{self, NewUser};
 use serde_json::Value;
 
-use super::{Server, demo_server, request};
+use super::{Server, add_owner, demo_server, request};
+
+/// Registers a monitor as `monitor add` does (HJ 212 password `password`, readings in mg/m³);
+/// returns its device token.
+pub fn add_monitor(
+    store: &qingling::store::Db,
+    mn: &str,
+    password: &str,
+    at: [f64; 2],
+    name: Option<String>,
+) -> String {
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let m = NewMonitor {
+        mn: mn.into(),
+        password: password.into(),
+        lon: at[0],
+        lat: at[1],
+        name,
+        mine: None,
+        measures: vec![],
+        unit: ParticulateUnit::MgPerM3,
+    };
+    store
+        .write_blocking(|tx| monitors::add(tx, &registry, &m, Utc::now()))
+        .unwrap()
+        .token
+}
 
 pub struct Setup {
     pub server: Server,
@@ -19,8 +44,7 @@ pub struct Setup {
 impl Setup {
     pub fn new() -> Setup {
         let server = demo_server();
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let store = qingling::store::Db::open(&server.db, &registry).unwrap();
+        let store = server.store.clone();
         Setup { server, store }
     }
 
@@ -32,21 +56,7 @@ impl Setup {
 
     /// Registers a monitor as `monitor add` does; returns its device token.
     pub fn monitor(&self, mn: &str, at: [f64; 2]) -> String {
-        let registry = qingling::layers::Registry::builtin().unwrap();
-        let m = NewMonitor {
-            mn: mn.into(),
-            password: "K7QX4MZP2W".into(),
-            lon: at[0],
-            lat: at[1],
-            name: None,
-            mine: None,
-            measures: vec![],
-            unit: ParticulateUnit::MgPerM3,
-        };
-        self.store
-            .write_blocking(|tx| monitors::add(tx, &registry, &m, Utc::now()))
-            .unwrap()
-            .token
+        add_monitor(&self.store, mn, "K7QX4MZP2W", at, None)
     }
 
     pub fn readings(&self, token: &str, body: &Value) {
@@ -72,27 +82,10 @@ impl Setup {
     }
 
     pub fn user(&self, name: &str, holder: &str) {
-        let password = format!("qingling-{name}");
-        self.store
-            .write_blocking(|tx| {
-                users::add(
-                    tx,
-                    &NewUser {
-                        username: name,
-                        password: &password,
-                        role: qingling::domain::role::Role::Owner,
-                        district: None,
-                        holder: Some(holder),
-                    },
-                    Utc::now(),
-                )
-                .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
-            })
-            .unwrap();
+        add_owner(&self.store, name, holder);
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.server.db).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        super::count(&self.server.db, sql)
     }
 }

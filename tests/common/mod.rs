@@ -25,8 +25,168 @@ pub struct Server {
     pub rt: tokio::runtime::Runtime,
 }
 
+/// The layers of the fire work (every demo has features in each), in table order.
+pub fn fire_layers() -> impl Iterator<Item = &'static str> {
+    "districts mines waste_dumps gangue_heaps fire_points inspections".split(' ')
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample data folder the demo is built from.
+pub fn samples() -> PathBuf {
+    root().join("samples")
+}
+
+/// A sample layer file (`samples/{layer}.geojson`) as a JSON value.
+pub fn sample_collection(layer: &str) -> Value {
+    let text = std::fs::read_to_string(samples().join(format!("{layer}.geojson"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A demo database built from `samples/` in a fresh temporary folder (kept while the guard
+/// lives).
+pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&db, &samples()).unwrap();
+    (dir, db)
+}
+
+/// The store over the database at `db`, with the built-in layers.
+pub fn open_store(db: &Path) -> qingling::store::Db {
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    qingling::store::Db::open(db, &registry).unwrap()
+}
+
+/// Adds an owner account for `holder` (password `qingling-{name}`, as the demo users').
+pub fn add_owner(store: &qingling::store::Db, name: &str, holder: &str) {
+    use qingling::store::users::{self, NewUser};
+    let password = format!("qingling-{name}");
+    store
+        .write_blocking(|tx| {
+            users::add(
+                tx,
+                &NewUser {
+                    username: name,
+                    password: &password,
+                    role: qingling::domain::role::Role::Owner,
+                    district: None,
+                    holder: Some(holder),
+                },
+                chrono::Utc::now(),
+            )
+            .map_err(|e| qingling::store::StoreError::Corrupt(format!("{e:?}")))
+        })
+        .unwrap();
+}
+
+/// A multi-threaded tokio runtime of `threads` workers, for servers a test runs beside it.
+pub fn runtime(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A listener bound on `rt` (`addr` may name port 0 for an ephemeral one).
+pub fn bind(
+    rt: &tokio::runtime::Runtime,
+    addr: impl tokio::net::ToSocketAddrs,
+) -> tokio::net::TcpListener {
+    rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap()
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The `qingling` binary, speaking English, run from the repository root.
+pub fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_qingling"));
+    c.env("LANG", "en_US.UTF-8").current_dir(root());
+    c
+}
+
+/// Runs the binary: (success, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Starts `qingling serve` with `args` (its log dropped) and waits until every address in
+/// `listening` takes connections.
+pub fn serve(args: &[&str], listening: &[SocketAddr]) -> std::process::Child {
+    let child = bin()
+        .arg("serve")
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the server listens", || {
+        listening.iter().all(|a| TcpStream::connect(a).is_ok())
+    });
+    child
+}
+
+/// The first row a query finds, as a tuple of its columns.
+pub fn row<T>(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> T
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    conn.query_row(sql, params, |r| T::try_from(r)).unwrap()
+}
+
+/// The first column of every row a query finds.
+pub fn column<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> Vec<T> {
+    rows::<(T,)>(conn, sql).into_iter().map(|(v,)| v).collect()
+}
+
+/// Every row a query finds, each as a tuple of its columns.
+pub fn rows<T>(conn: &rusqlite::Connection, sql: &str) -> Vec<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| T::try_from(r))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Kills a process outright (SIGKILL: no shutdown) and reaps it.
+pub fn kill(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// How many rows a counting query finds in the database at `db`.
+pub fn count(db: &Path, sql: &str) -> i64 {
+    query_one(db, sql)
+}
+
+/// The first column of the first row a query finds in the database at `db`.
+pub fn query_one<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+impl Server {
+    /// A client signed in as each demo user of `users` (in that order).
+    pub fn clients<const N: usize>(&self, users: [&str; N]) -> [Client; N] {
+        users.map(|u| Client::login(self, u))
+    }
 }
 
 /// Builds a [`Server`]: `TestServer::demo().web().start()`, `TestServer::on(&db).start()`, …
@@ -91,9 +251,7 @@ impl TestServer {
         let (dir, db) = match self.db {
             Some(db) => (None, db),
             None => {
-                let dir = tempfile::tempdir().unwrap();
-                let db = dir.path().join("demo.gpkg");
-                qingling::cli::build_demo(&db, &root().join("samples")).unwrap();
+                let (dir, db) = demo_db();
                 (Some(dir), db)
             }
         };
@@ -103,14 +261,8 @@ impl TestServer {
         if let Some(p) = self.policy {
             app = app.with_login_policy(p);
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let rt = runtime(2);
+        let listener = bind(&rt, "127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         if let Some(cfg) = self.webhooks {
             let _guard = rt.enter();
@@ -148,6 +300,13 @@ pub fn demo_server() -> Server {
     TestServer::demo().start()
 }
 
+/// A server over a fresh demo database, and a client signed in as each of `users`.
+pub fn demo_with<const N: usize>(users: [&str; N]) -> (Server, [Client; N]) {
+    let s = demo_server();
+    let clients = s.clients(users);
+    (s, clients)
+}
+
 /// A demo server that also serves the web app's folder.
 pub fn demo_server_with_web() -> Server {
     TestServer::demo().web().start()
@@ -167,6 +326,21 @@ pub struct Response {
 impl Response {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The `message` of a JSON error answer.
+    pub fn message(&self) -> String {
+        let v = self.json();
+        v["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message: {v}"))
+            .to_string()
+    }
+
+    /// The Content-Type, which the answer must have.
+    pub fn content_type(&self) -> &str {
+        self.header("content-type")
+            .unwrap_or_else(|| panic!("no Content-Type: {:?}", self.headers))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -243,6 +417,15 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// `POST /api/login` with a username and password (and `extra` header lines), as the sign-in
+/// form sends it; the answer, whatever it is.
+pub fn sign_in(addr: SocketAddr, user: &str, password: &str, extra: &[(&str, &str)]) -> Response {
+    let body = serde_json::json!({"username": user, "password": password}).to_string();
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(extra);
+    request(addr, "POST", "/api/login", &h, Some(body.as_bytes()))
+}
+
 /// A client bound to a server and (optionally) a bearer token.
 pub struct Client {
     pub addr: SocketAddr,
@@ -265,15 +448,7 @@ impl Client {
 
     /// Signs in as a demo user (password `qingling-{user}`) to the server at `addr`.
     pub fn login_at(addr: SocketAddr, user: &str) -> Client {
-        let body = serde_json::json!({"username": user, "password": format!("qingling-{user}")})
-            .to_string();
-        let r = request(
-            addr,
-            "POST",
-            "/api/login",
-            &[("Content-Type", "application/json")],
-            Some(body.as_bytes()),
-        );
+        let r = sign_in(addr, user, &format!("qingling-{user}"), &[]);
         assert_eq!(r.status, 200, "{}", r.body);
         Client {
             addr,
@@ -282,7 +457,16 @@ impl Client {
         }
     }
 
-    fn headers(&self) -> Vec<(&str, String)> {
+    /// The same session, asking for answers in `lang`.
+    pub fn in_lang(&self, lang: &'static str) -> Client {
+        Client {
+            addr: self.addr,
+            token: self.token.clone(),
+            lang,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
         let mut h = vec![("Accept-Language", self.lang.to_string())];
         if let Some(t) = &self.token {
             h.push(("Authorization", format!("Bearer {t}")));
@@ -290,10 +474,53 @@ impl Client {
         h
     }
 
-    pub fn get(&self, path: &str) -> Response {
-        let h = self.headers();
+    /// Any method, with this client's language and session, `extra` header lines and a body of
+    /// the given Content-Type.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Response {
+        let mut h: Vec<(&str, String)> = self.headers();
+        h.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        if let Some((ctype, _)) = body {
+            h.push(("Content-Type", ctype.to_string()));
+        }
         let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        request(self.addr, "GET", path, &h, None)
+        request(self.addr, method, path, &h, body.map(|(_, b)| b))
+    }
+
+    /// Any method with a GeoJSON body, as QGIS sends it (and `extra` header lines).
+    pub fn send_geojson(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Response {
+        let text = body.map(|b| b.to_string());
+        let body = text
+            .as_deref()
+            .map(|t| ("application/geo+json", t.as_bytes()));
+        self.send(method, path, extra, body)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send("GET", path, &[], None)
+    }
+
+    /// A GET that must answer 200; its JSON.
+    pub fn get_ok(&self, path: &str) -> Value {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        r.json()
+    }
+
+    /// The array `key` of a GET that must answer 200.
+    pub fn list(&self, path: &str, key: &str) -> Vec<Value> {
+        self.get_ok(path)[key].as_array().unwrap().clone()
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Response {
@@ -301,18 +528,56 @@ impl Client {
     }
 
     pub fn post_raw(&self, path: &str, body: &[u8]) -> Response {
-        let mut h = self.headers();
-        h.push(("Content-Type", "application/json".into()));
-        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        request(self.addr, "POST", path, &h, Some(body))
+        self.send("POST", path, &[], Some(("application/json", body)))
     }
+
+    pub fn delete(&self, path: &str) -> Response {
+        self.send("DELETE", path, &[], None)
+    }
+
+    /// Uploads `bytes` as the `photo` part of a form, as the web app does.
+    pub fn upload(&self, path: &str, bytes: &[u8]) -> Response {
+        let (ctype, body) = multipart(bytes);
+        self.send("POST", path, &[], Some((&ctype, &body)))
+    }
+}
+
+/// The items of a JSON array.
+pub fn items(v: &Value) -> std::slice::Iter<'_, Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+}
+
+/// The text `field` of each item of a JSON array.
+pub fn strs<'a>(v: &'a Value, field: &str) -> Vec<&'a str> {
+    items(v).map(|x| x[field].as_str().unwrap()).collect()
+}
+
+/// The ids of features, as text (numeric ids as written).
+pub fn id_set(features: &[Value]) -> std::collections::BTreeSet<String> {
+    features
+        .iter()
+        .map(|f| match &f["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The ids of a FeatureCollection's features.
+pub fn feature_ids(fc: &Value) -> std::collections::BTreeSet<String> {
+    id_set(&features(fc))
+}
+
+/// The features of a FeatureCollection.
+pub fn features(fc: &Value) -> Vec<Value> {
+    fc["features"].as_array().unwrap().clone()
 }
 
 /// A point inside the named sample feature (its interior point), as [lon, lat].
 pub fn inside(layer: &str, name: &str) -> [f64; 2] {
-    let text =
-        std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
-    let fc: geojson::FeatureCollection = text.parse().unwrap();
+    let fc: geojson::FeatureCollection = serde_json::from_value(sample_collection(layer)).unwrap();
     let f = fc
         .features
         .iter()
@@ -326,10 +591,7 @@ pub fn inside(layer: &str, name: &str) -> [f64; 2] {
 
 /// The first sample feature of a layer matching a predicate on its properties.
 pub fn sample_name(layer: &str, pred: impl Fn(&serde_json::Map<String, Value>) -> bool) -> String {
-    let text =
-        std::fs::read_to_string(root().join("samples").join(format!("{layer}.geojson"))).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["features"]
+    sample_collection(layer)["features"]
         .as_array()
         .unwrap()
         .iter()
@@ -344,17 +606,21 @@ pub fn fire_feature(at: [f64; 2], props: Value) -> Value {
 }
 
 pub fn count_fires(db: &Path) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT count(*) FROM fire_points", [], |r| r.get(0))
-        .unwrap()
+    count(db, "SELECT count(*) FROM fire_points")
 }
 
 /// A `multipart/form-data` body with one `photo` file part, as the web app sends it:
 /// (Content-Type, body).
 pub fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    multipart_as(bytes, "p.png", "image/png")
+}
+
+/// A `multipart/form-data` body with one `photo` part named `filename`, of type `mime`:
+/// (Content-Type, body).
+pub fn multipart_as(bytes: &[u8], filename: &str, mime: &str) -> (String, Vec<u8>) {
     let boundary = "qinglingtestboundary42";
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{filename}\"\r\nContent-Type: {mime}\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(bytes);
@@ -364,9 +630,16 @@ pub fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
 
 /// A PNG of `w` × `h` pixels of one colour (the store keeps one record per distinct file).
 pub fn png_of(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(w, h, image::Rgb(rgb));
+    encode(
+        &image::RgbImage::from_pixel(w, h, image::Rgb(rgb)),
+        image::ImageFormat::Png,
+    )
+}
+
+/// An image as the bytes of a file in `format`.
+pub fn encode(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
     let mut out = std::io::Cursor::new(vec![]);
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    img.write_to(&mut out, format).unwrap();
     out.into_inner()
 }
 
