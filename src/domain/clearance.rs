@@ -454,10 +454,13 @@ fn counts_after(start: i64, edges: &[Edge]) -> Vec<(DateTime<Utc>, i64)> {
         .collect()
 }
 
-/// Whether the burning count is zero at some moment of a stretch that starts at `start` and
+/// The lowest the burning count is at any moment of a stretch that starts at `start` and
 /// changes by `edges`.
-pub fn touches_zero(start: i64, edges: &[Edge]) -> bool {
-    start == 0 || counts_after(start, edges).iter().any(|(_, n)| *n == 0)
+pub fn lowest(start: i64, edges: &[Edge]) -> i64 {
+    counts_after(start, edges)
+        .iter()
+        .map(|(_, n)| *n)
+        .fold(start, i64::min)
 }
 
 /// The last moment in a stretch (starting at `start`, changing by `edges`) the burning count

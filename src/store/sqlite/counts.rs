@@ -10,8 +10,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, SqliteTx, StoreError};
 use crate::domain::clearance::{
-    Change, Edge, Levels, OpenFire, Place, ScopeKey, Standing, last_rise, level_changes,
-    touches_zero,
+    Change, Edge, Levels, OpenFire, Place, ScopeKey, Standing, last_rise, level_changes, lowest,
 };
 use crate::domain::deadline::{end_of_local_day, local_date};
 use crate::domain::fire::Status;
@@ -52,7 +51,8 @@ fn status(s: &str) -> Result<Status> {
 struct LevelRow {
     day: String,
     levels: Levels,
-    hit_zero: bool,
+    /// The lowest the burning count was at any moment of the day, its start included.
+    min_burning: i64,
     last_at: i64,
 }
 
@@ -69,7 +69,7 @@ fn level_row(r: &Row) -> rusqlite::Result<LevelRow> {
     Ok(LevelRow {
         day: r.get(0)?,
         levels: levels_from(r, 1)?,
-        hit_zero: r.get::<_, i64>(10)? != 0,
+        min_burning: r.get(10)?,
         last_at: r.get(11)?,
     })
 }
@@ -253,7 +253,7 @@ impl SqliteTx<'_> {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT day, {LEVEL_COLUMNS}, hit_zero, last_at FROM fire_levels
+                "SELECT day, {LEVEL_COLUMNS}, min_burning, last_at FROM fire_levels
                  WHERE scope = ?1 AND day {op} ?2 ORDER BY day DESC LIMIT 1"
             ))?
             .query_row(params![key, day], level_row)
@@ -264,11 +264,11 @@ impl SqliteTx<'_> {
         let mut values = vec![Sql::Text(key.into()), Sql::Text(row.day.clone())];
         values.extend(row.levels.by_status.iter().map(|n| Sql::Integer(*n)));
         values.push(Sql::Integer(row.levels.reignitions));
-        values.push(Sql::Integer(i64::from(row.hit_zero)));
+        values.push(Sql::Integer(row.min_burning));
         values.push(Sql::Integer(row.last_at));
         self.conn
             .prepare_cached(&format!(
-                "INSERT OR REPLACE INTO fire_levels(scope, day, {LEVEL_COLUMNS}, hit_zero, last_at)
+                "INSERT OR REPLACE INTO fire_levels(scope, day, {LEVEL_COLUMNS}, min_burning, last_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ))?
             .execute(rusqlite::params_from_iter(values))?;
@@ -276,31 +276,25 @@ impl SqliteTx<'_> {
     }
 
     /// Adds `d` to the scope's levels from `at` (on local `day`) on: that day's row, and every
-    /// later one (an event observed in the past moves the counts of the days since).
+    /// later one (an event observed in the past moves the counts of the days since; those days
+    /// move whole, so their lowest burning count moves by the same).
     fn add_levels(&self, scope: &ScopeKey, day: NaiveDate, at: i64, d: &Levels) -> Result<()> {
         let key = scope.key();
         let ds = day_text(day);
-        let zero_kept = !matches!(scope, ScopeKey::Mine(_));
-        let mut recount = vec![];
+        let mut recount = false;
         match self.level_row(&key, &ds, false)? {
             Some(r) if r.day == ds => {
                 let levels = r.levels.plus(d);
-                // The latest event of the day: the burning count only moves at its end.
+                // After the day's latest event the count only moves at the day's end; before it,
+                // the day's lowest point has to be found again.
                 let in_order = at >= r.last_at;
-                let hit_zero = if in_order {
-                    r.hit_zero || levels.burning() == 0
-                } else {
-                    r.hit_zero
-                };
-                if !in_order && d.burning() != 0 && zero_kept {
-                    recount.push(day);
-                }
+                recount = !in_order && d.burning() != 0;
                 self.write_level_row(
                     &key,
                     &LevelRow {
                         day: ds.clone(),
                         levels,
-                        hit_zero,
+                        min_burning: r.min_burning.min(levels.burning()),
                         last_at: at.max(r.last_at),
                     },
                 )?;
@@ -313,47 +307,35 @@ impl SqliteTx<'_> {
                     &LevelRow {
                         day: ds.clone(),
                         levels,
-                        hit_zero: start.burning() == 0 || levels.burning() == 0,
+                        min_burning: start.burning().min(levels.burning()),
                         last_at: at,
                     },
                 )?;
             }
         }
-        let later: Vec<String> = self
-            .conn
-            .prepare_cached("SELECT day FROM fire_levels WHERE scope = ?1 AND day > ?2")?
-            .query_map(params![key, ds], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if !later.is_empty() {
-            let set: Vec<String> = LEVEL_COLUMNS
-                .split(", ")
-                .enumerate()
-                .map(|(i, c)| format!("{c} = {c} + ?{}", i + 3))
-                .collect();
-            let mut values = vec![Sql::Text(key.clone()), Sql::Text(ds)];
-            values.extend(d.by_status.iter().map(|n| Sql::Integer(*n)));
-            values.push(Sql::Integer(d.reignitions));
-            self.conn
-                .prepare_cached(&format!(
-                    "UPDATE fire_levels SET {} WHERE scope = ?1 AND day > ?2",
-                    set.join(", ")
-                ))?
-                .execute(rusqlite::params_from_iter(values))?;
-            if d.burning() != 0 && zero_kept {
-                for day in &later {
-                    if let Ok(d) = NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-                        recount.push(d);
-                    }
-                }
-            }
-        }
-        for day in recount {
-            let hit = self.day_touches_zero(scope, day)?;
+        let set: Vec<String> = LEVEL_COLUMNS
+            .split(", ")
+            .enumerate()
+            .map(|(i, c)| format!("{c} = {c} + ?{}", i + 3))
+            .chain(std::iter::once("min_burning = min_burning + ?12".to_string()))
+            .collect();
+        let mut values = vec![Sql::Text(key.clone()), Sql::Text(ds.clone())];
+        values.extend(d.by_status.iter().map(|n| Sql::Integer(*n)));
+        values.push(Sql::Integer(d.reignitions));
+        values.push(Sql::Integer(d.burning()));
+        self.conn
+            .prepare_cached(&format!(
+                "UPDATE fire_levels SET {} WHERE scope = ?1 AND day > ?2",
+                set.join(", ")
+            ))?
+            .execute(rusqlite::params_from_iter(values))?;
+        if recount && !matches!(scope, ScopeKey::Mine(_)) {
+            let min = self.day_lowest(scope, day)?;
             self.conn
                 .prepare_cached(
-                    "UPDATE fire_levels SET hit_zero = ?3 WHERE scope = ?1 AND day = ?2",
+                    "UPDATE fire_levels SET min_burning = ?3 WHERE scope = ?1 AND day = ?2",
                 )?
-                .execute(params![key, day_text(day), i64::from(hit)])?;
+                .execute(params![key, ds, min])?;
         }
         Ok(())
     }
@@ -394,16 +376,13 @@ impl SqliteTx<'_> {
         Ok(edges)
     }
 
-    /// Whether the scope's burning count was zero at some moment of local `day`.
-    fn day_touches_zero(&self, scope: &ScopeKey, day: NaiveDate) -> Result<bool> {
+    /// The lowest the scope's burning count was at any moment of local `day`.
+    fn day_lowest(&self, scope: &ScopeKey, day: NaiveDate) -> Result<i64> {
         let start = self
             .level_row(&scope.key(), &day_text(day), true)?
             .map_or(0, |r| r.levels.burning());
         let (from, until) = day_bounds(day);
-        Ok(touches_zero(
-            start,
-            &self.burning_edges(scope, from, until)?,
-        ))
+        Ok(lowest(start, &self.burning_edges(scope, from, until)?))
     }
 }
 
@@ -465,7 +444,7 @@ impl Counts for SqliteTx<'_> {
         let key = scope.key();
         let mut level = self.levels(scope, Some(from))?;
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT day, {LEVEL_COLUMNS}, hit_zero, last_at FROM fire_levels
+            "SELECT day, {LEVEL_COLUMNS}, min_burning, last_at FROM fire_levels
              WHERE scope = ?1 AND day > ?2 AND day <= ?3 ORDER BY day"
         ))?;
         let mut changes: Vec<LevelRow> = stmt
@@ -500,7 +479,7 @@ impl Counts for SqliteTx<'_> {
         let zero_day: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT day FROM fire_levels WHERE scope = ?1 AND hit_zero = 1 AND day <= ?2
+                "SELECT day FROM fire_levels WHERE scope = ?1 AND min_burning = 0 AND day <= ?2
                  ORDER BY day DESC LIMIT 1",
             )?
             .query_row(params![key, day_text(upto)], |r| r.get(0))

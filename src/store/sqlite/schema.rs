@@ -449,8 +449,8 @@ CREATE TRIGGER fire_spans_rtree_delete AFTER DELETE ON fire_spans BEGIN
     DELETE FROM fire_spans_rtree WHERE id = OLD.id;
 END;
 -- A scope's counts (all, d:district, h:holder, m:mine) at the end of each local day on which
--- they changed: fires per status, their re-ignitions, whether the burning count was zero at some
--- moment of that day, and the time of the latest event counted in the row.
+-- they changed: fires per status, their re-ignitions, the lowest the burning count was at any
+-- moment of that day (its start included), and the time of the latest event counted in the row.
 CREATE TABLE fire_levels (
     scope TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -463,11 +463,11 @@ CREATE TABLE fire_levels (
     reignited INTEGER NOT NULL,
     dismissed INTEGER NOT NULL,
     reignitions INTEGER NOT NULL,
-    hit_zero INTEGER NOT NULL,
+    min_burning INTEGER NOT NULL,
     last_at INTEGER NOT NULL,
     PRIMARY KEY (scope, day)
 ) WITHOUT ROWID;
-CREATE INDEX fire_levels_zero ON fire_levels(scope, day) WHERE hit_zero = 1;
+CREATE INDEX fire_levels_zero ON fire_levels(scope, day) WHERE min_burning = 0;
 -- The log in time order, for rebuilding the counts a chunk at a time.
 CREATE INDEX IF NOT EXISTS events_at ON events(at, id);
 "#,
