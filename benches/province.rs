@@ -45,7 +45,8 @@ use qingling::service::case::content_hash;
 use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery, Visible};
-use qingling::store::fires::{EventRecord, NewFire, ts};
+use qingling::domain::clearance::ScopeKey;
+use qingling::store::fires::{EventRecord, NewFire, StateChange, ts};
 use qingling::store::users::{self, NewUser, UserError};
 use qingling::store::{Db, StoreError};
 
@@ -71,6 +72,9 @@ pub struct Args {
     /// Fire points, clustered in mining areas.
     #[arg(long, default_value_t = 1_000_000)]
     fires: usize,
+    /// The years of history the fires are reported over, each with its life.
+    #[arg(long, default_value_t = 10.0)]
+    years: f64,
     /// Timed bbox queries (after 10 untimed warm-up ones), each direct and over HTTP.
     #[arg(long, default_value_t = 200)]
     queries: usize,
@@ -110,6 +114,8 @@ const BENCH_USER: &str = "bench-manager";
 const BENCH_PASSWORD: &str = "bench-manager-password";
 /// The setting that records how the bench database was generated.
 const SETTING: &str = "bench";
+/// The generator's version: a database from an older one is refused (delete it to regenerate).
+const GENERATOR: u64 = 2;
 
 // Independent random streams derived from the seed.
 const ASSIGN_STREAM: u64 = 0xA551_6E00;
@@ -735,6 +741,12 @@ fn generate(path: &Path, args: &Args, registry: &Registry) -> anyhow::Result<()>
         "shapes_s": round(shapes_s, 2),
         "import_s": import_s,
         "fires_s": round(fires.secs, 1),
+        "reports_s": round(fires.report_secs, 1),
+        "events": fires.events,
+        "years": args.years,
+        "open_at_end": fires.open,
+        "burning_at_end": fires.burning,
+        "generator": GENERATOR,
     });
     db.write_blocking(|tx| tx.settings().set(SETTING, &setting))?;
     // Closing the last connection checkpoints the WAL into the file.
@@ -754,101 +766,256 @@ fn round(x: f64, digits: i32) -> f64 {
 
 struct FireGen {
     secs: f64,
+    /// Seconds spent in the reports alone (assign, next code, insert, report event, counts).
+    report_secs: f64,
+    events: usize,
     targets: Value,
     outside: usize,
+    /// Fires not yet cleared, and burning, at the end.
+    open: usize,
+    burning: usize,
 }
 
-/// Reports `args.fires` fires the way a report does (assign, next code, insert, report event),
-/// in one transaction on the writer connection.
+/// A step of a generated fire's life, due at `at` (Unix seconds).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: i64,
+    seq: u64,
+    fire: usize,
+    step: Step,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy, Debug)]
+enum Step {
+    Dismiss,
+    Confirm,
+    Treat,
+    Control,
+    Extinguish,
+    Clear,
+    Reignite,
+}
+
+/// What follows `step` in a generated life, and after how many seconds (none: the life ends).
+fn next_step(rng: &mut StdRng, step: Step) -> Option<(Step, i64)> {
+    let days = |rng: &mut StdRng, a: f64, b: f64| (rng.random_range(a..b) * 86_400.0) as i64;
+    match step {
+        Step::Confirm => Some((Step::Treat, days(rng, 0.2, 3.0))),
+        Step::Treat => Some((Step::Control, days(rng, 2.0, 10.0))),
+        // The observation period: readings below the threshold for 30 days.
+        Step::Control => Some((Step::Extinguish, 30 * 86_400 + days(rng, 0.0, 2.0))),
+        Step::Extinguish => Some((Step::Clear, days(rng, 1.0, 15.0))),
+        // 3 % of cleared fires re-ignite within the year's watch (Kuenzer et al.: few stay out).
+        Step::Clear if rng.random_bool(0.03) => Some((Step::Reignite, days(rng, 5.0, 300.0))),
+        Step::Reignite => Some((Step::Treat, days(rng, 0.2, 2.0))),
+        Step::Clear | Step::Dismiss => None,
+    }
+}
+
+/// Reports `args.fires` fires the way a report does (assign, next code, insert, report event)
+/// over `args.years` years up to BASE_TIME, in time order, each with a life (confirmed,
+/// treated, controlled, extinguished after its 30 days, cleared; a few dismissed, a few
+/// re-igniting) recorded as events through the store, so the province holds the history and
+/// the few thousand open fires a real one would. A transaction per 20,000 events.
 fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
     let rules = app::load_rules(db)?;
     let index = db.read_blocking(|c| c.areas().load().map(ResponsibilityIndex::new))?;
     let mut rng = StdRng::seed_from_u64(args.seed ^ FIRE_STREAM);
     let sampler = Sampler::new(index.areas(), &mut rng, true, FIRE_MIX)?;
     let base: DateTime<Utc> = BASE_TIME.parse()?;
+    let span = (args.years * 365.0 * 86_400.0) as i64;
+    let mut times: Vec<i64> = (0..args.fires)
+        .map(|_| base.timestamp() - rng.random_range(0..span.max(1)))
+        .collect();
+    times.sort_unstable();
     let mut counts = [0usize; 5];
-    let mut outside = 0;
+    let (mut outside, mut events, mut seq) = (0, 0usize, 0u64);
+    let mut ids: Vec<String> = Vec::with_capacity(args.fires);
+    let mut due: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
+    let mut next_report = 0usize;
     let t = Instant::now();
-    db.write_blocking(|tx| -> anyhow::Result<()> {
-        let mut done = 0;
-        while done < args.fires {
-            let (point, target) = sampler.point(&mut rng);
-            let Ok(responsible) = index.assign(point) else {
-                outside += 1;
-                continue;
-            };
-            let kind = match target {
-                Target::Dump => FireKind::WasteDump,
-                Target::Heap => FireKind::GangueHeap,
-                _ => FireKind::CoalSeam,
-            };
-            let reported_at = base - chrono::Duration::seconds(rng.random_range(0..365 * 86_400));
-            let id = uuid::Builder::from_random_bytes(rng.random())
-                .into_uuid()
-                .to_string();
-            let year = deadline::local_date(reported_at).year();
-            let code = tx.fires().next_code(&rules.code_prefix, year)?;
-            let due = deadline::initial(kind, reported_at, &rules.deadlines);
-            let temp_c = round(rng.random_range(55.0..650.0), 1);
-            let area_m2 = round(10.0 * lognormal(&mut rng, 1.0) * 20.0, 0);
-            let signs: Vec<&str> = ["smoke", "flame", "sulphur", "cracks"]
-                .into_iter()
-                .filter(|_| rng.random_bool(0.4))
-                .collect();
-            let signs = json!(signs);
-            let accuracy_m = round(rng.random_range(3.0..30.0), 1);
-            let reported_by = format!("patrol{:02}", rng.random_range(1..=50));
-            let properties = json!({
-                "kind": kind.as_str(), "temp_c": temp_c, "area_m2": area_m2, "signs": signs,
-                "accuracy_m": accuracy_m, "position_source": "gps",
-            });
-            let hash =
-                content_hash(&json!({"point": [point.x(), point.y()], "properties": properties}));
-            tx.fires().insert(&NewFire {
-                id: &id,
-                code: &code,
-                kind,
-                point,
-                reported_at,
-                received_at: reported_at,
-                reported_by: &reported_by,
-                deadline: due,
-                temp_c: Some(temp_c),
-                area_m2: Some(area_m2),
-                signs: &signs,
-                note: None,
-                accuracy_m: Some(accuracy_m),
-                position_source: Some("gps"),
-                responsible: &responsible,
-                request_hash: &hash,
-            })?;
-            tx.fires().append_event(&EventRecord {
-                fire: id,
-                at: ts(reported_at),
-                actor: reported_by,
-                role: Role::Patrol.as_str().into(),
-                action: "report".into(),
-                from: None,
-                to: Status::Reported.as_str().into(),
-                temp_c: Some(temp_c),
-                responsible: serde_json::to_value(&responsible).ok(),
-                deadline: Some(ts(due)),
-                ..Default::default()
-            })?;
-            counts[TARGETS.iter().position(|x| *x == target).unwrap_or(0)] += 1;
-            done += 1;
-            if done % 100_000 == 0 {
-                let s = t.elapsed().as_secs_f64();
-                eprintln!(
-                    "  {done} fires in {s:.0} s ({:.0}/s)",
-                    done as f64 / s.max(1e-9)
-                );
+    let mut report_secs = 0.0;
+    let actor = |step: Step| match step {
+        Step::Treat | Step::Control => ("owner", Role::Owner),
+        Step::Extinguish => ("system", Role::Manager),
+        _ => ("manager", Role::Manager),
+    };
+    while next_report < times.len() || !due.is_empty() {
+        db.write_blocking(|tx| -> anyhow::Result<()> {
+            for _ in 0..20_000 {
+                let report_first = match (times.get(next_report), due.peek()) {
+                    (Some(r), Some(Reverse(d))) => *r <= d.at,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                if report_first {
+                    let at = times[next_report];
+                    next_report += 1;
+                    let r0 = Instant::now();
+                    let (point, target) = sampler.point(&mut rng);
+                    let Ok(responsible) = index.assign(point) else {
+                        outside += 1;
+                        next_report -= 1;
+                        continue;
+                    };
+                    let kind = match target {
+                        Target::Dump => FireKind::WasteDump,
+                        Target::Heap => FireKind::GangueHeap,
+                        _ => FireKind::CoalSeam,
+                    };
+                    let reported_at = DateTime::from_timestamp(at, 0).unwrap_or(base);
+                    let id = uuid::Builder::from_random_bytes(rng.random())
+                        .into_uuid()
+                        .to_string();
+                    let year = deadline::local_date(reported_at).year();
+                    let code = tx.fires().next_code(&rules.code_prefix, year)?;
+                    let deadline_at = deadline::initial(kind, reported_at, &rules.deadlines);
+                    let temp_c = round(rng.random_range(55.0..650.0), 1);
+                    let area_m2 = round(10.0 * lognormal(&mut rng, 1.0) * 20.0, 0);
+                    let signs: Vec<&str> = ["smoke", "flame", "sulphur", "cracks"]
+                        .into_iter()
+                        .filter(|_| rng.random_bool(0.4))
+                        .collect();
+                    let signs = json!(signs);
+                    let accuracy_m = round(rng.random_range(3.0..30.0), 1);
+                    let reported_by = format!("patrol{:02}", rng.random_range(1..=50));
+                    let properties = json!({
+                        "kind": kind.as_str(), "temp_c": temp_c, "area_m2": area_m2, "signs": signs,
+                        "accuracy_m": accuracy_m, "position_source": "gps",
+                    });
+                    let hash = content_hash(
+                        &json!({"point": [point.x(), point.y()], "properties": properties}),
+                    );
+                    tx.fires().insert(&NewFire {
+                        id: &id,
+                        code: &code,
+                        kind,
+                        point,
+                        reported_at,
+                        received_at: reported_at,
+                        reported_by: &reported_by,
+                        deadline: deadline_at,
+                        temp_c: Some(temp_c),
+                        area_m2: Some(area_m2),
+                        signs: &signs,
+                        note: None,
+                        accuracy_m: Some(accuracy_m),
+                        position_source: Some("gps"),
+                        responsible: &responsible,
+                        request_hash: &hash,
+                    })?;
+                    tx.fires().append_event(&EventRecord {
+                        fire: id.clone(),
+                        at: ts(reported_at),
+                        actor: reported_by,
+                        role: Role::Patrol.as_str().into(),
+                        action: "report".into(),
+                        from: None,
+                        to: Status::Reported.as_str().into(),
+                        temp_c: Some(temp_c),
+                        responsible: serde_json::to_value(&responsible).ok(),
+                        deadline: Some(ts(deadline_at)),
+                        ..Default::default()
+                    })?;
+                    report_secs += r0.elapsed().as_secs_f64();
+                    counts[TARGETS.iter().position(|x| *x == target).unwrap_or(0)] += 1;
+                    ids.push(id);
+                    events += 1;
+                    let (first, after) = if rng.random_bool(0.05) {
+                        (Step::Dismiss, rng.random_range(43_200..259_200))
+                    } else {
+                        (Step::Confirm, rng.random_range(7_200..172_800))
+                    };
+                    seq += 1;
+                    due.push(Reverse(Due {
+                        at: at + after,
+                        seq,
+                        fire: ids.len() - 1,
+                        step: first,
+                    }));
+                    if ids.len() % 100_000 == 0 {
+                        eprintln!(
+                            "  {} fires in {:.0} s ({:.0} reports/s)",
+                            ids.len(),
+                            t.elapsed().as_secs_f64(),
+                            ids.len() as f64 / report_secs.max(1e-9)
+                        );
+                    }
+                    continue;
+                }
+                let Some(Reverse(d)) = due.pop() else { break };
+                // The history stops at BASE_TIME: what is due later has not happened yet.
+                if d.at > base.timestamp() {
+                    continue;
+                }
+                let id = &ids[d.fire];
+                let Some(fire) = tx.fires().get(id)? else {
+                    continue;
+                };
+                let at = DateTime::from_timestamp(d.at, 0).unwrap_or(base);
+                let (to, action, temp_c) = match d.step {
+                    Step::Dismiss => (Status::Dismissed, "dismiss", None),
+                    Step::Confirm => (Status::Confirmed, "confirm", None),
+                    Step::Treat => (Status::Treating, "start_treatment", None),
+                    Step::Control => (Status::Controlled, "control", Some(35.0)),
+                    Step::Extinguish => (Status::Extinguished, "extinguish", None),
+                    Step::Clear => (Status::Cleared, "clear", None),
+                    Step::Reignite => (Status::Reignited, "inspect", Some(260.0)),
+                };
+                let reignited = d.step == Step::Reignite;
+                let new_deadline = reignited.then(|| deadline::initial(fire.kind, at, &rules.deadlines));
+                let (who, role) = actor(d.step);
+                tx.fires().append_event(&EventRecord {
+                    fire: id.clone(),
+                    at: ts(at),
+                    actor: who.into(),
+                    role: role.as_str().into(),
+                    action: action.into(),
+                    from: Some(fire.status.as_str().into()),
+                    to: to.as_str().into(),
+                    temp_c,
+                    reason: (d.step == Step::Dismiss).then(|| "重复上报".to_string()),
+                    method: (d.step == Step::Treat).then(|| "loess_cover".to_string()),
+                    deadline: new_deadline.map(ts),
+                    reignited,
+                    ..Default::default()
+                })?;
+                tx.fires().update_state(
+                    &fire,
+                    &StateChange {
+                        to,
+                        at,
+                        deadline: new_deadline,
+                        temp_c,
+                        reignited,
+                    },
+                )?;
+                events += 1;
+                if let Some((step, after)) = next_step(&mut rng, d.step) {
+                    seq += 1;
+                    due.push(Reverse(Due {
+                        at: d.at + after,
+                        seq,
+                        fire: d.fire,
+                        step,
+                    }));
+                }
             }
-        }
-        tx.features().update_extent("fire_points")?;
-        Ok(())
-    })?;
+            Ok(())
+        })?;
+    }
+    db.write_blocking(|tx| tx.features().update_extent("fire_points"))?;
     let secs = t.elapsed().as_secs_f64();
+    let (open, burning) = db.read_blocking(|tx| -> anyhow::Result<(usize, usize)> {
+        let l = tx.counts().levels(&ScopeKey::All, None)?;
+        Ok((
+            usize::try_from(l.not_cleared()).unwrap_or(0),
+            usize::try_from(l.burning()).unwrap_or(0),
+        ))
+    })?;
     let targets: serde_json::Map<String, Value> = TARGET_NAMES
         .iter()
         .zip(counts)
@@ -856,8 +1023,12 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
         .collect();
     Ok(FireGen {
         secs,
+        report_secs,
+        events,
         targets: Value::Object(targets),
         outside,
+        open,
+        burning,
     })
 }
 
@@ -877,6 +1048,7 @@ fn open_db(args: &Args, registry: &Registry) -> anyhow::Result<(Db, Value, bool)
             )
         })?;
     let want = [
+        ("generator", GENERATOR as usize),
         ("seed", args.seed as usize),
         ("mines", args.mines),
         ("dumps", args.dumps),
@@ -1791,9 +1963,11 @@ fn print_report(args: &Args, r: &Report) {
     );
     let imp = g("import_s");
     let fires_s = num(&g("fires_s"));
+    let reports_s = num(&g("reports_s"));
     println!(
         "Generation{}: shapes {:.1} s; import_geojson districts {:.1} s, mines {:.1} s, dumps {:.1} s, heaps {:.1} s; \
-         fires {:.0} s ({} fires/s: assign + next_code + fires::insert + report event, one transaction)",
+         fires with their lives {:.0} s ({} events); reports {} /s (assign + next_code + fires::insert + report event \
+         with its counts, 20,000 events a transaction); at the end {} not cleared, {} burning",
         if r.generated {
             " (this run)"
         } else {
@@ -1805,7 +1979,10 @@ fn print_report(args: &Args, r: &Report) {
         num(&imp["waste_dumps"]),
         num(&imp["gangue_heaps"]),
         fires_s,
-        thousands(args.fires as f64 / fires_s),
+        thousands(num(&g("events"))),
+        thousands(args.fires as f64 / reports_s.max(1e-9)),
+        thousands(num(&g("open_at_end"))),
+        thousands(num(&g("burning_at_end"))),
     );
     println!(
         "Index: areas::load {:.2} s, ResponsibilityIndex::new {:.3} s",
