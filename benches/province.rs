@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 
 use qingling::app::{self, App};
 use qingling::domain::access::Scope;
+use qingling::domain::clearance::ScopeKey;
 use qingling::domain::deadline;
 use qingling::domain::fire::Rules;
 use qingling::domain::fire::{FireKind, Status};
@@ -45,7 +46,6 @@ use qingling::service::case::content_hash;
 use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery, Visible};
-use qingling::domain::clearance::ScopeKey;
 use qingling::store::fires::{EventRecord, NewFire, StateChange, ts};
 use qingling::store::users::{self, NewUser, UserError};
 use qingling::store::{Db, StoreError};
@@ -936,7 +936,7 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                         fire: ids.len() - 1,
                         step: first,
                     }));
-                    if ids.len() % 100_000 == 0 {
+                    if ids.len().is_multiple_of(100_000) {
                         eprintln!(
                             "  {} fires in {:.0} s ({:.0} reports/s)",
                             ids.len(),
@@ -966,7 +966,8 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                     Step::Reignite => (Status::Reignited, "inspect", Some(260.0)),
                 };
                 let reignited = d.step == Step::Reignite;
-                let new_deadline = reignited.then(|| deadline::initial(fire.kind, at, &rules.deadlines));
+                let new_deadline =
+                    reignited.then(|| deadline::initial(fire.kind, at, &rules.deadlines));
                 let (who, role) = actor(d.step);
                 tx.fires().append_event(&EventRecord {
                     fire: id.clone(),

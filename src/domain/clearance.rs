@@ -130,6 +130,13 @@ pub struct Clearance {
 }
 
 impl Clearance {
+    /// The fires the lists name.
+    pub fn listed_fires(&self) -> Vec<String> {
+        let overdue = self.overdue.iter().map(|o| o.id.clone());
+        let suspended = self.suspended_mines.iter().flat_map(|m| m.fires.iter());
+        overdue.chain(suspended.map(|f| f.id.clone())).collect()
+    }
+
     /// Keeps in the lists only the fires in `seen` (counts stay): a patrol counts every fire,
     /// but is not told the codes of those it may no longer see (dismissed, or cleared and off
     /// the watch) when it asks about a past day.
@@ -519,6 +526,15 @@ impl Timeline {
     /// The pictures of several scopes at several moments (in time order), in one pass over the
     /// log: `[moment][scope]`.
     pub fn pictures(&self, moments: &[DateTime<Utc>], scopes: &[ScopeKey]) -> Vec<Vec<Picture>> {
+        // Each fire touches only the scopes of its place: found by key, not by trying them all.
+        let wanted: HashMap<&ScopeKey, usize> =
+            scopes.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let indices = |place: &Place| -> Vec<usize> {
+            ScopeKey::of(place)
+                .iter()
+                .filter_map(|k| wanted.get(k).copied())
+                .collect()
+        };
         let mut fires: HashMap<&str, Standing> = HashMap::new();
         let mut burning = vec![0i64; scopes.len()];
         let mut left_zero: Vec<Option<DateTime<Utc>>> = vec![None; scopes.len()];
@@ -529,20 +545,28 @@ impl Timeline {
                 let s = fires.entry(c.fire.as_str()).or_default();
                 let was = s.clone();
                 *s = s.then(c);
-                for (i, scope) in scopes.iter().enumerate() {
+                let mut delta: BTreeMap<usize, i64> = BTreeMap::new();
+                if was.burning() {
+                    for i in indices(&was.place) {
+                        *delta.entry(i).or_default() -= 1;
+                    }
+                }
+                if s.burning() {
+                    for i in indices(&s.place) {
+                        *delta.entry(i).or_default() += 1;
+                    }
+                }
+                for (i, d) in delta {
                     let before = burning[i];
-                    burning[i] += i64::from(s.burning() && scope.holds(&s.place))
-                        - i64::from(was.burning() && scope.holds(&was.place));
+                    burning[i] += d;
                     if before == 0 && burning[i] > 0 {
                         left_zero[i] = Some(c.at);
                     }
                 }
             }
             let mut mine_reignitions: HashMap<&str, i64> = HashMap::new();
-            let mut pictures: Vec<Picture> = scopes
-                .iter()
-                .enumerate()
-                .map(|(i, _)| Picture {
+            let mut pictures: Vec<Picture> = (0..scopes.len())
+                .map(|i| Picture {
                     at: t,
                     open: vec![],
                     levels: Levels::default(),
@@ -554,10 +578,8 @@ impl Timeline {
                 if let Some(m) = s.place.mine.as_deref() {
                     *mine_reignitions.entry(m).or_default() += i64::from(s.reignitions);
                 }
-                for (scope, p) in scopes.iter().zip(pictures.iter_mut()) {
-                    if !scope.holds(&s.place) {
-                        continue;
-                    }
+                for i in indices(&s.place) {
+                    let p = &mut pictures[i];
                     p.levels.count(s, 1);
                     if let (Some(status), true) = (s.status, s.open()) {
                         p.open.push(OpenFire {

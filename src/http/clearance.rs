@@ -111,7 +111,7 @@ async fn clearance(
     let c = app
         .db
         .read(move |tx| {
-            service::for_reader(tx, &actor, &names, day, now, |tx| {
+            service::for_reader(tx, &actor, &names, day, now, |tx, listed| {
                 // A patrol's lists keep the fires it may see now.
                 let Some(layer) = &layer else {
                     return Ok(HashSet::new());
@@ -119,6 +119,7 @@ async fn clearance(
                 let (scope, since) = (fire_scope(&actor), watch_since(now, &rules));
                 let seen = tx.fires().list(&FireFilter {
                     visible: Some(Visible::new(layer, &scope, &since)),
+                    ids: Some(listed),
                     ..FireFilter::default()
                 })?;
                 Ok(seen.into_iter().map(|f| f.id).collect())

@@ -103,7 +103,7 @@ pub fn for_reader(
     names: &Names,
     day: Option<NaiveDate>,
     now: DateTime<Utc>,
-    visible_now: impl FnOnce(&dyn Tx) -> Result<HashSet<String>>,
+    visible_now: impl FnOnce(&dyn Tx, Vec<String>) -> Result<HashSet<String>>,
 ) -> Result<Clearance> {
     let Some(scope) = count_scope(actor) else {
         return Ok(assemble(
@@ -123,8 +123,13 @@ pub fn for_reader(
         &names.districts,
         &names.mines,
     );
-    if fire_scope(actor) == Scope::Open {
-        c.only_fires(&visible_now(tx)?);
+    // Every fire open now is visible to a patrol; only a past day can list ones it may no
+    // longer see.
+    if fire_scope(actor) == Scope::Open && c.at < now {
+        let listed = c.listed_fires();
+        if !listed.is_empty() {
+            c.only_fires(&visible_now(tx, listed)?);
+        }
     }
     Ok(c)
 }

@@ -146,6 +146,8 @@ pub struct FireFilter<'a> {
     pub visible: Option<features::Visible<'a>>,
     /// Any of these statuses.
     pub statuses: Option<Vec<Status>>,
+    /// Any of these fires (by id).
+    pub ids: Option<Vec<String>>,
     /// The kind, as sent (an unknown one matches nothing).
     pub kind: Option<String>,
     /// The district code.

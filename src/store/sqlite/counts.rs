@@ -317,7 +317,9 @@ impl SqliteTx<'_> {
             .split(", ")
             .enumerate()
             .map(|(i, c)| format!("{c} = {c} + ?{}", i + 3))
-            .chain(std::iter::once("min_burning = min_burning + ?12".to_string()))
+            .chain(std::iter::once(
+                "min_burning = min_burning + ?12".to_string(),
+            ))
             .collect();
         let mut values = vec![Sql::Text(key.clone()), Sql::Text(ds.clone())];
         values.extend(d.by_status.iter().map(|n| Sql::Integer(*n)));
@@ -427,10 +429,33 @@ impl Counts for SqliteTx<'_> {
         mines: &[String],
         day: Option<NaiveDate>,
     ) -> Result<HashMap<String, i64>> {
+        let day = day.map_or_else(|| "9999-12-31".to_string(), day_text);
         let mut out = HashMap::new();
+        // Each mine's latest row on or before the day, a few hundred mines a statement.
+        for chunk in mines.chunks(500) {
+            let sql = format!(
+                "SELECT f.scope, f.reignitions FROM fire_levels f
+                 WHERE f.scope IN ({}) AND f.day = (SELECT max(g.day) FROM fire_levels g WHERE g.scope = f.scope AND g.day <= ?)",
+                vec!["?"; chunk.len()].join(",")
+            );
+            let mut params: Vec<Sql> = chunk
+                .iter()
+                .map(|m| Sql::Text(ScopeKey::Mine(m.clone()).key()))
+                .collect();
+            params.push(Sql::Text(day.clone()));
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (scope, n) = row?;
+                if let Some(m) = scope.strip_prefix("m:") {
+                    out.insert(m.to_string(), n);
+                }
+            }
+        }
         for m in mines {
-            let l = self.levels(&ScopeKey::Mine(m.clone()), day)?;
-            out.insert(m.clone(), l.reignitions);
+            out.entry(m.clone()).or_insert(0);
         }
         Ok(out)
     }

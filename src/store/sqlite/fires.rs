@@ -103,6 +103,11 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
             sql += " AND 0";
         }
     }
+    if let Some(ids) = &f.ids {
+        // One JSON parameter, so a long list cannot pass SQLite's limit on parameters.
+        sql += " AND t.uuid IN (SELECT value FROM json_each(?))";
+        params.push(Sql::Text(serde_json::to_string(ids).unwrap_or_default()));
+    }
     for (col, v) in [("kind", &f.kind), ("district_code", &f.district)] {
         if let Some(v) = v {
             sql += &format!(" AND t.{col} = ?");

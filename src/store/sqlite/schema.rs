@@ -468,8 +468,6 @@ CREATE TABLE fire_levels (
     PRIMARY KEY (scope, day)
 ) WITHOUT ROWID;
 CREATE INDEX fire_levels_zero ON fire_levels(scope, day) WHERE min_burning = 0;
--- The log in time order, for rebuilding the counts a chunk at a time.
-CREATE INDEX IF NOT EXISTS events_at ON events(at, id);
 "#,
     ),
 ];
@@ -528,6 +526,11 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
     )?;
     if registry.get("fire_points").is_some() {
         tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_status ON fire_points(status)")?;
+        // A fire or violation is asked for by its id or its code: both found through an index.
+        tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_code ON fire_points(code)")?;
+    }
+    if registry.get("dust_issues").is_some() {
+        tx.execute_batch("CREATE INDEX IF NOT EXISTS dust_issues_code ON dust_issues(code)")?;
     }
     // QGIS opens every layer in the web map's colours (styles follow the layer files).
     super::styles::write(&tx, registry)?;
