@@ -6,7 +6,7 @@ use geo::Point;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Result, features};
+use super::{Result, Slice, features};
 use crate::domain::clearance::{Change, FireRef};
 use crate::domain::fire::{FireKind, FireState, Status};
 use crate::domain::responsibility::Responsible;
@@ -169,6 +169,17 @@ impl FireFilter<'_> {
     }
 }
 
+/// The order of a page of fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireOrder {
+    /// Soonest deadline first, then by code: the lists.
+    Deadline,
+    /// Latest deadline first, then by code: deadline notices, newest first.
+    LatestDeadline,
+    /// By code: the ledger.
+    Code,
+}
+
 /// The fire points, their events and inspections.
 pub trait Fires {
     /// A fire by its id (UUID) or its code.
@@ -176,6 +187,26 @@ pub trait Fires {
 
     /// The fires the filter selects, soonest deadline first (then by code).
     fn list(&self, filter: &FireFilter) -> Result<Vec<FireRecord>>;
+
+    /// One page of the fires the filter selects, in `order`, and whether more follow.
+    fn page(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        slice: Slice,
+    ) -> Result<(Vec<FireRecord>, bool)>;
+
+    /// How many fires the filter selects, if no more than `cap`.
+    fn count(&self, filter: &FireFilter, cap: usize) -> Result<Option<usize>>;
+
+    /// Calls `f` with each fire the filter selects, in `order`, one at a time (an export of a
+    /// province's million fires never holds them all), until `f` answers false.
+    fn each(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        f: &mut dyn FnMut(FireRecord) -> bool,
+    ) -> Result<()>;
 
     /// The next code in a year's sequence: `WH-2026-0001`. Called inside the write transaction,
     /// so two reports never get the same number.

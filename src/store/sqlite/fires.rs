@@ -12,8 +12,10 @@ use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
 use crate::domain::fire::{FireKind, Status};
 use crate::domain::responsibility::Responsible;
+use crate::store::Slice;
 use crate::store::fires::{
-    EventRecord, FireFilter, FireRecord, Fires, NewFire, NewInspection, StateChange, parse_ts, ts,
+    EventRecord, FireFilter, FireOrder, FireRecord, Fires, NewFire, NewInspection, StateChange,
+    parse_ts, ts,
 };
 
 const FIRE_COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.reported_at, t.received_at, t.reported_by, \
@@ -128,6 +130,15 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
     (sql, params)
 }
 
+/// `ORDER BY` for an order of fires.
+fn order_by(order: FireOrder) -> &'static str {
+    match order {
+        FireOrder::Deadline => "t.deadline, t.code",
+        FireOrder::LatestDeadline => "t.deadline DESC, t.code",
+        FireOrder::Code => "t.code",
+    }
+}
+
 impl SqliteTx<'_> {
     fn fires_where(&self, cond: &str, params: Vec<Sql>) -> Result<Vec<FireRecord>> {
         let sql = format!(
@@ -153,6 +164,55 @@ impl Fires for SqliteTx<'_> {
     fn list(&self, filter: &FireFilter) -> Result<Vec<FireRecord>> {
         let (cond, params) = condition(filter);
         self.fires_where(&cond, params)
+    }
+
+    fn page(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        slice: Slice,
+    ) -> Result<(Vec<FireRecord>, bool)> {
+        let (cond, mut params) = condition(filter);
+        let sql = format!(
+            "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?",
+            order_by(order)
+        );
+        params.extend(super::limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = tracked::collect(
+            stmt.query(rusqlite::params_from_iter(params))?,
+            fire_from_row,
+        )?;
+        Ok(slice.cut(rows))
+    }
+
+    fn count(&self, filter: &FireFilter, cap: usize) -> Result<Option<usize>> {
+        let (cond, params) = condition(filter);
+        let select = format!("SELECT 1 FROM fire_points t WHERE {cond}");
+        super::count_capped(self.conn, &select, params, cap)
+    }
+
+    fn each(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        f: &mut dyn FnMut(FireRecord) -> bool,
+    ) -> Result<()> {
+        let (cond, params) = condition(filter);
+        let sql = format!(
+            "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {cond} ORDER BY {}",
+            order_by(order)
+        );
+        // Not from the statement cache: the caller may run other queries (a fire's events) on
+        // this connection while the rows are read.
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            if !f(fire_from_row(r)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn next_code(&self, prefix: &str, year: i32) -> Result<String> {
