@@ -457,6 +457,11 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
     )?;
     if registry.get("fire_points").is_some() {
         tx.execute_batch("CREATE INDEX IF NOT EXISTS fire_points_status ON fire_points(status)")?;
+        // A page of a fire list (soonest deadline first) reads the index in order and stops at
+        // the page's end instead of sorting every fire the filter selects.
+        tx.execute_batch(
+            "CREATE INDEX IF NOT EXISTS fire_points_deadline ON fire_points(deadline, code)",
+        )?;
     }
     // QGIS opens every layer in the web map's colours (styles follow the layer files).
     super::styles::write(&tx, registry)?;
