@@ -18,7 +18,7 @@ use crate::domain::responsibility::Party;
 use crate::error::{Error, Result};
 use crate::layers::Layer;
 use crate::store::Tx;
-use crate::store::fires::{self, EventRecord, FireFilter, FireRecord};
+use crate::store::fires::{self, EventRecord, FireFilter, FireOrder, FireRecord};
 
 /// Treatment methods as the bureau writes them (the web app's labels).
 const METHODS: &[(&str, &str)] = &[
@@ -296,7 +296,10 @@ fn write_cell(
     }
 }
 
-/// Writes the ledger of the fires the request selects to `out`.
+/// Writes the ledger of the fires the request selects to `out`, by code, one row at a time: the
+/// fires are read from the store as they are written, and the workbook keeps one row in memory
+/// (its constant-memory mode spills the sheet to a temporary file), so a province's million
+/// fires never sit in memory at once.
 pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     let layer = req.layer;
     if layer.name != "fire_points" {
@@ -307,12 +310,6 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
         .map(|e| Transform::new(4326, e))
         .transpose()
         .map_err(|e| Error::invalid("bad_crs").arg("crs", e.to_string()))?;
-    let mut fires_list = tx.fires().list(&FireFilter {
-        visible: Some(req.visible()),
-        filters: req.store_filters(),
-        ..FireFilter::default()
-    })?;
-    fires_list.sort_by(|a, b| a.code.cmp(&b.code));
     // Names for the codes.
     let areas = tx.areas().load()?;
     let lookups = Lookups {
@@ -327,9 +324,12 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
             .map(|m| (m.licence_no.clone(), m.name.clone()))
             .collect(),
     };
+    drop(areas);
     let cols = columns(xy_epsg);
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .map_err(|e| xlsx_error(out, e))?;
     ws.set_name("火点台账").map_err(|e| xlsx_error(out, e))?;
     let header = Cell::new()
         .set_bold()
@@ -349,43 +349,58 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
             .set_border(FormatBorder::Thin)
             .set_num_format("yyyy-mm-dd hh:mm"),
     );
-    let mut rows = Vec::with_capacity(fires_list.len());
-    for f in &fires_list {
-        let events = tx.fires().events(&f.id)?;
-        let xy = t.as_ref().and_then(|t| {
-            t.coord(geo::Coord { x: f.lon, y: f.lat })
-                .ok()
-                .map(|c| (c.x, c.y))
-        });
-        rows.push(row(f, &events, layer, &lookups, xy));
-    }
-    let run = |ws: &mut Worksheet| -> std::result::Result<usize, rust_xlsxwriter::XlsxError> {
+    let start = |ws: &mut Worksheet| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
         for (c, col) in cols.iter().enumerate() {
             let c = u16::try_from(c).unwrap_or(u16::MAX);
             ws.write_string_with_format(0, c, &col.header, &header)?;
             ws.set_column_width(c, col.width)?;
         }
         ws.set_row_height(0, 30)?;
-        for (i, cells) in rows.iter().enumerate() {
-            let r = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        ws.set_freeze_panes(1, 0)?;
+        Ok(())
+    };
+    start(ws).map_err(|e| xlsx_error(out, e))?;
+    let filter = FireFilter {
+        visible: Some(req.visible()),
+        filters: req.store_filters(),
+        ..FireFilter::default()
+    };
+    let mut n: u32 = 0;
+    let mut failed: Option<Error> = None;
+    tx.fires().each(&filter, FireOrder::Code, &mut |f| {
+        let mut step = || -> Result<()> {
+            let events = tx.fires().events(&f.id)?;
+            let xy = t.as_ref().and_then(|t| {
+                t.coord(geo::Coord { x: f.lon, y: f.lat })
+                    .ok()
+                    .map(|c| (c.x, c.y))
+            });
+            let cells = row(&f, &events, layer, &lookups, xy);
+            let r = n.saturating_add(1);
             for (c, v) in cells.iter().enumerate() {
-                write_cell(ws, r, u16::try_from(c).unwrap_or(u16::MAX), v, &formats)?;
+                write_cell(ws, r, u16::try_from(c).unwrap_or(u16::MAX), v, &formats)
+                    .map_err(|e| xlsx_error(out, e))?;
+            }
+            n = r;
+            Ok(())
+        };
+        match step() {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
             }
         }
-        let last_col = u16::try_from(cols.len().saturating_sub(1)).unwrap_or(0);
-        ws.set_freeze_panes(1, 0)?;
-        ws.autofilter(
-            0,
-            0,
-            u32::try_from(rows.len()).unwrap_or(u32::MAX),
-            last_col,
-        )?;
-        Ok(rows.len())
-    };
-    let n = run(ws).map_err(|e| xlsx_error(out, e))?;
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let last_col = u16::try_from(cols.len().saturating_sub(1)).unwrap_or(0);
+    ws.autofilter(0, 0, n, last_col)
+        .map_err(|e| xlsx_error(out, e))?;
     wb.save(out).map_err(|e| xlsx_error(out, e))?;
     Ok(Summary {
-        features: n,
+        features: n as usize,
         renamed: vec![],
     })
 }

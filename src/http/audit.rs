@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{Manager, SeenActor, peer};
+use super::paging::{self, Bounds, Page};
 use crate::app::App;
 
 use crate::error::Error;
@@ -89,29 +90,6 @@ pub async fn write(app: &App, entry: Entry) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A `limit`/`offset` query parameter within bounds.
-pub fn int_param(
-    q: &HashMap<String, String>,
-    name: &'static str,
-    default: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    match q.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                ApiError(
-                    Error::invalid("bad_query")
-                        .arg("param", name)
-                        .arg("detail", format!("0..{max}")),
-                )
-            }),
-    }
-}
-
 fn time_param(
     q: &HashMap<String, String>,
     name: &'static str,
@@ -140,27 +118,33 @@ fn filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
     })
 }
 
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 1000;
+/// The page sizes of `GET /api/audit`.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
 
+/// The log, newest first, one page at a time (`limit`, `offset`).
 async fn list(
     State(app): State<App>,
     _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let f = filter(&q)?;
-    let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
-    let offset = int_param(&q, "offset", 0, usize::MAX)?;
+    let slice = paging::slice(&q, PAGE)?;
     let (rows, more) = app
         .db
-        .read(move |c| c.audit().page(&f, limit, offset))
+        .read(move |c| c.audit().page(&f, slice.limit, slice.offset))
         .await?;
-    Ok(axum::Json(json!({
-        "entries": rows,
-        "limit": limit,
-        "offset": offset,
-        "next": more.then_some(offset + limit),
-    })))
+    let page = Page {
+        path: "/api/audit",
+        query: &q,
+        slice,
+        returned: rows.len(),
+        more,
+        matched: None,
+    };
+    Ok(axum::Json(page.answer(json!({ "entries": rows }))))
 }
 
 /// Rows read from the database per step of the export.

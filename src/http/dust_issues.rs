@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{Json, User};
+use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::dust_issue::Status;
 use crate::error::Error;
@@ -56,10 +57,17 @@ async fn report(
 }
 
 /// The query parameters `GET /api/dust/issues` takes.
-const LIST_PARAMS: [&str; 2] = ["status", "bbox"];
+const LIST_PARAMS: [&str; 4] = ["status", "bbox", "limit", "offset"];
 
-/// The violations this user may see as a FeatureCollection, soonest deadline first;
-/// `status=open,rectifying` (any of those) and `bbox=minlon,minlat,maxlon,maxlat` filter.
+/// The page sizes of `GET /api/dust/issues`.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
+
+/// The violations this user may see as a FeatureCollection, soonest deadline first, one page at
+/// a time (`limit`, `offset`); `status=open,rectifying` (any of those) and
+/// `bbox=minlon,minlat,maxlon,maxlat` filter.
 async fn list(
     State(app): State<App>,
     User(actor): User,
@@ -94,24 +102,32 @@ async fn list(
         .get("bbox")
         .map(|s| super::collections::parse_bbox(s))
         .transpose()?;
+    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let registry = app.registry.clone();
-    let v = app
+    let (features, more, matched) = app
         .db
         .read(move |c| {
             let layer = service::layer(&registry)?;
-            let features: Vec<Value> = service::list(c, layer, &actor, &statuses, bbox)?
+            let (page, more, matched) = service::list(c, layer, &actor, &statuses, bbox, slice)?;
+            let features: Vec<Value> = page
                 .iter()
                 .map(|i| service::feature(i, &actor, now))
                 .collect();
-            Ok::<_, Error>(json!({
-                "type": "FeatureCollection",
-                "numberReturned": features.len(),
-                "features": features,
-            }))
+            Ok::<_, Error>((features, more, matched))
         })
         .await?;
-    Ok(axum::Json(v))
+    let page = paging::Page {
+        path: "/api/dust/issues",
+        query: &q,
+        slice,
+        returned: features.len(),
+        more,
+        matched,
+    };
+    Ok(axum::Json(page.answer(
+        json!({"type": "FeatureCollection", "features": features}),
+    )))
 }
 
 /// One violation (by uuid or code) with its `events` and `photos`.

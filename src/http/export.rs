@@ -3,6 +3,7 @@
 //! `where` repeats (`where=status=burning&where=kind=coal_seam`); a Shapefile comes zipped.
 
 use crate::http::routes::Routes;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -75,11 +76,12 @@ async fn download(
         .ok_or_else(|| Error::not_found("layer"))?
         .read_scope(&actor);
     let (format, name) = (q.format, q.layer.clone());
-    // GDAL writes files (a GeoPackage needs random access): into a private temporary folder,
-    // read back, removed, all off the async threads.
-    let bytes = app
+    // GDAL writes files (a GeoPackage needs random access): into a private temporary folder, off
+    // the async threads; the answer then streams from the file, never held in memory whole, and
+    // the folder goes when the stream ends (or the client goes away).
+    let (file, dir, len) = app
         .db
-        .read(move |tx| -> Result<Vec<u8>> {
+        .read(move |tx| -> Result<(std::fs::File, TempDir, u64)> {
             let layer = registry
                 .get(&q.layer)
                 .ok_or_else(|| Error::not_found("layer"))?;
@@ -91,28 +93,67 @@ async fn download(
                 scope,
                 watch_since: String::new(),
             };
-            let dir =
-                std::env::temp_dir().join(format!("qingling-export-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir(&dir).map_err(io)?;
-            let path = dir.join(format!("{}.{}", layer.name, q.format.extension()));
-            let out =
-                export::export(tx, &req, &path).and_then(|_| std::fs::read(&path).map_err(io));
-            let _ = std::fs::remove_dir_all(&dir);
-            out
+            let dir = TempDir::new()?;
+            let path = dir
+                .0
+                .join(format!("{}.{}", layer.name, q.format.extension()));
+            export::export(tx, &req, &path)?;
+            let file = std::fs::File::open(&path).map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            Ok((file, dir, len))
         })
         .await?;
     let day = crate::domain::deadline::local_date(chrono::Utc::now()).format("%Y%m%d");
-    let file = format!("{name}-{day}.{}", format.extension());
-    let mut res = bytes.into_response();
+    let file_name = format!("{name}-{day}.{}", format.extension());
+    let mut res = Body::from_stream(file_stream(file, dir)).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// A private temporary folder, removed with everything in it when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("qingling-export-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).map_err(io)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Bytes read from the file per chunk of the answer.
+const CHUNK: usize = 64 * 1024;
+
+/// The file's bytes, a chunk at a time; the folder it is in is removed once they are sent.
+fn file_stream(
+    file: std::fs::File,
+    dir: TempDir,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::from_std(file);
+    futures_util::stream::try_unfold((file, dir), |(mut file, dir)| async move {
+        let mut buf = vec![0; CHUNK];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some((Bytes::from(buf), (file, dir))))
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{Json, User};
+use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::access::fire_scope;
 use crate::domain::deadline::end_of_local_day;
@@ -17,7 +18,7 @@ use crate::domain::fire::Status;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
 use crate::store::features::Visible;
-use crate::store::fires::{self as store, FireFilter};
+use crate::store::fires::{self as store, FireFilter, FireOrder};
 use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
@@ -131,9 +132,16 @@ fn status_matches(filter: Option<&str>, status: Status) -> bool {
     }
 }
 
-/// The fires this user may see, as GeoJSON, soonest deadline first. Filters: `status` (a status,
-/// or `burning` / `open`), `kind`, `district`, `bbox`; `at=YYYY-MM-DD` gives each fire's status
-/// as of the end of that day, recomputed from the events (fires reported later are left out).
+/// The page sizes of `GET /api/fires`.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
+
+/// The fires this user may see, as GeoJSON, soonest deadline first, one page at a time
+/// (`limit`, `offset`; see [`super::paging`]). Filters: `status` (a status, or `burning` /
+/// `open`), `kind`, `district`, `bbox`; `at=YYYY-MM-DD` gives each fire's status as of the end of
+/// that day, recomputed from the events (fires reported later are left out).
 async fn list(
     State(app): State<App>,
     User(actor): User,
@@ -169,56 +177,73 @@ async fn list(
             Some(end_of_local_day(day).min(now))
         }
     };
+    let slice = paging::slice(&q, PAGE)?;
+    let query = q.clone();
     let v = app
         .db
         .read(move |c| {
             let param = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
             let (scope, since) = (fire_scope(&actor), service::watch_since(now, &rules));
-            let filter = FireFilter {
+            let mut filter = FireFilter {
                 visible: Some(Visible::new(&layer, &scope, &since)),
                 kind: param("kind"),
                 district: param("district"),
                 bbox,
                 ..FireFilter::default()
             };
-            // As of a past moment: each fire's status and deadline from its events up to then.
-            let past: Option<HashMap<String, AsOf>> = match at {
-                None => None,
-                Some(t) => {
-                    let (changes, _) = c.fires().changes(&filter)?;
-                    let mut m: HashMap<String, AsOf> = HashMap::new();
-                    for ch in changes.into_iter().filter(|ch| ch.at < t) {
-                        let e = m.entry(ch.fire).or_insert((ch.to, None));
-                        e.0 = ch.to;
-                        if ch.deadline.is_some() {
-                            e.1 = ch.deadline;
-                        }
-                    }
-                    Some(m)
+            let statuses = status.as_deref().map(|s| {
+                Status::ALL
+                    .into_iter()
+                    .filter(|x| status_matches(Some(s), *x))
+                    .collect::<Vec<_>>()
+            });
+            let (rows, more, matched): (Vec<(store::FireRecord, Option<AsOf>)>, _, _) = match at {
+                None => {
+                    // Now: the status filter is the store's, and the store cuts the page.
+                    filter.statuses = statuses;
+                    let (page, more) = c.fires().page(&filter, FireOrder::Deadline, slice)?;
+                    let matched = paging::matched(slice, page.len(), more, || {
+                        c.fires().count(&filter, paging::COUNT_CAP)
+                    })?;
+                    (page.into_iter().map(|f| (f, None)).collect(), more, matched)
+                }
+                Some(at) => {
+                    // As of a past moment: each fire's status and deadline from its events up
+                    // to then; the status filter applies to that status.
+                    let then = store::Then { at, statuses };
+                    let (page, more) = c.fires().page_as_of(&filter, &then, slice)?;
+                    let matched = paging::matched(slice, page.len(), more, || {
+                        c.fires().count_as_of(&filter, &then, paging::COUNT_CAP)
+                    })?;
+                    let rows = page
+                        .into_iter()
+                        .map(|f| (f.fire, Some((f.status, f.deadline))))
+                        .collect();
+                    (rows, more, matched)
                 }
             };
-            let mut features = vec![];
-            for f in c.fires().list(&filter)? {
-                let (then, deadline) = match &past {
-                    None => (f.status, f.deadline),
-                    Some(m) => match m.get(&f.id) {
-                        Some(s) => *s,
-                        None => continue,
-                    },
-                };
-                if !status_matches(status.as_deref(), then) {
-                    continue;
-                }
+            let mut features = Vec::with_capacity(rows.len());
+            for (f, then) in rows {
                 let state = c.fires().state(&f).ok();
                 let mut feature = service::feature(&f, &actor, now, &rules, state.as_ref());
-                if let (Some(t), Some(p)) = (at, feature.get_mut("properties").and_then(Value::as_object_mut)) {
+                if let (Some(t), Some((then, deadline)), Some(p)) = (
+                    at,
+                    then,
+                    feature.get_mut("properties").and_then(Value::as_object_mut),
+                ) {
                     p.insert("status".into(), json!(then));
                     p.insert("burning".into(), json!(then.is_burning()));
                     p.insert("deadline".into(), json!(deadline.map(store::ts)));
-                    p.insert("overdue".into(), json!(then.is_burning() && deadline.is_some_and(|d| d < t)));
+                    p.insert(
+                        "overdue".into(),
+                        json!(then.is_burning() && deadline.is_some_and(|d| d < t)),
+                    );
                     // Nothing dated after the moment asked for.
                     for k in ["controlled_at", "cleared_at", "updated_at"] {
-                        let later = p.get(k).and_then(Value::as_str).is_some_and(|v| v > store::ts(t).as_str());
+                        let later = p
+                            .get(k)
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| v > store::ts(t).as_str());
                         if later {
                             p.insert(k.into(), Value::Null);
                         }
@@ -228,7 +253,15 @@ async fn list(
                 }
                 features.push(feature);
             }
-            Ok::<_, Error>(json!({"type": "FeatureCollection", "features": features, "numberReturned": features.len()}))
+            let page = paging::Page {
+                path: "/api/fires",
+                query: &query,
+                slice,
+                returned: features.len(),
+                more,
+                matched,
+            };
+            Ok::<_, Error>(page.answer(json!({"type": "FeatureCollection", "features": features})))
         })
         .await?;
     Ok(axum::Json(v))

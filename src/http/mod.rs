@@ -13,16 +13,17 @@ pub mod extract;
 pub mod fires;
 pub mod notifications;
 pub mod ogc;
+pub mod paging;
 pub mod photos;
 pub mod routes;
 pub mod security;
+pub mod static_files;
 pub mod users;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::response::IntoResponse;
 use axum::{Router, middleware};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -81,28 +82,7 @@ pub fn router(app: App) -> Router {
             audit::record_writes,
         ));
     if let Some(dir) = &app.web_dir {
-        // The app's own routes (no file extension) get index.html; a missing file is a 404, so a
-        // broken asset path shows up as an error rather than as HTML.
-        let index = ServeFile::new(dir.join("index.html"));
-        let spa = tower::service_fn(move |req: axum::extract::Request| {
-            let is_file = req
-                .uri()
-                .path()
-                .rsplit('/')
-                .next()
-                .is_some_and(|last| last.contains('.'));
-            let mut index = index.clone();
-            async move {
-                if is_file {
-                    Ok(axum::http::StatusCode::NOT_FOUND.into_response())
-                } else {
-                    tower::Service::call(&mut index, req)
-                        .await
-                        .map(|r| r.into_response())
-                }
-            }
-        });
-        r = r.fallback_service(ServeDir::new(dir).fallback(spa));
+        r = r.fallback_service(static_files::service(dir));
     }
     let r = r
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -112,6 +92,22 @@ pub fn router(app: App) -> Router {
         ))
         .layer(middleware::from_fn(error::localize));
     security::with_headers(r, &app)
+        .layer(compression())
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// gzip or Brotli for a client that asks (`Accept-Encoding`), on every answer worth it: JSON,
+/// GeoJSON, HTML, scripts, styles, SVG, CSV, KML. Not on what is compressed already — photos and
+/// other images, zipped Shapefiles, XLSX workbooks, or anything that says its own
+/// `Content-Encoding` (a pre-compressed vector tile) — nor on answers too small to gain.
+fn compression() -> CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    CompressionLayer::new().gzip(true).br(true).compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("application/zip"))
+            .and(NotForContentType::const_new(
+                "application/vnd.openxmlformats",
+            )),
+    )
 }

@@ -1,8 +1,11 @@
-//! `GET /api/notifications` (with the unread count) and `POST /api/notifications/read`.
+//! `GET /api/notifications?limit=&offset=` (with the unread count) and `POST /api/notifications/read`.
 
+use std::collections::HashMap;
+
+use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
@@ -18,7 +21,20 @@ pub fn router() -> Routes {
         .post("/api/notifications/read", read)
 }
 
-async fn list(State(app): State<App>, User(actor): User) -> Result<Json<Value>, ApiError> {
+/// The page sizes of `GET /api/notifications`.
+pub const PAGE: Bounds = Bounds {
+    default: notifications::LIMIT,
+    max: 200,
+};
+
+/// The user's notifications, newest first, one page at a time (`limit`, `offset`), with how many
+/// are unread.
+async fn list(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let layer = app
         .registry
@@ -28,9 +44,20 @@ async fn list(State(app): State<App>, User(actor): User) -> Result<Json<Value>, 
     let rules = app.rules.clone();
     let n = app
         .db
-        .read(move |c| notifications::list(c, &layer, &actor, now, &rules))
+        .read(move |c| notifications::list(c, &layer, &actor, now, &rules, slice))
         .await?;
-    Ok(Json(serde_json::to_value(n).unwrap_or(Value::Null)))
+    let returned = n.items.len();
+    let page = Page {
+        path: "/api/notifications",
+        query: &q,
+        slice,
+        returned,
+        more: slice.offset + returned < n.total,
+        matched: Some(n.total),
+    };
+    Ok(Json(
+        page.answer(serde_json::to_value(n).unwrap_or(Value::Null)),
+    ))
 }
 
 async fn read(State(app): State<App>, User(actor): User) -> Result<StatusCode, ApiError> {

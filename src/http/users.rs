@@ -10,9 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::audit::{Audited, int_param};
+use super::audit::Audited;
 use super::error::ApiError;
 use super::extract::{Manager, Peer};
+use super::paging::{self, Bounds, Page};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::Error;
@@ -27,23 +28,32 @@ pub fn router() -> Routes {
         .post("/api/users/{name}/sessions/revoke", revoke)
 }
 
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 500;
+/// The page sizes of `GET /api/users`.
+pub const PAGE: Bounds = Bounds {
+    default: 50,
+    max: 500,
+};
 
+/// The accounts by username, one page at a time (`limit`, `offset`).
 async fn list(
     State(app): State<App>,
     _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let limit = int_param(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
-    let offset = int_param(&q, "offset", 0, usize::MAX)?;
-    let (rows, more) = app.db.read(move |c| c.users().list(limit, offset)).await?;
-    Ok(axum::Json(json!({
-        "users": rows,
-        "limit": limit,
-        "offset": offset,
-        "next": more.then_some(offset + limit),
-    })))
+    let slice = paging::slice(&q, PAGE)?;
+    let (rows, more) = app
+        .db
+        .read(move |c| c.users().list(slice.limit, slice.offset))
+        .await?;
+    let page = Page {
+        path: "/api/users",
+        query: &q,
+        slice,
+        returned: rows.len(),
+        more,
+        matched: None,
+    };
+    Ok(axum::Json(page.answer(json!({ "users": rows }))))
 }
 
 async fn disable(

@@ -1,5 +1,5 @@
 //! Webhook registration and delivery status, for managers only (issue 4 item 5):
-//! `POST /api/webhooks`, `GET /api/webhooks`, `DELETE /api/webhooks/{id}`,
+//! `POST /api/webhooks`, `GET /api/webhooks?limit=&offset=`, `DELETE /api/webhooks/{id}`,
 //! `GET /api/webhooks/{id}/deliveries?status=&limit=&offset=`,
 //! `POST /api/webhooks/{id}/deliveries/retry` (re-queue the failed ones).
 
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{Json, Manager};
+use super::paging::{self, Bounds, Page};
 use crate::app::App;
 
 use crate::error::Error;
@@ -82,8 +83,20 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
 
-async fn list(State(app): State<App>, _: Manager) -> Result<axum::Json<Value>, ApiError> {
-    let hooks = app.db.read(|tx| tx.webhooks().list()).await?;
+/// The page sizes of the webhook and delivery lists.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
+
+/// The webhooks, newest first, one page at a time (`limit`, `offset`).
+async fn list(
+    State(app): State<App>,
+    _: Manager,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
+    let (hooks, more) = app.db.read(move |tx| tx.webhooks().list(slice)).await?;
     let items: Vec<Value> = hooks
         .into_iter()
         .map(|(w, counts)| {
@@ -95,7 +108,15 @@ async fn list(State(app): State<App>, _: Manager) -> Result<axum::Json<Value>, A
             v
         })
         .collect();
-    Ok(axum::Json(json!({ "webhooks": items })))
+    let page = Page {
+        path: "/api/webhooks",
+        query: &q,
+        slice,
+        returned: items.len(),
+        more,
+        matched: None,
+    };
+    Ok(axum::Json(page.answer(json!({ "webhooks": items }))))
 }
 
 async fn remove(
@@ -109,28 +130,6 @@ async fn remove(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError(Error::not_found("webhook")))
-    }
-}
-
-fn int_param(
-    q: &HashMap<String, String>,
-    name: &'static str,
-    default: i64,
-    max: i64,
-) -> Result<i64, ApiError> {
-    match q.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError(
-                    Error::invalid("bad_query")
-                        .arg("param", name)
-                        .arg("detail", format!("0..{max}")),
-                )
-            }),
     }
 }
 
@@ -152,21 +151,37 @@ async fn deliveries(
             ));
         }
     };
-    let limit = int_param(&q, "limit", 100, 1000)?;
-    let offset = int_param(&q, "offset", 0, i64::MAX)?;
-    let v = app
+    let slice = paging::slice(&q, PAGE)?;
+    let (v, more) = app
         .db
         .read(move |c| {
             let Some(w) = c.webhooks().get(id)? else {
                 return Err(Error::not_found("webhook"));
             };
-            let rows = c
-                .webhooks()
-                .deliveries(w.id, status.as_deref(), limit, offset)?;
-            Ok(json!({ "webhook": w.id, "url": w.url, "active": w.active, "deliveries": rows }))
+            let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+            let rows = c.webhooks().deliveries(
+                w.id,
+                status.as_deref(),
+                n(slice.limit).saturating_add(1),
+                n(slice.offset),
+            )?;
+            let (rows, more) = slice.cut(rows);
+            Ok((
+                json!({ "webhook": w.id, "url": w.url, "active": w.active, "deliveries": rows }),
+                more,
+            ))
         })
         .await?;
-    Ok(axum::Json(v))
+    let returned = v["deliveries"].as_array().map_or(0, Vec::len);
+    let page = Page {
+        path: &format!("/api/webhooks/{id}/deliveries"),
+        query: &q,
+        slice,
+        returned,
+        more,
+        matched: None,
+    };
+    Ok(axum::Json(page.answer(v)))
 }
 
 async fn retry(

@@ -18,10 +18,10 @@ use crate::error::{Error, Kind, Result};
 use crate::layers::{Layer, Registry};
 use crate::service::case::{self, Keys};
 use crate::service::case::{After, observed_time};
-use crate::store::Tx;
 use crate::store::dust_issues::{IssueEvent, IssueFilter, IssueRecord, NewIssue};
 use crate::store::features::Visible;
 use crate::store::fires::ts;
+use crate::store::{COUNT_CAP, Slice, Tx};
 
 /// The layer the violations live in.
 pub const LAYER: &str = "dust_issues";
@@ -333,22 +333,30 @@ fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) 
     Ok(())
 }
 
-/// The violations this user may see, soonest deadline first, optionally only those in `statuses`
-/// and those whose point lies in `bbox` (min lon, min lat, max lon, max lat).
+/// One page of the violations this user may see, soonest deadline first, optionally only those
+/// in `statuses` and those whose point lies in `bbox` (min lon, min lat, max lon, max lat): the
+/// page, whether more follow, and how many match (when counting is cheap).
 pub fn list(
     tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
     statuses: &[Status],
     bbox: Option<[f64; 4]>,
-) -> Result<Vec<IssueRecord>> {
+    slice: Slice,
+) -> Result<(Vec<IssueRecord>, bool, Option<usize>)> {
     let scope = layer.read_scope(actor);
-    Ok(tx.dust_issues().list(&IssueFilter {
+    let filter = IssueFilter {
         visible: Some(Visible::new(layer, &scope, "")),
         statuses: statuses.to_vec(),
         bbox,
         ..IssueFilter::default()
-    })?)
+    };
+    let (page, more) = tx.dust_issues().page(&filter, slice)?;
+    let matched = match slice.total(page.len(), more) {
+        Some(n) => Some(n),
+        None => tx.dust_issues().count(&filter, COUNT_CAP)?,
+    };
+    Ok((page, more, matched))
 }
 
 /// The violation as a GeoJSON Feature for this user: `responsible` as one object, whether it is

@@ -11,15 +11,17 @@ use crate::domain::responsibility::Responsible;
 use crate::domain::role::{Actor, Role};
 use crate::error::Result;
 use crate::layers::Layer;
-use crate::store::Tx;
 use crate::store::features::Visible;
-use crate::store::fires::{FireFilter, parse_ts, ts};
+use crate::store::fires::{FireFilter, FireOrder, parse_ts, ts};
 use crate::store::notifications::IssueParty;
+use crate::store::{Slice, Tx};
 
 /// How long before a deadline it is announced.
 pub const DEADLINE_NEAR_HOURS: i64 = 24;
-/// How many notifications a list holds.
+/// How many notifications a page holds when no other number is asked for.
 pub const LIMIT: usize = 50;
+/// The most notices one source gives (fire events, deadlines): what a person can read anyway.
+pub const PER_SOURCE: usize = 500;
 /// Events older than this are history, not news.
 pub const WINDOW_DAYS: i64 = 30;
 
@@ -56,6 +58,9 @@ pub struct Notice {
 #[derive(Debug, Clone, Serialize)]
 pub struct Notices {
     pub unread: usize,
+    /// How many notices there are in all (the page holds `items`).
+    #[serde(skip)]
+    pub total: usize,
     pub items: Vec<Notice>,
 }
 
@@ -88,13 +93,15 @@ fn kind_for(
     }
 }
 
-/// The user's notifications, newest first.
+/// One page of the user's notifications, newest first. Each source gives its newest only (at
+/// most [`PER_SOURCE`]), so `unread` and `total` count those.
 pub fn list(
     tx: &dyn Tx,
     fire_layer: &Layer,
     actor: &Actor,
     now: DateTime<Utc>,
     rules: &Rules,
+    slice: Slice,
 ) -> Result<Notices> {
     let (last_id, seen_at) = marker(tx, &actor.username)?;
     let scope = fire_scope(actor);
@@ -121,23 +128,31 @@ pub fn list(
             });
         }
     }
-    // Deadlines: the parties responsible hear of their own; managers of every overdue fire.
+    // Deadlines: the parties responsible hear of their own; managers of every overdue fire. The
+    // newest [`PER_SOURCE`] only, read latest deadline first, so that a province's backlog of
+    // overdue fires is never read whole.
     if actor.role != Role::Patrol {
+        let due_by = if actor.role == Role::Manager {
+            now
+        } else {
+            now + Duration::hours(DEADLINE_NEAR_HOURS)
+        };
         let due = FireFilter {
             visible: Some(visible),
             statuses: Some(Status::ALL.into_iter().filter(|s| s.is_burning()).collect()),
-            due_by: Some(now + Duration::hours(DEADLINE_NEAR_HOURS)),
+            due_by: Some(due_by),
             ..FireFilter::default()
         };
-        for f in tx.fires().list(&due)? {
-            let Some(deadline) = f.deadline else { continue };
+        let mut deadlines = vec![];
+        tx.fires().each(&due, FireOrder::LatestDeadline, &mut |f| {
+            let Some(deadline) = f.deadline else {
+                return true;
+            };
             if actor.role != Role::Manager && !is_responsible(actor, &f.responsible) {
-                continue;
+                return true;
             }
             let (kind, since) = if deadline <= now {
                 (NoticeKind::DeadlinePassed, deadline)
-            } else if actor.role == Role::Manager {
-                continue;
             } else {
                 (
                     NoticeKind::DeadlineNear,
@@ -145,7 +160,7 @@ pub fn list(
                 )
             };
             let unread = seen_at.is_none_or(|s| since > s);
-            items.push(Notice {
+            deadlines.push(Notice {
                 key: format!("d{}-{}", f.id, ts(deadline)),
                 kind,
                 fire: f.id,
@@ -153,14 +168,25 @@ pub fn list(
                 at: ts(since),
                 unread,
             });
-        }
+            deadlines.len() < PER_SOURCE
+        })?;
+        items.extend(deadlines);
     }
     items.extend(warnings(tx, actor, now, seen_at)?);
     items.extend(dust_issues(tx, actor, now, seen_at)?);
     items.sort_by(|a, b| b.at.cmp(&a.at));
     let unread = items.iter().filter(|n| n.unread).count();
-    items.truncate(LIMIT);
-    Ok(Notices { unread, items })
+    let total = items.len();
+    let items: Vec<Notice> = items
+        .into_iter()
+        .skip(slice.offset)
+        .take(slice.limit)
+        .collect();
+    Ok(Notices {
+        unread,
+        total,
+        items,
+    })
 }
 
 /// Warnings in force that concern this user: owners those restricting their mines, district

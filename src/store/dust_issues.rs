@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use geo::Point;
 use serde::Serialize;
 
-use super::Result;
+use super::{Result, Slice};
 use crate::domain::dust_issue::{IssueKind, IssueState, Status};
 use crate::domain::responsibility::Responsible;
 
@@ -105,6 +105,12 @@ pub trait DustIssues {
 
     /// The violations the filter selects, soonest deadline first (then by code).
     fn list(&self, filter: &IssueFilter) -> Result<Vec<IssueRecord>>;
+
+    /// One page of [`DustIssues::list`], and whether more follow.
+    fn page(&self, filter: &IssueFilter, slice: Slice) -> Result<(Vec<IssueRecord>, bool)>;
+
+    /// How many violations the filter selects, if no more than `cap`.
+    fn count(&self, filter: &IssueFilter, cap: usize) -> Result<Option<usize>>;
 
     /// The next code in a year's sequence: `YC-2026-0001`. Called inside the write transaction,
     /// so two reports never get the same number.

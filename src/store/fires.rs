@@ -6,7 +6,7 @@ use geo::Point;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Result, features};
+use super::{Result, Slice, features};
 use crate::domain::clearance::{Change, FireRef};
 use crate::domain::fire::{FireKind, FireState, Status};
 use crate::domain::responsibility::Responsible;
@@ -171,6 +171,32 @@ impl FireFilter<'_> {
     }
 }
 
+/// A moment in the past and the statuses a fire had then to be listed (any when `None`).
+#[derive(Debug, Clone)]
+pub struct Then {
+    pub at: DateTime<Utc>,
+    pub statuses: Option<Vec<Status>>,
+}
+
+/// A fire with its status and deadline at a past moment.
+#[derive(Debug, Clone)]
+pub struct FireThen {
+    pub fire: FireRecord,
+    pub status: Status,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// The order of a page of fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireOrder {
+    /// Soonest deadline first, then by code: the lists.
+    Deadline,
+    /// Latest deadline first, then by code: deadline notices, newest first.
+    LatestDeadline,
+    /// By code: the ledger.
+    Code,
+}
+
 /// The fire points, their events and inspections.
 pub trait Fires {
     /// A fire by its id (UUID) or its code.
@@ -178,6 +204,41 @@ pub trait Fires {
 
     /// The fires the filter selects, soonest deadline first (then by code).
     fn list(&self, filter: &FireFilter) -> Result<Vec<FireRecord>>;
+
+    /// One page of the fires the filter selects, in `order`, and whether more follow.
+    fn page(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        slice: Slice,
+    ) -> Result<(Vec<FireRecord>, bool)>;
+
+    /// How many fires the filter selects, if no more than `cap`.
+    fn count(&self, filter: &FireFilter, cap: usize) -> Result<Option<usize>>;
+
+    /// One page of the fires the filter selects as they stood at `then.at` (soonest deadline
+    /// first), each with its status and deadline then, and whether more follow. Fires with no
+    /// event by then are left out. When every status asked for is open, the fires are found
+    /// through the clearance read model's spans, so the work is what was open then, not the
+    /// whole history.
+    fn page_as_of(
+        &self,
+        filter: &FireFilter,
+        then: &Then,
+        slice: Slice,
+    ) -> Result<(Vec<FireThen>, bool)>;
+
+    /// How many fires [`Fires::page_as_of`] would list, if no more than `cap`.
+    fn count_as_of(&self, filter: &FireFilter, then: &Then, cap: usize) -> Result<Option<usize>>;
+
+    /// Calls `f` with each fire the filter selects, in `order`, one at a time (an export of a
+    /// province's million fires never holds them all), until `f` answers false.
+    fn each(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        f: &mut dyn FnMut(FireRecord) -> bool,
+    ) -> Result<()>;
 
     /// The next code in a year's sequence: `WH-2026-0001`. Called inside the write transaction,
     /// so two reports never get the same number.

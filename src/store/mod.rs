@@ -53,6 +53,46 @@ pub use crate::error::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How far the count of a list goes before it stops: a longer list is not counted (its answer
+/// has no total), so a count never reads more than this many rows.
+pub const COUNT_CAP: usize = 10_000;
+
+/// One page of a list: at most `limit` items after the first `offset`, in the list's own order.
+/// A paged method answers the page and whether more follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Slice {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Slice {
+        Slice { limit, offset: 0 }
+    }
+
+    /// The page after this one.
+    pub fn next(self) -> Slice {
+        Slice {
+            offset: self.offset.saturating_add(self.limit),
+            ..self
+        }
+    }
+
+    /// The length of the whole list when this page tells it: a last page that is not past the
+    /// end. Otherwise it takes a count (see [`COUNT_CAP`]).
+    pub fn total(self, returned: usize, more: bool) -> Option<usize> {
+        (!more && (returned > 0 || self.offset == 0)).then_some(self.offset + returned)
+    }
+
+    /// Cuts `items`, read with one more than the limit, to the page; whether more follow.
+    pub fn cut<T>(self, mut items: Vec<T>) -> (Vec<T>, bool) {
+        let more = items.len() > self.limit;
+        items.truncate(self.limit);
+        (items, more)
+    }
+}
+
 /// One transaction on the store, whatever the engine. Methods take `&self`: an engine whose
 /// client needs `&mut` for a query keeps it in a `RefCell` (a transaction is used by one thread).
 pub trait Tx {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Result;
+use super::{Result, Slice};
 
 /// A registered webhook. The secret is only ever shown when it is created.
 #[derive(Debug, Clone, Serialize)]
@@ -64,8 +64,9 @@ pub trait Webhooks {
 
     fn get(&self, id: i64) -> Result<Option<Webhook>>;
 
-    /// Every webhook, newest first, with how many deliveries are in each state.
-    fn list(&self) -> Result<Vec<(Webhook, Value)>>;
+    /// One page of the webhooks, newest first, each with how many deliveries are in each state,
+    /// and whether more follow.
+    fn list(&self, slice: Slice) -> Result<(Vec<(Webhook, Value)>, bool)>;
 
     /// Stops a webhook: it gets no new deliveries and its pending ones are cancelled; the
     /// history stays. Returns false when there is no such webhook.

@@ -30,3 +30,19 @@ test('the vendored map library is there, with its licence', () => {
   }
   assert.equal(fs.readFileSync(path.join(WEB, 'vendor/leaflet/VERSION'), 'utf8').trim(), '1.9.4');
 });
+
+// The server keeps a vendored file a year (immutable) only when it is asked for with the version
+// its VERSION file states: every reference carries that version, so an upgrade is a new address.
+test('the app asks for vendored files with the version web/vendor.sh wrote', () => {
+  const sources = [path.join(WEB, 'index.html'), ...files(path.join(WEB)).filter((f) => f.startsWith('js/')).map((f) => path.join(WEB, f))];
+  let seen = 0;
+  for (const file of sources) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/vendor\/([\w.-]+)\/[\w./-]+?(\?v=([\w.-]+))?['"]/g)) {
+      seen += 1;
+      const version = fs.readFileSync(path.join(WEB, 'vendor', m[1], 'VERSION'), 'utf8').trim();
+      assert.equal(m[3], version, `${path.relative(WEB, file)}: ${m[0]} should end in ?v=${version}`);
+    }
+  }
+  assert.ok(seen >= 2, 'found the vendored files');
+});

@@ -66,15 +66,46 @@ export function qs(params) {
   return s ? `?${s}` : '';
 }
 
+// Lists are paged (GET …?limit=&offset=): each answer holds one page and links to the next
+// (`links` with rel "next", and `next`, the next offset, or null on the last page).
+
+/** The link to the page after `page`, if there is one. */
+export const nextPage = (page) => page?.links?.find((l) => l.rel === 'next')?.href ?? null;
+
+/** `path` with `limit` set, unless it already asks for one. */
+export function withLimit(path, limit) {
+  const u = new URL(path, window.location.origin);
+  if (!u.searchParams.has('limit')) u.searchParams.set('limit', String(limit));
+  return `${u.pathname}${u.search}`;
+}
+
+/**
+ * The items (under `key`) of every page of a list, following the `next` links, up to about `max`
+ * of them: the first page's answer with all the items, `truncated` true when pages were left.
+ */
+export async function getPages(path, key, { max = 5000, limit = 500 } = {}) {
+  const first = await get(withLimit(path, limit));
+  const items = [...(first?.[key] ?? [])];
+  let page = first;
+  while (nextPage(page) && items.length < max) {
+    page = await get(nextPage(page));
+    items.push(...(page?.[key] ?? []));
+  }
+  return { ...first, [key]: items, truncated: Boolean(nextPage(page)) };
+}
+
 // Reference data a patrol needs in the field (layers, areas, fires nearby) is kept in the Cache
 // API by the page itself, so it is there offline whether or not the service worker was already
 // controlling the page when it was fetched.
 const DATA_CACHE = 'qingling-data';
 
-/** GET with a cached copy for offline use: `{data, stale}`; stale is true when served from cache. */
-export async function getCached(path) {
+/**
+ * GET with a cached copy for offline use: `{data, stale}`; stale is true when served from cache.
+ * With `all: {key, max}`, every page of a paged list (see getPages) is fetched and kept together.
+ */
+export async function getCached(path, { all } = {}) {
   try {
-    const data = await get(path);
+    const data = all ? await getPages(path, all.key, all) : await get(path);
     if ('caches' in window) {
       const c = await caches.open(DATA_CACHE);
       await c.put(path, new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } }));

@@ -3,7 +3,7 @@
 //! The case itself is stored behind `store::dust::alerts`.
 
 use super::DustRules;
-use crate::domain::access::ScopeKind;
+use crate::domain::access::{Scope, ScopeKind};
 use crate::domain::case;
 use crate::domain::responsibility::Party;
 use crate::domain::role::{Actor, Role};
@@ -106,18 +106,23 @@ pub struct Parties<'a> {
     pub district: Option<&'a str>,
 }
 
-/// Whether an actor may see an alert: managers all, district officers their district, owners
-/// their holder's, patrols every one not closed.
-pub fn visible(actor: &Actor, c: &Parties) -> bool {
-    let scope = match actor.role {
+/// Which alerts an actor sees: managers all, district officers their district's, owners their
+/// holder's, patrols those not closed (a list asks the store for exactly these).
+pub fn scope(actor: &Actor) -> Scope {
+    match actor.role {
         Role::Manager => ScopeKind::All,
         Role::District => ScopeKind::District,
         Role::Owner => ScopeKind::Holder,
         Role::Patrol => ScopeKind::Open,
     }
-    .bind(actor);
+    .bind(actor)
+}
+
+/// Whether an actor may see an alert: managers all, district officers their district, owners
+/// their holder's, patrols every one not closed.
+pub fn visible(actor: &Actor, c: &Parties) -> bool {
     case::in_scope(
-        &scope,
+        &scope(actor),
         c.district.unwrap_or_default(),
         c.holder,
         c.status != Status::Closed,

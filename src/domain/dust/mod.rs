@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use geo::{Bearing, Centroid, Closest, ClosestPoint, Distance, Geodesic, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::access::Scope;
 use crate::domain::role::{Actor, Role};
 use reading::Quantity;
 use rollup::{DayMean, HourMean};
@@ -363,10 +364,19 @@ pub const ACKNOWLEDGE_WITHIN_HOURS: i64 = 2;
 /// Whether an actor sees a restriction on a mine of `holder` counted in `district`: managers
 /// and patrols all, district officers their district's, owners their holder's.
 pub fn sees_restriction(actor: &Actor, holder: Option<&str>, district: &str) -> bool {
+    crate::domain::case::in_scope(&restriction_scope(actor), district, holder, true)
+}
+
+/// The restrictions an actor sees, as a scope (a list asks the store for exactly these): see
+/// [`sees_restriction`].
+pub fn restriction_scope(actor: &Actor) -> Scope {
     match actor.role {
-        Role::Manager | Role::Patrol => true,
-        Role::District => actor.district.as_deref() == Some(district),
-        Role::Owner => actor.holder.is_some() && actor.holder.as_deref() == holder,
+        Role::Manager | Role::Patrol => Scope::All,
+        Role::District => actor
+            .district
+            .clone()
+            .map_or(Scope::Nothing, Scope::District),
+        Role::Owner => actor.holder.clone().map_or(Scope::Nothing, Scope::Holder),
     }
 }
 

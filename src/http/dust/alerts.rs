@@ -1,8 +1,11 @@
 //! Dust alerts: `GET /api/dust/alerts` (what the user's role may see) and
 //! `POST /api/dust/alerts/{id}/events` (`start_rectifying`, `close`).
 
+use std::collections::HashMap;
+
+use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,9 +20,32 @@ pub fn router() -> Routes {
         .post("/api/dust/alerts/{id}/events", act)
 }
 
-async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {
-    let alerts = app.db.read(move |c| service::list(c, &actor)).await?;
-    Ok(axum::Json(json!({ "alerts": alerts })))
+/// The page sizes of `GET /api/dust/alerts`.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
+
+/// The alerts this user may see, newest first, one page at a time (`limit`, `offset`).
+async fn list(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
+    let (alerts, more, matched) = app
+        .db
+        .read(move |c| service::list(c, &actor, slice))
+        .await?;
+    let page = Page {
+        path: "/api/dust/alerts",
+        query: &q,
+        slice,
+        returned: alerts.len(),
+        more,
+        matched,
+    };
+    Ok(axum::Json(page.answer(json!({ "alerts": alerts }))))
 }
 
 #[derive(Deserialize)]

@@ -2,8 +2,11 @@
 //! `GET /api/dust/rules` (limits, thresholds, measures with their labels) and
 //! `GET /api/dust/suggestions` (high wind, for managers).
 
+use std::collections::HashMap;
+
+use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -30,17 +33,34 @@ fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {
         .ok_or_else(|| ApiError(Error::not_found("layer")))
 }
 
+/// The page sizes of `GET /api/dust/monitors`.
+pub const PAGE: Bounds = Bounds {
+    default: 200,
+    max: 1000,
+};
+
+/// The monitors this user may see, by MN, one page at a time (`limit`, `offset`).
 async fn monitors(
     State(app): State<App>,
     User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let layer = layer(&app)?;
-    let v = app
+    let (monitors, more, matched) = app
         .db
-        .read(move |tx| service::monitors(tx, &layer, &actor, now))
+        .read(move |tx| service::monitors(tx, &layer, &actor, now, slice))
         .await?;
-    Ok(axum::Json(json!({ "monitors": v })))
+    let page = Page {
+        path: "/api/dust/monitors",
+        query: &q,
+        slice,
+        returned: monitors.len(),
+        more,
+        matched,
+    };
+    Ok(axum::Json(page.answer(json!({ "monitors": monitors }))))
 }
 
 /// Both languages' labels for a code, so forms show them without a second table.

@@ -3,8 +3,11 @@
 //! `POST /api/dust/restrictions/{id}/acknowledge` (the owner) and
 //! `POST /api/dust/restrictions/{id}/checks` (patrols and managers, on site).
 
+use std::collections::HashMap;
+
+use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -37,10 +40,33 @@ async fn issue(
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
 
-async fn list(State(app): State<App>, User(actor): User) -> Result<axum::Json<Value>, ApiError> {
+/// The page sizes of the warnings and restrictions lists.
+pub const PAGE: Bounds = Bounds {
+    default: 100,
+    max: 1000,
+};
+
+/// The restrictions this user may see, newest first, one page at a time (`limit`, `offset`).
+async fn list(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let v = app.db.read(move |c| service::list(c, &actor, now)).await?;
-    Ok(axum::Json(json!({ "restrictions": v })))
+    let (v, more, matched) = app
+        .db
+        .read(move |c| service::list(c, &actor, now, slice))
+        .await?;
+    let page = Page {
+        path: "/api/dust/restrictions",
+        query: &q,
+        slice,
+        returned: v.len(),
+        more,
+        matched,
+    };
+    Ok(axum::Json(page.answer(json!({ "restrictions": v }))))
 }
 
 async fn acknowledge(
@@ -56,16 +82,27 @@ async fn acknowledge(
     Ok(axum::Json(v))
 }
 
+/// The warnings, newest first, one page at a time (`limit`, `offset`).
 async fn warnings(
     State(app): State<App>,
     User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let v = app
+    let (v, more, matched) = app
         .db
-        .read(move |c| service::warnings(c, &actor, now))
+        .read(move |c| service::warnings(c, &actor, now, slice))
         .await?;
-    Ok(axum::Json(json!({ "warnings": v })))
+    let page = Page {
+        path: "/api/dust/warnings",
+        query: &q,
+        slice,
+        returned: v.len(),
+        more,
+        matched,
+    };
+    Ok(axum::Json(page.answer(json!({ "warnings": v }))))
 }
 
 /// 201 for a new check, 200 for a recognised retry of one.

@@ -12,6 +12,7 @@ pub mod html;
 pub mod items;
 pub mod landing;
 pub mod openapi;
+pub mod openapi_lists;
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.0 definition of the OGC API (Part 1's oas30 class), built from the layer
-//! registry so each collection's paths list its own queryables and edit methods. GDAL reads
+//! registry so each collection's paths list its own queryables and edit methods, and of the
+//! application's paged lists (`openapi_lists.rs`). GDAL reads
 //! `resultType`, QGIS the `limit` bounds and the per-collection property parameters from it.
 
 use serde_json::{Map, Value, json};
@@ -193,6 +194,7 @@ pub fn document(registry: &Registry, base: &str, lang: Lang) -> Value {
     for layer in registry.iter() {
         collection_paths(layer, lang, &mut paths);
     }
+    super::openapi_lists::add(&mut paths);
     json!({
         "openapi": "3.0.3",
         "info": {

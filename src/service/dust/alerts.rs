@@ -30,7 +30,7 @@ use crate::service::events;
 use crate::service::jobs::Stopping;
 use crate::store::dust::alerts::{Case, Event, Evidence, NewCase};
 use crate::store::dust::monitors::Monitor;
-use crate::store::{self, Db, Tx};
+use crate::store::{self, COUNT_CAP, Db, Slice, Tx};
 
 /// Checks every monitor's recent finished means and raises, extends or re-opens alerts, in the
 /// caller's transaction (the webhook rows commit with them). Returns the alerts raised or
@@ -237,18 +237,27 @@ fn allowed_actions(actor: &Actor, c: &Case) -> Value {
     )
 }
 
-/// The alerts an actor may see, newest first, each with the actions the actor may take.
-pub fn list(tx: &dyn Tx, actor: &Actor) -> store::Result<Vec<Value>> {
-    let mut out = vec![];
-    for c in tx.dust_alerts().all()? {
-        if alert::visible(actor, &parties(&c)) {
-            let mut v = case_json(&c);
-            v["evidence"] = evidence(tx, c.id)?;
-            v["allowed_actions"] = allowed_actions(actor, &c);
-            out.push(v);
-        }
+/// One page of the alerts an actor may see, newest first, each with the actions the actor may
+/// take: the page, whether more follow, and how many there are (when counting is cheap).
+pub fn list(
+    tx: &dyn Tx,
+    actor: &Actor,
+    slice: Slice,
+) -> store::Result<(Vec<Value>, bool, Option<usize>)> {
+    let scope = alert::scope(actor);
+    let (cases, more) = tx.dust_alerts().page(&scope, slice)?;
+    let matched = match slice.total(cases.len(), more) {
+        Some(n) => Some(n),
+        None => tx.dust_alerts().count(&scope, COUNT_CAP)?,
+    };
+    let mut out = Vec::with_capacity(cases.len());
+    for c in cases {
+        let mut v = case_json(&c);
+        v["evidence"] = evidence(tx, c.id)?;
+        v["allowed_actions"] = allowed_actions(actor, &c);
+        out.push(v);
     }
-    Ok(out)
+    Ok((out, more, matched))
 }
 
 /// How alerts name their refusals.

@@ -66,10 +66,14 @@ fn check_json(c: &Check) -> Value {
     })
 }
 
-/// Every check, by restriction, oldest first, as this reader may see it.
-pub fn by_restriction(tx: &dyn Tx, reader: &Actor) -> store::Result<HashMap<i64, Vec<Value>>> {
+/// The checks of these restrictions, by restriction, oldest first, as this reader may see them.
+pub fn by_restriction(
+    tx: &dyn Tx,
+    reader: &Actor,
+    restrictions: &[i64],
+) -> store::Result<HashMap<i64, Vec<Value>>> {
     let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
-    for c in tx.dust_warnings().checks()? {
+    for c in tx.dust_warnings().checks_of(restrictions)? {
         out.entry(c.restriction)
             .or_default()
             .push(shown_to(&check_json(&c), &c.role, reader));

@@ -14,7 +14,7 @@ use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
 use crate::store::dust::DeviceId;
-use crate::store::{self, Tx};
+use crate::store::{self, COUNT_CAP, Slice, Tx};
 
 /// The means a monitor's state is judged on: the last finished hour's TSP, and the means of the
 /// 24 finished hours before now (valid when each particulate has ≥ 20 hourly values).
@@ -78,20 +78,25 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
     Ok((l, latest_json, json!({"hour": hour_json, "day": day_json})))
 }
 
-/// The monitors the actor may see on the monitors layer `layer`, each with its latest figures,
-/// `ratio` and `state` under the rules in force.
+/// One page of the monitors the actor may see on the monitors layer `layer`, each with its
+/// latest figures, `ratio` and `state` under the rules in force: the page, whether more follow,
+/// and how many there are (when counting is cheap).
 pub fn monitors(
     tx: &dyn Tx,
     layer: &Layer,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> store::Result<Vec<Value>> {
+    slice: Slice,
+) -> store::Result<(Vec<Value>, bool, Option<usize>)> {
     let rules = &crate::service::rules::dust(tx)?;
-    let mut out = vec![];
-    for m in tx
-        .dust_monitors()
-        .in_scope(layer, &layer.read_scope(actor))?
-    {
+    let scope = layer.read_scope(actor);
+    let (page, more) = tx.dust_monitors().in_scope(layer, &scope, slice)?;
+    let matched = match slice.total(page.len(), more) {
+        Some(n) => Some(n),
+        None => tx.dust_monitors().count(layer, &scope, COUNT_CAP)?,
+    };
+    let mut out = Vec::with_capacity(page.len());
+    for m in page {
         let (l, latest_json, means) = match m.device {
             Some(d) => latest(tx, d, now.timestamp())?,
             None => (
@@ -114,8 +119,11 @@ pub fn monitors(
             "state": dust_watch::state(rules, &l, now.timestamp()),
         }));
     }
-    Ok(out)
+    Ok((out, more, matched))
 }
+
+/// Monitors read a page at a time where every one is looked at.
+const MONITOR_CHUNK: usize = 500;
 
 /// Whether a gale or sandstorm warning in force covers the point (by district or drawn area).
 fn covered(
@@ -157,30 +165,36 @@ pub fn suggestions(
         return Err(Error::forbidden());
     }
     let rules = &crate::service::rules::dust(tx)?;
+    let scope = layer.read_scope(actor);
     let mut out = vec![];
-    for m in tx
-        .dust_monitors()
-        .in_scope(layer, &layer.read_scope(actor))?
-    {
-        let (Some(device), Some(p)) = (m.device, m.at) else {
-            continue;
-        };
-        let Some(r) = tx.dust_readings().latest_wind(device)? else {
-            continue;
-        };
-        let wind = r.get(Quantity::WindSpeed);
-        if dust_watch::suggests_gale(rules, wind, r.at, now.timestamp())
-            && !covered(tx, index, p, now)?
-        {
-            out.push(json!({
-                "kind": WarningLevel::Gale.as_str(),
-                "mn": m.mn,
-                "name": m.name,
-                "district_code": m.derived.district_code,
-                "wind_speed": wind,
-                "time": local_rfc3339(r.at),
-            }));
+    let mut slice = Slice::first(MONITOR_CHUNK);
+    loop {
+        let (page, more) = tx.dust_monitors().in_scope(layer, &scope, slice)?;
+        for m in page {
+            let (Some(device), Some(p)) = (m.device, m.at) else {
+                continue;
+            };
+            let Some(r) = tx.dust_readings().latest_wind(device)? else {
+                continue;
+            };
+            let wind = r.get(Quantity::WindSpeed);
+            if dust_watch::suggests_gale(rules, wind, r.at, now.timestamp())
+                && !covered(tx, index, p, now)?
+            {
+                out.push(json!({
+                    "kind": WarningLevel::Gale.as_str(),
+                    "mn": m.mn,
+                    "name": m.name,
+                    "district_code": m.derived.district_code,
+                    "wind_speed": wind,
+                    "time": local_rfc3339(r.at),
+                }));
+            }
         }
+        if !more {
+            break;
+        }
+        slice = slice.next();
     }
     Ok(json!({"threshold": rules.wind_suggest_ms, "suggestions": out}))
 }

@@ -5,21 +5,23 @@
 //! Ownerless and closed mines get none: nobody there can acknowledge, and the district
 //! government already answers for them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use geo::{Area, BoundingRect, Geometry, InteriorPoint, Intersects, MultiPolygon};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::dust::reading::local_rfc3339;
-use crate::domain::dust::{ACKNOWLEDGE_WITHIN_HOURS, WarningLevel, overdue, sees_restriction};
+use crate::domain::dust::{ACKNOWLEDGE_WITHIN_HOURS, WarningLevel, overdue, restriction_scope};
 use crate::domain::event::EventKind;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
 use crate::service::events;
-use crate::store::dust::warnings::{self as rows, NewRestriction};
+use crate::store::dust::warnings::{self as rows, NewRestriction, Tally};
 use crate::store::fires::ts;
-use crate::store::{self, Tx};
+use crate::store::{self, COUNT_CAP, Slice, Tx};
 
 /// A warning as a manager issues it.
 #[derive(Debug, Clone, Deserialize)]
@@ -131,10 +133,8 @@ pub fn issue(
             at,
         })?;
     }
-    let restrictions: Vec<Value> = restrictions_of(tx, actor, Some(id), now)?
-        .into_iter()
-        .map(|(v, _, _)| v)
-        .collect();
+    let restrictions: Vec<Value> =
+        restrictions_json(tx, actor, tx.dust_warnings().restrictions(Some(id))?, now)?;
     let warning = json!({
         "id": id, "level": level.as_str(), "districts": w.districts, "area": w.area,
         "from": ts(from), "to": ts(to), "note": w.note, "issued_by": actor.username,
@@ -183,22 +183,20 @@ pub fn parse_area(v: &Value) -> Result<MultiPolygon<f64>> {
     Ok(mp)
 }
 
-type Row = (Value, Option<String>, String);
-
-fn restrictions_of(
+/// Restrictions as `reader` sees them: whether in force, overdue, and their checks.
+fn restrictions_json(
     tx: &dyn Tx,
     reader: &Actor,
-    warning: Option<i64>,
+    rs: Vec<rows::Restriction>,
     now: DateTime<Utc>,
-) -> store::Result<Vec<Row>> {
-    let checks = super::checks::by_restriction(tx, reader)?;
+) -> store::Result<Vec<Value>> {
+    let ids: Vec<i64> = rs.iter().map(|r| r.id).collect();
+    let checks = super::checks::by_restriction(tx, reader, &ids)?;
     let now_s = ts(now);
-    Ok(tx
-        .dust_warnings()
-        .restrictions(warning)?
+    Ok(rs
         .into_iter()
         .map(|r| {
-            let v = json!({
+            json!({
                 "id": r.id,
                 "warning": r.warning,
                 "level": r.level,
@@ -216,19 +214,26 @@ fn restrictions_of(
                 "overdue": overdue(r.due, r.acknowledged_at.is_some(), now.timestamp()),
                 "position": r.position,
                 "checks": checks.get(&r.id).cloned().unwrap_or_default(),
-            });
-            (v, r.holder, r.district_code)
+            })
         })
         .collect())
 }
 
-/// The restrictions an actor may see, newest first, each with `overdue`.
-pub fn list(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
-    Ok(restrictions_of(tx, actor, None, now)?
-        .into_iter()
-        .filter(|(_, h, d)| sees_restriction(actor, h.as_deref(), d))
-        .map(|(v, _, _)| v)
-        .collect())
+/// One page of the restrictions an actor may see, newest first, each with `overdue`: the page,
+/// whether more follow, and how many there are (when counting is cheap).
+pub fn list(
+    tx: &dyn Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    slice: Slice,
+) -> store::Result<(Vec<Value>, bool, Option<usize>)> {
+    let scope = restriction_scope(actor);
+    let (page, more) = tx.dust_warnings().restrictions_page(&scope, slice)?;
+    let matched = match slice.total(page.len(), more) {
+        Some(n) => Some(n),
+        None => tx.dust_warnings().restrictions_count(&scope, COUNT_CAP)?,
+    };
+    Ok((restrictions_json(tx, actor, page, now)?, more, matched))
 }
 
 /// An owner acknowledges its mine's restriction: 404 unseen, 403 for another role, 409 twice.
@@ -241,26 +246,37 @@ pub fn acknowledge(tx: &dyn Tx, actor: &Actor, id: i64, now: DateTime<Utc>) -> R
         return Err(Error::new(Kind::Conflict, "dust_already_acknowledged").arg("at", at));
     }
     tx.dust_warnings().acknowledge(id, &actor.username, now)?;
-    restrictions_of(tx, actor, None, now)?
-        .into_iter()
-        .map(|(v, _, _)| v)
-        .find(|v| v["id"] == id)
+    let now_seen = tx.dust_warnings().restriction(id)?.into_iter().collect();
+    restrictions_json(tx, actor, now_seen, now)?
+        .pop()
         .ok_or_else(|| Error::not_found("dust_restriction"))
 }
 
-/// Every warning, newest first, each with its restrictions counted as the actor may see them
-/// (a warning itself is a public notice; which mines it restricts is not).
-pub fn warnings(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result<Vec<Value>> {
-    let seen = list(tx, actor, now)?;
-    let now_s = ts(now);
-    Ok(tx
+/// One page of the warnings, newest first, each with its restrictions counted as the actor may
+/// see them (a warning itself is a public notice; which mines it restricts is not): the page,
+/// whether more follow, and how many there are (when counting is cheap).
+pub fn warnings(
+    tx: &dyn Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    slice: Slice,
+) -> store::Result<(Vec<Value>, bool, Option<usize>)> {
+    let (page, more) = tx.dust_warnings().page(slice)?;
+    let matched = match slice.total(page.len(), more) {
+        Some(n) => Some(n),
+        None => tx.dust_warnings().count(COUNT_CAP)?,
+    };
+    let ids: Vec<i64> = page.iter().map(|w| w.id).collect();
+    let tallies: HashMap<i64, Tally> = tx
         .dust_warnings()
-        .all()?
+        .tallies(&restriction_scope(actor), &ids, now.timestamp())?
+        .into_iter()
+        .collect();
+    let now_s = ts(now);
+    let out = page
         .into_iter()
         .map(|w| {
-            let mine = |v: &&Value| v["warning"] == w.id;
-            let count =
-                |f: &dyn Fn(&Value) -> bool| seen.iter().filter(mine).filter(|v| f(v)).count();
+            let t = tallies.get(&w.id).copied().unwrap_or_default();
             json!({
                 "id": w.id,
                 "level": w.level,
@@ -276,10 +292,11 @@ pub fn warnings(tx: &dyn Tx, actor: &Actor, now: DateTime<Utc>) -> store::Result
                     .then_some(&w.issued_by),
                 "issued_at": w.issued_at,
                 "measures": w.measures,
-                "restrictions": count(&|_| true),
-                "acknowledged": count(&|v| !v["acknowledged_at"].is_null()),
-                "overdue": count(&|v| v["overdue"] == true),
+                "restrictions": t.restrictions,
+                "acknowledged": t.acknowledged,
+                "overdue": t.overdue,
             })
         })
-        .collect())
+        .collect();
+    Ok((out, more, matched))
 }

@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::DeviceId;
+use crate::domain::access::Scope;
 use crate::domain::dust::alert::Status;
 use crate::domain::responsibility::Responsible;
-use crate::store::Result;
+use crate::store::{Result, Slice};
 
 /// A case as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +110,11 @@ pub trait Alerts {
     /// Records a step in case `alert`'s life.
     fn add_event(&self, alert: i64, e: &Event) -> Result<()>;
     fn get(&self, id: i64) -> Result<Option<Case>>;
-    /// Every case, newest first.
-    fn all(&self) -> Result<Vec<Case>>;
+    /// One page of the cases `scope` may see (see `domain::dust::alert::scope`), newest
+    /// first, and whether more follow.
+    fn page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Case>, bool)>;
+    /// How many cases `scope` may see, if no more than `cap`.
+    fn count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>>;
     /// A case's evidence, oldest first.
     fn evidence(&self, alert: i64) -> Result<Vec<Evidence>>;
     /// Writes (or rewrites) a case's map feature at its monitor's position; false, writing

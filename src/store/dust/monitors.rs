@@ -7,7 +7,7 @@ use geo::Point;
 use super::DeviceId;
 use crate::domain::access::Scope;
 use crate::layers::Layer;
-use crate::store::Result;
+use crate::store::{Result, Slice};
 
 /// A monitor's feature as registration writes it.
 #[derive(Debug, Clone)]
@@ -53,8 +53,11 @@ pub trait Monitors {
     fn add(&self, m: &NewMonitor) -> Result<()>;
     /// Every monitor on the map, by MN.
     fn all(&self) -> Result<Vec<Monitor>>;
-    /// The monitors `scope` may read on the monitors layer, by MN.
-    fn in_scope(&self, layer: &Layer, scope: &Scope) -> Result<Vec<Monitor>>;
+    /// One page of the monitors `scope` may read on the monitors layer, by MN, and whether more
+    /// follow.
+    fn in_scope(&self, layer: &Layer, scope: &Scope, slice: Slice) -> Result<(Vec<Monitor>, bool)>;
+    /// How many monitors `scope` may read, if no more than `cap`.
+    fn count(&self, layer: &Layer, scope: &Scope, cap: usize) -> Result<Option<usize>>;
     /// Monitors with credentials, by device.
     fn with_devices(&self) -> Result<Vec<Monitor>>;
     /// Monitor `mn` if `scope` may read it: `None` when it is not there or not this scope's (the

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use geo::Point;
 use serde_json::Value;
 
+use crate::domain::access::Scope;
 use crate::domain::dust::WarningLevel;
 use crate::domain::role::Role;
-use crate::store::Result;
+use crate::store::{Result, Slice};
 
 /// A warning as issued.
 #[derive(Debug, Clone)]
@@ -114,17 +115,35 @@ pub struct Check {
     pub received_at: Option<String>,
 }
 
+/// A warning's restrictions counted (see [`Warnings::tallies`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub restrictions: usize,
+    pub acknowledged: usize,
+    pub overdue: usize,
+}
+
 pub trait Warnings {
     /// Issues a warning; its id.
     fn add(&self, w: &NewWarning) -> Result<i64>;
-    /// Every warning, newest first.
-    fn all(&self) -> Result<Vec<Warning>>;
+    /// One page of the warnings, newest first, and whether more follow.
+    fn page(&self, slice: Slice) -> Result<(Vec<Warning>, bool)>;
+    /// How many warnings there are, if no more than `cap`.
+    fn count(&self, cap: usize) -> Result<Option<usize>>;
     /// The warnings of these levels in force at `at`.
     fn in_force(&self, levels: &[WarningLevel], at: DateTime<Utc>) -> Result<Vec<Warning>>;
     /// Puts a restriction on a mine, once per warning and mine.
     fn restrict(&self, r: &NewRestriction) -> Result<()>;
     /// The restrictions of one warning, or of all, newest first.
     fn restrictions(&self, warning: Option<i64>) -> Result<Vec<Restriction>>;
+    /// One page of the restrictions `scope` may see (see `domain::dust::restriction_scope`),
+    /// newest first, and whether more follow.
+    fn restrictions_page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Restriction>, bool)>;
+    /// How many restrictions `scope` may see, if no more than `cap`.
+    fn restrictions_count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>>;
+    /// For each of `warnings`, the restrictions `scope` may see of it counted: all, acknowledged,
+    /// and overdue at `now` (Unix seconds: not acknowledged and past due).
+    fn tallies(&self, scope: &Scope, warnings: &[i64], now: i64) -> Result<Vec<(i64, Tally)>>;
     fn restriction(&self, id: i64) -> Result<Option<Restriction>>;
     /// Records the owner's acknowledgement.
     fn acknowledge(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<()>;
@@ -133,6 +152,6 @@ pub trait Warnings {
     fn check(&self, id: i64) -> Result<Option<Check>>;
     /// The check a client made under this id.
     fn check_by_client_id(&self, client_id: &str) -> Result<Option<Check>>;
-    /// Every check, oldest first.
-    fn checks(&self) -> Result<Vec<Check>>;
+    /// The checks of these restrictions, oldest first.
+    fn checks_of(&self, restrictions: &[i64]) -> Result<Vec<Check>>;
 }

@@ -10,6 +10,7 @@ use super::tracked::{self, opt_ts};
 use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::dust_issue::{IssueKind, Status};
 use crate::domain::responsibility::Responsible;
+use crate::store::Slice;
 use crate::store::dust_issues::{DustIssues, IssueEvent, IssueFilter, IssueRecord, NewIssue};
 use crate::store::fires::{parse_ts, ts};
 
@@ -110,6 +111,23 @@ impl DustIssues for SqliteTx<'_> {
             format!("SELECT {COLUMNS} FROM dust_issues t WHERE {cond} ORDER BY t.deadline, t.code");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, from_row)
+    }
+
+    fn page(&self, filter: &IssueFilter, slice: Slice) -> Result<(Vec<IssueRecord>, bool)> {
+        let (cond, mut params) = condition(filter);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM dust_issues t WHERE {cond} ORDER BY t.deadline, t.code LIMIT ? OFFSET ?"
+        );
+        params.extend(super::limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, from_row)?;
+        Ok(slice.cut(rows))
+    }
+
+    fn count(&self, filter: &IssueFilter, cap: usize) -> Result<Option<usize>> {
+        let (cond, params) = condition(filter);
+        let select = format!("SELECT 1 FROM dust_issues t WHERE {cond}");
+        super::count_capped(self.conn, &select, params, cap)
     }
 
     fn next_code(&self, prefix: &str, year: i32) -> Result<String> {

@@ -12,8 +12,10 @@ use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
 use crate::domain::fire::{FireKind, Status};
 use crate::domain::responsibility::Responsible;
+use crate::store::Slice;
 use crate::store::fires::{
-    EventRecord, FireFilter, FireRecord, Fires, NewFire, NewInspection, StateChange, parse_ts, ts,
+    EventRecord, FireFilter, FireOrder, FireRecord, FireThen, Fires, NewFire, NewInspection,
+    StateChange, Then, parse_ts, ts,
 };
 
 const FIRE_COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.reported_at, t.received_at, t.reported_by, \
@@ -133,6 +135,63 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
     (sql, params)
 }
 
+/// The fires of a filter as they stood at a moment, with `then_status` and `then_deadline`
+/// from each one's last events by then (one index probe per fire: `events_fire`).
+fn as_of_select(f: &FireFilter, then: &Then) -> (String, Vec<Sql>) {
+    let (mut cond, mut params) = condition(f);
+    let at = Sql::Text(ts(then.at));
+    let statuses = then.statuses.as_deref();
+    if let Some(st) = statuses.filter(|st| !st.is_empty() && st.iter().all(|s| s.is_open())) {
+        // Open then: the read model's spans covering the moment name them (R-tree on time).
+        cond += &format!(
+            " AND t.uuid IN (SELECT s.fire FROM fire_spans_rtree r JOIN fire_spans s ON s.id = r.id
+               WHERE r.from_at <= ? AND r.until_at > ? AND s.status IN ({}))",
+            vec!["?"; st.len()].join(",")
+        );
+        params.extend([
+            Sql::Integer(then.at.timestamp()),
+            Sql::Integer(then.at.timestamp()),
+        ]);
+        params.extend(st.iter().map(|s| Sql::Text(s.as_str().into())));
+    }
+    let last = |col: &str| {
+        format!(
+            "(SELECT e.{col} FROM events e WHERE e.fire = t.uuid AND e.at <= ?{} ORDER BY e.at DESC, e.id DESC LIMIT 1)",
+            if col == "to_status" {
+                ""
+            } else {
+                " AND e.deadline IS NOT NULL"
+            }
+        )
+    };
+    let mut sql = format!(
+        "SELECT * FROM (SELECT {FIRE_COLUMNS}, {} AS then_status, {} AS then_deadline
+         FROM fire_points t WHERE {cond}) WHERE then_status IS NOT NULL",
+        last("to_status"),
+        last("deadline")
+    );
+    // The two subqueries' parameters come first: they are in the select list.
+    params.splice(0..0, [at.clone(), at]);
+    if let Some(st) = statuses {
+        sql += &format!(" AND then_status IN ({})", vec!["?"; st.len()].join(","));
+        params.extend(st.iter().map(|s| Sql::Text(s.as_str().into())));
+        if st.is_empty() {
+            sql += " AND 0";
+        }
+    }
+    sql += " ORDER BY deadline, code";
+    (sql, params)
+}
+
+/// `ORDER BY` for an order of fires.
+fn order_by(order: FireOrder) -> &'static str {
+    match order {
+        FireOrder::Deadline => "t.deadline, t.code",
+        FireOrder::LatestDeadline => "t.deadline DESC, t.code",
+        FireOrder::Code => "t.code",
+    }
+}
+
 impl SqliteTx<'_> {
     /// Up to `limit` events after `(at, id)` in time order, with their ids.
     pub(super) fn events_after(
@@ -173,6 +232,83 @@ impl Fires for SqliteTx<'_> {
     fn list(&self, filter: &FireFilter) -> Result<Vec<FireRecord>> {
         let (cond, params) = condition(filter);
         self.fires_where(&cond, params)
+    }
+
+    fn page(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        slice: Slice,
+    ) -> Result<(Vec<FireRecord>, bool)> {
+        let (cond, mut params) = condition(filter);
+        let sql = format!(
+            "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?",
+            order_by(order)
+        );
+        params.extend(super::limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = tracked::collect(
+            stmt.query(rusqlite::params_from_iter(params))?,
+            fire_from_row,
+        )?;
+        Ok(slice.cut(rows))
+    }
+
+    fn count(&self, filter: &FireFilter, cap: usize) -> Result<Option<usize>> {
+        let (cond, params) = condition(filter);
+        let select = format!("SELECT 1 FROM fire_points t WHERE {cond}");
+        super::count_capped(self.conn, &select, params, cap)
+    }
+
+    fn page_as_of(
+        &self,
+        filter: &FireFilter,
+        then: &Then,
+        slice: Slice,
+    ) -> Result<(Vec<FireThen>, bool)> {
+        let (select, mut params) = as_of_select(filter, then);
+        params.extend(super::limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{select} LIMIT ? OFFSET ?"))?;
+        let rows = tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, |r| {
+            let status: String = r.get("then_status")?;
+            Ok(FireThen {
+                fire: fire_from_row(r)?,
+                status: Status::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("event status {status:?}")))?,
+                deadline: opt_ts(r.get("then_deadline")?)?,
+            })
+        })?;
+        Ok(slice.cut(rows))
+    }
+
+    fn count_as_of(&self, filter: &FireFilter, then: &Then, cap: usize) -> Result<Option<usize>> {
+        let (select, params) = as_of_select(filter, then);
+        super::count_capped(self.conn, &select, params, cap)
+    }
+
+    fn each(
+        &self,
+        filter: &FireFilter,
+        order: FireOrder,
+        f: &mut dyn FnMut(FireRecord) -> bool,
+    ) -> Result<()> {
+        let (cond, params) = condition(filter);
+        let sql = format!(
+            "SELECT {FIRE_COLUMNS} FROM fire_points t WHERE {cond} ORDER BY {}",
+            order_by(order)
+        );
+        // Not from the statement cache: the caller may run other queries (a fire's events) on
+        // this connection while the rows are read.
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            if !f(fire_from_row(r)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn next_code(&self, prefix: &str, year: i32) -> Result<String> {

@@ -45,6 +45,32 @@ impl From<gpkg::GpkgError> for StoreError {
     }
 }
 
+/// `LIMIT ? OFFSET ?` values for a page: one row more than the page holds, so that
+/// [`super::Slice::cut`] can tell whether more follow.
+pub(crate) fn limit_offset(s: super::Slice) -> [i64; 2] {
+    let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+    [n(s.limit).saturating_add(1), n(s.offset)]
+}
+
+/// How many rows `select` (a `SELECT 1 FROM … WHERE …` with `params`) gives, if no more than
+/// `cap`: the count stops reading there, so a long list costs no more than `cap` rows.
+pub(crate) fn count_capped(
+    conn: &Connection,
+    select: &str,
+    mut params: Vec<rusqlite::types::Value>,
+    cap: usize,
+) -> Result<Option<usize>> {
+    let sql = format!("SELECT count(*) FROM ({select} LIMIT ?)");
+    params.push(rusqlite::types::Value::Integer(
+        i64::try_from(cap).unwrap_or(i64::MAX - 1) + 1,
+    ));
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    Ok((n <= cap).then_some(n))
+}
+
 /// Opens a connection with the settings every connection needs.
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(

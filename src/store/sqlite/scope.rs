@@ -58,6 +58,25 @@ fn build(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) 
     }
 }
 
+/// A scope as a condition on a table of cases that is not a layer (dust alert cases,
+/// restrictions), by its own district and holder columns; `open` is the condition of a case
+/// still open, for the patrols' scope (`None`: patrols see every case).
+pub(in crate::store) fn case(
+    scope: &Scope,
+    district: &str,
+    holder: &str,
+    open: Option<&str>,
+) -> Condition {
+    let (sql, params) = match scope {
+        Scope::All => ("1".into(), vec![]),
+        Scope::District(code) => (format!("{district} = ?"), vec![Sql::Text(code.clone())]),
+        Scope::Holder(h) => (format!("{holder} = ?"), vec![Sql::Text(h.clone())]),
+        Scope::Open => (open.unwrap_or("1").to_string(), vec![]),
+        Scope::Nothing => ("0".into(), vec![]),
+    };
+    Condition { sql, params }
+}
+
 /// The scope of a layer whose rows belong to rows of `parent` (an inspection to its fire): a row
 /// is readable exactly when the row its `column` names is, whatever the role.
 fn follow(column: &str, parent: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) {

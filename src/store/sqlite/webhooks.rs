@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Result, SqliteTx};
 use crate::domain::event::EventKind;
+use crate::store::Slice;
 use crate::store::outbox::{Outbox, Published};
 use crate::store::webhooks::{Delivery, DueRow, FailedAttempt, Webhook, Webhooks};
 
@@ -78,13 +79,14 @@ impl Webhooks for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn list(&self) -> Result<Vec<(Webhook, Value)>> {
+    fn list(&self, slice: Slice) -> Result<(Vec<(Webhook, Value)>, bool)> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id DESC"
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id DESC LIMIT ?1 OFFSET ?2"
         ))?;
-        let hooks: Vec<Webhook> = stmt
-            .query_map([], webhook_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        let (hooks, more) = slice.cut(
+            stmt.query_map(super::limit_offset(slice), webhook_from_row)?
+                .collect::<rusqlite::Result<Vec<Webhook>>>()?,
+        );
         let mut counts = self.conn.prepare_cached(
             "SELECT state, count(*) FROM webhook_outbox WHERE webhook = ?1 GROUP BY state",
         )?;
@@ -100,7 +102,7 @@ impl Webhooks for SqliteTx<'_> {
             }
             out.push((h, c));
         }
-        Ok(out)
+        Ok((out, more))
     }
 
     fn deactivate(&self, id: i64) -> Result<bool> {

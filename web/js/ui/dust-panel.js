@@ -7,7 +7,7 @@
 
 import { h, fill, toast } from '../dom.js';
 import { t, num } from '../i18n.js';
-import { get, ApiError } from '../api.js';
+import { get, getPages, ApiError } from '../api.js';
 import { fmtDateTime } from '../time.js';
 import { monitorLayer, issueLayer, warningAreaLayer, stateBadge } from './dust-map.js';
 import { showMonitor } from './dust-monitor.js';
@@ -200,11 +200,12 @@ export function dustPanel({ user, map, detail, districts }) {
   // ---- data ------------------------------------------------------------------------------------
   async function load() {
     const asks = {
-      monitors: get('/api/dust/monitors').then((d) => d.monitors),
-      alerts: get('/api/dust/alerts').then((d) => d.alerts),
-      warnings: get('/api/dust/warnings').then((d) => d.warnings),
-      restrictions: get('/api/dust/restrictions').then((d) => d.restrictions),
-      issues: get('/api/dust/issues').then((d) => d.features),
+      // Each list a page at a time, all of it (up to a few thousand: what a panel can show).
+      monitors: getPages('/api/dust/monitors', 'monitors').then((d) => d.monitors),
+      alerts: getPages('/api/dust/alerts', 'alerts').then((d) => d.alerts),
+      warnings: getPages('/api/dust/warnings', 'warnings').then((d) => d.warnings),
+      restrictions: getPages('/api/dust/restrictions', 'restrictions').then((d) => d.restrictions),
+      issues: getPages('/api/dust/issues', 'features').then((d) => d.features),
       suggestions: manager ? get('/api/dust/suggestions') : Promise.resolve(null),
     };
     const keys = Object.keys(asks);

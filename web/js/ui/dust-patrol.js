@@ -36,7 +36,10 @@ export function dustPatrol({ map, draft, save, rerender, positionBlock, position
   const layer = issueLayer(map, { onSelect: (f) => { sub = 'issues'; openUuid = f.properties.uuid; rerender(); } });
 
   async function load() {
-    const [is, rs] = await Promise.allSettled([getCached('/api/dust/issues'), getCached('/api/dust/restrictions')]);
+    const [is, rs] = await Promise.allSettled([
+      getCached('/api/dust/issues', { all: { key: 'features' } }),
+      getCached('/api/dust/restrictions', { all: { key: 'restrictions' } }),
+    ]);
     if (is.status === 'fulfilled') {
       issues = is.value.data.features ?? [];
       if (is.value.stale) onStale?.();

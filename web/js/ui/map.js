@@ -3,7 +3,7 @@
 // layer. With no tile source the vector layers draw on a plain light background: the app must
 // work on a network that does not reach the internet.
 
-import * as L from '../../vendor/leaflet/leaflet-src.esm.js';
+import * as L from '../../vendor/leaflet/leaflet-src.esm.js?v=1.9.4';
 import { getCached } from '../api.js';
 import { pick, t } from '../i18n.js';
 import { h, textEl, escapeHtml } from '../dom.js';

@@ -7,7 +7,7 @@
 
 import { h, fill } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
-import { get, qs } from '../api.js';
+import { get, qs, nextPage, withLimit } from '../api.js';
 import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
@@ -19,6 +19,8 @@ import { dustPanel } from '../ui/dust-panel.js';
 import { dustLegend } from '../ui/dust-map.js';
 
 const REFRESH_MS = 60_000;
+/** Fires asked for at a time (GET /api/fires is paged); "more" in the list asks for the next. */
+const FIRE_PAGE = 500;
 
 function select(name, options, value, onChange) {
   return h('select', { name, on: { change: (e) => onChange(e.target.value) } },
@@ -46,7 +48,7 @@ function table(head, rows) {
 }
 
 export function render(root, user) {
-  const state = { status: 'open', kind: '', district: '', asOf: today(), tab: 'overdue', selected: null, clearance: null, fires: [] };
+  const state = { status: 'open', kind: '', district: '', asOf: today(), tab: 'overdue', selected: null, clearance: null, fires: [], firesNext: null, firesMatched: null };
   const mapEl = h('div', { class: 'map' });
   const detail = h('aside', { class: 'detail', hidden: true, 'aria-label': t('fire.detail') });
   const counterSlot = h('div');
@@ -166,7 +168,7 @@ export function render(root, user) {
       ['mines', t('tab.mines')],
       ['districts', t('tab.districts')],
       ['suspended', t('tab.suspended', { n: c.suspended_mines.length })],
-      ['list', t('tab.list', { n: state.fires.length })],
+      ['list', t('tab.list', { n: state.firesMatched ?? state.fires.length })],
       ...(user.role === 'manager' ? [['export', t('tab.export')]] : []),
     ];
     fill(tabBar, tabs.map(([k, label]) => h('button', {
@@ -190,11 +192,12 @@ export function render(root, user) {
             h('td', {}, m.name, h('div', { class: 'hint' }, m.licence_no), h('div', { class: 'fire-links' }, (m.fires ?? []).map((f) => fireLink(f.id, f.code)))),
             h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning))))]
         : h('p', { class: 'hint' }, t('suspended.none'))),
-      list: () => table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
+      list: () => [table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
         const p = f.properties;
         return h('tr', { dataset: { fireId: p.id } }, h('td', {}, fireLink(p.id, p.code), h('div', {}, statusBadge(p.status))),
           h('td', {}, p.responsible?.name ?? ''), h('td', {}, deadlineCountdown(p.deadline, p.burning)));
       })),
+      state.firesNext ? h('button', { type: 'button', class: 'btn more-fires', on: { click: moreFires } }, t('list.more')) : null],
       export: () => exportPanel(),
     }[state.tab];
     fill(tabsSlot, body());
@@ -217,17 +220,57 @@ export function render(root, user) {
     }
   }
 
+  // The server's `overdue` is about now; as of a past day, a fire was overdue if it burned then
+  // past its deadline.
+  const asOfOverdue = (fc, at) => {
+    if (at) for (const f of fc.features) f.properties.overdue = Boolean(f.properties.burning && f.properties.deadline && f.properties.deadline < f.properties.as_of);
+  };
+
+  // How many fires the filter matches (numberMatched, when the server counted) and how many are
+  // loaded: the first page, then each page "more" asks for.
+  function showCount(at) {
+    const n = state.fires.length;
+    const total = state.firesMatched;
+    let text;
+    if (total !== null && total > n) text = t('filter.count_of', { n, total });
+    else if (total === null && state.firesNext) text = t('filter.count_more', { n });
+    else text = at ? t('filter.count_as_of', { n, date: at }) : t('filter.count', { n });
+    toolbar.querySelector('.fire-count').textContent = text;
+  }
+
+  let fireLoad = 0;
   async function loadFires() {
     const at = state.asOf === today() ? undefined : state.asOf;
+    const mine = ++fireLoad;
     try {
-      const fc = await get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`);
-      // The server's `overdue` is about now; as of a past day, a fire was overdue if it burned
-      // then past its deadline.
-      if (at) for (const f of fc.features) f.properties.overdue = Boolean(f.properties.burning && f.properties.deadline && f.properties.deadline < f.properties.as_of);
-      if (at !== (state.asOf === today() ? undefined : state.asOf)) return; // the date changed meanwhile
+      const fc = await get(withLimit(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`, FIRE_PAGE));
+      asOfOverdue(fc, at);
+      if (mine !== fireLoad) return; // the filter or the date changed meanwhile
       state.fires = fc.features;
-      fires.set(fc.features);
-      toolbar.querySelector('.fire-count').textContent = at ? t('filter.count_as_of', { n: fc.features.length, date: at }) : t('filter.count', { n: fc.features.length });
+      state.firesNext = nextPage(fc);
+      state.firesMatched = fc.numberMatched ?? null;
+      fires.set(state.fires);
+      showCount(at);
+      renderTabs();
+    } catch (e) {
+      toolbar.querySelector('.fire-count').textContent = e.message;
+    }
+  }
+
+  /** The next page of fires, added to the list and the map. */
+  async function moreFires() {
+    const at = state.asOf === today() ? undefined : state.asOf;
+    const next = state.firesNext;
+    const mine = fireLoad;
+    if (!next) return;
+    try {
+      const fc = await get(next);
+      asOfOverdue(fc, at);
+      if (mine !== fireLoad) return;
+      state.fires = [...state.fires, ...fc.features];
+      state.firesNext = nextPage(fc);
+      fires.set(state.fires);
+      showCount(at);
       renderTabs();
     } catch (e) {
       toolbar.querySelector('.fire-count').textContent = e.message;

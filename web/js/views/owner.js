@@ -7,7 +7,7 @@
 
 import { h, fill } from '../dom.js';
 import { t, num } from '../i18n.js';
-import { get } from '../api.js';
+import { get, getPages } from '../api.js';
 import { kindLabel } from '../layers.js';
 import { fmtDateTime } from '../time.js';
 import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
@@ -134,7 +134,8 @@ export function render(root, user) {
   // Its restrictions, alerts, violations and monitors (the server gives only its own).
   async function loadDust() {
     const [rs, as, is, ms] = await Promise.allSettled([
-      get('/api/dust/restrictions'), get('/api/dust/alerts'), get('/api/dust/issues'), get('/api/dust/monitors'),
+      getPages('/api/dust/restrictions', 'restrictions'), getPages('/api/dust/alerts', 'alerts'),
+      getPages('/api/dust/issues', 'features'), getPages('/api/dust/monitors', 'monitors'),
     ]);
     const err = (r) => h('p', { class: 'form-error' }, r.reason?.message ?? String(r.reason));
     if (rs.status === 'fulfilled') {
@@ -180,7 +181,7 @@ export function render(root, user) {
 
   async function load() {
     try {
-      const [fc, c] = await Promise.all([get('/api/fires'), get('/api/clearance')]);
+      const [fc, c] = await Promise.all([getPages('/api/fires', 'features'), get('/api/clearance')]);
       fires.set(fc.features);
       if (!framed) frame();
       // Burning first (they stop production), then those awaiting acceptance, then the closed.

@@ -8,7 +8,7 @@
 
 import { h, fill, toast } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
-import { get, getCached, qs } from '../api.js';
+import { get, getCached, getPages, qs } from '../api.js';
 import { values, kindLabel, signLabel, layer } from '../layers.js';
 import { distanceM, bboxAround, inGeometry } from '../geo.js';
 import { createMap, addAreas, fireLayer, addLegend, L } from '../ui/map.js';
@@ -74,7 +74,7 @@ export function render(root, user) {
   // ---- data --------------------------------------------------------------------------------
   async function loadFires() {
     try {
-      const { data, stale } = await getCached('/api/fires');
+      const { data, stale } = await getCached('/api/fires', { all: { key: 'features' } });
       allFires = data.features.filter((f) => live(f.properties));
       fires.set(allFires);
       if (stale) staleNote.hidden = false;
@@ -91,7 +91,7 @@ export function render(root, user) {
     const here = [p.lon, p.lat];
     let candidates = allFires;
     try {
-      const fc = await get(`/api/fires${qs({ bbox: bboxAround(here, radiusM() * 1.5).map((x) => x.toFixed(6)).join(',') })}`);
+      const fc = await getPages(`/api/fires${qs({ bbox: bboxAround(here, radiusM() * 1.5).map((x) => x.toFixed(6)).join(',') })}`, 'features');
       candidates = fc.features;
     } catch { /* offline: the fires last seen */ }
     nearby = candidates.filter((f) => live(f.properties))

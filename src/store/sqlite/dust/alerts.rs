@@ -3,15 +3,18 @@
 //! layer (a GeoPackage feature table whose fid is the case id).
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
+use crate::domain::access::Scope;
 use crate::domain::dust::alert::Status;
 use crate::store::dust::DeviceId;
 use crate::store::dust::alerts::{Alerts, Case, Event, Evidence, Feature, NewCase};
 use crate::store::fires::ts;
-use crate::store::sqlite::{SqliteTx, gpkg};
-use crate::store::{Result, StoreError};
+use crate::store::sqlite::filter::Condition;
+use crate::store::sqlite::{SqliteTx, count_capped, gpkg, limit_offset, scope};
+use crate::store::{Result, Slice, StoreError};
 
 const SELECT: &str = "SELECT id, device, mn, pollutant, win, value, limit_value, status,
     responsible, attribution, holder, district_code, created_at, updated_at, closed_at
@@ -30,6 +33,11 @@ fn status(s: &str) -> rusqlite::Result<Status> {
 /// JSON text as a value; `null` when it does not parse.
 fn json(text: String) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The cases a scope sees, by their own columns (closed ones are not a patrol's).
+fn visible(scope: &Scope) -> Condition {
+    scope::case(scope, "district_code", "holder", Some("status <> 'closed'"))
 }
 
 fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
@@ -167,10 +175,22 @@ impl Alerts for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn all(&self) -> Result<Vec<Case>> {
-        let mut stmt = self.conn.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
-        let rows = stmt.query_map([], case)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    fn page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Case>, bool)> {
+        let c = visible(scope);
+        let mut params = c.params;
+        params.extend(limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT} WHERE {} ORDER BY id DESC LIMIT ? OFFSET ?",
+            c.sql
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), case)?;
+        Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    fn count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>> {
+        let c = visible(scope);
+        let select = format!("SELECT 1 FROM dust_alert_cases WHERE {}", c.sql);
+        count_capped(self.conn, &select, c.params, cap)
     }
 
     fn evidence(&self, alert: i64) -> Result<Vec<Evidence>> {

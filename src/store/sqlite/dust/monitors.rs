@@ -9,8 +9,8 @@ use crate::layers::Layer;
 use crate::store::dust::DeviceId;
 use crate::store::dust::monitors::{Derived, Monitor, Monitors, NewMonitor};
 use crate::store::features::Visible;
-use crate::store::sqlite::{SqliteTx, gpkg};
-use crate::store::{Result, StoreError};
+use crate::store::sqlite::{SqliteTx, count_capped, gpkg, limit_offset};
+use crate::store::{Result, Slice, StoreError};
 
 /// The layer's table.
 const TABLE: &str = "dust_monitors";
@@ -88,10 +88,18 @@ impl Monitors for SqliteTx<'_> {
         self.monitors_where("LEFT JOIN", "1", "t.mn", vec![])
     }
 
-    fn in_scope(&self, layer: &Layer, scope: &Scope) -> Result<Vec<Monitor>> {
+    fn in_scope(&self, layer: &Layer, scope: &Scope, slice: Slice) -> Result<(Vec<Monitor>, bool)> {
         let c = crate::store::sqlite::scope::condition(&Visible::new(layer, scope, ""));
-        let (cond, params) = (c.sql, c.params);
-        self.monitors_where("LEFT JOIN", &cond, "t.mn", params)
+        let (cond, mut params) = (c.sql, c.params);
+        params.extend(limit_offset(slice).map(rusqlite::types::Value::Integer));
+        let rows = self.monitors_where("LEFT JOIN", &cond, "t.mn LIMIT ? OFFSET ?", params)?;
+        Ok(slice.cut(rows))
+    }
+
+    fn count(&self, layer: &Layer, scope: &Scope, cap: usize) -> Result<Option<usize>> {
+        let c = crate::store::sqlite::scope::condition(&Visible::new(layer, scope, ""));
+        let select = format!("SELECT 1 FROM \"{TABLE}\" t WHERE {}", c.sql);
+        count_capped(self.conn, &select, c.params, cap)
     }
 
     fn with_devices(&self) -> Result<Vec<Monitor>> {

@@ -2,16 +2,19 @@
 //! `dust_restrictions`, compliance checks in `dust_restriction_checks`.
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
+use crate::domain::access::Scope;
 use crate::domain::dust::WarningLevel;
-use crate::store::Result;
 use crate::store::dust::warnings::{
-    Check, NewCheck, NewRestriction, NewWarning, Restriction, Warning, Warnings,
+    Check, NewCheck, NewRestriction, NewWarning, Restriction, Tally, Warning, Warnings,
 };
 use crate::store::fires::ts;
-use crate::store::sqlite::SqliteTx;
+use crate::store::sqlite::filter::Condition;
+use crate::store::sqlite::{SqliteTx, count_capped, limit_offset, scope};
+use crate::store::{Result, Slice};
 
 const WARNING: &str = "SELECT id, level, districts, area, measures, starts_at, ends_at, note,
     issued_by, issued_at FROM dust_warnings";
@@ -32,6 +35,11 @@ fn json_text(text: Option<String>) -> Value {
 
 fn position(lon: Option<f64>, lat: Option<f64>) -> Option<[f64; 2]> {
     lon.zip(lat).map(|(x, y)| [x, y])
+}
+
+/// The restrictions (`r`) a scope sees, by their own district and holder.
+fn visible(scope: &Scope) -> Condition {
+    scope::case(scope, "r.district_code", "r.holder", None)
 }
 
 fn warning(r: &rusqlite::Row) -> rusqlite::Result<Warning> {
@@ -103,10 +111,16 @@ impl Warnings for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn all(&self) -> Result<Vec<Warning>> {
-        let mut stmt = self.conn.prepare(&format!("{WARNING} ORDER BY id DESC"))?;
-        let rows = stmt.query_map([], warning)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    fn page(&self, slice: Slice) -> Result<(Vec<Warning>, bool)> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{WARNING} ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
+        let rows = stmt.query_map(limit_offset(slice), warning)?;
+        Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    fn count(&self, cap: usize) -> Result<Option<usize>> {
+        count_capped(self.conn, "SELECT 1 FROM dust_warnings", vec![], cap)
     }
 
     fn in_force(&self, levels: &[WarningLevel], at: DateTime<Utc>) -> Result<Vec<Warning>> {
@@ -144,6 +158,54 @@ impl Warnings for SqliteTx<'_> {
             "{RESTRICTION} WHERE ?1 IS NULL OR r.warning = ?1 ORDER BY r.id DESC"
         ))?;
         let rows = stmt.query_map([warning], restriction)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn restrictions_page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Restriction>, bool)> {
+        let c = visible(scope);
+        let mut params = c.params;
+        params.extend(limit_offset(slice).map(Sql::Integer));
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{RESTRICTION} WHERE {} ORDER BY r.id DESC LIMIT ? OFFSET ?",
+            c.sql
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), restriction)?;
+        Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    fn restrictions_count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>> {
+        let c = visible(scope);
+        let select = format!("SELECT 1 FROM dust_restrictions r WHERE {}", c.sql);
+        count_capped(self.conn, &select, c.params, cap)
+    }
+
+    fn tallies(&self, scope: &Scope, warnings: &[i64], now: i64) -> Result<Vec<(i64, Tally)>> {
+        if warnings.is_empty() {
+            return Ok(vec![]);
+        }
+        let c = visible(scope);
+        let mut params = vec![Sql::Integer(now)];
+        params.extend(c.params);
+        params.extend(warnings.iter().map(|w| Sql::Integer(*w)));
+        let sql = format!(
+            "SELECT r.warning, count(*), count(r.acknowledged_at),
+                    sum(r.acknowledged_at IS NULL AND r.due < ?)
+             FROM dust_restrictions r WHERE {} AND r.warning IN ({}) GROUP BY r.warning",
+            c.sql,
+            vec!["?"; warnings.len()].join(",")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|x| usize::try_from(x).unwrap_or(0));
+            Ok((
+                r.get::<_, i64>(0)?,
+                Tally {
+                    restrictions: n(1)?,
+                    acknowledged: n(2)?,
+                    overdue: n(3)?,
+                },
+            ))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -199,9 +261,15 @@ impl Warnings for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn checks(&self) -> Result<Vec<Check>> {
-        let mut stmt = self.conn.prepare(&format!("{CHECK} ORDER BY id"))?;
-        let rows = stmt.query_map([], check)?;
+    fn checks_of(&self, restrictions: &[i64]) -> Result<Vec<Check>> {
+        if restrictions.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "{CHECK} WHERE restriction IN ({}) ORDER BY id",
+            vec!["?"; restrictions.len()].join(",")
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(restrictions), check)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -1,0 +1,207 @@
+//! Paging of the API's lists: every list answers one page at a time. `limit` (each list has a
+//! default and a maximum) and `offset` are read once here — anything else is a 400 naming the
+//! parameter and what it takes — and a page says of itself, beside its items: `limit`, `offset`,
+//! `next` (the offset of the next page, or null on the last), `numberReturned`, `numberMatched`
+//! where counting is cheap, and `links` (`self`, `next`, `prev`) that repeat the request's other
+//! parameters, as OGC API - Features pages do.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::Error;
+use crate::store::Slice;
+
+/// A list's page sizes: the one served when none is asked for, and the largest served.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub default: usize,
+    pub max: usize,
+}
+
+pub use crate::store::COUNT_CAP;
+
+/// The page a query asks for: `limit` 1..=max (the default when absent or empty), `offset` 0 or
+/// more.
+pub fn slice(q: &HashMap<String, String>, b: Bounds) -> Result<Slice, Error> {
+    let bad = |param: &'static str, detail: String| {
+        Error::bad_request("bad_query")
+            .arg("param", param)
+            .arg("detail", detail)
+    };
+    let number = |name: &str| q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let limit = match number("limit") {
+        None => b.default,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=b.max).contains(n))
+            .ok_or_else(|| bad("limit", format!("1..={}", b.max)))?,
+    };
+    let offset = match number("offset") {
+        None => 0,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| i64::try_from(*n).is_ok())
+            .ok_or_else(|| bad("offset", "0..".into()))?,
+    };
+    Ok(Slice { limit, offset })
+}
+
+/// How many items the whole list holds, when that is known without a count: a page that is the
+/// last (and not past the end) tells. Otherwise `count` is asked (it may give up: `None`).
+pub fn matched<E>(
+    s: Slice,
+    returned: usize,
+    more: bool,
+    count: impl FnOnce() -> Result<Option<usize>, E>,
+) -> Result<Option<usize>, E> {
+    match s.total(returned, more) {
+        Some(n) => Ok(Some(n)),
+        None => count(),
+    }
+}
+
+/// One page of a list as the answer describes it.
+pub struct Page<'a> {
+    /// The list's path (`/api/fires`); links are relative to the server.
+    pub path: &'a str,
+    /// The request's query: every parameter but `limit` and `offset` is repeated in the links.
+    pub query: &'a HashMap<String, String>,
+    pub slice: Slice,
+    pub returned: usize,
+    pub more: bool,
+    /// How many items the list holds, where counted (see [`matched`]).
+    pub matched: Option<usize>,
+}
+
+impl Page<'_> {
+    /// The link to the page at `offset`.
+    pub fn href(&self, offset: usize) -> String {
+        let mut keys: Vec<&String> = self
+            .query
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "limit" | "offset"))
+            .collect();
+        keys.sort();
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        for k in keys {
+            qs.append_pair(k, &self.query[k]);
+        }
+        qs.append_pair("limit", &self.slice.limit.to_string());
+        qs.append_pair("offset", &offset.to_string());
+        format!("{}?{}", self.path, qs.finish())
+    }
+
+    /// The paging fields of the answer.
+    pub fn fields(&self) -> Map<String, Value> {
+        let Slice { limit, offset } = self.slice;
+        let next = self.more.then(|| offset + self.returned);
+        let link = |rel: &str, offset: usize| json!({"rel": rel, "href": self.href(offset)});
+        let mut links = vec![link("self", offset)];
+        if let Some(n) = next {
+            links.push(link("next", n));
+        }
+        if offset > 0 {
+            links.push(link("prev", offset.saturating_sub(limit)));
+        }
+        let mut m = Map::new();
+        m.insert("limit".into(), limit.into());
+        m.insert("offset".into(), offset.into());
+        m.insert("next".into(), json!(next));
+        m.insert("numberReturned".into(), self.returned.into());
+        // A last page tells the length even where the list is not counted.
+        if let Some(n) = self.matched.or(self.slice.total(self.returned, self.more)) {
+            m.insert("numberMatched".into(), n.into());
+        }
+        m.insert("links".into(), Value::Array(links));
+        m
+    }
+
+    /// `answer` (an object) with the paging fields added.
+    pub fn answer(&self, mut answer: Value) -> Value {
+        if let Some(o) = answer.as_object_mut() {
+            o.extend(self.fields());
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const B: Bounds = Bounds {
+        default: 100,
+        max: 1000,
+    };
+
+    #[test]
+    fn limits_have_a_default_a_maximum_and_a_message() {
+        assert_eq!(slice(&q(&[]), B).ok(), Some(Slice::first(100)));
+        assert_eq!(
+            slice(&q(&[("limit", "5"), ("offset", "10")]), B).ok(),
+            Some(Slice {
+                limit: 5,
+                offset: 10
+            })
+        );
+        assert_eq!(slice(&q(&[("limit", "")]), B).ok(), Some(Slice::first(100)));
+        for bad in ["0", "1001", "-1", "ten", "1.5"] {
+            let e = slice(&q(&[("limit", bad)]), B).expect_err(bad);
+            assert!(
+                e.message(crate::i18n::Lang::En).contains("1..=1000"),
+                "{bad}"
+            );
+        }
+        assert!(slice(&q(&[("offset", "-3")]), B).is_err());
+    }
+
+    #[test]
+    fn a_page_links_to_the_next_and_previous_with_the_other_parameters() {
+        let query = q(&[("status", "open"), ("limit", "2"), ("offset", "2")]);
+        let p = Page {
+            path: "/api/fires",
+            query: &query,
+            slice: Slice {
+                limit: 2,
+                offset: 2,
+            },
+            returned: 2,
+            more: true,
+            matched: None,
+        };
+        let f = Value::Object(p.fields());
+        assert_eq!(f["next"], 4);
+        assert_eq!(f["links"][1]["rel"], "next");
+        assert_eq!(
+            f["links"][1]["href"],
+            "/api/fires?status=open&limit=2&offset=4"
+        );
+        assert_eq!(
+            f["links"][2]["href"],
+            "/api/fires?status=open&limit=2&offset=0"
+        );
+        assert!(f.get("numberMatched").is_none());
+        let counted = matched::<()>(Slice::first(10), 3, false, || Ok(None));
+        assert_eq!(counted, Ok(Some(3)));
+        let past_the_end = matched::<()>(
+            Slice {
+                limit: 10,
+                offset: 50,
+            },
+            0,
+            false,
+            || Ok(Some(7)),
+        );
+        assert_eq!(past_the_end, Ok(Some(7)));
+    }
+}
