@@ -38,6 +38,7 @@ pub mod styles {
 pub mod tracked {
     pub use super::sqlite::tracked::*;
 }
+pub mod tiles;
 pub mod users;
 pub mod webhooks;
 
@@ -58,6 +59,7 @@ pub trait Tx {
     fn areas(&self) -> &dyn areas::Areas;
     fn dust_issues(&self) -> &dyn dust_issues::DustIssues;
     fn features(&self) -> &dyn features::Features;
+    fn tiles(&self) -> &dyn tiles::Tiles;
     fn fires(&self) -> &dyn fires::Fires;
     fn notifications(&self) -> &dyn notifications::Notifications;
     fn outbox(&self) -> &dyn outbox::Outbox;

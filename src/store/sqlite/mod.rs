@@ -20,6 +20,7 @@ pub mod settings;
 pub mod styles;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tiles;
 pub mod tracked;
 pub mod users;
 pub mod webhooks;
@@ -150,6 +151,10 @@ impl super::Tx for SqliteTx<'_> {
     }
 
     fn features(&self) -> &dyn super::features::Features {
+        self
+    }
+
+    fn tiles(&self) -> &dyn super::tiles::Tiles {
         self
     }
 
