@@ -195,15 +195,16 @@ fn tag(f: &mut mvt::Feature, key: &str, v: &Value) {
     }
 }
 
-/// The fields a feature carries besides its id: the key, the label, what the style colours by,
-/// and `code`, `name`, `status`, `kind`, `licence_no` where the layer has them; never a field
-/// hidden from the reader.
+/// The fields a feature carries besides its id: the key (unless it is the id: a UUID), the
+/// label, what the style colours by, and `code`, `name`, `status`, `kind`, `licence_no` where
+/// the layer has them; never a field hidden from the reader.
 fn shown_fields<'a>(r: &Request<'a>) -> Vec<&'a str> {
     let l = r.layer;
     let mut names: Vec<&str> = vec![];
     let candidates = l
         .key
         .as_deref()
+        .filter(|k| *k != "uuid")
         .into_iter()
         .chain(l.style.label.as_deref())
         .chain(l.style.by.as_ref().map(|b| b.field.as_str()))
@@ -220,10 +221,21 @@ fn shown_fields<'a>(r: &Request<'a>) -> Vec<&'a str> {
     names
 }
 
+/// The fields read for a tile's features: those shown, then the UUID of layers keyed by it (their
+/// features' id as in `/items`).
+fn read_fields<'a>(r: &Request<'a>) -> (Vec<&'a str>, usize) {
+    let mut fields = shown_fields(r);
+    let shown = fields.len();
+    if r.layer.key.as_deref() == Some("uuid") {
+        fields.push("uuid");
+    }
+    (fields, shown)
+}
+
 /// A feature's id as in `/items`: the UUID of layers keyed by it, else the fid.
 fn id_of(layer: &Layer, fid: i64, fields: &[&str], values: &[Value]) -> Value {
     if layer.key.as_deref() == Some("uuid")
-        && let Some(i) = fields.iter().position(|f| *f == "uuid")
+        && let Some(i) = fields.iter().rposition(|f| *f == "uuid")
         && let Value::String(s) = &values[i]
     {
         return Value::String(s.clone());
@@ -239,8 +251,8 @@ fn points(
     now: DateTime<Utc>,
     since: &str,
 ) -> Result<mvt::Layer, Error> {
-    let mut fields = shown_fields(r);
-    let shown = fields.len();
+    let (mut fields, shown) = read_fields(r);
+    let extra = fields.len();
     let life = fire_life(r.layer);
     if life {
         for f in ["status", "deadline", "cleared_at"] {
@@ -272,7 +284,7 @@ fn points(
             tag(&mut f, name, v);
         }
         if life {
-            let text = |i: usize| p.values[shown + i].as_str().unwrap_or("");
+            let text = |i: usize| p.values[extra + i].as_str().unwrap_or("");
             let status = Status::parse(text(0));
             let burning = status.is_some_and(Status::is_burning);
             f.add_tag_bool("burning", burning);
@@ -465,7 +477,7 @@ fn add_rings(
 /// Area features.
 fn shapes(tx: &dyn Tx, r: &Request, view: &Visible) -> Result<mvt::Layer, Error> {
     let t = r.tile;
-    let fields = shown_fields(r);
+    let (fields, shown) = read_fields(r);
     let by: Vec<usize> = fields
         .iter()
         .enumerate()
@@ -541,7 +553,7 @@ fn shapes(tx: &dyn Tx, r: &Request, view: &Visible) -> Result<mvt::Layer, Error>
         let mut f = layer.into_feature(geom);
         f.set_id(u64::try_from(s.fid).unwrap_or_default());
         tag(&mut f, "id", &id_of(r.layer, s.fid, &fields, &s.values));
-        for (name, v) in fields.iter().zip(&s.values) {
+        for (name, v) in fields.iter().zip(&s.values).take(shown) {
             tag(&mut f, name, v);
         }
         layer = f.into_layer();

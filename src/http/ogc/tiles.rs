@@ -172,7 +172,7 @@ fn properties(layer: &Layer, hidden: &[String], lang: Lang) -> Value {
         .iter()
         .filter(|f| !hidden.contains(&f.name) && !f.internal)
         .filter(|f| {
-            layer.key.as_deref() == Some(f.name.as_str())
+            (layer.key.as_deref() == Some(f.name.as_str()) && f.name != "uuid")
                 || layer.style.label.as_deref() == Some(f.name.as_str())
                 || layer.style.by.as_ref().is_some_and(|b| b.field == f.name)
                 || matches!(
