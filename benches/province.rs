@@ -1678,7 +1678,7 @@ fn session_as(
             username: name,
             password: BENCH_PASSWORD,
             role,
-            district: district.map(Into::into),
+            district,
             holder: None,
         };
         let id = match users::add(tx, &u, now) {
@@ -1964,7 +1964,7 @@ fn print_tiles(t: &TileFigures, open_s: f64) {
         t.district
     );
     println!(
-        "  {:<13} {:>4} {:<8} {:>8} {:>22} {:>22} {:>9} {:>18} {:>9}  {}",
+        "  {:<13} {:>4} {:<8} {:>8} {:>22} {:>22} {:>9} {:>18} {:>9}  targets",
         "layer",
         "zoom",
         "role",
@@ -1973,8 +1973,7 @@ fn print_tiles(t: &TileFigures, open_s: f64) {
         "HTTP med/p95/max ms",
         "304 med",
         "size med / max KB",
-        "features",
-        "targets"
+        "features"
     );
     let mut worst_ms: f64 = 0.0;
     let mut worst_kb: usize = 0;

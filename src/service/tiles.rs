@@ -584,6 +584,31 @@ mod tests {
     }
 
     #[test]
+    fn rings_are_clipped_to_the_buffered_tile() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        // A square over the west edge: cut at the buffer's edge, the rest kept.
+        let sq = [
+            c(-200.0, 10.0),
+            c(100.0, 10.0),
+            c(100.0, 50.0),
+            c(-200.0, 50.0),
+            c(-200.0, 10.0),
+        ];
+        let out = clip(&sq, -64.0, 4160.0);
+        assert_eq!(out.len(), 4);
+        assert!(out.iter().all(|p| p.x >= -64.0));
+        assert!(out.iter().any(|p| p.x == -64.0));
+        // Wholly outside: nothing.
+        let far = [
+            c(5000.0, 0.0),
+            c(6000.0, 0.0),
+            c(6000.0, 10.0),
+            c(5000.0, 0.0),
+        ];
+        assert!(clip(&far, -64.0, 4160.0).is_empty());
+    }
+
+    #[test]
     fn a_tile_box_holds_its_corners() {
         let t = TileId { z: 1, x: 1, y: 0 };
         let b = t.bbox(0);

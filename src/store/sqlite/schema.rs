@@ -434,6 +434,8 @@ CREATE TABLE tile_grid_holders (
     sy REAL NOT NULL,
     PRIMARY KEY (layer, holder, level, cx, cy, status)
 ) WITHOUT ROWID;
+-- The levels the grid is kept at (`store::tiles::GRID_LEVELS`, written by `tiles::install`).
+CREATE TABLE tile_levels (level INTEGER PRIMARY KEY);
 -- Bumped by every insert, update and delete of a layer's features: a tile's ETag.
 CREATE TABLE tile_versions (layer TEXT PRIMARY KEY, version INTEGER NOT NULL);
 "#,

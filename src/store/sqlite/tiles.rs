@@ -49,8 +49,8 @@ impl Source<'_> {
         )
     }
 
-    /// What a change must touch: the position and the grid's keys.
-    fn changed(&self) -> String {
+    /// The columns the grid depends on: the position and the grid's keys.
+    fn keys(&self) -> Vec<String> {
         let a = &self.layer.access.columns;
         let mut cols = vec!["geom".to_string()];
         cols.extend(a.district.iter().cloned());
@@ -58,7 +58,13 @@ impl Source<'_> {
         if self.layer.field("status").is_some() {
             cols.push("status".into());
         }
-        cols.iter()
+        cols
+    }
+
+    /// Whether an update changed one of them.
+    fn changed(&self) -> String {
+        self.keys()
+            .iter()
             .map(|c| format!("OLD.\"{c}\" IS NOT NEW.\"{c}\""))
             .collect::<Vec<_>>()
             .join(" OR ")
@@ -77,25 +83,24 @@ fn cell_y(y: &str, n: &str) -> String {
     )
 }
 
-fn levels() -> String {
-    let v: Vec<String> = GRID_LEVELS
-        .iter()
-        .map(|l| format!("SELECT {l} AS level"))
-        .collect();
-    format!("({})", v.join(" UNION ALL "))
+/// The grid's levels, a table (a subquery of constants would be built again at each trigger
+/// run).
+fn levels() -> &'static str {
+    "tile_levels"
 }
 
-/// Adds `sign` (1 or -1) times row `r` to the layer's grid, and drops the cells it empties.
-/// `when` is an extra condition (an update's "did the keys change").
-fn apply(layer: &Layer, r: &str, sign: i8, when: &str) -> String {
+/// Adds `sign` (1 or -1) times row `r` to the layer's grid (a cell it empties stays, at zero,
+/// until the next open: finding it again would cost every write).
+fn apply(layer: &Layer, r: &str, sign: i8) -> String {
     let src = Source { layer };
     let t = &layer.name;
+    // `g` is materialised: the position is read once per statement, not at each use.
     let g = format!("(SELECT {}) g, {} l", src.values(r), levels());
     let (cx, cy) = (
         cell_x("g.x", "(1 << l.level)"),
         cell_y("g.y", "(1 << l.level)"),
     );
-    let cond = format!("g.x IS NOT NULL AND g.y IS NOT NULL{when}");
+    let cond = "g.x IS NOT NULL AND g.y IS NOT NULL";
     let mut sql = format!(
         "INSERT INTO tile_grid(layer, level, cx, cy, district, status, n, sx, sy) \
          SELECT '{t}', l.level, {cx}, {cy}, g.d, g.s, {sign}, {sign} * g.x, {sign} * g.y FROM {g} WHERE {cond} \
@@ -107,18 +112,6 @@ fn apply(layer: &Layer, r: &str, sign: i8, when: &str) -> String {
              SELECT '{t}', g.h, l.level, {cx}, {cy}, g.s, {sign}, {sign} * g.x, {sign} * g.y FROM {g} WHERE {cond} AND g.h IS NOT NULL \
              ON CONFLICT(layer, holder, level, cx, cy, status) DO UPDATE SET n = n + excluded.n, sx = sx + excluded.sx, sy = sy + excluded.sy;\n"
         );
-    }
-    if sign < 0 {
-        sql += &format!(
-            "DELETE FROM tile_grid WHERE n <= 0 AND (layer, level, cx, cy, district, status) IN \
-             (SELECT '{t}', l.level, {cx}, {cy}, g.d, g.s FROM {g} WHERE {cond});\n"
-        );
-        if layer.access.columns.holder.is_some() {
-            sql += &format!(
-                "DELETE FROM tile_grid_holders WHERE n <= 0 AND (layer, holder, level, cx, cy, status) IN \
-                 (SELECT '{t}', g.h, l.level, {cx}, {cy}, g.s FROM {g} WHERE {cond} AND g.h IS NOT NULL);\n"
-            );
-        }
     }
     sql
 }
@@ -135,38 +128,48 @@ fn gridded(layer: &Layer) -> bool {
     layer.geometry == GeometryType::Point
 }
 
-/// The triggers a layer needs, by name.
+/// The triggers a layer needs, by name: the grid follows inserts, deletes and the updates that
+/// move a feature or change its keys; the change counter follows every write.
 fn triggers(layer: &Layer) -> Vec<(String, String)> {
     let t = &layer.name;
-    let body = |parts: Vec<String>| parts.concat();
-    let mut ins = vec![];
-    let mut del = vec![];
-    let mut upd = vec![];
-    if gridded(layer) {
-        let changed = format!(" AND ({})", Source { layer }.changed());
-        ins.push(apply(layer, "NEW", 1, ""));
-        del.push(apply(layer, "OLD", -1, ""));
-        upd.push(apply(layer, "OLD", -1, &changed));
-        upd.push(apply(layer, "NEW", 1, &changed));
-    }
-    for v in [&mut ins, &mut del, &mut upd] {
-        v.push(bump(layer));
-    }
-    [
-        ("insert", "INSERT", ins),
-        ("delete", "DELETE", del),
-        ("update", "UPDATE", upd),
-    ]
-    .into_iter()
-    .map(|(name, event, parts)| {
+    let trigger = |name: &str, event: &str, when: &str, parts: Vec<String>| {
         let name = format!("{t}_tiles_{name}");
         let sql = format!(
-            "CREATE TRIGGER \"{name}\" AFTER {event} ON \"{t}\"\nBEGIN\n{}END",
-            body(parts)
+            "CREATE TRIGGER \"{name}\" AFTER {event} ON \"{t}\"{when}\nBEGIN\n{}END",
+            parts.concat()
         );
         (name, sql)
-    })
-    .collect()
+    };
+    if !gridded(layer) {
+        return vec![
+            trigger("insert", "INSERT", "", vec![bump(layer)]),
+            trigger("delete", "DELETE", "", vec![bump(layer)]),
+            trigger("touch", "UPDATE", "", vec![bump(layer)]),
+        ];
+    }
+    let src = Source { layer };
+    let of: Vec<String> = src.keys().iter().map(|c| format!("\"{c}\"")).collect();
+    vec![
+        trigger(
+            "insert",
+            "INSERT",
+            "",
+            vec![apply(layer, "NEW", 1), bump(layer)],
+        ),
+        trigger(
+            "delete",
+            "DELETE",
+            "",
+            vec![apply(layer, "OLD", -1), bump(layer)],
+        ),
+        trigger(
+            "update",
+            &format!("UPDATE OF {}", of.join(", ")),
+            &format!(" WHEN {}", src.changed()),
+            vec![apply(layer, "OLD", -1), apply(layer, "NEW", 1)],
+        ),
+        trigger("touch", "UPDATE", "", vec![bump(layer)]),
+    ]
 }
 
 /// Recounts a layer's grid from its rows (after the triggers were made or changed).
@@ -206,6 +209,21 @@ fn rebuild(conn: &Connection, layer: &Layer) -> Result<()> {
 /// whose triggers were missing or different (a database made before tiles, a changed layer
 /// file). Runs in the migration's transaction, after the layer tables exist.
 pub(super) fn install(conn: &Connection, registry: &Registry) -> Result<()> {
+    let have: Vec<u8> = conn
+        .prepare("SELECT level FROM tile_levels ORDER BY level")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let levels_changed = have != GRID_LEVELS;
+    if levels_changed {
+        conn.execute("DELETE FROM tile_levels", [])?;
+        for l in GRID_LEVELS {
+            conn.execute("INSERT INTO tile_levels(level) VALUES (?1)", [l])?;
+        }
+    }
+    // Cells a write emptied (writes leave them at zero rather than look for them).
+    conn.execute_batch(
+        "DELETE FROM tile_grid WHERE n = 0; DELETE FROM tile_grid_holders WHERE n = 0;",
+    )?;
     for layer in registry.iter() {
         let wanted = triggers(layer);
         let mut stmt = conn.prepare(
@@ -219,7 +237,7 @@ pub(super) fn install(conn: &Connection, registry: &Registry) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?;
         let mut sorted = wanted.clone();
         sorted.sort();
-        if have == sorted {
+        if have == sorted && !(levels_changed && gridded(layer)) {
             continue;
         }
         for (name, _) in &have {
@@ -327,7 +345,7 @@ impl SqliteTx<'_> {
             sql += &format!(" AND {cond}");
             params.extend(p);
         }
-        sql += " GROUP BY cx, cy, status";
+        sql += " GROUP BY cx, cy, status HAVING sum(n) > 0";
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(params), cell_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -598,11 +616,13 @@ mod tests {
         .expect("a change the grid does not see");
         let c = tx.fids_where(fires, "uuid", "c").expect("fid")[0];
         tx.delete(fires, c).expect("delete");
-        let incremental = grid(&conn);
-        assert!(incremental.0.iter().all(|r| r.6 > 0), "no empty cells kept");
-        assert!(!incremental.1.iter().any(|r| r.4 == "乙"));
+        // Emptied cells stay at zero (a write never searches for them) until the next open.
+        let (mut g, mut h) = grid(&conn);
+        assert!(h.iter().any(|r| r.4 == "乙" && r.6 == 0));
+        g.retain(|r| r.6 != 0);
+        h.retain(|r| r.6 != 0);
         rebuild(&conn, fires).expect("rebuild");
-        assert_eq!(grid(&conn), incremental);
+        assert_eq!(grid(&conn), (g, h));
 
         // Reading: by scope, within a range of cells.
         let level = 14;
@@ -677,7 +697,8 @@ mod tests {
                 |r| r.get(0),
             )
             .expect("count");
-        assert_eq!(before, 3 * registry.iter().count() as i64);
+        let points = registry.iter().filter(|l| gridded(l)).count();
+        assert_eq!(before, 3 * registry.iter().count() as i64 + points as i64);
         let v = SqliteTx::new(&conn).version("mines").expect("version");
         crate::store::sqlite::schema::migrate(&mut conn, &registry).expect("again");
         assert_eq!(SqliteTx::new(&conn).version("mines").expect("version"), v);
