@@ -7,7 +7,10 @@
 //! 1. responsibility assignments per second on one thread (`ResponsibilityIndex::assign`), with
 //!    a linear scan of every polygon over a sample beside it, so the index's speed-up is visible;
 //! 2. the latency of a 0.05° × 0.05° bbox query (limit 1000) on the fire layer, through
-//!    `features::items` serialised to bytes, and through the HTTP server on a loopback port.
+//!    `features::items` serialised to bytes, and through the HTTP server on a loopback port;
+//! 3. map tiles (`--only tiles`): the latency and size of vector tiles of the fire and area
+//!    layers at zooms 5, 8, 11, 12 and 14, drawn where the data is, as a manager and as a
+//!    district officer, rendered directly and over HTTP, and revalidated with their ETag.
 //!
 //! The machine may be shared and noisy: ratios measured side by side in one run mean more than
 //! absolute figures, so the report gives both.
@@ -86,8 +89,12 @@ pub struct Args {
     naive_sample: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Tiles drawn per layer, zoom and role in the tiles phase (where the data is: the same tile
+    /// may come twice at low zooms, where a few tiles hold the province).
+    #[arg(long, default_value_t = 30)]
+    tiles: usize,
     /// Run one part only (to check a change to that part quickly).
-    #[arg(long, value_parser = ["assign", "queries"])]
+    #[arg(long, value_parser = ["assign", "queries", "tiles"])]
     only: Option<String>,
 }
 
@@ -121,6 +128,7 @@ const GENERATOR: u64 = 2;
 const ASSIGN_STREAM: u64 = 0xA551_6E00;
 const QUERY_STREAM: u64 = 0x0B0C_5000;
 const FIRE_STREAM: u64 = 0xF1E0_0000;
+const TILE_STREAM: u64 = 0x711E_5000;
 
 /// Where a sampled point is aimed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1794,6 +1802,406 @@ fn bench_queries(
 }
 
 // ---------------------------------------------------------------------------------------------
+// 3. Map tiles.
+
+const TILE_ZOOMS: [u32; 5] = [5, 8, 11, 12, 14];
+const TILE_LAYERS: [&str; 5] = [
+    "fire_points",
+    "mines",
+    "waste_dumps",
+    "gangue_heaps",
+    "districts",
+];
+const TILE_TARGET_MS: f64 = 20.0;
+const TILE_TARGET_BYTES: usize = 500_000;
+
+/// One layer, zoom and role: the tiles drawn and what they cost.
+struct TileRow {
+    layer: &'static str,
+    zoom: u32,
+    role: Role,
+    /// Distinct tiles among those drawn.
+    distinct: usize,
+    /// Rendered in a read transaction (`service::tiles::answer`), to bytes.
+    direct: Latencies,
+    /// Over HTTP on loopback, then again with the ETag (304).
+    http: Latencies,
+    revalidate: Latencies,
+    /// Body sizes (bytes; 0 for an empty tile) and features per tile.
+    size: Vec<usize>,
+    features: Vec<usize>,
+    empty: usize,
+}
+
+struct TileFigures {
+    district: String,
+    rows: Vec<TileRow>,
+}
+
+/// Signs a bench account in (adding it the first time); returns a session token.
+fn session_as(
+    db: &Db,
+    name: &'static str,
+    role: Role,
+    district: Option<&str>,
+) -> anyhow::Result<String> {
+    db.write_blocking(|tx| -> anyhow::Result<String> {
+        let now = Utc::now();
+        let u = NewUser {
+            username: name,
+            password: BENCH_PASSWORD,
+            role,
+            district,
+            holder: None,
+        };
+        let id = match users::add(tx, &u, now) {
+            Ok(id) => id,
+            Err(UserError::Taken(_)) => users::verify(tx, name, BENCH_PASSWORD)?
+                .map(|(id, _)| id)
+                .context("the bench account exists with another password")?,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(qingling::store::Tx::users(tx).create_session(id, None, now)?)
+    })
+}
+
+/// A GET with extra headers; the status, the ETag and the body.
+fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    extra: &str,
+) -> anyhow::Result<(u16, Option<String>, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    s.write_all(
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{extra}Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )?;
+    let mut raw = Vec::with_capacity(1 << 20);
+    s.read_to_end(&mut raw)?;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of the response headers")?;
+    let head = std::str::from_utf8(&raw[..end])?.to_string();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let etag = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("etag: ")
+                .or_else(|| l.strip_prefix("ETag: "))
+        })
+        .map(str::to_string);
+    let body = &raw[end + 4..];
+    let chunked = head
+        .to_ascii_lowercase()
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    Ok((
+        status,
+        etag,
+        if chunked {
+            dechunk(body)?
+        } else {
+            body.to_vec()
+        },
+    ))
+}
+
+/// Each feature's box centre and district, read once per layer (a diagnostic read of the file).
+fn centres(db: &Db, layer: &str) -> anyhow::Result<Vec<([f64; 2], String)>> {
+    let c = qingling::store::connect(db.path())?;
+    let mut st = c.prepare(&format!(
+        "SELECT (r.minx + r.maxx) / 2, (r.miny + r.maxy) / 2, coalesce(t.{col}, '') FROM \"rtree_{layer}_geom\" r JOIN \"{layer}\" t ON t.fid = r.id",
+        col = if layer == "districts" { "code" } else { "district_code" }
+    ))?;
+    let rows = st
+        .query_map([], |r| Ok(([r.get(0)?, r.get(1)?], r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn tile_at(p: [f64; 2], z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((p[0] + 180.0) / 360.0 * n).floor() as u32;
+    let phi = p[1].to_radians();
+    let y = ((1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+fn bench_tiles(db: &Db, registry: &Registry, args: &Args) -> anyhow::Result<TileFigures> {
+    use qingling::service::tiles::{Answer, Request, TileId};
+    let rules = app::load_rules(db)?;
+    let mut rng = StdRng::seed_from_u64(args.seed ^ TILE_STREAM);
+    // The district officer of the district with the most fires.
+    let fires = centres(db, "fire_points")?;
+    let mut per: HashMap<&str, usize> = HashMap::new();
+    for (_, d) in &fires {
+        *per.entry(d.as_str()).or_default() += 1;
+    }
+    let district = per
+        .iter()
+        .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))
+        .map(|(d, _)| (*d).to_string())
+        .context("no fires")?;
+    drop(per);
+    eprintln!("starting the HTTP server on loopback for the tiles");
+    let tokens = [
+        (
+            Role::Manager,
+            session_as(db, BENCH_USER, Role::Manager, None)?,
+        ),
+        (
+            Role::District,
+            session_as(db, "bench-district", Role::District, Some(&district))?,
+        ),
+    ];
+    let app = App::new(db.clone(), registry.clone(), None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let router = qingling::http::router(app);
+    rt.spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "bench server stopped");
+        }
+    });
+    let mut rows = vec![];
+    for name in TILE_LAYERS {
+        let layer = registry.get(name).context("no such layer")?.clone();
+        let points = if name == "fire_points" {
+            fires.clone()
+        } else {
+            centres(db, name)?
+        };
+        for (role, token) in &tokens {
+            let actor = Actor {
+                username: "bench".into(),
+                role: *role,
+                district: (*role == Role::District).then(|| district.clone()),
+                holder: None,
+            };
+            let scope = layer.read_scope(&actor);
+            // Where the data this role may see is.
+            let mine: Vec<[f64; 2]> = points
+                .iter()
+                .filter(|(_, d)| match &scope {
+                    Scope::District(code) => d == code,
+                    _ => true,
+                })
+                .map(|(p, _)| *p)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            for z in TILE_ZOOMS {
+                eprintln!("tiles of {name} at zoom {z} as a {}", role.as_str());
+                let drawn: Vec<(u32, u32)> = (0..WARMUP.min(3) + args.tiles)
+                    .map(|_| tile_at(mine[rng.random_range(0..mine.len())], z))
+                    .collect();
+                let mut row = TileRow {
+                    layer: name,
+                    zoom: z,
+                    role: *role,
+                    distinct: drawn[WARMUP.min(3)..]
+                        .iter()
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len(),
+                    direct: Latencies::default(),
+                    http: Latencies::default(),
+                    revalidate: Latencies::default(),
+                    size: vec![],
+                    features: vec![],
+                    empty: 0,
+                };
+                for (k, (x, y)) in drawn.iter().enumerate() {
+                    let timed = k >= WARMUP.min(3);
+                    let tile = TileId::new(z, *y, *x).context("a tile")?;
+                    let t = Instant::now();
+                    let answer = db.read_blocking(|tx| {
+                        let r = Request {
+                            layer: &layer,
+                            scope: &scope,
+                            hidden: &[],
+                            tile,
+                            now: Utc::now(),
+                            rules: &rules,
+                        };
+                        qingling::service::tiles::answer(tx, &r, &|_| false)
+                    })?;
+                    let direct_ms = t.elapsed().as_secs_f64() * 1e3;
+                    let path = format!("/collections/{name}/tiles/WebMercatorQuad/{z}/{y}/{x}");
+                    let t = Instant::now();
+                    let (status, etag, body) = http_get_with(addr, &path, token, "")?;
+                    let http_ms = t.elapsed().as_secs_f64() * 1e3;
+                    if !matches!(status, 200 | 204) {
+                        bail!(
+                            "GET {path}: HTTP {status}: {}",
+                            String::from_utf8_lossy(&body)
+                        );
+                    }
+                    let etag = etag.context("no ETag")?;
+                    let t = Instant::now();
+                    let (again, _, _) =
+                        http_get_with(addr, &path, token, &format!("If-None-Match: {etag}\r\n"))?;
+                    let revalidate_ms = t.elapsed().as_secs_f64() * 1e3;
+                    if again != 304 {
+                        bail!("GET {path} with its ETag: HTTP {again}, not 304");
+                    }
+                    if !timed {
+                        continue;
+                    }
+                    row.direct.ms.push(direct_ms);
+                    row.http.ms.push(http_ms);
+                    row.revalidate.ms.push(revalidate_ms);
+                    match answer {
+                        Answer::Tile { bytes, .. } => {
+                            row.size.push(bytes.len());
+                            row.features.push(count_features(&bytes));
+                        }
+                        _ => {
+                            row.size.push(0);
+                            row.features.push(0);
+                            row.empty += 1;
+                        }
+                    }
+                }
+                rows.push(row);
+            }
+        }
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    for (_, token) in &tokens {
+        db.write_blocking(|tx| qingling::store::Tx::users(tx).end_session(token))?;
+    }
+    Ok(TileFigures { district, rows })
+}
+
+/// Features in an MVT body: its layer's feature fields (protobuf field 2 of the layer), counted
+/// by walking the wire format (the tile is checked by tests/tiles.rs; here it is only counted).
+fn count_features(b: &[u8]) -> usize {
+    fn varint(b: &[u8], i: &mut usize) -> u64 {
+        let mut v = 0u64;
+        let mut shift = 0;
+        while *i < b.len() {
+            let byte = b[*i];
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        v
+    }
+    fn fields(b: &[u8], want: u64, each: &mut dyn FnMut(&[u8])) {
+        let mut i = 0;
+        while i < b.len() {
+            let key = varint(b, &mut i);
+            match key & 7 {
+                0 => {
+                    varint(b, &mut i);
+                }
+                1 => i += 8,
+                5 => i += 4,
+                2 => {
+                    let n = varint(b, &mut i) as usize;
+                    if key >> 3 == want {
+                        each(&b[i..(i + n).min(b.len())]);
+                    }
+                    i += n;
+                }
+                _ => return,
+            }
+        }
+    }
+    let mut n = 0;
+    fields(b, 3, &mut |layer| fields(layer, 2, &mut |_| n += 1));
+    n
+}
+
+#[allow(clippy::print_stdout)]
+fn print_tiles(t: &TileFigures, open_s: f64) {
+    println!(
+        "Map tiles (MVT, one layer each): {} tiles drawn per layer, zoom and role where the data is; as a manager and as the officer of district {} (the most fires); Db::open {open_s:.1} s",
+        t.rows.first().map_or(0, |r| r.direct.ms.len()),
+        t.district
+    );
+    println!(
+        "  {:<13} {:>4} {:<8} {:>8} {:>22} {:>22} {:>9} {:>18} {:>9}  targets",
+        "layer",
+        "zoom",
+        "role",
+        "distinct",
+        "direct med/p95/max ms",
+        "HTTP med/p95/max ms",
+        "304 med",
+        "size med / max KB",
+        "features"
+    );
+    let mut worst_ms: f64 = 0.0;
+    let mut worst_kb: usize = 0;
+    for r in &t.rows {
+        let sizes = Latencies {
+            ms: r.size.iter().map(|&b| b as f64).collect(),
+        };
+        let ok = r.http.pct(0.5) <= TILE_TARGET_MS
+            && r.size.iter().max().copied().unwrap_or(0) <= TILE_TARGET_BYTES;
+        worst_ms = worst_ms.max(r.http.pct(0.5));
+        worst_kb = worst_kb.max(r.size.iter().max().copied().unwrap_or(0));
+        println!(
+            "  {:<13} {:>4} {:<8} {:>8} {:>22} {:>22} {:>9} {:>18} {:>9}  {}",
+            r.layer,
+            r.zoom,
+            r.role.as_str(),
+            format!(
+                "{}{}",
+                r.distinct,
+                if r.empty > 0 {
+                    format!(" ({} empty)", r.empty)
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                r.direct.pct(0.5),
+                r.direct.pct(0.95),
+                r.direct.max()
+            ),
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                r.http.pct(0.5),
+                r.http.pct(0.95),
+                r.http.max()
+            ),
+            format!("{:.1}", r.revalidate.pct(0.5)),
+            format!("{:.0} / {:.0}", sizes.pct(0.5) / 1e3, sizes.max() / 1e3),
+            format!(
+                "{:.0}",
+                median_f(&r.features.iter().map(|&n| n as f64).collect::<Vec<_>>())
+            ),
+            verdict(ok),
+        );
+    }
+    line(
+        "  worst median over HTTP; largest tile",
+        format!("{worst_ms:.1} ms; {:.0} KB", worst_kb as f64 / 1e3),
+        "≤ 20 ms; ≤ 500 KB",
+        verdict(worst_ms <= TILE_TARGET_MS && worst_kb <= TILE_TARGET_BYTES),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The report.
 
 struct Report {
@@ -1806,6 +2214,9 @@ struct Report {
     km2: [f64; 3],
     assign: Option<AssignFigures>,
     query: Option<QueryFigures>,
+    tiles: Option<TileFigures>,
+    /// Seconds `Db::open` took (migrations: the first open after an upgrade fills the grid).
+    open_s: f64,
     load_before: String,
     load_after: String,
 }
@@ -1843,7 +2254,9 @@ fn bench(args: &Args) -> anyhow::Result<Report> {
         bail!("--queries and --assignments must be at least 1");
     }
     let registry = Registry::builtin()?;
+    let opening = Instant::now();
     let (db, setting, generated) = open_db(args, &registry)?;
+    let open_s = opening.elapsed().as_secs_f64();
     let file_bytes = std::fs::metadata(&args.db).map(|m| m.len()).unwrap_or(0);
     let load_before = loadavg();
     let loaded = load_index(&db)?;
@@ -1856,6 +2269,10 @@ fn bench(args: &Args) -> anyhow::Result<Report> {
         .is_none_or(|o| o == "queries")
         .then(|| bench_queries(&db, &registry, &loaded.index, args))
         .transpose()?;
+    let tiles = only
+        .is_none_or(|o| o == "tiles")
+        .then(|| bench_tiles(&db, &registry, args))
+        .transpose()?;
     Ok(Report {
         generated,
         setting,
@@ -1866,6 +2283,8 @@ fn bench(args: &Args) -> anyhow::Result<Report> {
         km2: loaded.km2,
         assign,
         query,
+        tiles,
+        open_s,
         load_before,
         load_after: loadavg(),
     })
@@ -1996,6 +2415,9 @@ fn print_report(args: &Args, r: &Report) {
     }
     if let Some(q) = &r.query {
         print_queries(q);
+    }
+    if let Some(t) = &r.tiles {
+        print_tiles(t, r.open_s);
     }
     println!();
 }

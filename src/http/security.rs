@@ -71,13 +71,19 @@ pub fn with_headers(router: Router<App>, app: &App) -> Router<App> {
 
 /// Answers to requests carrying a session or token (and the login answer, which sets one) must
 /// not be kept by a shared cache or the browser's disk cache. Static files (served by the
-/// fallback, so without a matched route) may be cached even when the cookie comes along.
+/// fallback, so without a matched route) may be cached even when the cookie comes along, and so
+/// may answers that say `private, no-cache` themselves (map tiles: kept by the browser only,
+/// revalidated with their ETag every time).
 async fn no_store_when_authenticated(req: Request, next: Next) -> Response {
     let routed = req.extensions().get::<MatchedPath>().is_some();
     let credentials = extract::bearer(req.headers()).is_some()
         || extract::session_cookie(req.headers()).is_some();
     let mut res = next.run(req).await;
-    if routed && (credentials || res.headers().contains_key(header::SET_COOKIE)) {
+    let revalidated = res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes() == b"private, no-cache");
+    if routed && !revalidated && (credentials || res.headers().contains_key(header::SET_COOKIE)) {
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -19,4 +19,5 @@ pub mod photos;
 pub mod reroute;
 pub mod rules;
 pub mod slots;
+pub mod tiles;
 pub mod webhooks;

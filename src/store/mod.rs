@@ -39,6 +39,7 @@ pub mod styles {
 pub mod tracked {
     pub use super::sqlite::tracked::*;
 }
+pub mod tiles;
 pub mod users;
 pub mod webhooks;
 
@@ -100,6 +101,7 @@ pub trait Tx {
     fn counts(&self) -> &dyn counts::Counts;
     fn dust_issues(&self) -> &dyn dust_issues::DustIssues;
     fn features(&self) -> &dyn features::Features;
+    fn tiles(&self) -> &dyn tiles::Tiles;
     fn fires(&self) -> &dyn fires::Fires;
     fn notifications(&self) -> &dyn notifications::Notifications;
     fn outbox(&self) -> &dyn outbox::Outbox;

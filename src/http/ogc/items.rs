@@ -21,7 +21,7 @@ use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::User;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, text};
 use crate::layers::Layer;
 use crate::service::fires::watch_since;
 use crate::store::features::{Filter, ItemQuery, Page, Visible, geometry_json};
@@ -91,6 +91,7 @@ fn collection_json(layer: &Layer, lang: Lang, base: &str, extent: Option<[f64; 4
             link("items", HTML, format!("{path}/items?f=html"), None),
             link("http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, format!("{path}/queryables"), None),
             link("describedby", SCHEMA_JSON, format!("{path}/schema"), None),
+            link(super::tiles::REL_TILESETS, JSON, format!("{path}/tiles"), Some(text(lang, "ogc.tiles"))),
         ],
     });
     if let Some(b) = extent {

@@ -37,6 +37,14 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ];
 
 fn landing_json(base: &str, lang: Lang) -> Value {
@@ -51,6 +59,7 @@ fn landing_json(base: &str, lang: Lang) -> Value {
             link("http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON, format!("{base}/conformance"), None),
             link("data", JSON, format!("{base}/collections"), Some(text(lang, "ogc.collections"))),
             link("http://www.opengis.net/def/rel/ogc/1.0/data", JSON, format!("{base}/collections"), None),
+            link(super::tiles::REL_TILING_SCHEMES, JSON, format!("{base}/tileMatrixSets"), Some(text(lang, "ogc.tile_matrix_sets"))),
         ],
     })
 }

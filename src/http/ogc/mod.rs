@@ -13,6 +13,7 @@ pub mod items;
 pub mod landing;
 pub mod openapi;
 pub mod openapi_lists;
+pub mod tiles;
 
 use std::collections::HashMap;
 
@@ -49,6 +50,11 @@ pub fn router() -> Routes {
         .patch("/collections/{id}/items/{fid}", edit::update)
         .delete("/collections/{id}/items/{fid}", edit::delete)
         .options("/collections/{id}/items/{fid}", edit::options_item)
+        .get("/tileMatrixSets", tiles::tile_matrix_sets)
+        .get("/tileMatrixSets/{tms}", tiles::tile_matrix_set)
+        .get("/collections/{id}/tiles", tiles::tilesets)
+        .get("/collections/{id}/tiles/{tms}", tiles::tileset)
+        .get("/collections/{id}/tiles/{tms}/{z}/{y}/{x}", tiles::tile)
 }
 
 /// The request's language from `Accept-Language`.

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::crs::SUPPORTED;
 use super::items::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::tiles::{MVT, TMS};
 use super::{GEOJSON, HTML, JSON, SCHEMA_JSON, fields};
 use crate::i18n::{Lang, text};
 use crate::layers::{FieldType, Layer, Registry};
@@ -41,6 +42,10 @@ fn parameters() -> Value {
         "filter-lang": param("filter-lang", "cql2-text", json!({"type": "string", "enum": ["cql2-text"], "default": "cql2-text"}), true),
         "filter-crs": param("filter-crs", "CRS84 (no spatial predicates are served)", json!({"type": "string", "enum": [super::crs::CRS84_URI]}), true),
         "featureId": {"name": "featureId", "in": "path", "required": true, "description": "the feature's id (fire points: their UUID)", "schema": {"type": "string"}},
+        "tileMatrixSetId": {"name": "tileMatrixSetId", "in": "path", "required": true, "description": "the tile matrix set", "schema": {"type": "string", "enum": [TMS]}},
+        "tileMatrix": {"name": "tileMatrix", "in": "path", "required": true, "description": "the zoom level", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+        "tileRow": {"name": "tileRow", "in": "path", "required": true, "description": "the row, from the north", "schema": {"type": "integer", "minimum": 0}},
+        "tileCol": {"name": "tileCol", "in": "path", "required": true, "description": "the column, from the west", "schema": {"type": "integer", "minimum": 0}},
     })
 }
 
@@ -151,6 +156,37 @@ fn collection_paths(layer: &Layer, lang: Lang, paths: &mut Map<String, Value>) {
     }
     paths.insert(format!("{base}/items"), items);
     paths.insert(format!("{base}/items/{{featureId}}"), item);
+    let tiles = text(lang, "ogc.tiles");
+    paths.insert(
+        format!("{base}/tiles"),
+        json!({"get": {
+            "summary": format!("{title}: {tiles}"),
+            "operationId": format!("tilesets_{}", layer.name),
+            "responses": with_errors(json!({"200": ok("the vector tilesets", &[(JSON, json!({"type": "object"}))])})),
+        }}),
+    );
+    paths.insert(
+        format!("{base}/tiles/{{tileMatrixSetId}}"),
+        json!({"get": {
+            "summary": format!("{title}: {tiles} ({TMS})"),
+            "operationId": format!("tileset_{}", layer.name),
+            "parameters": [reference("tileMatrixSetId")],
+            "responses": with_errors(json!({"200": ok("the tileset's metadata", &[(JSON, json!({"type": "object"}))])})),
+        }}),
+    );
+    paths.insert(
+        format!("{base}/tiles/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
+        json!({"get": {
+            "summary": format!("{title}: {}", text(lang, "ogc.tile")),
+            "operationId": format!("tile_{}", layer.name),
+            "parameters": [reference("tileMatrixSetId"), reference("tileMatrix"), reference("tileRow"), reference("tileCol")],
+            "responses": with_errors(json!({
+                "200": {"description": "the tile (Mapbox vector tile, one layer named after the collection)", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+                "204": {"description": "nothing this user may see is in the tile"},
+                "304": {"description": "the tile is as the If-None-Match ETag says"},
+            })),
+        }}),
+    );
     for (path, what) in [("queryables", "ogc.queryables"), ("schema", "ogc.schema")] {
         paths.insert(
             format!("{base}/{path}"),
@@ -190,6 +226,17 @@ pub fn document(registry: &Registry, base: &str, lang: Lang) -> Value {
         json!({"get": {"summary": text(lang, "ogc.collections"), "operationId": "collections",
             "parameters": [reference("f")],
             "responses": with_errors(json!({"200": ok("the collections this user may read", &[(JSON, json!({"type": "object", "required": ["collections", "links"], "properties": {"collections": {"type": "array", "items": {"$ref": "#/components/schemas/collection"}}, "links": {"type": "array", "items": {"$ref": "#/components/schemas/link"}}}})), (HTML, json!({"type": "string"}))])}))}}),
+    );
+    paths.insert(
+        "/tileMatrixSets".into(),
+        json!({"get": {"summary": text(lang, "ogc.tile_matrix_sets"), "operationId": "tileMatrixSets", "security": public,
+            "responses": {"200": ok("the tile matrix sets", &[(JSON, json!({"type": "object"}))])}}}),
+    );
+    paths.insert(
+        "/tileMatrixSets/{tileMatrixSetId}".into(),
+        json!({"get": {"summary": format!("{}: {TMS}", text(lang, "ogc.tile_matrix_sets")), "operationId": "tileMatrixSet", "security": public,
+            "parameters": [reference("tileMatrixSetId")],
+            "responses": {"200": ok("the tile matrix set (OGC TMS 2.0)", &[(JSON, json!({"type": "object"}))]), "404": {"$ref": "#/components/responses/Error"}}}}),
     );
     for layer in registry.iter() {
         collection_paths(layer, lang, &mut paths);
@@ -254,6 +301,10 @@ mod tests {
             .as_array()
             .expect("params");
         assert!(params.iter().any(|p| p["name"] == "status"));
+        let tile = &doc["paths"]["/collections/fire_points/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"]
+            ["get"];
+        assert!(tile["responses"]["200"]["content"][MVT].is_object());
+        assert!(doc["paths"]["/tileMatrixSets/{tileMatrixSetId}"]["get"].is_object());
         assert_eq!(
             doc["components"]["parameters"]["limit"]["schema"]["maximum"],
             MAX_LIMIT

@@ -54,7 +54,7 @@ fn cell(r: &rusqlite::Row, i: usize, kind: FieldType) -> rusqlite::Result<Value>
 }
 
 /// A column's value as JSON, as stored (json fields stay text).
-fn raw(v: Sql) -> Value {
+pub(super) fn raw(v: Sql) -> Value {
     match v {
         Sql::Null | Sql::Blob(_) => Value::Null,
         Sql::Integer(n) => Value::from(n),

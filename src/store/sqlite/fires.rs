@@ -336,14 +336,16 @@ impl Fires for SqliteTx<'_> {
             Sql::Text(ts(f.received_at)),
         ];
         values.extend(tracked::party_values(f.responsible));
-        self.conn.execute(
-            "INSERT INTO fire_points(geom, uuid, code, kind, status, reported_at, reported_by, deadline, temp_c, max_temp_c,
+        // Cached: preparing compiles the table's triggers too (R-tree, map tiles).
+        self.conn
+            .prepare_cached(
+                "INSERT INTO fire_points(geom, uuid, code, kind, status, reported_at, reported_by, deadline, temp_c, max_temp_c,
                 area_m2, signs, note, accuracy_m, position_source, request_hash, received_at, reignitions, updated_at,
                 responsible_party, responsible_name, responsible_holder, district_code, mine, via, candidates)
              VALUES (?1, ?2, ?3, ?4, 'reported', ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?5,
                 ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-            rusqlite::params_from_iter(values),
-        )?;
+            )?
+            .execute(rusqlite::params_from_iter(values))?;
         Ok(self.conn.last_insert_rowid())
     }
 

@@ -21,6 +21,7 @@ pub mod settings;
 pub mod styles;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tiles;
 pub mod tracked;
 pub mod users;
 pub mod webhooks;
@@ -91,6 +92,9 @@ pub fn connect(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // The R-tree triggers call ST_* functions: every connection that writes must have them.
     gpkg::register_functions(&conn)?;
+    // Preparing a write compiles the table's triggers (R-tree, map tiles) with it: keep the
+    // statements of a request's path prepared (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 
@@ -203,6 +207,10 @@ impl super::Tx for SqliteTx<'_> {
     }
 
     fn features(&self) -> &dyn super::features::Features {
+        self
+    }
+
+    fn tiles(&self) -> &dyn super::tiles::Tiles {
         self
     }
 

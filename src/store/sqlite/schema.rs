@@ -470,6 +470,45 @@ CREATE TABLE fire_levels (
 CREATE INDEX fire_levels_zero ON fire_levels(scope, day) WHERE min_burning = 0;
 "#,
     ),
+    (
+        17,
+        "map tiles: the point layers' grid of counts per cell, and a change counter per layer",
+        r#"
+-- What a low-zoom tile of a point layer shows without reading the points: per Web Mercator cell
+-- (tile `level/cx/cy`), district and status, how many features and the sums of their longitudes
+-- and latitudes (their centre). The same by holder beside it, for owners. Kept by triggers on the
+-- layer tables, made from the layer files once those tables exist (`tiles::install`), which
+-- also fills the grid from the rows already there.
+CREATE TABLE tile_grid (
+    layer TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    cx INTEGER NOT NULL,
+    cy INTEGER NOT NULL,
+    district TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    sx REAL NOT NULL,
+    sy REAL NOT NULL,
+    PRIMARY KEY (layer, level, cx, cy, district, status)
+) WITHOUT ROWID;
+CREATE TABLE tile_grid_holders (
+    layer TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    cx INTEGER NOT NULL,
+    cy INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    sx REAL NOT NULL,
+    sy REAL NOT NULL,
+    PRIMARY KEY (layer, holder, level, cx, cy, status)
+) WITHOUT ROWID;
+-- The levels the grid is kept at (`store::tiles::GRID_LEVELS`, written by `tiles::install`).
+CREATE TABLE tile_levels (level INTEGER PRIMARY KEY);
+-- Bumped by every insert, update and delete of a layer's features: a tile's ETag.
+CREATE TABLE tile_versions (layer TEXT PRIMARY KEY, version INTEGER NOT NULL);
+"#,
+    ),
 ];
 
 /// The newest migration this build knows: a database at a higher version was made by a newer build.
@@ -537,6 +576,17 @@ pub fn migrate(conn: &mut Connection, registry: &Registry) -> Result<()> {
     if registry.get("dust_issues").is_some() {
         tx.execute_batch("CREATE INDEX IF NOT EXISTS dust_issues_code ON dust_issues(code)")?;
     }
+    // A patrol's tiles count the fires cleared within the re-ignition watch from the rows.
+    for layer in registry
+        .iter()
+        .filter(|l| l.field("status").is_some() && l.field("cleared_at").is_some())
+    {
+        tx.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS \"{t}_cleared_at\" ON \"{t}\"(cleared_at) WHERE status = 'cleared'",
+            t = layer.name
+        ))?;
+    }
+    super::tiles::install(&tx, registry)?;
     // QGIS opens every layer in the web map's colours (styles follow the layer files).
     super::styles::write(&tx, registry)?;
     tx.commit()?;

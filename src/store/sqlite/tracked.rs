@@ -93,13 +93,11 @@ pub fn set_responsible(
 ) -> Result<()> {
     let mut values = vec![Sql::Text(uuid.into()), Sql::Text(ts(at))];
     values.extend(party_values(r));
-    conn.execute(
-        &format!(
-            "UPDATE \"{table}\" SET updated_at = ?2, responsible_party = ?3, responsible_name = ?4,
+    conn.prepare_cached(&format!(
+        "UPDATE \"{table}\" SET updated_at = ?2, responsible_party = ?3, responsible_name = ?4,
                 responsible_holder = ?5, district_code = ?6, mine = ?7, via = ?8, candidates = ?9 WHERE uuid = ?1"
-        ),
-        rusqlite::params_from_iter(values),
-    )?;
+    ))?
+    .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
