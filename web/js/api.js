@@ -88,7 +88,10 @@ export async function getCached(path) {
   }
 }
 
-/** Forgets cached data (on sign-out: the next user of the tablet must not see it). */
+/**
+ * Forgets cached data (on sign-out: the next user of the tablet must not see it), the map tiles
+ * the service worker kept (drawn for this user's role) included.
+ */
 export async function clearCachedData() {
-  if ('caches' in window) await caches.delete(DATA_CACHE);
+  if ('caches' in window) await Promise.all([caches.delete(DATA_CACHE), caches.delete('qingling-tiles')]);
 }
