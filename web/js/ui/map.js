@@ -214,8 +214,10 @@ export function openPopup(map, lngLat, node, className) {
 
 /** Lets the drawing tool take every click (`fn(event)`), or gives them back (null). */
 export function captureClicks(map, fn) {
-  state(map).capture = fn;
-  state(map).tooltip.remove();
+  const st = state(map);
+  if (!st) return;
+  st.capture = fn;
+  st.tooltip.remove();
   if (fn) map.doubleClickZoom.disable(); else map.doubleClickZoom.enable();
 }
 
@@ -241,12 +243,15 @@ export function boundsOf(things) {
   return any ? b : null;
 }
 
-/** Fits the map to bounds (LngLatBounds or [[w, s], [e, n]]) and remembers them as the user's frame. */
-export function frame(map, bounds, padding = 24) {
-  if (!bounds) return;
+/**
+ * Fits the map to bounds (LngLatBounds or [[w, s], [e, n]]) and remembers them as the user's
+ * frame; with `fit: false` only remembers them (the view starts elsewhere).
+ */
+export function frame(map, bounds, { padding = 24, fit = true } = {}) {
+  if (!bounds || !alive(map)) return;
   const b = LngLatBounds.convert(bounds);
   state(map).frame = b.toArray();
-  map.fitBounds(b, { padding, animate: false, maxZoom: 15 });
+  if (fit) map.fitBounds(b, { padding, animate: false, maxZoom: 15 });
 }
 
 /** The frame the map last fitted (for the tests: where the user's fires are). */
@@ -283,6 +288,56 @@ export function colourExpression(name) {
   const pairs = Object.entries(s.by?.values ?? {});
   if (!s.by || !pairs.length) return plain;
   return ['match', ['to-string', ['get', s.by.field]], ...pairs.flat(), plain];
+}
+
+/** Twice the signed area of a ring (lon/lat degrees: only to compare pieces). */
+function ringArea(ring) {
+  let a = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) a += ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+  return a;
+}
+
+/** A point well inside a polygon: its centroid if inside, else the inside point of a grid nearest to it. */
+function pointInside(poly) {
+  const [outer] = poly;
+  let cx = 0;
+  let cy = 0;
+  for (const [x, y] of outer) { cx += x; cy += y; }
+  const c = [cx / outer.length, cy / outer.length];
+  const g = { type: 'Polygon', coordinates: poly };
+  if (inGeometry(c, g)) return c;
+  const xs = outer.map((p) => p[0]);
+  const ys = outer.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  let best = null;
+  for (let i = 1; i < 12; i++) {
+    for (let j = 1; j < 12; j++) {
+      const p = [x0 + ((x1 - x0) * i) / 12, y0 + ((y1 - y0) * j) / 12];
+      const d = (p[0] - c[0]) ** 2 + (p[1] - c[1]) ** 2;
+      if (inGeometry(p, g) && (!best || d < best.d)) best = { p, d };
+    }
+  }
+  return best?.p ?? outer[0];
+}
+
+/** Label points (GeoJSON) for polygons: one per feature id, in its largest piece. */
+function labelPoints(features, field) {
+  const best = new Map();
+  for (const f of features) {
+    const g = f.geometry;
+    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) continue;
+    const key = f.properties?.id ?? f.id ?? f.properties?.[field];
+    for (const poly of g.type === 'Polygon' ? [g.coordinates] : g.coordinates) {
+      const area = Math.abs(ringArea(poly[0]));
+      if (!best.has(key) || best.get(key).area < area) best.set(key, { area, poly, text: f.properties?.[field] });
+    }
+  }
+  return {
+    type: 'FeatureCollection',
+    features: [...best.values()].filter((b) => b.text != null).map((b) => ({
+      type: 'Feature', properties: { [field]: b.text }, geometry: { type: 'Point', coordinates: pointInside(b.poly) },
+    })),
+  };
 }
 
 /** A small table of a feature's fields for its popup, titles and labels from the layer file. */
@@ -327,8 +382,20 @@ export async function addAreas(map, { popups = true } = {}) {
     addLayer(map, { id: `${name}-line`, type: 'line', ...on, paint: { 'line-color': s.by ? colour : s.stroke ?? colour, 'line-width': s.width ?? 1.5 } }, 'areas');
     const label = s.label;
     if (name === 'districts' && label) {
+      // One label per district: from tiles, MapLibre would label each piece of a polygon a
+      // tile holds, so the labels are points of their own, placed in the largest piece seen.
+      map.addSource('district-labels', { type: 'geojson', data: labelPoints(data[name]?.features ?? [], label) });
+      const labelsOn = { source: 'district-labels' };
+      if (tiles[name]) {
+        let last = '';
+        map.on('idle', () => {
+          const fc = labelPoints(map.querySourceFeatures(src, { sourceLayer: name }), label);
+          const key = JSON.stringify(fc);
+          if (key !== last) { last = key; map.getSource('district-labels')?.setData(fc); }
+        });
+      }
       addLayer(map, {
-        id: 'districts-label', type: 'symbol', ...on,
+        id: 'districts-label', type: 'symbol', ...labelsOn,
         layout: { 'text-field': ['to-string', ['get', label]], 'text-font': ['Noto Sans CJK SC Bold'], 'text-size': 16 },
         paint: { 'text-color': '#263238', 'text-halo-color': '#fff', 'text-halo-width': 2 },
       }, 'labels');

@@ -395,8 +395,16 @@ export function render(root, user) {
   renderAll();
   drawPosition();
   loadFires();
+  // The city, or where the draft's point is.
   if (draft.position) map.jumpTo({ center: [draft.position.lon, draft.position.lat], zoom: 14 });
-  else scopeBounds(user).then((b) => frame(map, b));
+  scopeBounds(user).then((b) => frame(map, b, { fit: !draft.position }));
+  // From tiles, the areas under a point are known once the map has drawn there: say again
+  // which mine or district the point is in when it has.
+  map.on('idle', () => {
+    const p = activeDraft().position;
+    const el = body.querySelector('.position .where');
+    if (p && el) el.textContent = whereText([p.lon, p.lat]);
+  });
 
   // A notification opens the fire's inspection (a patrol hears of re-ignitions).
   const unlisten = onOpenFire(async (id) => {
