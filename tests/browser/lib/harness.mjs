@@ -32,13 +32,13 @@ function freePort() {
   });
 }
 
-/** Starts `qingling serve --demo` on a fresh database; resolves once it answers HTTP. */
-export async function startServer() {
+/** Starts `qingling serve --demo` on a fresh database (serving the app in `web`); resolves once it answers HTTP. */
+export async function startServer({ web = 'web' } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qingling-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(BIN, ['serve', '--demo', '--db', path.join(dir, 'demo.gpkg'), '--addr', `127.0.0.1:${port}`, '--web', 'web'], {
+  const child = spawn(BIN, ['serve', '--demo', '--db', path.join(dir, 'demo.gpkg'), '--addr', `127.0.0.1:${port}`, '--web', web], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
   let log = '';

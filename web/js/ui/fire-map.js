@@ -15,6 +15,11 @@ import { h } from '../dom.js';
 import { layer, values, statusColour, statusLabel } from '../layers.js';
 import { addLayer, showLayers, ready, alive, tileTemplate, vectorSource, interactive, centreOn, lastFrame, legendControl, areaLegend, colourExpression, FIRE_ZOOM } from './map.js';
 
+/** A tile's flag (true, or 1), and a cell's count (0 when left out). */
+const yes = (k) => ['to-boolean', ['get', k]];
+const n = (k) => ['to-number', ['get', k], 0];
+const CLUSTER = yes('cluster');
+
 /** Statuses that are no longer open (the rest is "not cleared"). */
 const CLOSED = ['cleared', 'dismissed'];
 const CLUSTER_BURNING = '#d50000';
@@ -28,25 +33,21 @@ const CLUSTER_QUIET = '#607d8b';
 function filterExpressions(f) {
   const status = ['get', 'status'];
   switch (f || '') {
-    case '': return { point: true, count: ['get', 'count'] };
-    case 'open': return { point: ['!', ['in', status, ['literal', CLOSED]]], count: ['get', 'not_cleared'] };
-    case 'burning': return { point: ['==', ['get', 'burning'], true], count: ['get', 'burning'] };
+    case '': return { point: true, count: n('count') };
+    case 'open': return { point: ['!', ['in', status, ['literal', CLOSED]]], count: n('not_cleared') };
+    case 'burning': return { point: yes('burning'), count: n('burning') };
     case 'live': return {
-      point: ['all', ['!=', status, 'dismissed'], ['any', ['!=', status, 'cleared'], ['==', ['get', 'watched'], true]]],
-      count: ['get', 'not_cleared'], // the cells do not count the watched ones
+      point: ['all', ['!=', status, 'dismissed'], ['any', ['!=', status, 'cleared'], yes('watched')]],
+      count: n('not_cleared'), // the cells do not count the watched ones
     };
-    default: return { point: ['==', status, f], count: ['coalesce', ['get', `n_${f}`], 0] };
+    default: return { point: ['==', status, f], count: n(`n_${f}`) };
   }
 }
 
 /** The same count in script, for the tests' hook. */
 function cellCount(p, f) {
-  switch (f || '') {
-    case '': return p.count;
-    case 'open': case 'live': return p.not_cleared;
-    case 'burning': return p.burning;
-    default: return p[`n_${f}`] ?? 0;
-  }
+  const k = { '': 'count', open: 'not_cleared', live: 'not_cleared', burning: 'burning' }[f || ''] ?? `n_${f}`;
+  return Number(p[k] ?? 0);
 }
 
 /**
@@ -71,8 +72,8 @@ export function fireLayer(map, { onSelect } = {}) {
     'circle-radius': radius,
     'circle-color': colourExpression('fire_points'),
     'circle-opacity': 0.95,
-    'circle-stroke-color': ['case', ['==', ['get', 'overdue'], true], '#000', style.stroke ?? '#000'],
-    'circle-stroke-width': ['case', ['==', ['get', 'overdue'], true], 4, style.width ?? 1.5],
+    'circle-stroke-color': ['case', yes('overdue'), '#000', style.stroke ?? '#000'],
+    'circle-stroke-width': ['case', yes('overdue'), 4, style.width ?? 1.5],
   };
   const ringPaint = { 'circle-radius': radius + 3, 'circle-opacity': 0, 'circle-stroke-color': '#0d47a1', 'circle-stroke-width': 4 };
   const selectedFilter = () => ['==', ['get', 'id'], selected ?? ''];
@@ -89,12 +90,12 @@ export function fireLayer(map, { onSelect } = {}) {
     if (!template || !alive(map)) return;
     map.addSource('fires-tiles', vectorSource(template));
     const on = { source: 'fires-tiles', 'source-layer': 'fire_points', layout: { visibility: 'none' } };
-    const cluster = ['==', ['get', 'cluster'], true];
+    const cluster = CLUSTER;
     addLayer(map, {
       id: 'fires-tiles-cluster', type: 'circle', ...on, filter: cluster,
       paint: {
-        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 11, 10, 24, 40, 44],
-        'circle-color': ['case', ['>', ['get', 'burning'], 0], CLUSTER_BURNING, CLUSTER_QUIET],
+        'circle-radius': ['interpolate', ['linear'], ['sqrt', n('count')], 1, 11, 10, 24, 40, 44],
+        'circle-color': ['case', ['>', n('burning'), 0], CLUSTER_BURNING, CLUSTER_QUIET],
         'circle-opacity': 0.85,
         'circle-stroke-color': '#fff',
         'circle-stroke-width': 2,
@@ -102,7 +103,7 @@ export function fireLayer(map, { onSelect } = {}) {
     }, 'fires');
     addLayer(map, {
       id: 'fires-tiles-count', type: 'symbol', ...on, filter: cluster,
-      layout: { ...on.layout, 'text-field': ['to-string', ['get', 'count']], 'text-font': ['Noto Sans Bold'], 'text-size': 13, 'text-allow-overlap': true },
+      layout: { ...on.layout, 'text-field': ['to-string', n('count')], 'text-font': ['Noto Sans Bold'], 'text-size': 13, 'text-allow-overlap': true },
       paint: { 'text-color': '#fff' },
     }, 'fires');
     addLayer(map, { id: 'fires-tiles-point', type: 'circle', ...on, filter: ['!', cluster], paint: pointPaint }, 'fires');
@@ -115,23 +116,32 @@ export function fireLayer(map, { onSelect } = {}) {
     });
   });
 
+  // What the map was last given, so that a repaint sends only what changed (a new selection
+  // does not send the list to the map's worker again, nor lays out the counts again).
+  let sentList = null;
+  let sentFilter = null;
   function paint() {
     if (!map.getLayer('fires-point')) return;
     const useTiles = mode === 'tiles' && map.getLayer('fires-tiles-point');
     showLayers(map, LIST, shown && mode === 'list');
     showLayers(map, TILES, shown && Boolean(useTiles));
-    map.getSource('fires').setData(mode === 'list' ? { type: 'FeatureCollection', features } : empty);
-    map.setFilter('fires-selected', selectedFilter());
-    if (useTiles) {
-      const { point, count } = filterExpressions(filter);
-      const cluster = ['==', ['get', 'cluster'], true];
-      map.setFilter('fires-tiles-point', ['all', ['!', cluster], point]);
-      map.setFilter('fires-tiles-selected', ['all', ['!', cluster], point, selectedFilter()]);
-      map.setFilter('fires-tiles-cluster', ['all', cluster, ['>', count, 0]]);
-      map.setFilter('fires-tiles-count', ['all', cluster, ['>', count, 0]]);
-      map.setLayoutProperty('fires-tiles-count', 'text-field', ['to-string', count]);
-      map.setPaintProperty('fires-tiles-cluster', 'circle-radius', ['interpolate', ['linear'], ['sqrt', count], 1, 11, 10, 24, 40, 44]);
+    const list = mode === 'list' ? features : [];
+    if (list !== sentList) {
+      map.getSource('fires').setData({ type: 'FeatureCollection', features: list });
+      sentList = list;
     }
+    map.setFilter('fires-selected', selectedFilter());
+    if (!useTiles) return;
+    const { point, count } = filterExpressions(filter);
+    const cluster = CLUSTER;
+    map.setFilter('fires-tiles-selected', ['all', ['!', cluster], point, selectedFilter()]);
+    if (sentFilter === filter) return;
+    sentFilter = filter;
+    map.setFilter('fires-tiles-point', ['all', ['!', cluster], point]);
+    map.setFilter('fires-tiles-cluster', ['all', cluster, ['>', count, 0]]);
+    map.setFilter('fires-tiles-count', ['all', cluster, ['>', count, 0]]);
+    map.setLayoutProperty('fires-tiles-count', 'text-field', ['to-string', count]);
+    map.setPaintProperty('fires-tiles-cluster', 'circle-radius', ['interpolate', ['linear'], ['sqrt', count], 1, 11, 10, 24, 40, 44]);
   }
 
   /** Draws exactly these features (GeoJSON, as /api/fires gives them). */

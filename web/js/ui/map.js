@@ -10,8 +10,8 @@
 // internet. Zoom levels are MapLibre's (512 px world at zoom 0: one less than Leaflet's for the
 // same scale).
 
-import { Map as MapLibre, Popup, NavigationControl, AttributionControl, LngLatBounds } from '../../vendor/maplibre-gl/maplibre-gl.mjs';
-import { getCached } from '../api.js';
+import { Map as MapLibre, Popup, Marker, NavigationControl, AttributionControl, LngLatBounds, prewarm } from '../../vendor/maplibre-gl/maplibre-gl.mjs';
+import { get, getCached } from '../api.js';
 import { pick, t } from '../i18n.js';
 import { h, textEl } from '../dom.js';
 import { layer, values, valueLabel } from '../layers.js';
@@ -29,7 +29,10 @@ const TILE_MAX_ZOOM = 16;
 
 // Layers are added into slots, bottom to top, so the order holds whatever loads first: each slot
 // is an invisible anchor layer, and a layer of slot S goes just below S's anchor.
-const SLOTS = ['base', 'areas', 'labels', 'dust', 'fires', 'pick', 'draw'];
+const SLOTS = ['base', 'areas', 'dust', 'fires', 'pick', 'draw'];
+
+// The map's workers start loading their script now, while the view is still being built.
+prewarm();
 
 /** A map's own state: the layers that take clicks and hovers, the popup, the drawing tool. */
 const states = new WeakMap();
@@ -124,6 +127,7 @@ export function createMap(el, { onClick } = {}) {
     maxPitch: 0,
     renderWorldCopies: false,
     cancelPendingTileRequestsWhileZooming: false,
+    fadeDuration: 0, // labels appear at once: no frames drawn only to fade them in
   });
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();
@@ -340,6 +344,31 @@ function labelPoints(features, field) {
   };
 }
 
+/**
+ * The districts' names on the map, one each (from tiles MapLibre would label every tile's piece
+ * of a polygon), as text in the page: a few markers, placed in each district's largest piece
+ * the map has (`features()`), again whenever the map settles when `live` (tiles come and go).
+ */
+function districtLabels(map, field, features, live) {
+  let markers = [];
+  let last = '';
+  let shown = true;
+  function draw() {
+    const fc = labelPoints(features(), field);
+    const key = JSON.stringify(fc);
+    if (key === last) return;
+    last = key;
+    for (const m of markers) m.remove();
+    markers = fc.features.map((f) => new Marker({ element: textEl(f.properties[field], { class: 'district-label' }), className: 'label-marker' }).setLngLat(f.geometry.coordinates));
+    if (shown) for (const m of markers) m.addTo(map);
+  }
+  draw();
+  if (live) map.on('idle', draw);
+  return {
+    show(on) { shown = on; for (const m of markers) if (on) m.addTo(map); else m.remove(); },
+  };
+}
+
 /** A small table of a feature's fields for its popup, titles and labels from the layer file. */
 function areaPopup(name, props) {
   const l = layer(name);
@@ -372,6 +401,7 @@ export async function addAreas(map, { popups = true } = {}) {
   await st.ready;
   if (!states.has(map)) return { stale, names: [], at: () => ({}) };
   const names = AREA_LAYERS.filter((n) => layer(n) && (tiles[n] || data[n]));
+  let labels = null;
   for (const name of names) {
     const s = layer(name).style ?? {};
     const src = `area-${name}`;
@@ -382,27 +412,11 @@ export async function addAreas(map, { popups = true } = {}) {
     addLayer(map, { id: `${name}-line`, type: 'line', ...on, paint: { 'line-color': s.by ? colour : s.stroke ?? colour, 'line-width': s.width ?? 1.5 } }, 'areas');
     const label = s.label;
     if (name === 'districts' && label) {
-      // One label per district: from tiles, MapLibre would label each piece of a polygon a
-      // tile holds, so the labels are points of their own, placed in the largest piece seen.
-      map.addSource('district-labels', { type: 'geojson', data: labelPoints(data[name]?.features ?? [], label) });
-      const labelsOn = { source: 'district-labels' };
-      if (tiles[name]) {
-        let last = '';
-        map.on('idle', () => {
-          const fc = labelPoints(map.querySourceFeatures(src, { sourceLayer: name }), label);
-          const key = JSON.stringify(fc);
-          if (key !== last) { last = key; map.getSource('district-labels')?.setData(fc); }
-        });
-      }
-      addLayer(map, {
-        id: 'districts-label', type: 'symbol', ...labelsOn,
-        layout: { 'text-field': ['to-string', ['get', label]], 'text-font': ['Noto Sans CJK SC Bold'], 'text-size': 16 },
-        paint: { 'text-color': '#263238', 'text-halo-color': '#fff', 'text-halo-width': 2 },
-      }, 'labels');
+      labels = districtLabels(map, label, tiles[name] ? () => map.querySourceFeatures(src, { sourceLayer: name }) : () => data[name].features, Boolean(tiles[name]));
     }
     const full = async (props) => {
       if (!tiles[name] || props.id === undefined) return props;
-      try { return (await getCached(`/collections/${name}/items/${encodeURIComponent(props.id)}`)).data.properties; } catch { return props; }
+      try { return (await get(`/collections/${name}/items/${encodeURIComponent(props.id)}`)).properties; } catch { return props; }
     };
     interactive(map, 'areas', {
       layers: [`${name}-fill`],
@@ -414,7 +428,7 @@ export async function addAreas(map, { popups = true } = {}) {
       } : null,
     });
   }
-  layersControl(map, names);
+  layersControl(map, names, labels);
   /** The features of each area layer that contain a lon/lat, as far as the map has them. */
   function at(pt) {
     const out = {};
@@ -431,13 +445,18 @@ export async function addAreas(map, { popups = true } = {}) {
 
 
 /** A control that shows or hides each area layer (top right, folded into a button). */
-function layersControl(map, names) {
+function layersControl(map, names, labels) {
   if (!names.length) return;
   const list = h('div', { class: 'layers-list', hidden: true },
     names.map((name) => h('label', { class: 'check' },
       h('input', {
         type: 'checkbox', checked: true, dataset: { layer: name },
-        on: { change: (e) => showLayers(map, [`${name}-fill`, `${name}-line`, ...(name === 'districts' ? ['districts-label'] : [])], e.target.checked) },
+        on: {
+          change: (e) => {
+            showLayers(map, [`${name}-fill`, `${name}-line`], e.target.checked);
+            if (name === 'districts') labels?.show(e.target.checked);
+          },
+        },
       }),
       pick(layer(name)?.title))));
   const toggle = h('button', { type: 'button', class: 'layers-toggle', 'aria-expanded': 'false' }, t('map.layers'));

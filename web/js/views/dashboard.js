@@ -223,11 +223,13 @@ export function render(root, user) {
   async function loadFires() {
     const ask = ++fireAsk;
     const at = state.asOf === today() ? undefined : state.asOf;
+    const list = get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`);
+    list.catch(() => {}); // awaited below
     const tiled = !state.kind && !state.district && !at && await fires.tiled;
     if (ask !== fireAsk) return; // asked again meanwhile
     if (tiled) fires.useTiles(state.status);
     try {
-      const fc = await get(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`);
+      const fc = await list;
       // The server's `overdue` is about now; as of a past day, a fire was overdue if it burned
       // then past its deadline.
       if (at) for (const f of fc.features) f.properties.overdue = Boolean(f.properties.burning && f.properties.deadline && f.properties.deadline < f.properties.as_of);
