@@ -75,9 +75,10 @@ const DATA_CACHE = 'qingling-data';
 export async function getCached(path) {
   try {
     const data = await get(path);
+    // Kept for offline use in the background: the caller need not wait for the write.
     if ('caches' in window) {
-      const c = await caches.open(DATA_CACHE);
-      await c.put(path, new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } }));
+      const copy = new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } });
+      caches.open(DATA_CACHE).then((c) => c.put(path, copy)).catch(() => {});
     }
     return { data, stale: false };
   } catch (e) {

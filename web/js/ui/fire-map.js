@@ -101,11 +101,6 @@ export function fireLayer(map, { onSelect } = {}) {
         'circle-stroke-width': 2,
       },
     }, 'fires');
-    addLayer(map, {
-      id: 'fires-tiles-count', type: 'symbol', ...on, filter: cluster,
-      layout: { ...on.layout, 'text-field': ['to-string', n('count')], 'text-font': ['Noto Sans Bold'], 'text-size': 13, 'text-allow-overlap': true },
-      paint: { 'text-color': '#fff' },
-    }, 'fires');
     addLayer(map, { id: 'fires-tiles-point', type: 'circle', ...on, filter: ['!', cluster], paint: pointPaint }, 'fires');
     addLayer(map, { id: 'fires-tiles-selected', type: 'circle', ...on, filter: ['all', ['!', cluster], selectedFilter()], paint: ringPaint }, 'fires');
     interactive(map, 'points', { layers: ['fires-tiles-point'], onClick: open, tooltip });
@@ -115,6 +110,26 @@ export function fireLayer(map, { onSelect } = {}) {
       tooltip: (f) => t('map.cluster_tip', { n: num(cellCount(f.properties, filter)), burning: num(f.properties.burning ?? 0) }),
     });
   });
+
+  /**
+   * The numbers on the counts: text, which the map draws from glyphs it makes first — slow in
+   * software WebGL — so added once the circles are on screen, not to hold them back.
+   */
+  let countsAsked = false;
+  function addCounts() {
+    if (countsAsked) return;
+    countsAsked = true;
+    map.once('idle', () => {
+      if (!alive(map) || map.getLayer('fires-tiles-count')) return;
+      addLayer(map, {
+        id: 'fires-tiles-count', type: 'symbol', source: 'fires-tiles', 'source-layer': 'fire_points', filter: CLUSTER,
+        layout: { visibility: 'none', 'text-field': '', 'text-font': ['Noto Sans Bold'], 'text-size': 13, 'text-allow-overlap': true },
+        paint: { 'text-color': '#fff' },
+      }, 'fires');
+      sentFilter = null;
+      paint();
+    });
+  }
 
   // What the map was last given, so that a repaint sends only what changed (a new selection
   // does not send the list to the map's worker again, nor lays out the counts again).
@@ -139,8 +154,10 @@ export function fireLayer(map, { onSelect } = {}) {
     sentFilter = filter;
     map.setFilter('fires-tiles-point', ['all', ['!', cluster], point]);
     map.setFilter('fires-tiles-cluster', ['all', cluster, ['>', count, 0]]);
-    map.setFilter('fires-tiles-count', ['all', cluster, ['>', count, 0]]);
-    map.setLayoutProperty('fires-tiles-count', 'text-field', ['to-string', count]);
+    if (map.getLayer('fires-tiles-count')) {
+      map.setFilter('fires-tiles-count', ['all', cluster, ['>', count, 0]]);
+      map.setLayoutProperty('fires-tiles-count', 'text-field', ['to-string', count]);
+    } else addCounts();
     map.setPaintProperty('fires-tiles-cluster', 'circle-radius', ['interpolate', ['linear'], ['sqrt', count], 1, 11, 10, 24, 40, 44]);
   }
 

@@ -51,9 +51,14 @@ async function siteConfig() {
 /**
  * The tile URL template of each collection the server serves as vector tiles (`{z}/{x}/{y}`
  * placeholders, this origin), or null where it does not: from the tilesets list's templated
- * link, kept for offline use like the other reference data.
+ * link, kept for offline use like the other reference data. Asked once a page, as soon as a
+ * view with a map loads (before it draws: the map waits for them).
  */
-async function tileTemplates() {
+let templates = null;
+const tileTemplates = () => (templates ??= askTileTemplates());
+tileTemplates();
+
+async function askTileTemplates() {
   const out = {};
   await Promise.all(TILED.map(async (id) => {
     out[id] = null;
