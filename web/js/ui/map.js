@@ -100,11 +100,11 @@ export function showLayers(map, ids, on) {
 export const alive = (map) => states.has(map);
 
 /** Resolves once the map's style can take sources and layers. */
-export const ready = (map) => state(map).ready;
+export const ready = (map) => state(map)?.ready ?? new Promise(() => {});
 
 /** Whether the server serves this collection as tiles: its template, or null. */
 export async function tileTemplate(map, id) {
-  return (await state(map).tiles)[id] ?? null;
+  return (await state(map)?.tiles)?.[id] ?? null;
 }
 
 /** A vector source on a collection's tiles. */
