@@ -16,16 +16,20 @@ use crate::app::App;
 use crate::error::{Error, Kind};
 
 /// The Content-Security-Policy: only our own scripts, styles and connections (and the OGC HTML
-/// pages' one style block, by its hash); images also from the basemap's tile host when one is
-/// configured.
+/// pages' one style block, by its hash); images and connections also to the basemap's tile
+/// host when one is configured (the map library fetches raster tiles, then decodes them into
+/// images). Its workers are module scripts of our own origin, so `script-src 'self'` covers
+/// them and no `worker-src` is needed.
 pub fn content_security_policy(tiles: Option<&str>) -> String {
-    let tile_host = tiles.and_then(origin_of).map(|o| format!(" {o}"));
+    let tile_host = tiles
+        .and_then(origin_of)
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self' {}; img-src 'self' data: blob:{}; \
-         connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+        "default-src 'self'; script-src 'self'; style-src 'self' {}; img-src 'self' data: blob:{tile_host}; \
+         connect-src 'self'{tile_host}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
          form-action 'self'",
         crate::http::ogc::html::style_hash(),
-        tile_host.unwrap_or_default()
     )
 }
 
@@ -33,7 +37,7 @@ pub fn content_security_policy(tiles: Option<&str>) -> String {
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.trim().split_once("://")?;
     let host = rest.split(['/', '?', '#']).next()?;
-    // Leaflet's subdomain placeholder as the first label is a CSP wildcard; any other
+    // The subdomain placeholder `{s}` as the first label is a CSP wildcard; any other
     // placeholder in the host would not make a valid source, so it is left out.
     let host = match host.strip_prefix("{s}.") {
         Some(rest) => format!("*.{rest}"),
@@ -217,8 +221,13 @@ mod tests {
             with.contains("img-src 'self' data: blob: https://t0.tianditu.gov.cn;"),
             "{with}"
         );
-        // Leaflet's subdomains become a wildcard; any other template host is left out rather
-        // than breaking the header.
+        assert!(
+            with.contains("connect-src 'self' https://t0.tianditu.gov.cn;"),
+            "{with}"
+        );
+        assert!(plain.contains("connect-src 'self';"), "{plain}");
+        // Leaflet-style subdomains become a wildcard; any other template host is left out
+        // rather than breaking the header.
         assert!(
             content_security_policy(Some("https://{s}.tile.example/{z}/{x}/{y}.png"))
                 .contains("blob: https://*.tile.example;")

@@ -1,7 +1,7 @@
 //! The web app's files, and how long a browser may keep them. The app's own files (the page,
 //! its modules, styles, translations, the service worker) are `no-cache`: kept, but checked on
 //! every use by `ETag` / `Last-Modified`, so a deployment shows at once and an unchanged file
-//! costs a `304`. A vendored library asked for with its version (`/vendor/leaflet/…?v=1.9.4`,
+//! costs a `304`. A vendored library asked for with its version (`/vendor/maplibre-gl/…?v=6.20.0`,
 //! the version its `VERSION` file states) never changes under that address, so it is kept a year
 //! as `immutable`; asked for otherwise it is treated as the app's own. App routes (a path without
 //! a file extension) get `index.html`; a missing file is a 404, so a broken asset path shows up

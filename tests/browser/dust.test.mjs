@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useDemo, apiAs, tapMapAt, clickMapAt, OWNER_HOLDER, DISTRICT_CODE, ROOT } from './lib/harness.mjs';
+import { useDemo, apiAs, tapMapAt, clickMapAt, centreMap, fitMap, tapMapCentre, OWNER_HOLDER, DISTRICT_CODE, ROOT } from './lib/harness.mjs';
 import { pointsInside, inGeometry, bbox, dumpsAndHeaps } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
@@ -47,10 +47,10 @@ test('the manager sees the monitors coloured by their state and opens a chart wi
     assert.equal(await icon.evaluate((e) => getComputedStyle(e).backgroundColor), STATE_RGB[m.state], `${m.mn}: colour`);
   }
   assert.equal(await p.locator('.monitor-table tbody tr').count(), monitors.length, 'one row per monitor in the panel');
-  assert.equal(await p.locator('path.fire-marker').count(), 0, 'the fires make way for dust');
+  assert.equal(await p.evaluate(() => window.qingling.fires.count()), 0, 'the fires make way for dust');
 
   // A click: the popup with the latest values, and the chart in the side panel.
-  await p.evaluate(([lon, lat]) => window.qingling.map.setView([lat, lon], 14, { animate: false }), withData.position);
+  await centreMap(p, withData.position, 13);
   await p.locator(`.monitor-icon[data-mn="${withData.mn}"]`).click();
   await p.locator(`.monitor-popup[data-mn="${withData.mn}"]`).waitFor();
   const chart = p.locator('.monitor-detail .monitor-chart svg.chart-series');
@@ -94,12 +94,11 @@ test('a warning for an area drawn on the map restricts the owner\'s mine, and th
   const form = p.locator('form.warning-form');
   await form.waitFor();
   await form.locator('.level-option[data-level=orange] input').check();
-  await p.evaluate(([a, b, c, d]) => window.qingling.map.fitBounds([[b, a], [d, c]], { padding: [60, 60], animate: false }), [x0 - pad, y0 - pad, x1 + pad, y1 + pad]);
-  await p.waitForTimeout(200);
+  await fitMap(p, [x0 - pad, y0 - pad, x1 + pad, y1 + pad], 60);
   await form.locator('button.draw-start').click();
   for (const c of corners) await clickMapAt(p, c);
   assert.equal(await p.locator('.area-status').getAttribute('data-state'), 'drawing');
-  assert.equal(await p.locator('.leaflet-popup').count(), 0, 'drawing opens no popups');
+  assert.equal(await p.locator('.maplibregl-popup:not(.map-tooltip)').count(), 0, 'drawing opens no popups');
   await form.locator('button.draw-finish').click();
   assert.equal(await p.locator('.area-status').getAttribute('data-state'), 'finished');
   await form.locator('textarea[name=note]').fill('测试：画定范围的橙色预警');
@@ -344,7 +343,7 @@ for (const lang of ['zh', 'en']) {
     // Patrol: the three parts of the dust tab, and the outbox.
     ({ ctx, page: p, problems } = await demo.open('patrol', { lang, viewport: { width: 1024, height: 768 } }));
     await p.click('.tab[data-tab=dust]');
-    await p.evaluate(() => window.qingling.map.fire('click', { latlng: window.qingling.map.getCenter() }));
+    await tapMapCentre(p);
     await p.click('button[data-dust-kind=uncovered_truck]');
     texts.push(await screenText(p));
     for (const sub of ['issues', 'checks']) {

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useDemo, waitForMarkers, tapMapAt, OWNER_HOLDER } from './lib/harness.mjs';
+import { useDemo, waitForMarkers, drawnFires, tapMapAt, centreMap, clickMapAt, OWNER_HOLDER } from './lib/harness.mjs';
 import { inOwnersPit } from './lib/geo.mjs';
 import { photoFile } from './lib/image.mjs';
 
@@ -73,11 +73,12 @@ test('a patrol report with a photo reaches the manager with its responsible part
   // The manager sees it on the map, with the right responsible party, and confirms it.
   await expectBurning(mp, before.burning + 1);
   await waitForMarkers(mp);
-  const marker = mp.locator(`path.fire-marker[data-fire-id="${fireId}"]`);
-  await marker.waitFor();
-  assert.equal(await marker.getAttribute('data-status'), 'reported');
-  await mp.evaluate(([lon, lat]) => window.qingling.map.setView([lat, lon], 16, { animate: false }), point);
-  await marker.click();
+  const marker = (await drawnFires(mp)).find((f) => f.id === fireId);
+  assert.ok(marker, 'the new fire is on the map');
+  assert.equal(marker.status, 'reported');
+  // A click on it where it is drawn.
+  await centreMap(mp, point, 16);
+  await clickMapAt(mp, point);
   await mp.locator('.detail .fire-code', { hasText: fire.code }).waitFor();
   const resp = await mp.locator('.detail .responsible').textContent();
   assert.match(resp, new RegExp(OWNER_HOLDER));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useDemo, ROOT } from './lib/harness.mjs';
+import { useDemo, tapMapCentre, ROOT } from './lib/harness.mjs';
 
 const table = (lang) => JSON.parse(fs.readFileSync(path.join(ROOT, 'web/i18n', `${lang}.json`), 'utf8'));
 const zh = table('zh');
@@ -82,7 +82,7 @@ async function tour(p, role) {
       texts.push(await screenText(p));
     }
   } else {
-    await p.evaluate(() => window.qingling.map.fire('click', { latlng: window.qingling.map.getCenter() }));
+    await tapMapCentre(p);
     await p.click('button[data-kind=gangue_heap]');
     texts.push(await screenText(p));
     await p.click('.tab[data-tab=inspect]');

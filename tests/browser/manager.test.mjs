@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useDemo, waitForMarkers, markerIds, clickFire } from './lib/harness.mjs';
+import { useDemo, waitForMarkers, markerIds, waitForMarkerIds, drawnFires, clickFire } from './lib/harness.mjs';
 import { photoFile, photoForm } from './lib/image.mjs';
 
 // One manager's page for all the tests (closed with the browser).
@@ -104,16 +104,16 @@ test('the "as of" date redraws the map with the fires as they were that day, few
   assert.equal((await markerIds(p)).length, now.length);
   await p.fill('input[name=as_of]', '2026-02-01');
   await p.locator('input[name=as_of]').dispatchEvent('change');
-  await p.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length === n, then.length);
+  await waitForMarkerIds(p, then.length);
   assert.deepEqual((await markerIds(p)).sort(), then.map((f) => f.id).sort(), 'the fires not yet cleared on that day');
   // Each marker has the status it had then.
-  const shown = await p.$$eval('path.fire-marker', (els) => Object.fromEntries(els.map((e) => [e.dataset.fireId, e.dataset.status])));
+  const shown = Object.fromEntries((await drawnFires(p)).map((f) => [f.id, f.status]));
   for (const f of then) assert.equal(shown[f.id], f.properties.status, f.properties.code);
   assert.match(await p.locator('.fire-count').textContent(), /2026-02-01/);
   assert.match(await p.locator('.as-of-note').textContent(), /2026-02-01/);
   // Back to today.
   await p.click('.as-of button');
-  await p.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length === n, now.length);
+  await waitForMarkerIds(p, now.length);
   assert.equal(await p.locator('.as-of-note').count(), 0);
   assert.deepEqual(problems, []);
 });

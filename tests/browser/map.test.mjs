@@ -17,8 +17,9 @@ test('with no tile source the map draws its layers on a plain background and ask
   p.on('request', (r) => { if (!r.url().startsWith(demo.base)) foreign.push(r.url()); });
   await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
-  await p.waitForSelector('.leaflet-overlay-pane path');
-  assert.equal(await p.locator('img.leaflet-tile').count(), 0);
+  // The areas are drawn (polygons on the map), and no raster layer is.
+  await p.waitForFunction(() => window.qingling.map.queryRenderedFeatures().some((f) => f.layer.type === 'fill'));
+  assert.equal(await p.evaluate(() => window.qingling.map.getStyle().layers.filter((l) => l.type === 'raster').length), 0);
   assert.ok(await p.locator('.legend-body .legend-row').count() >= 8, 'a legend row per fire status at least');
   assert.deepEqual(foreign, []);
   await ctx.close();
@@ -28,10 +29,16 @@ test('a tile source named in /config.json is drawn under the vector layers', asy
   const ctx = await demo.context();
   const p = await ctx.newPage();
   await ctx.route('**/config.json', (r) => r.fulfill({ json: { tiles: `${demo.base}/test-tiles/{z}/{x}/{y}.png`, attribution: 'test tiles' } }));
-  await ctx.route('**/test-tiles/**', (r) => r.fulfill({ body: PNG, contentType: 'image/png' }));
+  let served = 0;
+  await ctx.route('**/test-tiles/**', (r) => { served += 1; return r.fulfill({ body: PNG, contentType: 'image/png' }); });
   await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
-  await p.waitForSelector('img.leaflet-tile');
-  assert.match(await p.locator('.leaflet-control-attribution').textContent(), /test tiles/);
+  // The raster layer is under every vector layer, and its tiles are asked for and drawn.
+  await p.waitForFunction(() => window.qingling.map.getStyle().layers.some((l) => l.type === 'raster'));
+  const order = await p.evaluate(() => window.qingling.map.getStyle().layers.filter((l) => l.type !== 'background').map((l) => l.type));
+  assert.equal(order[0], 'raster', `the basemap first: ${order}`);
+  await p.waitForFunction(() => window.qingling.map.areTilesLoaded());
+  assert.ok(served > 0, 'the basemap tiles were asked for');
+  assert.match(await p.locator('.maplibregl-ctrl-attrib').textContent(), /test tiles/);
   await ctx.close();
 });

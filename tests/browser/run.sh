@@ -14,7 +14,7 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "run.sh: no Chromium at ${CHROMIUM:-/usr/bin/chromium} — apt-get install -y chromium" >&2
   exit 1
 fi
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/leaflet ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/maplibre-gl ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm i --no-audit --no-fund; fi
 fi
 bash web/vendor.sh

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useDemo, tapMapAt, clickMapAt, ROOT, OWNER_HOLDER } from './lib/harness.mjs';
+import { useDemo, tapMapAt, clickMapAt, fitMap, ROOT, OWNER_HOLDER } from './lib/harness.mjs';
 import { bbox } from './lib/geo.mjs';
 import { scenePhoto, withExif, photoForm } from './lib/image.mjs';
 
@@ -114,8 +114,7 @@ test('screenshots of the dust screens', async () => {
   await p.click('.dust-tab[data-dust-tab=warnings]');
   await p.click('button.new-warning');
   await p.locator('.level-option[data-level=orange] input').check();
-  await p.evaluate(([a, b, c, d]) => window.qingling.map.fitBounds([[b, a], [d, c]], { padding: [80, 80], animate: false }), box);
-  await p.waitForTimeout(200);
+  await fitMap(p, box, 80);
   await p.click('button.draw-start');
   for (const corner of [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]) await clickMapAt(p, corner);
   await p.click('button.draw-finish');

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { useDemo, signIn, watch, login, clickFire, PASSWORDS, DISTRICT_CODE, OWNER_PIT } from './lib/harness.mjs';
+import { useDemo, signIn, watch, login, clickFire, hoverFire, fitMap, clickMapAt, PASSWORDS, DISTRICT_CODE, OWNER_PIT } from './lib/harness.mjs';
+import { pointsInside, bbox, inGeometry } from './lib/geo.mjs';
 
 const DISTRICT_NAME = '<img src=x onerror="window.__xss=1">';
 const MINE_NAME = '<script>window.__xss=2</script><img src=y onerror="window.__xss=2">';
@@ -30,11 +31,24 @@ async function rename(auth, collection, match, name) {
   assert.equal(res.status, 200, await res.text());
 }
 
+/** The renamed mine (a Feature), a point inside it and nothing else, and a fire in it. */
+let renamed = null;
+
 /** Before the tests: a district and a mine renamed to HTML. */
 async function setup() {
   const auth = `Bearer ${await token('manager')}`;
   await rename(auth, 'districts', (f) => f.properties.code === DISTRICT_CODE, DISTRICT_NAME);
   await rename(auth, 'mines', (f) => f.properties.name === MINE, MINE_NAME);
+  const get = async (path) => (await fetch(`${demo.base}${path}`, { headers: { Authorization: auth } })).json();
+  const mines = (await get('/collections/mines/items?limit=1000')).features;
+  const mine = mines.find((f) => f.properties.name === MINE_NAME);
+  const others = [...mines.filter((f) => f !== mine), ...(await get('/collections/waste_dumps/items?limit=1000')).features,
+    ...(await get('/collections/gangue_heaps/items?limit=1000')).features].map((f) => f.geometry);
+  const fires = (await get('/api/fires')).features;
+  const [point] = pointsInside(mine.geometry, { avoid: others, away: fires.map((f) => f.geometry.coordinates), clearM: 60 });
+  // A fire the dashboard draws (open ones, at first) in the mine.
+  const open = (await get('/api/fires?status=open')).features;
+  renamed = { mine, point, fire: open.find((f) => inGeometry(f.geometry.coordinates, mine.geometry)) };
 }
 
 /**
@@ -72,19 +86,26 @@ async function assertClean(p, problems, where) {
   assert.deepEqual(problems, [], where);
 }
 
-/** Opens the tooltip and popup of the renamed mine and returns their text. */
+/**
+ * Points at the renamed mine on the map (its tooltip) and clicks it (its popup, where the view
+ * has popups) and returns their text; null for either the view does not show.
+ */
 async function mineTooltipAndPopup(p) {
-  return p.evaluate((name) => {
-    const out = { tooltip: null, popup: null };
-    window.qingling.map.eachLayer((l) => {
-      if (l.feature?.properties?.name !== name || !l.getBounds) return;
-      const at = l.getBounds().getCenter();
-      if (l.getTooltip()) { l.openTooltip(at); out.tooltip = l.getTooltip().getElement()?.textContent ?? null; }
-      if (l.getPopup()) { l.openPopup(at); out.popup = l.getPopup().getElement()?.textContent ?? null; l.closePopup(); }
-    });
-    return out;
-  }, MINE_NAME);
+  await fitMap(p, bbox(renamed.mine.geometry), 60);
+  await p.waitForFunction(() => window.qingling.map.areTilesLoaded());
+  const box = await p.locator('.maplibregl-map').boundingBox();
+  const pt = await p.evaluate((ll) => window.qingling.map.project(ll), renamed.point);
+  await p.mouse.move(box.x + pt.x, box.y + pt.y);
+  const tip = p.locator('.map-tooltip');
+  const tooltip = await tip.waitFor({ timeout: 3000 }).then(() => tip.textContent(), () => null);
+  await clickMapAt(p, renamed.point);
+  const pop = p.locator('.maplibregl-popup:not(.map-tooltip) .popup');
+  const popup = await pop.waitFor({ timeout: 3000 }).then(() => pop.textContent(), () => null);
+  await p.locator('.maplibregl-popup-close-button').click().catch(() => {});
+  return { tooltip, popup };
 }
+
+
 
 /** Clicks through every mode, tab and sub-tab a view offers, checking each screen. */
 async function visitEverything(p, problems, role) {
@@ -107,15 +128,18 @@ async function visitEverything(p, problems, role) {
 
 test('a district and a mine named in HTML show literally on the map, in tooltips and popups, and never run', async () => {
   const { ctx, p, problems } = await open('manager');
-  await p.waitForSelector('.leaflet-tooltip.district-label');
+  await p.waitForSelector('.district-label');
   await settle(p);
-  const labels = await p.$$eval('.leaflet-tooltip.district-label', (els) => els.map((e) => e.textContent));
+  const labels = await p.$$eval('.district-label', (els) => els.map((e) => e.textContent));
   assert.ok(labels.includes(DISTRICT_NAME), `the district's label shows its name literally: ${labels}`);
   const { tooltip, popup } = await mineTooltipAndPopup(p);
   assert.equal(tooltip, MINE_NAME, 'the mine tooltip shows the name literally');
   assert.ok(popup?.includes(MINE_NAME), `the mine popup shows the name literally: ${popup}`);
   // Hovering the fires shows their tooltips too.
-  await p.locator('path.fire-marker').first().hover({ force: true });
+  await p.evaluate(() => window.qingling.map.jumpTo(window.qingling.map.cameraForBounds(window.qingling.fires.frame())));
+  await p.waitForFunction(() => window.qingling.fires.onScreen().length > 0);
+  await hoverFire(p);
+  await p.locator('.map-tooltip').waitFor();
   await settle(p);
   await assertClean(p, problems, 'manager map');
   await ctx.close();
@@ -132,17 +156,7 @@ test('the names show literally in the league tables, and a fire\'s detail of the
   await p.click('.tab[data-tab=districts]');
   await p.locator('table.league', { hasText: DISTRICT_NAME }).first().waitFor();
   // The detail of a fire in the renamed mine.
-  const id = await p.evaluate((name) => {
-    let found = null;
-    window.qingling.map.eachLayer((l) => {
-      if (found || l.feature?.properties?.name !== name || !l.getBounds) return;
-      window.qingling.map.eachLayer((m) => {
-        const el = m.getElement?.();
-        if (!found && el?.dataset?.fireId && m.getLatLng && l.getBounds().contains(m.getLatLng())) found = el.dataset.fireId;
-      });
-    });
-    return found;
-  }, MINE_NAME);
+  const id = renamed.fire?.id;
   assert.ok(id, 'a fire in the renamed mine');
   await clickFire(p, id);
   await p.locator('.detail .fire-code').first().waitFor();

@@ -25,10 +25,11 @@ test('every module, translation table and stylesheet is in the service worker\'s
 });
 
 test('the vendored map library is there, with its licence', () => {
-  for (const f of ['leaflet-src.esm.js', 'leaflet.css', 'LICENSE']) {
-    assert.ok(fs.existsSync(path.join(WEB, 'vendor/leaflet', f)), `web/vendor/leaflet/${f} (run bash web/vendor.sh)`);
+  for (const f of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css', 'LICENSE.txt']) {
+    assert.ok(fs.existsSync(path.join(WEB, 'vendor/maplibre-gl', f)), `web/vendor/maplibre-gl/${f} (run bash web/vendor.sh)`);
   }
-  assert.equal(fs.readFileSync(path.join(WEB, 'vendor/leaflet/VERSION'), 'utf8').trim(), '1.9.4');
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(fs.readFileSync(path.join(WEB, 'vendor/maplibre-gl/VERSION'), 'utf8').trim(), pkg.dependencies['maplibre-gl']);
 });
 
 // The server keeps a vendored file a year (immutable) only when it is asked for with the version

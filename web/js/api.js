@@ -106,9 +106,10 @@ const DATA_CACHE = 'qingling-data';
 export async function getCached(path, { all } = {}) {
   try {
     const data = all ? await getPages(path, all.key, all) : await get(path);
+    // Kept for offline use in the background: the caller need not wait for the write.
     if ('caches' in window) {
-      const c = await caches.open(DATA_CACHE);
-      await c.put(path, new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } }));
+      const copy = new Response(JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } });
+      caches.open(DATA_CACHE).then((c) => c.put(path, copy)).catch(() => {});
     }
     return { data, stale: false };
   } catch (e) {
@@ -119,7 +120,10 @@ export async function getCached(path, { all } = {}) {
   }
 }
 
-/** Forgets cached data (on sign-out: the next user of the tablet must not see it). */
+/**
+ * Forgets cached data (on sign-out: the next user of the tablet must not see it), the map tiles
+ * the service worker kept (drawn for this user's role) included.
+ */
 export async function clearCachedData() {
-  if ('caches' in window) await caches.delete(DATA_CACHE);
+  if ('caches' in window) await Promise.all([caches.delete(DATA_CACHE), caches.delete('qingling-tiles')]);
 }

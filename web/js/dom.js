@@ -43,15 +43,10 @@ export function fill(el, ...children) {
 }
 
 /**
- * Text as an element, for the Leaflet APIs that treat a string as HTML (tooltips, popups): a
- * district or mine name must show literally, never run as markup.
+ * Text as an element, for the map's tooltips and popups (MapLibre's `setHTML` would take a
+ * string as HTML): a district or mine name must show literally, never run as markup.
  */
 export const textEl = (text, attrs = {}) => h('span', attrs, String(text ?? ''));
-
-/** Escapes text for the few Leaflet APIs that take only an HTML string (the layers control). */
-export function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-}
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];

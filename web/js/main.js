@@ -93,13 +93,14 @@ async function render() {
     renderLogin(view, { onLogin: async (u) => { user = u; localStorage.setItem(USER_KEY, JSON.stringify(u)); await render(); } });
     return;
   }
+  const viewModule = VIEWS[user.role](); // loads meanwhile
   try {
     await Promise.all([loadLayers(), loadRules()]);
   } catch (e) {
     fill(view, h('p', { class: 'form-error' }, t('error.layers', { message: e.message })));
     return;
   }
-  const mod = await VIEWS[user.role]();
+  const mod = await viewModule;
   current = mod.render(view, user) ?? null;
 }
 
@@ -112,12 +113,14 @@ async function boot() {
     toast(t('login.expired'), 'error');
     render();
   });
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker', e));
-  }
   startTicker();
   user = await whoAmI();
   await render();
+  // The service worker once the first screen is drawn: on a first visit its install (the shell
+  // with the map library) would take the CPU from the map. Its updates later come in the same way.
+  if ('serviceWorker' in navigator) {
+    setTimeout(() => navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker', e)), 2000);
+  }
 }
 
 boot();

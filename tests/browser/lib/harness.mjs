@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -31,13 +32,13 @@ function freePort() {
   });
 }
 
-/** Starts `qingling serve --demo` on a fresh database; resolves once it answers HTTP. */
-export async function startServer() {
+/** Starts `qingling serve --demo` on a fresh database (serving the app in `web`); resolves once it answers HTTP. */
+export async function startServer({ web = 'web' } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qingling-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(BIN, ['serve', '--demo', '--db', path.join(dir, 'demo.gpkg'), '--addr', `127.0.0.1:${port}`, '--web', 'web'], {
+  const child = spawn(BIN, ['serve', '--demo', '--db', path.join(dir, 'demo.gpkg'), '--addr', `127.0.0.1:${port}`, '--web', web], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
   let log = '';
@@ -116,20 +117,89 @@ export async function signIn(page, base, role) {
   await page.fill('input[name=password]', PASSWORDS[role]);
   await page.click('form.login button[type=submit]');
   await page.waitForSelector(`body[data-role=${role}]`);
-  await page.waitForSelector('.leaflet-container');
+  await page.waitForSelector('.maplibregl-map');
 }
 
-/** Waits until the fire markers on the map have been drawn (at least `min`). */
+// The fires are drawn in WebGL (MapLibre), not as DOM elements: the app's test hook
+// `window.qingling.fires` says what the map draws (see web/js/ui/fire-map.js). Drawn from a list
+// (no tiles on the server, or a filter tiles cannot apply) every fire is there at once; drawn
+// from tiles, single fires only close up and on screen, counts per cell further out.
+
+/**
+ * Waits until the fires on the map have been drawn: `min` of them at least, counting a cell's
+ * fires where counts are drawn (from tiles, once every tile on screen is in: a patrol's counts
+ * leave out the cleared fires still watched, which only close up shows one by one).
+ */
 export async function waitForMarkers(page, min = 1) {
-  await page.waitForFunction((n) => document.querySelectorAll('path.fire-marker').length >= n, min);
+  await page.waitForFunction((n) => {
+    const { map, fires } = window.qingling ?? {};
+    if (!fires?.mode()) return false;
+    if (fires.count() >= n) return true;
+    return fires.mode() === 'tiles' && fires.drawnNow() > 0 && map.areTilesLoaded() && !map.isMoving();
+  }, min);
 }
 
-/** The ids of the fires drawn on the map. */
-export const markerIds = (page) => page.$$eval('path.fire-marker', (els) => els.map((e) => e.dataset.fireId));
+/**
+ * The fires drawn on the map one by one, `[{ id, status }]`. From tiles: the user's frame walked
+ * screen by screen at the zoom single fires show (closer where counts are still drawn), the map
+ * put back where it was afterwards.
+ */
+export const drawnFires = (page) => page.evaluate(async () => {
+  const { map, fires } = window.qingling;
+  const list = () => fires.ids().map((id) => ({ id, status: fires.props(id)?.status }));
+  if (fires.mode() !== 'tiles') return list();
+  const settle = () => new Promise((resolve) => { map.once('idle', resolve); map.triggerRepaint(); });
+  const saved = { center: map.getCenter(), zoom: map.getZoom() };
+  const [[w, s], [e, n]] = fires.frame() ?? map.getBounds().toArray();
+  const found = new Map();
+  for (let zoom = fires.walkZoom; zoom <= 16; zoom++) {
+    map.jumpTo({ center: [(w + e) / 2, (s + n) / 2], zoom });
+    await settle();
+    const b = map.getBounds();
+    const dx = (b.getEast() - b.getWest()) * 0.9;
+    const dy = (b.getNorth() - b.getSouth()) * 0.9;
+    let counts = 0;
+    for (let x = w + dx / 2; x - dx / 2 < e; x += dx) {
+      for (let y = s + dy / 2; y - dy / 2 < n; y += dy) {
+        map.jumpTo({ center: [x, y], zoom });
+        await settle();
+        for (const f of list()) found.set(f.id, f);
+        counts += fires.clusters();
+      }
+    }
+    if (!counts) break; // nothing left drawn as a count
+  }
+  map.jumpTo(saved);
+  await settle();
+  return [...found.values()];
+});
 
-/** Clicks a fire's marker on the map (by its id), whether or not it is in view. */
-export const clickFire = (page, id) => page.evaluate(
-  (fid) => document.querySelector(`path.fire-marker[data-fire-id="${fid}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), id);
+/** The ids of the fires drawn on the map (see drawnFires). */
+export const markerIds = async (page) => (await drawnFires(page)).map((f) => f.id);
+
+/** Waits until exactly `n` fires are drawn (see drawnFires); their ids. */
+export async function waitForMarkerIds(page, n, timeout = 30_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const ids = await markerIds(page);
+    if (ids.length === n) return ids;
+    if (Date.now() > end) throw new Error(`${ids.length} fires drawn, not ${n}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Opens a fire as a click on it does (by its id), whether or not it is in view. */
+export async function clickFire(page, id) {
+  assert.ok(await page.evaluate((fid) => window.qingling.fires.click(fid), id), `fire ${id} is on the map`);
+}
+
+/** Moves the mouse over the first fire (or count) drawn on screen. */
+export async function hoverFire(page) {
+  const [pt] = await page.evaluate(() => window.qingling.fires.onScreen());
+  assert.ok(pt, 'a fire on screen');
+  const box = await page.locator('.maplibregl-map').boundingBox();
+  await page.mouse.move(box.x + pt.x, box.y + pt.y);
+}
 
 /** `POST /api/login` with a user name and password: the server's Response. */
 export function login(base, username, password) {
@@ -160,18 +230,40 @@ export async function apiAs(base, role) {
 
 /** Clicks the map at a lon/lat (the point must be in view). */
 export async function clickMapAt(page, [lon, lat]) {
-  const pt = await page.evaluate(([la, lo]) => {
-    const p = window.qingling.map.latLngToContainerPoint([la, lo]);
-    return { x: p.x, y: p.y };
-  }, [lat, lon]);
-  const box = await page.locator('.leaflet-container').boundingBox();
+  const pt = await page.evaluate((ll) => window.qingling.map.project(ll), [lon, lat]);
+  const box = await page.locator('.maplibregl-map').boundingBox();
   await page.mouse.click(box.x + pt.x, box.y + pt.y);
 }
 
+/** Centres the map on a lon/lat at a (MapLibre) zoom, once it has drawn there. */
+export async function centreMap(page, [lon, lat], zoom) {
+  await page.evaluate(([ll, z]) => new Promise((resolve) => {
+    const { map } = window.qingling;
+    map.once('idle', resolve);
+    map.jumpTo({ center: ll, zoom: z });
+    map.triggerRepaint();
+  }), [[lon, lat], zoom]);
+}
+
+/** Fits the map to a bbox [w, s, e, n] with some padding (pixels), once it has drawn there. */
+export async function fitMap(page, [w, s, e, n], padding = 40) {
+  await page.evaluate(([b, pad]) => new Promise((resolve) => {
+    const { map } = window.qingling;
+    map.once('idle', resolve);
+    map.fitBounds(b, { padding: pad, animate: false });
+    map.triggerRepaint();
+  }), [[[w, s], [e, n]], padding]);
+}
+
+/** A tap on the map with no place in particular, at its centre (not on a fire: the tap carries no point). */
+export const tapMapCentre = (page) => page.evaluate(() => {
+  const { map } = window.qingling;
+  map.fire('click', { lngLat: map.getCenter(), originalEvent: { target: map.getCanvas() } });
+});
+
 /** Centres the map on a lon/lat and taps it there, as a patrol placing a point by hand. */
 export async function tapMapAt(page, [lon, lat], zoom = 16) {
-  await page.evaluate(([la, lo, z]) => window.qingling.map.setView([la, lo], z, { animate: false }), [lat, lon, zoom]);
-  await page.waitForTimeout(150);
+  await centreMap(page, [lon, lat], zoom);
   await clickMapAt(page, [lon, lat]);
 }
 

@@ -1,10 +1,13 @@
 // Dust on the map: the monitors as squares coloured by their latest value against the limit
 // (with a popup of the latest values), the violations as diamonds coloured by status (colours
 // from the dust_issues layer file), the areas of warnings, and a small tool to draw an area by
-// clicking its corners (for a warning that covers part of a district).
+// clicking its corners (for a warning that covers part of a district). Monitors and violations
+// are a few hundred at most: each is a marker (a button on the map, with its title, reachable
+// by keyboard); the areas are GeoJSON layers.
 
-import { L, legendControl } from './map.js';
-import { h, textEl } from '../dom.js';
+import { Marker, Popup } from '../../vendor/maplibre-gl/maplibre-gl.mjs?v=6.20.0';
+import { legendControl, addLayer, showLayers, ready, alive, captureClicks, openPopup } from './map.js';
+import { h } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
 import { layer, values } from '../layers.js';
 import { fmtDateTime } from '../time.js';
@@ -23,11 +26,6 @@ export function dustLegend(map) {
     (values('dust_issues', 'status').length ? values('dust_issues', 'status') : ['open', 'rectifying', 'rectified', 'verified']).map((s) => h('div', { class: 'legend-row' },
       h('span', { class: 'swatch issue-swatch', style: `background:${issueStatusColour(s)}` }), issueStatusLabel(s))),
     h('div', { class: 'legend-row' }, h('span', { class: 'swatch issue-swatch overdue-swatch' }), t('legend.overdue_issue'))));
-}
-
-function pane(map, name, z) {
-  if (!map.getPane(name)) map.createPane(name).style.zIndex = z;
-  return name;
 }
 
 /** The latest values of a monitor, for its popup and its detail. */
@@ -51,75 +49,92 @@ function stateBadge(state) {
 }
 export { stateBadge };
 
-/** Dust monitors: `set(monitors)` redraws them; `onSelect(monitor)` on a click. */
-export function monitorLayer(map, { onSelect } = {}) {
-  const group = L.layerGroup();
-  let markers = new Map();
-  function set(monitors) {
-    group.clearLayers();
-    markers = new Map();
-    for (const m of monitors) {
-      if (!Array.isArray(m.position)) continue;
-      const [lon, lat] = m.position;
-      const icon = L.divIcon({
-        className: 'monitor-icon-wrap',
-        html: h('span', { class: `monitor-icon state-${m.state}`, style: `background:${stateColour(m.state)}`, dataset: { mn: m.mn, state: m.state } }),
-        iconSize: [22, 22],
-        iconAnchor: [11, 11],
-      });
-      const mk = L.marker([lat, lon], { icon, pane: pane(map, 'dust-monitors', 620), keyboard: true, title: m.name ?? m.mn, bubblingMouseEvents: false });
-      mk.bindPopup(() => h('div', { class: 'popup monitor-popup', dataset: { mn: m.mn } },
-        h('strong', {}, m.name ?? m.mn), ' ', stateBadge(m.state),
-        h('div', { class: 'hint' }, m.mn),
-        monitorFacts(m),
-        onSelect ? h('button', { type: 'button', class: 'btn btn-small open-chart', on: { click: () => onSelect(m) } }, t('dust.open_chart')) : null));
-      if (onSelect) mk.on('click', () => onSelect(m));
-      mk.addTo(group);
-      markers.set(m.mn, mk);
-    }
+/**
+ * Markers that are on the map only while shown: `set(list)` replaces them (each `make(x)` →
+ * `{ lngLat, el }`), `group.addTo(map)`/`group.remove()` show and hide them all.
+ */
+function markerGroup(map, make) {
+  let markers = [];
+  let shown = false;
+  const group = {
+    addTo() { shown = true; for (const m of markers) m.addTo(map); return group; },
+    remove() { shown = false; for (const m of markers) m.remove(); return group; },
+  };
+  function set(list) {
+    for (const m of markers) m.remove();
+    markers = list.map(make).filter(Boolean).map(({ lngLat, el }) => new Marker({ element: el }).setLngLat(lngLat));
+    if (shown) for (const m of markers) m.addTo(map);
   }
   return { set, group, markers: () => markers };
 }
 
+/** Dust monitors: `set(monitors)` redraws them; `onSelect(monitor)` on a click. */
+export function monitorLayer(map, { onSelect } = {}) {
+  return markerGroup(map, (m) => {
+    if (!Array.isArray(m.position)) return null;
+    const popup = () => h('div', { class: 'popup monitor-popup', dataset: { mn: m.mn } },
+      h('strong', {}, m.name ?? m.mn), ' ', stateBadge(m.state),
+      h('div', { class: 'hint' }, m.mn),
+      monitorFacts(m),
+      onSelect ? h('button', { type: 'button', class: 'btn btn-small open-chart', on: { click: () => onSelect(m) } }, t('dust.open_chart')) : null);
+    const el = h('button', { type: 'button', class: 'map-marker monitor-marker', title: m.name ?? m.mn, 'aria-label': m.name ?? m.mn },
+      h('span', { class: `monitor-icon state-${m.state}`, style: `background:${stateColour(m.state)}`, dataset: { mn: m.mn, state: m.state } }));
+    el.addEventListener('click', () => {
+      // After the map has seen this click (a popup closes on a click on the map).
+      setTimeout(() => openPopup(map, m.position, popup(), 'monitor-popup-wrap'), 0);
+      onSelect?.(m);
+    });
+    return { lngLat: m.position, el };
+  });
+}
+
 /** Dust violations (GeoJSON Features): `set(features)`; `onSelect(feature)` on a click. */
 export function issueLayer(map, { onSelect } = {}) {
-  const group = L.layerGroup();
-  function set(features) {
-    group.clearLayers();
-    for (const f of features) {
-      const p = f.properties;
-      if (f.geometry?.type !== 'Point') continue;
-      const [lon, lat] = f.geometry.coordinates;
-      const icon = L.divIcon({
-        className: 'issue-icon-wrap',
-        html: h('span', { class: ['issue-icon', p.overdue && 'overdue'], style: `background:${issueStatusColour(p.status)}`, dataset: { uuid: p.uuid, status: p.status } }),
-        iconSize: [20, 20],
-        iconAnchor: [10, 10],
-      });
-      const mk = L.marker([lat, lon], { icon, pane: pane(map, 'dust-issues', 615), bubblingMouseEvents: false });
-      mk.bindTooltip(textEl(`${p.code ?? ''} ${issueKindLabel(p.kind)} · ${issueStatusLabel(p.status)}`.trim()));
-      if (onSelect) mk.on('click', () => onSelect(f));
-      mk.addTo(group);
-    }
-  }
-  return { set, group };
+  const tip = new Popup({ closeButton: false, closeOnClick: false, className: 'map-tooltip', offset: 14 });
+  return markerGroup(map, (f) => {
+    const p = f.properties;
+    if (f.geometry?.type !== 'Point') return null;
+    const text = `${p.code ?? ''} ${issueKindLabel(p.kind)} · ${issueStatusLabel(p.status)}`.trim();
+    const el = h('button', { type: 'button', class: 'map-marker issue-marker', 'aria-label': text },
+      h('span', { class: ['issue-icon', p.overdue && 'overdue'], style: `background:${issueStatusColour(p.status)}`, dataset: { uuid: p.uuid, status: p.status } }));
+    el.addEventListener('mouseenter', () => tip.setLngLat(f.geometry.coordinates).setDOMContent(h('span', {}, text)).addTo(map));
+    el.addEventListener('mouseleave', () => tip.remove());
+    el.addEventListener('click', () => { tip.remove(); onSelect?.(f); });
+    return { lngLat: f.geometry.coordinates, el };
+  });
+}
+
+/** A GeoJSON source with its layers in a slot, shown or hidden together: `data(fc)`, `group`. */
+function geojsonLayers(map, id, slot, specs) {
+  let data = { type: 'FeatureCollection', features: [] };
+  let shown = false;
+  const ids = specs.map((s) => s.id);
+  const added = ready(map).then(() => {
+    if (!alive(map)) return;
+    map.addSource(id, { type: 'geojson', data });
+    for (const spec of specs) addLayer(map, { ...spec, source: id, layout: { ...spec.layout, visibility: 'none' } }, slot);
+  });
+  const paint = () => { if (!alive(map) || !map.getSource(id)) return; map.getSource(id).setData(data); showLayers(map, ids, shown); };
+  const group = {
+    addTo() { shown = true; added.then(paint); return group; },
+    remove() { shown = false; added.then(paint); return group; },
+  };
+  return { data(fc) { data = fc; added.then(paint); }, group };
 }
 
 /** The areas of warnings (those drawn on the map), dashed in the level's colour. */
 export function warningAreaLayer(map) {
-  const group = L.layerGroup();
+  const layers = geojsonLayers(map, 'dust-areas', 'dust', [
+    { id: 'dust-areas-fill', type: 'fill', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.08 } },
+    { id: 'dust-areas-line', type: 'line', paint: { 'line-color': ['get', 'colour'], 'line-width': 3, 'line-dasharray': [2.6, 2] } },
+  ]);
   function set(warnings) {
-    group.clearLayers();
-    for (const w of warnings) {
-      if (!w.area) continue;
-      L.geoJSON(w.area, {
-        pane: pane(map, 'dust-areas', 440),
-        interactive: false,
-        style: { color: LEVEL_COLOURS[w.level] ?? '#6a1b9a', weight: 3, dashArray: '8 6', fillOpacity: 0.08, className: 'warning-area' },
-      }).addTo(group);
-    }
+    layers.data({
+      type: 'FeatureCollection',
+      features: warnings.filter((w) => w.area).map((w) => ({ type: 'Feature', properties: { colour: LEVEL_COLOURS[w.level] ?? '#6a1b9a', id: w.id }, geometry: w.area })),
+    });
   }
-  return { set, group };
+  return { set, group: layers.group };
 }
 
 /** Twice the signed area of a ring (lon/lat): positive when counter-clockwise. */
@@ -141,36 +156,31 @@ function ringArea(ring) {
  * `onChange({ drawing, corners, finished })` after each step.
  */
 export function areaDrawer(map, { onChange } = {}) {
-  const paneName = pane(map, 'dust-draw', 640);
+  const purple = '#6a1b9a';
+  const layers = geojsonLayers(map, 'dust-draw', 'draw', [
+    { id: 'dust-draw-area', type: 'fill', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': purple, 'fill-opacity': 0.18 } },
+    { id: 'dust-draw-outline', type: 'line', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'line-color': purple, 'line-width': 3 } },
+    { id: 'dust-draw-line', type: 'line', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': purple, 'line-width': 3, 'line-dasharray': [2, 1.3] } },
+    { id: 'dust-draw-corner', type: 'circle', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 5, 'circle-color': '#fff', 'circle-stroke-color': purple, 'circle-stroke-width': 2 } },
+  ]);
+  layers.group.addTo();
   let corners = [];
   let drawing = false;
   let finished = false;
-  const line = L.polyline([], { pane: paneName, color: '#6a1b9a', weight: 3, dashArray: '6 4', interactive: false, className: 'draw-line' });
-  const shape = L.polygon([], { pane: paneName, color: '#6a1b9a', weight: 3, fillOpacity: 0.18, interactive: false, className: 'draw-area' });
-  const dots = L.layerGroup();
   const container = map.getContainer();
 
   function redraw() {
-    const ll = corners.map(([lon, lat]) => [lat, lon]);
-    dots.clearLayers();
-    for (const p of ll) L.circleMarker(p, { pane: paneName, radius: 5, color: '#6a1b9a', weight: 2, fillColor: '#fff', fillOpacity: 1, interactive: false, className: 'draw-corner' }).addTo(dots);
-    if (finished) {
-      line.remove();
-      shape.setLatLngs(ll).addTo(map);
-    } else {
-      shape.remove();
-      line.setLatLngs(ll).addTo(map);
-    }
-    dots.addTo(map);
+    const feature = (geometry) => ({ type: 'Feature', properties: {}, geometry });
+    const shape = finished && corners.length >= 3
+      ? [feature({ type: 'Polygon', coordinates: [[...corners, corners[0]]] })]
+      : corners.length >= 2 ? [feature({ type: 'LineString', coordinates: corners })] : [];
+    layers.data({ type: 'FeatureCollection', features: [...shape, ...corners.map((c) => feature({ type: 'Point', coordinates: c }))] });
     container.classList.toggle('drawing', drawing);
     onChange?.({ drawing, corners: corners.length, finished });
   }
 
-  const onClick = (e) => { corners.push([+e.latlng.lng.toFixed(6), +e.latlng.lat.toFixed(6)]); redraw(); };
-
-  function listen(on) {
-    if (on) { map.on('click', onClick); map.doubleClickZoom.disable(); } else { map.off('click', onClick); map.doubleClickZoom.enable(); }
-  }
+  const onClick = (e) => { corners.push([+e.lngLat.lng.toFixed(6), +e.lngLat.lat.toFixed(6)]); redraw(); };
+  const listen = (on) => captureClicks(map, on ? onClick : null);
 
   return {
     start() { if (drawing) return; corners = []; finished = false; drawing = true; listen(true); redraw(); },
@@ -190,6 +200,13 @@ export function areaDrawer(map, { onChange } = {}) {
       return { type: 'Polygon', coordinates: [[...ring, ring[0]]] };
     },
     state: () => ({ drawing, corners: corners.length, finished }),
-    destroy() { if (drawing) listen(false); line.remove(); shape.remove(); dots.remove(); container.classList.remove('drawing'); },
+    destroy() {
+      if (drawing && alive(map)) listen(false);
+      drawing = false;
+      corners = [];
+      finished = false;
+      layers.data({ type: 'FeatureCollection', features: [] });
+      container.classList.remove('drawing');
+    },
   };
 }

@@ -10,6 +10,7 @@ import { t, num } from '../i18n.js';
 import { get, getPages, ApiError } from '../api.js';
 import { fmtDateTime } from '../time.js';
 import { monitorLayer, issueLayer, warningAreaLayer, stateBadge } from './dust-map.js';
+import { centreOn } from './map.js';
 import { showMonitor } from './dust-monitor.js';
 import { showIssue } from './dust-issue.js';
 import { alertList, warningCard, issueList } from './dust-lists.js';
@@ -178,7 +179,7 @@ export function dustPanel({ user, map, detail, districts }) {
   }
 
   function pan(pos) {
-    if (Array.isArray(pos)) map.setView([pos[1], pos[0]], Math.max(map.getZoom(), 13));
+    if (Array.isArray(pos)) centreOn(map, pos, 12);
   }
 
   function fitArea(area) {
@@ -186,7 +187,7 @@ export function dustPanel({ user, map, detail, districts }) {
       const coords = (area.type === 'Polygon' ? [area.coordinates] : area.coordinates).flat(2);
       const lats = coords.map((c) => c[1]);
       const lons = coords.map((c) => c[0]);
-      map.fitBounds([[Math.min(...lats), Math.min(...lons)], [Math.max(...lats), Math.max(...lons)]], { padding: [30, 30] });
+      map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]], { padding: 30 });
     } catch { /* not a polygon: leave the map as it is */ }
   }
 

@@ -10,7 +10,8 @@ import { t, num, pick } from '../i18n.js';
 import { get, qs, nextPage, withLimit } from '../api.js';
 import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today } from '../time.js';
-import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
+import { createMap, addAreas, scopeBounds, frame } from '../ui/map.js';
+import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { burnDown } from '../ui/chart.js';
 import { statusBadge, deadlineCountdown, modeTabs, viewLayout } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
@@ -106,19 +107,14 @@ export function render(root, user) {
     fireSide.hidden = m !== 'fires';
     toolbar.hidden = m !== 'fires';
     if (m === 'fires') { dust.hide(); dustKey.remove(); fires.group.addTo(map); fireLegend.addTo(map); } else { fires.group.remove(); fireLegend.remove(); dustKey.addTo(map); dust.show(); }
-    map.invalidateSize();
+    map.resize();
   }
   const fireLegend = addLegend(map);
   const dustKey = dustLegend(map);
   setMode('fires');
-  addAreas(map).then(({ groups }) => {
-    const sel = toolbar.querySelector('select[name=district]');
-    for (const l of groups.districts?.getLayers() ?? []) {
-      const p = l.feature.properties;
-      districtNames.set(p.code, p.name);
-      sel?.append(h('option', { value: p.code }, p.name));
-    }
-  });
+  addAreas(map);
+  // The whole city, or the district officer's district.
+  scopeBounds(user).then((b) => frame(map, b));
 
   function openFire(id, pan = false) {
     if (mode !== 'fires') setMode('fires');
@@ -211,7 +207,11 @@ export function render(root, user) {
     try {
       const [c, daily] = await Promise.all([get(`/api/clearance${qs({ at })}`), get(`/api/clearance/daily${qs({ to: at })}`)]);
       state.clearance = c;
-      for (const d of c.by_district) districtNames.set(d.code, d.name);
+      const sel = toolbar.querySelector('select[name=district]');
+      for (const d of c.by_district) {
+        if (sel && !districtNames.has(d.code)) sel.append(h('option', { value: d.code }, d.name));
+        districtNames.set(d.code, d.name);
+      }
       fill(counterSlot, counter(c, state.asOf));
       fill(chartSlot, burnDown(daily.days));
       renderTabs();
@@ -238,18 +238,26 @@ export function render(root, user) {
     toolbar.querySelector('.fire-count').textContent = text;
   }
 
-  let fireLoad = 0;
+  // The map draws the fires from tiles where the server serves them and the filter is one the
+  // tiles carry (a status, today); a kind, a district or a past date draws the list instead.
+  let fireAsk = 0;
   async function loadFires() {
+    const ask = ++fireAsk;
     const at = state.asOf === today() ? undefined : state.asOf;
-    const mine = ++fireLoad;
+    const list = get(withLimit(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`, FIRE_PAGE));
+    list.catch(() => {}); // awaited below
+    const tiled = !state.kind && !state.district && !at && await fires.tiled;
+    if (ask !== fireAsk) return; // asked again meanwhile
+    if (tiled) fires.useTiles(state.status);
     try {
-      const fc = await get(withLimit(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`, FIRE_PAGE));
+      const fc = await list;
       asOfOverdue(fc, at);
-      if (mine !== fireLoad) return; // the filter or the date changed meanwhile
+      if (ask !== fireAsk) return; // the date or a filter changed meanwhile
       state.fires = fc.features;
       state.firesNext = nextPage(fc);
       state.firesMatched = fc.numberMatched ?? null;
-      fires.set(state.fires);
+      state.tiled = tiled;
+      if (!tiled) fires.set(state.fires);
       showCount(at);
       renderTabs();
     } catch (e) {
@@ -257,19 +265,19 @@ export function render(root, user) {
     }
   }
 
-  /** The next page of fires, added to the list and the map. */
+  /** The next page of fires, added to the list (and to the map when it draws the list). */
   async function moreFires() {
     const at = state.asOf === today() ? undefined : state.asOf;
     const next = state.firesNext;
-    const mine = fireLoad;
+    const ask = fireAsk;
     if (!next) return;
     try {
       const fc = await get(next);
       asOfOverdue(fc, at);
-      if (mine !== fireLoad) return;
+      if (ask !== fireAsk) return;
       state.fires = [...state.fires, ...fc.features];
       state.firesNext = nextPage(fc);
-      fires.set(state.fires);
+      if (!state.tiled) fires.set(state.fires);
       showCount(at);
       renderTabs();
     } catch (e) {

@@ -10,7 +10,8 @@ import { t, num } from '../i18n.js';
 import { get, getPages } from '../api.js';
 import { kindLabel } from '../layers.js';
 import { fmtDateTime } from '../time.js';
-import { createMap, addAreas, fireLayer, addLegend } from '../ui/map.js';
+import { createMap, addAreas, scopeBounds, frame as frameMap } from '../ui/map.js';
+import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { statusBadge, deadlineCountdown, modeTabs, viewLayout } from '../ui/bits.js';
 import { showFire } from '../ui/fire-detail.js';
 import { onOpenFire, onOpenDust } from '../ui/notifications.js';
@@ -157,15 +158,12 @@ export function render(root, user) {
   const dustKey = dustLegend(map);
   setMode('fires');
   loadDustRules();
-  // Frame its own mines and fires once both are there (some fires lie outside its mines).
-  const areasReady = addAreas(map, { fit: 'mines' });
+  addAreas(map);
+  // Frame its own mines and fires once the fires are there (some lie outside its mines).
   let framed = false;
-  async function frame() {
-    const { groups } = await areasReady;
-    const b = fires.group.getBounds();
-    if (groups.mines?.getLayers().length) b.extend(groups.mines.getBounds());
-    if (b.isValid()) map.fitBounds(b, { padding: [24, 24] });
+  async function frame(list) {
     framed = true;
+    frameMap(map, await scopeBounds(user, list));
   }
 
   function openFire(id) {
@@ -181,9 +179,9 @@ export function render(root, user) {
 
   async function load() {
     try {
-      const [fc, c] = await Promise.all([getPages('/api/fires', 'features'), get('/api/clearance')]);
-      fires.set(fc.features);
-      if (!framed) frame();
+      const [tiled, fc, c] = await Promise.all([fires.useTiles(''), getPages('/api/fires', 'features'), get('/api/clearance')]);
+      if (!tiled) fires.set(fc.features);
+      if (!framed) frame(fc.features);
       // Burning first (they stop production), then those awaiting acceptance, then the closed.
       const open = fc.features.filter((f) => f.properties.burning);
       const waiting = fc.features.filter((f) => !f.properties.burning && !DONE.includes(f.properties.status));

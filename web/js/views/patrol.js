@@ -7,11 +7,12 @@
 // checks on restricted mines, through the same outbox and with the same position chooser.
 
 import { h, fill, toast } from '../dom.js';
-import { t, num, pick } from '../i18n.js';
+import { t, num, pick as pickText } from '../i18n.js';
 import { get, getCached, getPages, qs } from '../api.js';
 import { values, kindLabel, signLabel, layer } from '../layers.js';
-import { distanceM, bboxAround, inGeometry } from '../geo.js';
-import { createMap, addAreas, fireLayer, addLegend, L } from '../ui/map.js';
+import { distanceM, bboxAround } from '../geo.js';
+import { createMap, addAreas, positionMarker, scopeBounds, frame, centreOn } from '../ui/map.js';
+import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { statusBadge, field, errorBox, partyText, viewLayout } from '../ui/bits.js';
 import * as outbox from '../offline/outbox.js';
 import * as devicePhotos from '../offline/photos.js';
@@ -61,22 +62,24 @@ export function render(root, user) {
   const fires = fireLayer(map, { onSelect: (f) => inspect(f, false) });
   const fireLegend = addLegend(map);
   const dustKey = dustLegend(map);
-  let areas = {};
-  addAreas(map, { popups: false }).then(({ groups, stale }) => {
-    areas = groups;
-    if (stale) staleNote.hidden = false;
+  let areas = null;
+  addAreas(map, { popups: false }).then((a) => {
+    areas = a;
+    if (a.stale) staleNote.hidden = false;
     if (draft.position && tab === 'report') renderBody();
   });
-  if (!map.getPane('pick')) map.createPane('pick').style.zIndex = 460;
-  const pickMarker = L.circleMarker([0, 0], { pane: 'pick', radius: 11, color: '#0d47a1', weight: 4, fillColor: '#fff', fillOpacity: 0.9, className: 'pick-marker', interactive: false });
-  const accuracyCircle = L.circle([0, 0], { pane: 'pick', radius: 1, color: '#0d47a1', weight: 1, fillOpacity: 0.1, interactive: false });
+  const pick = positionMarker(map);
 
   // ---- data --------------------------------------------------------------------------------
+  // The map draws the fires from tiles where the server serves them (and the service worker
+  // keeps the tiles seen); out of signal, from the list last seen, which the duplicate check
+  // and the inspection list use too.
   async function loadFires() {
+    const tiled = fires.useTiles('live'); // drawn at once where there are tiles
     try {
       const { data, stale } = await getCached('/api/fires', { all: { key: 'features' } });
       allFires = data.features.filter((f) => live(f.properties));
-      fires.set(allFires);
+      if (stale || !(await tiled)) fires.set(allFires);
       if (stale) staleNote.hidden = false;
     } catch (e) {
       staleNote.hidden = false;
@@ -114,11 +117,7 @@ export function render(root, user) {
   }
 
   function drawPosition() {
-    const p = activeDraft().position;
-    if (!p) { pickMarker.remove(); accuracyCircle.remove(); return; }
-    pickMarker.setLatLng([p.lat, p.lon]).addTo(map);
-    if (p.source === 'gps' && p.accuracy_m) accuracyCircle.setLatLng([p.lat, p.lon]).setRadius(p.accuracy_m).addTo(map);
-    else accuracyCircle.remove();
+    pick.set(activeDraft().position);
   }
 
   function startGps() {
@@ -129,7 +128,7 @@ export function render(root, user) {
       if (!gpsBest || fix.accuracy_m <= gpsBest.accuracy_m) {
         gpsBest = fix;
         setPosition(fix);
-        map.setView([fix.lat, fix.lon], Math.max(map.getZoom(), 15));
+        centreOn(map, [fix.lon, fix.lat], 14);
       }
       if (fix.accuracy_m <= GPS_GOOD_M) stopGps();
     }, (err) => {
@@ -171,11 +170,12 @@ export function render(root, user) {
    * map: a hint for the patrol before sending. The server decides the responsible party.
    */
   function whereText(pt) {
+    if (!areas?.names.length) return '';
+    const hits = areas.at(pt);
     for (const name of ['gangue_heaps', 'waste_dumps', 'mines', 'districts']) {
-      const hit = areas[name]?.getLayers().find((l) => inGeometry(pt, l.feature.geometry));
-      if (hit) return t('patrol.where', { layer: pick(layer(name)?.title), name: hit.feature.properties.name ?? '' });
+      if (hits[name]) return t('patrol.where', { layer: pickText(layer(name)?.title), name: hits[name].properties.name ?? '' });
     }
-    return Object.keys(areas).length ? t('patrol.where_outside') : '';
+    return t('patrol.where_outside');
   }
 
   function toggleGroup(name, options, selected, multi, label) {
@@ -395,7 +395,16 @@ export function render(root, user) {
   renderAll();
   drawPosition();
   loadFires();
-  if (draft.position) map.setView([draft.position.lat, draft.position.lon], 15);
+  // The city, or where the draft's point is.
+  if (draft.position) map.jumpTo({ center: [draft.position.lon, draft.position.lat], zoom: 14 });
+  scopeBounds(user).then((b) => frame(map, b, { fit: !draft.position }));
+  // From tiles, the areas under a point are known once the map has drawn there: say again
+  // which mine or district the point is in when it has.
+  map.on('idle', () => {
+    const p = activeDraft().position;
+    const el = body.querySelector('.position .where');
+    if (p && el) el.textContent = whereText([p.lon, p.lat]);
+  });
 
   // A notification opens the fire's inspection (a patrol hears of re-ignitions).
   const unlisten = onOpenFire(async (id) => {
