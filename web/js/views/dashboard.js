@@ -39,10 +39,13 @@ function counter(c, asOf) {
         h('div', { class: 'counter-state' }, zero ? t('clearance.zero') : t('clearance.days_since_zero', { days: c.days_since_zero })))),
     h('div', { class: 'counter-facts' },
       h('span', {}, t('clearance.not_cleared'), h('b', { class: 'not-cleared-count' }, num(c.not_cleared))),
-      h('span', {}, t('clearance.overdue'), h('b', {}, num(c.overdue.length))),
+      h('span', {}, t('clearance.overdue'), h('b', {}, num(listTotal(c, 'overdue')))),
       h('span', {}, t('clearance.reignitions'), h('b', {}, num(c.reignitions)))),
     asOf !== today() ? h('p', { class: 'hint as-of-note' }, t('clearance.as_of_note', { date: asOf })) : null);
 }
+
+/** How many rows a paged list of /api/clearance has in all (its page may hold fewer). */
+const listTotal = (c, key) => c.pages?.[key]?.total ?? c[key].length;
 
 function table(head, rows) {
   return h('table', { class: 'league' }, h('thead', {}, h('tr', {}, head.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
@@ -156,14 +159,34 @@ export function render(root, user) {
     return [h('p', { class: 'hint' }, t('export.hint')), h('label', {}, t('export.layer'), layerSel), links];
   }
 
+  // The clearance lists come a page at a time (`pages.{list}.next`): "more" adds the next page.
+  async function moreRows(key) {
+    const c = state.clearance;
+    const next = c?.pages?.[key]?.next;
+    if (!next) return;
+    try {
+      const more = await get(next);
+      if (state.clearance !== c) return; // the date changed meanwhile
+      c[key] = [...c[key], ...more[key]];
+      c.pages[key] = more.pages[key];
+      renderTabs();
+    } catch (e) {
+      fill(tabsSlot, h('p', { class: 'form-error' }, e.message));
+    }
+  }
+
+  const moreRowsButton = (key) => (state.clearance?.pages?.[key]?.next
+    ? h('button', { type: 'button', class: 'btn more-rows', dataset: { list: key }, on: { click: () => moreRows(key) } }, t('list.more'))
+    : null);
+
   function renderTabs() {
     const c = state.clearance;
     if (!c) return;
     const tabs = [
-      ['overdue', t('tab.overdue', { n: c.overdue.length })],
+      ['overdue', t('tab.overdue', { n: listTotal(c, 'overdue') })],
       ['mines', t('tab.mines')],
       ['districts', t('tab.districts')],
-      ['suspended', t('tab.suspended', { n: c.suspended_mines.length })],
+      ['suspended', t('tab.suspended', { n: listTotal(c, 'suspended_mines') })],
       ['list', t('tab.list', { n: state.firesMatched ?? state.fires.length })],
       ...(user.role === 'manager' ? [['export', t('tab.export')]] : []),
     ];
@@ -173,20 +196,23 @@ export function render(root, user) {
     }, label)));
     const body = {
       overdue: () => (c.overdue.length
-        ? table([t('col.code'), t('col.district'), t('col.deadline')], c.overdue.map((o) => h('tr', {},
+        ? [table([t('col.code'), t('col.district'), t('col.deadline')], c.overdue.map((o) => h('tr', {},
           h('td', {}, fireLink(o.id, o.code), h('div', {}, statusBadge(o.status))),
-          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline)))))
+          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline))))),
+        moreRowsButton('overdue')]
         : h('p', { class: 'hint' }, t('clearance.no_overdue'))),
-      mines: () => table([t('col.mine'), t('col.burning'), t('col.not_cleared'), t('col.overdue'), t('col.reignitions')],
+      mines: () => [table([t('col.mine'), t('col.burning'), t('col.not_cleared'), t('col.overdue'), t('col.reignitions')],
         c.by_mine.map((m) => h('tr', {}, h('td', {}, h('div', {}, m.name), h('div', { class: 'hint' }, m.holder || t('party.ownerless'))),
           h('td', { class: 'n' }, m.burning), h('td', { class: 'n' }, m.not_cleared), h('td', { class: 'n' }, m.overdue), h('td', { class: 'n' }, m.reignitions)))),
+        moreRowsButton('by_mine')],
       districts: () => table([t('col.district'), t('col.burning'), t('col.not_cleared'), t('col.overdue')],
         c.by_district.map((d) => h('tr', {}, h('td', {}, d.name), h('td', { class: 'n' }, d.burning), h('td', { class: 'n' }, d.not_cleared), h('td', { class: 'n' }, d.overdue)))),
       suspended: () => (c.suspended_mines.length
         ? [h('p', { class: 'hint' }, t('suspended.rule')),
           table([t('col.mine'), t('col.holder'), t('col.burning')], c.suspended_mines.map((m) => h('tr', { class: 'suspended', dataset: { licence: m.licence_no } },
             h('td', {}, m.name, h('div', { class: 'hint' }, m.licence_no), h('div', { class: 'fire-links' }, (m.fires ?? []).map((f) => fireLink(f.id, f.code)))),
-            h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning))))]
+            h('td', {}, m.holder || t('party.ownerless')), h('td', { class: 'n' }, m.burning)))),
+          moreRowsButton('suspended_mines')]
         : h('p', { class: 'hint' }, t('suspended.none'))),
       list: () => [table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
         const p = f.properties;
