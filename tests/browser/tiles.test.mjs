@@ -11,11 +11,10 @@ import { useDemo, signIn, watch, waitForMarkers, markerIds, clickFire } from './
 const demo = useDemo({ api: 'manager' });
 const { api } = demo;
 
-/** Whether the server serves the fires as tiles: a JSON tilesets list (not a 404, nor the app's page). */
+/** Whether the server serves the fires as tiles: a JSON tilesets list for a signed-in manager. */
 async function served() {
-  const res = await fetch(`${demo.base}/collections/fire_points/tiles`, { headers: { Accept: 'application/json' } });
-  if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return false;
-  return Array.isArray((await res.json()).tilesets);
+  const res = await api('/collections/fire_points/tiles');
+  return Array.isArray(res.data?.tilesets);
 }
 
 const TILE = /\/collections\/([^/]+)\/tiles\/WebMercatorQuad\/\d+\/\d+\/\d+$/;
