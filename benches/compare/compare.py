@@ -452,10 +452,12 @@ def start_pygeoapi(args, db: Path, id_field: str) -> Server:
                 "title": "Qingling comparison",
                 "description": "pygeoapi serving a Qingling GeoPackage",
                 "keywords": ["qingling"],
+                "keywords_type": "theme",
+                "terms_of_service": "https://creativecommons.org/licenses/by/4.0/",
                 "url": f"http://127.0.0.1:{s.port}",
             },
-            "license": {"name": "none"},
-            "provider": {"name": "none"},
+            "license": {"name": "none", "url": "https://example.org/none"},
+            "provider": {"name": "none", "url": "https://example.org/none"},
             "contact": {"name": "none"},
         },
         "resources": resources,
@@ -493,7 +495,7 @@ def wrk(args, server: Server, paths_file: Path, seconds: float) -> dict:
     env = dict(os.environ)
     env["QL_AUTH"] = server.auth or ""
     argv = [
-        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s",
+        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{max(1, round(seconds))}s",
         "--timeout", "60s", "-s", str(HERE / "paths.lua"),
         f"http://127.0.0.1:{server.port}", "--", str(paths_file),
     ]

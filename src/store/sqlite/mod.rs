@@ -123,7 +123,77 @@ fn counts_ready(conn: &mut Connection) -> Result<()> {
 pub struct Engine {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Readers,
+}
+
+/// The reading connections, kept open: opening one costs far more than a small query (the
+/// schema is read, the functions registered, and its prepared statements start empty). At most
+/// [`Readers::MAX`] are opened; a read beyond waits for one to come back rather than opening
+/// and closing a connection of its own — unless it waits long (a read started inside another
+/// one must never wait for itself), when it opens one that is closed afterwards.
+struct Readers {
+    /// Idle connections, and how many are open in all (idle or in use).
+    pool: Mutex<(Vec<Connection>, usize)>,
+    returned: std::sync::Condvar,
+}
+
+impl Readers {
+    const MAX: usize = 16;
+    const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
+    fn new() -> Readers {
+        Readers {
+            pool: Mutex::new((vec![], 0)),
+            returned: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Connection>, usize)> {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle connection, or a new one; `true` with a connection to keep in the pool.
+    fn take(&self, path: &Path) -> Result<(Connection, bool)> {
+        let mut pool = self.lock();
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(c) = pool.0.pop() {
+                return Ok((c, true));
+            }
+            if pool.1 < Self::MAX {
+                pool.1 += 1;
+                drop(pool);
+                return match connect(path) {
+                    Ok(c) => Ok((c, true)),
+                    Err(e) => {
+                        self.lock().1 -= 1;
+                        Err(e)
+                    }
+                };
+            }
+            let waited = started.elapsed();
+            if waited >= Self::PATIENCE {
+                drop(pool);
+                return Ok((connect(path)?, false));
+            }
+            pool = self
+                .returned
+                .wait_timeout(pool, Self::PATIENCE - waited)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.lock().0.push(conn);
+        self.returned.notify_one();
+    }
+
+    /// A pooled connection lost (its read panicked): another may be opened in its place.
+    fn lost(&self) {
+        self.lock().1 -= 1;
+        self.returned.notify_one();
+    }
 }
 
 /// One transaction (or, for reads, one connection) of the SQLite engine.
@@ -156,7 +226,7 @@ impl Engine {
         Ok(Engine {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(vec![]),
+            readers: Readers::new(),
         })
     }
 }
@@ -180,20 +250,23 @@ impl super::Engine for Engine {
     /// A DEFERRED transaction on a pooled reader: every query of `f` sees one snapshot (WAL
     /// lets it run beside the writer), and it is rolled back, so nothing `f` wrote is kept.
     fn read(&self, f: &mut dyn FnMut(&dyn super::Tx)) -> Result<()> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.path)?,
-        };
-        {
-            let tx = conn.transaction()?;
-            f(&SqliteTx::new(&tx));
+        let (mut conn, pooled) = self.readers.take(&self.path)?;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.transaction().map(|tx| f(&SqliteTx::new(&tx)))
+        }));
+        match (ran, pooled) {
+            (Ok(begun), true) => {
+                self.readers.give_back(conn);
+                Ok(begun?)
+            }
+            (Ok(begun), false) => Ok(begun?),
+            (Err(panic), pooled) => {
+                if pooled {
+                    self.readers.lost();
+                }
+                std::panic::resume_unwind(panic)
+            }
         }
-        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < 8 {
-            pool.push(conn);
-        }
-        Ok(())
     }
 }
 
