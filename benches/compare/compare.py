@@ -177,12 +177,22 @@ def sample(db: Path, n: int, seed: int) -> Data:
     pages = [f"/collections/mines/items?limit=100&offset={o}&f=json" for o in range(0, mines, 100)]
     d.paths["paged"] = {"qingling": pages, "pygeoapi": pages}
 
+    # Pages of the fire list as the dashboard asks for them: open fires soonest deadline first,
+    # the first pages and some further in, and the same as of a past day.
+    d.paths["fires"] = {
+        "qingling": [
+            f"/api/fires?status=open&limit=100&offset={100 * rng.randint(0, 9)}" for _ in range(n)
+        ]
+    }
     d.paths["clearance"] = {"qingling": ["/api/clearance"]}
     lo = dt.date.fromisoformat(d.history[0])
     hi = dt.date.fromisoformat(d.history[1])
     span = max((hi - lo).days, 1)
     days = [lo + dt.timedelta(days=rng.randint(0, span)) for _ in range(n)]
     d.paths["clearance_at"] = {"qingling": [f"/api/clearance?at={day}" for day in days]}
+    d.paths["fires_at"] = {
+        "qingling": [f"/api/fires?status=open&limit=100&at={day}" for day in days]
+    }
     d.paths["daily"] = {
         "qingling": [
             f"/api/clearance/daily?from={day - dt.timedelta(days=89)}&to={day}" for day in days
@@ -205,6 +215,8 @@ KINDS = [
     ("filter", "status=… in a 0.05° window (property filter)"),
     ("paged", "paged walk, limit 100 (mines)"),
     ("cql2", "CQL2 status='…' in a 0.05° window"),
+    ("fires", "/api/fires?status=open, a page of 100"),
+    ("fires_at", "/api/fires?status=open&at=past day, a page of 100"),
     ("clearance", "/api/clearance"),
     ("clearance_at", "/api/clearance?at=past day"),
     ("daily", "/api/clearance/daily (90 days)"),

@@ -4,6 +4,10 @@
 // the runs take turns between them, so load on the machine falls on all alike.
 //
 //   node tests/browser/first-fires.mjs [--runs 7] [--roles manager,patrol] [WEB_DIR ...]
+//   node tests/browser/first-fires.mjs --base http://127.0.0.1:8080 --login manager=U:P,patrol=U:P
+//
+// With --base, a server already running (on a province database, say) is timed instead, signed
+// in with the accounts --login names for each role (the demo's otherwise).
 //
 // WEB_DIR defaults to web/. To compare with another version of the app, check it out beside
 // (e.g. `git worktree add ../before main`, then `npm ci && bash web/vendor.sh` there) and give
@@ -22,7 +26,13 @@ const opt = (name, dflt) => {
 };
 const runs = Number(opt('runs', 7));
 const roles = opt('roles', 'manager,patrol').split(',');
-const dirs = args.length ? args : ['web'];
+const given = opt('base', null);
+const logins = new Map((opt('login', '') || '').split(',').filter(Boolean).map((kv) => {
+  const [role, cred] = kv.split('=');
+  const i = cred.indexOf(':');
+  return [role, { username: cred.slice(0, i), password: cred.slice(i + 1) }];
+}));
+const dirs = given ? [given] : args.length ? args : ['web'];
 
 /** Records in the page when the first fire is drawn (`window.__firstFire`, ms since navigation). */
 function firstFireProbe() {
@@ -37,7 +47,8 @@ function firstFireProbe() {
 async function once(browser, base, role) {
   const viewport = role === 'patrol' ? { width: 1024, height: 768 } : { width: 1440, height: 900 };
   const ctx = await newContext(browser, { viewport });
-  const res = await ctx.request.post(`${base}/api/login`, { data: { username: role, password: PASSWORDS[role] } });
+  const login = logins.get(role) ?? { username: role, password: PASSWORDS[role] };
+  const res = await ctx.request.post(`${base}/api/login`, { data: login });
   if (!res.ok()) throw new Error(`login ${role}: ${res.status()}`);
   await ctx.addInitScript(firstFireProbe);
   const page = await ctx.newPage();
@@ -52,7 +63,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const servers = [];
 const browser = await launchBrowser();
 try {
-  for (const dir of dirs) servers.push({ dir, server: await startServer({ web: path.resolve(ROOT, dir) }) });
+  if (given) servers.push({ dir: given, server: { base: given, stop: async () => {} } });
+  else for (const dir of dirs) servers.push({ dir, server: await startServer({ web: path.resolve(ROOT, dir) }) });
   const times = new Map();
   for (let i = 0; i < runs; i++) {
     for (const role of roles) {
