@@ -18,7 +18,7 @@ test('with no tile source the map draws its layers on a plain background and ask
   await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
   // The areas are drawn (polygons on the map), and no raster layer is.
-  await p.waitForFunction(() => window.qingling.map.queryRenderedFeatures().some((f) => f.layer.type === 'fill'));
+  await p.waitForFunction(() => window.qingling?.map?.queryRenderedFeatures().some((f) => f.layer.type === 'fill'));
   assert.equal(await p.evaluate(() => window.qingling.map.getStyle().layers.filter((l) => l.type === 'raster').length), 0);
   assert.ok(await p.locator('.legend-body .legend-row').count() >= 8, 'a legend row per fire status at least');
   assert.deepEqual(foreign, []);
@@ -34,10 +34,10 @@ test('a tile source named in /config.json is drawn under the vector layers', asy
   await signIn(p, demo.base, 'manager');
   await waitForMarkers(p);
   // The raster layer is under every vector layer, and its tiles are asked for and drawn.
-  await p.waitForFunction(() => window.qingling.map.getStyle().layers.some((l) => l.type === 'raster'));
+  await p.waitForFunction(() => window.qingling?.map?.getStyle()?.layers.some((l) => l.type === 'raster'));
   const order = await p.evaluate(() => window.qingling.map.getStyle().layers.filter((l) => l.type !== 'background').map((l) => l.type));
   assert.equal(order[0], 'raster', `the basemap first: ${order}`);
-  await p.waitForFunction(() => window.qingling.map.areTilesLoaded());
+  await p.waitForFunction(() => window.qingling?.map?.areTilesLoaded());
   assert.ok(served > 0, 'the basemap tiles were asked for');
   assert.match(await p.locator('.maplibregl-ctrl-attrib').textContent(), /test tiles/);
   await ctx.close();

@@ -92,7 +92,7 @@ async function assertClean(p, problems, where) {
  */
 async function mineTooltipAndPopup(p) {
   await fitMap(p, bbox(renamed.mine.geometry), 60);
-  await p.waitForFunction(() => window.qingling.map.areTilesLoaded());
+  await p.waitForFunction(() => window.qingling?.map?.areTilesLoaded());
   const box = await p.locator('.maplibregl-map').boundingBox();
   const pt = await p.evaluate((ll) => window.qingling.map.project(ll), renamed.point);
   await p.mouse.move(box.x + pt.x, box.y + pt.y);
@@ -137,7 +137,7 @@ test('a district and a mine named in HTML show literally on the map, in tooltips
   assert.ok(popup?.includes(MINE_NAME), `the mine popup shows the name literally: ${popup}`);
   // Hovering the fires shows their tooltips too.
   await p.evaluate(() => window.qingling.map.jumpTo(window.qingling.map.cameraForBounds(window.qingling.fires.frame())));
-  await p.waitForFunction(() => window.qingling.fires.onScreen().length > 0);
+  await p.waitForFunction(() => window.qingling?.fires?.onScreen()?.length > 0);
   await hoverFire(p);
   await p.locator('.map-tooltip').waitFor();
   await settle(p);
