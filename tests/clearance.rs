@@ -196,9 +196,14 @@ fn a_scrambled_history_keeps_the_counts_equal_to_a_replay() {
                 // across fires), or before it (a late reading or progress note).
                 let span = (now - last).num_seconds().max(1);
                 let mut seen = last + Duration::seconds(rng.random_range(0..=span));
-                let late = rng.random_bool(0.2);
+                // Placed between the fire's report (or the oldest time still accepted) and its
+                // last event: earlier would be refused, and the history would hold no late event
+                // whenever the random walk happened to pick fires with nothing after the report.
+                let earliest = f.reported_at.max(now - Duration::days(6));
+                let room = (last - earliest).num_seconds() - 1;
+                let late = room > 60 && rng.random_bool(0.2);
                 if late {
-                    seen = last - Duration::minutes(rng.random_range(1..600));
+                    seen = last - Duration::seconds(rng.random_range(1..=room.min(600 * 60)));
                 }
                 let (who, input) = match f.status {
                     // Only a reading or a progress note may be placed before the last event.
