@@ -10,7 +10,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{Manager, SeenActor, peer};
@@ -119,10 +119,7 @@ fn filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
 }
 
 /// The page sizes of `GET /api/audit`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The log, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -136,15 +133,14 @@ async fn list(
         .db
         .read(move |c| c.audit().page(&f, slice.limit, slice.offset))
         .await?;
-    let page = Page {
-        path: "/api/audit",
-        query: &q,
+    let listing = (rows, more, None);
+    Ok(axum::Json(Page::listing(
+        "/api/audit",
+        &q,
         slice,
-        returned: rows.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "entries": rows }))))
+        "entries",
+        listing,
+    )))
 }
 
 /// Rows read from the database per step of the export.

@@ -60,10 +60,7 @@ async fn report(
 const LIST_PARAMS: [&str; 4] = ["status", "bbox", "limit", "offset"];
 
 /// The page sizes of `GET /api/dust/issues`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The violations this user may see as a FeatureCollection, soonest deadline first, one page at
 /// a time (`limit`, `offset`); `status=open,rectifying` (any of those) and

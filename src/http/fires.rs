@@ -133,10 +133,7 @@ fn status_matches(filter: Option<&str>, status: Status) -> bool {
 }
 
 /// The page sizes of `GET /api/fires`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The fires this user may see, as GeoJSON, soonest deadline first, one page at a time
 /// (`limit`, `offset`; see [`super::paging`]). Filters: `status` (a status, or `burning` /

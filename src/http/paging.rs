@@ -19,6 +19,15 @@ pub struct Bounds {
     pub max: usize,
 }
 
+impl Bounds {
+    /// The sizes most lists use: 100 a page unless asked, 1000 at most.
+    pub const USUAL: Bounds = Bounds::new(100, 1000);
+
+    pub const fn new(default: usize, max: usize) -> Self {
+        Bounds { default, max }
+    }
+}
+
 pub use crate::store::COUNT_CAP;
 
 /// The page a query asks for: `limit` 1..=max (the default when absent or empty), `offset` 0 or
@@ -76,7 +85,7 @@ pub struct Page<'a> {
     pub matched: Option<usize>,
 }
 
-impl Page<'_> {
+impl<'a> Page<'a> {
     /// The link to the page at `offset`.
     pub fn href(&self, offset: usize) -> String {
         let mut keys: Vec<&String> = self
@@ -117,6 +126,25 @@ impl Page<'_> {
         }
         m.insert("links".into(), Value::Array(links));
         m
+    }
+
+    /// The page of `items` a list at `path` answers with: `{key: items}` and the paging fields.
+    pub fn listing<T: serde::Serialize>(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        key: &str,
+        (items, more, matched): (Vec<T>, bool, Option<usize>),
+    ) -> Value {
+        let page = Page {
+            path,
+            query,
+            slice,
+            returned: items.len(),
+            more,
+            matched,
+        };
+        page.answer(json!({ key: items }))
     }
 
     /// `answer` (an object) with the paging fields added.

@@ -29,10 +29,7 @@ pub fn router() -> Routes {
 }
 
 /// The page sizes of `GET /api/users`.
-pub const PAGE: Bounds = Bounds {
-    default: 50,
-    max: 500,
-};
+pub const PAGE: Bounds = Bounds::new(50, 500);
 
 /// The accounts by username, one page at a time (`limit`, `offset`).
 async fn list(
@@ -45,15 +42,14 @@ async fn list(
         .db
         .read(move |c| c.users().list(slice.limit, slice.offset))
         .await?;
-    let page = Page {
-        path: "/api/users",
-        query: &q,
+    let listing = (rows, more, None);
+    Ok(axum::Json(Page::listing(
+        "/api/users",
+        &q,
         slice,
-        returned: rows.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "users": rows }))))
+        "users",
+        listing,
+    )))
 }
 
 async fn disable(

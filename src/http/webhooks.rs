@@ -84,10 +84,7 @@ async fn create(
 }
 
 /// The page sizes of the webhook and delivery lists.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The webhooks, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -108,15 +105,14 @@ async fn list(
             v
         })
         .collect();
-    let page = Page {
-        path: "/api/webhooks",
-        query: &q,
+    let listing = (items, more, None);
+    Ok(axum::Json(Page::listing(
+        "/api/webhooks",
+        &q,
         slice,
-        returned: items.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "webhooks": items }))))
+        "webhooks",
+        listing,
+    )))
 }
 
 async fn remove(

@@ -7,7 +7,7 @@ use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -21,10 +21,7 @@ pub fn router() -> Routes {
 }
 
 /// The page sizes of `GET /api/dust/alerts`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The alerts this user may see, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -33,19 +30,17 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let slice = paging::slice(&q, PAGE)?;
-    let (alerts, more, matched) = app
+    let listing = app
         .db
         .read(move |c| service::list(c, &actor, slice))
         .await?;
-    let page = Page {
-        path: "/api/dust/alerts",
-        query: &q,
+    Ok(axum::Json(Page::listing(
+        "/api/dust/alerts",
+        &q,
         slice,
-        returned: alerts.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "alerts": alerts }))))
+        "alerts",
+        listing,
+    )))
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use crate::http::paging::{self, Bounds, Page};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -41,10 +41,7 @@ async fn issue(
 }
 
 /// The page sizes of the warnings and restrictions lists.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The restrictions this user may see, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -54,19 +51,17 @@ async fn list(
 ) -> Result<axum::Json<Value>, ApiError> {
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let (v, more, matched) = app
+    let listing = app
         .db
         .read(move |c| service::list(c, &actor, now, slice))
         .await?;
-    let page = Page {
-        path: "/api/dust/restrictions",
-        query: &q,
+    Ok(axum::Json(Page::listing(
+        "/api/dust/restrictions",
+        &q,
         slice,
-        returned: v.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "restrictions": v }))))
+        "restrictions",
+        listing,
+    )))
 }
 
 async fn acknowledge(
@@ -90,19 +85,17 @@ async fn warnings(
 ) -> Result<axum::Json<Value>, ApiError> {
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let (v, more, matched) = app
+    let listing = app
         .db
         .read(move |c| service::warnings(c, &actor, now, slice))
         .await?;
-    let page = Page {
-        path: "/api/dust/warnings",
-        query: &q,
+    Ok(axum::Json(Page::listing(
+        "/api/dust/warnings",
+        &q,
         slice,
-        returned: v.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "warnings": v }))))
+        "warnings",
+        listing,
+    )))
 }
 
 /// 201 for a new check, 200 for a recognised retry of one.
