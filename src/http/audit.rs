@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{Manager, SeenActor, peer};
-use super::paging::{self, Bounds, Page};
+use super::paging::{self, Bounds};
 use crate::app::App;
 
 use crate::error::Error;
@@ -128,19 +128,12 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let f = filter(&q)?;
-    let slice = paging::slice(&q, PAGE)?;
-    let (rows, more) = app
-        .db
-        .read(move |c| c.audit().page(&f, slice.limit, slice.offset))
-        .await?;
-    let listing = (rows, more, None);
-    Ok(axum::Json(Page::listing(
-        "/api/audit",
-        &q,
-        slice,
-        "entries",
-        listing,
-    )))
+    let list = ("/api/audit", "entries");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        let page = c.audit().page(&f, slice.limit, slice.offset);
+        page.map(|(rows, more)| (rows, more, None))
+    })
+    .await
 }
 
 /// Rows read from the database per step of the export.

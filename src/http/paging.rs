@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::store::Slice;
+use crate::http::error::ApiError;
+use crate::store::{Db, Slice, StoreError, Tx};
 
 /// A list's page sizes: the one served when none is asked for, and the largest served.
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +155,25 @@ impl<'a> Page<'a> {
         }
         answer
     }
+}
+
+/// The whole of a list handler whose reading pages the list itself: the slice the query asks
+/// for, `read` run on a reading connection, and `{key: items}` with the paging fields.
+pub async fn serve<T, E, F>(
+    db: &Db,
+    q: &HashMap<String, String>,
+    bounds: Bounds,
+    (path, key): (&str, &str),
+    read: F,
+) -> Result<axum::Json<Value>, ApiError>
+where
+    T: serde::Serialize + Send + 'static,
+    E: From<StoreError> + Into<Error> + Send + 'static,
+    F: FnOnce(&dyn Tx, Slice) -> Result<(Vec<T>, bool, Option<usize>), E> + Send + 'static,
+{
+    let slice = slice(q, bounds)?;
+    let listing = db.read(move |c| read(c, slice)).await?;
+    Ok(axum::Json(Page::listing(path, q, slice, key, listing)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::audit::Audited;
 use super::error::ApiError;
 use super::extract::{Manager, Peer};
-use super::paging::{self, Bounds, Page};
+use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::Error;
@@ -37,19 +37,11 @@ async fn list(
     _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
-    let (rows, more) = app
-        .db
-        .read(move |c| c.users().list(slice.limit, slice.offset))
-        .await?;
-    let listing = (rows, more, None);
-    Ok(axum::Json(Page::listing(
-        "/api/users",
-        &q,
-        slice,
-        "users",
-        listing,
-    )))
+    paging::serve(&app.db, &q, PAGE, ("/api/users", "users"), |c, slice| {
+        let page = c.users().list(slice.limit, slice.offset);
+        page.map(|(rows, more)| (rows, more, None))
+    })
+    .await
 }
 
 async fn disable(

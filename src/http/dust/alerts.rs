@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::http::paging::{self, Bounds, Page};
+use crate::http::paging::{self, Bounds};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
@@ -29,18 +29,11 @@ async fn list(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
-    let listing = app
-        .db
-        .read(move |c| service::list(c, &actor, slice))
-        .await?;
-    Ok(axum::Json(Page::listing(
-        "/api/dust/alerts",
-        &q,
-        slice,
-        "alerts",
-        listing,
-    )))
+    let list = ("/api/dust/alerts", "alerts");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::list(c, &actor, slice)
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::http::paging::{self, Bounds, Page};
+use crate::http::paging::{self, Bounds};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -49,19 +49,12 @@ async fn list(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let listing = app
-        .db
-        .read(move |c| service::list(c, &actor, now, slice))
-        .await?;
-    Ok(axum::Json(Page::listing(
-        "/api/dust/restrictions",
-        &q,
-        slice,
-        "restrictions",
-        listing,
-    )))
+    let list = ("/api/dust/restrictions", "restrictions");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::list(c, &actor, now, slice)
+    })
+    .await
 }
 
 async fn acknowledge(
@@ -83,19 +76,12 @@ async fn warnings(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let listing = app
-        .db
-        .read(move |c| service::warnings(c, &actor, now, slice))
-        .await?;
-    Ok(axum::Json(Page::listing(
-        "/api/dust/warnings",
-        &q,
-        slice,
-        "warnings",
-        listing,
-    )))
+    let list = ("/api/dust/warnings", "warnings");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::warnings(c, &actor, now, slice)
+    })
+    .await
 }
 
 /// 201 for a new check, 200 for a recognised retry of one.
