@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use geo::Geometry;
 use rusqlite::types::Value as Sql;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 
-use super::tracked::{self, opt_ts};
+use super::tracked::{self, EventTable, opt_ts};
 use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::dust_issue::{IssueKind, Status};
 use crate::domain::responsibility::Responsible;
@@ -47,6 +47,12 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
 }
 
 const EVENT_COLUMNS: &str = "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
+
+const EVENTS: EventTable = EventTable {
+    table: "dust_issue_events",
+    case: "issue",
+    columns: EVENT_COLUMNS,
+};
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
     Ok(IssueEvent {
@@ -209,27 +215,14 @@ impl DustIssues for SqliteTx<'_> {
     }
 
     fn last_event_at(&self, issue: &str) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached("SELECT max(at) FROM dust_issue_events WHERE issue = ?1")?
-            .query_row([issue], |r| r.get(0))?;
-        at.as_deref().map(parse_ts).transpose()
+        EVENTS.last_at(self.conn, issue)
     }
 
     fn events(&self, issue: &str) -> Result<Vec<IssueEvent>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM dust_issue_events WHERE issue = ?1 ORDER BY at, id"
-        ))?;
-        let rows = stmt.query_map([issue], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        EVENTS.of(self.conn, issue, event_from_row)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<IssueEvent>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM dust_issue_events WHERE client_id = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([client_id], event_from_row)
-            .optional()?)
+        EVENTS.by_client_id(self.conn, client_id, event_from_row)
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
-use super::tracked::{self, json_col, opt_ts};
+use super::tracked::{self, EventTable, json_col, opt_ts};
 use super::{Result, SqliteTx, StoreError, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
 use crate::domain::fire::{FireKind, Status};
@@ -60,6 +60,12 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
 
 const EVENT_COLUMNS: &str = "id, fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm, \
      reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at";
+
+const EVENTS: EventTable = EventTable {
+    table: "events",
+    case: "fire",
+    columns: EVENT_COLUMNS,
+};
 
 fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
@@ -385,28 +391,15 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn events(&self, fire: &str) -> Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE fire = ?1 ORDER BY at, id"
-        ))?;
-        let rows = stmt.query_map([fire], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        EVENTS.of(self.conn, fire, event_from_row)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<EventRecord>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE client_id = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([client_id], event_from_row)
-            .optional()?)
+        EVENTS.by_client_id(self.conn, client_id, event_from_row)
     }
 
     fn last_event_at(&self, fire: &str) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached("SELECT max(at) FROM events WHERE fire = ?1")?
-            .query_row([fire], |r| r.get(0))?;
-        at.as_deref().map(parse_ts).transpose()
+        EVENTS.last_at(self.conn, fire)
     }
 
     fn status_at(&self, fire: &str, t: DateTime<Utc>) -> Result<Option<Status>> {

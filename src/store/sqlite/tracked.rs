@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, Row, Rows};
+use rusqlite::{Connection, OptionalExtension, Row, Rows};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
@@ -111,6 +111,55 @@ pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Re
         |r| r.get(0),
     )?;
     Ok(format!("{prefix}-{year}-{n:04}"))
+}
+
+/// Where a kind of case keeps its history: the events table, the column naming the case, and the
+/// columns an event is read back from. Events are appended, never changed.
+pub struct EventTable {
+    pub table: &'static str,
+    pub case: &'static str,
+    pub columns: &'static str,
+}
+
+impl EventTable {
+    /// A case's events in the order they happened.
+    pub fn of<T>(
+        &self,
+        conn: &Connection,
+        id: &str,
+        row: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let (columns, table, case) = (self.columns, self.table, self.case);
+        let sql = format!("SELECT {columns} FROM {table} WHERE {case} = ?1 ORDER BY at, id");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([id], row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The event a client sent with this id, if one was recorded.
+    pub fn by_client_id<T>(
+        &self,
+        conn: &Connection,
+        client_id: &str,
+        row: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let (columns, table) = (self.columns, self.table);
+        let sql = format!("SELECT {columns} FROM {table} WHERE client_id = ?1");
+        Ok(conn
+            .prepare_cached(&sql)?
+            .query_row([client_id], row)
+            .optional()?)
+    }
+
+    /// When the case's latest event happened.
+    pub fn last_at(&self, conn: &Connection, id: &str) -> Result<Option<DateTime<Utc>>> {
+        let sql = format!(
+            "SELECT max(at) FROM {} WHERE {} = ?1",
+            self.table, self.case
+        );
+        let at: Option<String> = conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0))?;
+        at.as_deref().map(parse_ts).transpose()
+    }
 }
 
 /// Every row of a query, each read by `f` (which may fail with more than an SQLite error).
