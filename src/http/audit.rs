@@ -209,10 +209,11 @@ fn csv_cell(s: &str) -> String {
 const CSV_HEADER: &str = "id,at,actor,address,action,method,route,target,status,detail\r\n";
 
 /// One entry as a CSV line.
-fn csv_line(r: &Row) -> String {
+fn csv_line(row: &Row) -> String {
+    let r = &row.entry;
     let cells = [
-        r.id.to_string(),
-        r.at.clone(),
+        row.id.to_string(),
+        row.at.clone(),
         r.actor.clone().unwrap_or_default(),
         r.address.clone().unwrap_or_default(),
         r.action.clone(),
