@@ -116,24 +116,19 @@ pub fn validate(batch: &Batch, now: i64) -> Result<Vec<Reading>, Error> {
     for (i, r) in batch.readings.iter().enumerate() {
         let field = |name: &str| format!("readings[{i}].{name}");
         let at = match DateTime::parse_from_rfc3339(r.time.trim()) {
-            Ok(t) if time_ok(t.timestamp(), now) => Some(t.timestamp()),
-            Ok(_) => {
-                errors.push(
-                    Error::invalid("dust_time_out_of_range")
-                        .arg("field", field("time"))
-                        .arg("value", r.time.clone()),
-                );
-                None
-            }
-            Err(_) => {
-                errors.push(
-                    Error::invalid("dust_bad_time")
-                        .arg("field", field("time"))
-                        .arg("value", r.time.clone()),
-                );
-                None
-            }
+            Ok(t) if time_ok(t.timestamp(), now) => Ok(t.timestamp()),
+            Ok(_) => Err("dust_time_out_of_range"),
+            Err(_) => Err("dust_bad_time"),
         };
+        let at = at
+            .map_err(|code| {
+                errors.push(
+                    Error::invalid(code)
+                        .arg("field", field("time"))
+                        .arg("value", r.time.clone()),
+                )
+            })
+            .ok();
         let mut reading = Reading::new(at.unwrap_or_default(), Level::RealTime);
         for (q, v) in Quantity::ALL.into_iter().zip(r.values()) {
             let Some(v) = v else { continue };
