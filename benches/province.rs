@@ -568,18 +568,7 @@ impl<'a> Sampler<'a> {
             .districts
             .iter()
             .filter_map(|d| d.geom.bounding_rect())
-            .reduce(|a, b| {
-                Rect::new(
-                    Coord {
-                        x: a.min().x.min(b.min().x),
-                        y: a.min().y.min(b.min().y),
-                    },
-                    Coord {
-                        x: a.max().x.max(b.max().x),
-                        y: a.max().y.max(b.max().y),
-                    },
-                )
-            })
+            .reduce(qingling::gis::union)
             .context("the database has no districts")?;
         Ok(Sampler {
             areas,
@@ -1484,39 +1473,9 @@ struct QueryFigures {
 
 /// A GET over a fresh loopback connection (`Connection: close`); returns the status and body.
 fn http_get(addr: SocketAddr, path: &str, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_nodelay(true)?;
-    s.write_all(
-        format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-             Accept: application/geo+json\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
-    )?;
-    let mut raw = Vec::with_capacity(1 << 20);
-    s.read_to_end(&mut raw)?;
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of the response headers")?;
-    let head = std::str::from_utf8(&raw[..end])?.to_ascii_lowercase();
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status line")?;
-    let body = &raw[end + 4..];
-    let chunked = head
-        .lines()
-        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
-    Ok((
-        status,
-        if chunked {
-            dechunk(body)?
-        } else {
-            body.to_vec()
-        },
-    ))
+    let accept = "Accept: application/geo+json\r\n";
+    let (status, _, body) = http_get_with(addr, path, token, accept)?;
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -1539,24 +1498,7 @@ fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 /// Signs the bench manager in (adding the account the first time); returns a session token.
 fn session(db: &Db) -> anyhow::Result<String> {
-    db.write_blocking(|tx| -> anyhow::Result<String> {
-        let now = Utc::now();
-        let u = NewUser {
-            username: BENCH_USER,
-            password: BENCH_PASSWORD,
-            role: Role::Manager,
-            district: None,
-            holder: None,
-        };
-        let id = match users::add(tx, &u, now) {
-            Ok(id) => id,
-            Err(UserError::Taken(_)) => users::verify(tx, BENCH_USER, BENCH_PASSWORD)?
-                .map(|(id, _)| id)
-                .context("the bench account exists with another password")?,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(qingling::store::Tx::users(tx).create_session(id, None, now)?)
-    })
+    session_as(db, BENCH_USER, Role::Manager, None)
 }
 
 /// One bbox page read as the items handler reads it, then the body it sends, as bytes.
