@@ -1496,6 +1496,24 @@ fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// The real server on a loopback port, on a runtime of its own: it serves until that runtime
+/// is shut down.
+fn serve(db: &Db, registry: &Registry) -> anyhow::Result<(tokio::runtime::Runtime, SocketAddr)> {
+    let app = App::new(db.clone(), registry.clone(), None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let router = qingling::http::router(app);
+    rt.spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "bench server stopped");
+        }
+    });
+    Ok((rt, addr))
+}
+
 /// Signs the bench manager in (adding the account the first time); returns a session token.
 fn session(db: &Db) -> anyhow::Result<String> {
     session_as(db, BENCH_USER, Role::Manager, None)
@@ -1659,18 +1677,7 @@ fn bench_queries(
 
     eprintln!("starting the HTTP server on loopback");
     let token = session(db)?;
-    let app = App::new(db.clone(), registry.clone(), None)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let router = qingling::http::router(app);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "bench server stopped");
-        }
-    });
+    let (rt, addr) = serve(db, registry)?;
 
     eprintln!(
         "{} bbox queries ({WARMUP} untimed warm-up), each direct and over HTTP",
@@ -1905,18 +1912,7 @@ fn bench_tiles(db: &Db, registry: &Registry, args: &Args) -> anyhow::Result<Tile
             session_as(db, "bench-district", Role::District, Some(&district))?,
         ),
     ];
-    let app = App::new(db.clone(), registry.clone(), None)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let router = qingling::http::router(app);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "bench server stopped");
-        }
-    });
+    let (rt, addr) = serve(db, registry)?;
     let mut rows = vec![];
     for name in TILE_LAYERS {
         let layer = registry.get(name).context("no such layer")?.clone();
