@@ -267,15 +267,15 @@ mod tests {
     fn city() -> (Connection, crate::layers::Registry) {
         let (conn, registry) = db();
         let district = crate::store::sqlite::testing::WUDA;
-        crate::service::import::import_geojson(
-            &SqliteTx::new(&conn),
-            &registry,
-            "districts",
-            district,
-            crate::i18n::Lang::En,
-        )
-        .expect("district");
+        import(&conn, &registry, "districts", district);
         (conn, registry)
+    }
+
+    /// Imports a GeoJSON text into a layer.
+    fn import(conn: &Connection, registry: &crate::layers::Registry, layer: &str, text: &str) {
+        let tx = SqliteTx::new(conn);
+        crate::service::import::import_geojson(&tx, registry, layer, text, crate::i18n::Lang::En)
+            .expect(layer);
     }
 
     #[test]
@@ -423,14 +423,7 @@ mod tests {
         .fire;
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
-        crate::service::import::import_geojson(
-            &SqliteTx::new(&conn),
-            &registry,
-            "mines",
-            mine,
-            crate::i18n::Lang::En,
-        )
-        .expect("mine");
+        import(&conn, &registry, "mines", mine);
         crate::service::reroute::reroute_open(&SqliteTx::new(&conn), Utc::now(), "boundary update")
             .expect("reroute");
         let sent = deliveries_of_kind(&conn, "assignment");
