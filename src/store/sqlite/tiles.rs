@@ -517,6 +517,14 @@ mod tests {
 
     type Grid = Vec<(String, i64, i64, i64, String, String, i64)>;
 
+    /// The count a grid holds at a level.
+    fn at_level(grid: &Grid, level: u8) -> i64 {
+        grid.iter()
+            .filter(|r| r.1 == i64::from(level))
+            .map(|r| r.6)
+            .sum()
+    }
+
     fn grid(conn: &Connection) -> (Grid, Grid) {
         let read = |sql: &str| -> Grid {
             let mut st = conn.prepare(sql).expect("prepare");
@@ -584,17 +592,9 @@ mod tests {
         // Every level holds the three fires.
         let (g, h) = grid(&conn);
         for level in GRID_LEVELS {
-            let n: i64 = g
-                .iter()
-                .filter(|r| r.1 == i64::from(level))
-                .map(|r| r.6)
-                .sum();
+            let n = at_level(&g, level);
             assert_eq!(n, 3, "level {level}");
-            let n: i64 = h
-                .iter()
-                .filter(|r| r.1 == i64::from(level))
-                .map(|r| r.6)
-                .sum();
+            let n = at_level(&h, level);
             assert_eq!(n, 2, "holders at level {level}");
         }
         // A status change moves a count; moving a fire moves it; a delete takes it away.
