@@ -50,6 +50,8 @@ use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery, Visible};
 use qingling::store::fires::{EventRecord, NewFire, StateChange, ts};
+// The bench names its own simulated steps `Step`.
+use qingling::store::step::Step as EventStep;
 use qingling::store::users::{self, NewUser, UserError};
 use qingling::store::{Db, StoreError};
 
@@ -906,12 +908,14 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                     })?;
                     tx.fires().append_event(&EventRecord {
                         fire: id.clone(),
-                        at: ts(reported_at),
-                        actor: reported_by,
-                        role: Role::Patrol.as_str().into(),
-                        action: "report".into(),
-                        from: None,
-                        to: Status::Reported.as_str().into(),
+                        step: EventStep {
+                            at: ts(reported_at),
+                            actor: reported_by,
+                            role: Role::Patrol.as_str().into(),
+                            action: "report".into(),
+                            to: Status::Reported.as_str().into(),
+                            ..Default::default()
+                        },
                         temp_c: Some(temp_c),
                         responsible: serde_json::to_value(&responsible).ok(),
                         deadline: Some(ts(deadline_at)),
@@ -968,12 +972,15 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                 let (who, role) = actor(d.step);
                 tx.fires().append_event(&EventRecord {
                     fire: id.clone(),
-                    at: ts(at),
-                    actor: who.into(),
-                    role: role.as_str().into(),
-                    action: action.into(),
-                    from: Some(fire.status.as_str().into()),
-                    to: to.as_str().into(),
+                    step: EventStep {
+                        at: ts(at),
+                        actor: who.into(),
+                        role: role.as_str().into(),
+                        action: action.into(),
+                        from: Some(fire.status.as_str().into()),
+                        to: to.as_str().into(),
+                        ..Default::default()
+                    },
                     temp_c,
                     reason: (d.step == Step::Dismiss).then(|| "重复上报".to_string()),
                     method: (d.step == Step::Treat).then(|| "loess_cover".to_string()),

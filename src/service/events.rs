@@ -101,18 +101,19 @@ pub fn fire_acted(
 ) -> Result<()> {
     let key = format!("event:{event_id}");
     let payload = json!({ "fire": fire_json(fire), "event": event_json(event_id, event) });
-    if event.action == "reassign" {
+    if event.step.action == "reassign" {
         publish(tx, EventKind::Assignment, &key, &payload)?;
     }
     if event.reignited {
         publish(tx, EventKind::Reignition, &key, &payload)?;
     }
     let was_burning = event
+        .step
         .from
         .as_deref()
         .and_then(Status::parse)
         .is_some_and(Status::is_burning);
-    let burning_now = Status::parse(&event.to).is_some_and(Status::is_burning);
+    let burning_now = Status::parse(&event.step.to).is_some_and(Status::is_burning);
     if was_burning && !burning_now && !tx.fires().any_burning()? {
         publish(
             tx,
@@ -120,7 +121,7 @@ pub fn fire_acted(
             &key,
             &json!({
                 "burning": 0,
-                "at": event.at,
+                "at": event.step.at,
                 "last_fire": fire_json(fire),
                 "event": event_json(event_id, event),
             }),

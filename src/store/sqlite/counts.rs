@@ -112,8 +112,8 @@ fn change_of(e: &EventRecord, id: i64) -> Result<Change> {
     Ok(Change {
         event: id,
         fire: e.fire.clone(),
-        at: parse_ts(&e.at)?,
-        to: status(&e.to)?,
+        at: parse_ts(&e.step.at)?,
+        to: status(&e.step.to)?,
         deadline: e.deadline.as_deref().map(parse_ts).transpose()?,
         place: e
             .responsible
@@ -531,7 +531,7 @@ impl Counts for SqliteTx<'_> {
             let Some((id, last)) = chunk.last() else {
                 break;
             };
-            after = (last.at.clone(), *id);
+            after = (last.step.at.clone(), *id);
             for (id, e) in &chunk {
                 self.count_event(e, *id)?;
             }

@@ -46,7 +46,8 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
     })
 }
 
-const EVENT_COLUMNS: &str = "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
+/// The step's columns first (see [`tracked::step`]), then the violation's id.
+const EVENT_COLUMNS: &str = "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, issue";
 
 const EVENTS: EventTable = EventTable {
     table: "dust_issue_events",
@@ -56,18 +57,8 @@ const EVENTS: EventTable = EventTable {
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
     Ok(IssueEvent {
-        id: r.get(0)?,
-        issue: r.get(1)?,
-        client_id: r.get(2)?,
-        at: r.get(3)?,
-        actor: r.get(4)?,
-        role: r.get(5)?,
-        action: r.get(6)?,
-        from: r.get(7)?,
-        to: r.get(8)?,
-        note: r.get(9)?,
-        request_hash: r.get(10)?,
-        received_at: r.get(11)?,
+        step: tracked::step(r)?,
+        issue: r.get(11)?,
     })
 }
 
@@ -200,16 +191,16 @@ impl DustIssues for SqliteTx<'_> {
             )?
             .execute(params![
                 e.issue,
-                e.client_id,
-                e.at,
-                e.actor,
-                e.role,
-                e.action,
-                e.from,
-                e.to,
-                e.note,
-                e.request_hash,
-                e.received_at,
+                e.step.client_id,
+                e.step.at,
+                e.step.actor,
+                e.step.role,
+                e.step.action,
+                e.step.from,
+                e.step.to,
+                e.step.note,
+                e.step.request_hash,
+                e.step.received_at,
             ])?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -58,8 +58,11 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
     })
 }
 
-const EVENT_COLUMNS: &str = "id, fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm, \
-     reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at";
+/// The step's columns first (see [`tracked::step`]), then a fire event's own.
+const EVENT_COLUMNS: &str = concat!(
+    "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, ",
+    "fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
+);
 
 const EVENTS: EventTable = EventTable {
     table: "events",
@@ -69,29 +72,19 @@ const EVENTS: EventTable = EventTable {
 
 fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
-        id: r.get(0)?,
-        fire: r.get(1)?,
-        client_id: r.get(2)?,
-        at: r.get(3)?,
-        actor: r.get(4)?,
-        role: r.get(5)?,
-        action: r.get(6)?,
-        from: r.get(7)?,
-        to: r.get(8)?,
-        note: r.get(9)?,
-        temp_c: r.get(10)?,
-        co_ppm: r.get(11)?,
-        reason: r.get(12)?,
-        duplicate_of: r.get(13)?,
-        method: r.get(14)?,
-        plan_due: r.get(15)?,
+        step: tracked::step(r)?,
+        fire: r.get(11)?,
+        temp_c: r.get(12)?,
+        co_ppm: r.get(13)?,
+        reason: r.get(14)?,
+        duplicate_of: r.get(15)?,
+        method: r.get(16)?,
+        plan_due: r.get(17)?,
         responsible: r
-            .get::<_, Option<String>>(16)?
+            .get::<_, Option<String>>(18)?
             .and_then(|s| serde_json::from_str(&s).ok()),
-        deadline: r.get(17)?,
-        reignited: r.get::<_, i64>(18)? != 0,
-        request_hash: r.get(19)?,
-        received_at: r.get(20)?,
+        deadline: r.get(19)?,
+        reignited: r.get::<_, i64>(20)? != 0,
     })
 }
 
@@ -364,14 +357,14 @@ impl Fires for SqliteTx<'_> {
             )?
             .execute(params![
                 e.fire,
-                e.client_id,
-                e.at,
-                e.actor,
-                e.role,
-                e.action,
-                e.from,
-                e.to,
-                e.note,
+                e.step.client_id,
+                e.step.at,
+                e.step.actor,
+                e.step.role,
+                e.step.action,
+                e.step.from,
+                e.step.to,
+                e.step.note,
                 e.temp_c,
                 e.co_ppm,
                 e.reason,
@@ -381,8 +374,8 @@ impl Fires for SqliteTx<'_> {
                 e.responsible.as_ref().map(Value::to_string),
                 e.deadline,
                 e.reignited as i64,
-                e.request_hash,
-                e.received_at,
+                e.step.request_hash,
+                e.step.received_at,
             ])?;
         let id = self.conn.last_insert_rowid();
         // The counts follow every event, in its transaction.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{Result, StoreError, gpkg};
 use crate::domain::responsibility::{Party, Responsible};
 use crate::store::fires::{parse_ts, ts};
+use crate::store::step::Step;
 
 /// An optional time column (empty counts as none).
 pub fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
@@ -160,6 +161,24 @@ impl EventTable {
         let at: Option<String> = conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0))?;
         at.as_deref().map(parse_ts).transpose()
     }
+}
+
+/// A case event's common part, from the first columns of a row: `id, client_id, at, actor, role,
+/// action, from_status, to_status, note, request_hash, received_at`; its own columns follow.
+pub fn step(r: &Row) -> rusqlite::Result<Step> {
+    Ok(Step {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        at: r.get(2)?,
+        actor: r.get(3)?,
+        role: r.get(4)?,
+        action: r.get(5)?,
+        from: r.get(6)?,
+        to: r.get(7)?,
+        note: r.get(8)?,
+        request_hash: r.get(9)?,
+        received_at: r.get(10)?,
+    })
 }
 
 /// Every row of a query, each read by `f` (which may fail with more than an SQLite error).
