@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Result, SqliteTx, StoreError};
+use super::{Result, SqliteTx};
 use crate::domain::clearance::{
     Change, Edge, Levels, OpenFire, Place, ScopeKey, Standing, last_rise, level_changes, lowest,
 };
@@ -44,7 +44,7 @@ fn day_bounds(d: NaiveDate) -> (i64, i64) {
 }
 
 fn status(s: &str) -> Result<Status> {
-    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("fire status {s:?}")))
+    super::tracked::named(s, "fire status")
 }
 
 /// One row of `fire_levels`.

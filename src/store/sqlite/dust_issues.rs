@@ -7,8 +7,8 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Row, params};
 
 use super::tracked::{self, EventTable, opt_ts};
-use super::{Result, SqliteTx, StoreError, gpkg};
-use crate::domain::dust_issue::{IssueKind, Status};
+use super::{Result, SqliteTx, gpkg};
+use crate::domain::dust_issue::Status;
 use crate::domain::responsibility::Responsible;
 use crate::store::Slice;
 use crate::store::dust_issues::{DustIssues, IssueEvent, IssueFilter, IssueRecord, NewIssue};
@@ -20,16 +20,12 @@ const COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.note, 
 
 fn from_row(r: &Row) -> Result<IssueRecord> {
     let p = tracked::point(r, "a dust violation")?;
-    let kind: String = r.get("kind")?;
-    let status: String = r.get("status")?;
     Ok(IssueRecord {
         fid: r.get("fid")?,
         uuid: r.get("uuid")?,
         code: r.get("code")?,
-        kind: IssueKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("dust violation kind {kind:?}")))?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("dust violation status {status:?}")))?,
+        kind: tracked::named_col(r, "kind", "dust violation kind")?,
+        status: tracked::named_col(r, "status", "dust violation status")?,
         lon: p.x(),
         lat: p.y(),
         note: r.get("note")?,

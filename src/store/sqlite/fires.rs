@@ -8,9 +8,9 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::tracked::{self, EventTable, json_col, opt_ts};
-use super::{Result, SqliteTx, StoreError, gpkg};
+use super::{Result, SqliteTx, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
-use crate::domain::fire::{FireKind, Status};
+use crate::domain::fire::Status;
 use crate::domain::responsibility::Responsible;
 use crate::store::Slice;
 use crate::store::fires::{
@@ -25,17 +25,13 @@ const FIRE_COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.r
 
 fn fire_from_row(r: &Row) -> Result<FireRecord> {
     let p = tracked::point(r, "a fire point")?;
-    let kind: String = r.get("kind")?;
-    let status: String = r.get("status")?;
     let responsible = tracked::responsible(r)?;
     Ok(FireRecord {
         fid: r.get("fid")?,
         id: r.get("uuid")?,
         code: r.get("code")?,
-        kind: FireKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("fire kind {kind:?}")))?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("fire status {status:?}")))?,
+        kind: tracked::named_col(r, "kind", "fire kind")?,
+        status: tracked::named_col(r, "status", "fire status")?,
         lon: p.x(),
         lat: p.y(),
         reported_at: parse_ts(&r.get::<_, String>("reported_at")?)?,
@@ -271,11 +267,9 @@ impl Fires for SqliteTx<'_> {
             .conn
             .prepare_cached(&format!("{select} LIMIT ? OFFSET ?"))?;
         let rows = tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, |r| {
-            let status: String = r.get("then_status")?;
             Ok(FireThen {
                 fire: fire_from_row(r)?,
-                status: Status::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("event status {status:?}")))?,
+                status: tracked::named_col(r, "then_status", "event status")?,
                 deadline: opt_ts(r.get("then_deadline")?)?,
             })
         })?;
@@ -547,8 +541,7 @@ impl Fires for SqliteTx<'_> {
                 event: r.get(6)?,
                 fire: r.get(0)?,
                 at: parse_ts(&r.get::<_, String>(1)?)?,
-                to: Status::parse(&to)
-                    .ok_or_else(|| StoreError::Corrupt(format!("event status {to:?}")))?,
+                to: tracked::named(&to, "event status")?,
                 deadline: opt_ts(r.get(3)?)?,
                 place,
                 reignited: r.get::<_, i64>(5)? != 0,

@@ -8,9 +8,21 @@ use rusqlite::{Connection, OptionalExtension, Row, Rows};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
+use crate::domain::case::Named;
 use crate::domain::responsibility::{Party, Responsible};
 use crate::store::fires::{parse_ts, ts};
 use crate::store::step::Step;
+
+/// A stored name read back as its value (a kind, a status); one the code does not know is
+/// damaged data, reported with `what` it was.
+pub fn named<T: Named>(s: &str, what: &str) -> Result<T> {
+    T::from_name(s).ok_or_else(|| StoreError::Corrupt(format!("{what} {s:?}")))
+}
+
+/// A named column's value (see [`named`]).
+pub fn named_col<T: Named>(r: &Row, column: &str, what: &str) -> Result<T> {
+    named(&r.get::<_, String>(column)?, what)
+}
 
 /// An optional time column (empty counts as none).
 pub fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
