@@ -206,6 +206,7 @@ pub fn sweep_deadlines(tx: &dyn Tx, now: DateTime<Utc>) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::responsibility::ResponsibilityIndex;
     use crate::service::webhooks::tests::{db, hook};
     use crate::store::sqlite::SqliteTx;
     use rusqlite::Connection;
@@ -264,12 +265,14 @@ mod tests {
         assert!(pending(&conn, "new_fire").is_empty());
     }
 
-    /// A database with one district and a manager, for the hooks in the fire use cases.
-    fn city() -> (Connection, crate::layers::Registry) {
+    /// A database with one district and a manager, for the hooks in the fire use cases, and who
+    /// answers where in it.
+    fn city() -> (Connection, crate::layers::Registry, ResponsibilityIndex) {
         let (conn, registry) = db();
         let district = crate::store::sqlite::testing::WUDA;
         import(&conn, &registry, "districts", district);
-        (conn, registry)
+        let index = ResponsibilityIndex::new(crate::store::areas::load(&conn).expect("areas"));
+        (conn, registry, index)
     }
 
     /// Imports a GeoJSON text into a layer.
@@ -283,13 +286,10 @@ mod tests {
     fn fire_hooks_enqueue_new_fires_passed_deadlines_zero_burning_and_reignitions_once() {
         use crate::domain::role::Actor;
         use crate::service::fires::{ActionInput, Ctx, act, report};
-        let (conn, registry) = city();
+        let (conn, registry, index) = city();
         let all: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         hook(&conn, &all);
         let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
         let ctx = Ctx {
             registry: &registry,
             index: &index,
@@ -401,12 +401,9 @@ mod tests {
     fn a_system_reroute_is_an_assignment() {
         use crate::domain::role::Actor;
         use crate::service::fires::{Ctx, report};
-        let (conn, registry) = city();
+        let (conn, registry, index) = city();
         hook(&conn, &["assignment"]);
         let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
         let ctx = Ctx {
             registry: &registry,
             index: &index,
