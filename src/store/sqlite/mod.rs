@@ -72,6 +72,36 @@ pub(crate) fn count_capped(
     Ok((n <= cap).then_some(n))
 }
 
+/// One page of the rows `select` gives where `c` holds, in `order`, each read by `row`; and
+/// whether more follow.
+pub(crate) fn page_where<T>(
+    conn: &Connection,
+    select: &str,
+    c: filter::Condition,
+    order: &str,
+    slice: super::Slice,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<(Vec<T>, bool)> {
+    let mut params = c.params;
+    params.extend(limit_offset(slice).map(rusqlite::types::Value::Integer));
+    let sql = format!("{select} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?", c.sql);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), row)?;
+    Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// How many rows of `from` (a table and its alias) `c` holds for, up to `cap` (see
+/// [`count_capped`]).
+pub(crate) fn count_where(
+    conn: &Connection,
+    from: &str,
+    c: filter::Condition,
+    cap: usize,
+) -> Result<Option<usize>> {
+    let select = format!("SELECT 1 FROM {from} WHERE {}", c.sql);
+    count_capped(conn, &select, c.params, cap)
+}
+
 /// Opens a connection with the settings every connection needs.
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
