@@ -423,7 +423,6 @@ pub fn act(
             .and_then(|r| serde_json::to_value(r).ok()),
         deadline: if late { None } else { outcome.deadline.map(ts) },
         reignited: !late && outcome.reignited,
-        ..Default::default()
     };
     let event_id = tx.fires().append_event(&event)?;
     let mut reignition = None;
