@@ -1392,18 +1392,23 @@ def check():
     def mines_containing_poly(mp):
         return [m for m in mines if not disjoint(m["m"], mp)]
 
+    def piles(filename, at_least, owner_key, owners):
+        """The dumps or heaps of a file, each checked as every pile is (a name, its owner among
+        `owners`, valid coordinates and polygon): its properties, polygon and the mines it meets."""
+        feats = _load(filename)
+        assert len(feats) >= at_least
+        for f in feats:
+            pr = f["properties"]
+            assert set(pr) == {"name", owner_key} and pr[owner_key] in owners and "示例" in pr["name"]
+            _check_coords(f["geometry"]["coordinates"])
+            mp = parse_multipolygon(f["geometry"])
+            check_multipolygon_valid(mp, pr["name"], 8, 40)
+            yield pr, mp, mines_containing_poly(mp)
+
     # ---- waste dumps ----
-    wfeats = _load("waste_dumps.geojson")
-    assert len(wfeats) >= 12
     dumps = []
-    for f in wfeats:
-        pr = f["properties"]
-        assert set(pr) == {"name", "mine"} and pr["mine"] in by_lic and "示例" in pr["name"]
-        _check_coords(f["geometry"]["coordinates"])
-        mp = parse_multipolygon(f["geometry"])
-        check_multipolygon_valid(mp, pr["name"], 8, 40)
+    for pr, mp, touching in piles("waste_dumps.geojson", 12, "mine", by_lic):
         owner = by_lic[pr["mine"]]
-        touching = mines_containing_poly(mp)
         if touching:
             assert len(touching) == 1 and touching[0] is owner and contains(owner["m"], mp), \
                 "%s: dump must be inside its own mine or outside every mine" % pr["name"]
@@ -1417,16 +1422,8 @@ def check():
     assert any(d["owner"]["holder"] == DEMO_OWNER for d in outside_dumps)
     assert sum(1 for d in dumps if d["owner"]["status"] == "ownerless") == 1
     # ---- gangue heaps ----
-    gfeats = _load("gangue_heaps.geojson")
-    assert len(gfeats) >= 7
     heaps = []
-    for f in gfeats:
-        pr = f["properties"]
-        assert set(pr) == {"name", "holder"} and pr["holder"] in holders and "示例" in pr["name"]
-        _check_coords(f["geometry"]["coordinates"])
-        mp = parse_multipolygon(f["geometry"])
-        check_multipolygon_valid(mp, pr["name"], 8, 40)
-        touching = mines_containing_poly(mp)
+    for pr, mp, touching in piles("gangue_heaps.geojson", 7, "holder", holders):
         if touching:
             assert len(touching) == 1 and contains(touching[0]["m"], mp) and touching[0]["holder"] == pr["holder"]
         district_of(mp)
