@@ -546,29 +546,30 @@ def place_polygon(rng, area_m2, n, inside_mp, others, centre=None, min_gap=60.0,
 
 def build_dumps_heaps(rng, mines, districts_m):
     placed = []  # metres geometries of dumps + heaps so far
-    dumps, heaps = {}, {}
-    for key, name, mine, placement, km2, n in DUMPS:
-        if placement == "in":
+
+    def place(key, mine, placement, km2, n, gap_in_mine):
+        """A pile inside `mine` (kept `gap_in_mine` m from the others), or where `placement` puts
+        it outside every mine; inside a district either way."""
+        if mine is not None:
             others = placed + [mines[k]["m"] for k in mines if k != mine]
-            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=80.0)
+            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=gap_in_mine)
         else:
             _, area, dx, dy = placement
             others = placed + [mines[k]["m"] for k in mines]
             ll, m = place_polygon(rng, km2 * 1e6, n, None, others, centre=ll_of_area(area, dx, dy), min_gap=150.0)
         assert _in_district_with_margin(m, districts_m), key
+        return ll, m
+
+    dumps, heaps = {}, {}
+    for key, name, mine, placement, km2, n in DUMPS:
+        ll, m = place(key, mine if placement == "in" else None, placement, km2, n, 80.0)
         dumps[key] = dict(key=key, name=name, mine=mine, outside=placement != "in", ll=ll, m=m)
         placed.append(m)
     for key, name, holder, placement, km2, n in HEAPS:
-        if placement[0] == "in":
-            mine = placement[1]
+        mine = placement[1] if placement[0] == "in" else None
+        if mine is not None:
             assert mines[mine]["holder"] == holder
-            others = placed + [mines[k]["m"] for k in mines if k != mine]
-            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=60.0)
-        else:
-            _, area, dx, dy = placement
-            others = placed + [mines[k]["m"] for k in mines]
-            ll, m = place_polygon(rng, km2 * 1e6, n, None, others, centre=ll_of_area(area, dx, dy), min_gap=150.0)
-        assert _in_district_with_margin(m, districts_m), key
+        ll, m = place(key, mine, placement, km2, n, 60.0)
         heaps[key] = dict(key=key, name=name, holder=holder, outside=placement[0] != "in", ll=ll, m=m)
         placed.append(m)
     return dumps, heaps
