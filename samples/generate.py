@@ -1141,6 +1141,18 @@ def _load(name):
     return fc["features"]
 
 
+def _point_case(f, keys, id_key):
+    """A fire's or violation's feature checked alike: exactly `keys`, a rounded Point, and a
+    UUID v4 under `id_key`. Returns its properties."""
+    pr = f["properties"]
+    assert set(pr) == keys, sorted(pr)
+    assert f["geometry"]["type"] == "Point"
+    _check_coords(f["geometry"]["coordinates"])
+    u = uuid.UUID(pr[id_key])
+    assert u.version == 4 and str(u) == pr[id_key]
+    return pr
+
+
 def _check_coords(obj):
     if isinstance(obj, list):
         if obj and isinstance(obj[0], (int, float)):
@@ -1443,12 +1455,7 @@ def check():
     assert len(ffeats) >= 48
     fires_by_id, pos_by_id = {}, {}
     for f in ffeats:
-        pr = f["properties"]
-        assert set(pr) == FIRE_KEYS, sorted(pr)
-        assert f["geometry"]["type"] == "Point"
-        _check_coords(f["geometry"]["coordinates"])
-        u = uuid.UUID(pr["id"])
-        assert u.version == 4 and str(u) == pr["id"]
+        pr = _point_case(f, FIRE_KEYS, "id")
         assert pr["id"] not in fires_by_id
         fires_by_id[pr["id"]] = pr
         pos_by_id[pr["id"]] = to_m(f["geometry"]["coordinates"])
@@ -1575,12 +1582,7 @@ def check_dust_issues(district_of, mines, dumps, heaps, fire_ids, fire_pos, newe
     assert len(feats) >= 6
     seen, rows = set(), []
     for f in feats:
-        pr = f["properties"]
-        assert set(pr) == ISSUE_KEYS, sorted(pr)
-        assert f["geometry"]["type"] == "Point"
-        _check_coords(f["geometry"]["coordinates"])
-        u = uuid.UUID(pr["uuid"])
-        assert u.version == 4 and str(u) == pr["uuid"]
+        pr = _point_case(f, ISSUE_KEYS, "uuid")
         assert pr["uuid"] not in seen and pr["uuid"] not in fire_ids, "violation ids are unique, also among fires"
         seen.add(pr["uuid"])
         assert pr["kind"] in ISSUE_KINDS and pr["reported_by"] == "patrol" and pr["note"]
