@@ -45,10 +45,11 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
 /// The step's columns first (see [`tracked::step`]), then the violation's id.
 const EVENT_COLUMNS: &str = "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, issue";
 
-const EVENTS: EventTable = EventTable {
+const EVENTS: EventTable<IssueEvent> = EventTable {
     table: "dust_issue_events",
     case: "issue",
     columns: EVENT_COLUMNS,
+    row: event_from_row,
 };
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
@@ -206,10 +207,10 @@ impl DustIssues for SqliteTx<'_> {
     }
 
     fn events(&self, issue: &str) -> Result<Vec<IssueEvent>> {
-        EVENTS.of(self.conn, issue, event_from_row)
+        EVENTS.of(self.conn, issue)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<IssueEvent>> {
-        EVENTS.by_client_id(self.conn, client_id, event_from_row)
+        EVENTS.by_client_id(self.conn, client_id)
     }
 }

@@ -60,10 +60,11 @@ const EVENT_COLUMNS: &str = concat!(
     "fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
 );
 
-const EVENTS: EventTable = EventTable {
+const EVENTS: EventTable<EventRecord> = EventTable {
     table: "events",
     case: "fire",
     columns: EVENT_COLUMNS,
+    row: event_from_row,
 };
 
 fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
@@ -378,11 +379,11 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn events(&self, fire: &str) -> Result<Vec<EventRecord>> {
-        EVENTS.of(self.conn, fire, event_from_row)
+        EVENTS.of(self.conn, fire)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<EventRecord>> {
-        EVENTS.by_client_id(self.conn, client_id, event_from_row)
+        EVENTS.by_client_id(self.conn, client_id)
     }
 
     fn last_event_at(&self, fire: &str) -> Result<Option<DateTime<Utc>>> {

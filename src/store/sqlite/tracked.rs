@@ -128,40 +128,30 @@ pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Re
 
 /// Where a kind of case keeps its history: the events table, the column naming the case, and the
 /// columns an event is read back from. Events are appended, never changed.
-pub struct EventTable {
+pub struct EventTable<T> {
     pub table: &'static str,
     pub case: &'static str,
     pub columns: &'static str,
+    /// Reads an event from a row of `columns`.
+    pub row: fn(&Row) -> rusqlite::Result<T>,
 }
 
-impl EventTable {
+impl<T> EventTable<T> {
     /// A case's events in the order they happened.
-    pub fn of<T>(
-        &self,
-        conn: &Connection,
-        id: &str,
-        row: fn(&Row) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>> {
+    pub fn of(&self, conn: &Connection, id: &str) -> Result<Vec<T>> {
         let (columns, table, case) = (self.columns, self.table, self.case);
         let sql = format!("SELECT {columns} FROM {table} WHERE {case} = ?1 ORDER BY at, id");
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([id], row)?;
+        let rows = stmt.query_map([id], self.row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The event a client sent with this id, if one was recorded.
-    pub fn by_client_id<T>(
-        &self,
-        conn: &Connection,
-        client_id: &str,
-        row: fn(&Row) -> rusqlite::Result<T>,
-    ) -> Result<Option<T>> {
+    pub fn by_client_id(&self, conn: &Connection, client_id: &str) -> Result<Option<T>> {
         let (columns, table) = (self.columns, self.table);
         let sql = format!("SELECT {columns} FROM {table} WHERE client_id = ?1");
-        Ok(conn
-            .prepare_cached(&sql)?
-            .query_row([client_id], row)
-            .optional()?)
+        let mut stmt = conn.prepare_cached(&sql)?;
+        Ok(stmt.query_row([client_id], self.row).optional()?)
     }
 
     /// When the case's latest event happened.
