@@ -50,6 +50,8 @@ use qingling::service::fires::watch_since;
 use qingling::service::import::import_geojson;
 use qingling::store::features::{self, ItemQuery, Visible};
 use qingling::store::fires::{EventRecord, NewFire, StateChange, ts};
+// The bench names its own simulated steps `Step`.
+use qingling::store::step::Step as EventStep;
 use qingling::store::users::{self, NewUser, UserError};
 use qingling::store::{Db, StoreError};
 
@@ -568,18 +570,7 @@ impl<'a> Sampler<'a> {
             .districts
             .iter()
             .filter_map(|d| d.geom.bounding_rect())
-            .reduce(|a, b| {
-                Rect::new(
-                    Coord {
-                        x: a.min().x.min(b.min().x),
-                        y: a.min().y.min(b.min().y),
-                    },
-                    Coord {
-                        x: a.max().x.max(b.max().x),
-                        y: a.max().y.max(b.max().y),
-                    },
-                )
-            })
+            .reduce(qingling::gis::union)
             .context("the database has no districts")?;
         Ok(Sampler {
             areas,
@@ -917,12 +908,14 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                     })?;
                     tx.fires().append_event(&EventRecord {
                         fire: id.clone(),
-                        at: ts(reported_at),
-                        actor: reported_by,
-                        role: Role::Patrol.as_str().into(),
-                        action: "report".into(),
-                        from: None,
-                        to: Status::Reported.as_str().into(),
+                        step: EventStep {
+                            at: ts(reported_at),
+                            actor: reported_by,
+                            role: Role::Patrol.as_str().into(),
+                            action: "report".into(),
+                            to: Status::Reported.as_str().into(),
+                            ..Default::default()
+                        },
                         temp_c: Some(temp_c),
                         responsible: serde_json::to_value(&responsible).ok(),
                         deadline: Some(ts(deadline_at)),
@@ -979,12 +972,15 @@ fn insert_fires(db: &Db, args: &Args) -> anyhow::Result<FireGen> {
                 let (who, role) = actor(d.step);
                 tx.fires().append_event(&EventRecord {
                     fire: id.clone(),
-                    at: ts(at),
-                    actor: who.into(),
-                    role: role.as_str().into(),
-                    action: action.into(),
-                    from: Some(fire.status.as_str().into()),
-                    to: to.as_str().into(),
+                    step: EventStep {
+                        at: ts(at),
+                        actor: who.into(),
+                        role: role.as_str().into(),
+                        action: action.into(),
+                        from: Some(fire.status.as_str().into()),
+                        to: to.as_str().into(),
+                        ..Default::default()
+                    },
                     temp_c,
                     reason: (d.step == Step::Dismiss).then(|| "重复上报".to_string()),
                     method: (d.step == Step::Treat).then(|| "loess_cover".to_string()),
@@ -1484,39 +1480,9 @@ struct QueryFigures {
 
 /// A GET over a fresh loopback connection (`Connection: close`); returns the status and body.
 fn http_get(addr: SocketAddr, path: &str, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_nodelay(true)?;
-    s.write_all(
-        format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-             Accept: application/geo+json\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
-    )?;
-    let mut raw = Vec::with_capacity(1 << 20);
-    s.read_to_end(&mut raw)?;
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of the response headers")?;
-    let head = std::str::from_utf8(&raw[..end])?.to_ascii_lowercase();
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status line")?;
-    let body = &raw[end + 4..];
-    let chunked = head
-        .lines()
-        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
-    Ok((
-        status,
-        if chunked {
-            dechunk(body)?
-        } else {
-            body.to_vec()
-        },
-    ))
+    let accept = "Accept: application/geo+json\r\n";
+    let (status, _, body) = http_get_with(addr, path, token, accept)?;
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -1537,26 +1503,27 @@ fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// The real server on a loopback port, on a runtime of its own: it serves until that runtime
+/// is shut down.
+fn serve(db: &Db, registry: &Registry) -> anyhow::Result<(tokio::runtime::Runtime, SocketAddr)> {
+    let app = App::new(db.clone(), registry.clone(), None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let router = qingling::http::router(app);
+    rt.spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "bench server stopped");
+        }
+    });
+    Ok((rt, addr))
+}
+
 /// Signs the bench manager in (adding the account the first time); returns a session token.
 fn session(db: &Db) -> anyhow::Result<String> {
-    db.write_blocking(|tx| -> anyhow::Result<String> {
-        let now = Utc::now();
-        let u = NewUser {
-            username: BENCH_USER,
-            password: BENCH_PASSWORD,
-            role: Role::Manager,
-            district: None,
-            holder: None,
-        };
-        let id = match users::add(tx, &u, now) {
-            Ok(id) => id,
-            Err(UserError::Taken(_)) => users::verify(tx, BENCH_USER, BENCH_PASSWORD)?
-                .map(|(id, _)| id)
-                .context("the bench account exists with another password")?,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(qingling::store::Tx::users(tx).create_session(id, None, now)?)
-    })
+    session_as(db, BENCH_USER, Role::Manager, None)
 }
 
 /// One bbox page read as the items handler reads it, then the body it sends, as bytes.
@@ -1717,18 +1684,7 @@ fn bench_queries(
 
     eprintln!("starting the HTTP server on loopback");
     let token = session(db)?;
-    let app = App::new(db.clone(), registry.clone(), None)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let router = qingling::http::router(app);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "bench server stopped");
-        }
-    });
+    let (rt, addr) = serve(db, registry)?;
 
     eprintln!(
         "{} bbox queries ({WARMUP} untimed warm-up), each direct and over HTTP",
@@ -1963,18 +1919,7 @@ fn bench_tiles(db: &Db, registry: &Registry, args: &Args) -> anyhow::Result<Tile
             session_as(db, "bench-district", Role::District, Some(&district))?,
         ),
     ];
-    let app = App::new(db.clone(), registry.clone(), None)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let router = qingling::http::router(app);
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "bench server stopped");
-        }
-    });
+    let (rt, addr) = serve(db, registry)?;
     let mut rows = vec![];
     for name in TILE_LAYERS {
         let layer = registry.get(name).context("no such layer")?.clone();

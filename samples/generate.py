@@ -546,29 +546,30 @@ def place_polygon(rng, area_m2, n, inside_mp, others, centre=None, min_gap=60.0,
 
 def build_dumps_heaps(rng, mines, districts_m):
     placed = []  # metres geometries of dumps + heaps so far
-    dumps, heaps = {}, {}
-    for key, name, mine, placement, km2, n in DUMPS:
-        if placement == "in":
+
+    def place(key, mine, placement, km2, n, gap_in_mine):
+        """A pile inside `mine` (kept `gap_in_mine` m from the others), or where `placement` puts
+        it outside every mine; inside a district either way."""
+        if mine is not None:
             others = placed + [mines[k]["m"] for k in mines if k != mine]
-            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=80.0)
+            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=gap_in_mine)
         else:
             _, area, dx, dy = placement
             others = placed + [mines[k]["m"] for k in mines]
             ll, m = place_polygon(rng, km2 * 1e6, n, None, others, centre=ll_of_area(area, dx, dy), min_gap=150.0)
         assert _in_district_with_margin(m, districts_m), key
+        return ll, m
+
+    dumps, heaps = {}, {}
+    for key, name, mine, placement, km2, n in DUMPS:
+        ll, m = place(key, mine if placement == "in" else None, placement, km2, n, 80.0)
         dumps[key] = dict(key=key, name=name, mine=mine, outside=placement != "in", ll=ll, m=m)
         placed.append(m)
     for key, name, holder, placement, km2, n in HEAPS:
-        if placement[0] == "in":
-            mine = placement[1]
+        mine = placement[1] if placement[0] == "in" else None
+        if mine is not None:
             assert mines[mine]["holder"] == holder
-            others = placed + [mines[k]["m"] for k in mines if k != mine]
-            ll, m = place_polygon(rng, km2 * 1e6, n, mines[mine]["m"], others, min_gap=60.0)
-        else:
-            _, area, dx, dy = placement
-            others = placed + [mines[k]["m"] for k in mines]
-            ll, m = place_polygon(rng, km2 * 1e6, n, None, others, centre=ll_of_area(area, dx, dy), min_gap=150.0)
-        assert _in_district_with_margin(m, districts_m), key
+        ll, m = place(key, mine, placement, km2, n, 60.0)
         heaps[key] = dict(key=key, name=name, holder=holder, outside=placement[0] != "in", ll=ll, m=m)
         placed.append(m)
     return dumps, heaps
@@ -1140,6 +1141,18 @@ def _load(name):
     return fc["features"]
 
 
+def _point_case(f, keys, id_key):
+    """A fire's or violation's feature checked alike: exactly `keys`, a rounded Point, and a
+    UUID v4 under `id_key`. Returns its properties."""
+    pr = f["properties"]
+    assert set(pr) == keys, sorted(pr)
+    assert f["geometry"]["type"] == "Point"
+    _check_coords(f["geometry"]["coordinates"])
+    u = uuid.UUID(pr[id_key])
+    assert u.version == 4 and str(u) == pr[id_key]
+    return pr
+
+
 def _check_coords(obj):
     if isinstance(obj, list):
         if obj and isinstance(obj[0], (int, float)):
@@ -1392,18 +1405,23 @@ def check():
     def mines_containing_poly(mp):
         return [m for m in mines if not disjoint(m["m"], mp)]
 
+    def piles(filename, at_least, owner_key, owners):
+        """The dumps or heaps of a file, each checked as every pile is (a name, its owner among
+        `owners`, valid coordinates and polygon): its properties, polygon and the mines it meets."""
+        feats = _load(filename)
+        assert len(feats) >= at_least
+        for f in feats:
+            pr = f["properties"]
+            assert set(pr) == {"name", owner_key} and pr[owner_key] in owners and "示例" in pr["name"]
+            _check_coords(f["geometry"]["coordinates"])
+            mp = parse_multipolygon(f["geometry"])
+            check_multipolygon_valid(mp, pr["name"], 8, 40)
+            yield pr, mp, mines_containing_poly(mp)
+
     # ---- waste dumps ----
-    wfeats = _load("waste_dumps.geojson")
-    assert len(wfeats) >= 12
     dumps = []
-    for f in wfeats:
-        pr = f["properties"]
-        assert set(pr) == {"name", "mine"} and pr["mine"] in by_lic and "示例" in pr["name"]
-        _check_coords(f["geometry"]["coordinates"])
-        mp = parse_multipolygon(f["geometry"])
-        check_multipolygon_valid(mp, pr["name"], 8, 40)
+    for pr, mp, touching in piles("waste_dumps.geojson", 12, "mine", by_lic):
         owner = by_lic[pr["mine"]]
-        touching = mines_containing_poly(mp)
         if touching:
             assert len(touching) == 1 and touching[0] is owner and contains(owner["m"], mp), \
                 "%s: dump must be inside its own mine or outside every mine" % pr["name"]
@@ -1417,16 +1435,8 @@ def check():
     assert any(d["owner"]["holder"] == DEMO_OWNER for d in outside_dumps)
     assert sum(1 for d in dumps if d["owner"]["status"] == "ownerless") == 1
     # ---- gangue heaps ----
-    gfeats = _load("gangue_heaps.geojson")
-    assert len(gfeats) >= 7
     heaps = []
-    for f in gfeats:
-        pr = f["properties"]
-        assert set(pr) == {"name", "holder"} and pr["holder"] in holders and "示例" in pr["name"]
-        _check_coords(f["geometry"]["coordinates"])
-        mp = parse_multipolygon(f["geometry"])
-        check_multipolygon_valid(mp, pr["name"], 8, 40)
-        touching = mines_containing_poly(mp)
+    for pr, mp, touching in piles("gangue_heaps.geojson", 7, "holder", holders):
         if touching:
             assert len(touching) == 1 and contains(touching[0]["m"], mp) and touching[0]["holder"] == pr["holder"]
         district_of(mp)
@@ -1445,12 +1455,7 @@ def check():
     assert len(ffeats) >= 48
     fires_by_id, pos_by_id = {}, {}
     for f in ffeats:
-        pr = f["properties"]
-        assert set(pr) == FIRE_KEYS, sorted(pr)
-        assert f["geometry"]["type"] == "Point"
-        _check_coords(f["geometry"]["coordinates"])
-        u = uuid.UUID(pr["id"])
-        assert u.version == 4 and str(u) == pr["id"]
+        pr = _point_case(f, FIRE_KEYS, "id")
         assert pr["id"] not in fires_by_id
         fires_by_id[pr["id"]] = pr
         pos_by_id[pr["id"]] = to_m(f["geometry"]["coordinates"])
@@ -1577,12 +1582,7 @@ def check_dust_issues(district_of, mines, dumps, heaps, fire_ids, fire_pos, newe
     assert len(feats) >= 6
     seen, rows = set(), []
     for f in feats:
-        pr = f["properties"]
-        assert set(pr) == ISSUE_KEYS, sorted(pr)
-        assert f["geometry"]["type"] == "Point"
-        _check_coords(f["geometry"]["coordinates"])
-        u = uuid.UUID(pr["uuid"])
-        assert u.version == 4 and str(u) == pr["uuid"]
+        pr = _point_case(f, ISSUE_KEYS, "uuid")
         assert pr["uuid"] not in seen and pr["uuid"] not in fire_ids, "violation ids are unique, also among fires"
         seen.add(pr["uuid"])
         assert pr["kind"] in ISSUE_KINDS and pr["reported_by"] == "patrol" and pr["note"]

@@ -9,77 +9,14 @@ mod common;
 mod mvt;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
+use common::raw::{self, Raw};
 use common::{Client, Server, demo_server};
 use serde_json::Value;
 
 const DISTRICT: &str = "150303";
 const HOLDER: &str = "骆驼山示例煤业有限公司";
-
-/// A raw answer: status, headers (lower-case names) and body bytes.
-struct Raw {
-    status: u16,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-fn fetch(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Raw {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head += &format!("{k}: {v}\r\n");
-    }
-    head += "\r\n";
-    s.write_all(head.as_bytes()).unwrap();
-    let mut raw = vec![];
-    s.read_to_end(&mut raw).unwrap();
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let text = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut lines = text.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    // A repeated header is one list (RFC 9110 §5.3): Vary comes from the handler and compression.
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in lines.filter_map(|l| l.split_once(':')) {
-        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-        headers
-            .entry(k)
-            .and_modify(|old| *old = format!("{old}, {v}"))
-            .or_insert_with(|| v.to_string());
-    }
-    let mut body = raw[end + 4..].to_vec();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        let mut out = vec![];
-        let mut rest = &body[..];
-        loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
-                .unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-            rest = &rest[nl + 2 + n + 2..];
-        }
-        body = out;
-    }
-    Raw {
-        status,
-        headers,
-        body,
-    }
-}
 
 struct Reader {
     addr: SocketAddr,
@@ -100,7 +37,7 @@ impl Reader {
     fn tile_at(&self, layer: &str, z: u32, x: u32, y: u32, extra: &[(&str, &str)]) -> Raw {
         let mut h = vec![("Authorization", self.auth.as_str())];
         h.extend_from_slice(extra);
-        fetch(
+        raw::get(
             self.addr,
             &format!("/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}"),
             &h,
@@ -424,7 +361,7 @@ fn tiles_revalidate_by_etag_and_answer_204_400_401_404() {
         "/collections/fire_points/tiles/WebMercatorQuad/a/0/0",
         "/collections/fire_points/tiles/WebMercatorQuad/3/-1/0",
     ] {
-        let zh = fetch(
+        let zh = raw::get(
             s.addr,
             path,
             &[("Authorization", &auth), ("Accept-Language", "zh-CN")],
@@ -433,7 +370,7 @@ fn tiles_revalidate_by_etag_and_answer_204_400_401_404() {
         let zh: Value = serde_json::from_slice(&zh.body).unwrap();
         assert_eq!(zh["error"], "bad_tile");
         assert!(zh["message"].as_str().unwrap().contains("瓦片"), "{zh}");
-        let en = fetch(
+        let en = raw::get(
             s.addr,
             path,
             &[("Authorization", &auth), ("Accept-Language", "en")],
@@ -449,13 +386,13 @@ fn tiles_revalidate_by_etag_and_answer_204_400_401_404() {
         "/tileMatrixSets/WorldCRS84Quad",
     ] {
         assert_eq!(
-            fetch(s.addr, path, &[("Authorization", &auth)]).status,
+            raw::get(s.addr, path, &[("Authorization", &auth)]).status,
             404,
             "{path}"
         );
     }
     assert_eq!(
-        fetch(
+        raw::get(
             s.addr,
             "/collections/fire_points/tiles/WebMercatorQuad/0/0/0",
             &[]
@@ -464,7 +401,7 @@ fn tiles_revalidate_by_etag_and_answer_204_400_401_404() {
         401
     );
     assert_eq!(
-        fetch(s.addr, "/collections/fire_points/tiles", &[]).status,
+        raw::get(s.addr, "/collections/fire_points/tiles", &[]).status,
         401
     );
 }

@@ -657,12 +657,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
-    }
+    use crate::domain::testing::t;
 
     fn change(fire: &str, at: &str, to: Status) -> Change {
         Change {

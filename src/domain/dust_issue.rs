@@ -209,12 +209,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
-    }
+    use crate::domain::testing::t;
 
     fn actor(role: Role) -> Actor {
         Actor {

@@ -417,12 +417,7 @@ pub fn ready_to_extinguish(fire: &FireState, now: DateTime<Utc>, rules: &Rules) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
-    }
+    use crate::domain::testing::t;
 
     fn holder_fire(status: Status) -> FireState {
         FireState {
@@ -446,6 +441,16 @@ mod tests {
 
     fn req() -> Request {
         Request::default()
+    }
+
+    /// `decide` now under the default rules.
+    fn decide_now(
+        actor: &Actor,
+        action: Action,
+        fire: &FireState,
+        req: &Request,
+    ) -> Result<Outcome, Refusal> {
+        decide(actor, action, fire, req, Utc::now(), &Rules::default())
     }
 
     #[test]
@@ -518,14 +523,7 @@ mod tests {
     #[test]
     fn a_refused_state_names_the_actions_that_are_allowed() {
         let fire = holder_fire(Status::Treating);
-        let got = decide(
-            &actor(Role::Manager),
-            Action::Clear,
-            &fire,
-            &req(),
-            Utc::now(),
-            &Rules::default(),
-        );
+        let got = decide_now(&actor(Role::Manager), Action::Clear, &fire, &req());
         assert_eq!(
             got,
             Err(Refusal::NotAllowed {
@@ -539,13 +537,11 @@ mod tests {
     fn an_owner_of_another_holder_may_not_treat() {
         let mut other = actor(Role::Owner);
         other.holder = Some("乙公司".into());
-        let got = decide(
+        let got = decide_now(
             &other,
             Action::StartTreatment,
             &holder_fire(Status::Confirmed),
             &req(),
-            Utc::now(),
-            &Rules::default(),
         );
         assert_eq!(got, Err(Refusal::Forbidden));
     }
@@ -559,39 +555,17 @@ mod tests {
             ..req()
         };
         assert_eq!(
-            decide(
-                &officer,
-                Action::StartTreatment,
-                &fire,
-                &r,
-                Utc::now(),
-                &Rules::default()
-            ),
+            decide_now(&officer, Action::StartTreatment, &fire, &r),
             Err(Refusal::Forbidden)
         );
         fire.responsible = Responsible::for_district("150303", "乌达区");
         assert_eq!(
-            decide(
-                &officer,
-                Action::StartTreatment,
-                &fire,
-                &r,
-                Utc::now(),
-                &Rules::default()
-            )
-            .map(|o| o.to),
+            decide_now(&officer, Action::StartTreatment, &fire, &r).map(|o| o.to),
             Ok(Status::Treating)
         );
         fire.responsible = Responsible::for_district("150302", "海勃湾区");
         assert_eq!(
-            decide(
-                &officer,
-                Action::StartTreatment,
-                &fire,
-                &r,
-                Utc::now(),
-                &Rules::default()
-            ),
+            decide_now(&officer, Action::StartTreatment, &fire, &r),
             Err(Refusal::Forbidden)
         );
     }

@@ -13,3 +13,5 @@ pub mod observed;
 pub mod password;
 pub mod responsibility;
 pub mod role;
+#[cfg(test)]
+mod testing;

@@ -185,7 +185,7 @@ fn row(
     // A person's inspections (not the system's re-ignition after a reading that arrived late).
     let inspections: Vec<&EventRecord> = events
         .iter()
-        .filter(|e| e.action == "inspect" && e.role != "system")
+        .filter(|e| e.step.action == "inspect" && e.step.role != "system")
         .collect();
     let last_reading = inspections.iter().rev().find(|e| e.temp_c.is_some());
     let last_co = inspections.iter().rev().find_map(|e| e.co_ppm);
@@ -201,24 +201,28 @@ fn row(
                 .to_string()
         });
     let plan_due = events.iter().rev().find_map(|e| e.plan_due.clone());
-    let cleared = events.iter().rev().find(|e| e.action == "clear").map(|e| {
-        let at = fires::parse_ts(&e.at)
-            .map(local)
-            .unwrap_or_else(|_| e.at.clone());
-        format!("{at} {}", e.actor)
-    });
+    let cleared = events
+        .iter()
+        .rev()
+        .find(|e| e.step.action == "clear")
+        .map(|e| {
+            let at = fires::parse_ts(&e.step.at)
+                .map(local)
+                .unwrap_or_else(|_| e.step.at.clone());
+            format!("{at} {}", e.step.actor)
+        });
     let last_inspection = inspections.last().map(|e| {
-        let at = fires::parse_ts(&e.at)
+        let at = fires::parse_ts(&e.step.at)
             .map(local)
-            .unwrap_or_else(|_| e.at.clone());
-        let mut s = format!("{at} {}", e.actor);
+            .unwrap_or_else(|_| e.step.at.clone());
+        let mut s = format!("{at} {}", e.step.actor);
         if let Some(t) = e.temp_c {
             s += &format!("，{t} °C");
         }
         if let Some(co) = e.co_ppm {
             s += &format!("，CO {co} ppm");
         }
-        if let Some(n) = e.note.as_deref().filter(|n| !n.is_empty()) {
+        if let Some(n) = e.step.note.as_deref().filter(|n| !n.is_empty()) {
             s += &format!("，{n}");
         }
         s

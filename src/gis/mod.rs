@@ -9,6 +9,21 @@ pub mod repair;
 pub mod source;
 
 use geo::orient::{Direction, Orient};
+use geo::{Coord, Rect};
+
+/// The smallest rectangle holding both (extents are folded with it).
+pub fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        Coord {
+            x: a.min().x.min(b.min().x),
+            y: a.min().y.min(b.min().y),
+        },
+        Coord {
+            x: a.max().x.max(b.max().x),
+            y: a.max().y.max(b.max().y),
+        },
+    )
+}
 
 /// Sends GDAL's own warnings (laundered names, driver notes) to the debug log: they are for
 /// debugging, not for the person importing or exporting. Once per process.

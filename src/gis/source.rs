@@ -353,18 +353,7 @@ impl Source {
         self.features
             .iter()
             .filter_map(|f| f.geometry.as_ref().ok()?.bounding_rect())
-            .reduce(|a, b| {
-                Rect::new(
-                    Coord {
-                        x: a.min().x.min(b.min().x),
-                        y: a.min().y.min(b.min().y),
-                    },
-                    Coord {
-                        x: a.max().x.max(b.max().x),
-                        y: a.max().y.max(b.max().y),
-                    },
-                )
-            })
+            .reduce(crate::gis::union)
     }
 }
 

@@ -10,11 +10,11 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{Manager, SeenActor, peer};
-use super::paging::{self, Bounds, Page};
+use super::paging::{self, Bounds};
 use crate::app::App;
 
 use crate::error::Error;
@@ -119,10 +119,7 @@ fn filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
 }
 
 /// The page sizes of `GET /api/audit`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The log, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -131,20 +128,12 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let f = filter(&q)?;
-    let slice = paging::slice(&q, PAGE)?;
-    let (rows, more) = app
-        .db
-        .read(move |c| c.audit().page(&f, slice.limit, slice.offset))
-        .await?;
-    let page = Page {
-        path: "/api/audit",
-        query: &q,
-        slice,
-        returned: rows.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "entries": rows }))))
+    let list = ("/api/audit", "entries");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        let page = c.audit().page(&f, slice.limit, slice.offset);
+        page.map(|(rows, more)| (rows, more, None))
+    })
+    .await
 }
 
 /// Rows read from the database per step of the export.
@@ -220,10 +209,11 @@ fn csv_cell(s: &str) -> String {
 const CSV_HEADER: &str = "id,at,actor,address,action,method,route,target,status,detail\r\n";
 
 /// One entry as a CSV line.
-fn csv_line(r: &Row) -> String {
+fn csv_line(row: &Row) -> String {
+    let r = &row.entry;
     let cells = [
-        r.id.to_string(),
-        r.at.clone(),
+        row.id.to_string(),
+        row.at.clone(),
         r.actor.clone().unwrap_or_default(),
         r.address.clone().unwrap_or_default(),
         r.action.clone(),

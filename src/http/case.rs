@@ -4,10 +4,25 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::error::ApiError;
+use crate::app::App;
+use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::Actor;
 use crate::error::Result;
 use crate::store::Tx;
 use crate::store::photos::Subject;
+
+/// Runs `f` in a write transaction with the app and the index of who answers where as it was
+/// when the request came (a reload swaps it; one request sees one), from which a case service
+/// makes its context.
+pub async fn write<T, F>(app: &App, f: F) -> std::result::Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Tx, &App, &ResponsibilityIndex) -> Result<T> + Send + 'static,
+{
+    let (a, index) = (app.clone(), app.index());
+    Ok(app.db.write(move |tx| f(tx, &a, &index)).await?)
+}
 
 /// 201 with the new case, or 200 with the first one when the report was a retry.
 pub fn reported(created: bool, feature: Value) -> (StatusCode, axum::Json<Value>) {

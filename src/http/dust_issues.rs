@@ -16,6 +16,7 @@ use crate::app::App;
 use crate::domain::dust_issue::Status;
 use crate::error::Error;
 use crate::service::dust_issues::{self as service, ActionInput, Ctx};
+use crate::store::Tx;
 use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
@@ -39,20 +40,11 @@ async fn report(
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let now = chrono::Utc::now();
-    let (a, index) = (app.clone(), app.index());
-    let (created, feature) = app
-        .db
-        .write(move |tx| {
-            let rules = crate::service::rules::dust_issues(tx)?;
-            let ctx = Ctx {
-                registry: &a.registry,
-                index: &index,
-                rules: &rules,
-            };
-            let r = service::report(tx, &ctx, &actor, &body, now)?;
-            Ok::<_, Error>((r.created, service::feature(&r.issue, &actor, now)))
-        })
-        .await?;
+    let (created, feature) = write(&app, move |tx, ctx| {
+        let r = service::report(tx, ctx, &actor, &body, now)?;
+        Ok((r.created, service::feature(&r.issue, &actor, now)))
+    })
+    .await?;
     Ok(super::case::reported(created, feature))
 }
 
@@ -60,10 +52,7 @@ async fn report(
 const LIST_PARAMS: [&str; 4] = ["status", "bbox", "limit", "offset"];
 
 /// The page sizes of `GET /api/dust/issues`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The violations this user may see as a FeatureCollection, soonest deadline first, one page at
 /// a time (`limit`, `offset`); `status=open,rectifying` (any of those) and
@@ -163,21 +152,30 @@ async fn act(
     Json(input): Json<ActionInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
-    let (a, index) = (app.clone(), app.index());
-    let v = app
-        .db
-        .write(move |tx| {
-            let rules = crate::service::rules::dust_issues(tx)?;
-            let ctx = Ctx {
-                registry: &a.registry,
-                index: &index,
-                rules: &rules,
-            };
-            let issue = service::act(tx, &ctx, &actor, &id, &input, now)?;
-            Ok::<_, Error>(service::feature(&issue, &actor, now))
-        })
-        .await?;
+    let v = write(&app, move |tx, ctx| {
+        let issue = service::act(tx, ctx, &actor, &id, &input, now)?;
+        Ok(service::feature(&issue, &actor, now))
+    })
+    .await?;
     Ok(axum::Json(v))
+}
+
+/// Runs `f` in a write transaction with what the violation service decides by: the layers, who
+/// answers where, and the rules as stored (managers change them).
+async fn write<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    super::case::write(app, move |tx, a, index| {
+        let rules = crate::service::rules::dust_issues(tx)?;
+        let ctx = Ctx {
+            registry: &a.registry,
+            index,
+            rules: &rules,
+        };
+        f(tx, &ctx)
+    })
+    .await
 }
 
 /// Multipart field `photo` (one or more) → 201 `{"photos": […]}`, as for fires.

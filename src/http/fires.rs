@@ -17,6 +17,7 @@ use crate::domain::deadline::end_of_local_day;
 use crate::domain::fire::Status;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
+use crate::store::Tx;
 use crate::store::features::Visible;
 use crate::store::fires::{self as store, FireFilter, FireOrder};
 use crate::store::photos::Subject;
@@ -36,21 +37,13 @@ async fn report(
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let now = chrono::Utc::now();
-    let (a, index) = (app.clone(), app.index());
-    let (reported, feature) = app
-        .db
-        .write(move |tx| {
-            let ctx = Ctx {
-                registry: &a.registry,
-                index: &index,
-                rules: &a.rules,
-            };
-            let r = service::report(tx, &ctx, &actor, &body, now)?;
-            let state = tx.fires().state(&r.fire)?;
-            let f = service::feature(&r.fire, &actor, now, &a.rules, Some(&state));
-            Ok::<_, Error>((r, f))
-        })
-        .await?;
+    let (reported, feature) = write(&app, move |tx, ctx| {
+        let r = service::report(tx, ctx, &actor, &body, now)?;
+        let state = tx.fires().state(&r.fire)?;
+        let f = service::feature(&r.fire, &actor, now, ctx.rules, Some(&state));
+        Ok((r, f))
+    })
+    .await?;
     let mut feature = feature;
     if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
         p.insert("nearby_open".into(), json!(reported.nearby_open));
@@ -101,22 +94,31 @@ async fn act(
     Json(input): Json<ActionInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
-    let (a, index) = (app.clone(), app.index());
-    let v = app
-        .db
-        .write(move |tx| {
-            let ctx = Ctx {
-                registry: &a.registry,
-                index: &index,
-                rules: &a.rules,
-            };
-            let f = service::act(tx, &ctx, &actor, &id, &input, now)?;
-            // The actor may no longer see it (a reassigned fire): answer with what they did see.
-            let state = tx.fires().state(&f)?;
-            Ok::<_, Error>(service::feature(&f, &actor, now, &a.rules, Some(&state)))
-        })
-        .await?;
+    let v = write(&app, move |tx, ctx| {
+        let f = service::act(tx, ctx, &actor, &id, &input, now)?;
+        // The actor may no longer see it (a reassigned fire): answer with what they did see.
+        let state = tx.fires().state(&f)?;
+        Ok(service::feature(&f, &actor, now, ctx.rules, Some(&state)))
+    })
+    .await?;
     Ok(axum::Json(v))
+}
+
+/// Runs `f` in a write transaction with what the fire service decides by: the layers, who
+/// answers where, and the rules.
+async fn write<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    super::case::write(app, move |tx, a, index| {
+        let ctx = Ctx {
+            registry: &a.registry,
+            index,
+            rules: &a.rules,
+        };
+        f(tx, &ctx)
+    })
+    .await
 }
 
 /// A fire's status and deadline at a past moment.
@@ -133,10 +135,7 @@ fn status_matches(filter: Option<&str>, status: Status) -> bool {
 }
 
 /// The page sizes of `GET /api/fires`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The fires this user may see, as GeoJSON, soonest deadline first, one page at a time
 /// (`limit`, `offset`; see [`super::paging`]). Filters: `status` (a status, or `burning` /

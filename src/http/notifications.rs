@@ -22,10 +22,7 @@ pub fn router() -> Routes {
 }
 
 /// The page sizes of `GET /api/notifications`.
-pub const PAGE: Bounds = Bounds {
-    default: notifications::LIMIT,
-    max: 200,
-};
+pub const PAGE: Bounds = Bounds::new(notifications::LIMIT, 200);
 
 /// The user's notifications, newest first, one page at a time (`limit`, `offset`), with how many
 /// are unread.

@@ -10,13 +10,23 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::store::Slice;
+use crate::http::error::ApiError;
+use crate::store::{Db, Slice, StoreError, Tx};
 
 /// A list's page sizes: the one served when none is asked for, and the largest served.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
     pub default: usize,
     pub max: usize,
+}
+
+impl Bounds {
+    /// The sizes most lists use: 100 a page unless asked, 1000 at most.
+    pub const USUAL: Bounds = Bounds::new(100, 1000);
+
+    pub const fn new(default: usize, max: usize) -> Self {
+        Bounds { default, max }
+    }
 }
 
 pub use crate::store::COUNT_CAP;
@@ -76,7 +86,7 @@ pub struct Page<'a> {
     pub matched: Option<usize>,
 }
 
-impl Page<'_> {
+impl<'a> Page<'a> {
     /// The link to the page at `offset`.
     pub fn href(&self, offset: usize) -> String {
         let mut keys: Vec<&String> = self
@@ -119,6 +129,25 @@ impl Page<'_> {
         m
     }
 
+    /// The page of `items` a list at `path` answers with: `{key: items}` and the paging fields.
+    pub fn listing<T: serde::Serialize>(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        key: &str,
+        (items, more, matched): (Vec<T>, bool, Option<usize>),
+    ) -> Value {
+        let page = Page {
+            path,
+            query,
+            slice,
+            returned: items.len(),
+            more,
+            matched,
+        };
+        page.answer(json!({ key: items }))
+    }
+
     /// `answer` (an object) with the paging fields added.
     pub fn answer(&self, mut answer: Value) -> Value {
         if let Some(o) = answer.as_object_mut() {
@@ -126,6 +155,25 @@ impl Page<'_> {
         }
         answer
     }
+}
+
+/// The whole of a list handler whose reading pages the list itself: the slice the query asks
+/// for, `read` run on a reading connection, and `{key: items}` with the paging fields.
+pub async fn serve<T, E, F>(
+    db: &Db,
+    q: &HashMap<String, String>,
+    bounds: Bounds,
+    (path, key): (&str, &str),
+    read: F,
+) -> Result<axum::Json<Value>, ApiError>
+where
+    T: serde::Serialize + Send + 'static,
+    E: From<StoreError> + Into<Error> + Send + 'static,
+    F: FnOnce(&dyn Tx, Slice) -> Result<(Vec<T>, bool, Option<usize>), E> + Send + 'static,
+{
+    let slice = slice(q, bounds)?;
+    let listing = db.read(move |c| read(c, slice)).await?;
+    Ok(axum::Json(Page::listing(path, q, slice, key, listing)))
 }
 
 #[cfg(test)]

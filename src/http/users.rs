@@ -13,7 +13,7 @@ use serde_json::json;
 use super::audit::Audited;
 use super::error::ApiError;
 use super::extract::{Manager, Peer};
-use super::paging::{self, Bounds, Page};
+use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::role::Actor;
 use crate::error::Error;
@@ -29,10 +29,7 @@ pub fn router() -> Routes {
 }
 
 /// The page sizes of `GET /api/users`.
-pub const PAGE: Bounds = Bounds {
-    default: 50,
-    max: 500,
-};
+pub const PAGE: Bounds = Bounds::new(50, 500);
 
 /// The accounts by username, one page at a time (`limit`, `offset`).
 async fn list(
@@ -40,20 +37,11 @@ async fn list(
     _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
-    let (rows, more) = app
-        .db
-        .read(move |c| c.users().list(slice.limit, slice.offset))
-        .await?;
-    let page = Page {
-        path: "/api/users",
-        query: &q,
-        slice,
-        returned: rows.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "users": rows }))))
+    paging::serve(&app.db, &q, PAGE, ("/api/users", "users"), |c, slice| {
+        let page = c.users().list(slice.limit, slice.offset);
+        page.map(|(rows, more)| (rows, more, None))
+    })
+    .await
 }
 
 async fn disable(

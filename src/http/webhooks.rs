@@ -84,10 +84,7 @@ async fn create(
 }
 
 /// The page sizes of the webhook and delivery lists.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The webhooks, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -95,28 +92,23 @@ async fn list(
     _: Manager,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
-    let (hooks, more) = app.db.read(move |tx| tx.webhooks().list(slice)).await?;
-    let items: Vec<Value> = hooks
-        .into_iter()
-        .map(|(w, counts)| {
-            let mut v = serde_json::to_value(&w).unwrap_or(Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("secret".into(), masked(&w).into());
-                o.insert("deliveries".into(), counts);
-            }
-            v
-        })
-        .collect();
-    let page = Page {
-        path: "/api/webhooks",
-        query: &q,
-        slice,
-        returned: items.len(),
-        more,
-        matched: None,
-    };
-    Ok(axum::Json(page.answer(json!({ "webhooks": items }))))
+    let list = ("/api/webhooks", "webhooks");
+    paging::serve(&app.db, &q, PAGE, list, |tx, slice| {
+        let (hooks, more) = tx.webhooks().list(slice)?;
+        let items: Vec<Value> = hooks
+            .into_iter()
+            .map(|(w, counts)| {
+                let mut v = serde_json::to_value(&w).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("secret".into(), masked(&w).into());
+                    o.insert("deliveries".into(), counts);
+                }
+                v
+            })
+            .collect();
+        Ok::<_, Error>((items, more, None))
+    })
+    .await
 }
 
 async fn remove(

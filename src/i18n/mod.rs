@@ -18,25 +18,28 @@ pub enum Lang {
     En,
 }
 
+/// The items of an `Accept`-style header with their `q` weights (1 when absent or unreadable),
+/// in the header's order: `Accept-Language` here, `Accept` for the OGC pages.
+pub fn weighted(header: &str) -> impl Iterator<Item = (&str, f32)> {
+    header.split(',').filter_map(|part| {
+        let mut it = part.split(';');
+        let item = it.next()?.trim();
+        let q = it
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        Some((item, q))
+    })
+}
+
 impl Lang {
     /// Picks the first supported language in an `Accept-Language` header; Chinese by default.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
         let Some(h) = header else { return Lang::Zh };
-        let mut tags: Vec<(f32, &str)> = h
-            .split(',')
-            .filter_map(|part| {
-                let mut it = part.split(';');
-                let tag = it.next()?.trim();
-                let q = it
-                    .find_map(|p| {
-                        p.trim()
-                            .strip_prefix("q=")
-                            .and_then(|q| q.parse::<f32>().ok())
-                    })
-                    .unwrap_or(1.0);
-                Some((q, tag))
-            })
-            .collect();
+        let mut tags: Vec<(f32, &str)> = weighted(h).map(|(tag, q)| (q, tag)).collect();
         // Stable sort keeps the header's order among equal weights.
         tags.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (_, tag) in tags {

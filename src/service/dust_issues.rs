@@ -21,6 +21,7 @@ use crate::service::case::{After, observed_time};
 use crate::store::dust_issues::{IssueEvent, IssueFilter, IssueRecord, NewIssue};
 use crate::store::features::Visible;
 use crate::store::fires::ts;
+use crate::store::step::Step;
 use crate::store::{COUNT_CAP, Slice, Tx};
 
 /// The layer the violations live in.
@@ -131,15 +132,11 @@ pub fn report(
     })?;
     let event = IssueEvent {
         issue: uuid.clone(),
-        at: ts(at),
-        received_at: Some(ts(now)),
-        actor: actor.username.clone(),
-        role: actor.role.as_str().into(),
-        action: "report".into(),
-        from: None,
-        to: Status::Open.as_str().into(),
-        note,
-        ..Default::default()
+        step: Step {
+            to: Status::Open.as_str().into(),
+            note,
+            ..Step::by(actor, "report", at, now)
+        },
     };
     let event_id = tx.dust_issues().append_event(&event)?;
     let issue = tx
@@ -186,7 +183,7 @@ pub fn act(
     let sent = case::Sent::new(input.id.as_deref(), ("issue", &issue.uuid), input)?;
     let done = |cid: &str| {
         let e = tx.dust_issues().event_by_client_id(cid)?;
-        Ok(e.map(|e| (e.issue, e.request_hash)))
+        Ok(e.map(|e| (e.issue, e.step.request_hash)))
     };
     if sent.replayed(&issue.uuid, done)? {
         return Ok(issue);
@@ -224,17 +221,14 @@ pub fn act(
     )?;
     let event = IssueEvent {
         issue: issue.uuid.clone(),
-        client_id: sent.client_id,
-        at: ts(at),
-        received_at: Some(ts(now)),
-        actor: actor.username.clone(),
-        role: actor.role.as_str().into(),
-        action: action.as_str().into(),
-        from: Some(issue.status.as_str().into()),
-        to: to.as_str().into(),
-        note: note.map(String::from),
-        request_hash: Some(sent.hash),
-        ..Default::default()
+        step: Step {
+            client_id: sent.client_id,
+            from: Some(issue.status.as_str().into()),
+            to: to.as_str().into(),
+            note: note.map(String::from),
+            request_hash: Some(sent.hash),
+            ..Step::by(actor, action.as_str(), at, now)
+        },
     };
     let event_id = tx.dust_issues().append_event(&event)?;
     tx.dust_issues().update_status(&issue, to, at)?;
@@ -279,17 +273,15 @@ pub fn reroute_open(
         }
         let event = IssueEvent {
             issue: issue.uuid.clone(),
-            at: ts(now),
-            actor: "system".into(),
-            role: "system".into(),
-            action: "reassign".into(),
-            from: Some(issue.status.as_str().into()),
-            to: issue.status.as_str().into(),
-            note: Some(format!(
-                "{reason}: {} → {}",
-                issue.responsible.name, new.name
-            )),
-            ..Default::default()
+            step: Step {
+                from: Some(issue.status.as_str().into()),
+                to: issue.status.as_str().into(),
+                note: Some(format!(
+                    "{reason}: {} → {}",
+                    issue.responsible.name, new.name
+                )),
+                ..Step::system("reassign", now)
+            },
         };
         let event_id = tx.dust_issues().append_event(&event)?;
         tx.dust_issues()
@@ -391,7 +383,7 @@ pub fn feature(i: &IssueRecord, actor: &Actor, now: DateTime<Utc>) -> Value {
 /// A violation's events as this user may see them: owners do not see the names of patrols,
 /// managers or district officers.
 pub fn events_for(events: Vec<IssueEvent>, actor: &Actor) -> Vec<IssueEvent> {
-    case::as_seen_by(events, actor, |e| (e.role.as_str(), &mut e.actor))
+    case::as_seen_by(events, actor, |e| (e.step.role.as_str(), &mut e.step.actor))
 }
 
 #[cfg(test)]

@@ -101,18 +101,19 @@ pub fn fire_acted(
 ) -> Result<()> {
     let key = format!("event:{event_id}");
     let payload = json!({ "fire": fire_json(fire), "event": event_json(event_id, event) });
-    if event.action == "reassign" {
+    if event.step.action == "reassign" {
         publish(tx, EventKind::Assignment, &key, &payload)?;
     }
     if event.reignited {
         publish(tx, EventKind::Reignition, &key, &payload)?;
     }
     let was_burning = event
+        .step
         .from
         .as_deref()
         .and_then(Status::parse)
         .is_some_and(Status::is_burning);
-    let burning_now = Status::parse(&event.to).is_some_and(Status::is_burning);
+    let burning_now = Status::parse(&event.step.to).is_some_and(Status::is_burning);
     if was_burning && !burning_now && !tx.fires().any_burning()? {
         publish(
             tx,
@@ -120,7 +121,7 @@ pub fn fire_acted(
             &key,
             &json!({
                 "burning": 0,
-                "at": event.at,
+                "at": event.step.at,
                 "last_fire": fire_json(fire),
                 "event": event_json(event_id, event),
             }),
@@ -205,6 +206,7 @@ pub fn sweep_deadlines(tx: &dyn Tx, now: DateTime<Utc>) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::responsibility::ResponsibilityIndex;
     use crate::service::webhooks::tests::{db, hook};
     use crate::store::sqlite::SqliteTx;
     use rusqlite::Connection;
@@ -263,32 +265,31 @@ mod tests {
         assert!(pending(&conn, "new_fire").is_empty());
     }
 
-    /// A database with one district and a manager, for the hooks in the fire use cases.
-    fn city() -> (Connection, crate::layers::Registry) {
+    /// A database with one district and a manager, for the hooks in the fire use cases, and who
+    /// answers where in it.
+    fn city() -> (Connection, crate::layers::Registry, ResponsibilityIndex) {
         let (conn, registry) = db();
         let district = crate::store::sqlite::testing::WUDA;
-        crate::service::import::import_geojson(
-            &SqliteTx::new(&conn),
-            &registry,
-            "districts",
-            district,
-            crate::i18n::Lang::En,
-        )
-        .expect("district");
-        (conn, registry)
+        import(&conn, &registry, "districts", district);
+        let index = ResponsibilityIndex::new(crate::store::areas::load(&conn).expect("areas"));
+        (conn, registry, index)
+    }
+
+    /// Imports a GeoJSON text into a layer.
+    fn import(conn: &Connection, registry: &crate::layers::Registry, layer: &str, text: &str) {
+        let tx = SqliteTx::new(conn);
+        crate::service::import::import_geojson(&tx, registry, layer, text, crate::i18n::Lang::En)
+            .expect(layer);
     }
 
     #[test]
     fn fire_hooks_enqueue_new_fires_passed_deadlines_zero_burning_and_reignitions_once() {
         use crate::domain::role::Actor;
         use crate::service::fires::{ActionInput, Ctx, act, report};
-        let (conn, registry) = city();
+        let (conn, registry, index) = city();
         let all: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         hook(&conn, &all);
         let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
         let ctx = Ctx {
             registry: &registry,
             index: &index,
@@ -400,12 +401,9 @@ mod tests {
     fn a_system_reroute_is_an_assignment() {
         use crate::domain::role::Actor;
         use crate::service::fires::{Ctx, report};
-        let (conn, registry) = city();
+        let (conn, registry, index) = city();
         hook(&conn, &["assignment"]);
         let rules = crate::domain::fire::Rules::default();
-        let index = crate::domain::responsibility::ResponsibilityIndex::new(
-            crate::store::areas::load(&conn).expect("areas"),
-        );
         let ctx = Ctx {
             registry: &registry,
             index: &index,
@@ -423,14 +421,7 @@ mod tests {
         .fire;
         let mine = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"新矿","licence_no":"C9","holder":"新公司","kind":"open_pit","status":"producing"},
             "geometry":{"type":"Polygon","coordinates":[[[106.6,39.4],[106.7,39.4],[106.7,39.5],[106.6,39.5],[106.6,39.4]]]}}]}"#;
-        crate::service::import::import_geojson(
-            &SqliteTx::new(&conn),
-            &registry,
-            "mines",
-            mine,
-            crate::i18n::Lang::En,
-        )
-        .expect("mine");
+        import(&conn, &registry, "mines", mine);
         crate::service::reroute::reroute_open(&SqliteTx::new(&conn), Utc::now(), "boundary update")
             .expect("reroute");
         let sent = deliveries_of_kind(&conn, "assignment");

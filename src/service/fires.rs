@@ -18,6 +18,7 @@ use crate::store::fires::{
     self as store, EventRecord, FireFilter, FireRecord, Nearby, NewFire, NewInspection,
     StateChange, ts,
 };
+use crate::store::step::Step;
 
 pub use crate::service::case::MAX_GPS_ACCURACY_M;
 
@@ -167,15 +168,12 @@ pub fn report(
     })?;
     tx.fires().append_event(&EventRecord {
         fire: id.clone(),
-        at: ts(at),
-        received_at: Some(ts(now)),
-        actor: actor.username.clone(),
-        role: actor.role.as_str().into(),
-        action: "report".into(),
-        from: None,
-        to: Status::Reported.as_str().into(),
+        step: Step {
+            to: Status::Reported.as_str().into(),
+            note: intake.text("note"),
+            ..Step::by(actor, "report", at, now)
+        },
         temp_c: intake.number("temp_c"),
-        note: intake.text("note"),
         responsible: serde_json::to_value(&responsible).ok(),
         deadline: Some(ts(due)),
         ..Default::default()
@@ -294,7 +292,7 @@ pub fn act(
         Ok(tx
             .fires()
             .event_by_client_id(cid)?
-            .map(|e| (e.fire, e.request_hash)))
+            .map(|e| (e.fire, e.step.request_hash)))
     };
     if sent.replayed(&fire.id, done)? {
         return Ok(fire);
@@ -403,15 +401,14 @@ pub fn act(
         );
     let event = EventRecord {
         fire: fire.id.clone(),
-        client_id: sent.client_id,
-        at: ts(at),
-        received_at: Some(ts(now)),
-        actor: actor.username.clone(),
-        role: actor.role.as_str().into(),
-        action: action.as_str().into(),
-        from: Some(from.as_str().into()),
-        to: to.as_str().into(),
-        note: req.note.clone(),
+        step: Step {
+            client_id: sent.client_id,
+            from: Some(from.as_str().into()),
+            to: to.as_str().into(),
+            note: req.note.clone(),
+            request_hash: Some(sent.hash),
+            ..Step::by(actor, action.as_str(), at, now)
+        },
         temp_c: req.temp_c,
         co_ppm: req.co_ppm,
         reason: req.reason.clone(),
@@ -426,8 +423,6 @@ pub fn act(
             .and_then(|r| serde_json::to_value(r).ok()),
         deadline: if late { None } else { outcome.deadline.map(ts) },
         reignited: !late && outcome.reignited,
-        request_hash: Some(sent.hash),
-        ..Default::default()
     };
     let event_id = tx.fires().append_event(&event)?;
     let mut reignition = None;
@@ -443,22 +438,20 @@ pub fn act(
             },
         )?;
     } else if reignites_late {
-        let system = Actor::system();
         let e = EventRecord {
             fire: fire.id.clone(),
-            at: ts(now),
-            received_at: Some(ts(now)),
-            actor: system.username.clone(),
-            role: "system".into(),
-            action: Action::Inspect.as_str().into(),
-            from: Some(state.status.as_str().into()),
-            to: Status::Reignited.as_str().into(),
-            note: Some(format!(
-                "{} °C observed at {}, received {}",
-                req.temp_c.unwrap_or_default(),
-                ts(at),
-                ts(now)
-            )),
+            step: Step {
+                received_at: Some(ts(now)),
+                from: Some(state.status.as_str().into()),
+                to: Status::Reignited.as_str().into(),
+                note: Some(format!(
+                    "{} °C observed at {}, received {}",
+                    req.temp_c.unwrap_or_default(),
+                    ts(at),
+                    ts(now)
+                )),
+                ..Step::system(Action::Inspect.as_str(), now)
+            },
             deadline: outcome.deadline.map(ts),
             reignited: true,
             ..Default::default()
@@ -524,21 +517,19 @@ fn sweep_one(tx: &dyn Tx, fire_id: &str, now: DateTime<Utc>, rules: &Rules) -> R
         .map_or(now, |r| r.0);
     // Never before the fire's last event: the log stays in time order.
     let at = period_end.max(nth).max(fire.updated_at).min(now);
-    let system = Actor::system();
     tx.fires().append_event(&EventRecord {
         fire: fire.id.clone(),
-        at: ts(at),
-        actor: system.username.clone(),
-        role: "system".into(),
-        action: Action::Extinguish.as_str().into(),
-        from: Some(Status::Controlled.as_str().into()),
-        to: Status::Extinguished.as_str().into(),
-        note: Some(format!(
-            "{} readings below {} °C over {} days",
-            state.readings_since_control.len(),
-            rules.threshold_c,
-            rules.observation_days
-        )),
+        step: Step {
+            from: Some(Status::Controlled.as_str().into()),
+            to: Status::Extinguished.as_str().into(),
+            note: Some(format!(
+                "{} readings below {} °C over {} days",
+                state.readings_since_control.len(),
+                rules.threshold_c,
+                rules.observation_days
+            )),
+            ..Step::system(Action::Extinguish.as_str(), at)
+        },
         ..Default::default()
     })?;
     tx.fires().update_state(
@@ -618,5 +609,5 @@ pub fn feature(
 
 /// A fire's events as this user may see them (owners do not see patrol names).
 pub fn events_for(events: Vec<EventRecord>, actor: &Actor) -> Vec<EventRecord> {
-    case::as_seen_by(events, actor, |e| (e.role.as_str(), &mut e.actor))
+    case::as_seen_by(events, actor, |e| (e.step.role.as_str(), &mut e.step.actor))
 }

@@ -10,7 +10,8 @@ use crate::domain::fire::Status;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::error::Result;
 use crate::store::Tx;
-use crate::store::fires::{EventRecord, FireFilter, ts};
+use crate::store::fires::{EventRecord, FireFilter};
+use crate::store::step::Step;
 
 /// One fire or dust violation moved to another party.
 #[derive(Debug, Clone, Serialize)]
@@ -86,12 +87,11 @@ fn reroute_fires(
         }
         let event_id = tx.fires().append_event(&EventRecord {
             fire: f.id.clone(),
-            at: ts(now),
-            actor: "system".into(),
-            role: "system".into(),
-            action: "reassign".into(),
-            from: Some(f.status.as_str().into()),
-            to: f.status.as_str().into(),
+            step: Step {
+                from: Some(f.status.as_str().into()),
+                to: f.status.as_str().into(),
+                ..Step::system("reassign", now)
+            },
             reason: Some(reason.into()),
             responsible: serde_json::to_value(&new).ok(),
             ..Default::default()
@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(
             issue_events
                 .last()
-                .map(|e| (e.action.as_str(), e.actor.as_str())),
+                .map(|e| (e.step.action.as_str(), e.step.actor.as_str())),
             Some(("reassign", "system"))
         );
         let still = tx
@@ -203,7 +203,9 @@ mod tests {
         assert_eq!(after.responsible.holder(), Some("新公司"));
         let events = tx.fires().events(&fire.id).expect("events");
         assert_eq!(
-            events.last().map(|e| (e.action.as_str(), e.actor.as_str())),
+            events
+                .last()
+                .map(|e| (e.step.action.as_str(), e.step.actor.as_str())),
             Some(("reassign", "system"))
         );
         assert!(

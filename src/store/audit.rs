@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Result;
 
 /// What happened, as recorded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Entry {
     /// The signed-in user, or the username tried for a failed sign-in; none when unknown.
     pub actor: Option<String>,
@@ -31,14 +31,9 @@ pub struct Entry {
 pub struct Row {
     pub id: i64,
     pub at: String,
-    pub actor: Option<String>,
-    pub address: Option<String>,
-    pub action: String,
-    pub method: Option<String>,
-    pub route: Option<String>,
-    pub target: Option<String>,
-    pub status: Option<u16>,
-    pub detail: Option<Value>,
+    /// Its fields stand beside `id` and `at` in the answer.
+    #[serde(flatten)]
+    pub entry: Entry,
 }
 
 /// Which entries to read: each set field must match (`from` inclusive, `to` exclusive).

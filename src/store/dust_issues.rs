@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use geo::Point;
 use serde::Serialize;
 
+use super::step::Step;
 use super::{Result, Slice};
 use crate::domain::dust_issue::{IssueKind, IssueState, Status};
 use crate::domain::responsibility::Responsible;
@@ -62,24 +63,9 @@ pub struct NewIssue<'a> {
 /// An event in a violation's life. Never updated or deleted (triggers refuse both).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IssueEvent {
-    pub id: i64,
     pub issue: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// When it happened (the observed time for what was done in the field).
-    pub at: String,
-    /// When the server received it; absent for events stored before it was kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub received_at: Option<String>,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub from: Option<String>,
-    pub to: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(skip)]
-    pub request_hash: Option<String>,
+    #[serde(flatten)]
+    pub step: Step,
 }
 
 /// Which violations a list asks for. Every field narrows; the default is every violation.

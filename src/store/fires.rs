@@ -6,6 +6,7 @@ use geo::Point;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::step::Step;
 use super::{Result, Slice, features};
 use crate::domain::clearance::{Change, FireRef};
 use crate::domain::fire::{FireKind, FireState, Status};
@@ -78,23 +79,9 @@ pub struct NewFire<'a> {
 /// An event as stored: what happened to a fire, by whom, when. Never updated or deleted.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct EventRecord {
-    pub id: i64,
     pub fire: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// When it happened: the observed time for what a person saw or did in the field. History,
-    /// "as of" counts and ordering run on it.
-    pub at: String,
-    /// When the server received it; absent for events stored before it was kept (then = `at`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub received_at: Option<String>,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub from: Option<String>,
-    pub to: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[serde(flatten)]
+    pub step: Step,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_c: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,8 +99,6 @@ pub struct EventRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
     pub reignited: bool,
-    #[serde(skip)]
-    pub request_hash: Option<String>,
 }
 
 /// An inspection, written as a point in the inspections layer.

@@ -33,6 +33,7 @@ pub mod schema {
     pub use super::sqlite::schema::*;
 }
 pub mod settings;
+pub mod step;
 pub mod styles {
     pub use super::sqlite::styles::*;
 }

@@ -4,6 +4,7 @@
 
 pub mod dust;
 pub mod hj212;
+pub mod raw;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -3,7 +3,7 @@
 //! The case itself is stored behind `store::dust::alerts`.
 
 use super::DustRules;
-use crate::domain::access::{Scope, ScopeKind};
+use crate::domain::access::Scope;
 use crate::domain::case;
 use crate::domain::responsibility::Party;
 use crate::domain::role::{Actor, Role};
@@ -108,14 +108,9 @@ pub struct Parties<'a> {
 
 /// Which alerts an actor sees: managers all, district officers their district's, owners their
 /// holder's, patrols those not closed (a list asks the store for exactly these).
+/// The same reach as a fire's.
 pub fn scope(actor: &Actor) -> Scope {
-    match actor.role {
-        Role::Manager => ScopeKind::All,
-        Role::District => ScopeKind::District,
-        Role::Owner => ScopeKind::Holder,
-        Role::Patrol => ScopeKind::Open,
-    }
-    .bind(actor)
+    crate::domain::access::fire_scope(actor)
 }
 
 /// Whether an actor may see an alert: managers all, district officers their district, owners

@@ -159,6 +159,15 @@ impl HourSums {
     }
 }
 
+/// A quantity's mean among the [`SUMMED`] ones, or the wind direction's.
+fn mean_of(values: &[Option<f64>; 4], wind_dir: Option<f64>, q: Quantity) -> Option<f64> {
+    SUMMED
+        .iter()
+        .position(|s| *s == q)
+        .and_then(|i| values[i])
+        .or_else(|| (q == Quantity::WindDir).then_some(wind_dir).flatten())
+}
+
 /// An hour's means (by [`SUMMED`] order) and the counts behind them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HourMean {
@@ -171,11 +180,7 @@ pub struct HourMean {
 
 impl HourMean {
     pub fn get(&self, q: Quantity) -> Option<f64> {
-        SUMMED
-            .iter()
-            .position(|s| *s == q)
-            .and_then(|i| self.values[i])
-            .or_else(|| (q == Quantity::WindDir).then_some(self.wind_dir).flatten())
+        mean_of(&self.values, self.wind_dir, q)
     }
 }
 
@@ -207,11 +212,7 @@ impl DayMean {
     }
 
     pub fn get(&self, q: Quantity) -> Option<f64> {
-        SUMMED
-            .iter()
-            .position(|s| *s == q)
-            .and_then(|i| self.values[i])
-            .or_else(|| (q == Quantity::WindDir).then_some(self.wind_dir).flatten())
+        mean_of(&self.values, self.wind_dir, q)
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use crate::http::paging::{self, Bounds, Page};
+use crate::http::paging::{self, Bounds};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -21,10 +21,7 @@ pub fn router() -> Routes {
 }
 
 /// The page sizes of `GET /api/dust/alerts`.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The alerts this user may see, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -32,20 +29,11 @@ async fn list(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
-    let (alerts, more, matched) = app
-        .db
-        .read(move |c| service::list(c, &actor, slice))
-        .await?;
-    let page = Page {
-        path: "/api/dust/alerts",
-        query: &q,
-        slice,
-        returned: alerts.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "alerts": alerts }))))
+    let list = ("/api/dust/alerts", "alerts");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::list(c, &actor, slice)
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -34,10 +34,7 @@ fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {
 }
 
 /// The page sizes of `GET /api/dust/monitors`.
-pub const PAGE: Bounds = Bounds {
-    default: 200,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::new(200, 1000);
 
 /// The monitors this user may see, by MN, one page at a time (`limit`, `offset`).
 async fn monitors(
@@ -48,19 +45,17 @@ async fn monitors(
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let layer = layer(&app)?;
-    let (monitors, more, matched) = app
+    let listing = app
         .db
         .read(move |tx| service::monitors(tx, &layer, &actor, now, slice))
         .await?;
-    let page = Page {
-        path: "/api/dust/monitors",
-        query: &q,
+    Ok(axum::Json(Page::listing(
+        "/api/dust/monitors",
+        &q,
         slice,
-        returned: monitors.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "monitors": monitors }))))
+        "monitors",
+        listing,
+    )))
 }
 
 /// Both languages' labels for a code, so forms show them without a second table.

@@ -116,24 +116,19 @@ pub fn validate(batch: &Batch, now: i64) -> Result<Vec<Reading>, Error> {
     for (i, r) in batch.readings.iter().enumerate() {
         let field = |name: &str| format!("readings[{i}].{name}");
         let at = match DateTime::parse_from_rfc3339(r.time.trim()) {
-            Ok(t) if time_ok(t.timestamp(), now) => Some(t.timestamp()),
-            Ok(_) => {
-                errors.push(
-                    Error::invalid("dust_time_out_of_range")
-                        .arg("field", field("time"))
-                        .arg("value", r.time.clone()),
-                );
-                None
-            }
-            Err(_) => {
-                errors.push(
-                    Error::invalid("dust_bad_time")
-                        .arg("field", field("time"))
-                        .arg("value", r.time.clone()),
-                );
-                None
-            }
+            Ok(t) if time_ok(t.timestamp(), now) => Ok(t.timestamp()),
+            Ok(_) => Err("dust_time_out_of_range"),
+            Err(_) => Err("dust_bad_time"),
         };
+        let at = at
+            .map_err(|code| {
+                errors.push(
+                    Error::invalid(code)
+                        .arg("field", field("time"))
+                        .arg("value", r.time.clone()),
+                )
+            })
+            .ok();
         let mut reading = Reading::new(at.unwrap_or_default(), Level::RealTime);
         for (q, v) in Quantity::ALL.into_iter().zip(r.values()) {
             let Some(v) = v else { continue };
@@ -305,14 +300,34 @@ fn round(v: Option<f64>) -> Option<f64> {
     v.map(|v| (v * 10.0).round() / 10.0)
 }
 
+/// The particulates and the wind, as a row shows them: values, or the counts behind means.
+#[derive(Debug, Serialize)]
+struct Figures<T> {
+    tsp: T,
+    pm10: T,
+    pm25: T,
+    wind_speed: T,
+    wind_dir: T,
+}
+
+impl<T> Figures<T> {
+    /// From the [`SUMMED`] quantities, in their order, and the wind direction.
+    fn of([tsp, pm10, pm25, wind_speed]: [T; 4], wind_dir: T) -> Figures<T> {
+        Figures {
+            tsp,
+            pm10,
+            pm25,
+            wind_speed,
+            wind_dir,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct RawRow {
     time: String,
-    tsp: Option<f64>,
-    pm10: Option<f64>,
-    pm25: Option<f64>,
-    wind_speed: Option<f64>,
-    wind_dir: Option<f64>,
+    #[serde(flatten)]
+    figures: Figures<Option<f64>>,
     temperature: Option<f64>,
     humidity: Option<f64>,
     n: u8,
@@ -324,11 +339,7 @@ impl RawRow {
         let v = |q| round(r.get(q));
         RawRow {
             time: local_rfc3339(r.at),
-            tsp: v(Quantity::Tsp),
-            pm10: v(Quantity::Pm10),
-            pm25: v(Quantity::Pm25),
-            wind_speed: v(Quantity::WindSpeed),
-            wind_dir: v(Quantity::WindDir),
+            figures: Figures::of(SUMMED.map(&v), v(Quantity::WindDir)),
             temperature: v(Quantity::Temperature),
             humidity: v(Quantity::Humidity),
             n: 1,
@@ -337,24 +348,11 @@ impl RawRow {
     }
 }
 
-/// How many values are behind each mean: readings for an hour, hourly means for a day.
-#[derive(Debug, Serialize)]
-struct Counts {
-    tsp: i64,
-    pm10: i64,
-    pm25: i64,
-    wind_speed: i64,
-    wind_dir: i64,
-}
-
 #[derive(Debug, Serialize)]
 struct MeanRow {
     time: String,
-    tsp: Option<f64>,
-    pm10: Option<f64>,
-    pm25: Option<f64>,
-    wind_speed: Option<f64>,
-    wind_dir: Option<f64>,
+    #[serde(flatten)]
+    means: Figures<Option<f64>>,
     /// Hours: readings; days: hours with a particulate value.
     n: i64,
     /// Days: GB 3095's 20-hour rule for every particulate with a mean. Hours have no count
@@ -363,7 +361,8 @@ struct MeanRow {
     /// Days: the particulates whose mean rests on fewer than 20 hours.
     #[serde(skip_serializing_if = "Option::is_none")]
     invalid: Option<Vec<&'static str>>,
-    counts: Counts,
+    /// How many values are behind each mean: readings for an hour, hourly means for a day.
+    counts: Figures<i64>,
     /// Hours: the kind of reading the mean is built from.
     #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<&'static str>,
@@ -372,32 +371,18 @@ struct MeanRow {
 impl MeanRow {
     fn hour(hour: i64, s: &rollup::HourSums) -> MeanRow {
         let m = s.mean();
-        let [tsp, pm10, pm25, wind_speed] = m.values.map(round);
-        let [c_tsp, c_pm10, c_pm25, c_ws] = m.counts;
         MeanRow {
             time: local_rfc3339(hour * 3600),
-            tsp,
-            pm10,
-            pm25,
-            wind_speed,
-            wind_dir: round(m.wind_dir),
+            means: Figures::of(m.values.map(round), round(m.wind_dir)),
             n: m.n,
             valid: true,
             invalid: None,
-            counts: Counts {
-                tsp: c_tsp,
-                pm10: c_pm10,
-                pm25: c_pm25,
-                wind_speed: c_ws,
-                wind_dir: s.wind_dir.n,
-            },
+            counts: Figures::of(m.counts, s.wind_dir.n),
             kind: Some(s.level.as_str()),
         }
     }
 
     fn day(d: &rollup::DayMean) -> MeanRow {
-        let [tsp, pm10, pm25, wind_speed] = d.values.map(round);
-        let [c_tsp, c_pm10, c_pm25, c_ws] = d.hours.map(|n| n as i64);
         let invalid = SUMMED
             .iter()
             .enumerate()
@@ -406,21 +391,11 @@ impl MeanRow {
             .collect();
         MeanRow {
             time: local_rfc3339(d.start),
-            tsp,
-            pm10,
-            pm25,
-            wind_speed,
-            wind_dir: round(d.wind_dir),
+            means: Figures::of(d.values.map(round), round(d.wind_dir)),
             n: d.n() as i64,
             valid: d.valid(),
             invalid: Some(invalid),
-            counts: Counts {
-                tsp: c_tsp,
-                pm10: c_pm10,
-                pm25: c_pm25,
-                wind_speed: c_ws,
-                wind_dir: d.wind_hours as i64,
-            },
+            counts: Figures::of(d.hours.map(|n| n as i64), d.wind_hours as i64),
             kind: None,
         }
     }

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::http::paging::{self, Bounds, Page};
+use crate::http::paging::{self, Bounds};
 use crate::http::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -41,10 +41,7 @@ async fn issue(
 }
 
 /// The page sizes of the warnings and restrictions lists.
-pub const PAGE: Bounds = Bounds {
-    default: 100,
-    max: 1000,
-};
+pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The restrictions this user may see, newest first, one page at a time (`limit`, `offset`).
 async fn list(
@@ -52,21 +49,12 @@ async fn list(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let (v, more, matched) = app
-        .db
-        .read(move |c| service::list(c, &actor, now, slice))
-        .await?;
-    let page = Page {
-        path: "/api/dust/restrictions",
-        query: &q,
-        slice,
-        returned: v.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "restrictions": v }))))
+    let list = ("/api/dust/restrictions", "restrictions");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::list(c, &actor, now, slice)
+    })
+    .await
 }
 
 async fn acknowledge(
@@ -88,21 +76,12 @@ async fn warnings(
     User(actor): User,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let (v, more, matched) = app
-        .db
-        .read(move |c| service::warnings(c, &actor, now, slice))
-        .await?;
-    let page = Page {
-        path: "/api/dust/warnings",
-        query: &q,
-        slice,
-        returned: v.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(json!({ "warnings": v }))))
+    let list = ("/api/dust/warnings", "warnings");
+    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
+        service::warnings(c, &actor, now, slice)
+    })
+    .await
 }
 
 /// 201 for a new check, 200 for a recognised retry of one.

@@ -47,28 +47,18 @@ pub enum Expr {
     Bool(bool),
 }
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
+/// A comparison operator: the store's own, which a filter passes on unchanged.
+pub use crate::store::features::Cmp as Op;
 
-impl Op {
-    /// The operator as CQL2 writes it.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Op::Eq => "=",
-            Op::Ne => "<>",
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Gt => ">",
-            Op::Ge => ">=",
-        }
+/// The operator as CQL2 writes it.
+fn symbol(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "<>",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
     }
 }
 
@@ -140,7 +130,7 @@ impl fmt::Display for Tok {
             Tok::Quoted(s) => write!(f, "\"{s}\""),
             Tok::Str(s) => write!(f, "'{s}'"),
             Tok::Num(n) => write!(f, "{n}"),
-            Tok::Op(op) => write!(f, "{}", op.symbol()),
+            Tok::Op(op) => write!(f, "{}", symbol(*op)),
             Tok::LParen => write!(f, "("),
             Tok::RParen => write!(f, ")"),
             Tok::Comma => write!(f, ","),

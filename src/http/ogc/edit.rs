@@ -282,6 +282,19 @@ async fn run_edit(
     Ok((edited, v))
 }
 
+/// Runs an edit of the existing feature `fid` (see [`run_edit`]); 200 with it as this user sees it.
+async fn edit_existing(
+    app: &App,
+    actor: Actor,
+    layer: Layer,
+    at: (Scope, i64),
+    headers: &HeaderMap,
+    edit: impl FnOnce(&dyn Tx, &service::Ctx, &Layer) -> Result<Edited, Error> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (_, v) = run_edit(app, actor, layer, Some(at), lang(headers), edit).await?;
+    Ok(geojson_response(StatusCode::OK, &v))
+}
+
 /// `POST /collections/{id}/items`: 201 with `Location`.
 pub async fn create(
     State(app): State<App>,
@@ -327,16 +340,10 @@ pub async fn replace(
     let fid = fid_of(&fid)?;
     let (geom, props) = feature(&body, body_projector(&headers)?)?;
     let geom = checked(&app, &layer, geom).await?;
-    let (_, v) = run_edit(
-        &app,
-        actor,
-        layer,
-        Some((scope, fid)),
-        lang(&headers),
-        move |tx, c, l| service::replace(tx, c, l, fid, geom, &props),
-    )
-    .await?;
-    Ok(geojson_response(StatusCode::OK, &v))
+    let edit = move |tx: &dyn Tx, c: &service::Ctx, l: &Layer| {
+        service::replace(tx, c, l, fid, geom, &props)
+    };
+    edit_existing(&app, actor, layer, (scope, fid), &headers, edit).await
 }
 
 /// `PATCH /collections/{id}/items/{fid}`: a merge patch of `geometry` and `properties`.
@@ -362,16 +369,10 @@ pub async fn update(
         Some(g) => Some(checked(&app, &layer, geometry(g, body_projector(&headers)?)?).await?),
     };
     let patch = properties(&body)?;
-    let (_, v) = run_edit(
-        &app,
-        actor,
-        layer,
-        Some((scope, fid)),
-        lang(&headers),
-        move |tx, c, l| service::update(tx, c, l, fid, geom, &patch),
-    )
-    .await?;
-    Ok(geojson_response(StatusCode::OK, &v))
+    let edit = move |tx: &dyn Tx, c: &service::Ctx, l: &Layer| {
+        service::update(tx, c, l, fid, geom, &patch)
+    };
+    edit_existing(&app, actor, layer, (scope, fid), &headers, edit).await
 }
 
 /// `DELETE /collections/{id}/items/{fid}`: 204.

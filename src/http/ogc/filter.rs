@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::cql2::{Expr, Op, Scalar};
+use super::cql2::{Expr, Scalar};
 use crate::error::Error;
 use crate::layers::{Field, FieldType};
 use crate::store::features::{Cmp, Filter, Operand};
@@ -47,17 +47,6 @@ fn rfc3339(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-fn cmp(op: Op) -> Cmp {
-    match op {
-        Op::Eq => Cmp::Eq,
-        Op::Ne => Cmp::Ne,
-        Op::Lt => Cmp::Lt,
-        Op::Le => Cmp::Le,
-        Op::Gt => Cmp::Gt,
-        Op::Ge => Cmp::Ge,
-    }
 }
 
 impl Checker<'_> {
@@ -143,7 +132,7 @@ impl Checker<'_> {
                 let (l, lt) = self.scalar(a)?;
                 let (r, rt) = self.scalar(b)?;
                 self.same(lt, rt, "a comparison")?;
-                Filter::Compare(l, cmp(*op), r)
+                Filter::Compare(l, *op, r)
             }
             Expr::Like {
                 value,

@@ -311,8 +311,8 @@ fn crs_param(q: &HashMap<String, String>, name: &str) -> Result<Crs, Error> {
     q.get(name).map_or(Ok(Crs::Crs84), |s| Crs::parse(s))
 }
 
-/// Parameters of `/items` besides the property filters.
-const ITEMS_PARAMS: [&str; 10] = [
+/// Parameters of `/items` besides the property filters (the API document lists them too).
+pub(super) const ITEMS_PARAMS: [&str; 10] = [
     "f",
     "bbox",
     "bbox-crs",

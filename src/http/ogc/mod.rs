@@ -113,19 +113,11 @@ pub enum Format {
 
 /// The `q` weight a media range gives a type, if it mentions it.
 fn weight(accept: &str, wanted: &[&str]) -> Option<f32> {
-    accept
-        .split(',')
-        .filter_map(|part| {
-            let mut it = part.split(';');
-            let range = it.next()?.trim().to_ascii_lowercase();
-            let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            wanted.contains(&range.as_str()).then_some(q)
+    crate::i18n::weighted(accept)
+        .filter_map(|(range, q)| {
+            wanted
+                .contains(&range.to_ascii_lowercase().as_str())
+                .then_some(q)
         })
         .reduce(f32::max)
 }

@@ -81,21 +81,10 @@ fn collection_paths(layer: &Layer, lang: Lang, paths: &mut Map<String, Value>) {
     let feature = json!({"$ref": format!("{base}/schema")});
     let collection_ref = json!({"$ref": "#/components/schemas/featureCollectionGeoJSON"});
     let html = json!({"type": "string"});
-    let mut item_params: Vec<Value> = [
-        "f",
-        "bbox",
-        "bbox-crs",
-        "crs",
-        "datetime",
-        "limit",
-        "offset",
-        "filter",
-        "filter-lang",
-        "filter-crs",
-    ]
-    .iter()
-    .map(|n| reference(n))
-    .collect();
+    let mut item_params: Vec<Value> = super::items::ITEMS_PARAMS
+        .iter()
+        .map(|n| reference(n))
+        .collect();
     for f in layer.public_fields().filter(|f| f.kind != FieldType::Json) {
         let mut s = fields::schema(f, lang);
         if let Some(o) = s.as_object_mut() {

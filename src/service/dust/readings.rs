@@ -116,34 +116,14 @@ pub fn series(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::dust::reading::{Level, ParticulateUnit, Quantity};
-    use crate::store::dust::devices::NewDevice;
+    use crate::domain::dust::reading::{Level, Quantity};
     use crate::store::sqlite::SqliteTx;
+    use crate::store::sqlite::dust::{memory as db, pm10};
     use rusqlite::Connection;
 
-    fn db() -> Connection {
-        crate::store::sqlite::dust::memory()
-    }
-
-    fn pm10(at: i64, level: Level, v: f64) -> Reading {
-        let mut r = Reading::new(at, level);
-        r.set(Quantity::Pm10, Some(v));
-        r
-    }
-
+    /// A device and its token hash.
     fn device(conn: &Connection) -> (DeviceId, String) {
-        let id = SqliteTx::new(conn)
-            .dust_devices()
-            .add(&NewDevice {
-                mn: "WH0001",
-                salt: "s",
-                pw_hash: "p",
-                token_hash: "t",
-                unit: ParticulateUnit::MgPerM3,
-                at: chrono::Utc::now(),
-            })
-            .expect("add");
-        (id, "t".into())
+        (crate::store::sqlite::dust::device(conn), "t".into())
     }
 
     fn insert(conn: &Connection, d: DeviceId, rs: &[Reading]) -> store::Result<Inserted> {

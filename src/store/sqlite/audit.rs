@@ -44,14 +44,16 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     Ok(Row {
         id: r.get(0)?,
         at: r.get(1)?,
-        actor: r.get(2)?,
-        address: r.get(3)?,
-        action: r.get(4)?,
-        method: r.get(5)?,
-        route: r.get(6)?,
-        target: r.get(7)?,
-        status: r.get(8)?,
-        detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        entry: Entry {
+            actor: r.get(2)?,
+            address: r.get(3)?,
+            action: r.get(4)?,
+            method: r.get(5)?,
+            route: r.get(6)?,
+            target: r.get(7)?,
+            status: r.get(8)?,
+            detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        },
     })
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Result, SqliteTx, StoreError};
+use super::{Result, SqliteTx};
 use crate::domain::clearance::{
     Change, Edge, Levels, OpenFire, Place, ScopeKey, Standing, last_rise, level_changes, lowest,
 };
@@ -44,7 +44,7 @@ fn day_bounds(d: NaiveDate) -> (i64, i64) {
 }
 
 fn status(s: &str) -> Result<Status> {
-    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("fire status {s:?}")))
+    super::tracked::named(s, "fire status")
 }
 
 /// One row of `fire_levels`.
@@ -112,8 +112,8 @@ fn change_of(e: &EventRecord, id: i64) -> Result<Change> {
     Ok(Change {
         event: id,
         fire: e.fire.clone(),
-        at: parse_ts(&e.at)?,
-        to: status(&e.to)?,
+        at: parse_ts(&e.step.at)?,
+        to: status(&e.step.to)?,
         deadline: e.deadline.as_deref().map(parse_ts).transpose()?,
         place: e
             .responsible
@@ -531,7 +531,7 @@ impl Counts for SqliteTx<'_> {
             let Some((id, last)) = chunk.last() else {
                 break;
             };
-            after = (last.at.clone(), *id);
+            after = (last.step.at.clone(), *id);
             for (id, e) in &chunk {
                 self.count_event(e, *id)?;
             }

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use geo::Geometry;
 use rusqlite::types::Value as Sql;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 
-use super::tracked::{self, opt_ts};
-use super::{Result, SqliteTx, StoreError, gpkg};
-use crate::domain::dust_issue::{IssueKind, Status};
+use super::tracked::{self, EventTable, opt_ts};
+use super::{Result, SqliteTx, gpkg};
+use crate::domain::dust_issue::Status;
 use crate::domain::responsibility::Responsible;
 use crate::store::Slice;
 use crate::store::dust_issues::{DustIssues, IssueEvent, IssueFilter, IssueRecord, NewIssue};
@@ -20,16 +20,12 @@ const COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.note, 
 
 fn from_row(r: &Row) -> Result<IssueRecord> {
     let p = tracked::point(r, "a dust violation")?;
-    let kind: String = r.get("kind")?;
-    let status: String = r.get("status")?;
     Ok(IssueRecord {
         fid: r.get("fid")?,
         uuid: r.get("uuid")?,
         code: r.get("code")?,
-        kind: IssueKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("dust violation kind {kind:?}")))?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("dust violation status {status:?}")))?,
+        kind: tracked::named_col(r, "kind", "dust violation kind")?,
+        status: tracked::named_col(r, "status", "dust violation status")?,
         lon: p.x(),
         lat: p.y(),
         note: r.get("note")?,
@@ -46,22 +42,20 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
     })
 }
 
-const EVENT_COLUMNS: &str = "id, issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at";
+/// The step's columns first (see [`tracked::step`]), then the violation's id.
+const EVENT_COLUMNS: &str = "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, issue";
+
+const EVENTS: EventTable<IssueEvent> = EventTable {
+    table: "dust_issue_events",
+    case: "issue",
+    columns: EVENT_COLUMNS,
+    row: event_from_row,
+};
 
 fn event_from_row(r: &Row) -> rusqlite::Result<IssueEvent> {
     Ok(IssueEvent {
-        id: r.get(0)?,
-        issue: r.get(1)?,
-        client_id: r.get(2)?,
-        at: r.get(3)?,
-        actor: r.get(4)?,
-        role: r.get(5)?,
-        action: r.get(6)?,
-        from: r.get(7)?,
-        to: r.get(8)?,
-        note: r.get(9)?,
-        request_hash: r.get(10)?,
-        received_at: r.get(11)?,
+        step: tracked::step(r)?,
+        issue: r.get(11)?,
     })
 }
 
@@ -194,42 +188,29 @@ impl DustIssues for SqliteTx<'_> {
             )?
             .execute(params![
                 e.issue,
-                e.client_id,
-                e.at,
-                e.actor,
-                e.role,
-                e.action,
-                e.from,
-                e.to,
-                e.note,
-                e.request_hash,
-                e.received_at,
+                e.step.client_id,
+                e.step.at,
+                e.step.actor,
+                e.step.role,
+                e.step.action,
+                e.step.from,
+                e.step.to,
+                e.step.note,
+                e.step.request_hash,
+                e.step.received_at,
             ])?;
         Ok(self.conn.last_insert_rowid())
     }
 
     fn last_event_at(&self, issue: &str) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached("SELECT max(at) FROM dust_issue_events WHERE issue = ?1")?
-            .query_row([issue], |r| r.get(0))?;
-        at.as_deref().map(parse_ts).transpose()
+        EVENTS.last_at(self.conn, issue)
     }
 
     fn events(&self, issue: &str) -> Result<Vec<IssueEvent>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM dust_issue_events WHERE issue = ?1 ORDER BY at, id"
-        ))?;
-        let rows = stmt.query_map([issue], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        EVENTS.of(self.conn, issue)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<IssueEvent>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM dust_issue_events WHERE client_id = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([client_id], event_from_row)
-            .optional()?)
+        EVENTS.by_client_id(self.conn, client_id)
     }
 }

@@ -7,10 +7,10 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
-use super::tracked::{self, json_col, opt_ts};
-use super::{Result, SqliteTx, StoreError, gpkg};
+use super::tracked::{self, EventTable, json_col, opt_ts};
+use super::{Result, SqliteTx, gpkg};
 use crate::domain::clearance::{Change, FireRef, Place};
-use crate::domain::fire::{FireKind, Status};
+use crate::domain::fire::Status;
 use crate::domain::responsibility::Responsible;
 use crate::store::Slice;
 use crate::store::fires::{
@@ -25,17 +25,13 @@ const FIRE_COLUMNS: &str = "t.fid, t.geom, t.uuid, t.code, t.kind, t.status, t.r
 
 fn fire_from_row(r: &Row) -> Result<FireRecord> {
     let p = tracked::point(r, "a fire point")?;
-    let kind: String = r.get("kind")?;
-    let status: String = r.get("status")?;
     let responsible = tracked::responsible(r)?;
     Ok(FireRecord {
         fid: r.get("fid")?,
         id: r.get("uuid")?,
         code: r.get("code")?,
-        kind: FireKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("fire kind {kind:?}")))?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("fire status {status:?}")))?,
+        kind: tracked::named_col(r, "kind", "fire kind")?,
+        status: tracked::named_col(r, "status", "fire status")?,
         lon: p.x(),
         lat: p.y(),
         reported_at: parse_ts(&r.get::<_, String>("reported_at")?)?,
@@ -58,34 +54,34 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
     })
 }
 
-const EVENT_COLUMNS: &str = "id, fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm, \
-     reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at";
+/// The step's columns first (see [`tracked::step`]), then a fire event's own.
+const EVENT_COLUMNS: &str = concat!(
+    "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, ",
+    "fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
+);
+
+const EVENTS: EventTable<EventRecord> = EventTable {
+    table: "events",
+    case: "fire",
+    columns: EVENT_COLUMNS,
+    row: event_from_row,
+};
 
 fn event_from_row(r: &Row) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
-        id: r.get(0)?,
-        fire: r.get(1)?,
-        client_id: r.get(2)?,
-        at: r.get(3)?,
-        actor: r.get(4)?,
-        role: r.get(5)?,
-        action: r.get(6)?,
-        from: r.get(7)?,
-        to: r.get(8)?,
-        note: r.get(9)?,
-        temp_c: r.get(10)?,
-        co_ppm: r.get(11)?,
-        reason: r.get(12)?,
-        duplicate_of: r.get(13)?,
-        method: r.get(14)?,
-        plan_due: r.get(15)?,
+        step: tracked::step(r)?,
+        fire: r.get(11)?,
+        temp_c: r.get(12)?,
+        co_ppm: r.get(13)?,
+        reason: r.get(14)?,
+        duplicate_of: r.get(15)?,
+        method: r.get(16)?,
+        plan_due: r.get(17)?,
         responsible: r
-            .get::<_, Option<String>>(16)?
+            .get::<_, Option<String>>(18)?
             .and_then(|s| serde_json::from_str(&s).ok()),
-        deadline: r.get(17)?,
-        reignited: r.get::<_, i64>(18)? != 0,
-        request_hash: r.get(19)?,
-        received_at: r.get(20)?,
+        deadline: r.get(19)?,
+        reignited: r.get::<_, i64>(20)? != 0,
     })
 }
 
@@ -272,11 +268,9 @@ impl Fires for SqliteTx<'_> {
             .conn
             .prepare_cached(&format!("{select} LIMIT ? OFFSET ?"))?;
         let rows = tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, |r| {
-            let status: String = r.get("then_status")?;
             Ok(FireThen {
                 fire: fire_from_row(r)?,
-                status: Status::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("event status {status:?}")))?,
+                status: tracked::named_col(r, "then_status", "event status")?,
                 deadline: opt_ts(r.get("then_deadline")?)?,
             })
         })?;
@@ -358,14 +352,14 @@ impl Fires for SqliteTx<'_> {
             )?
             .execute(params![
                 e.fire,
-                e.client_id,
-                e.at,
-                e.actor,
-                e.role,
-                e.action,
-                e.from,
-                e.to,
-                e.note,
+                e.step.client_id,
+                e.step.at,
+                e.step.actor,
+                e.step.role,
+                e.step.action,
+                e.step.from,
+                e.step.to,
+                e.step.note,
                 e.temp_c,
                 e.co_ppm,
                 e.reason,
@@ -375,8 +369,8 @@ impl Fires for SqliteTx<'_> {
                 e.responsible.as_ref().map(Value::to_string),
                 e.deadline,
                 e.reignited as i64,
-                e.request_hash,
-                e.received_at,
+                e.step.request_hash,
+                e.step.received_at,
             ])?;
         let id = self.conn.last_insert_rowid();
         // The counts follow every event, in its transaction.
@@ -385,28 +379,15 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn events(&self, fire: &str) -> Result<Vec<EventRecord>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE fire = ?1 ORDER BY at, id"
-        ))?;
-        let rows = stmt.query_map([fire], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        EVENTS.of(self.conn, fire)
     }
 
     fn event_by_client_id(&self, client_id: &str) -> Result<Option<EventRecord>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE client_id = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([client_id], event_from_row)
-            .optional()?)
+        EVENTS.by_client_id(self.conn, client_id)
     }
 
     fn last_event_at(&self, fire: &str) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached("SELECT max(at) FROM events WHERE fire = ?1")?
-            .query_row([fire], |r| r.get(0))?;
-        at.as_deref().map(parse_ts).transpose()
+        EVENTS.last_at(self.conn, fire)
     }
 
     fn status_at(&self, fire: &str, t: DateTime<Utc>) -> Result<Option<Status>> {
@@ -561,8 +542,7 @@ impl Fires for SqliteTx<'_> {
                 event: r.get(6)?,
                 fire: r.get(0)?,
                 at: parse_ts(&r.get::<_, String>(1)?)?,
-                to: Status::parse(&to)
-                    .ok_or_else(|| StoreError::Corrupt(format!("event status {to:?}")))?,
+                to: tracked::named(&to, "event status")?,
                 deadline: opt_ts(r.get(3)?)?,
                 place,
                 reignited: r.get::<_, i64>(5)? != 0,

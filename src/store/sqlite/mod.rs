@@ -72,6 +72,36 @@ pub(crate) fn count_capped(
     Ok((n <= cap).then_some(n))
 }
 
+/// One page of the rows `select` gives where `c` holds, in `order`, each read by `row`; and
+/// whether more follow.
+pub(crate) fn page_where<T>(
+    conn: &Connection,
+    select: &str,
+    c: filter::Condition,
+    order: &str,
+    slice: super::Slice,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<(Vec<T>, bool)> {
+    let mut params = c.params;
+    params.extend(limit_offset(slice).map(rusqlite::types::Value::Integer));
+    let sql = format!("{select} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?", c.sql);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), row)?;
+    Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// How many rows of `from` (a table and its alias) `c` holds for, up to `cap` (see
+/// [`count_capped`]).
+pub(crate) fn count_where(
+    conn: &Connection,
+    from: &str,
+    c: filter::Condition,
+    cap: usize,
+) -> Result<Option<usize>> {
+    let select = format!("SELECT 1 FROM {from} WHERE {}", c.sql);
+    count_capped(conn, &select, c.params, cap)
+}
+
 /// Opens a connection with the settings every connection needs.
 pub fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
@@ -274,77 +304,37 @@ impl super::Engine for Engine {
     }
 }
 
+/// The store's parts, each the transaction itself: it implements every part's trait.
+macro_rules! parts {
+    ($($part:ident: $trait:path;)*) => {
+        $(
+            fn $part(&self) -> &dyn $trait {
+                self
+            }
+        )*
+    };
+}
+
 impl super::Tx for SqliteTx<'_> {
-    fn counts(&self) -> &dyn super::counts::Counts {
-        self
-    }
-
-    fn areas(&self) -> &dyn super::areas::Areas {
-        self
-    }
-
-    fn features(&self) -> &dyn super::features::Features {
-        self
-    }
-
-    fn tiles(&self) -> &dyn super::tiles::Tiles {
-        self
-    }
-
-    fn dust_issues(&self) -> &dyn super::dust_issues::DustIssues {
-        self
-    }
-
-    fn fires(&self) -> &dyn super::fires::Fires {
-        self
-    }
-
-    fn notifications(&self) -> &dyn super::notifications::Notifications {
-        self
-    }
-
-    fn outbox(&self) -> &dyn super::outbox::Outbox {
-        self
-    }
-
-    fn webhooks(&self) -> &dyn super::webhooks::Webhooks {
-        self
-    }
-
-    fn settings(&self) -> &dyn super::settings::Settings {
-        self
-    }
-
-    fn dust_devices(&self) -> &dyn super::dust::devices::Devices {
-        self
-    }
-
-    fn dust_readings(&self) -> &dyn super::dust::readings::Readings {
-        self
-    }
-
-    fn dust_monitors(&self) -> &dyn super::dust::monitors::Monitors {
-        self
-    }
-
-    fn dust_alerts(&self) -> &dyn super::dust::alerts::Alerts {
-        self
-    }
-
-    fn dust_warnings(&self) -> &dyn super::dust::warnings::Warnings {
-        self
-    }
-
-    fn users(&self) -> &dyn super::users::Users {
-        self
-    }
-
-    fn audit(&self) -> &dyn super::audit::Audit {
-        self
-    }
-
-    fn photos(&self) -> &dyn super::photos::Photos {
-        self
+    parts! {
+        counts: super::counts::Counts;
+        areas: super::areas::Areas;
+        features: super::features::Features;
+        tiles: super::tiles::Tiles;
+        dust_issues: super::dust_issues::DustIssues;
+        fires: super::fires::Fires;
+        notifications: super::notifications::Notifications;
+        outbox: super::outbox::Outbox;
+        webhooks: super::webhooks::Webhooks;
+        settings: super::settings::Settings;
+        dust_devices: super::dust::devices::Devices;
+        dust_readings: super::dust::readings::Readings;
+        dust_monitors: super::dust::monitors::Monitors;
+        dust_alerts: super::dust::alerts::Alerts;
+        dust_warnings: super::dust::warnings::Warnings;
+        users: super::users::Users;
+        audit: super::audit::Audit;
+        photos: super::photos::Photos;
     }
 
     fn nested(&self, f: &mut dyn FnMut(&dyn super::Tx) -> Result<bool>) -> Result<()> {

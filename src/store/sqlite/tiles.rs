@@ -426,12 +426,7 @@ impl Tiles for SqliteTx<'_> {
     ) -> Result<()> {
         let layer = view.layer;
         let (join, mut params) = rtree_join(layer, pad(bbox));
-        let Condition {
-            sql: cond,
-            params: p,
-        } = scope::condition(view);
-        params.extend(p);
-        let cols: String = fields.iter().map(|f| format!(", t.\"{f}\"")).collect();
+        let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
             "SELECT t.fid, ST_MinX(t.geom), ST_MinY(t.geom){cols} FROM {join} WHERE {cond}"
         );
@@ -445,10 +440,7 @@ impl Tiles for SqliteTx<'_> {
             if lon < bbox[0] || lon > bbox[2] || lat < bbox[1] || lat > bbox[3] {
                 continue;
             }
-            let mut values = Vec::with_capacity(fields.len());
-            for i in 0..fields.len() {
-                values.push(super::features::raw(r.get(i + 3)?));
-            }
+            let values = field_values(r, 3, fields.len())?;
             each(PointRow {
                 fid: r.get(0)?,
                 lon,
@@ -471,12 +463,7 @@ impl Tiles for SqliteTx<'_> {
         let mut params = vec![Sql::Real(detail[0]), Sql::Real(detail[1])];
         let (join, p) = rtree_join(layer, bbox);
         params.extend(p);
-        let Condition {
-            sql: cond,
-            params: p,
-        } = scope::condition(view);
-        params.extend(p);
-        let cols: String = fields.iter().map(|f| format!(", t.\"{f}\"")).collect();
+        let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
             "SELECT t.fid, r.minx, r.miny, r.maxx, r.maxy, \
              CASE WHEN r.maxx - r.minx >= ? OR r.maxy - r.miny >= ? THEN t.geom END{cols} \
@@ -489,10 +476,7 @@ impl Tiles for SqliteTx<'_> {
                 Some(b) => Some(gpkg::decode(&b)?),
                 None => None,
             };
-            let mut values = Vec::with_capacity(fields.len());
-            for i in 0..fields.len() {
-                values.push(super::features::raw(r.get(i + 6)?));
-            }
+            let values = field_values(r, 6, fields.len())?;
             each(ShapeRow {
                 fid: r.get(0)?,
                 bbox: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
@@ -502,6 +486,22 @@ impl Tiles for SqliteTx<'_> {
         }
         Ok(())
     }
+}
+
+/// The read scope's condition, its parameters appended to `params`, and the asked-for fields as
+/// columns of `t` to add to a SELECT.
+fn scoped_columns(view: &Visible, fields: &[&str], params: &mut Vec<Sql>) -> (String, String) {
+    let Condition { sql, params: p } = scope::condition(view);
+    params.extend(p);
+    let cols = fields.iter().map(|f| format!(", t.\"{f}\"")).collect();
+    (sql, cols)
+}
+
+/// The `n` field values of a row, from column `first` on.
+fn field_values(r: &rusqlite::Row, first: usize, n: usize) -> Result<Vec<serde_json::Value>> {
+    (first..first + n)
+        .map(|i| Ok(super::features::raw(r.get(i)?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -516,6 +516,14 @@ mod tests {
     use crate::store::sqlite::testing::memory;
 
     type Grid = Vec<(String, i64, i64, i64, String, String, i64)>;
+
+    /// The count a grid holds at a level.
+    fn at_level(grid: &Grid, level: u8) -> i64 {
+        grid.iter()
+            .filter(|r| r.1 == i64::from(level))
+            .map(|r| r.6)
+            .sum()
+    }
 
     fn grid(conn: &Connection) -> (Grid, Grid) {
         let read = |sql: &str| -> Grid {
@@ -584,17 +592,9 @@ mod tests {
         // Every level holds the three fires.
         let (g, h) = grid(&conn);
         for level in GRID_LEVELS {
-            let n: i64 = g
-                .iter()
-                .filter(|r| r.1 == i64::from(level))
-                .map(|r| r.6)
-                .sum();
+            let n = at_level(&g, level);
             assert_eq!(n, 3, "level {level}");
-            let n: i64 = h
-                .iter()
-                .filter(|r| r.1 == i64::from(level))
-                .map(|r| r.6)
-                .sum();
+            let n = at_level(&h, level);
             assert_eq!(n, 2, "holders at level {level}");
         }
         // A status change moves a count; moving a fire moves it; a delete takes it away.

@@ -4,12 +4,25 @@
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, Row, Rows};
+use rusqlite::{Connection, OptionalExtension, Row, Rows};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
+use crate::domain::case::Named;
 use crate::domain::responsibility::{Party, Responsible};
 use crate::store::fires::{parse_ts, ts};
+use crate::store::step::Step;
+
+/// A stored name read back as its value (a kind, a status); one the code does not know is
+/// damaged data, reported with `what` it was.
+pub fn named<T: Named>(s: &str, what: &str) -> Result<T> {
+    T::from_name(s).ok_or_else(|| StoreError::Corrupt(format!("{what} {s:?}")))
+}
+
+/// A named column's value (see [`named`]).
+pub fn named_col<T: Named>(r: &Row, column: &str, what: &str) -> Result<T> {
+    named(&r.get::<_, String>(column)?, what)
+}
 
 /// An optional time column (empty counts as none).
 pub fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
@@ -111,6 +124,63 @@ pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Re
         |r| r.get(0),
     )?;
     Ok(format!("{prefix}-{year}-{n:04}"))
+}
+
+/// Where a kind of case keeps its history: the events table, the column naming the case, and the
+/// columns an event is read back from. Events are appended, never changed.
+pub struct EventTable<T> {
+    pub table: &'static str,
+    pub case: &'static str,
+    pub columns: &'static str,
+    /// Reads an event from a row of `columns`.
+    pub row: fn(&Row) -> rusqlite::Result<T>,
+}
+
+impl<T> EventTable<T> {
+    /// A case's events in the order they happened.
+    pub fn of(&self, conn: &Connection, id: &str) -> Result<Vec<T>> {
+        let (columns, table, case) = (self.columns, self.table, self.case);
+        let sql = format!("SELECT {columns} FROM {table} WHERE {case} = ?1 ORDER BY at, id");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([id], self.row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The event a client sent with this id, if one was recorded.
+    pub fn by_client_id(&self, conn: &Connection, client_id: &str) -> Result<Option<T>> {
+        let (columns, table) = (self.columns, self.table);
+        let sql = format!("SELECT {columns} FROM {table} WHERE client_id = ?1");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        Ok(stmt.query_row([client_id], self.row).optional()?)
+    }
+
+    /// When the case's latest event happened.
+    pub fn last_at(&self, conn: &Connection, id: &str) -> Result<Option<DateTime<Utc>>> {
+        let sql = format!(
+            "SELECT max(at) FROM {} WHERE {} = ?1",
+            self.table, self.case
+        );
+        let at: Option<String> = conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0))?;
+        at.as_deref().map(parse_ts).transpose()
+    }
+}
+
+/// A case event's common part, from the first columns of a row: `id, client_id, at, actor, role,
+/// action, from_status, to_status, note, request_hash, received_at`; its own columns follow.
+pub fn step(r: &Row) -> rusqlite::Result<Step> {
+    Ok(Step {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        at: r.get(2)?,
+        actor: r.get(3)?,
+        role: r.get(4)?,
+        action: r.get(5)?,
+        from: r.get(6)?,
+        to: r.get(7)?,
+        note: r.get(8)?,
+        request_hash: r.get(9)?,
+        received_at: r.get(10)?,
+    })
 }
 
 /// Every row of a query, each read by `f` (which may fail with more than an SQLite error).

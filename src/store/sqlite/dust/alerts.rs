@@ -3,7 +3,6 @@
 //! layer (a GeoPackage feature table whose fid is the case id).
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use crate::store::dust::DeviceId;
 use crate::store::dust::alerts::{Alerts, Case, Event, Evidence, Feature, NewCase};
 use crate::store::fires::ts;
 use crate::store::sqlite::filter::Condition;
-use crate::store::sqlite::{SqliteTx, count_capped, gpkg, limit_offset, scope};
+use crate::store::sqlite::{SqliteTx, count_where, gpkg, page_where, scope};
 use crate::store::{Result, Slice, StoreError};
 
 const SELECT: &str = "SELECT id, device, mn, pollutant, win, value, limit_value, status,
@@ -176,21 +175,11 @@ impl Alerts for SqliteTx<'_> {
     }
 
     fn page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Case>, bool)> {
-        let c = visible(scope);
-        let mut params = c.params;
-        params.extend(limit_offset(slice).map(Sql::Integer));
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{SELECT} WHERE {} ORDER BY id DESC LIMIT ? OFFSET ?",
-            c.sql
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), case)?;
-        Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+        page_where(self.conn, SELECT, visible(scope), "id DESC", slice, case)
     }
 
     fn count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>> {
-        let c = visible(scope);
-        let select = format!("SELECT 1 FROM dust_alert_cases WHERE {}", c.sql);
-        count_capped(self.conn, &select, c.params, cap)
+        count_where(self.conn, "dust_alert_cases", visible(scope), cap)
     }
 
     fn evidence(&self, alert: i64) -> Result<Vec<Evidence>> {

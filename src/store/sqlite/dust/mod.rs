@@ -24,3 +24,31 @@ fn point(blob: Option<Vec<u8>>) -> Option<Point<f64>> {
 pub(crate) fn memory() -> rusqlite::Connection {
     super::testing::memory().0
 }
+
+/// A reading with PM10 alone, for unit tests.
+#[cfg(test)]
+pub(crate) fn pm10(
+    at: i64,
+    level: crate::domain::dust::reading::Level,
+    v: f64,
+) -> crate::domain::dust::reading::Reading {
+    let mut r = crate::domain::dust::reading::Reading::new(at, level);
+    r.set(crate::domain::dust::reading::Quantity::Pm10, Some(v));
+    r
+}
+
+/// A device `WH0001` whose token hash is `t`, for unit tests.
+#[cfg(test)]
+pub(crate) fn device(conn: &rusqlite::Connection) -> crate::store::dust::devices::DeviceId {
+    use crate::store::dust::devices::{Devices, NewDevice};
+    super::SqliteTx::new(conn)
+        .add(&NewDevice {
+            mn: "WH0001",
+            salt: "s",
+            pw_hash: "p",
+            token_hash: "t",
+            unit: crate::domain::dust::reading::ParticulateUnit::MgPerM3,
+            at: chrono::Utc::now(),
+        })
+        .expect("add")
+}

@@ -242,32 +242,8 @@ impl Readings for SqliteTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::dust::reading::ParticulateUnit;
-    use crate::store::dust::devices::{Devices, NewDevice};
+    use crate::store::sqlite::dust::{device, memory as db, pm10};
     use rusqlite::Connection;
-
-    fn db() -> Connection {
-        crate::store::sqlite::dust::memory()
-    }
-
-    fn pm10(at: i64, level: Level, v: f64) -> Reading {
-        let mut r = Reading::new(at, level);
-        r.set(Quantity::Pm10, Some(v));
-        r
-    }
-
-    fn device(conn: &Connection) -> DeviceId {
-        SqliteTx::new(conn)
-            .add(&NewDevice {
-                mn: "WH0001",
-                salt: "s",
-                pw_hash: "p",
-                token_hash: "t",
-                unit: ParticulateUnit::MgPerM3,
-                at: chrono::Utc::now(),
-            })
-            .expect("add")
-    }
 
     fn insert(conn: &Connection, d: DeviceId, rs: &[Reading]) -> Result<Inserted> {
         SqliteTx::new(conn).insert(d, rs)

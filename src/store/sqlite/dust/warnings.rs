@@ -13,7 +13,7 @@ use crate::store::dust::warnings::{
 };
 use crate::store::fires::ts;
 use crate::store::sqlite::filter::Condition;
-use crate::store::sqlite::{SqliteTx, count_capped, limit_offset, scope};
+use crate::store::sqlite::{SqliteTx, count_capped, count_where, limit_offset, page_where, scope};
 use crate::store::{Result, Slice};
 
 const WARNING: &str = "SELECT id, level, districts, area, measures, starts_at, ends_at, note,
@@ -163,20 +163,11 @@ impl Warnings for SqliteTx<'_> {
 
     fn restrictions_page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Restriction>, bool)> {
         let c = visible(scope);
-        let mut params = c.params;
-        params.extend(limit_offset(slice).map(Sql::Integer));
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{RESTRICTION} WHERE {} ORDER BY r.id DESC LIMIT ? OFFSET ?",
-            c.sql
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), restriction)?;
-        Ok(slice.cut(rows.collect::<rusqlite::Result<_>>()?))
+        page_where(self.conn, RESTRICTION, c, "r.id DESC", slice, restriction)
     }
 
     fn restrictions_count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>> {
-        let c = visible(scope);
-        let select = format!("SELECT 1 FROM dust_restrictions r WHERE {}", c.sql);
-        count_capped(self.conn, &select, c.params, cap)
+        count_where(self.conn, "dust_restrictions r", visible(scope), cap)
     }
 
     fn tallies(&self, scope: &Scope, warnings: &[i64], now: i64) -> Result<Vec<(i64, Tally)>> {
