@@ -282,6 +282,49 @@ fn area_layers_come_clipped_with_their_properties_and_by_role() {
     }
 }
 
+/// Zoomed out until every mine is under a pixel (zoom 3: a pixel is about 10 km), each mine is a
+/// box carrying its look (what a style colours by: status, kind) and nothing else, one per pixel and
+/// look: a province's tens of thousands of names and ids at that size were most of a tile.
+#[test]
+fn areas_under_a_pixel_come_as_boxes_with_their_look_only() {
+    let s = demo_server();
+    let r = Reader::new(&s, "manager");
+    let items = r.items("mines");
+    let statuses: BTreeSet<String> = items
+        .values()
+        .map(|f| f["properties"]["status"].as_str().unwrap().to_string())
+        .collect();
+    let first = |f: &Value| {
+        let c = &f["geometry"]["coordinates"][0][0][0];
+        (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+    };
+    let mut looks: BTreeSet<String> = BTreeSet::new();
+    let mut boxes = 0;
+    for (x, y) in tiles_of(items.values().map(first), 3) {
+        for f in r.features("mines", 3, x, y) {
+            assert_eq!(f.kind, 3, "a polygon");
+            assert_eq!(f.id, None, "a box has no id");
+            // The look: the fields a style may colour by (the layer's `by`, kind, status).
+            assert!(
+                f.props.contains_key("status")
+                    && f.props.keys().all(|k| k == "status" || k == "kind"),
+                "a box carries its look only: {:?}",
+                f.props
+            );
+            assert_eq!(f.paths.len(), 1, "one ring");
+            assert_eq!(f.paths[0].len(), 4, "a box: {:?}", f.paths[0]);
+            looks.insert(f.str("status").unwrap().to_string());
+            boxes += 1;
+        }
+    }
+    assert_eq!(looks, statuses, "every look is drawn");
+    assert!(
+        boxes < items.len(),
+        "{boxes} boxes for {} mines: one per pixel and look",
+        items.len()
+    );
+}
+
 #[test]
 fn tiles_revalidate_by_etag_and_answer_204_400_401_404() {
     let s = demo_server();

@@ -4,7 +4,8 @@
 //! - Area layers: each feature clipped to the tile and a 64-unit buffer and simplified to the
 //!   tile's units; a feature under a pixel (8 units, a 512-pixel tile) is drawn as its box
 //!   without reading its vertices, and of several such in one pixel with the same style values
-//!   one is kept (they look the same).
+//!   one is kept (they look the same), with no id and no fields but its style values (nothing
+//!   that small is read or picked; zoomed in, the feature itself comes with all it shows).
 //! - Point layers from zoom [`POINTS_FROM`]: the features themselves, each in exactly one tile
 //!   (no buffer, so counts add up and a click finds one feature).
 //! - Point layers below it: one point per grid cell (8 to 16 across a tile) at the centre of its
@@ -551,6 +552,16 @@ fn shapes(tx: &dyn Tx, r: &Request, view: &Visible) -> Result<mvt::Layer, Error>
             continue;
         }
         let mut f = layer.into_feature(geom);
+        if s.geometry.is_none() {
+            // A box under a pixel stands for whatever shares its pixel and look: it carries the
+            // look only. Names and ids at that size cannot be read or picked, and at a province's
+            // low zooms (tens of thousands of boxes) they made most of the tile's bytes.
+            for i in by.iter().filter(|i| **i < shown) {
+                tag(&mut f, fields[*i], &s.values[*i]);
+            }
+            layer = f.into_layer();
+            continue;
+        }
         f.set_id(u64::try_from(s.fid).unwrap_or_default());
         tag(&mut f, "id", &id_of(r.layer, s.fid, &fields, &s.values));
         for (name, v) in fields.iter().zip(&s.values).take(shown) {
