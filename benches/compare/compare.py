@@ -709,7 +709,9 @@ def main() -> int:
                 log(f"{kind}: {name}, {args.duration:g} s")
                 r = measure(args, by_name[name], kind, paths)
                 results[kind][name] = r
-                if r["served"]:
+                if r["served"] and not r["requests"]:
+                    log(f"  no answer within the {args.duration:g} s (each took longer)")
+                elif r["served"]:
                     log(
                         f"  {r['req_s']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
                         f"p99 {r['p99_ms']:.1f} ms, {r['cpu_ms_per_req']:.2f} CPU-ms/req, "
