@@ -431,12 +431,16 @@ impl Counts for SqliteTx<'_> {
     ) -> Result<HashMap<String, i64>> {
         let day = day.map_or_else(|| "9999-12-31".to_string(), day_text);
         let mut out = HashMap::new();
-        // Each mine's latest row on or before the day, a few hundred mines a statement.
+        // Each mine's latest row on or before the day, a few hundred mines a statement: one
+        // seek a mine (matching every row of a mine's scope against the latest day read each
+        // mine's whole history, seconds at a province).
         for chunk in mines.chunks(500) {
             let sql = format!(
-                "SELECT f.scope, f.reignitions FROM fire_levels f
-                 WHERE f.scope IN ({}) AND f.day = (SELECT max(g.day) FROM fire_levels g WHERE g.scope = f.scope AND g.day <= ?)",
-                vec!["?"; chunk.len()].join(",")
+                "WITH s(scope) AS (VALUES {})
+                 SELECT s.scope, (SELECT g.reignitions FROM fire_levels g
+                                  WHERE g.scope = s.scope AND g.day <= ? ORDER BY g.day DESC LIMIT 1)
+                 FROM s",
+                vec!["(?)"; chunk.len()].join(",")
             );
             let mut params: Vec<Sql> = chunk
                 .iter()
@@ -445,10 +449,11 @@ impl Counts for SqliteTx<'_> {
             params.push(Sql::Text(day.clone()));
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
             })?;
             for row in rows {
                 let (scope, n) = row?;
+                let Some(n) = n else { continue };
                 if let Some(m) = scope.strip_prefix("m:") {
                     out.insert(m.to_string(), n);
                 }
