@@ -68,6 +68,18 @@ fn fires_as_of_agree_with_the_log(db: &Db, n_days: i64) {
             }
             let then = Then { at, statuses: None };
             let (listed, _) = tx.fires().page_as_of(&FireFilter::default(), &then, all)?;
+            // The deadlines then, from the events (the spans must carry the same ones).
+            // Both answers list the open fires in one order: by the deadline then, then code.
+            let in_order: Vec<_> = listed
+                .iter()
+                .filter(|f| f.status.is_open())
+                .map(|f| f.fire.id.clone())
+                .collect();
+            let mut deadlines: BTreeMap<_, _> = listed
+                .iter()
+                .filter(|f| f.status.is_open())
+                .map(|f| (f.fire.id.clone(), (f.status, f.deadline)))
+                .collect();
             let listed: BTreeMap<_, _> =
                 listed.into_iter().map(|f| (f.fire.id, f.status)).collect();
             assert_eq!(listed, replay, "statuses at the end of {day}");
@@ -77,6 +89,53 @@ fn fires_as_of_agree_with_the_log(db: &Db, n_days: i64) {
                 statuses: Some(open),
             };
             let (spans, _) = tx.fires().page_as_of(&FireFilter::default(), &then, all)?;
+            assert_eq!(
+                tx.fires()
+                    .count_as_of(&FireFilter::default(), &then, 1_000_000)?,
+                Some(spans.len()),
+                "open fires counted at the end of {day}"
+            );
+            let spans_order: Vec<_> = spans.iter().map(|f| f.fire.id.clone()).collect();
+            assert_eq!(
+                spans_order, in_order,
+                "open fires' order at the end of {day}"
+            );
+            let with_deadlines: BTreeMap<_, _> = spans
+                .iter()
+                .map(|f| (f.fire.id.clone(), (f.status, f.deadline)))
+                .collect();
+            deadlines.retain(|_, (s, _)| s.is_open());
+            assert_eq!(
+                with_deadlines, deadlines,
+                "open fires' deadlines at the end of {day}"
+            );
+            // With a filter on the fires (one district): the same fires, order and count.
+            if let Some(d) = spans
+                .first()
+                .map(|f| f.fire.responsible.district_code.clone())
+            {
+                let f = FireFilter {
+                    district: Some(d),
+                    ..FireFilter::default()
+                };
+                let any = Then { at, statuses: None };
+                let (from_events, _) = tx.fires().page_as_of(&f, &any, all)?;
+                let from_events: Vec<_> = from_events
+                    .into_iter()
+                    .filter(|f| f.status.is_open())
+                    .map(|f| f.fire.id)
+                    .collect();
+                let (from_spans, _) = tx.fires().page_as_of(&f, &then, all)?;
+                let from_spans: Vec<_> = from_spans.into_iter().map(|f| f.fire.id).collect();
+                assert_eq!(
+                    from_spans, from_events,
+                    "one district's open fires on {day}"
+                );
+                assert_eq!(
+                    tx.fires().count_as_of(&f, &then, 1_000_000)?,
+                    Some(from_spans.len())
+                );
+            }
             let spans: BTreeMap<_, _> = spans.into_iter().map(|f| (f.fire.id, f.status)).collect();
             replay.retain(|_, s| s.is_open());
             assert_eq!(spans, replay, "open fires at the end of {day}");

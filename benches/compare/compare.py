@@ -5,7 +5,8 @@ harness's virtualenv (pygeoapi, gunicorn, PyYAML; GDAL's bindings from Debian). 
 
 1. copies the GeoPackage twice under target/compare/: one copy for Qingling (opening it may
    migrate it, and a bench account is added to it), one read-only copy for pygeoapi;
-2. draws the request paths from the data (seeded): 0.05-degree windows centred on fire points,
+2. draws the request paths from the data (seeded): 0.05-degree windows centred in random mines
+   (the issue's workload) and on fire points,
    fire ids, status filters, the pages of the mines layer, past dates, tiles over fires;
 3. starts Qingling (`qingling serve`, a manager signed in through /api/login) and pygeoapi
    (its OGR provider on the copy, gunicorn with one sync worker per core);
@@ -68,6 +69,43 @@ def gpkg_point(blob: bytes) -> tuple[float, float]:
     return x, y
 
 
+def gpkg_outer_ring(blob: bytes) -> list[tuple[float, float]]:
+    """The outer ring of a GeoPackage polygon (or of a multipolygon's first part), 2D."""
+    if blob[:2] != b"GP":
+        raise ValueError("not a GeoPackage geometry")
+    envelope = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 7]
+    wkb = blob[8 + envelope :]
+    order = "<" if wkb[0] == 1 else ">"
+    (kind,) = struct.unpack(order + "I", wkb[1:5])
+    if kind == 6:  # MultiPolygon: skip its part count, read the first polygon
+        wkb = wkb[9:]
+        order = "<" if wkb[0] == 1 else ">"
+        (kind,) = struct.unpack(order + "I", wkb[1:5])
+    if kind != 3:
+        raise ValueError(f"not a polygon (WKB type {kind})")
+    (n,) = struct.unpack(order + "I", wkb[9:13])
+    return list(struct.iter_unpack(order + "dd", wkb[13 : 13 + 16 * n]))
+
+
+def inside(ring: list[tuple[float, float]], x: float, y: float) -> bool:
+    """Even-odd rule over the ring's edges."""
+    c = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            c = not c
+    return c
+
+
+def point_in_mine(rng: random.Random, ring: list[tuple[float, float]]) -> tuple[float, float]:
+    """A uniform point inside the ring (rejection in its envelope), as the issue's boxes were drawn."""
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    for _ in range(1000):
+        x, y = rng.uniform(min(xs), max(xs)), rng.uniform(min(ys), max(ys))
+        if inside(ring, x, y):
+            return x, y
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     """The WebMercatorQuad column and row holding a point at zoom z."""
     n = 2**z
@@ -116,6 +154,14 @@ def sample(db: Path, n: int, seed: int) -> Data:
         first, last = con.execute(
             "SELECT min(reported_at), max(reported_at) FROM fire_points"
         ).fetchone()
+        # Random mines (by rank: mine fids need not be dense), for windows centred in mines.
+        ranks = [rng.randrange(mines) for _ in range(n)]
+        mine_rings = [
+            gpkg_outer_ring(
+                con.execute("SELECT geom FROM mines ORDER BY fid LIMIT 1 OFFSET ?", (k,)).fetchone()[0]
+            )
+            for k in ranks
+        ]
         # pygeoapi's OGR provider finds a feature by `id_field = 'value'`: by uuid when the
         # table has an index on it (the same ids as Qingling), else by fid, the primary key.
         indexed = any(
@@ -141,11 +187,16 @@ def sample(db: Path, n: int, seed: int) -> Data:
     def bbox(x: float, y: float) -> str:
         return ",".join(f"{v:.6f}" for v in (x - h, y - h, x + h, y + h))
 
-    # Windows centred on fires: where the map looks, and where the answers are not empty.
-    windows = [bbox(x, y) for x, y in points]
     items = "/collections/fire_points/items"
-    bbox_paths = [f"{items}?bbox={b}&limit=1000&f=json" for b in windows]
+    # Windows centred at a uniform point in a random mine: the issue's workload (its table's
+    # figures were measured on these).
+    in_mines = [bbox(*point_in_mine(rng, ring)) for ring in mine_rings]
+    bbox_paths = [f"{items}?bbox={b}&limit=1000&f=json" for b in in_mines]
     d.paths["bbox"] = {"qingling": bbox_paths, "pygeoapi": bbox_paths}
+    # Windows centred on fires: where the map looks, densest where fires crowd (heavier answers).
+    windows = [bbox(x, y) for x, y in points]
+    dense = [f"{items}?bbox={b}&limit=1000&f=json" for b in windows]
+    d.paths["bbox_fires"] = {"qingling": dense, "pygeoapi": dense}
 
     d.paths["by_id"] = {
         "qingling": [f"{items}/{r[1]}?f=json" for r in rows],
@@ -210,7 +261,8 @@ def sample(db: Path, n: int, seed: int) -> Data:
 
 # The rows of the table, in order: key, label.
 KINDS = [
-    ("bbox", "bbox 0.05°, limit 1000 (fire_points)"),
+    ("bbox", "bbox 0.05° in a random mine, limit 1000 (fire_points)"),
+    ("bbox_fires", "bbox 0.05° centred on a fire, limit 1000"),
     ("by_id", "one feature by id (fire_points)"),
     ("filter", "status=… in a 0.05° window (property filter)"),
     ("paged", "paged walk, limit 100 (mines)"),

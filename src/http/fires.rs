@@ -223,7 +223,11 @@ async fn list(
             };
             let mut features = Vec::with_capacity(rows.len());
             for (f, then) in rows {
-                let state = c.fires().state(&f).ok();
+                // As of a past moment no action is offered: the rules' state is not needed.
+                let state = match at {
+                    None => c.fires().state(&f).ok(),
+                    Some(_) => None,
+                };
                 let mut feature = service::feature(&f, &actor, now, &rules, state.as_ref());
                 if let (Some(t), Some((then, deadline)), Some(p)) = (
                     at,

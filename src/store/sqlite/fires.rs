@@ -90,7 +90,11 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
     let (mut sql, mut params) = match &f.visible {
         Some(v) => {
             let c = super::scope::condition(v);
-            (format!("({})", c.sql), c.params)
+            // Kept bare when it allows everything, so callers can tell there is no condition.
+            match c.sql.as_str() {
+                "1" => (c.sql, c.params),
+                _ => (format!("({})", c.sql), c.params),
+            }
         }
         None => ("1".to_string(), vec![]),
     };
@@ -132,24 +136,12 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
 }
 
 /// The fires of a filter as they stood at a moment, with `then_status` and `then_deadline`
-/// from each one's last events by then (one index probe per fire: `events_fire`).
+/// from each one's last events by then (one index probe per fire: `events_fire`). Used where
+/// the statuses asked for are not all open (the read model's spans hold open fires only).
 fn as_of_select(f: &FireFilter, then: &Then) -> (String, Vec<Sql>) {
-    let (mut cond, mut params) = condition(f);
+    let (cond, mut params) = condition(f);
     let at = Sql::Text(ts(then.at));
     let statuses = then.statuses.as_deref();
-    if let Some(st) = statuses.filter(|st| !st.is_empty() && st.iter().all(|s| s.is_open())) {
-        // Open then: the read model's spans covering the moment name them (R-tree on time).
-        cond += &format!(
-            " AND t.uuid IN (SELECT s.fire FROM fire_spans_rtree r JOIN fire_spans s ON s.id = r.id
-               WHERE r.from_at <= ? AND r.until_at > ? AND s.status IN ({}))",
-            vec!["?"; st.len()].join(",")
-        );
-        params.extend([
-            Sql::Integer(then.at.timestamp()),
-            Sql::Integer(then.at.timestamp()),
-        ]);
-        params.extend(st.iter().map(|s| Sql::Text(s.as_str().into())));
-    }
     let last = |col: &str| {
         format!(
             "(SELECT e.{col} FROM events e WHERE e.fire = t.uuid AND e.at <= ?{} ORDER BY e.at DESC, e.id DESC LIMIT 1)",
@@ -175,7 +167,46 @@ fn as_of_select(f: &FireFilter, then: &Then) -> (String, Vec<Sql>) {
             sql += " AND 0";
         }
     }
-    sql += " ORDER BY deadline, code";
+    // By the deadline then (the one each answer shows), then code.
+    sql += " ORDER BY then_deadline, code";
+    (sql, params)
+}
+
+/// The open statuses asked for, when every status asked for is open: then the read model's
+/// spans covering the moment hold each fire's status and deadline then.
+fn open_then(then: &Then) -> Option<&[Status]> {
+    then.statuses
+        .as_deref()
+        .filter(|st| !st.is_empty() && st.iter().all(|s| s.is_open()))
+}
+
+/// The spans open at the moment in the statuses asked for (`sid`, with the order's keys: the
+/// deadline then `d`, the code `c`). Driven from the spans' R-tree on time (`CROSS JOIN` keeps
+/// SQLite from starting at `fire_points`), so its work follows the fires open then, not the
+/// history; `fire_points` is joined only when the filter asks something of the fires, and the
+/// spans' rows only when their keys or statuses are needed (every span is of an open status).
+fn open_then_keys(f: &FireFilter, then: &Then, open: &[Status], keys: bool) -> (String, Vec<Sql>) {
+    let (cond, cond_params) = condition(f);
+    let every_open = Status::ALL.iter().all(|s| !s.is_open() || open.contains(s));
+    let mut params = vec![Sql::Integer(then.at.timestamp()); 2];
+    let mut sql =
+        "SELECT r.id AS sid FROM fire_spans_rtree r WHERE r.from_at <= ? AND r.until_at > ?"
+            .to_string();
+    if keys || !every_open || cond != "1" {
+        sql = "SELECT s.id AS sid, s.deadline AS d, s.code AS c
+               FROM fire_spans_rtree r CROSS JOIN fire_spans s
+               WHERE r.from_at <= ? AND r.until_at > ? AND s.id = r.id"
+            .to_string();
+    }
+    if !every_open {
+        sql += &format!(" AND s.status IN ({})", vec!["?"; open.len()].join(","));
+        params.extend(open.iter().map(|s| Sql::Text(s.as_str().into())));
+    }
+    if cond != "1" {
+        sql +=
+            &format!(" AND EXISTS (SELECT 1 FROM fire_points t WHERE t.uuid = s.fire AND {cond})");
+        params.extend(cond_params);
+    }
     (sql, params)
 }
 
@@ -262,6 +293,28 @@ impl Fires for SqliteTx<'_> {
         then: &Then,
         slice: Slice,
     ) -> Result<(Vec<FireThen>, bool)> {
+        if let Some(open) = open_then(then) {
+            // The page's keys first, sorted and cut; only its rows are read whole.
+            let (keys, mut params) = open_then_keys(filter, then, open, true);
+            params.extend(super::limit_offset(slice).map(Sql::Integer));
+            let sql = format!(
+                "SELECT {FIRE_COLUMNS}, s.status AS then_status, s.deadline AS then_deadline
+                 FROM ({keys} ORDER BY d, c LIMIT ? OFFSET ?) k
+                 CROSS JOIN fire_spans s CROSS JOIN fire_points t
+                 WHERE s.id = k.sid AND t.uuid = s.fire ORDER BY k.d, k.c"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = tracked::collect(stmt.query(rusqlite::params_from_iter(params))?, |r| {
+                Ok(FireThen {
+                    fire: fire_from_row(r)?,
+                    status: tracked::named_col(r, "then_status", "event status")?,
+                    deadline: r
+                        .get::<_, Option<i64>>("then_deadline")?
+                        .map(|s| DateTime::from_timestamp(s, 0).unwrap_or_default()),
+                })
+            })?;
+            return Ok(slice.cut(rows));
+        }
         let (select, mut params) = as_of_select(filter, then);
         params.extend(super::limit_offset(slice).map(Sql::Integer));
         let mut stmt = self
@@ -278,7 +331,10 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn count_as_of(&self, filter: &FireFilter, then: &Then, cap: usize) -> Result<Option<usize>> {
-        let (select, params) = as_of_select(filter, then);
+        let (select, params) = match open_then(then) {
+            Some(open) => open_then_keys(filter, then, open, false),
+            None => as_of_select(filter, then),
+        };
         super::count_capped(self.conn, &select, params, cap)
     }
 
