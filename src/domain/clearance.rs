@@ -333,6 +333,12 @@ pub fn assemble(p: Picture, districts: &[DistrictInfo], mines: &[MineInfo]) -> C
             overdue: 0,
         })
         .collect();
+    // Fires are counted into their district and mine by code: look both up by hash, not by scan.
+    let district_at: HashMap<&str, usize> = districts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.code.as_str(), i))
+        .collect();
     let info: HashMap<&str, &MineInfo> = mines.iter().map(|m| (m.licence_no.as_str(), m)).collect();
     let mut by_mine: BTreeMap<&str, MineCount> = BTreeMap::new();
     let mut burning_by_mine: HashMap<&str, Vec<FireBrief>> = HashMap::new();
@@ -340,9 +346,9 @@ pub fn assemble(p: Picture, districts: &[DistrictInfo], mines: &[MineInfo]) -> C
     for f in &p.open {
         let b = u32::from(f.status.is_burning());
         let late = f.status.is_burning() && f.deadline.is_some_and(|d| d < t);
-        if let Some(d) = by_district
-            .iter_mut()
-            .find(|d| d.code == f.place.district_code)
+        if let Some(d) = district_at
+            .get(f.place.district_code.as_str())
+            .map(|&i| &mut by_district[i])
         {
             d.burning += b;
             d.not_cleared += 1;

@@ -61,11 +61,11 @@ fn number(
     }
 }
 
-/// Keeps one page of `list` (the query's `{name}_limit` and `{name}_offset`) and says where the
-/// list stands: its total, the page, and the query of the next page (if any).
-fn page(
-    v: &mut Value,
-    list: &'static str,
+/// Keeps one page of a list (the query's `{name}_limit` and `{name}_offset`) and says where the
+/// list stands: its total, the page, and the query of the next page (if any). Cut before the
+/// answer is serialized, so only the page is ever turned into JSON.
+fn page<T>(
+    items: &mut Vec<T>,
     name: &'static str,
     q: &HashMap<String, String>,
 ) -> Result<Value, Error> {
@@ -76,26 +76,23 @@ fn page(
     };
     let limit = number(q, limit_param, PAGE, MAX_PAGE)?;
     let offset = number(q, offset_param, 0, usize::MAX)?;
-    let items = v[list]
-        .as_array_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
     let total = items.len();
-    let kept: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    let next = (offset + kept.len() < total).then(|| {
+    items.drain(..offset.min(total));
+    items.truncate(limit);
+    let kept = items.len();
+    let next = (offset + kept < total).then(|| {
         let mut params: Vec<(String, String)> = q
             .iter()
             .filter(|(k, _)| *k != &format!("{name}_offset"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        params.push((format!("{name}_offset"), (offset + kept.len()).to_string()));
+        params.push((format!("{name}_offset"), (offset + kept).to_string()));
         params.sort();
         let query: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
         format!("/api/clearance?{query}")
     });
-    v[list] = Value::Array(kept);
     Ok(json!({"total": total, "offset": offset, "limit": limit, "next": next}))
 }
 
@@ -126,12 +123,13 @@ async fn clearance(
             })
         })
         .await?;
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    let mut c = c;
     let pages = json!({
-        "by_mine": page(&mut v, "by_mine", "mines", &q)?,
-        "suspended_mines": page(&mut v, "suspended_mines", "suspended", &q)?,
-        "overdue": page(&mut v, "overdue", "overdue", &q)?,
+        "by_mine": page(&mut c.by_mine, "mines", &q)?,
+        "suspended_mines": page(&mut c.suspended_mines, "suspended", &q)?,
+        "overdue": page(&mut c.overdue, "overdue", &q)?,
     });
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     v["pages"] = pages;
     Ok(Json(v))
 }

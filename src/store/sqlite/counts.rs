@@ -331,6 +331,22 @@ impl SqliteTx<'_> {
                 set.join(", ")
             ))?
             .execute(rusqlite::params_from_iter(values))?;
+        // Now is after every day: the change counts there too, whatever day it was on.
+        let mut now = vec![Sql::Text(key.clone())];
+        now.extend(d.by_status.iter().map(|n| Sql::Integer(*n)));
+        now.push(Sql::Integer(d.reignitions));
+        let add: Vec<String> = LEVEL_COLUMNS
+            .split(", ")
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
+            .collect();
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO fire_levels_now(scope, {LEVEL_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(scope) DO UPDATE SET {}",
+                add.join(", ")
+            ))?
+            .execute(rusqlite::params_from_iter(now))?;
         if recount && !matches!(scope, ScopeKey::Mine(_)) {
             let min = self.day_lowest(scope, day)?;
             self.conn
@@ -393,8 +409,10 @@ impl Counts for SqliteTx<'_> {
         let (cond, value) = span_scope(scope);
         let (sql, mut params) = match at {
             None => (
+                // The open spans' covering index holds every column read.
                 format!(
-                    "SELECT {SPAN_COLUMNS} FROM fire_spans s WHERE s.until_at IS NULL AND {cond}"
+                    "SELECT {SPAN_COLUMNS} FROM fire_spans s INDEXED BY fire_spans_open
+                     WHERE s.until_at IS NULL AND {cond}"
                 ),
                 vec![],
             ),
@@ -417,9 +435,18 @@ impl Counts for SqliteTx<'_> {
     }
 
     fn levels(&self, scope: &ScopeKey, day: Option<NaiveDate>) -> Result<Levels> {
-        let day = day.map_or_else(|| "9999-12-31".to_string(), day_text);
+        let Some(day) = day else {
+            return Ok(self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {LEVEL_COLUMNS} FROM fire_levels_now WHERE scope = ?1"
+                ))?
+                .query_row([scope.key()], |r| levels_from(r, 0))
+                .optional()?
+                .unwrap_or_default());
+        };
         Ok(self
-            .level_row(&scope.key(), &day, false)?
+            .level_row(&scope.key(), &day_text(day), false)?
             .map(|r| r.levels)
             .unwrap_or_default())
     }
@@ -429,24 +456,27 @@ impl Counts for SqliteTx<'_> {
         mines: &[String],
         day: Option<NaiveDate>,
     ) -> Result<HashMap<String, i64>> {
-        let day = day.map_or_else(|| "9999-12-31".to_string(), day_text);
         let mut out = HashMap::new();
-        // Each mine's latest row on or before the day, a few hundred mines a statement: one
-        // seek a mine (matching every row of a mine's scope against the latest day read each
-        // mine's whole history, seconds at a province).
+        // Each mine's latest row on or before the day (today: its row now), a few hundred
+        // mines a statement: one seek a mine (matching every row of a mine's scope against the
+        // latest day read each mine's whole history, seconds at a province).
+        let latest = match day {
+            Some(_) => {
+                "(SELECT g.reignitions FROM fire_levels g
+                         WHERE g.scope = s.scope AND g.day <= ? ORDER BY g.day DESC LIMIT 1)"
+            }
+            None => "(SELECT g.reignitions FROM fire_levels_now g WHERE g.scope = s.scope)",
+        };
         for chunk in mines.chunks(500) {
             let sql = format!(
-                "WITH s(scope) AS (VALUES {})
-                 SELECT s.scope, (SELECT g.reignitions FROM fire_levels g
-                                  WHERE g.scope = s.scope AND g.day <= ? ORDER BY g.day DESC LIMIT 1)
-                 FROM s",
+                "WITH s(scope) AS (VALUES {}) SELECT s.scope, {latest} FROM s",
                 vec!["(?)"; chunk.len()].join(",")
             );
             let mut params: Vec<Sql> = chunk
                 .iter()
                 .map(|m| Sql::Text(ScopeKey::Mine(m.clone()).key()))
                 .collect();
-            params.push(Sql::Text(day.clone()));
+            params.extend(day.map(|d| Sql::Text(day_text(d))));
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
@@ -527,7 +557,8 @@ impl Counts for SqliteTx<'_> {
 
     fn rebuild(&self) -> Result<usize> {
         self.conn.execute_batch(
-            "DELETE FROM fire_standing; DELETE FROM fire_spans; DELETE FROM fire_levels;",
+            "DELETE FROM fire_standing; DELETE FROM fire_spans; DELETE FROM fire_levels;
+             DELETE FROM fire_levels_now;",
         )?;
         // In time order, a chunk at a time (keyset on at, id): the log may hold millions.
         let (mut after, mut n) = ((String::new(), 0i64), 0);

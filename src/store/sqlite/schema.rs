@@ -509,6 +509,40 @@ CREATE TABLE tile_levels (level INTEGER PRIMARY KEY);
 CREATE TABLE tile_versions (layer TEXT PRIMARY KEY, version INTEGER NOT NULL);
 "#,
     ),
+    (
+        18,
+        "clearance read model: each scope's levels now, and the open spans in one covering index",
+        r#"
+-- Each scope's levels now: the sum of every change applied to it, which is also its latest
+-- `fire_levels` row. Today's clearance answer reads one row a scope here instead of seeking
+-- each scope's latest day in the history.
+CREATE TABLE fire_levels_now (
+    scope TEXT PRIMARY KEY,
+    reported INTEGER NOT NULL,
+    confirmed INTEGER NOT NULL,
+    treating INTEGER NOT NULL,
+    controlled INTEGER NOT NULL,
+    extinguished INTEGER NOT NULL,
+    cleared INTEGER NOT NULL,
+    reignited INTEGER NOT NULL,
+    dismissed INTEGER NOT NULL,
+    reignitions INTEGER NOT NULL
+) WITHOUT ROWID;
+-- SQLite takes a bare column with max() from the row holding the max: each scope's latest row.
+INSERT INTO fire_levels_now
+SELECT scope, reported, confirmed, treating, controlled, extinguished, cleared, reignited,
+       dismissed, reignitions
+FROM (SELECT scope, max(day), reported, confirmed, treating, controlled, extinguished, cleared,
+             reignited, dismissed, reignitions
+      FROM fire_levels GROUP BY scope);
+-- The fires open now, read whole from the index (a few pages) rather than a row each from
+-- the spans of the whole history; it replaces the index on their district alone.
+DROP INDEX fire_spans_current;
+CREATE INDEX fire_spans_open
+    ON fire_spans(district_code, mine, fire, code, status, deadline, holder, until_at)
+    WHERE until_at IS NULL;
+"#,
+    ),
 ];
 
 /// The newest migration this build knows: a database at a higher version was made by a newer build.
@@ -652,5 +686,39 @@ mod tests {
         let update = conn.execute("UPDATE events SET note = 'x'", []);
         assert!(update.is_err_and(|e| e.to_string().contains("never updated")));
         assert!(conn.execute("DELETE FROM events", []).is_err());
+    }
+
+    #[test]
+    fn the_levels_now_start_from_each_scopes_latest_day() {
+        let registry = Registry::builtin().expect("layers");
+        let mut conn = Connection::open_in_memory().expect("db");
+        gpkg::register_functions(&conn).expect("functions");
+        migrate(&mut conn, &registry).expect("migrate");
+        // A database as migration 17 left it, with a history of levels.
+        conn.execute_batch(
+            "DELETE FROM qingling_migrations WHERE version = 18;
+             DROP TABLE fire_levels_now; DROP INDEX fire_spans_open;
+             CREATE INDEX fire_spans_current ON fire_spans(district_code) WHERE until_at IS NULL;
+             INSERT INTO fire_levels VALUES
+               ('all', '2026-01-01', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+               ('all', '2026-03-01', 2, 1, 0, 0, 0, 4, 0, 0, 1, 2, 2),
+               ('all', '2026-02-01', 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 3),
+               ('m:A', '2025-12-31', 0, 0, 1, 0, 0, 0, 0, 0, 3, 1, 4);",
+        )
+        .expect("as at 17");
+        migrate(&mut conn, &registry).expect("to 18");
+        let rows: Vec<(String, i64, i64, i64, i64)> = conn
+            .prepare(
+                "SELECT scope, reported, confirmed, cleared, reignitions FROM fire_levels_now ORDER BY scope",
+            )
+            .expect("select")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("read");
+        assert_eq!(
+            rows,
+            vec![("all".into(), 2, 1, 4, 1), ("m:A".into(), 0, 0, 0, 3)]
+        );
     }
 }
