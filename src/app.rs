@@ -26,6 +26,8 @@ pub struct App {
     pub allowed_origins: Vec<String>,
     /// Sign-in limits: per address, per username, password hashes at once.
     pub login: Arc<LoginGuard>,
+    /// Map tiles that were slow to make, kept by ETag.
+    pub tiles_made: Arc<crate::service::tiles::Made>,
 }
 
 /// Normalises a configured allowed origin (`https://gis.example.org/` → `https://gis.example.org`),
@@ -52,6 +54,7 @@ impl App {
             tiles: None,
             allowed_origins: vec![],
             login: Arc::new(LoginGuard::new(LoginPolicy::default())),
+            tiles_made: Arc::default(),
         })
     }
 

@@ -563,3 +563,73 @@ fn gdal_reads_a_tile() {
         .to_string();
     assert!(extent.contains('('), "{extent}");
 }
+
+#[test]
+fn a_tile_kept_after_it_was_made_is_given_again_until_its_layer_changes() {
+    use qingling::service::tiles::{Answer, Made, Request, TileId, answer};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&path, &common::root().join("samples")).unwrap();
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let db = qingling::store::Db::open(&path, &registry).unwrap();
+    let layer = registry.get("mines").unwrap().clone();
+    let rules = qingling::app::load_rules(&db).unwrap();
+    let scope = qingling::domain::access::Scope::All;
+    let made = Made::keeping_from(std::time::Duration::ZERO);
+    // The demo's mines all fall in one tile at zoom 3.
+    let (lon, lat) = {
+        let f = db
+            .read_blocking(|tx| {
+                tx.features().item(
+                    &qingling::store::features::Visible::all(&layer),
+                    &tx.features().fids(&layer)?[0].to_string(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        let c = &f["geometry"]["coordinates"][0][0][0];
+        (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+    };
+    let (x, y) = tile_of(lon, lat, 3);
+    let tile = TileId::new(3, y, x).unwrap();
+    let get = || {
+        db.read_blocking(|tx| {
+            let r = Request {
+                layer: &layer,
+                scope: &scope,
+                hidden: &[],
+                tile,
+                now: chrono::Utc::now(),
+                rules: &rules,
+                made: &made,
+            };
+            answer(tx, &r, &|_| false)
+        })
+        .unwrap()
+    };
+    let tile_of_answer = |a: Answer| match a {
+        Answer::Tile { etag, bytes } => (etag, bytes),
+        _ => panic!("a tile with the mines"),
+    };
+    let (etag, first) = tile_of_answer(get());
+    let (again, second) = tile_of_answer(get());
+    assert_eq!(etag, again);
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &second),
+        "given from the kept tiles"
+    );
+    let mines = mvt::decode(&first)["mines"].1.len();
+    // A mine deleted: the layer's change counter moves, the tile is made again without it.
+    db.write_blocking(|tx| {
+        let fid = tx.features().fids(&layer)?[0];
+        tx.features().delete(&layer, fid)
+    })
+    .unwrap();
+    let (changed, third) = tile_of_answer(get());
+    assert_ne!(changed, etag);
+    assert!(!std::sync::Arc::ptr_eq(&first, &third));
+    assert!(
+        mvt::decode(&third)["mines"].1.len() < mines,
+        "the deleted mine is gone"
+    );
+}

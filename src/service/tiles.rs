@@ -16,10 +16,13 @@
 //! the clock (a fire becoming overdue, leaving the re-ignition watch), the minute.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::LazyLock;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use geo::{Coord, LineString, MultiPolygon, Polygon, Simplify};
+use lru::LruCache;
 use mvt::{GeomEncoder, GeomType};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -82,6 +85,45 @@ impl TileId {
     }
 }
 
+/// Tiles that were slow to make (the area layers at low zooms draw every shape in a wide box),
+/// kept by their ETag — which names everything a tile's content depends on (the layer's change
+/// counter, the reader's scope and hidden fields, the tile, the minute where content moves with
+/// the clock) — so the next reader of the same tile gets its bytes without drawing it again.
+/// Bounded by count: a tile is at most a few hundred KB.
+pub struct Made {
+    kept: Mutex<LruCache<String, Arc<Vec<u8>>>>,
+    slow: Duration,
+}
+
+impl Made {
+    /// How many slow tiles are kept.
+    const KEPT: NonZeroUsize = NonZeroUsize::new(64).expect("non-zero");
+    /// A tile that took this long to make is kept.
+    const SLOW: Duration = Duration::from_millis(10);
+
+    pub fn new() -> Made {
+        Made::keeping_from(Self::SLOW)
+    }
+
+    /// Keeps the tiles that took at least `slow` to make (a test keeps every tile).
+    pub fn keeping_from(slow: Duration) -> Made {
+        Made {
+            kept: Mutex::new(LruCache::new(Self::KEPT)),
+            slow,
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<Vec<u8>>>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for Made {
+    fn default() -> Made {
+        Made::new()
+    }
+}
+
 /// What a reader asks for.
 pub struct Request<'a> {
     pub layer: &'a Layer,
@@ -91,6 +133,8 @@ pub struct Request<'a> {
     pub tile: TileId,
     pub now: DateTime<Utc>,
     pub rules: &'a Rules,
+    /// The slow tiles already made.
+    pub made: &'a Made,
 }
 
 /// A tile's answer.
@@ -105,7 +149,7 @@ pub enum Answer {
     },
     Tile {
         etag: String,
-        bytes: Vec<u8>,
+        bytes: Arc<Vec<u8>>,
     },
 }
 
@@ -159,6 +203,10 @@ pub fn answer(tx: &dyn Tx, r: &Request, current: &dyn Fn(&str) -> bool) -> Resul
     if current(&etag) {
         return Ok(Answer::NotModified { etag });
     }
+    if let Some(bytes) = r.made.kept().get(&etag).cloned() {
+        return Ok(Answer::Tile { etag, bytes });
+    }
+    let started = Instant::now();
     let since = crate::service::fires::watch_since(now, r.rules);
     let view = Visible::new(r.layer, r.scope, &since);
     let layer = if points_layer(r.layer) {
@@ -175,7 +223,10 @@ pub fn answer(tx: &dyn Tx, r: &Request, current: &dyn Fn(&str) -> bool) -> Resul
     }
     let mut tile = mvt::Tile::new(EXTENT);
     tile.add_layer(layer).map_err(encoding)?;
-    let bytes = tile.to_bytes().map_err(encoding)?;
+    let bytes = Arc::new(tile.to_bytes().map_err(encoding)?);
+    if started.elapsed() >= r.made.slow {
+        r.made.kept().put(etag.clone(), bytes.clone());
+    }
     Ok(Answer::Tile { etag, bytes })
 }
 

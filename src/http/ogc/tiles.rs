@@ -289,7 +289,7 @@ pub async fn tile(
         _ => return Err(bad().into()),
     };
     let hidden = fields::hidden(&layer, &actor);
-    let rules = app.rules.clone();
+    let (rules, made) = (app.rules.clone(), app.tiles_made.clone());
     let now = chrono::Utc::now();
     let answer = app
         .db
@@ -301,6 +301,7 @@ pub async fn tile(
                 tile,
                 now,
                 rules: &rules,
+                made: &made,
             };
             tiles::answer(tx, &r, &|etag| matches(&headers, etag))
         })
@@ -309,7 +310,7 @@ pub async fn tile(
         Answer::NotModified { etag } => (StatusCode::NOT_MODIFIED.into_response(), etag),
         Answer::Empty { etag } => (StatusCode::NO_CONTENT.into_response(), etag),
         Answer::Tile { etag, bytes } => {
-            let mut res = (StatusCode::OK, bytes).into_response();
+            let mut res = (StatusCode::OK, Vec::clone(&bytes)).into_response();
             res.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
             (res, etag)
