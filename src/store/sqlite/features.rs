@@ -13,7 +13,9 @@ use super::filter::{self, Condition};
 use super::{Result, SqliteTx, gpkg, scope};
 use crate::domain::access::Scope;
 use crate::layers::{FieldType, Layer};
-use crate::store::features::{Features, Filter, ItemQuery, Page, Stored, Visible, geometry_json};
+use crate::store::features::{
+    Features, Filter, ItemQuery, Kept, Page, Stored, Visible, geometry_json,
+};
 
 /// The columns of a layer's feature table (besides `fid` and `geom`), for the schema.
 pub(super) fn columns(layer: &Layer) -> Vec<gpkg::Column> {
@@ -121,13 +123,11 @@ fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
 
 /// A JSON value as an SQL value for a field of this type.
 fn to_sql(kind: FieldType, v: &Value) -> Sql {
-    match (kind, v) {
-        (_, Value::Null) => Sql::Null,
-        (FieldType::Json, v) => Sql::Text(v.to_string()),
-        (FieldType::Integer, Value::Number(n)) => n.as_i64().map_or(Sql::Null, Sql::Integer),
-        (FieldType::Real, Value::Number(n)) => n.as_f64().map_or(Sql::Null, Sql::Real),
-        (_, Value::String(s)) => Sql::Text(s.clone()),
-        (_, other) => Sql::Text(other.to_string()),
+    match Kept::of(kind, v) {
+        Kept::Null => Sql::Null,
+        Kept::Integer(i) => Sql::Integer(i),
+        Kept::Real(x) => Sql::Real(x),
+        Kept::Text(s) => Sql::Text(s),
     }
 }
 
