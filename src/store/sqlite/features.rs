@@ -121,6 +121,18 @@ fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
     (sql, params)
 }
 
+/// `, {table}"a", {table}"b"` for the fields, to follow a SELECT's own first columns (`fid`,
+/// `geom`); empty for a layer without fields, so the SELECT stays valid either way.
+fn more_columns<'a>(
+    table: &str,
+    fields: impl IntoIterator<Item = &'a crate::layers::Field>,
+) -> String {
+    fields
+        .into_iter()
+        .map(|f| format!(", {table}\"{}\"", f.name))
+        .collect()
+}
+
 /// A JSON value as an SQL value for a field of this type.
 fn to_sql(kind: FieldType, v: &Value) -> Sql {
     match Kept::of(kind, v) {
@@ -248,11 +260,9 @@ impl Features for SqliteTx<'_> {
         let layer = view.layer;
         let fields: Vec<&crate::layers::Field> = layer.public_fields().collect();
         let (cond, params) = where_condition(view, filters);
-        let cols: Vec<String> = fields.iter().map(|f| format!("t.\"{}\"", f.name)).collect();
         let sql = format!(
-            "SELECT t.fid, t.geom{}{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
-            if cols.is_empty() { "" } else { ", " },
-            cols.join(", "),
+            "SELECT t.fid, t.geom{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
+            more_columns("t.", fields.iter().copied()),
             layer.name
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -297,15 +307,9 @@ impl Features for SqliteTx<'_> {
     }
 
     fn row(&self, layer: &Layer, fid: i64) -> Result<Option<Stored>> {
-        let cols: Vec<String> = layer
-            .fields
-            .iter()
-            .map(|f| format!("\"{}\"", f.name))
-            .collect();
         let sql = format!(
-            "SELECT geom{}{} FROM \"{}\" WHERE fid = ?1",
-            if cols.is_empty() { "" } else { ", " },
-            cols.join(", "),
+            "SELECT geom{} FROM \"{}\" WHERE fid = ?1",
+            more_columns("", &layer.fields),
             layer.name
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
