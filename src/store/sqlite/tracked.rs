@@ -37,6 +37,13 @@ pub fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
     Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+/// A JSON text column's value, null when it is absent or not JSON: one reading for the columns
+/// whose answer keeps a null in place (alert parties, warning areas, webhook payloads).
+pub fn json_or_null(text: Option<String>) -> Value {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// The row's `geom` as a point; `what` names the layer's features in the error.
 pub fn point(r: &Row, what: &str) -> Result<Point<f64>> {
     let blob: Vec<u8> = r.get("geom")?;
