@@ -513,7 +513,7 @@ mod tests {
 
     use super::*;
     use crate::store::features::Features;
-    use crate::store::sqlite::testing::memory;
+    use crate::store::sqlite::testing::{memory, number};
 
     type Grid = Vec<(String, i64, i64, i64, String, String, i64)>;
 
@@ -690,13 +690,10 @@ mod tests {
     #[test]
     fn opening_again_makes_nothing_again_and_a_new_database_is_counted() {
         let (mut conn, registry) = memory();
-        let before: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_tiles_%'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let before = number(
+            &conn,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_tiles_%'",
+        );
         let points = registry.iter().filter(|l| gridded(l)).count();
         assert_eq!(before, 3 * registry.iter().count() as i64 + points as i64);
         let v = SqliteTx::new(&conn).version("mines").expect("version");
