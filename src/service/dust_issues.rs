@@ -14,7 +14,7 @@ use crate::domain::dust_issue::{
 use crate::domain::event::EventKind;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::Actor;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::layers::{Layer, Registry};
 use crate::service::case::{self, Keys};
 use crate::service::case::{After, observed_time};
@@ -85,9 +85,11 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Reported> {
     if !REPORTERS.contains(&actor.role) {
-        return Err(Error::new(Kind::Forbidden, "dust_issue_forbidden")
-            .arg("role", format!("@role.{}", actor.role.as_str()))
-            .arg("action", "@dust_issue.action.report"));
+        return Err(case::forbidden_to(
+            "dust_issue_forbidden",
+            actor,
+            "@dust_issue.action.report",
+        ));
     }
     let layer = layer(ctx.registry)?;
     let intake = case::intake(body, layer, "uuid")?;
@@ -107,10 +109,7 @@ pub fn report(
     let kind: IssueKind = intake.kind()?;
     let responsible = intake.route(ctx.index)?;
     let at = intake.seen_at(now, &crate::service::rules::fire(tx)?.observed)?;
-    let uuid = intake
-        .client_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let uuid = intake.id_or_new();
     let code = tx
         .dust_issues()
         .next_code(&ctx.rules.code_prefix, local_date(at).year())?;

@@ -92,9 +92,7 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Reported> {
     if !fire::REPORTERS.contains(&actor.role) {
-        return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role.{}", actor.role.as_str()))
-            .arg("action", "report"));
+        return Err(case::forbidden_to("forbidden_action", actor, "report"));
     }
     let layer = ctx
         .registry
@@ -135,10 +133,7 @@ pub fn report(
             .arg("district", name(&responsible.district_code))
             .arg("own", name(actor.district.as_deref().unwrap_or_default())));
     }
-    let id = intake
-        .client_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = intake.id_or_new();
     let year = deadline::local_date(at).year();
     let code = tx.fires().next_code(&ctx.rules.code_prefix, year)?;
     // The deadline runs from when the fire was seen, not from when the tablet found a signal.
