@@ -138,11 +138,7 @@ pub fn report(
         },
     };
     let event_id = tx.dust_issues().append_event(&event)?;
-    let issue = tx
-        .dust_issues()
-        .get(&uuid)?
-        .ok_or_else(|| Error::not_found("dust_issue"))?;
-    publish(tx, event_id, &event, &issue)?;
+    let issue = publish(tx, event_id, &event)?;
     Ok(Reported {
         issue,
         created: true,
@@ -231,11 +227,7 @@ pub fn act(
     };
     let event_id = tx.dust_issues().append_event(&event)?;
     tx.dust_issues().update_status(&issue, to, at)?;
-    let after = tx
-        .dust_issues()
-        .get(&issue.uuid)?
-        .ok_or_else(|| Error::not_found("dust_issue"))?;
-    publish(tx, event_id, &event, &after)?;
+    let after = publish(tx, event_id, &event)?;
     Ok(after)
 }
 
@@ -285,18 +277,19 @@ pub fn reroute_open(
         let event_id = tx.dust_issues().append_event(&event)?;
         tx.dust_issues()
             .update_responsible(&issue.uuid, &new, now)?;
-        let after = tx
-            .dust_issues()
-            .get(&issue.uuid)?
-            .ok_or_else(|| Error::not_found("dust_issue"))?;
-        publish(tx, event_id, &event, &after)?;
+        publish(tx, event_id, &event)?;
         moved.push((issue.uuid, issue.code, issue.responsible, new));
     }
     Ok(moved)
 }
 
-/// Publishes a report or an action (`dust_issue`), in its transaction.
-fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) -> Result<()> {
+/// Publishes a report or an action (`dust_issue`), in its transaction, with the violation as the
+/// event left it (read again: every caller answers or records with that); returns it.
+fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent) -> Result<IssueRecord> {
+    let issue = tx
+        .dust_issues()
+        .get(&event.issue)?
+        .ok_or_else(|| Error::not_found("dust_issue"))?;
     let mut e = serde_json::to_value(event).unwrap_or(Value::Null);
     if let Some(o) = e.as_object_mut() {
         o.insert("id".into(), event_id.into());
@@ -321,7 +314,7 @@ fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) 
         &format!("dust_issue_event:{event_id}"),
         &payload,
     )?;
-    Ok(())
+    Ok(issue)
 }
 
 /// One page of the violations this user may see, soonest deadline first, optionally only those
