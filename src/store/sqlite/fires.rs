@@ -216,6 +216,17 @@ impl SqliteTx<'_> {
     }
 }
 
+/// The burning statuses as an SQL list (`'a','b',…`) for `status IN (…)`: the domain's
+/// `is_burning`, spelled once for the fire points and the spans the counts read.
+pub(super) fn burning_list() -> String {
+    let burning: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| s.is_burning())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    burning.join(",")
+}
+
 impl Fires for SqliteTx<'_> {
     fn get(&self, id_or_code: &str) -> Result<Option<FireRecord>> {
         let sql =
@@ -552,16 +563,11 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn any_burning(&self) -> Result<bool> {
-        let burning: Vec<String> = Status::ALL
-            .iter()
-            .filter(|s| s.is_burning())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
         Ok(self
             .conn
             .prepare_cached(&format!(
                 "SELECT EXISTS (SELECT 1 FROM fire_points WHERE status IN ({}))",
-                burning.join(",")
+                burning_list()
             ))?
             .query_row([], |r| r.get(0))?)
     }
