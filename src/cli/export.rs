@@ -47,11 +47,7 @@ pub fn run(args: Args) -> ExitCode {
     let lang = lang();
     let (db, registry) = open_or_exit!(&args.db);
     let result = (|| -> Result<String> {
-        let layer = registry.get(&args.layer).ok_or_else(|| {
-            Error::invalid("unknown_layer")
-                .arg("layer", args.layer.clone())
-                .arg("allowed", registry.names().join(", "))
-        })?;
+        let layer = registry.require(&args.layer)?;
         let format = match &args.format {
             Some(f) => Format::parse(f)?,
             None => format_of(&args.out).ok_or_else(|| {

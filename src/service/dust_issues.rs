@@ -43,7 +43,7 @@ pub struct Ctx<'a> {
 
 /// The layer file, which says who may read what.
 pub fn layer(registry: &Registry) -> Result<&Layer> {
-    registry.get(LAYER).ok_or_else(|| Error::not_found("layer"))
+    registry.lookup(LAYER)
 }
 
 /// A violation by UUID or code, if this user may see it.

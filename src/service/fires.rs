@@ -94,10 +94,7 @@ pub fn report(
     if !fire::REPORTERS.contains(&actor.role) {
         return Err(case::forbidden_to("forbidden_action", actor, "report"));
     }
-    let layer = ctx
-        .registry
-        .get("fire_points")
-        .ok_or_else(|| Error::not_found("layer"))?;
+    let layer = ctx.registry.lookup("fire_points")?;
     let intake = case::intake(body, layer, "id")?;
     let point = intake.point;
     // A retry is recognised before its time is judged: a resend days later gets the first record.

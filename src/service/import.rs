@@ -272,11 +272,7 @@ fn run(
     incoming: Vec<Incoming>,
     opts: &Options,
 ) -> Result<Report> {
-    let layer = registry.get(layer_name).ok_or_else(|| {
-        Error::invalid("unknown_layer")
-            .arg("layer", layer_name)
-            .arg("allowed", registry.names().join(", "))
-    })?;
+    let layer = registry.require(layer_name)?;
     if matches!(layer.name.as_str(), "fire_points" | "inspections") {
         return Err(Error::invalid("import_not_supported").arg("layer", layer_name));
     }

@@ -35,10 +35,7 @@ const COUNT_CAP: usize = 10_000;
 /// The layer, if this user may read some of it (404 otherwise, as for a layer that does not
 /// exist, so the list of layers does not leak).
 pub fn readable(app: &App, id: &str, actor: &Actor) -> Result<(Layer, Scope), Error> {
-    let layer = app
-        .registry
-        .get(id)
-        .ok_or_else(|| Error::not_found("layer"))?;
+    let layer = app.registry.lookup(id)?;
     let scope = layer.read_scope(actor);
     if scope == Scope::Nothing {
         return Err(Error::not_found("layer"));
