@@ -274,11 +274,7 @@ pub async fn schema(
 
 /// `bbox=` with 4 numbers (or 6, whose heights are ignored), in the bbox CRS's axis order.
 fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::bad_request("bad_bbox"))?;
+    let v = crate::http::collections::bbox_numbers(s)?;
     let b = match v.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
         [a, b, _, d, e, _] => [*a, *b, *d, *e],
