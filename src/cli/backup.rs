@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{fail, lang};
+use super::{finish, lang};
 use crate::i18n::format;
 use crate::store::backup as store;
 use crate::store::photos;
@@ -148,13 +148,7 @@ fn parent(p: &Path) -> &Path {
 }
 
 pub fn run_backup(args: BackupArgs) -> ExitCode {
-    match backup(&args.db, &args.out) {
-        Ok(msg) => {
-            eprintln!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    finish(backup(&args.db, &args.out))
 }
 
 pub fn run_restore(args: RestoreArgs) -> ExitCode {
@@ -162,13 +156,7 @@ pub fn run_restore(args: RestoreArgs) -> ExitCode {
         Some(db) if !args.check => restore(&args.from, db, args.force),
         _ => check(&args.from),
     };
-    match done {
-        Ok(msg) => {
-            eprintln!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    finish(done)
 }
 
 fn backup(db: &Path, out: &Path) -> Result<String, String> {

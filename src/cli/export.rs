@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{fail, lang, message};
+use super::{finish, lang, message};
 use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::gis::crs::{STORAGE_EPSG, parse_epsg};
@@ -83,13 +83,7 @@ pub fn run(args: Args) -> ExitCode {
         }
         Ok(out)
     })();
-    match result {
-        Ok(text) => {
-            eprintln!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(message(&e)),
-    }
+    finish(result.map_err(|e| message(&e)))
 }
 
 fn format_line(
