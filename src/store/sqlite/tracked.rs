@@ -44,6 +44,17 @@ pub fn json_or_null(text: Option<String>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// `t.fid IN (…)` for the points of `table` (alias `t`) in `[x0, y0, x1, y1]`, found through its
+/// R-tree, with the parameters: the bbox condition of fire points and dust violations alike.
+pub fn in_box(table: &str, [x0, y0, x1, y1]: [f64; 4]) -> (String, [Sql; 4]) {
+    (
+        format!(
+            "t.fid IN (SELECT id FROM rtree_{table}_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
+        ),
+        [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+    )
+}
+
 /// The row's `geom` as a point; `what` names the layer's features in the error.
 pub fn point(r: &Row, what: &str) -> Result<Point<f64>> {
     let blob: Vec<u8> = r.get("geom")?;
