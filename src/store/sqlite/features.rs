@@ -89,6 +89,22 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
     Ok(Value::Object(f))
 }
 
+/// `"rtree_…" r CROSS JOIN "…" t ON …`: a layer's table (alias `t`) joined to its R-tree for the
+/// features whose envelope meets `bbox`, and the parameters; a page of items and the map's
+/// tiles read through it. The R-tree finds candidates by envelope; GeoPackage envelopes are
+/// exact for points and good enough for a map's bbox request on polygons (the OGC API allows
+/// it). CROSS JOIN keeps the R-tree first: otherwise SQLite may start from a scope column's
+/// index and probe the R-tree once per fire in the scope (a patrol's: every open fire).
+pub(super) fn rtree_join(layer: &Layer, [x0, y0, x1, y1]: [f64; 4]) -> (String, Vec<Sql>) {
+    (
+        format!(
+            "\"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+            layer.name
+        ),
+        vec![Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+    )
+}
+
 /// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree) and the
 /// filters.
 fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
@@ -98,19 +114,10 @@ fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
         mut params,
     } = scope::condition(view);
     let mut sql = format!(" FROM \"{}\" t", layer.name);
-    if let Some([x0, y0, x1, y1]) = q.bbox {
-        // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
-        // good enough for a map's bbox request on polygons (the OGC API allows it). CROSS JOIN
-        // keeps the R-tree first: otherwise SQLite may start from a scope column's index and
-        // probe the R-tree once per fire in the scope (a patrol's: every open fire).
-        sql = format!(
-            " FROM \"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-            layer.name
-        );
-        params.splice(
-            0..0,
-            [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
-        );
+    if let Some(bbox) = q.bbox {
+        let (join, values) = rtree_join(layer, bbox);
+        sql = format!(" FROM {join}");
+        params.splice(0..0, values);
     }
     sql += &format!(" WHERE {cond}");
     for f in &q.filters {

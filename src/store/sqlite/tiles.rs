@@ -251,19 +251,6 @@ pub(super) fn install(conn: &Connection, registry: &Registry) -> Result<()> {
     Ok(())
 }
 
-/// `r.minx <= ? AND …`: the R-tree join of a layer's table (alias `t`) for a bbox, and its
-/// parameters. CROSS JOIN keeps the R-tree first (see `features::from_where`).
-fn rtree_join(layer: &Layer, bbox: [f64; 4]) -> (String, Vec<Sql>) {
-    let [x0, y0, x1, y1] = bbox;
-    (
-        format!(
-            "\"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-            layer.name
-        ),
-        vec![Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
-    )
-}
-
 /// Widens a bbox by a little more than the R-tree's single-precision rounding.
 fn pad(b: [f64; 4]) -> [f64; 4] {
     let e = 1e-5;
@@ -290,7 +277,7 @@ impl SqliteTx<'_> {
         cond: Condition,
     ) -> Result<Vec<Cell>> {
         let n = format!("{}", 1u64 << range.level);
-        let (join, mut params) = rtree_join(layer, pad(range.bbox()));
+        let (join, mut params) = super::features::rtree_join(layer, pad(range.bbox()));
         let s = if layer.field("status").is_some() {
             "coalesce(t.\"status\", '')"
         } else {
@@ -425,7 +412,7 @@ impl Tiles for SqliteTx<'_> {
         each: &mut dyn FnMut(PointRow),
     ) -> Result<()> {
         let layer = view.layer;
-        let (join, mut params) = rtree_join(layer, pad(bbox));
+        let (join, mut params) = super::features::rtree_join(layer, pad(bbox));
         let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
             "SELECT t.fid, ST_MinX(t.geom), ST_MinY(t.geom){cols} FROM {join} WHERE {cond}"
@@ -461,7 +448,7 @@ impl Tiles for SqliteTx<'_> {
     ) -> Result<()> {
         let layer = view.layer;
         let mut params = vec![Sql::Real(detail[0]), Sql::Real(detail[1])];
-        let (join, p) = rtree_join(layer, bbox);
+        let (join, p) = super::features::rtree_join(layer, bbox);
         params.extend(p);
         let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
