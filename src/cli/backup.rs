@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{fail, lang};
+use super::{finish, lang};
 use crate::i18n::format;
 use crate::store::backup as store;
 use crate::store::photos;
@@ -85,6 +85,19 @@ fn io_failed<'a>(key: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -
     move |e| t(key, &[("detail", std::format!("{}: {e}", path.display()))])
 }
 
+/// A backup file whose size or hash is not the manifest's: found when checking the backup and
+/// again when hashing what was copied, with the same message.
+fn mismatch(file: &Path, e: &Entry, actual: String) -> String {
+    t(
+        "cli.restore_file_mismatch",
+        &[
+            ("file", shown(file)),
+            ("expected", e.sha256.clone()),
+            ("actual", actual),
+        ],
+    )
+}
+
 /// `p` with `suffix` appended to its file name.
 fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     let mut s = p.as_os_str().to_owned();
@@ -135,13 +148,7 @@ fn parent(p: &Path) -> &Path {
 }
 
 pub fn run_backup(args: BackupArgs) -> ExitCode {
-    match backup(&args.db, &args.out) {
-        Ok(msg) => {
-            eprintln!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    finish(backup(&args.db, &args.out))
 }
 
 pub fn run_restore(args: RestoreArgs) -> ExitCode {
@@ -149,13 +156,7 @@ pub fn run_restore(args: RestoreArgs) -> ExitCode {
         Some(db) if !args.check => restore(&args.from, db, args.force),
         _ => check(&args.from),
     };
-    match done {
-        Ok(msg) => {
-            eprintln!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    finish(done)
 }
 
 fn backup(db: &Path, out: &Path) -> Result<String, String> {
@@ -321,25 +322,11 @@ fn verified(from: &Path) -> Result<Manifest, String> {
         let file = from.join(&e.path);
         match hash_file(&file) {
             Ok((bytes, sha256)) if bytes == e.bytes && sha256 == e.sha256 => {}
-            Ok((_, sha256)) => {
-                return Err(t(
-                    "cli.restore_file_mismatch",
-                    &[
-                        ("file", shown(&file)),
-                        ("expected", e.sha256.clone()),
-                        ("actual", sha256),
-                    ],
-                ));
-            }
+            Ok((_, sha256)) => return Err(mismatch(&file, e, sha256)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return Err(t("cli.restore_file_missing", &[("file", shown(&file))]));
             }
-            Err(err) => {
-                return Err(t(
-                    "cli.restore_failed",
-                    &[("detail", std::format!("{}: {err}", file.display()))],
-                ));
-            }
+            Err(err) => return Err(io_failed("cli.restore_failed", &file)(err)),
         }
     }
     let known = store::known_schema_version();
@@ -390,13 +377,7 @@ fn check(from: &Path) -> Result<String, String> {
 }
 
 fn failed_lock(db: &Path, e: std::io::Error) -> String {
-    t(
-        "cli.restore_failed",
-        &[(
-            "detail",
-            std::format!("{}: {e}", crate::store::lock::path_of(db).display()),
-        )],
-    )
+    io_failed("cli.restore_failed", &crate::store::lock::path_of(db))(e)
 }
 
 fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
@@ -414,26 +395,14 @@ fn restore(from: &Path, db: &Path, force: bool) -> Result<String, String> {
     if present(db) && !force {
         return Err(t("cli.restore_exists", &[("path", shown(db))]));
     }
-    let failed = |path: &Path, e: std::io::Error| {
-        t(
-            "cli.restore_failed",
-            &[("detail", std::format!("{}: {e}", path.display()))],
-        )
-    };
+    let failed = |path: &Path, e: std::io::Error| io_failed("cli.restore_failed", path)(e);
     // A file changed between the check and the copy is caught by hashing what was copied.
     let copy = |e: &Entry, dst: &Path| -> Result<(), String> {
         let src = from.join(&e.path);
         let (bytes, sha256) = copy_hashed(&src, dst).map_err(|err| failed(&src, err))?;
         if bytes != e.bytes || sha256 != e.sha256 {
             let _ = std::fs::remove_file(dst);
-            return Err(t(
-                "cli.restore_file_mismatch",
-                &[
-                    ("file", shown(&src)),
-                    ("expected", e.sha256.clone()),
-                    ("actual", sha256),
-                ],
-            ));
+            return Err(mismatch(&src, e, sha256));
         }
         Ok(())
     };

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{fail, lang, message};
+use super::{finish, lang, message};
 use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::gis::crs::{STORAGE_EPSG, parse_epsg};
@@ -47,11 +47,7 @@ pub fn run(args: Args) -> ExitCode {
     let lang = lang();
     let (db, registry) = open_or_exit!(&args.db);
     let result = (|| -> Result<String> {
-        let layer = registry.get(&args.layer).ok_or_else(|| {
-            Error::invalid("unknown_layer")
-                .arg("layer", args.layer.clone())
-                .arg("allowed", registry.names().join(", "))
-        })?;
+        let layer = registry.require(&args.layer)?;
         let format = match &args.format {
             Some(f) => Format::parse(f)?,
             None => format_of(&args.out).ok_or_else(|| {
@@ -87,13 +83,7 @@ pub fn run(args: Args) -> ExitCode {
         }
         Ok(out)
     })();
-    match result {
-        Ok(text) => {
-            eprintln!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(message(&e)),
-    }
+    finish(result.map_err(|e| message(&e)))
 }
 
 fn format_line(

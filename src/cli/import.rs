@@ -64,11 +64,7 @@ fn import(
     registry: &crate::layers::Registry,
     lang: Lang,
 ) -> Result<Vec<String>> {
-    let layer = registry.get(&args.layer).ok_or_else(|| {
-        Error::invalid("unknown_layer")
-            .arg("layer", args.layer.clone())
-            .arg("allowed", registry.names().join(", "))
-    })?;
+    let layer = registry.require(&args.layer)?;
     let src_crs = args
         .src_crs
         .as_deref()

@@ -117,6 +117,18 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A command's end: its summary on stderr and success, or its error through [`fail`] — how the
+/// commands that answer with one message finish.
+fn finish(done: Result<String, impl std::fmt::Display>) -> ExitCode {
+    match done {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn open(db: &Path) -> Result<(Db, Registry), String> {
     let registry = Registry::builtin().map_err(|e| e.to_string())?;
     let db = Db::open(db, &registry).map_err(|e| e.to_string())?;

@@ -209,16 +209,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::t;
-
-    fn actor(role: Role) -> Actor {
-        Actor {
-            username: role.as_str().into(),
-            role,
-            district: (role == Role::District).then(|| "150303".into()),
-            holder: (role == Role::Owner).then(|| "甲公司".into()),
-        }
-    }
+    use crate::domain::testing::{actor, t};
 
     fn holder_issue(status: Status) -> IssueState {
         IssueState {

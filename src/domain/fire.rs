@@ -417,7 +417,7 @@ pub fn ready_to_extinguish(fire: &FireState, now: DateTime<Utc>, rules: &Rules) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::t;
+    use crate::domain::testing::{actor, t};
 
     fn holder_fire(status: Status) -> FireState {
         FireState {
@@ -427,15 +427,6 @@ mod tests {
             controlled_at: None,
             cleared_at: None,
             readings_since_control: vec![],
-        }
-    }
-
-    fn actor(role: Role) -> Actor {
-        Actor {
-            username: role.as_str().into(),
-            role,
-            district: (role == Role::District).then(|| "150303".into()),
-            holder: (role == Role::Owner).then(|| "甲公司".into()),
         }
     }
 

@@ -287,7 +287,9 @@ pub fn shapefile_names(fields: &[String]) -> Vec<String> {
     out
 }
 
-fn failed(out: &Path, e: impl std::fmt::Display) -> Error {
+/// 422 `export_failed` naming the file and what the writer said: the one message for a GDAL
+/// driver's failure and the XLSX ledger's alike.
+pub(super) fn failed(out: &Path, e: impl std::fmt::Display) -> Error {
     Error::invalid("export_failed")
         .arg("path", out.display().to_string())
         .arg("detail", e.to_string())

@@ -12,7 +12,7 @@ use rust_xlsxwriter::{
 };
 
 use super::crs::Transform;
-use super::export::{Request, Summary};
+use super::export::{self, Request, Summary};
 use crate::domain::deadline::local_offset;
 use crate::domain::responsibility::Party;
 use crate::error::{Error, Result};
@@ -273,12 +273,6 @@ fn row(
     cells
 }
 
-fn xlsx_error(out: &Path, e: impl std::fmt::Display) -> Error {
-    Error::invalid("export_failed")
-        .arg("path", out.display().to_string())
-        .arg("detail", e.to_string())
-}
-
 fn write_cell(
     ws: &mut Worksheet,
     r: u32,
@@ -333,8 +327,9 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     let mut wb = Workbook::new();
     let ws = wb
         .add_worksheet_with_constant_memory()
-        .map_err(|e| xlsx_error(out, e))?;
-    ws.set_name("火点台账").map_err(|e| xlsx_error(out, e))?;
+        .map_err(|e| export::failed(out, e))?;
+    ws.set_name("火点台账")
+        .map_err(|e| export::failed(out, e))?;
     let header = Cell::new()
         .set_bold()
         .set_text_wrap()
@@ -363,7 +358,7 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
         ws.set_freeze_panes(1, 0)?;
         Ok(())
     };
-    start(ws).map_err(|e| xlsx_error(out, e))?;
+    start(ws).map_err(|e| export::failed(out, e))?;
     let filter = FireFilter {
         visible: Some(req.visible()),
         filters: req.store_filters(),
@@ -383,7 +378,7 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
             let r = n.saturating_add(1);
             for (c, v) in cells.iter().enumerate() {
                 write_cell(ws, r, u16::try_from(c).unwrap_or(u16::MAX), v, &formats)
-                    .map_err(|e| xlsx_error(out, e))?;
+                    .map_err(|e| export::failed(out, e))?;
             }
             n = r;
             Ok(())
@@ -401,8 +396,8 @@ pub fn write(tx: &dyn Tx, req: &Request, out: &Path) -> Result<Summary> {
     }
     let last_col = u16::try_from(cols.len().saturating_sub(1)).unwrap_or(0);
     ws.autofilter(0, 0, n, last_col)
-        .map_err(|e| xlsx_error(out, e))?;
-    wb.save(out).map_err(|e| xlsx_error(out, e))?;
+        .map_err(|e| export::failed(out, e))?;
+    wb.save(out).map_err(|e| export::failed(out, e))?;
     Ok(Summary {
         features: n as usize,
         renamed: vec![],

@@ -62,15 +62,20 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let guard = app.login.clone();
     let address = ip.map(|a| a.to_string());
-    let failed = |reason: &str, locked: Option<u64>, status: u16| Entry {
-        actor: Some(body.username.clone()),
+    // The audit row of this sign-in, failed or not: one form for both.
+    let attempt = |actor: &str, action: &str, status: u16| Entry {
+        actor: Some(actor.to_string()),
         address: address.clone(),
-        action: "login_failed".into(),
+        action: action.into(),
         method: Some("POST".into()),
         route: Some("/api/login".into()),
         target: None,
         status: Some(status),
+        detail: None,
+    };
+    let failed = |reason: &str, locked: Option<u64>, status: u16| Entry {
         detail: Some(json!({"reason": reason, "locked_seconds": locked})),
+        ..attempt(&body.username, "login_failed", status)
     };
     if let Some(ip) = ip
         && let Err(r) = guard.check_address(ip)
@@ -118,16 +123,7 @@ async fn login(
     guard.succeeded(&body.username);
     let now = chrono::Utc::now();
     let (id, actor) = (creds.id, creds.actor);
-    let entry = Entry {
-        actor: Some(actor.username.clone()),
-        address: address.clone(),
-        action: "login".into(),
-        method: Some("POST".into()),
-        route: Some("/api/login".into()),
-        target: None,
-        status: Some(200),
-        detail: None,
-    };
+    let entry = attempt(&actor.username, "login", 200);
     let token = app
         .db
         .write(move |tx| {

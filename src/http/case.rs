@@ -24,7 +24,8 @@ where
     Ok(app.db.write(move |tx| f(tx, &a, &index)).await?)
 }
 
-/// 201 with the new case, or 200 with the first one when the report was a retry.
+/// 201 with the new case, or 200 with the first one when the report was a retry (also a
+/// restriction's on-site check, which is recognised on a retry the same way).
 pub fn reported(created: bool, feature: Value) -> (StatusCode, axum::Json<Value>) {
     let status = if created {
         StatusCode::CREATED

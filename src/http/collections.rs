@@ -15,13 +15,18 @@ pub fn router() -> Routes {
     Routes::new().get("/api/layers", layers)
 }
 
-/// Parses `bbox=minlon,minlat,maxlon,maxlat`.
-pub fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
-    let v: Vec<f64> = s
-        .split(',')
+/// The comma-separated numbers of a `bbox` parameter, or 400 `bad_bbox`: the one reading of
+/// them for these lists and the OGC collections, which then check their own count and order.
+pub fn bbox_numbers(s: &str) -> Result<Vec<f64>, Error> {
+    s.split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| Error::bad_request("bad_bbox"))?;
+        .map_err(|_| Error::bad_request("bad_bbox"))
+}
+
+/// Parses `bbox=minlon,minlat,maxlon,maxlat`.
+pub fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
+    let v = bbox_numbers(s)?;
     match v.as_slice() {
         [x0, y0, x1, y1] if v.iter().all(|x| x.is_finite()) && x0 <= x1 && y0 <= y1 => {
             Ok([*x0, *y0, *x1, *y1])

@@ -71,10 +71,7 @@ async fn download(
     }
     let q = parse(q.as_deref().unwrap_or(""))?;
     let registry = app.registry.clone();
-    let scope = registry
-        .get(&q.layer)
-        .ok_or_else(|| Error::not_found("layer"))?
-        .read_scope(&actor);
+    let scope = registry.lookup(&q.layer)?.read_scope(&actor);
     let (format, name) = (q.format, q.layer.clone());
     // GDAL writes files (a GeoPackage needs random access): into a private temporary folder, off
     // the async threads; the answer then streams from the file, never held in memory whole, and
@@ -82,9 +79,7 @@ async fn download(
     let (file, dir, len) = app
         .db
         .read(move |tx| -> Result<(std::fs::File, TempDir, u64)> {
-            let layer = registry
-                .get(&q.layer)
-                .ok_or_else(|| Error::not_found("layer"))?;
+            let layer = registry.lookup(&q.layer)?;
             let req = Request {
                 layer,
                 format: q.format,

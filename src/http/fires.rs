@@ -148,11 +148,7 @@ async fn list(
 ) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
     let rules = app.rules.clone();
-    let layer = app
-        .registry
-        .get("fire_points")
-        .cloned()
-        .ok_or_else(|| ApiError(Error::not_found("layer")))?;
+    let layer = app.registry.lookup("fire_points").cloned()?;
     let bbox = q
         .get("bbox")
         .map(|s| super::collections::parse_bbox(s))

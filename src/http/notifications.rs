@@ -12,7 +12,6 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::extract::User;
 use crate::app::App;
-use crate::error::Error;
 use crate::service::notifications;
 
 pub fn router() -> Routes {
@@ -33,11 +32,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
-    let layer = app
-        .registry
-        .get("fire_points")
-        .cloned()
-        .ok_or_else(|| ApiError(Error::not_found("layer")))?;
+    let layer = app.registry.lookup("fire_points").cloned()?;
     let rules = app.rules.clone();
     let n = app
         .db

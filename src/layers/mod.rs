@@ -502,6 +502,23 @@ impl Registry {
         self.layers.iter().find(|l| l.name == name)
     }
 
+    /// The layer of that name, or 404 `layer`: how a request or a use case asks for one, so a
+    /// missing layer reads the same from every route.
+    pub fn lookup(&self, name: &str) -> crate::error::Result<&Layer> {
+        self.get(name)
+            .ok_or_else(|| crate::error::Error::not_found("layer"))
+    }
+
+    /// The layer named by an operator (a command's `--layer`, an import), or 422 naming the
+    /// layers there are: one refusal for the commands and the import pipeline alike.
+    pub fn require(&self, name: &str) -> crate::error::Result<&Layer> {
+        self.get(name).ok_or_else(|| {
+            crate::error::Error::invalid("unknown_layer")
+                .arg("layer", name)
+                .arg("allowed", self.names().join(", "))
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Layer> {
         self.layers.iter()
     }

@@ -214,6 +214,14 @@ impl Intake {
         self.values.get(field).and_then(Value::as_f64)
     }
 
+    /// The new case's id: the client's, so its retries find it, or a fresh UUID when none was
+    /// sent.
+    pub fn id_or_new(&self) -> String {
+        self.client_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+
     /// The case's kind from the `kind` field (the layer already checked it is one of its
     /// values; 422 when it is missing).
     pub fn kind<K: Named>(&self) -> Result<K> {
@@ -321,6 +329,14 @@ pub struct Keys {
     pub forbidden: Option<&'static str>,
 }
 
+/// 403 under `key`, naming the actor's role and `action` (a message key or plain text): one
+/// form for a refused report and a refused action, so their messages read alike.
+pub fn forbidden_to(key: &'static str, actor: &Actor, action: impl Into<String>) -> Error {
+    Error::new(Kind::Forbidden, key)
+        .arg("role", format!("@role.{}", actor.role.as_str()))
+        .arg("action", action)
+}
+
 /// A refusal of the rules as the answer: 403, 409 naming the state and what this actor may do
 /// now, or 422 naming the field (`invalid` adds a kind's own message arguments).
 pub fn refused<S: Named + serde::Serialize, A: Named + serde::Serialize>(
@@ -332,12 +348,11 @@ pub fn refused<S: Named + serde::Serialize, A: Named + serde::Serialize>(
 ) -> Error {
     match r {
         Refusal::Forbidden => match keys.forbidden {
-            Some(key) => Error::new(Kind::Forbidden, key)
-                .arg("role", format!("@role.{}", actor.role.as_str()))
-                .arg(
-                    "action",
-                    format!("@{}.action.{}", keys.subject, action.name()),
-                ),
+            Some(key) => forbidden_to(
+                key,
+                actor,
+                format!("@{}.action.{}", keys.subject, action.name()),
+            ),
             None => Error::forbidden(),
         },
         Refusal::NotAllowed { status, allowed } => Error::not_allowed(

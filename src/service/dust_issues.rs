@@ -14,7 +14,7 @@ use crate::domain::dust_issue::{
 use crate::domain::event::EventKind;
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::Actor;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::layers::{Layer, Registry};
 use crate::service::case::{self, Keys};
 use crate::service::case::{After, observed_time};
@@ -43,7 +43,7 @@ pub struct Ctx<'a> {
 
 /// The layer file, which says who may read what.
 pub fn layer(registry: &Registry) -> Result<&Layer> {
-    registry.get(LAYER).ok_or_else(|| Error::not_found("layer"))
+    registry.lookup(LAYER)
 }
 
 /// A violation by UUID or code, if this user may see it.
@@ -85,9 +85,11 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Reported> {
     if !REPORTERS.contains(&actor.role) {
-        return Err(Error::new(Kind::Forbidden, "dust_issue_forbidden")
-            .arg("role", format!("@role.{}", actor.role.as_str()))
-            .arg("action", "@dust_issue.action.report"));
+        return Err(case::forbidden_to(
+            "dust_issue_forbidden",
+            actor,
+            "@dust_issue.action.report",
+        ));
     }
     let layer = layer(ctx.registry)?;
     let intake = case::intake(body, layer, "uuid")?;
@@ -107,10 +109,7 @@ pub fn report(
     let kind: IssueKind = intake.kind()?;
     let responsible = intake.route(ctx.index)?;
     let at = intake.seen_at(now, &crate::service::rules::fire(tx)?.observed)?;
-    let uuid = intake
-        .client_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let uuid = intake.id_or_new();
     let code = tx
         .dust_issues()
         .next_code(&ctx.rules.code_prefix, local_date(at).year())?;
@@ -139,11 +138,7 @@ pub fn report(
         },
     };
     let event_id = tx.dust_issues().append_event(&event)?;
-    let issue = tx
-        .dust_issues()
-        .get(&uuid)?
-        .ok_or_else(|| Error::not_found("dust_issue"))?;
-    publish(tx, event_id, &event, &issue)?;
+    let issue = publish(tx, event_id, &event)?;
     Ok(Reported {
         issue,
         created: true,
@@ -232,11 +227,7 @@ pub fn act(
     };
     let event_id = tx.dust_issues().append_event(&event)?;
     tx.dust_issues().update_status(&issue, to, at)?;
-    let after = tx
-        .dust_issues()
-        .get(&issue.uuid)?
-        .ok_or_else(|| Error::not_found("dust_issue"))?;
-    publish(tx, event_id, &event, &after)?;
+    let after = publish(tx, event_id, &event)?;
     Ok(after)
 }
 
@@ -286,18 +277,19 @@ pub fn reroute_open(
         let event_id = tx.dust_issues().append_event(&event)?;
         tx.dust_issues()
             .update_responsible(&issue.uuid, &new, now)?;
-        let after = tx
-            .dust_issues()
-            .get(&issue.uuid)?
-            .ok_or_else(|| Error::not_found("dust_issue"))?;
-        publish(tx, event_id, &event, &after)?;
+        publish(tx, event_id, &event)?;
         moved.push((issue.uuid, issue.code, issue.responsible, new));
     }
     Ok(moved)
 }
 
-/// Publishes a report or an action (`dust_issue`), in its transaction.
-fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) -> Result<()> {
+/// Publishes a report or an action (`dust_issue`), in its transaction, with the violation as the
+/// event left it (read again: every caller answers or records with that); returns it.
+fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent) -> Result<IssueRecord> {
+    let issue = tx
+        .dust_issues()
+        .get(&event.issue)?
+        .ok_or_else(|| Error::not_found("dust_issue"))?;
     let mut e = serde_json::to_value(event).unwrap_or(Value::Null);
     if let Some(o) = e.as_object_mut() {
         o.insert("id".into(), event_id.into());
@@ -322,7 +314,7 @@ fn publish(tx: &dyn Tx, event_id: i64, event: &IssueEvent, issue: &IssueRecord) 
         &format!("dust_issue_event:{event_id}"),
         &payload,
     )?;
-    Ok(())
+    Ok(issue)
 }
 
 /// One page of the violations this user may see, soonest deadline first, optionally only those

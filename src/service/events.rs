@@ -299,18 +299,14 @@ mod tests {
         // Reported ten days ago: its 7-day plan deadline has passed.
         let then = Utc::now() - chrono::Duration::days(10);
         let body = |x: f64| json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, 39.45]}, "properties": {"kind": "coal_seam"}});
-        let a = report(&SqliteTx::new(&conn), &ctx, &manager, &body(106.6), then)
-            .expect("a")
-            .fire;
-        let b = report(
-            &SqliteTx::new(&conn),
-            &ctx,
-            &manager,
-            &body(106.7),
-            Utc::now(),
-        )
-        .expect("b")
-        .fire;
+        // A fire reported by the manager at `x` (°E) and `at`; `name` says which failed.
+        let new_fire = |x: f64, at, name: &str| {
+            report(&SqliteTx::new(&conn), &ctx, &manager, &body(x), at)
+                .expect(name)
+                .fire
+        };
+        let a = new_fire(106.6, then, "a");
+        let b = new_fire(106.7, Utc::now(), "b");
         assert_eq!(pending(&conn, "new_fire"), vec![a.id.clone(), b.id.clone()]);
 
         assert_eq!(
@@ -362,15 +358,7 @@ mod tests {
         assert_eq!(zero[0]["last_fire"]["id"], b.id.as_str());
 
         // A third fire brought under control reaches zero again, then re-ignites.
-        let c = report(
-            &SqliteTx::new(&conn),
-            &ctx,
-            &manager,
-            &body(106.65),
-            Utc::now(),
-        )
-        .expect("c")
-        .fire;
+        let c = new_fire(106.65, Utc::now(), "c");
         let district = Actor {
             username: "wuda".into(),
             role: crate::domain::role::Role::District,

@@ -92,14 +92,9 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Reported> {
     if !fire::REPORTERS.contains(&actor.role) {
-        return Err(Error::new(Kind::Forbidden, "forbidden_action")
-            .arg("role", format!("@role.{}", actor.role.as_str()))
-            .arg("action", "report"));
+        return Err(case::forbidden_to("forbidden_action", actor, "report"));
     }
-    let layer = ctx
-        .registry
-        .get("fire_points")
-        .ok_or_else(|| Error::not_found("layer"))?;
+    let layer = ctx.registry.lookup("fire_points")?;
     let intake = case::intake(body, layer, "id")?;
     let point = intake.point;
     // A retry is recognised before its time is judged: a resend days later gets the first record.
@@ -135,10 +130,7 @@ pub fn report(
             .arg("district", name(&responsible.district_code))
             .arg("own", name(actor.district.as_deref().unwrap_or_default())));
     }
-    let id = intake
-        .client_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = intake.id_or_new();
     let year = deadline::local_date(at).year();
     let code = tx.fires().next_code(&ctx.rules.code_prefix, year)?;
     // The deadline runs from when the fire was seen, not from when the tablet found a signal.

@@ -15,10 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Kind, Result};
 use crate::i18n::Lang;
-use crate::layers::{FieldType, Layer, Registry, Source};
+use crate::layers::{Layer, Registry, Source};
 use crate::service::boundaries::{self, derive};
 use crate::service::geometry;
 use crate::service::reroute::Rerouted;
+use crate::store::features::Kept;
 use crate::store::{StoreError, Tx};
 
 /// One feature to import, its geometry already in lon/lat.
@@ -271,11 +272,7 @@ fn run(
     incoming: Vec<Incoming>,
     opts: &Options,
 ) -> Result<Report> {
-    let layer = registry.get(layer_name).ok_or_else(|| {
-        Error::invalid("unknown_layer")
-            .arg("layer", layer_name)
-            .arg("allowed", registry.names().join(", "))
-    })?;
+    let layer = registry.require(layer_name)?;
     if matches!(layer.name.as_str(), "fire_points" | "inspections") {
         return Err(Error::invalid("import_not_supported").arg("layer", layer_name));
     }
@@ -458,27 +455,6 @@ fn update(
     Ok(true)
 }
 
-/// A field's value as the store keeps it for the field's type: what a stored value and a new
-/// one are compared as (json fields as their text).
-#[derive(Debug, PartialEq)]
-enum Kept {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-}
-
-fn kept(kind: FieldType, v: &Value) -> Kept {
-    match (kind, v) {
-        (_, Value::Null) => Kept::Null,
-        (FieldType::Json, v) => Kept::Text(v.to_string()),
-        (FieldType::Integer, Value::Number(n)) => n.as_i64().map_or(Kept::Null, Kept::Integer),
-        (FieldType::Real, Value::Number(n)) => n.as_f64().map_or(Kept::Null, Kept::Real),
-        (_, Value::String(s)) => Kept::Text(s.clone()),
-        (_, other) => Kept::Text(other.to_string()),
-    }
-}
-
 /// Whether a stored feature equals the new geometry and values (the fields the file carries).
 /// A boundary that went through another CRS and back, or a Shapefile (clockwise outer rings),
 /// returns with its last digits or its vertex order changed: the same vertices within a
@@ -496,7 +472,8 @@ fn unchanged(
             return true;
         };
         let old = stored.get(k).unwrap_or(&Value::Null);
-        match (kept(f.kind, old), kept(f.kind, v)) {
+        // Compared as the store keeps them (json fields as their text).
+        match (Kept::of(f.kind, old), Kept::of(f.kind, v)) {
             // Derived reals (an area) recomputed from those last digits may differ by rounding.
             (Kept::Real(x), Kept::Real(y)) => (x - y).abs() <= 0.02 + 1e-9 * x.abs(),
             (x, y) => x == y,

@@ -10,7 +10,31 @@ use serde_json::{Map, Value};
 
 use super::Result;
 use crate::domain::access::Scope;
-use crate::layers::Layer;
+use crate::layers::{FieldType, Layer};
+
+/// A field's value as a store keeps it for the field's type (json fields as their text): one
+/// rule for what the engine writes and for what an import compares a stored value and a new
+/// one as, so "unchanged" means "would be stored the same".
+#[derive(Debug, PartialEq)]
+pub enum Kept {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Kept {
+    pub fn of(kind: FieldType, v: &Value) -> Kept {
+        match (kind, v) {
+            (_, Value::Null) => Kept::Null,
+            (FieldType::Json, v) => Kept::Text(v.to_string()),
+            (FieldType::Integer, Value::Number(n)) => n.as_i64().map_or(Kept::Null, Kept::Integer),
+            (FieldType::Real, Value::Number(n)) => n.as_f64().map_or(Kept::Null, Kept::Real),
+            (_, Value::String(s)) => Kept::Text(s.clone()),
+            (_, other) => Kept::Text(other.to_string()),
+        }
+    }
+}
 
 /// What a reader may see of a layer: the layer file's read scope bound to the user. The key of
 /// every scoped read (features here; fires, violations and notifications ask with it too): the

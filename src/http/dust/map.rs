@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::domain::dust::{MEASURES, WarningLevel};
-use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::User;
 use crate::i18n::{Lang, text};
@@ -27,10 +26,7 @@ pub fn router() -> Routes {
 }
 
 fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {
-    app.registry
-        .get(LAYER)
-        .cloned()
-        .ok_or_else(|| ApiError(Error::not_found("layer")))
+    app.registry.lookup(LAYER).cloned().map_err(ApiError)
 }
 
 /// The page sizes of `GET /api/dust/monitors`.

@@ -241,11 +241,7 @@ async fn readings(
             .arg("days", (max / 86_400).to_string())
             .into());
     }
-    let layer = app
-        .registry
-        .get(LAYER)
-        .cloned()
-        .ok_or_else(|| ApiError(Error::not_found("layer")))?;
+    let layer = app.registry.lookup(LAYER).cloned()?;
     let scope = layer.read_scope(&actor);
     let name = mn.clone();
     let series = app

@@ -96,10 +96,5 @@ async fn check(
         .db
         .write(move |tx| dust_checks::record(tx, &actor, id, &c, now))
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(v)))
+    Ok(crate::http::case::reported(created, v))
 }

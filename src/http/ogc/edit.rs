@@ -36,23 +36,34 @@ fn may_edit(layer: &Layer, actor: &Actor) -> bool {
     service::check_may_edit(layer, actor).is_ok()
 }
 
+/// 204 with `Allow`: `writable` where this user may edit the layer, else read-only. One answer
+/// for the items and the one-item `OPTIONS`, which differ only in the write methods they name.
+fn options(
+    app: &App,
+    id: &str,
+    actor: &Actor,
+    writable: &'static str,
+) -> Result<Response, ApiError> {
+    let (layer, _) = readable(app, id, actor)?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    allow(
+        &mut res,
+        if may_edit(&layer, actor) {
+            writable
+        } else {
+            READ_ONLY
+        },
+    );
+    Ok(res)
+}
+
 /// `OPTIONS /collections/{id}/items`.
 pub async fn options_items(
     State(app): State<App>,
     User(actor): User,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (layer, _) = readable(&app, &id, &actor)?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    allow(
-        &mut res,
-        if may_edit(&layer, &actor) {
-            "GET, HEAD, OPTIONS, POST"
-        } else {
-            READ_ONLY
-        },
-    );
-    Ok(res)
+    options(&app, &id, &actor, "GET, HEAD, OPTIONS, POST")
 }
 
 /// `OPTIONS /collections/{id}/items/{fid}`. The feature need not exist: QGIS asks about an
@@ -62,17 +73,7 @@ pub async fn options_item(
     User(actor): User,
     Path((id, _fid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (layer, _) = readable(&app, &id, &actor)?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    allow(
-        &mut res,
-        if may_edit(&layer, &actor) {
-            "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
-        } else {
-            READ_ONLY
-        },
-    );
-    Ok(res)
+    options(&app, &id, &actor, "GET, HEAD, OPTIONS, PUT, PATCH, DELETE")
 }
 
 /// 405 for writes on a layer that takes none here (the fire layers: through `/api/fires`), in

@@ -118,6 +118,19 @@ fn collections_crumb(lang: Lang) -> (&'static str, String) {
     (text(lang, "ogc.collections"), "/collections?f=html".into())
 }
 
+/// The trail down to one of a layer's pages: home, the collections, then the layer's page at
+/// `/collections/{name}{below}` (its description, or its items).
+fn layer_crumbs<'a>(layer: &'a Layer, lang: Lang, below: &str) -> [(&'a str, String); 3] {
+    [
+        home(lang),
+        collections_crumb(lang),
+        (
+            layer.title.get(lang),
+            format!("/collections/{}{below}?f=html", layer.name),
+        ),
+    ]
+}
+
 /// The list of collections.
 pub fn collections(v: &Value, lang: Lang) -> String {
     let rows: Vec<String> = v["collections"]
@@ -214,14 +227,7 @@ pub fn schema(v: &Value, layer: &Layer, lang: Lang) -> String {
             layer.title.get(lang),
             text(lang, "ogc.queryables")
         ),
-        &[
-            home(lang),
-            collections_crumb(lang),
-            (
-                layer.title.get(lang),
-                format!("/collections/{}?f=html", layer.name),
-            ),
-        ],
+        &layer_crumbs(layer, lang, ""),
         &format!("<table>{}</table>", rows.join("")),
     )
 }
@@ -444,14 +450,7 @@ pub fn items(v: &Value, layer: &Layer, actor: &Actor, lang: Lang, offset: usize)
     page(
         lang,
         &format!("{} · {}", layer.title.get(lang), text(lang, "ogc.items")),
-        &[
-            home(lang),
-            collections_crumb(lang),
-            (
-                layer.title.get(lang),
-                format!("/collections/{}?f=html", layer.name),
-            ),
-        ],
+        &layer_crumbs(layer, lang, ""),
         &body,
     )
 }
@@ -482,14 +481,7 @@ pub fn item(f: &Value, layer: &Layer, actor: &Actor, lang: Lang) -> String {
     page(
         lang,
         &format!("{} {id}", layer.title.get(lang)),
-        &[
-            home(lang),
-            collections_crumb(lang),
-            (
-                layer.title.get(lang),
-                format!("/collections/{}/items?f=html", layer.name),
-            ),
-        ],
+        &layer_crumbs(layer, lang, "/items"),
         &body,
     )
 }

@@ -35,10 +35,7 @@ const COUNT_CAP: usize = 10_000;
 /// The layer, if this user may read some of it (404 otherwise, as for a layer that does not
 /// exist, so the list of layers does not leak).
 pub fn readable(app: &App, id: &str, actor: &Actor) -> Result<(Layer, Scope), Error> {
-    let layer = app
-        .registry
-        .get(id)
-        .ok_or_else(|| Error::not_found("layer"))?;
+    let layer = app.registry.lookup(id)?;
     let scope = layer.read_scope(actor);
     if scope == Scope::Nothing {
         return Err(Error::not_found("layer"));
@@ -74,6 +71,17 @@ fn check_params<'a>(
     Ok(rest)
 }
 
+/// The format, language and link base of an answer whose only parameters are `known`: what
+/// the collection, schema and item pages all read first, unknown parameters refused before.
+fn answer_params(
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    known: &[&str],
+) -> Result<(Format, Lang, String), Error> {
+    check_params(q, known, &[])?;
+    Ok((format(q, headers)?, lang(headers), base_url(headers)))
+}
+
 /// A collection's description.
 fn collection_json(layer: &Layer, lang: Lang, base: &str, extent: Option<[f64; 4]>) -> Value {
     let path = format!("{base}/collections/{}", layer.name);
@@ -107,8 +115,7 @@ pub async fn collections(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_params(&q, &["f"], &[])?;
-    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (fmt, lang, base) = answer_params(&q, &headers, &["f"])?;
     let layers: Vec<(Layer, Scope)> = app
         .registry
         .iter()
@@ -151,8 +158,7 @@ pub async fn collection(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_params(&q, &["f"], &[])?;
-    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (fmt, lang, base) = answer_params(&q, &headers, &["f"])?;
     let (layer, scope) = readable(&app, &id, &actor)?;
     let since = since(&app);
     let l = layer.clone();
@@ -179,8 +185,7 @@ async fn schema_answer(
     listed: &str,
     build: impl FnOnce(&Layer, Lang, &str) -> Value,
 ) -> Result<Response, ApiError> {
-    check_params(q, &["f"], &[])?;
-    let (fmt, lang, base) = (format(q, headers)?, lang(headers), base_url(headers));
+    let (fmt, lang, base) = answer_params(q, headers, &["f"])?;
     let (layer, _) = readable(app, id, actor)?;
     let v = build(&layer, lang, &base);
     Ok(match fmt {
@@ -269,11 +274,7 @@ pub async fn schema(
 
 /// `bbox=` with 4 numbers (or 6, whose heights are ignored), in the bbox CRS's axis order.
 fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::bad_request("bad_bbox"))?;
+    let v = crate::http::collections::bbox_numbers(s)?;
     let b = match v.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
         [a, b, _, d, e, _] => [*a, *b, *d, *e],
@@ -421,6 +422,14 @@ fn shape(f: &mut Value, hidden: &[String], projector: Option<&Projector>) -> Res
     Ok(())
 }
 
+/// From storage to `crs` for a page or an item; none for CRS84, the stored coordinates as they
+/// are (no transform to build, nothing to round).
+fn output_projector(crs: Crs) -> Result<Option<Projector>, Error> {
+    (crs != Crs::Crs84)
+        .then(|| Projector::output(crs))
+        .transpose()
+}
+
 fn content_crs(res: &mut Response, crs: Crs) {
     if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
         res.headers_mut().insert("content-crs", v);
@@ -455,9 +464,7 @@ pub async fn items(
             } else {
                 None
             };
-            let projector = (crs != Crs::Crs84)
-                .then(|| Projector::output(crs))
-                .transpose()?;
+            let projector = output_projector(crs)?;
             for f in &mut page.features {
                 shape(f, &hidden, projector.as_ref())?;
             }
@@ -525,8 +532,7 @@ pub async fn item(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_params(&q, &["f", "crs"], &[])?;
-    let (fmt, lang, base) = (format(&q, &headers)?, lang(&headers), base_url(&headers));
+    let (fmt, lang, base) = answer_params(&q, &headers, &["f", "crs"])?;
     let (layer, scope) = readable(&app, &id, &actor)?;
     let crs = crs_param(&q, "crs")?;
     let hidden = fields::hidden(&layer, &actor);
@@ -538,9 +544,7 @@ pub async fn item(
             let Some(mut f) = c.features().item(&Visible::new(&l, &scope, &since), &fid)? else {
                 return Ok(None);
             };
-            let projector = (crs != Crs::Crs84)
-                .then(|| Projector::output(crs))
-                .transpose()?;
+            let projector = output_projector(crs)?;
             shape(&mut f, &hidden, projector.as_ref())?;
             Ok::<_, Error>(Some(f))
         })

@@ -74,8 +74,7 @@ pub(super) fn build(
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::invalid("bad_body").arg("detail", format!("{}: {e}", path.display()))
     })?;
-    let fc: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::invalid("bad_json").arg("detail", e.to_string()))?;
+    let fc: Value = serde_json::from_str(&text).map_err(super::bad_sample)?;
     let now_s = now.timestamp();
     // Readings on the 10-minute grid, the newest within the last 10 minutes.
     let last = now_s - now_s.rem_euclid(STEP_S);

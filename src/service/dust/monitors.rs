@@ -141,9 +141,7 @@ pub fn add(
     m: &NewMonitor,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Added> {
-    registry
-        .get(LAYER)
-        .ok_or_else(|| Error::not_found("layer"))?;
+    registry.lookup(LAYER)?;
     if !mn_ok(&m.mn) {
         return Err(Error::invalid("dust_bad_mn").arg("mn", m.mn.clone()));
     }
@@ -239,9 +237,7 @@ pub fn enable(
     unit: ParticulateUnit,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
-    registry
-        .get(LAYER)
-        .ok_or_else(|| Error::not_found("layer"))?;
+    registry.lookup(LAYER)?;
     if !tx.dust_monitors().exists(mn)? {
         return Err(unknown(mn));
     }

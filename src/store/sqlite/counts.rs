@@ -362,11 +362,7 @@ impl SqliteTx<'_> {
     /// in Unix seconds, by event.
     fn burning_edges(&self, scope: &ScopeKey, from: i64, until: i64) -> Result<Vec<Edge>> {
         let (cond, value) = span_scope(scope);
-        let burning: Vec<String> = Status::ALL
-            .iter()
-            .filter(|s| s.is_burning())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
+        let burning = super::fires::burning_list();
         let mut edges = vec![];
         for (col, event, delta) in [
             ("from_at", "from_event", 1),
@@ -374,8 +370,7 @@ impl SqliteTx<'_> {
         ] {
             let sql = format!(
                 "SELECT s.{col}, s.{event} FROM fire_spans s
-                 WHERE s.{col} >= ?1 AND s.{col} < ?2 AND s.status IN ({}) AND {cond}",
-                burning.join(",")
+                 WHERE s.{col} >= ?1 AND s.{col} < ?2 AND s.status IN ({burning}) AND {cond}"
             );
             let mut params = vec![Sql::Integer(from), Sql::Integer(until)];
             params.extend(value.map(|v| Sql::Text(v.to_string())));

@@ -84,9 +84,10 @@ fn condition(f: &IssueFilter) -> (String, Vec<Sql>) {
         sql += " AND t.status <> ?";
         params.push(Sql::Text(s.as_str().into()));
     }
-    if let Some([x0, y0, x1, y1]) = f.bbox {
-        sql += " AND t.fid IN (SELECT id FROM rtree_dust_issues_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
-        params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
+    if let Some(bbox) = f.bbox {
+        let (cond, values) = tracked::in_box("dust_issues", bbox);
+        sql += &format!(" AND {cond}");
+        params.extend(values);
     }
     (sql, params)
 }

@@ -13,7 +13,9 @@ use super::filter::{self, Condition};
 use super::{Result, SqliteTx, gpkg, scope};
 use crate::domain::access::Scope;
 use crate::layers::{FieldType, Layer};
-use crate::store::features::{Features, Filter, ItemQuery, Page, Stored, Visible, geometry_json};
+use crate::store::features::{
+    Features, Filter, ItemQuery, Kept, Page, Stored, Visible, geometry_json,
+};
 
 /// The columns of a layer's feature table (besides `fid` and `geom`), for the schema.
 pub(super) fn columns(layer: &Layer) -> Vec<gpkg::Column> {
@@ -87,6 +89,22 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
     Ok(Value::Object(f))
 }
 
+/// `"rtree_…" r CROSS JOIN "…" t ON …`: a layer's table (alias `t`) joined to its R-tree for the
+/// features whose envelope meets `bbox`, and the parameters; a page of items and the map's
+/// tiles read through it. The R-tree finds candidates by envelope; GeoPackage envelopes are
+/// exact for points and good enough for a map's bbox request on polygons (the OGC API allows
+/// it). CROSS JOIN keeps the R-tree first: otherwise SQLite may start from a scope column's
+/// index and probe the R-tree once per fire in the scope (a patrol's: every open fire).
+pub(super) fn rtree_join(layer: &Layer, [x0, y0, x1, y1]: [f64; 4]) -> (String, Vec<Sql>) {
+    (
+        format!(
+            "\"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+            layer.name
+        ),
+        vec![Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+    )
+}
+
 /// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree) and the
 /// filters.
 fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
@@ -96,19 +114,10 @@ fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
         mut params,
     } = scope::condition(view);
     let mut sql = format!(" FROM \"{}\" t", layer.name);
-    if let Some([x0, y0, x1, y1]) = q.bbox {
-        // The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and
-        // good enough for a map's bbox request on polygons (the OGC API allows it). CROSS JOIN
-        // keeps the R-tree first: otherwise SQLite may start from a scope column's index and
-        // probe the R-tree once per fire in the scope (a patrol's: every open fire).
-        sql = format!(
-            " FROM \"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-            layer.name
-        );
-        params.splice(
-            0..0,
-            [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
-        );
+    if let Some(bbox) = q.bbox {
+        let (join, values) = rtree_join(layer, bbox);
+        sql = format!(" FROM {join}");
+        params.splice(0..0, values);
     }
     sql += &format!(" WHERE {cond}");
     for f in &q.filters {
@@ -119,15 +128,25 @@ fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
     (sql, params)
 }
 
+/// `, {table}"a", {table}"b"` for the fields, to follow a SELECT's own first columns (`fid`,
+/// `geom`); empty for a layer without fields, so the SELECT stays valid either way.
+fn more_columns<'a>(
+    table: &str,
+    fields: impl IntoIterator<Item = &'a crate::layers::Field>,
+) -> String {
+    fields
+        .into_iter()
+        .map(|f| format!(", {table}\"{}\"", f.name))
+        .collect()
+}
+
 /// A JSON value as an SQL value for a field of this type.
 fn to_sql(kind: FieldType, v: &Value) -> Sql {
-    match (kind, v) {
-        (_, Value::Null) => Sql::Null,
-        (FieldType::Json, v) => Sql::Text(v.to_string()),
-        (FieldType::Integer, Value::Number(n)) => n.as_i64().map_or(Sql::Null, Sql::Integer),
-        (FieldType::Real, Value::Number(n)) => n.as_f64().map_or(Sql::Null, Sql::Real),
-        (_, Value::String(s)) => Sql::Text(s.clone()),
-        (_, other) => Sql::Text(other.to_string()),
+    match Kept::of(kind, v) {
+        Kept::Null => Sql::Null,
+        Kept::Integer(i) => Sql::Integer(i),
+        Kept::Real(x) => Sql::Real(x),
+        Kept::Text(s) => Sql::Text(s),
     }
 }
 
@@ -248,11 +267,9 @@ impl Features for SqliteTx<'_> {
         let layer = view.layer;
         let fields: Vec<&crate::layers::Field> = layer.public_fields().collect();
         let (cond, params) = where_condition(view, filters);
-        let cols: Vec<String> = fields.iter().map(|f| format!("t.\"{}\"", f.name)).collect();
         let sql = format!(
-            "SELECT t.fid, t.geom{}{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
-            if cols.is_empty() { "" } else { ", " },
-            cols.join(", "),
+            "SELECT t.fid, t.geom{} FROM \"{}\" t WHERE {cond} ORDER BY t.fid",
+            more_columns("t.", fields.iter().copied()),
             layer.name
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -297,15 +314,9 @@ impl Features for SqliteTx<'_> {
     }
 
     fn row(&self, layer: &Layer, fid: i64) -> Result<Option<Stored>> {
-        let cols: Vec<String> = layer
-            .fields
-            .iter()
-            .map(|f| format!("\"{}\"", f.name))
-            .collect();
         let sql = format!(
-            "SELECT geom{}{} FROM \"{}\" WHERE fid = ?1",
-            if cols.is_empty() { "" } else { ", " },
-            cols.join(", "),
+            "SELECT geom{} FROM \"{}\" WHERE fid = ?1",
+            more_columns("", &layer.fields),
             layer.name
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;

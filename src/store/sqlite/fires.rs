@@ -120,9 +120,10 @@ fn condition(f: &FireFilter) -> (String, Vec<Sql>) {
         sql += &format!(" AND ({})", c.sql);
         params.extend(c.params);
     }
-    if let Some([x0, y0, x1, y1]) = f.bbox {
-        sql += " AND t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)";
-        params.extend([Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)]);
+    if let Some(bbox) = f.bbox {
+        let (cond, values) = tracked::in_box("fire_points", bbox);
+        sql += &format!(" AND {cond}");
+        params.extend(values);
     }
     if let Some(by) = f.due_by {
         sql += " AND t.deadline IS NOT NULL AND t.deadline <= ?";
@@ -245,6 +246,17 @@ impl SqliteTx<'_> {
             fire_from_row,
         )
     }
+}
+
+/// The burning statuses as an SQL list (`'a','b',…`) for `status IN (…)`: the domain's
+/// `is_burning`, spelled once for the fire points and the spans the counts read.
+pub(super) fn burning_list() -> String {
+    let burning: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| s.is_burning())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    burning.join(",")
 }
 
 impl Fires for SqliteTx<'_> {
@@ -553,11 +565,9 @@ impl Fires for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn in_box(&self, [x0, y0, x1, y1]: [f64; 4]) -> Result<Vec<FireRecord>> {
-        self.fires_where(
-            "t.fid IN (SELECT id FROM rtree_fire_points_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4)",
-            vec![Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
-        )
+    fn in_box(&self, bbox: [f64; 4]) -> Result<Vec<FireRecord>> {
+        let (cond, values) = tracked::in_box("fire_points", bbox);
+        self.fires_where(&cond, values.to_vec())
     }
 
     fn changes(&self, filter: &FireFilter) -> Result<(Vec<Change>, Vec<FireRef>)> {
@@ -608,16 +618,11 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn any_burning(&self) -> Result<bool> {
-        let burning: Vec<String> = Status::ALL
-            .iter()
-            .filter(|s| s.is_burning())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
         Ok(self
             .conn
             .prepare_cached(&format!(
                 "SELECT EXISTS (SELECT 1 FROM fire_points WHERE status IN ({}))",
-                burning.join(",")
+                burning_list()
             ))?
             .query_row([], |r| r.get(0))?)
     }

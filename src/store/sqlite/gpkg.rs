@@ -792,14 +792,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!((col.as_str(), ty.as_str()), ("geom", "POLYGON"));
-        let triggers: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type='trigger' \
-                 AND name LIKE 'rtree_t_geom_%'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let triggers = crate::store::sqlite::testing::number(
+            &conn,
+            "SELECT count(*) FROM sqlite_master WHERE type='trigger' \
+             AND name LIKE 'rtree_t_geom_%'",
+        );
         assert_eq!(triggers, 6);
     }
 

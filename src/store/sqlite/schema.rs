@@ -658,6 +658,7 @@ fn add_missing_columns(conn: &Connection, layer: &crate::layers::Layer) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::testing::number;
 
     #[test]
     fn migrating_twice_changes_nothing_and_events_cannot_be_altered() {
@@ -666,17 +667,12 @@ mod tests {
         gpkg::register_functions(&conn).expect("functions");
         migrate(&mut conn, &registry).expect("first");
         migrate(&mut conn, &registry).expect("second");
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM qingling_migrations", [], |r| r.get(0))
-            .expect("count");
+        let n = number(&conn, "SELECT count(*) FROM qingling_migrations");
         assert_eq!(n, MIGRATIONS.len() as i64);
-        let layers: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM gpkg_contents WHERE data_type = 'features'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let layers = number(
+            &conn,
+            "SELECT count(*) FROM gpkg_contents WHERE data_type = 'features'",
+        );
         assert_eq!(layers, registry.iter().count() as i64);
         conn.execute(
             "INSERT INTO events(fire, at, actor, role, action, to_status) VALUES ('f', 't', 'a', 'patrol', 'report', 'reported')",

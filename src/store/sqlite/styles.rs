@@ -274,6 +274,7 @@ pub fn write(conn: &Connection, registry: &Registry) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::testing::number;
 
     fn registry() -> Registry {
         Registry::builtin().expect("layers")
@@ -320,13 +321,10 @@ mod tests {
     #[test]
     fn styles_are_written_once_and_a_users_default_stays_default() {
         let (conn, r) = crate::store::sqlite::testing::memory();
-        let n: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM layer_styles WHERE useAsDefault",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let n = number(
+            &conn,
+            "SELECT count(*) FROM layer_styles WHERE useAsDefault",
+        );
         assert_eq!(n, r.iter().count() as i64);
         conn.execute(
             "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = 'mines'",
@@ -352,9 +350,7 @@ mod tests {
             )
             .expect("ours");
         assert!(!ours, "the user's own default stays the default");
-        let total: i64 = conn
-            .query_row("SELECT count(*) FROM layer_styles", [], |r| r.get(0))
-            .expect("count");
+        let total = number(&conn, "SELECT count(*) FROM layer_styles");
         assert_eq!(total, r.iter().count() as i64 + 1);
     }
 }

@@ -15,6 +15,12 @@ pub(crate) fn memory() -> (Connection, Registry) {
     (conn, registry)
 }
 
+/// The one number `sql` answers (a `count(*)`, mostly): how the tests check what a table holds
+/// without a closure and an `expect` at each place.
+pub(crate) fn number(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
 /// One district, 106.5–106.8°E × 39.3–39.7°N, as a layer file for import.
 pub(crate) const WUDA: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"乌达区","code":"150303"},
     "geometry":{"type":"Polygon","coordinates":[[[106.5,39.3],[106.8,39.3],[106.8,39.7],[106.5,39.7],[106.5,39.3]]]}}]}"#;

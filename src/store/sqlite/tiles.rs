@@ -251,19 +251,6 @@ pub(super) fn install(conn: &Connection, registry: &Registry) -> Result<()> {
     Ok(())
 }
 
-/// `r.minx <= ? AND …`: the R-tree join of a layer's table (alias `t`) for a bbox, and its
-/// parameters. CROSS JOIN keeps the R-tree first (see `features::from_where`).
-fn rtree_join(layer: &Layer, bbox: [f64; 4]) -> (String, Vec<Sql>) {
-    let [x0, y0, x1, y1] = bbox;
-    (
-        format!(
-            "\"rtree_{0}_geom\" r CROSS JOIN \"{0}\" t ON t.fid = r.id AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-            layer.name
-        ),
-        vec![Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
-    )
-}
-
 /// Widens a bbox by a little more than the R-tree's single-precision rounding.
 fn pad(b: [f64; 4]) -> [f64; 4] {
     let e = 1e-5;
@@ -290,7 +277,7 @@ impl SqliteTx<'_> {
         cond: Condition,
     ) -> Result<Vec<Cell>> {
         let n = format!("{}", 1u64 << range.level);
-        let (join, mut params) = rtree_join(layer, pad(range.bbox()));
+        let (join, mut params) = super::features::rtree_join(layer, pad(range.bbox()));
         let s = if layer.field("status").is_some() {
             "coalesce(t.\"status\", '')"
         } else {
@@ -425,7 +412,7 @@ impl Tiles for SqliteTx<'_> {
         each: &mut dyn FnMut(PointRow),
     ) -> Result<()> {
         let layer = view.layer;
-        let (join, mut params) = rtree_join(layer, pad(bbox));
+        let (join, mut params) = super::features::rtree_join(layer, pad(bbox));
         let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
             "SELECT t.fid, ST_MinX(t.geom), ST_MinY(t.geom){cols} FROM {join} WHERE {cond}"
@@ -461,7 +448,7 @@ impl Tiles for SqliteTx<'_> {
     ) -> Result<()> {
         let layer = view.layer;
         let mut params = vec![Sql::Real(detail[0]), Sql::Real(detail[1])];
-        let (join, p) = rtree_join(layer, bbox);
+        let (join, p) = super::features::rtree_join(layer, bbox);
         params.extend(p);
         let (cond, cols) = scoped_columns(view, fields, &mut params);
         let sql = format!(
@@ -513,7 +500,7 @@ mod tests {
 
     use super::*;
     use crate::store::features::Features;
-    use crate::store::sqlite::testing::memory;
+    use crate::store::sqlite::testing::{memory, number};
 
     type Grid = Vec<(String, i64, i64, i64, String, String, i64)>;
 
@@ -690,13 +677,10 @@ mod tests {
     #[test]
     fn opening_again_makes_nothing_again_and_a_new_database_is_counted() {
         let (mut conn, registry) = memory();
-        let before: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_tiles_%'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let before = number(
+            &conn,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_tiles_%'",
+        );
         let points = registry.iter().filter(|l| gridded(l)).count();
         assert_eq!(before, 3 * registry.iter().count() as i64 + points as i64);
         let v = SqliteTx::new(&conn).version("mines").expect("version");

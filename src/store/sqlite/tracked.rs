@@ -37,6 +37,24 @@ pub fn json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
     Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+/// A JSON text column's value, null when it is absent or not JSON: one reading for the columns
+/// whose answer keeps a null in place (alert parties, warning areas, webhook payloads).
+pub fn json_or_null(text: Option<String>) -> Value {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// `t.fid IN (…)` for the points of `table` (alias `t`) in `[x0, y0, x1, y1]`, found through its
+/// R-tree, with the parameters: the bbox condition of fire points and dust violations alike.
+pub fn in_box(table: &str, [x0, y0, x1, y1]: [f64; 4]) -> (String, [Sql; 4]) {
+    (
+        format!(
+            "t.fid IN (SELECT id FROM rtree_{table}_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
+        ),
+        [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+    )
+}
+
 /// The row's `geom` as a point; `what` names the layer's features in the error.
 pub fn point(r: &Row, what: &str) -> Result<Point<f64>> {
     let blob: Vec<u8> = r.get("geom")?;

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
-use super::{Result, SqliteTx};
+use super::{Result, SqliteTx, tracked};
 use crate::domain::event::EventKind;
 use crate::store::Slice;
 use crate::store::outbox::{Outbox, Published};
@@ -138,7 +138,6 @@ impl Webhooks for SqliteTx<'_> {
              ORDER BY id DESC LIMIT ?3 OFFSET ?4",
         )?;
         let rows = stmt.query_map(params![webhook, state, limit, offset], |r| {
-            let payload: String = r.get(12)?;
             Ok(Delivery {
                 id: r.get(0)?,
                 webhook: r.get(1)?,
@@ -152,7 +151,7 @@ impl Webhooks for SqliteTx<'_> {
                 last_status: r.get(9)?,
                 last_error: r.get(10)?,
                 delivered_at: r.get(11)?,
-                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                payload: tracked::json_or_null(r.get(12)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

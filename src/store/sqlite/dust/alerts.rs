@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
-use serde_json::Value;
 
 use crate::domain::access::Scope;
 use crate::domain::dust::alert::Status;
@@ -12,6 +11,7 @@ use crate::store::dust::DeviceId;
 use crate::store::dust::alerts::{Alerts, Case, Event, Evidence, Feature, NewCase};
 use crate::store::fires::ts;
 use crate::store::sqlite::filter::Condition;
+use crate::store::sqlite::tracked::json_or_null;
 use crate::store::sqlite::{SqliteTx, count_where, gpkg, page_where, scope};
 use crate::store::{Result, Slice, StoreError};
 
@@ -30,10 +30,6 @@ fn status(s: &str) -> rusqlite::Result<Status> {
 }
 
 /// JSON text as a value; `null` when it does not parse.
-fn json(text: String) -> Value {
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 /// The cases a scope sees, by their own columns (closed ones are not a patrol's).
 fn visible(scope: &Scope) -> Condition {
     scope::case(scope, "district_code", "holder", Some("status <> 'closed'"))
@@ -49,8 +45,8 @@ fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
         value: r.get(5)?,
         limit: r.get(6)?,
         status: status(&r.get::<_, String>(7)?)?,
-        responsible: json(r.get(8)?),
-        attribution: json(r.get(9)?),
+        responsible: json_or_null(r.get(8)?),
+        attribution: json_or_null(r.get(9)?),
         holder: r.get(10)?,
         district_code: r.get(11)?,
         created_at: r.get(12)?,

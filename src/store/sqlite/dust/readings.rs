@@ -274,9 +274,7 @@ mod tests {
         let again = insert(&conn, d, &batch).expect("insert");
         assert_eq!((again.stored, again.duplicates), (0, 2));
         assert!(again.hours.is_empty());
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM dust_readings", [], |r| r.get(0))
-            .expect("count");
+        let n = crate::store::sqlite::testing::number(&conn, "SELECT count(*) FROM dust_readings");
         assert_eq!(n, 2);
         let h = hours(&conn, d, 0, 10).expect("hours");
         assert_eq!(h.len(), 1);

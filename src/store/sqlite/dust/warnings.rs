@@ -13,6 +13,7 @@ use crate::store::dust::warnings::{
 };
 use crate::store::fires::ts;
 use crate::store::sqlite::filter::Condition;
+use crate::store::sqlite::tracked::json_or_null;
 use crate::store::sqlite::{SqliteTx, count_capped, count_where, limit_offset, page_where, scope};
 use crate::store::{Result, Slice};
 
@@ -28,11 +29,6 @@ const CHECK: &str = "SELECT id, restriction, compliant, note, client_id, lon, la
     received_at FROM dust_restriction_checks";
 
 /// JSON text as a value; `null` when there is none or it does not parse.
-fn json_text(text: Option<String>) -> Value {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
-}
-
 fn position(lon: Option<f64>, lat: Option<f64>) -> Option<[f64; 2]> {
     lon.zip(lat).map(|(x, y)| [x, y])
 }
@@ -46,9 +42,9 @@ fn warning(r: &rusqlite::Row) -> rusqlite::Result<Warning> {
     Ok(Warning {
         id: r.get(0)?,
         level: r.get(1)?,
-        districts: json_text(r.get(2)?),
-        area: json_text(r.get(3)?),
-        measures: json_text(r.get(4)?),
+        districts: json_or_null(r.get(2)?),
+        area: json_or_null(r.get(3)?),
+        measures: json_or_null(r.get(4)?),
         from: r.get(5)?,
         to: r.get(6)?,
         note: r.get(7)?,
@@ -68,7 +64,7 @@ fn restriction(r: &rusqlite::Row) -> rusqlite::Result<Restriction> {
         mine_name: r.get(6)?,
         holder: r.get(7)?,
         district_code: r.get(8)?,
-        measures: json_text(r.get(9)?),
+        measures: json_or_null(r.get(9)?),
         due: r.get(10)?,
         acknowledged_at: r.get(11)?,
         acknowledged_by: r.get(12)?,
