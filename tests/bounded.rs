@@ -383,3 +383,52 @@ fn the_real_web_app_and_its_service_worker_revalidate() {
         assert!(header(&h, "etag").is_some(), "{path}");
     }
 }
+
+/// Requests' reads run a few at a time (twice the cores): more at once would only hold more
+/// answers in memory while they wait for a core. Every read still runs.
+#[test]
+fn requests_reads_run_a_few_at_a_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&path, &root().join("samples")).unwrap();
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let db = qingling::store::Db::open(&path, &registry).unwrap();
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reads = 4 * db.reads_at_once();
+    let done: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..reads)
+            .map(|_| {
+                let (db, now, most) = (db.clone(), now.clone(), most.clone());
+                tokio::spawn(async move {
+                    db.read(move |tx| {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(40));
+                        let fires = tx.fires().count(&Default::default(), 1000);
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        fires.map(|_| 1usize)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut done = 0;
+        for t in tasks {
+            done += t.await.unwrap().unwrap();
+        }
+        done
+    });
+    assert_eq!(done, reads, "every read ran");
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= db.reads_at_once() && most >= 2,
+        "{most} reads at once (permits: {})",
+        db.reads_at_once()
+    );
+}

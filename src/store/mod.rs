@@ -136,17 +136,29 @@ pub trait Engine: Send + Sync {
     fn path(&self) -> &Path;
 }
 
+/// How long a request's read waits for a permit before it runs without one.
+const READ_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The database the application runs on. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     engine: Arc<dyn Engine>,
+    /// Permits for the requests' reads ([`Db::read`]) running at once: reads are CPU-bound, so
+    /// more at once than twice the cores only holds more answers in memory while they wait for
+    /// a core (each waits here as a future instead, holding nothing).
+    reads: Arc<tokio::sync::Semaphore>,
+    reads_at_once: usize,
 }
 
 impl Db {
     /// Opens (creating if needed) and migrates the database.
     pub fn open(path: &Path, registry: &Registry) -> Result<Db> {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let reads_at_once = (2 * cores).max(4);
         Ok(Db {
             engine: Arc::new(sqlite::Engine::open(path, registry)?),
+            reads: Arc::new(tokio::sync::Semaphore::new(reads_at_once)),
+            reads_at_once,
         })
     }
 
@@ -200,6 +212,11 @@ impl Db {
         self.off_executor(move |db| db.write_blocking(f)).await
     }
 
+    /// How many requests' reads ([`Db::read`]) run at once; more wait for a permit.
+    pub fn reads_at_once(&self) -> usize {
+        self.reads_at_once
+    }
+
     /// [`Db::read_blocking`] off the async executor.
     pub async fn read<T, E>(
         &self,
@@ -209,6 +226,12 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        // A read that waits long (behind long exports, say) goes ahead without a permit:
+        // the gate bounds memory in the common case and never stops the server answering.
+        let _permit = tokio::time::timeout(READ_PATIENCE, self.reads.acquire())
+            .await
+            .ok()
+            .and_then(|p| p.ok());
         self.off_executor(move |db| db.read_blocking(f)).await
     }
 
