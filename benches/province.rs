@@ -10,7 +10,12 @@
 //!    `features::items` serialised to bytes, and through the HTTP server on a loopback port;
 //! 3. map tiles (`--only tiles`): the latency and size of vector tiles of the fire and area
 //!    layers at zooms 5, 8, 11, 12 and 14, drawn where the data is, as a manager and as a
-//!    district officer, rendered directly and over HTTP, and revalidated with their ETag.
+//!    district officer, rendered directly and over HTTP, and revalidated with their ETag;
+//! 4. reports (`--only reports`): on a copy of the GeoPackage (the data stay as generated), fire
+//!    reports through the report use case (`service::fires::report`: checked, routed by the
+//!    index, coded, stored with their event, the read model and the tile grid), one committed
+//!    transaction each as a request makes them, then a batch of them per transaction as the
+//!    generator writes.
 //!
 //! The machine may be shared and noisy: ratios measured side by side in one run mean more than
 //! absolute figures, so the report gives both.
@@ -96,8 +101,11 @@ pub struct Args {
     #[arg(long, default_value_t = 30)]
     tiles: usize,
     /// Run one part only (to check a change to that part quickly).
-    #[arg(long, value_parser = ["assign", "queries", "tiles"])]
+    #[arg(long, value_parser = ["assign", "queries", "tiles", "reports"])]
     only: Option<String>,
+    /// Reports made through the report use case in the reports phase (on a copy of the data).
+    #[arg(long, default_value_t = 3000)]
+    reports: usize,
 }
 
 // The province: an 8° × 6° box split into a 10 × 10 grid of districts.
@@ -131,6 +139,7 @@ const ASSIGN_STREAM: u64 = 0xA551_6E00;
 const QUERY_STREAM: u64 = 0x0B0C_5000;
 const FIRE_STREAM: u64 = 0xF1E0_0000;
 const TILE_STREAM: u64 = 0x711E_5000;
+const REPORT_STREAM: u64 = 0x4E50_0000;
 
 /// Where a sampled point is aimed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -2162,10 +2171,120 @@ struct Report {
     assign: Option<AssignFigures>,
     query: Option<QueryFigures>,
     tiles: Option<TileFigures>,
+    reports: Option<ReportFigures>,
     /// Seconds `Db::open` took (migrations: the first open after an upgrade fills the grid).
     open_s: f64,
     load_before: String,
     load_after: String,
+}
+
+/// The reports phase's figures.
+struct ReportFigures {
+    /// Fires in the copy before the phase.
+    before: i64,
+    /// One committed transaction a report: reports, seconds.
+    single: (usize, f64),
+    /// `BATCH` reports a transaction: reports, seconds.
+    batched: (usize, f64),
+    /// Reports whose fire came back routed (a party and a district) with its report event.
+    routed: usize,
+}
+
+const BATCH: usize = 500;
+
+/// Fire reports through the report use case on a copy of the data (see the module's item 4).
+fn bench_reports(
+    registry: &Registry,
+    index: &ResponsibilityIndex,
+    args: &Args,
+) -> anyhow::Result<ReportFigures> {
+    use qingling::service::fires::{Ctx, report};
+    let copy = args.db.with_extension("reports.gpkg");
+    eprintln!(
+        "copying {} to {} for the reports",
+        args.db.display(),
+        copy.display()
+    );
+    // The copy is taken through SQLite's backup (a consistent snapshot, WAL included).
+    qingling::store::backup::snapshot(&args.db, &copy)?;
+    let scratch = Db::open(&copy, registry)?;
+    let rules = app::load_rules(&scratch)?;
+    let ctx = Ctx {
+        registry,
+        index,
+        rules: &rules,
+    };
+    let patrol = Actor {
+        username: "bench-reporter".into(),
+        role: Role::Patrol,
+        district: None,
+        holder: None,
+    };
+    let mut rng = StdRng::seed_from_u64(args.seed ^ REPORT_STREAM);
+    let areas = index.areas();
+    let mut body = || {
+        // Where fires are: in mines and on their dumps.
+        let g = if rng.random_bool(0.5) {
+            &areas.mines[rng.random_range(0..areas.mines.len())].geom
+        } else {
+            &areas.waste_dumps[rng.random_range(0..areas.waste_dumps.len())].geom
+        };
+        let p = in_polygon(&mut rng, g);
+        let kind = ["coal_seam", "waste_dump", "gangue_heap"][rng.random_range(0..3)];
+        json!({"type": "Feature", "id": uuid::Uuid::new_v4().to_string(),
+            "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
+            "properties": {"kind": kind, "temp_c": round(rng.random_range(55.0..650.0), 1),
+                "accuracy_m": round(rng.random_range(3.0..30.0), 1), "position_source": "gps"}})
+    };
+    let before = scratch.read_blocking(|tx| tx.features().count("fire_points"))?;
+    let n = args.reports.max(1);
+    let bodies: Vec<Value> = (0..2 * n).map(|_| body()).collect();
+    let mut ids = vec![];
+    eprintln!("{n} reports, one transaction each");
+    let t = Instant::now();
+    for b in &bodies[..n] {
+        let r = scratch.write_blocking(|tx| report(tx, &ctx, &patrol, b, Utc::now()))?;
+        ids.push(r.fire.id);
+    }
+    let single = (n, t.elapsed().as_secs_f64());
+    eprintln!("{n} reports, {BATCH} a transaction");
+    let t = Instant::now();
+    for chunk in bodies[n..].chunks(BATCH) {
+        let made = scratch.write_blocking(|tx| {
+            chunk
+                .iter()
+                .map(|b| report(tx, &ctx, &patrol, b, Utc::now()).map(|r| r.fire.id))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        ids.extend(made);
+    }
+    let batched = (n, t.elapsed().as_secs_f64());
+    let routed = scratch.read_blocking(|tx| {
+        let mut routed = 0;
+        for id in &ids {
+            let Some(f) = tx.fires().get(id)? else {
+                continue;
+            };
+            let events = tx.fires().events(id)?;
+            if !f.responsible.district_code.is_empty()
+                && !f.responsible.name.is_empty()
+                && events.iter().any(|e| e.step.action == "report")
+            {
+                routed += 1;
+            }
+        }
+        Ok::<_, qingling::error::Error>(routed)
+    })?;
+    drop(scratch);
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
+    Ok(ReportFigures {
+        before,
+        single,
+        batched,
+        routed,
+    })
 }
 
 fn loadavg() -> String {
@@ -2220,6 +2339,10 @@ fn bench(args: &Args) -> anyhow::Result<Report> {
         .is_none_or(|o| o == "tiles")
         .then(|| bench_tiles(&db, &registry, args))
         .transpose()?;
+    let reports = only
+        .is_none_or(|o| o == "reports")
+        .then(|| bench_reports(&registry, &loaded.index, args))
+        .transpose()?;
     Ok(Report {
         generated,
         setting,
@@ -2231,6 +2354,7 @@ fn bench(args: &Args) -> anyhow::Result<Report> {
         assign,
         query,
         tiles,
+        reports,
         open_s,
         load_before,
         load_after: loadavg(),
@@ -2366,7 +2490,38 @@ fn print_report(args: &Args, r: &Report) {
     if let Some(t) = &r.tiles {
         print_tiles(t, r.open_s);
     }
+    if let Some(f) = &r.reports {
+        print_reports(f);
+    }
     println!();
+}
+
+#[allow(clippy::print_stdout)]
+fn print_reports(f: &ReportFigures) {
+    let rate = |(n, s): (usize, f64)| n as f64 / s.max(1e-9);
+    println!();
+    println!(
+        "Reports through the report use case, on a copy holding {} fires:",
+        thousands(f.before as f64)
+    );
+    line(
+        "  one committed transaction a report (as a request)",
+        format!("{} reports/s", thousands(rate(f.single))),
+        "",
+        "",
+    );
+    line(
+        &format!("  {BATCH} reports a transaction (as the generator writes)"),
+        format!("{} reports/s", thousands(rate(f.batched))),
+        ">= 3,000/s",
+        verdict(rate(f.batched) >= 3000.0),
+    );
+    line(
+        "  routed, with their report event",
+        format!("{} of {}", f.routed, f.single.0 + f.batched.0),
+        "all",
+        verdict(f.routed == f.single.0 + f.batched.0),
+    );
 }
 
 #[allow(clippy::print_stdout)]
