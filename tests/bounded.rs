@@ -432,3 +432,49 @@ fn requests_reads_run_a_few_at_a_time() {
         db.reads_at_once()
     );
 }
+
+/// The open fires by deadline (the dashboard's list) come from the partial index of open fires
+/// for a manager: page by page, the same fires in the same order as every open fire sorted.
+#[test]
+fn the_open_fires_by_deadline_page_in_order() {
+    use qingling::domain::fire::Status;
+    use qingling::store::Slice;
+    use qingling::store::fires::{FireFilter, FireOrder};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.gpkg");
+    qingling::cli::build_demo(&path, &root().join("samples")).unwrap();
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let db = qingling::store::Db::open(&path, &registry).unwrap();
+    let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
+    let filter = FireFilter {
+        statuses: Some(open),
+        ..FireFilter::default()
+    };
+    let (paged, all) = db
+        .read_blocking(|tx| {
+            let mut paged = vec![];
+            let mut offset = 0;
+            loop {
+                let (page, more) =
+                    tx.fires()
+                        .page(&filter, FireOrder::Deadline, Slice { limit: 7, offset })?;
+                offset += page.len();
+                paged.extend(page.into_iter().map(|f| (f.deadline, f.code)));
+                if !more {
+                    break;
+                }
+            }
+            let mut all: Vec<_> = tx
+                .fires()
+                .list(&FireFilter::default())?
+                .into_iter()
+                .filter(|f| f.status.is_open())
+                .map(|f| (f.deadline, f.code))
+                .collect();
+            all.sort();
+            Ok::<_, qingling::error::Error>((paged, all))
+        })
+        .unwrap();
+    assert!(all.len() > 7, "{} open fires in the demo", all.len());
+    assert_eq!(paged, all);
+}
