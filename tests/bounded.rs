@@ -390,11 +390,8 @@ fn the_real_web_app_and_its_service_worker_revalidate() {
 fn requests_reads_run_a_few_at_a_time() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&path, &root().join("samples")).unwrap();
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let db = qingling::store::Db::open(&path, &registry).unwrap();
+    let (_dir, path) = demo_db();
+    let db = open_store(&path);
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -440,11 +437,8 @@ fn the_open_fires_by_deadline_page_in_order() {
     use qingling::domain::fire::Status;
     use qingling::store::Slice;
     use qingling::store::fires::{FireFilter, FireOrder};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&path, &root().join("samples")).unwrap();
-    let registry = qingling::layers::Registry::builtin().unwrap();
-    let db = qingling::store::Db::open(&path, &registry).unwrap();
+    let (_dir, path) = demo_db();
+    let db = open_store(&path);
     let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
     let filter = FireFilter {
         statuses: Some(open),

@@ -567,11 +567,9 @@ fn gdal_reads_a_tile() {
 #[test]
 fn a_tile_kept_after_it_was_made_is_given_again_until_its_layer_changes() {
     use qingling::service::tiles::{Answer, Made, Request, TileId, answer};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.gpkg");
-    qingling::cli::build_demo(&path, &common::root().join("samples")).unwrap();
+    let (_dir, path) = common::demo_db();
+    let db = common::open_store(&path);
     let registry = qingling::layers::Registry::builtin().unwrap();
-    let db = qingling::store::Db::open(&path, &registry).unwrap();
     let layer = registry.get("mines").unwrap().clone();
     let rules = qingling::app::load_rules(&db).unwrap();
     let scope = qingling::domain::access::Scope::All;
