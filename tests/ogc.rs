@@ -1015,3 +1015,63 @@ fn the_demo_database_opens_styled_and_valid() {
     );
     assert_eq!(title, "图层样式");
 }
+
+/// A page of items written straight from the rows as GeoJSON text is the page of feature
+/// objects, field for field (hidden fields left out), for every layer of the demo.
+#[test]
+fn items_written_as_text_are_the_feature_objects() {
+    use qingling::store::features::{ItemQuery, Visible};
+    let (_dir, path) = demo_db();
+    let db = open_store(&path);
+    let registry = qingling::layers::Registry::builtin().unwrap();
+    let mut layers = 0;
+    for layer in registry.iter() {
+        let view = Visible::all(layer);
+        // Hide the second public field and any note, as a role's hidden fields would be.
+        let hidden: Vec<String> = layer
+            .public_fields()
+            .map(|f| f.name.clone())
+            .enumerate()
+            .filter(|(i, n)| *i == 1 || n == "note")
+            .map(|(_, n)| n)
+            .collect();
+        for (limit, offset) in [(3, 0), (3, 2), (1000, 0)] {
+            let q = ItemQuery {
+                limit,
+                offset,
+                ..ItemQuery::default()
+            };
+            let (page, (n, more, text)) = db
+                .read_blocking(|tx| {
+                    let page = tx.features().items(&view, &q)?;
+                    let mut out = vec![];
+                    let (n, more) = tx.features().items_json(&view, &q, &hidden, &mut out)?;
+                    Ok::<_, qingling::error::Error>((page, (n, more, out)))
+                })
+                .unwrap();
+            let written: Value = serde_json::from_slice(&[b"[".as_slice(), &text, b"]"].concat())
+                .unwrap_or_else(|e| panic!("{}: {e}", layer.name));
+            let mut objects = page.features.clone();
+            for f in &mut objects {
+                let p = f["properties"].as_object_mut().unwrap();
+                for h in &hidden {
+                    p.remove(h);
+                }
+            }
+            assert_eq!(
+                written,
+                Value::Array(objects),
+                "{} {limit}/{offset}",
+                layer.name
+            );
+            assert_eq!(
+                (n, more),
+                (page.features.len(), page.more),
+                "{}",
+                layer.name
+            );
+        }
+        layers += 1;
+    }
+    assert!(layers >= 4);
+}

@@ -175,6 +175,18 @@ pub trait Features {
     /// A page of the features `view` allows that match `q`, in fid order. Layers keyed by `uuid`
     /// use it as the feature id.
     fn items(&self, view: &Visible, q: &ItemQuery) -> Result<Page>;
+
+    /// The same page as [`Features::items`], written to `out` as GeoJSON Feature text joined
+    /// by commas, without the fields in `hidden`: a map's page of items is written straight
+    /// from the rows instead of being built as a tree first. Returns how many were written and
+    /// whether there may be more.
+    fn items_json(
+        &self,
+        view: &Visible,
+        q: &ItemQuery,
+        hidden: &[String],
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool)>;
     /// How many features [`Features::items`] would find (ignoring limit and offset), if that is
     /// at most `cap`: counting stops at the cap, so a huge layer costs no more than `cap` rows.
     fn count_items(&self, view: &Visible, q: &ItemQuery, cap: usize) -> Result<Option<usize>>;

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::crs::{Crs, Projector, SUPPORTED};
 use super::{
-    Format, GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, fields, filter, format, html,
-    html_response, json_response, lang, link, query_string,
+    Format, GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, bytes_response, fields, filter, format,
+    html, html_response, json_response, lang, link, query_string,
 };
 use crate::app::App;
 use crate::domain::access::Scope;
@@ -436,6 +436,22 @@ fn content_crs(res: &mut Response, crs: Crs) {
     }
 }
 
+/// A page of items as read: GeoJSON text, or feature objects to reproject or lay out in HTML.
+enum Items {
+    Text { out: Vec<u8>, n: usize, more: bool },
+    Features(Page),
+}
+
+impl Items {
+    /// How many features, and whether there may be more.
+    fn counts(&self) -> (usize, bool) {
+        match self {
+            Items::Text { n, more, .. } => (*n, *more),
+            Items::Features(p) => (p.features.len(), p.more),
+        }
+    }
+}
+
 /// `GET /collections/{id}/items`.
 pub async fn items(
     State(app): State<App>,
@@ -450,13 +466,29 @@ pub async fn items(
     let hidden = fields::hidden(&layer, &actor);
     let since = since(&app);
     let (l, query, crs) = (layer.clone(), req.query.clone(), req.crs);
+    // GeoJSON in the storage CRS (what maps ask for) is written straight from the rows; other
+    // CRSs and the HTML page go through feature objects.
+    let text = fmt == Format::Json && crs == Crs::Crs84;
     let (page, matched) = app
         .db
         .read(move |c| {
             let view = Visible::new(&l, &scope, &since);
-            let mut page: Page = c.features().items(&view, &query)?;
-            let n = page.features.len();
-            let matched = if page.more {
+            let page = if text {
+                let mut out = Vec::with_capacity(64 * 1024);
+                let (n, more) = c.features().items_json(&view, &query, &hidden, &mut out)?;
+                Items::Text { out, n, more }
+            } else {
+                let mut page: Page = c.features().items(&view, &query)?;
+                let projector = (crs != Crs::Crs84)
+                    .then(|| Projector::output(crs))
+                    .transpose()?;
+                for f in &mut page.features {
+                    shape(f, &hidden, projector.as_ref())?;
+                }
+                Items::Features(page)
+            };
+            let (n, more) = page.counts();
+            let matched = if more {
                 c.features().count_items(&view, &query, COUNT_CAP)?
             } else if n > 0 || query.offset == 0 {
                 // The last page: what came before it and what is on it.
@@ -464,14 +496,10 @@ pub async fn items(
             } else {
                 None
             };
-            let projector = output_projector(crs)?;
-            for f in &mut page.features {
-                shape(f, &hidden, projector.as_ref())?;
-            }
             Ok::<_, Error>((page, matched))
         })
         .await?;
-    let n = page.features.len();
+    let (n, more) = page.counts();
     let (limit, offset) = (req.query.limit, req.query.offset);
     let path = format!("{base}/collections/{id}/items");
     let keep: Vec<(String, String)> = q
@@ -495,7 +523,7 @@ pub async fn items(
         link("alternate", HTML, href(offset, Some("html")), None),
         link("collection", JSON, format!("{base}/collections/{id}"), None),
     ];
-    if page.more {
+    if more {
         links.push(link("next", GEOJSON, href(offset + n, None), None));
     }
     if offset > 0 {
@@ -508,7 +536,6 @@ pub async fn items(
     }
     let mut v = json!({
         "type": "FeatureCollection",
-        "features": page.features,
         "numberReturned": n,
         "timeStamp": crate::store::fires::ts(chrono::Utc::now()),
         "links": links,
@@ -516,9 +543,24 @@ pub async fn items(
     if let Some(m) = matched {
         v["numberMatched"] = m.into();
     }
-    let mut res = match fmt {
-        Format::Json => json_response(&v, GEOJSON),
-        Format::Html => html_response(html::items(&v, &layer, &actor, lang, offset)),
+    let mut res = match page {
+        Items::Text { out, .. } => {
+            // `features` comes first among the keys, as a JSON object prints them.
+            let rest = v.to_string();
+            let mut body = Vec::with_capacity(out.len() + rest.len() + 16);
+            body.extend_from_slice(b"{\"features\":[");
+            body.extend_from_slice(&out);
+            body.extend_from_slice(b"],");
+            body.extend_from_slice(&rest.as_bytes()[1..]);
+            bytes_response(body, GEOJSON)
+        }
+        Items::Features(page) => {
+            v["features"] = Value::Array(page.features);
+            match fmt {
+                Format::Json => json_response(&v, GEOJSON),
+                Format::Html => html_response(html::items(&v, &layer, &actor, lang, offset)),
+            }
+        }
     };
     content_crs(&mut res, req.crs);
     Ok(res)

@@ -160,6 +160,14 @@ pub fn json_response(v: &Value, content_type: &'static str) -> Response {
     res
 }
 
+/// JSON already written as bytes.
+pub fn bytes_response(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
 /// An HTML page.
 pub fn html_response(page: String) -> Response {
     let mut res = (StatusCode::OK, page).into_response();

@@ -89,6 +89,71 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
     Ok(Value::Object(f))
 }
 
+/// A row as GeoJSON Feature text: what [`feature`] gives, written to `out` as it is read
+/// (keys in the order a JSON object prints them), without the fields `shown` leaves out.
+/// `shown`: the public fields to write as (column, name, kind), in name order; `key`: the
+/// column of the `uuid` key, for layers keyed by it.
+fn write_feature(
+    r: &rusqlite::Row,
+    shown: &[(usize, &str, FieldType)],
+    key: Option<(usize, FieldType)>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    use rusqlite::types::ValueRef;
+    let json = |out: &mut Vec<u8>, v: &dyn erased::Json| v.write(out);
+    let fid: i64 = r.get(0)?;
+    out.extend_from_slice(b"{\"geometry\":");
+    match r.get_ref(1)? {
+        ValueRef::Blob(b) => {
+            let g = gpkg::decode(b)?;
+            json(
+                out,
+                &geojson::Geometry::new(geojson::GeometryValue::from(&g)),
+            )?;
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"id\":");
+    match key {
+        Some((k, kind)) => json(out, &cell(r, k, kind)?)?,
+        None => json(out, &fid)?,
+    }
+    out.extend_from_slice(b",\"properties\":{");
+    for (n, (i, name, kind)) in shown.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        json(out, name)?;
+        out.push(b':');
+        match r.get_ref(*i)? {
+            ValueRef::Integer(v) => json(out, &v)?,
+            ValueRef::Real(v) => json(out, &v)?,
+            ValueRef::Text(t) if *kind != FieldType::Json => {
+                json(out, &String::from_utf8_lossy(t))?
+            }
+            // JSON fields are parsed as `feature` parses them (text that is not JSON stays text).
+            ValueRef::Text(_) => json(out, &cell(r, *i, *kind)?)?,
+            ValueRef::Null | ValueRef::Blob(_) => out.extend_from_slice(b"null"),
+        }
+    }
+    out.extend_from_slice(b"},\"type\":\"Feature\"}");
+    Ok(())
+}
+
+/// serde_json's writer behind one object-safe call, so `write_feature` can name it once.
+mod erased {
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>) -> super::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) -> super::Result<()> {
+            serde_json::to_writer(out, self)
+                .map_err(|e| crate::error::StoreError::Corrupt(e.to_string()))
+        }
+    }
+}
+
 /// `"rtree_…" r CROSS JOIN "…" t ON …`: a layer's table (alias `t`) joined to its R-tree for the
 /// features whose envelope meets `bbox`, and the parameters; a page of items and the map's
 /// tiles read through it. The R-tree finds candidates by envelope; GeoPackage envelopes are
@@ -185,6 +250,47 @@ impl Features for SqliteTx<'_> {
         let more = features.len() > q.limit;
         features.truncate(q.limit);
         Ok(Page { features, more })
+    }
+
+    fn items_json(
+        &self,
+        view: &Visible,
+        q: &ItemQuery,
+        hidden: &[String],
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool)> {
+        let (from, mut params) = from_where(view, q);
+        let sql = format!(
+            "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
+            select_list(view.layer)
+        );
+        params.push(Sql::Integer(q.limit as i64 + 1));
+        params.push(Sql::Integer(q.offset as i64));
+        let mut shown: Vec<(usize, &str, FieldType)> = vec![];
+        let mut key = None;
+        for (i, f) in view.layer.public_fields().enumerate() {
+            if f.name == "uuid" && view.layer.key.as_deref() == Some("uuid") {
+                key = Some((i + 2, f.kind));
+            }
+            if !hidden.contains(&f.name) {
+                shown.push((i + 2, f.name.as_str(), f.kind));
+            }
+        }
+        shown.sort_by_key(|s| s.1);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            if n == q.limit {
+                return Ok((n, true));
+            }
+            if n > 0 {
+                out.push(b',');
+            }
+            write_feature(r, &shown, key, out)?;
+            n += 1;
+        }
+        Ok((n, false))
     }
 
     fn count_items(&self, view: &Visible, q: &ItemQuery, cap: usize) -> Result<Option<usize>> {
