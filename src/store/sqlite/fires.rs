@@ -148,15 +148,21 @@ fn is_every_open(statuses: &[Status]) -> bool {
     statuses.len() == open.len() && open.iter().all(|s| statuses.contains(s))
 }
 
-/// The open statuses as SQL literals, in one order: the condition of the partial index
-/// `fire_points_open_deadline` (made in `schema::migrate`) and of the queries that use it.
-pub(super) fn open_statuses_sql() -> String {
+/// The statuses `keep` takes as SQL literals (`'a','b',…`, in the domain's order) for
+/// `status IN (…)`: spelled once from the domain's own tests of a status.
+fn statuses_sql(keep: fn(&Status) -> bool) -> String {
     Status::ALL
         .iter()
-        .filter(|s| s.is_open())
+        .filter(|s| keep(s))
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The open statuses: the condition of the partial index `fire_points_open_deadline` (made in
+/// `schema::migrate`) and of the queries that use it, which must spell it the same.
+pub(super) fn open_statuses_sql() -> String {
+    statuses_sql(|s| s.is_open())
 }
 
 /// A page of every open fire a manager sees, by deadline: read in order from the partial index
@@ -291,15 +297,9 @@ impl SqliteTx<'_> {
     }
 }
 
-/// The burning statuses as an SQL list (`'a','b',…`) for `status IN (…)`: the domain's
-/// `is_burning`, spelled once for the fire points and the spans the counts read.
+/// The burning statuses, for the fire points and the spans the counts read.
 pub(super) fn burning_list() -> String {
-    let burning: Vec<String> = Status::ALL
-        .iter()
-        .filter(|s| s.is_burning())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    burning.join(",")
+    statuses_sql(|s| s.is_burning())
 }
 
 impl Fires for SqliteTx<'_> {

@@ -6,7 +6,6 @@ use rusqlite::types::Value as Sql;
 
 use super::filter::Condition;
 use crate::domain::access::Scope;
-use crate::domain::fire::Status;
 use crate::layers::Layer;
 use crate::store::features::Visible;
 
@@ -32,20 +31,13 @@ fn build(layer: &Layer, scope: &Scope, watch_since: &str) -> (String, Vec<Sql>) 
             Some(c) => (format!("t.\"{c}\" = ?"), vec![Sql::Text(h.clone())]),
             None => ("0".into(), vec![]),
         },
-        Scope::Open if layer.field("status").is_some() && layer.field("cleared_at").is_some() => {
-            let open: Vec<String> = Status::ALL
-                .iter()
-                .filter(|s| s.is_open())
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
-            (
-                format!(
-                    "(t.status IN ({}) OR (t.status = 'cleared' AND t.cleared_at >= ?))",
-                    open.join(",")
-                ),
-                vec![Sql::Text(watch_since.into())],
-            )
-        }
+        Scope::Open if layer.field("status").is_some() && layer.field("cleared_at").is_some() => (
+            format!(
+                "(t.status IN ({}) OR (t.status = 'cleared' AND t.cleared_at >= ?))",
+                super::fires::open_statuses_sql()
+            ),
+            vec![Sql::Text(watch_since.into())],
+        ),
         Scope::Open if !layer.access.closed.is_empty() => (
             format!(
                 "t.status NOT IN ({})",
