@@ -479,9 +479,7 @@ pub async fn items(
                 Items::Text { out, n, more }
             } else {
                 let mut page: Page = c.features().items(&view, &query)?;
-                let projector = (crs != Crs::Crs84)
-                    .then(|| Projector::output(crs))
-                    .transpose()?;
+                let projector = output_projector(crs)?;
                 for f in &mut page.features {
                     shape(f, &hidden, projector.as_ref())?;
                 }
