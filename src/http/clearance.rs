@@ -105,7 +105,7 @@ async fn clearance(
     let day = date(&q, "at")?;
     let names = Names::of(&app.index());
     let (layer, rules) = (app.registry.get("fire_points").cloned(), app.rules.clone());
-    let c = app
+    let mut c = app
         .db
         .read(move |tx| {
             service::for_reader(tx, &actor, &names, day, now, |tx, listed| {
@@ -123,7 +123,6 @@ async fn clearance(
             })
         })
         .await?;
-    let mut c = c;
     let pages = json!({
         "by_mine": page(&mut c.by_mine, "mines", &q)?,
         "suspended_mines": page(&mut c.suspended_mines, "suspended", &q)?,

@@ -100,13 +100,12 @@ fn write_feature(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     use rusqlite::types::ValueRef;
-    let json = |out: &mut Vec<u8>, v: &dyn erased::Json| v.write(out);
     let fid: i64 = r.get(0)?;
     out.extend_from_slice(b"{\"geometry\":");
     match r.get_ref(1)? {
         ValueRef::Blob(b) => {
             let g = gpkg::decode(b)?;
-            json(
+            put(
                 out,
                 &geojson::Geometry::new(geojson::GeometryValue::from(&g)),
             )?;
@@ -115,24 +114,22 @@ fn write_feature(
     }
     out.extend_from_slice(b",\"id\":");
     match key {
-        Some((k, kind)) => json(out, &cell(r, k, kind)?)?,
-        None => json(out, &fid)?,
+        Some((k, kind)) => put(out, &cell(r, k, kind)?)?,
+        None => put(out, &fid)?,
     }
     out.extend_from_slice(b",\"properties\":{");
     for (n, (i, name, kind)) in shown.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        json(out, name)?;
+        put(out, name)?;
         out.push(b':');
         match r.get_ref(*i)? {
-            ValueRef::Integer(v) => json(out, &v)?,
-            ValueRef::Real(v) => json(out, &v)?,
-            ValueRef::Text(t) if *kind != FieldType::Json => {
-                json(out, &String::from_utf8_lossy(t))?
-            }
+            ValueRef::Integer(v) => put(out, &v)?,
+            ValueRef::Real(v) => put(out, &v)?,
+            ValueRef::Text(t) if *kind != FieldType::Json => put(out, &String::from_utf8_lossy(t))?,
             // JSON fields are parsed as `feature` parses them (text that is not JSON stays text).
-            ValueRef::Text(_) => json(out, &cell(r, *i, *kind)?)?,
+            ValueRef::Text(_) => put(out, &cell(r, *i, *kind)?)?,
             ValueRef::Null | ValueRef::Blob(_) => out.extend_from_slice(b"null"),
         }
     }
@@ -140,18 +137,22 @@ fn write_feature(
     Ok(())
 }
 
-/// serde_json's writer behind one object-safe call, so `write_feature` can name it once.
-mod erased {
-    pub trait Json {
-        fn write(&self, out: &mut Vec<u8>) -> super::Result<()>;
-    }
+/// A value as JSON text at the end of `out`.
+fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<()> {
+    serde_json::to_writer(out, v).map_err(|e| crate::error::StoreError::Corrupt(e.to_string()))
+}
 
-    impl<T: serde::Serialize> Json for T {
-        fn write(&self, out: &mut Vec<u8>) -> super::Result<()> {
-            serde_json::to_writer(out, self)
-                .map_err(|e| crate::error::StoreError::Corrupt(e.to_string()))
-        }
-    }
+/// The statement of a page of items (one row past the page, to tell whether there are more),
+/// with its parameters: the same for the feature objects and the text.
+fn page_query(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
+    let (from, mut params) = from_where(view, q);
+    let sql = format!(
+        "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
+        select_list(view.layer)
+    );
+    params.push(Sql::Integer(q.limit as i64 + 1));
+    params.push(Sql::Integer(q.offset as i64));
+    (sql, params)
 }
 
 /// `"rtree_…" r CROSS JOIN "…" t ON …`: a layer's table (alias `t`) joined to its R-tree for the
@@ -234,13 +235,7 @@ fn sets(
 
 impl Features for SqliteTx<'_> {
     fn items(&self, view: &Visible, q: &ItemQuery) -> Result<Page> {
-        let (from, mut params) = from_where(view, q);
-        let sql = format!(
-            "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
-            select_list(view.layer)
-        );
-        params.push(Sql::Integer(q.limit as i64 + 1));
-        params.push(Sql::Integer(q.offset as i64));
+        let (sql, params) = page_query(view, q);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         let mut features = vec![];
@@ -259,13 +254,7 @@ impl Features for SqliteTx<'_> {
         hidden: &[String],
         out: &mut Vec<u8>,
     ) -> Result<(usize, bool)> {
-        let (from, mut params) = from_where(view, q);
-        let sql = format!(
-            "SELECT {}{from} ORDER BY t.fid LIMIT ? OFFSET ?",
-            select_list(view.layer)
-        );
-        params.push(Sql::Integer(q.limit as i64 + 1));
-        params.push(Sql::Integer(q.offset as i64));
+        let (sql, params) = page_query(view, q);
         let mut shown: Vec<(usize, &str, FieldType)> = vec![];
         let mut key = None;
         for (i, f) in view.layer.public_fields().enumerate() {

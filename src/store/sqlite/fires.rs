@@ -237,7 +237,7 @@ fn open_then(then: &Then) -> Option<&[Status]> {
 /// spans' rows only when their keys or statuses are needed (every span is of an open status).
 fn open_then_keys(f: &FireFilter, then: &Then, open: &[Status], keys: bool) -> (String, Vec<Sql>) {
     let (cond, cond_params) = condition(f);
-    let every_open = Status::ALL.iter().all(|s| !s.is_open() || open.contains(s));
+    let every_open = is_every_open(open);
     let mut params = vec![Sql::Integer(then.at.timestamp()); 2];
     let mut sql =
         "SELECT r.id AS sid FROM fire_spans_rtree r WHERE r.from_at <= ? AND r.until_at > ?"
