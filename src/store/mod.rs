@@ -134,6 +134,10 @@ pub trait Engine: Send + Sync {
 
     /// The file the data lives in (photos are kept beside it).
     fn path(&self) -> &Path;
+
+    /// Gives back the memory a bulk round (opening, the hourly sweep) left in the engine's
+    /// caches: such a round reads far more pages than requests do, and they would stay held.
+    fn trim(&self) -> Result<()>;
 }
 
 /// How long a request's read waits for a permit before it runs without one.
@@ -210,6 +214,14 @@ impl Db {
         E: From<StoreError> + Send + 'static,
     {
         self.off_executor(move |db| db.write_blocking(f)).await
+    }
+
+    /// [`Engine::trim`] off the async executor.
+    pub async fn trim(&self) -> Result<()> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.trim())
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
     /// How many requests' reads ([`Db::read`]) run at once; more wait for a permit.

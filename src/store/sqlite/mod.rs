@@ -257,6 +257,8 @@ impl Engine {
         writer.pragma_update(None, "cache_size", -65_536)?;
         schema::migrate(&mut writer, registry)?;
         counts_ready(&mut writer)?;
+        // Migrating tidies whole tables (the tiles' empty cells): their pages need not stay.
+        writer.execute_batch("PRAGMA shrink_memory")?;
         Ok(Engine {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -268,6 +270,12 @@ impl Engine {
 impl super::Engine for Engine {
     fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The writer's cache, which a sweep fills: readers keep SQLite's small default.
+    fn trim(&self) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.execute_batch("PRAGMA shrink_memory")?)
     }
 
     /// An IMMEDIATE transaction on the writer: it takes SQLite's write lock at once, so two
