@@ -1,7 +1,7 @@
 //! The running application's shared state: the database, the layers, the responsibility index
 //! and the rules.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::domain::fire::Rules;
@@ -10,6 +10,7 @@ use crate::layers::Registry;
 use crate::service::login_guard::{LoginGuard, LoginPolicy};
 use crate::store::{Db, Result};
 
+/// Cloned for every request (axum's state): each field is an `Arc` or as cheap.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
@@ -17,13 +18,13 @@ pub struct App {
     index: Arc<RwLock<Arc<ResponsibilityIndex>>>,
     pub rules: Arc<Rules>,
     /// The web app's files, served at `/`.
-    pub web_dir: Option<PathBuf>,
+    pub web_dir: Option<Arc<Path>>,
     /// A raster tile URL template for the map's basemap (e.g. Tianditu with its key); none draws
     /// the vector layers on a plain background.
-    pub tiles: Option<String>,
+    pub tiles: Option<Arc<str>>,
     /// Origins besides the request's own host whose pages may write with the session cookie
     /// (a deployment behind a proxy that rewrites `Host`), as `scheme://host[:port]`.
-    pub allowed_origins: Vec<String>,
+    pub allowed_origins: Arc<[String]>,
     /// Sign-in limits: per address, per username, password hashes at once.
     pub login: Arc<LoginGuard>,
     /// Map tiles that were slow to make, kept by ETag.
@@ -50,9 +51,9 @@ impl App {
             registry: Arc::new(registry),
             index: Arc::new(RwLock::new(Arc::new(index))),
             rules: Arc::new(rules),
-            web_dir,
+            web_dir: web_dir.map(Arc::from),
             tiles: None,
-            allowed_origins: vec![],
+            allowed_origins: Arc::new([]),
             login: Arc::new(LoginGuard::new(LoginPolicy::default())),
             tiles_made: Arc::default(),
         })
@@ -60,7 +61,7 @@ impl App {
 
     /// Sets the basemap tile URL template.
     pub fn with_tiles(mut self, tiles: Option<String>) -> App {
-        self.tiles = tiles.filter(|t| !t.trim().is_empty());
+        self.tiles = tiles.filter(|t| !t.trim().is_empty()).map(Arc::from);
         self
     }
 

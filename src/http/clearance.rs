@@ -104,7 +104,10 @@ async fn clearance(
     let now = Utc::now();
     let day = date(&q, "at")?;
     let names = Names::of(&app.index());
-    let (layer, rules) = (app.registry.get("fire_points").cloned(), app.rules.clone());
+    let (layer, rules) = (
+        app.registry.shared("fire_points").cloned(),
+        app.rules.clone(),
+    );
     let mut c = app
         .db
         .read(move |tx| {

@@ -35,7 +35,7 @@ pub const BODY_LIMIT: usize = 1 << 20;
 async fn config(
     axum::extract::State(app): axum::extract::State<App>,
 ) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "tiles": app.tiles }))
+    axum::Json(serde_json::json!({ "tiles": app.tiles.as_deref() }))
 }
 
 async fn not_found() -> error::ApiError {

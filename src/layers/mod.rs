@@ -5,6 +5,7 @@ mod problems;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -422,7 +423,8 @@ fn check_value(f: &Field, v: &Value) -> Result<Value, FieldProblem> {
 /// All layers, in map order.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    layers: Vec<Layer>,
+    /// Shared: a request takes its layer as an `Arc`, not a copy of every field's texts.
+    layers: Vec<Arc<Layer>>,
 }
 
 /// The layer files compiled into the binary: (file name, contents).
@@ -470,7 +472,9 @@ impl Registry {
             }
             layer.access.parent = Some(Box::new(parent.clone()));
         }
-        Ok(Registry { layers })
+        Ok(Registry {
+            layers: layers.into_iter().map(Arc::new).collect(),
+        })
     }
 
     /// The layers shipped with the binary.
@@ -499,20 +503,25 @@ impl Registry {
     }
 
     pub fn get(&self, name: &str) -> Option<&Layer> {
+        self.shared(name).map(|l| &**l)
+    }
+
+    /// The layer of that name, to keep beyond the registry's borrow (a request's read).
+    pub fn shared(&self, name: &str) -> Option<&Arc<Layer>> {
         self.layers.iter().find(|l| l.name == name)
     }
 
     /// The layer of that name, or 404 `layer`: how a request or a use case asks for one, so a
     /// missing layer reads the same from every route.
-    pub fn lookup(&self, name: &str) -> crate::error::Result<&Layer> {
-        self.get(name)
+    pub fn lookup(&self, name: &str) -> crate::error::Result<&Arc<Layer>> {
+        self.shared(name)
             .ok_or_else(|| crate::error::Error::not_found("layer"))
     }
 
     /// The layer named by an operator (a command's `--layer`, an import), or 422 naming the
     /// layers there are: one refusal for the commands and the import pipeline alike.
-    pub fn require(&self, name: &str) -> crate::error::Result<&Layer> {
-        self.get(name).ok_or_else(|| {
+    pub fn require(&self, name: &str) -> crate::error::Result<&Arc<Layer>> {
+        self.shared(name).ok_or_else(|| {
             crate::error::Error::invalid("unknown_layer")
                 .arg("layer", name)
                 .arg("allowed", self.names().join(", "))
@@ -520,7 +529,7 @@ impl Registry {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Layer> {
-        self.layers.iter()
+        self.layers.iter().map(|l| &**l)
     }
 
     pub fn names(&self) -> Vec<&str> {

@@ -25,7 +25,7 @@ pub fn router() -> Routes {
         .get("/api/dust/suggestions", suggestions)
 }
 
-fn layer(app: &App) -> Result<crate::layers::Layer, ApiError> {
+fn layer(app: &App) -> Result<std::sync::Arc<crate::layers::Layer>, ApiError> {
     app.registry.lookup(LAYER).cloned().map_err(ApiError)
 }
 

@@ -3,6 +3,8 @@
 //! `/items`, PUT/PATCH/DELETE on one item). Fire points and inspections change only through
 //! the fire events of `/api/fires`, so writes there get 405 with the methods that do work.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -108,7 +110,7 @@ fn target(
     id: &str,
     actor: &Actor,
     headers: &HeaderMap,
-) -> Result<Result<(Layer, Scope), Response>, ApiError> {
+) -> Result<Result<(Arc<Layer>, Scope), Response>, ApiError> {
     let (layer, scope) = readable(app, id, actor)?;
     if !editable(&layer) {
         return Ok(Err(method_not_allowed(headers, &layer)));
@@ -261,7 +263,7 @@ fn in_scope(tx: &dyn Tx, layer: &Layer, scope: &Scope, fid: i64, since: &str) ->
 async fn run_edit(
     app: &App,
     actor: Actor,
-    layer: Layer,
+    layer: Arc<Layer>,
     scope: Option<(Scope, i64)>,
     lang: crate::i18n::Lang,
     edit: impl FnOnce(&dyn Tx, &service::Ctx, &Layer) -> Result<Edited, Error> + Send + 'static,
@@ -287,7 +289,7 @@ async fn run_edit(
 async fn edit_existing(
     app: &App,
     actor: Actor,
-    layer: Layer,
+    layer: Arc<Layer>,
     at: (Scope, i64),
     headers: &HeaderMap,
     edit: impl FnOnce(&dyn Tx, &service::Ctx, &Layer) -> Result<Edited, Error> + Send + 'static,

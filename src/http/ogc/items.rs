@@ -4,6 +4,7 @@
 //! links, property filters, CQL2 `filter`, `crs` / `bbox-crs`) and `/items/{fid}` (§7.16).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -34,7 +35,7 @@ const COUNT_CAP: usize = 10_000;
 
 /// The layer, if this user may read some of it (404 otherwise, as for a layer that does not
 /// exist, so the list of layers does not leak).
-pub fn readable(app: &App, id: &str, actor: &Actor) -> Result<(Layer, Scope), Error> {
+pub fn readable(app: &App, id: &str, actor: &Actor) -> Result<(Arc<Layer>, Scope), Error> {
     let layer = app.registry.lookup(id)?;
     let scope = layer.read_scope(actor);
     if scope == Scope::Nothing {
