@@ -439,7 +439,12 @@ fn content_crs(res: &mut Response, crs: Crs) {
 
 /// A page of items as read: GeoJSON text, or feature objects to reproject or lay out in HTML.
 enum Items {
-    Text { out: Vec<u8>, n: usize, more: bool },
+    /// The answer's text up to the end of its features (`{"features":[…`).
+    Text {
+        out: Vec<u8>,
+        n: usize,
+        more: bool,
+    },
     Features(Page),
 }
 
@@ -475,7 +480,10 @@ pub async fn items(
         .read(move |c| {
             let view = Visible::new(&l, &scope, &since);
             let page = if text {
-                let mut out = Vec::with_capacity(64 * 1024);
+                // The answer is written in one buffer from its first byte: `features` comes
+                // first among the keys, as a JSON object prints them.
+                let mut out = Vec::with_capacity(256 * 1024);
+                out.extend_from_slice(b"{\"features\":[");
                 let (n, more) = c.features().items_json(&view, &query, &hidden, &mut out)?;
                 Items::Text { out, n, more }
             } else {
@@ -543,15 +551,10 @@ pub async fn items(
         v["numberMatched"] = m.into();
     }
     let mut res = match page {
-        Items::Text { out, .. } => {
-            // `features` comes first among the keys, as a JSON object prints them.
-            let rest = v.to_string();
-            let mut body = Vec::with_capacity(out.len() + rest.len() + 16);
-            body.extend_from_slice(b"{\"features\":[");
-            body.extend_from_slice(&out);
-            body.extend_from_slice(b"],");
-            body.extend_from_slice(&rest.as_bytes()[1..]);
-            bytes_response(body, GEOJSON)
+        Items::Text { mut out, .. } => {
+            out.extend_from_slice(b"],");
+            out.extend_from_slice(&v.to_string().as_bytes()[1..]);
+            bytes_response(out, GEOJSON)
         }
         Items::Features(page) => {
             v["features"] = Value::Array(page.features);

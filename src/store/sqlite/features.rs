@@ -91,11 +91,20 @@ fn feature(layer: &Layer, r: &rusqlite::Row) -> Result<Value> {
 
 /// A row as GeoJSON Feature text: what [`feature`] gives, written to `out` as it is read
 /// (keys in the order a JSON object prints them), without the fields `shown` leaves out.
-/// `shown`: the public fields to write as (column, name, kind), in name order; `key`: the
-/// column of the `uuid` key, for layers keyed by it.
+/// A public field a page shows: its column, its type, and `"name":` as JSON text, escaped once
+/// a page rather than once a row.
+struct Shown {
+    column: usize,
+    kind: FieldType,
+    key: Vec<u8>,
+}
+
+/// A row as GeoJSON Feature text at the end of `out`, as [`feature`] would serialize it.
+/// `shown`: the public fields to write, in name order; `key`: the column of the `uuid` key,
+/// for layers keyed by it.
 fn write_feature(
     r: &rusqlite::Row,
-    shown: &[(usize, &str, FieldType)],
+    shown: &[Shown],
     key: Option<(usize, FieldType)>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
@@ -103,13 +112,22 @@ fn write_feature(
     let fid: i64 = r.get(0)?;
     out.extend_from_slice(b"{\"geometry\":");
     match r.get_ref(1)? {
-        ValueRef::Blob(b) => {
-            let g = gpkg::decode(b)?;
-            put(
-                out,
-                &geojson::Geometry::new(geojson::GeometryValue::from(&g)),
-            )?;
-        }
+        ValueRef::Blob(b) => match gpkg::point_xy(b) {
+            Some((x, y)) => {
+                out.extend_from_slice(b"{\"coordinates\":[");
+                put(out, &x)?;
+                out.push(b',');
+                put(out, &y)?;
+                out.extend_from_slice(b"],\"type\":\"Point\"}");
+            }
+            None => {
+                let g = gpkg::decode(b)?;
+                put(
+                    out,
+                    &geojson::Geometry::new(geojson::GeometryValue::from(&g)),
+                )?;
+            }
+        },
         _ => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"id\":");
@@ -118,18 +136,20 @@ fn write_feature(
         None => put(out, &fid)?,
     }
     out.extend_from_slice(b",\"properties\":{");
-    for (n, (i, name, kind)) in shown.iter().enumerate() {
+    for (n, f) in shown.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        put(out, name)?;
-        out.push(b':');
-        match r.get_ref(*i)? {
+        out.extend_from_slice(&f.key);
+        match r.get_ref(f.column)? {
             ValueRef::Integer(v) => put(out, &v)?,
             ValueRef::Real(v) => put(out, &v)?,
-            ValueRef::Text(t) if *kind != FieldType::Json => put(out, &String::from_utf8_lossy(t))?,
+            ValueRef::Text(t) if f.kind != FieldType::Json => match std::str::from_utf8(t) {
+                Ok(s) => put(out, s)?,
+                Err(_) => put(out, &String::from_utf8_lossy(t))?,
+            },
             // JSON fields are parsed as `feature` parses them (text that is not JSON stays text).
-            ValueRef::Text(_) => put(out, &cell(r, *i, *kind)?)?,
+            ValueRef::Text(_) => put(out, &cell(r, f.column, f.kind)?)?,
             ValueRef::Null | ValueRef::Blob(_) => out.extend_from_slice(b"null"),
         }
     }
@@ -255,17 +275,26 @@ impl Features for SqliteTx<'_> {
         out: &mut Vec<u8>,
     ) -> Result<(usize, bool)> {
         let (sql, params) = page_query(view, q);
-        let mut shown: Vec<(usize, &str, FieldType)> = vec![];
+        let mut shown = vec![];
         let mut key = None;
         for (i, f) in view.layer.public_fields().enumerate() {
             if f.name == "uuid" && view.layer.key.as_deref() == Some("uuid") {
                 key = Some((i + 2, f.kind));
             }
             if !hidden.contains(&f.name) {
-                shown.push((i + 2, f.name.as_str(), f.kind));
+                shown.push((f.name.as_str(), i + 2, f.kind));
             }
         }
-        shown.sort_by_key(|s| s.1);
+        shown.sort_by_key(|s| s.0);
+        let shown = shown
+            .into_iter()
+            .map(|(name, column, kind)| {
+                let mut key = vec![];
+                put(&mut key, name)?;
+                key.push(b':');
+                Ok(Shown { column, kind, key })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         let mut n = 0;
