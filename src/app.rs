@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::domain::fire::Rules;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::layers::Registry;
+use crate::service::clearance::Names;
 use crate::service::login_guard::{LoginGuard, LoginPolicy};
 use crate::store::{Db, Result};
 
@@ -15,7 +16,9 @@ use crate::store::{Db, Result};
 pub struct App {
     pub db: Db,
     pub registry: Arc<Registry>,
-    index: Arc<RwLock<Arc<ResponsibilityIndex>>>,
+    /// The responsibility index and the names the clearance answers take from it, replaced
+    /// together when the polygons change.
+    index: Arc<RwLock<Indexed>>,
     pub rules: Arc<Rules>,
     /// The web app's files, served at `/`.
     pub web_dir: Option<Arc<Path>>,
@@ -29,6 +32,21 @@ pub struct App {
     pub login: Arc<LoginGuard>,
     /// Map tiles that were slow to make, kept by ETag.
     pub tiles_made: Arc<crate::service::tiles::Made>,
+}
+
+/// The index and what is derived from it once, not on every request.
+struct Indexed {
+    index: Arc<ResponsibilityIndex>,
+    names: Arc<Names>,
+}
+
+impl Indexed {
+    fn new(index: ResponsibilityIndex) -> Indexed {
+        Indexed {
+            names: Arc::new(Names::of(&index)),
+            index: Arc::new(index),
+        }
+    }
 }
 
 /// Normalises a configured allowed origin (`https://gis.example.org/` → `https://gis.example.org`),
@@ -49,7 +67,7 @@ impl App {
         Ok(App {
             db,
             registry: Arc::new(registry),
-            index: Arc::new(RwLock::new(Arc::new(index))),
+            index: Arc::new(RwLock::new(Indexed::new(index))),
             rules: Arc::new(rules),
             web_dir: web_dir.map(Arc::from),
             tiles: None,
@@ -83,7 +101,20 @@ impl App {
 
     /// The current responsibility index (cheap: an Arc).
     pub fn index(&self) -> Arc<ResponsibilityIndex> {
-        self.index.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .index
+            .clone()
+    }
+
+    /// The districts' and mines' names of the current index (cheap: an Arc).
+    pub fn names(&self) -> Arc<Names> {
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .names
+            .clone()
     }
 
     /// Rebuilds the index after the polygons changed.
@@ -91,7 +122,7 @@ impl App {
         let index = self
             .db
             .read_blocking(|tx| tx.areas().load().map(ResponsibilityIndex::new))?;
-        *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = Indexed::new(index);
         Ok(())
     }
 }

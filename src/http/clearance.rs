@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::domain::access::fire_scope;
 use crate::domain::deadline::local_date;
 use crate::error::Error;
-use crate::service::clearance::{self as service, Names};
+use crate::service::clearance as service;
 use crate::service::fires::watch_since;
 use crate::store::features::Visible;
 use crate::store::fires::FireFilter;
@@ -103,7 +103,7 @@ async fn clearance(
 ) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
     let day = date(&q, "at")?;
-    let names = Names::of(&app.index());
+    let names = app.names();
     let (layer, rules) = (
         app.registry.shared("fire_points").cloned(),
         app.rules.clone(),
