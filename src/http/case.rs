@@ -1,27 +1,43 @@
 //! What the case routes share (fire points, dust violations): the answer to a report, and a
 //! case shown with its history — its events and photos as this reader may see them.
 
+use std::borrow::Cow;
+
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::Actor;
 use crate::error::Result;
+use crate::service::case::Ctx;
 use crate::store::Tx;
 use crate::store::photos::Subject;
 
-/// Runs `f` in a write transaction with the app and the index of who answers where as it was
-/// when the request came (a reload swaps it; one request sees one), from which a case service
-/// makes its context.
-pub async fn write<T, F>(app: &App, f: F) -> std::result::Result<T, ApiError>
+/// Where a kind of case finds the rules it decides by, inside the write transaction: the app's
+/// (fires, loaded at start) or the stored setting (dust violations, which managers change).
+pub type RulesOf<R> = for<'a> fn(&dyn Tx, &'a App) -> Result<Cow<'a, R>>;
+
+/// Runs `f` in a write transaction with what a case service decides by: the layers, the index
+/// of who answers where as it was when the request came (a reload swaps it; one request sees
+/// one), and the rules `rules` finds.
+pub async fn write<R, T, F>(app: &App, rules: RulesOf<R>, f: F) -> std::result::Result<T, ApiError>
 where
+    R: Clone + 'static,
     T: Send + 'static,
-    F: FnOnce(&dyn Tx, &App, &ResponsibilityIndex) -> Result<T> + Send + 'static,
+    F: FnOnce(&dyn Tx, &Ctx<R>) -> Result<T> + Send + 'static,
 {
     let (a, index) = (app.clone(), app.index());
-    Ok(app.db.write(move |tx| f(tx, &a, &index)).await?)
+    let written = app.db.write(move |tx| {
+        let rules = rules(tx, &a)?;
+        let ctx = Ctx {
+            registry: &a.registry,
+            index: &index,
+            rules: &*rules,
+        };
+        f(tx, &ctx)
+    });
+    Ok(written.await?)
 }
 
 /// 201 with the new case, or 200 with the first one when the report was a retry (also a

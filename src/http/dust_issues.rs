@@ -2,6 +2,7 @@
 //! `POST /api/dust/issues/{id}/events`, `POST /api/dust/issues/{id}/photos`. The handlers parse
 //! and answer; `service::dust_issues` decides.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::http::routes::Routes;
@@ -13,9 +14,9 @@ use super::error::ApiError;
 use super::extract::{Json, User};
 use super::paging::{self, Bounds};
 use crate::app::App;
-use crate::domain::dust_issue::Status;
+use crate::domain::dust_issue::{DustIssueRules, Status};
 use crate::error::Error;
-use crate::service::dust_issues::{self as service, ActionInput, Ctx};
+use crate::service::dust_issues::{self as service, ActionInput};
 use crate::store::Tx;
 use crate::store::photos::Subject;
 
@@ -40,7 +41,7 @@ async fn report(
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let now = chrono::Utc::now();
-    let (created, feature) = write(&app, move |tx, ctx| {
+    let (created, feature) = super::case::write(&app, in_force, move |tx, ctx| {
         let r = service::report(tx, ctx, &actor, &body, now)?;
         Ok((r.created, service::feature(&r.issue, &actor, now)))
     })
@@ -152,7 +153,7 @@ async fn act(
     Json(input): Json<ActionInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
-    let v = write(&app, move |tx, ctx| {
+    let v = super::case::write(&app, in_force, move |tx, ctx| {
         let issue = service::act(tx, ctx, &actor, &id, &input, now)?;
         Ok(service::feature(&issue, &actor, now))
     })
@@ -160,22 +161,9 @@ async fn act(
     Ok(axum::Json(v))
 }
 
-/// Runs `f` in a write transaction with what the violation service decides by: the layers, who
-/// answers where, and the rules as stored (managers change them).
-async fn write<T: Send + 'static>(
-    app: &App,
-    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    super::case::write(app, move |tx, a, index| {
-        let rules = crate::service::rules::dust_issues(tx)?;
-        let ctx = Ctx {
-            registry: &a.registry,
-            index,
-            rules: &rules,
-        };
-        f(tx, &ctx)
-    })
-    .await
+/// A violation is decided by the rules as stored (managers change them).
+fn in_force<'a>(tx: &dyn Tx, _: &'a App) -> Result<Cow<'a, DustIssueRules>, Error> {
+    Ok(Cow::Owned(crate::service::rules::dust_issues(tx)?))
 }
 
 /// Multipart field `photo` (one or more) → 201 `{"photos": […]}`, as for fires.

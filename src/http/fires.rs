@@ -1,6 +1,7 @@
 //! Fire reports and their life: `POST /api/fires`, `GET /api/fires[/{id}]`,
 //! `POST /api/fires/{id}/events`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::http::routes::Routes;
@@ -14,9 +15,9 @@ use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::access::fire_scope;
 use crate::domain::deadline::end_of_local_day;
-use crate::domain::fire::Status;
+use crate::domain::fire::{Rules, Status};
 use crate::error::Error;
-use crate::service::fires::{self as service, ActionInput, Ctx};
+use crate::service::fires::{self as service, ActionInput};
 use crate::store::Tx;
 use crate::store::features::Visible;
 use crate::store::fires::{self as store, FireFilter, FireOrder};
@@ -37,7 +38,7 @@ async fn report(
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let now = chrono::Utc::now();
-    let (reported, feature) = write(&app, move |tx, ctx| {
+    let (reported, feature) = super::case::write(&app, in_force, move |tx, ctx| {
         let r = service::report(tx, ctx, &actor, &body, now)?;
         let state = tx.fires().state(&r.fire)?;
         let f = service::feature(&r.fire, &actor, now, ctx.rules, Some(&state));
@@ -94,7 +95,7 @@ async fn act(
     Json(input): Json<ActionInput>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
-    let v = write(&app, move |tx, ctx| {
+    let v = super::case::write(&app, in_force, move |tx, ctx| {
         let f = service::act(tx, ctx, &actor, &id, &input, now)?;
         // The actor may no longer see it (a reassigned fire): answer with what they did see.
         let state = tx.fires().state(&f)?;
@@ -104,21 +105,9 @@ async fn act(
     Ok(axum::Json(v))
 }
 
-/// Runs `f` in a write transaction with what the fire service decides by: the layers, who
-/// answers where, and the rules.
-async fn write<T: Send + 'static>(
-    app: &App,
-    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    super::case::write(app, move |tx, a, index| {
-        let ctx = Ctx {
-            registry: &a.registry,
-            index,
-            rules: &a.rules,
-        };
-        f(tx, &ctx)
-    })
-    .await
+/// A fire is decided by the rules the app loaded at start.
+fn in_force<'a>(_: &dyn Tx, app: &'a App) -> Result<Cow<'a, Rules>, Error> {
+    Ok(Cow::Borrowed(&app.rules))
 }
 
 /// A fire's status and deadline at a past moment.
