@@ -8,45 +8,32 @@ use std::collections::HashMap;
 use crate::http::routes::Routes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::case::{self, Kind};
 use super::error::ApiError;
-use super::extract::{Json, User};
+use super::extract::User;
 use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::dust_issue::{DustIssueRules, Status};
+use crate::domain::role::Actor;
 use crate::error::Error;
-use crate::service::dust_issues::{self as service, ActionInput};
+use crate::service::dust_issues::{self as service, ActionInput, Ctx};
 use crate::store::Tx;
 use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
     Routes::new()
-        .post("/api/dust/issues", report)
+        .post("/api/dust/issues", case::report::<Issues>)
         .get("/api/dust/issues", list)
-        .get("/api/dust/issues/{id}", show)
-        .post("/api/dust/issues/{id}/events", act)
+        .get("/api/dust/issues/{id}", case::show::<Issues>)
+        .post("/api/dust/issues/{id}/events", case::act::<Issues>)
         .post_limited(
             "/api/dust/issues/{id}/photos",
             photos,
             super::photos::body_limit(),
         )
-}
-
-/// A GeoJSON Point Feature with `uuid`, `kind` and optional `note`, `accuracy_m`,
-/// `position_source` → 201 with the new violation, 200 with the first one on a retry.
-async fn report(
-    State(app): State<App>,
-    User(actor): User,
-    Json(body): Json<Value>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let now = chrono::Utc::now();
-    let (created, feature) = super::case::write(&app, in_force, move |tx, ctx| {
-        let r = service::report(tx, ctx, &actor, &body, now)?;
-        Ok((r.created, service::feature(&r.issue, &actor, now)))
-    })
-    .await?;
-    Ok(super::case::reported(created, feature))
 }
 
 /// The query parameters `GET /api/dust/issues` takes.
@@ -120,50 +107,64 @@ async fn list(
     )))
 }
 
-/// One violation (by uuid or code) with its `events` and `photos`.
-async fn show(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let registry = app.registry.clone();
-    let v = app
-        .db
-        .read(move |c| {
-            let layer = service::layer(&registry)?;
-            let issue = service::find_visible(c, layer, &actor, &id)?
-                .ok_or_else(|| Error::not_found("dust_issue"))?;
-            let feature = service::feature(&issue, &actor, now);
-            let events = json!(service::events_for(
-                c.dust_issues().events(&issue.uuid)?,
-                &actor
-            ));
-            super::case::with_history(c, feature, events, Subject::DustIssue, &issue.uuid, &actor)
-        })
-        .await?;
-    Ok(axum::Json(v))
-}
+/// Dust violations as cases: decided by the rules as stored (managers change them).
+pub struct Issues;
 
-/// `{"action": "start"|"rectified"|"verify"|"reject", "note"?, "id"?}` → the violation after it.
-async fn act(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-    Json(input): Json<ActionInput>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let v = super::case::write(&app, in_force, move |tx, ctx| {
-        let issue = service::act(tx, ctx, &actor, &id, &input, now)?;
-        Ok(service::feature(&issue, &actor, now))
-    })
-    .await?;
-    Ok(axum::Json(v))
-}
+impl Kind for Issues {
+    type Rules = DustIssueRules;
+    type Action = ActionInput;
+    const SUBJECT: Subject = Subject::DustIssue;
+    const NOT_FOUND: &'static str = "dust_issue";
 
-/// A violation is decided by the rules as stored (managers change them).
-fn in_force<'a>(tx: &dyn Tx, _: &'a App) -> Result<Cow<'a, DustIssueRules>, Error> {
-    Ok(Cow::Owned(crate::service::rules::dust_issues(tx)?))
+    fn in_force<'a>(tx: &dyn Tx, _: &'a App) -> Result<Cow<'a, DustIssueRules>, Error> {
+        Ok(Cow::Owned(crate::service::rules::dust_issues(tx)?))
+    }
+
+    /// A GeoJSON Point Feature with `uuid`, `kind` and optional `note`, `accuracy_m`,
+    /// `position_source`.
+    fn report(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, Value), Error> {
+        let r = service::report(tx, ctx, actor, body, now)?;
+        Ok((r.created, service::feature(&r.issue, actor, now)))
+    }
+
+    /// `{"action": "start"|"rectified"|"verify"|"reject", "note"?, "id"?}`.
+    fn act(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        id: &str,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> Result<Value, Error> {
+        let issue = service::act(tx, ctx, actor, id, input, now)?;
+        Ok(service::feature(&issue, actor, now))
+    }
+
+    /// By uuid or code.
+    fn find(
+        c: &dyn Tx,
+        app: &App,
+        reader: &Actor,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Value, Value, String)>, Error> {
+        let layer = service::layer(&app.registry)?;
+        let Some(issue) = service::find_visible(c, layer, reader, id)? else {
+            return Ok(None);
+        };
+        let feature = service::feature(&issue, reader, now);
+        let events = json!(service::events_for(
+            c.dust_issues().events(&issue.uuid)?,
+            reader
+        ));
+        Ok(Some((feature, events, issue.uuid)))
+    }
 }
 
 /// Multipart field `photo` (one or more) → 201 `{"photos": […]}`, as for fires.
