@@ -9,18 +9,16 @@
 //! - `windy` (wind at 9.6 m/s in the last hour: a gale-warning suggestion for managers).
 
 use std::f64::consts::PI;
-use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use super::Build;
 
 use crate::domain::dust::reading::{Level, ParticulateUnit, Quantity, Reading};
 use crate::domain::dust::rollup::day_start;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
-use crate::layers::Registry;
 use crate::service::dust::monitors::{self, NewMonitor};
-use crate::store::Db;
 
 /// Minutes between synthetic readings, and how far back they go.
 const STEP_S: i64 = 600;
@@ -64,12 +62,13 @@ fn round(v: f64) -> f64 {
 }
 
 /// Registers the sample monitors, stores their readings and runs the exceedance check once.
-pub(super) fn build(
-    db: &Db,
-    registry: &Registry,
-    samples: &Path,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub(super) fn build(b: &Build) -> Result<()> {
+    let Build {
+        db,
+        registry,
+        samples,
+        now,
+    } = *b;
     let path = samples.join("dust_monitors.geojson");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::invalid("bad_body").arg("detail", format!("{}: {e}", path.display()))

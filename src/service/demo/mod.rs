@@ -239,6 +239,16 @@ fn replay(
     })
 }
 
+/// What each part of the demo is built from and into: the database, the layers, the sample
+/// folder and the build time (sample times move up to it).
+#[derive(Clone, Copy)]
+struct Build<'a> {
+    db: &'a Db,
+    registry: &'a Registry,
+    samples: &'a Path,
+    now: DateTime<Utc>,
+}
+
 /// The responsibility index of the polygons imported so far.
 fn index(db: &Db) -> Result<ResponsibilityIndex> {
     Ok(db.read_blocking(|tx| tx.areas().load().map(ResponsibilityIndex::new))?)
@@ -265,7 +275,13 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
         }
         Ok::<_, Error>(())
     })?;
-    fires::build(db, registry, samples, now)?;
-    dust_issues::build(db, registry, samples, now)?;
-    dust::build(db, registry, samples, now)
+    let b = Build {
+        db,
+        registry,
+        samples,
+        now,
+    };
+    fires::build(&b)?;
+    dust_issues::build(&b)?;
+    dust::build(&b)
 }
