@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, Rows};
+use rusqlite::{Connection, OptionalExtension, Row, Rows, ToSql};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
@@ -180,6 +180,42 @@ impl<T> EventTable<T> {
         );
         let at: Option<String> = conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0))?;
         at.as_deref().map(parse_ts).transpose()
+    }
+
+    /// Appends an event of the case `id`: its step, then the kind's `own` columns and values.
+    /// Its id.
+    pub fn append(
+        &self,
+        conn: &Connection,
+        id: &str,
+        step: &Step,
+        own: &[(&str, &dyn ToSql)],
+    ) -> Result<i64> {
+        let mut columns = format!(
+            "{}, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at",
+            self.case
+        );
+        let mut values: Vec<&dyn ToSql> = vec![
+            &id,
+            &step.client_id,
+            &step.at,
+            &step.actor,
+            &step.role,
+            &step.action,
+            &step.from,
+            &step.to,
+            &step.note,
+            &step.request_hash,
+            &step.received_at,
+        ];
+        for (column, value) in own {
+            columns += &format!(", {column}");
+            values.push(*value);
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        let sql = format!("INSERT INTO {}({columns}) VALUES ({marks})", self.table);
+        conn.prepare_cached(&sql)?.execute(values.as_slice())?;
+        Ok(conn.last_insert_rowid())
     }
 }
 
