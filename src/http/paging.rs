@@ -34,29 +34,36 @@ pub use crate::store::COUNT_CAP;
 /// The page a query asks for: `limit` 1..=max (the default when absent or empty), `offset` 0 or
 /// more.
 pub fn slice(q: &HashMap<String, String>, b: Bounds) -> Result<Slice, Error> {
-    let bad = |param: &'static str, detail: String| {
-        Error::bad_request("bad_query")
-            .arg("param", param)
-            .arg("detail", detail)
-    };
     let number = |name: &str| q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
     let limit = match number("limit") {
         None => b.default,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=b.max).contains(n))
-            .ok_or_else(|| bad("limit", format!("1..={}", b.max)))?,
+        Some(s) => whole_number(
+            s,
+            "limit",
+            |n| (1..=b.max).contains(n),
+            || format!("1..={}", b.max),
+        )?,
     };
     let offset = match number("offset") {
         None => 0,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| i64::try_from(*n).is_ok())
-            .ok_or_else(|| bad("offset", "0..".into()))?,
+        Some(s) => whole_number(s, "offset", |n| i64::try_from(*n).is_ok(), || "0..".into())?,
     };
     Ok(Slice { limit, offset })
+}
+
+/// A query parameter's text as a whole number that `ok` takes, or a 400 naming the parameter
+/// and the `detail` of what it takes.
+pub fn whole_number(
+    s: &str,
+    param: &'static str,
+    ok: impl Fn(&usize) -> bool,
+    detail: impl FnOnce() -> String,
+) -> Result<usize, Error> {
+    s.parse::<usize>().ok().filter(ok).ok_or_else(|| {
+        Error::bad_request("bad_query")
+            .arg("param", param)
+            .arg("detail", detail())
+    })
 }
 
 /// How many items the whole list holds, when that is known without a count: a page that is the
