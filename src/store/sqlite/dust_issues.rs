@@ -43,7 +43,7 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
 }
 
 /// The step's columns first (see [`tracked::step`]), then the violation's id.
-const EVENT_COLUMNS: &str = "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, issue";
+const EVENT_COLUMNS: &str = concat!("id, ", tracked::step_columns!(), ", issue");
 
 const EVENTS: EventTable<IssueEvent> = EventTable {
     table: "dust_issue_events",

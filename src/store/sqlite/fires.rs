@@ -56,8 +56,9 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
 
 /// The step's columns first (see [`tracked::step`]), then a fire event's own.
 const EVENT_COLUMNS: &str = concat!(
-    "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, ",
-    "fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
+    "id, ",
+    tracked::step_columns!(),
+    ", fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
 );
 
 const EVENTS: EventTable<EventRecord> = EventTable {

@@ -144,6 +144,16 @@ pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Re
     Ok(format!("{prefix}-{year}-{n:04}"))
 }
 
+/// The columns of a case event's common part after its `id`, in the order [`step`] reads them
+/// and [`EventTable::append`] writes them; a literal, so that a kind's column list can
+/// `concat!` it.
+macro_rules! step_columns {
+    () => {
+        "client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at"
+    };
+}
+pub(crate) use step_columns;
+
 /// Where a kind of case keeps its history: the events table, the column naming the case, and the
 /// columns an event is read back from. Events are appended, never changed.
 pub struct EventTable<T> {
@@ -191,10 +201,7 @@ impl<T> EventTable<T> {
         step: &Step,
         own: &[(&str, &dyn ToSql)],
     ) -> Result<i64> {
-        let mut columns = format!(
-            "{}, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at",
-            self.case
-        );
+        let mut columns = format!("{}, {}", self.case, step_columns!());
         let mut values: Vec<&dyn ToSql> = vec![
             &id,
             &step.client_id,
