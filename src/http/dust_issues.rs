@@ -82,7 +82,7 @@ async fn list(
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let registry = app.registry.clone();
-    let (features, more, matched) = app
+    let list = app
         .db
         .read(move |c| {
             let layer = service::layer(&registry)?;
@@ -94,17 +94,8 @@ async fn list(
             Ok::<_, Error>((features, more, matched))
         })
         .await?;
-    let page = paging::Page {
-        path: "/api/dust/issues",
-        query: &q,
-        slice,
-        returned: features.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(
-        json!({"type": "FeatureCollection", "features": features}),
-    )))
+    let page = paging::Page::features("/api/dust/issues", &q, slice, list);
+    Ok(axum::Json(page))
 }
 
 /// Dust violations as cases: decided by the rules as stored (managers change them).

@@ -240,15 +240,8 @@ async fn list(
                 }
                 features.push(feature);
             }
-            let page = paging::Page {
-                path: "/api/fires",
-                query: &query,
-                slice,
-                returned: features.len(),
-                more,
-                matched,
-            };
-            Ok::<_, Error>(page.answer(json!({"type": "FeatureCollection", "features": features})))
+            let list = (features, more, matched);
+            Ok::<_, Error>(paging::Page::features("/api/fires", &query, slice, list))
         })
         .await?;
     Ok(axum::Json(v))

@@ -144,15 +144,37 @@ impl<'a> Page<'a> {
         key: &str,
         (items, more, matched): (Vec<T>, bool, Option<usize>),
     ) -> Value {
-        let page = Page {
+        let page = Page::of(path, query, slice, (items.len(), more, matched));
+        page.answer(json!({ key: items }))
+    }
+
+    /// The page of GeoJSON `features` a list at `path` answers with: a FeatureCollection with
+    /// the paging fields.
+    pub fn features(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        (features, more, matched): (Vec<Value>, bool, Option<usize>),
+    ) -> Value {
+        let page = Page::of(path, query, slice, (features.len(), more, matched));
+        page.answer(json!({"type": "FeatureCollection", "features": features}))
+    }
+
+    /// The page of a list at `path` that returned `returned` items, `more` after them.
+    pub fn of(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        (returned, more, matched): (usize, bool, Option<usize>),
+    ) -> Self {
+        Page {
             path,
             query,
             slice,
-            returned: items.len(),
+            returned,
             more,
             matched,
-        };
-        page.answer(json!({ key: items }))
+        }
     }
 
     /// `answer` (an object) with the paging fields added.
