@@ -9,9 +9,15 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::http::error::ApiError;
-use crate::store::{Db, Slice, StoreError, Tx};
+use crate::http::extract::User;
+use crate::store::{Db, Result as StoreResult, Slice, StoreError, Tx};
 
 /// A list's page sizes: the one served when none is asked for, and the largest served.
 #[derive(Debug, Clone, Copy)]
@@ -203,6 +209,33 @@ where
     let slice = slice(q, bounds)?;
     let listing = db.read(move |c| read(c, slice)).await?;
     Ok(axum::Json(Page::listing(path, q, slice, key, listing)))
+}
+
+/// A page of a list's items, whether more follow, and how many there are where counted.
+pub type Listing = (Vec<Value>, bool, Option<usize>);
+
+/// A list each signed-in user pages through, reading what is theirs to see as of the request;
+/// [`user_list`] is its whole handler.
+pub trait UserList: 'static {
+    /// The list's path, and the key of its items in the answer.
+    const AT: (&'static str, &'static str);
+    /// Its page sizes.
+    const PAGE: Bounds;
+    /// One page of what `reader` may see at `now`.
+    fn read(tx: &dyn Tx, reader: &Actor, now: DateTime<Utc>, slice: Slice) -> StoreResult<Listing>;
+}
+
+/// The handler of a [`UserList`].
+pub async fn user_list<L: UserList>(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = Utc::now();
+    serve(&app.db, &q, L::PAGE, L::AT, move |c, slice| {
+        L::read(c, &actor, now, slice)
+    })
+    .await
 }
 
 #[cfg(test)]
