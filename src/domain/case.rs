@@ -119,6 +119,35 @@ pub fn allowed<A: Named>(possible: impl Fn(A) -> bool) -> Vec<A> {
     A::all().iter().copied().filter(|a| possible(*a)).collect()
 }
 
+/// The actions of a kind of case, each taken from some of its statuses: with who may take
+/// which, all that the first two checks and the list of what is possible now need.
+pub trait Transitions: Named {
+    type Status: Copy + PartialEq + 'static;
+    /// The states this action may be taken from (a table, not a conversion).
+    #[allow(clippy::wrong_self_convention)]
+    fn from_states(self) -> &'static [Self::Status];
+}
+
+/// The actions that may be taken from `status` and that `may` lets this actor take on the case.
+pub fn possible<A: Transitions>(status: A::Status, may: impl Fn(A) -> bool) -> Vec<A> {
+    allowed(|a: A| a.from_states().contains(&status) && may(a))
+}
+
+/// [`gate`] for a kind with [`Transitions`]: `may` says whether this actor may ever take an
+/// action on the case, whatever its state.
+pub fn check<A: Transitions>(
+    action: A,
+    status: A::Status,
+    may: impl Fn(A) -> bool,
+) -> Result<(), Refusal<A::Status, A>> {
+    gate(
+        may(action),
+        status,
+        action.from_states().contains(&status),
+        || possible(status, &may),
+    )
+}
+
 /// Whether the actor is the party a case is routed to: the owner of its holder, or the officer
 /// of the district that answers for it (an ownerless mine's or one outside every mine).
 pub fn answers_for(actor: &Actor, party: Party, holder: Option<&str>, district: &str) -> bool {

@@ -70,16 +70,19 @@ crate::named! {
     }
 }
 
-impl Action {
-    /// The states this action may be taken from.
-    pub fn from_states(self) -> &'static [Status] {
+impl case::Transitions for Action {
+    type Status = Status;
+
+    fn from_states(self) -> &'static [Status] {
         match self {
             Action::Start => &[Status::Open],
             Action::Rectified => &[Status::Open, Status::Rectifying],
             Action::Verify | Action::Reject => &[Status::Rectified],
         }
     }
+}
 
+impl Action {
     /// Where the action leads.
     pub fn to(self) -> Status {
         match self {
@@ -180,7 +183,7 @@ pub fn may_act(actor: &Actor, action: Action, issue: &IssueState) -> bool {
 
 /// The actions this actor may take now.
 pub fn allowed_actions(actor: &Actor, issue: &IssueState) -> Vec<Action> {
-    case::allowed(|a: Action| a.from_states().contains(&issue.status) && may_act(actor, a, issue))
+    case::possible(issue.status, |a| may_act(actor, a, issue))
 }
 
 /// Decides an action: a role (or party) that may never take it gets `Forbidden`, then a state
@@ -191,12 +194,7 @@ pub fn decide(
     issue: &IssueState,
     note: Option<&str>,
 ) -> Result<Status, Refusal> {
-    case::gate(
-        may_act(actor, action, issue),
-        issue.status,
-        action.from_states().contains(&issue.status),
-        || allowed_actions(actor, issue),
-    )?;
+    case::check(action, issue.status, |a| may_act(actor, a, issue))?;
     if action.needs_note() && note.is_none_or(|n| n.trim().is_empty()) {
         return Err(Refusal::Invalid {
             field: "note",

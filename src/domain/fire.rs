@@ -83,9 +83,12 @@ impl Action {
             Action::Inspect => &[Role::Patrol, Role::Manager, Role::District],
         }
     }
+}
 
-    /// The states this action may be taken from.
-    pub fn from_states(self) -> &'static [Status] {
+impl case::Transitions for Action {
+    type Status = Status;
+
+    fn from_states(self) -> &'static [Status] {
         use Status::*;
         match self {
             Action::Confirm => &[Reported],
@@ -244,7 +247,7 @@ pub fn may_act(actor: &Actor, action: Action, fire: &FireState) -> bool {
 
 /// The actions this actor may take now.
 pub fn allowed_actions(actor: &Actor, fire: &FireState) -> Vec<Action> {
-    case::allowed(|a: Action| a.from_states().contains(&fire.status) && may_act(actor, a, fire))
+    case::possible(fire.status, |a| may_act(actor, a, fire))
 }
 
 fn require<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, Refusal> {
@@ -279,12 +282,7 @@ pub fn decide(
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<Outcome, Refusal> {
-    case::gate(
-        may_act(actor, action, fire),
-        fire.status,
-        action.from_states().contains(&fire.status),
-        || allowed_actions(actor, fire),
-    )?;
+    case::check(action, fire.status, |a| may_act(actor, a, fire))?;
     check_temp(req.temp_c)?;
     if let Some(co) = req.co_ppm
         && !(0.0..=1_000_000.0).contains(&co)
@@ -417,6 +415,7 @@ pub fn ready_to_extinguish(fire: &FireState, now: DateTime<Utc>, rules: &Rules) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::case::Transitions;
     use crate::domain::testing::{actor, t};
 
     fn holder_fire(status: Status) -> FireState {

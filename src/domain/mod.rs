@@ -14,4 +14,4 @@ pub mod password;
 pub mod responsibility;
 pub mod role;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;

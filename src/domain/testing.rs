@@ -1,4 +1,4 @@
-//! What the domain's unit tests share.
+//! What unit tests share: a time from its text and a user bound as their role is.
 
 use chrono::{DateTime, Utc};
 

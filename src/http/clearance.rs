@@ -49,15 +49,12 @@ fn number(
 ) -> Result<usize, Error> {
     match q.get(name).filter(|s| !s.is_empty()) {
         None => Ok(default),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                Error::bad_request("bad_query")
-                    .arg("param", name)
-                    .arg("detail", format!("a whole number from 0 to {max}"))
-            }),
+        Some(s) => super::paging::whole_number(
+            s,
+            name,
+            |n| *n <= max,
+            || format!("a whole number from 0 to {max}"),
+        ),
     }
 }
 

@@ -2,18 +2,22 @@
 //! `POST /api/dust/issues/{id}/events`, `POST /api/dust/issues/{id}/photos`. The handlers parse
 //! and answer; `service::dust_issues` decides.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::http::routes::Routes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::case::{self, Kind};
 use super::error::ApiError;
-use super::extract::{Json, User};
+use super::extract::User;
 use super::paging::{self, Bounds};
 use crate::app::App;
-use crate::domain::dust_issue::Status;
+use crate::domain::dust_issue::{DustIssueRules, Status};
+use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::service::dust_issues::{self as service, ActionInput, Ctx};
 use crate::store::Tx;
@@ -21,31 +25,15 @@ use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
     Routes::new()
-        .post("/api/dust/issues", report)
+        .post("/api/dust/issues", case::report::<Issues>)
         .get("/api/dust/issues", list)
-        .get("/api/dust/issues/{id}", show)
-        .post("/api/dust/issues/{id}/events", act)
+        .get("/api/dust/issues/{id}", case::show::<Issues>)
+        .post("/api/dust/issues/{id}/events", case::act::<Issues>)
         .post_limited(
             "/api/dust/issues/{id}/photos",
             photos,
             super::photos::body_limit(),
         )
-}
-
-/// A GeoJSON Point Feature with `uuid`, `kind` and optional `note`, `accuracy_m`,
-/// `position_source` → 201 with the new violation, 200 with the first one on a retry.
-async fn report(
-    State(app): State<App>,
-    User(actor): User,
-    Json(body): Json<Value>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let now = chrono::Utc::now();
-    let (created, feature) = write(&app, move |tx, ctx| {
-        let r = service::report(tx, ctx, &actor, &body, now)?;
-        Ok((r.created, service::feature(&r.issue, &actor, now)))
-    })
-    .await?;
-    Ok(super::case::reported(created, feature))
 }
 
 /// The query parameters `GET /api/dust/issues` takes.
@@ -94,7 +82,7 @@ async fn list(
     let slice = paging::slice(&q, PAGE)?;
     let now = chrono::Utc::now();
     let registry = app.registry.clone();
-    let (features, more, matched) = app
+    let list = app
         .db
         .read(move |c| {
             let layer = service::layer(&registry)?;
@@ -106,76 +94,68 @@ async fn list(
             Ok::<_, Error>((features, more, matched))
         })
         .await?;
-    let page = paging::Page {
-        path: "/api/dust/issues",
-        query: &q,
-        slice,
-        returned: features.len(),
-        more,
-        matched,
-    };
-    Ok(axum::Json(page.answer(
-        json!({"type": "FeatureCollection", "features": features}),
-    )))
+    let page = paging::Page::features("/api/dust/issues", &q, slice, list);
+    Ok(axum::Json(page))
 }
 
-/// One violation (by uuid or code) with its `events` and `photos`.
-async fn show(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let registry = app.registry.clone();
-    let v = app
-        .db
-        .read(move |c| {
-            let layer = service::layer(&registry)?;
-            let issue = service::find_visible(c, layer, &actor, &id)?
-                .ok_or_else(|| Error::not_found("dust_issue"))?;
-            let feature = service::feature(&issue, &actor, now);
-            let events = json!(service::events_for(
-                c.dust_issues().events(&issue.uuid)?,
-                &actor
-            ));
-            super::case::with_history(c, feature, events, Subject::DustIssue, &issue.uuid, &actor)
-        })
-        .await?;
-    Ok(axum::Json(v))
-}
+/// Dust violations as cases: decided by the rules as stored (managers change them).
+pub struct Issues;
 
-/// `{"action": "start"|"rectified"|"verify"|"reject", "note"?, "id"?}` → the violation after it.
-async fn act(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-    Json(input): Json<ActionInput>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let v = write(&app, move |tx, ctx| {
-        let issue = service::act(tx, ctx, &actor, &id, &input, now)?;
-        Ok(service::feature(&issue, &actor, now))
-    })
-    .await?;
-    Ok(axum::Json(v))
-}
+impl Kind for Issues {
+    type Rules = DustIssueRules;
+    type Action = ActionInput;
+    const SUBJECT: Subject = Subject::DustIssue;
+    const NOT_FOUND: &'static str = "dust_issue";
 
-/// Runs `f` in a write transaction with what the violation service decides by: the layers, who
-/// answers where, and the rules as stored (managers change them).
-async fn write<T: Send + 'static>(
-    app: &App,
-    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    super::case::write(app, move |tx, a, index| {
-        let rules = crate::service::rules::dust_issues(tx)?;
-        let ctx = Ctx {
-            registry: &a.registry,
-            index,
-            rules: &rules,
+    fn in_force<'a>(tx: &dyn Tx, _: &'a App) -> Result<Cow<'a, DustIssueRules>, Error> {
+        Ok(Cow::Owned(crate::service::rules::dust_issues(tx)?))
+    }
+
+    /// A GeoJSON Point Feature with `uuid`, `kind` and optional `note`, `accuracy_m`,
+    /// `position_source`.
+    fn report(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, Value), Error> {
+        let r = service::report(tx, ctx, actor, body, now)?;
+        Ok((r.created, service::feature(&r.issue, actor, now)))
+    }
+
+    /// `{"action": "start"|"rectified"|"verify"|"reject", "note"?, "id"?}`.
+    fn act(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        id: &str,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> Result<Value, Error> {
+        let issue = service::act(tx, ctx, actor, id, input, now)?;
+        Ok(service::feature(&issue, actor, now))
+    }
+
+    /// By uuid or code.
+    fn find(
+        c: &dyn Tx,
+        app: &App,
+        reader: &Actor,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Value, Value, String)>, Error> {
+        let layer = service::layer(&app.registry)?;
+        let Some(issue) = service::find_visible(c, layer, reader, id)? else {
+            return Ok(None);
         };
-        f(tx, &ctx)
-    })
-    .await
+        let feature = service::feature(&issue, reader, now);
+        let events = json!(service::events_for(
+            c.dust_issues().events(&issue.uuid)?,
+            reader
+        ));
+        Ok(Some((feature, events, issue.uuid)))
+    }
 }
 
 /// Multipart field `photo` (one or more) → 201 `{"photos": […]}`, as for fires.

@@ -1,20 +1,23 @@
 //! Fire reports and their life: `POST /api/fires`, `GET /api/fires[/{id}]`,
 //! `POST /api/fires/{id}/events`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::http::routes::Routes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::case::{self, Kind};
 use super::error::ApiError;
-use super::extract::{Json, User};
+use super::extract::User;
 use super::paging::{self, Bounds};
 use crate::app::App;
 use crate::domain::access::fire_scope;
 use crate::domain::deadline::end_of_local_day;
-use crate::domain::fire::Status;
+use crate::domain::fire::{Rules, Status};
+use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::service::fires::{self as service, ActionInput, Ctx};
 use crate::store::Tx;
@@ -24,32 +27,11 @@ use crate::store::photos::Subject;
 
 pub fn router() -> Routes {
     Routes::new()
-        .post("/api/fires", report)
+        .post("/api/fires", case::report::<Fires>)
         .get("/api/fires", list)
-        .get("/api/fires/{id}", show)
-        .post("/api/fires/{id}/events", act)
+        .get("/api/fires/{id}", case::show::<Fires>)
+        .post("/api/fires/{id}/events", case::act::<Fires>)
         .get("/api/rules", rules)
-}
-
-async fn report(
-    State(app): State<App>,
-    User(actor): User,
-    Json(body): Json<Value>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let now = chrono::Utc::now();
-    let (reported, feature) = write(&app, move |tx, ctx| {
-        let r = service::report(tx, ctx, &actor, &body, now)?;
-        let state = tx.fires().state(&r.fire)?;
-        let f = service::feature(&r.fire, &actor, now, ctx.rules, Some(&state));
-        Ok((r, f))
-    })
-    .await?;
-    let mut feature = feature;
-    if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
-        p.insert("nearby_open".into(), json!(reported.nearby_open));
-        p.insert("nearby_cleared".into(), json!(reported.nearby_cleared));
-    }
-    Ok(super::case::reported(reported.created, feature))
 }
 
 /// The rules in force, for forms and hints (threshold, radius, GPS limit, treatment methods).
@@ -61,64 +43,70 @@ async fn rules(State(app): State<App>, User(_): User) -> axum::Json<Value> {
     }))
 }
 
-async fn show(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let rules = app.rules.clone();
-    let v = app
-        .db
-        .read(move |c| {
-            let Some(f) = c
-                .fires()
-                .get(&id)?
-                .filter(|f| service::visible(&actor, f, now, &rules))
-            else {
-                return Err(Error::not_found("fire"));
-            };
-            let state = c.fires().state(&f)?;
-            let feature = service::feature(&f, &actor, now, &rules, Some(&state));
-            let events = json!(service::events_for(c.fires().events(&f.id)?, &actor));
-            super::case::with_history(c, feature, events, Subject::Fire, &f.id, &actor)
-        })
-        .await?;
-    Ok(axum::Json(v))
-}
+/// Fire points as cases: decided by the rules the app loaded at start.
+pub struct Fires;
 
-async fn act(
-    State(app): State<App>,
-    User(actor): User,
-    Path(id): Path<String>,
-    Json(input): Json<ActionInput>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let v = write(&app, move |tx, ctx| {
-        let f = service::act(tx, ctx, &actor, &id, &input, now)?;
+impl Kind for Fires {
+    type Rules = Rules;
+    type Action = ActionInput;
+    const SUBJECT: Subject = Subject::Fire;
+    const NOT_FOUND: &'static str = "fire";
+
+    fn in_force<'a>(_: &dyn Tx, app: &'a App) -> Result<Cow<'a, Rules>, Error> {
+        Ok(Cow::Borrowed(&app.rules))
+    }
+
+    /// The new fire, with how many open and cleared fires lie near it.
+    fn report(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, Value), Error> {
+        let r = service::report(tx, ctx, actor, body, now)?;
+        let state = tx.fires().state(&r.fire)?;
+        let mut feature = service::feature(&r.fire, actor, now, ctx.rules, Some(&state));
+        if let Some(p) = feature.get_mut("properties").and_then(Value::as_object_mut) {
+            p.insert("nearby_open".into(), json!(r.nearby_open));
+            p.insert("nearby_cleared".into(), json!(r.nearby_cleared));
+        }
+        Ok((r.created, feature))
+    }
+
+    fn act(
+        tx: &dyn Tx,
+        ctx: &Ctx,
+        actor: &Actor,
+        id: &str,
+        input: &ActionInput,
+        now: DateTime<Utc>,
+    ) -> Result<Value, Error> {
+        let f = service::act(tx, ctx, actor, id, input, now)?;
         // The actor may no longer see it (a reassigned fire): answer with what they did see.
         let state = tx.fires().state(&f)?;
-        Ok(service::feature(&f, &actor, now, ctx.rules, Some(&state)))
-    })
-    .await?;
-    Ok(axum::Json(v))
-}
+        Ok(service::feature(&f, actor, now, ctx.rules, Some(&state)))
+    }
 
-/// Runs `f` in a write transaction with what the fire service decides by: the layers, who
-/// answers where, and the rules.
-async fn write<T: Send + 'static>(
-    app: &App,
-    f: impl FnOnce(&dyn Tx, &Ctx) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    super::case::write(app, move |tx, a, index| {
-        let ctx = Ctx {
-            registry: &a.registry,
-            index,
-            rules: &a.rules,
+    fn find(
+        c: &dyn Tx,
+        app: &App,
+        reader: &Actor,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Value, Value, String)>, Error> {
+        let Some(f) = c
+            .fires()
+            .get(id)?
+            .filter(|f| service::visible(reader, f, now, &app.rules))
+        else {
+            return Ok(None);
         };
-        f(tx, &ctx)
-    })
-    .await
+        let state = c.fires().state(&f)?;
+        let feature = service::feature(&f, reader, now, &app.rules, Some(&state));
+        let events = json!(service::events_for(c.fires().events(&f.id)?, reader));
+        Ok(Some((feature, events, f.id)))
+    }
 }
 
 /// A fire's status and deadline at a past moment.
@@ -252,15 +240,8 @@ async fn list(
                 }
                 features.push(feature);
             }
-            let page = paging::Page {
-                path: "/api/fires",
-                query: &query,
-                slice,
-                returned: features.len(),
-                more,
-                matched,
-            };
-            Ok::<_, Error>(page.answer(json!({"type": "FeatureCollection", "features": features})))
+            let list = (features, more, matched);
+            Ok::<_, Error>(paging::Page::features("/api/fires", &query, slice, list))
         })
         .await?;
     Ok(axum::Json(v))

@@ -39,14 +39,13 @@ async fn list(
         .read(move |c| notifications::list(c, &layer, &actor, now, &rules, slice))
         .await?;
     let returned = n.items.len();
-    let page = Page {
-        path: "/api/notifications",
-        query: &q,
+    let more = slice.offset + returned < n.total;
+    let page = Page::of(
+        "/api/notifications",
+        &q,
         slice,
-        returned,
-        more: slice.offset + returned < n.total,
-        matched: Some(n.total),
-    };
+        (returned, more, Some(n.total)),
+    );
     Ok(Json(
         page.answer(serde_json::to_value(n).unwrap_or(Value::Null)),
     ))

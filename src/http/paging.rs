@@ -9,9 +9,15 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::domain::role::Actor;
 use crate::error::Error;
 use crate::http::error::ApiError;
-use crate::store::{Db, Slice, StoreError, Tx};
+use crate::http::extract::User;
+use crate::store::{Db, Result as StoreResult, Slice, StoreError, Tx};
 
 /// A list's page sizes: the one served when none is asked for, and the largest served.
 #[derive(Debug, Clone, Copy)]
@@ -34,29 +40,36 @@ pub use crate::store::COUNT_CAP;
 /// The page a query asks for: `limit` 1..=max (the default when absent or empty), `offset` 0 or
 /// more.
 pub fn slice(q: &HashMap<String, String>, b: Bounds) -> Result<Slice, Error> {
-    let bad = |param: &'static str, detail: String| {
-        Error::bad_request("bad_query")
-            .arg("param", param)
-            .arg("detail", detail)
-    };
     let number = |name: &str| q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
     let limit = match number("limit") {
         None => b.default,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=b.max).contains(n))
-            .ok_or_else(|| bad("limit", format!("1..={}", b.max)))?,
+        Some(s) => whole_number(
+            s,
+            "limit",
+            |n| (1..=b.max).contains(n),
+            || format!("1..={}", b.max),
+        )?,
     };
     let offset = match number("offset") {
         None => 0,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| i64::try_from(*n).is_ok())
-            .ok_or_else(|| bad("offset", "0..".into()))?,
+        Some(s) => whole_number(s, "offset", |n| i64::try_from(*n).is_ok(), || "0..".into())?,
     };
     Ok(Slice { limit, offset })
+}
+
+/// A query parameter's text as a whole number that `ok` takes, or a 400 naming the parameter
+/// and the `detail` of what it takes.
+pub fn whole_number(
+    s: &str,
+    param: &'static str,
+    ok: impl Fn(&usize) -> bool,
+    detail: impl FnOnce() -> String,
+) -> Result<usize, Error> {
+    s.parse::<usize>().ok().filter(ok).ok_or_else(|| {
+        Error::bad_request("bad_query")
+            .arg("param", param)
+            .arg("detail", detail())
+    })
 }
 
 /// How many items the whole list holds, when that is known without a count: a page that is the
@@ -137,15 +150,37 @@ impl<'a> Page<'a> {
         key: &str,
         (items, more, matched): (Vec<T>, bool, Option<usize>),
     ) -> Value {
-        let page = Page {
+        let page = Page::of(path, query, slice, (items.len(), more, matched));
+        page.answer(json!({ key: items }))
+    }
+
+    /// The page of GeoJSON `features` a list at `path` answers with: a FeatureCollection with
+    /// the paging fields.
+    pub fn features(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        (features, more, matched): (Vec<Value>, bool, Option<usize>),
+    ) -> Value {
+        let page = Page::of(path, query, slice, (features.len(), more, matched));
+        page.answer(json!({"type": "FeatureCollection", "features": features}))
+    }
+
+    /// The page of a list at `path` that returned `returned` items, `more` after them.
+    pub fn of(
+        path: &'a str,
+        query: &'a HashMap<String, String>,
+        slice: Slice,
+        (returned, more, matched): (usize, bool, Option<usize>),
+    ) -> Self {
+        Page {
             path,
             query,
             slice,
-            returned: items.len(),
+            returned,
             more,
             matched,
-        };
-        page.answer(json!({ key: items }))
+        }
     }
 
     /// `answer` (an object) with the paging fields added.
@@ -174,6 +209,33 @@ where
     let slice = slice(q, bounds)?;
     let listing = db.read(move |c| read(c, slice)).await?;
     Ok(axum::Json(Page::listing(path, q, slice, key, listing)))
+}
+
+/// A page of a list's items, whether more follow, and how many there are where counted.
+pub type Listing = (Vec<Value>, bool, Option<usize>);
+
+/// A list each signed-in user pages through, reading what is theirs to see as of the request;
+/// [`user_list`] is its whole handler.
+pub trait UserList: 'static {
+    /// The list's path, and the key of its items in the answer.
+    const AT: (&'static str, &'static str);
+    /// Its page sizes.
+    const PAGE: Bounds;
+    /// One page of what `reader` may see at `now`.
+    fn read(tx: &dyn Tx, reader: &Actor, now: DateTime<Utc>, slice: Slice) -> StoreResult<Listing>;
+}
+
+/// The handler of a [`UserList`].
+pub async fn user_list<L: UserList>(
+    State(app): State<App>,
+    User(actor): User,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = Utc::now();
+    serve(&app.db, &q, L::PAGE, L::AT, move |c, slice| {
+        L::read(c, &actor, now, slice)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -165,14 +165,8 @@ async fn deliveries(
         })
         .await?;
     let returned = v["deliveries"].as_array().map_or(0, Vec::len);
-    let page = Page {
-        path: &format!("/api/webhooks/{id}/deliveries"),
-        query: &q,
-        slice,
-        returned,
-        more,
-        matched: None,
-    };
+    let path = format!("/api/webhooks/{id}/deliveries");
+    let page = Page::of(&path, &q, slice, (returned, more, None));
     Ok(axum::Json(page.answer(v)))
 }
 

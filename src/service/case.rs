@@ -16,8 +16,16 @@ use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::Actor;
 use crate::domain::{deadline, observed};
 use crate::error::{Error, Kind, Result};
-use crate::layers::{Layer, Source};
+use crate::layers::{Layer, Registry, Source};
 use crate::store::fires::ts;
+
+/// What a case's use cases need besides the database: the layers, who answers where, and the
+/// rules of the case's kind (a fire's, a dust violation's).
+pub struct Ctx<'a, R> {
+    pub registry: &'a Registry,
+    pub index: &'a ResponsibilityIndex,
+    pub rules: &'a R,
+}
 
 /// GPS fixes worse than this are refused unless the point was placed on the map (ODK's default).
 pub const MAX_GPS_ACCURACY_M: f64 = 100.0;

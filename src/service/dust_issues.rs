@@ -35,11 +35,7 @@ const KEYS: Keys = Keys {
 };
 
 /// What a use case needs besides the database.
-pub struct Ctx<'a> {
-    pub registry: &'a Registry,
-    pub index: &'a ResponsibilityIndex,
-    pub rules: &'a DustIssueRules,
-}
+pub type Ctx<'a> = case::Ctx<'a, DustIssueRules>;
 
 /// The layer file, which says who may read what.
 pub fn layer(registry: &Registry) -> Result<&Layer> {

@@ -11,7 +11,6 @@ use crate::domain::fire::{self, Action, FireKind, Refusal, Request, Rules, Statu
 use crate::domain::responsibility::{ResponsibilityIndex, Responsible};
 use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Kind, Result};
-use crate::layers::Registry;
 use crate::service::case::{self, After, Keys, observed_time};
 use crate::store::Tx;
 use crate::store::fires::{
@@ -23,11 +22,7 @@ use crate::store::step::Step;
 pub use crate::service::case::MAX_GPS_ACCURACY_M;
 
 /// What a use case needs besides the database.
-pub struct Ctx<'a> {
-    pub registry: &'a Registry,
-    pub index: &'a ResponsibilityIndex,
-    pub rules: &'a Rules,
-}
+pub type Ctx<'a> = case::Ctx<'a, Rules>;
 
 /// Whether the fire is on the re-ignition watch at `now`.
 pub fn watched(f: &FireRecord, now: DateTime<Utc>, rules: &Rules) -> bool {

@@ -28,13 +28,23 @@ crate::named! {
     }
 }
 
+impl case::Transitions for Action {
+    type Status = Status;
+
+    fn from_states(self) -> &'static [Status] {
+        match self {
+            Action::StartRectifying => &[Status::Open],
+            Action::Close => &[Status::Open, Status::Rectifying],
+        }
+    }
+}
+
 impl Action {
-    /// The state this action leads to, from the states it is allowed in.
-    fn step(self, from: Status) -> Option<Status> {
-        match (self, from) {
-            (Action::StartRectifying, Status::Open) => Some(Status::Rectifying),
-            (Action::Close, Status::Open | Status::Rectifying) => Some(Status::Closed),
-            _ => None,
+    /// The state this action leads to.
+    fn to(self) -> Status {
+        match self {
+            Action::StartRectifying => Status::Rectifying,
+            Action::Close => Status::Closed,
         }
     }
 }
@@ -58,14 +68,8 @@ pub fn decide(
     role: Role,
     is_responsible: bool,
 ) -> Result<Status, Refusal> {
-    let possible = |a: Action| may(a, role, is_responsible) && a.step(status).is_some();
-    case::gate(
-        may(action, role, is_responsible),
-        status,
-        action.step(status).is_some(),
-        || case::allowed(possible),
-    )?;
-    action.step(status).ok_or(Refusal::Forbidden)
+    case::check(action, status, |a| may(a, role, is_responsible))?;
+    Ok(action.to())
 }
 
 /// What an exceedance does to the latest alert of the same monitor, pollutant and window.
@@ -134,7 +138,7 @@ pub fn answers_for(actor: &Actor, c: &Parties) -> bool {
 /// The actions the actor may take on the alert now (for the web app's buttons).
 pub fn allowed_actions(actor: &Actor, c: &Parties) -> Vec<Action> {
     let responsible = answers_for(actor, c);
-    case::allowed(|a: Action| decide(a, c.status, actor.role, responsible).is_ok())
+    case::possible(c.status, |a| may(a, actor.role, responsible))
 }
 
 #[cfg(test)]

@@ -1,22 +1,23 @@
 //! Dust alerts: `GET /api/dust/alerts` (what the user's role may see) and
 //! `POST /api/dust/alerts/{id}/events` (`start_rectifying`, `close`).
 
-use std::collections::HashMap;
-
-use crate::http::paging::{self, Bounds};
+use crate::http::paging::{self, Bounds, Listing, UserList};
 use crate::http::routes::Routes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::domain::role::Actor;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, User};
 use crate::service::dust::alerts as service;
+use crate::store::{self, Slice, Tx};
 
 pub fn router() -> Routes {
     Routes::new()
-        .get("/api/dust/alerts", list)
+        .get("/api/dust/alerts", paging::user_list::<Alerts>)
         .post("/api/dust/alerts/{id}/events", act)
 }
 
@@ -24,16 +25,15 @@ pub fn router() -> Routes {
 pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The alerts this user may see, newest first, one page at a time (`limit`, `offset`).
-async fn list(
-    State(app): State<App>,
-    User(actor): User,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let list = ("/api/dust/alerts", "alerts");
-    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
-        service::list(c, &actor, slice)
-    })
-    .await
+struct Alerts;
+
+impl UserList for Alerts {
+    const AT: (&'static str, &'static str) = ("/api/dust/alerts", "alerts");
+    const PAGE: Bounds = PAGE;
+
+    fn read(tx: &dyn Tx, reader: &Actor, _: DateTime<Utc>, slice: Slice) -> store::Result<Listing> {
+        service::list(tx, reader, slice)
+    }
 }
 
 #[derive(Deserialize)]

@@ -3,25 +3,26 @@
 //! `POST /api/dust/restrictions/{id}/acknowledge` (the owner) and
 //! `POST /api/dust/restrictions/{id}/checks` (patrols and managers, on site).
 
-use std::collections::HashMap;
-
-use crate::http::paging::{self, Bounds};
+use crate::http::paging::{self, Bounds, Listing, UserList};
 use crate::http::routes::Routes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::app::App;
+use crate::domain::role::Actor;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, User};
 use crate::service::dust::checks::{self as dust_checks, NewCheck};
 use crate::service::dust::warnings::{self as service, NewWarning};
+use crate::store::{self, Slice, Tx};
 
 pub fn router() -> Routes {
     Routes::new()
         .post("/api/dust/warnings", issue)
-        .get("/api/dust/warnings", warnings)
-        .get("/api/dust/restrictions", list)
+        .get("/api/dust/warnings", paging::user_list::<Warnings>)
+        .get("/api/dust/restrictions", paging::user_list::<Restrictions>)
         .post("/api/dust/restrictions/{id}/acknowledge", acknowledge)
         .post("/api/dust/restrictions/{id}/checks", check)
 }
@@ -44,17 +45,20 @@ async fn issue(
 pub const PAGE: Bounds = Bounds::USUAL;
 
 /// The restrictions this user may see, newest first, one page at a time (`limit`, `offset`).
-async fn list(
-    State(app): State<App>,
-    User(actor): User,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let list = ("/api/dust/restrictions", "restrictions");
-    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
-        service::list(c, &actor, now, slice)
-    })
-    .await
+struct Restrictions;
+
+impl UserList for Restrictions {
+    const AT: (&'static str, &'static str) = ("/api/dust/restrictions", "restrictions");
+    const PAGE: Bounds = PAGE;
+
+    fn read(
+        tx: &dyn Tx,
+        reader: &Actor,
+        now: DateTime<Utc>,
+        slice: Slice,
+    ) -> store::Result<Listing> {
+        service::list(tx, reader, now, slice)
+    }
 }
 
 async fn acknowledge(
@@ -71,17 +75,20 @@ async fn acknowledge(
 }
 
 /// The warnings, newest first, one page at a time (`limit`, `offset`).
-async fn warnings(
-    State(app): State<App>,
-    User(actor): User,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let list = ("/api/dust/warnings", "warnings");
-    paging::serve(&app.db, &q, PAGE, list, move |c, slice| {
-        service::warnings(c, &actor, now, slice)
-    })
-    .await
+struct Warnings;
+
+impl UserList for Warnings {
+    const AT: (&'static str, &'static str) = ("/api/dust/warnings", "warnings");
+    const PAGE: Bounds = PAGE;
+
+    fn read(
+        tx: &dyn Tx,
+        reader: &Actor,
+        now: DateTime<Utc>,
+        slice: Slice,
+    ) -> store::Result<Listing> {
+        service::warnings(tx, reader, now, slice)
+    }
 }
 
 /// 201 for a new check, 200 for a recognised retry of one.

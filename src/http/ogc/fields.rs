@@ -143,16 +143,8 @@ pub fn geometry_schema(layer: &Layer) -> Value {
 mod tests {
     use super::*;
     use crate::domain::role::Role;
+    use crate::domain::testing::actor;
     use crate::layers::Registry;
-
-    fn actor(role: Role) -> Actor {
-        Actor {
-            username: "u".into(),
-            role,
-            district: Some("150303".into()),
-            holder: Some("甲".into()),
-        }
-    }
 
     #[test]
     fn owners_never_see_or_filter_on_the_reporter() {

@@ -296,16 +296,12 @@ fn parse_usize(
 ) -> Result<usize, Error> {
     match q.get(name) {
         None => Ok(default),
-        Some(s) => s
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                Error::bad_request("bad_query")
-                    .arg("param", name)
-                    .arg("detail", format!("0..={max}"))
-            }),
+        Some(s) => crate::http::paging::whole_number(
+            s.trim(),
+            name,
+            |n| *n <= max,
+            || format!("0..={max}"),
+        ),
     }
 }
 

@@ -9,18 +9,15 @@
 //! - `windy` (wind at 9.6 m/s in the last hour: a gale-warning suggestion for managers).
 
 use std::f64::consts::PI;
-use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use super::Build;
 
 use crate::domain::dust::reading::{Level, ParticulateUnit, Quantity, Reading};
 use crate::domain::dust::rollup::day_start;
-use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Result};
-use crate::layers::Registry;
 use crate::service::dust::monitors::{self, NewMonitor};
-use crate::store::Db;
 
 /// Minutes between synthetic readings, and how far back they go.
 const STEP_S: i64 = 600;
@@ -64,21 +61,16 @@ fn round(v: f64) -> f64 {
 }
 
 /// Registers the sample monitors, stores their readings and runs the exceedance check once.
-pub(super) fn build(
-    db: &Db,
-    registry: &Registry,
-    samples: &Path,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let path = samples.join("dust_monitors.geojson");
+pub(super) fn build(b: &Build) -> Result<()> {
+    let path = b.samples.join("dust_monitors.geojson");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::invalid("bad_body").arg("detail", format!("{}: {e}", path.display()))
     })?;
     let fc: Value = serde_json::from_str(&text).map_err(super::bad_sample)?;
-    let now_s = now.timestamp();
+    let now_s = b.now.timestamp();
     // Readings on the 10-minute grid, the newest within the last 10 minutes.
     let last = now_s - now_s.rem_euclid(STEP_S);
-    db.write_blocking(|tx| {
+    b.db.write_blocking(|tx| {
         for f in fc["features"].as_array().into_iter().flatten() {
             let p = &f["properties"];
             let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
@@ -93,7 +85,7 @@ pub(super) fn build(
                 measures: Quantity::ALL.to_vec(),
                 unit: ParticulateUnit::UgPerM3,
             };
-            monitors::add(tx, registry, &m, now)?;
+            monitors::add(tx, b.registry, &m, b.now)?;
             let device = tx
                 .dust_devices()
                 .by_mn(&m.mn)?
@@ -111,8 +103,7 @@ pub(super) fn build(
                 .collect();
             tx.dust_readings().insert(device, &readings)?;
         }
-        let index = ResponsibilityIndex::new(tx.areas().load()?);
-        crate::service::dust::alerts::check(tx, &index, now)?;
+        crate::service::dust::alerts::check(tx, &b.index, b.now)?;
         Ok::<_, Error>(())
     })
 }

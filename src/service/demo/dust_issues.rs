@@ -1,41 +1,28 @@
 //! The sample dust violations (`samples/dust_issues.geojson`, if the folder has one): each report
 //! and each step of its history replayed in time order through `service::dust_issues`.
 
-use std::path::Path;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::{Replayer, Step, actor_for, index, patrol, replay};
+use super::{Build, Replayer, Step, actor_for, patrol, replay};
 use crate::domain::role::Actor;
 use crate::error::{Error, Result};
-use crate::layers::Registry;
 use crate::service::dust_issues::{ActionInput, Ctx, act, report};
-use crate::store::{Db, Tx};
+use crate::store::Tx;
 
 /// Replays the sample violations into `db`, times shifted as the fires' are.
-pub(super) fn build(
-    db: &Db,
-    registry: &Registry,
-    samples: &Path,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let path = samples.join("dust_issues.geojson");
+pub(super) fn build(b: &Build) -> Result<()> {
+    let path = b.samples.join("dust_issues.geojson");
     if !path.exists() {
         return Ok(());
     }
-    let index = index(db)?;
-    let rules = db.read_blocking(|tx| crate::service::rules::dust_issues(tx))?;
-    let ctx = Ctx {
-        registry,
-        index: &index,
-        rules: &rules,
-    };
+    let rules =
+        b.db.read_blocking(|tx| crate::service::rules::dust_issues(tx))?;
     let with = Issues {
-        ctx,
+        ctx: b.ctx(&rules),
         patrol: patrol(),
     };
-    replay(db, &path, "uuid", false, now, &with, |_| Ok(()))
+    replay(b, &path, "uuid", false, &with, |_| Ok(()))
 }
 
 struct Issues<'a> {

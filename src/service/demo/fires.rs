@@ -2,44 +2,29 @@
 //! replayed in time order through `service::fires`, then the sweep, so that their state is one
 //! the rules reach.
 
-use std::path::Path;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::{Replayer, Step, actor_for, bad_sample, index, patrol, replay};
+use super::{Build, Replayer, Step, actor_for, bad_sample, patrol, replay};
 use crate::domain::fire::{Rules, Status};
 use crate::domain::role::Actor;
 use crate::error::{Error, Result};
-use crate::layers::Registry;
 use crate::service::fires::{self, ActionInput, Ctx};
-use crate::store::{Db, Tx};
+use crate::store::Tx;
 
 /// Replays the sample fires into `db`.
-pub(super) fn build(
-    db: &Db,
-    registry: &Registry,
-    samples: &Path,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub(super) fn build(b: &Build) -> Result<()> {
     let rules = Rules::default();
-    let index = index(db)?;
-    let ctx = Ctx {
-        registry,
-        index: &index,
-        rules: &rules,
-    };
-    let path = samples.join("fire_points.geojson");
+    let path = b.samples.join("fire_points.geojson");
     // The rules extinguish controlled fires whose readings stayed low: the sweep settles them.
-    let sweep = |tx: &dyn Tx| fires::sweep(tx, now, &rules).map(|_| ());
+    let sweep = |tx: &dyn Tx| fires::sweep(tx, b.now, &rules).map(|_| ());
     replay(
-        db,
+        b,
         &path,
         "id",
         true,
-        now,
         &Fires {
-            ctx,
+            ctx: b.ctx(&rules),
             patrol: patrol(),
         },
         sweep,

@@ -18,6 +18,7 @@ use crate::domain::role::{Actor, Role};
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::layers::Registry;
+use crate::service::case::Ctx;
 use crate::service::import::import_geojson;
 use crate::store::users::{self, NewUser};
 use crate::store::{Db, StoreError, Tx};
@@ -215,17 +216,16 @@ trait Replayer {
 /// transaction, in time order, times moved forward by the shift [`replay_order`] finds; then
 /// `finish`. A step the rules refuse stops the build, named in the log.
 fn replay(
-    db: &Db,
+    b: &Build,
     path: &Path,
     id: &str,
     untimed_ok: bool,
-    now: DateTime<Utc>,
     with: &dyn Replayer,
     finish: impl FnOnce(&dyn Tx) -> Result<()>,
 ) -> Result<()> {
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
-    let (ops, shift) = replay_order(&text, id, untimed_ok, now)?;
-    db.write_blocking(|tx| {
+    let (ops, shift) = replay_order(&text, id, untimed_ok, b.now)?;
+    b.db.write_blocking(|tx| {
         for op in ops {
             let at = op.at() + shift;
             match op {
@@ -237,6 +237,28 @@ fn replay(
         }
         finish(tx)
     })
+}
+
+/// What each part of the demo is built from and into: the database, the layers, the sample
+/// folder and the build time (sample times move up to it).
+struct Build<'a> {
+    db: &'a Db,
+    registry: &'a Registry,
+    samples: &'a Path,
+    now: DateTime<Utc>,
+    /// Who answers where, from the imported polygons.
+    index: ResponsibilityIndex,
+}
+
+impl Build<'_> {
+    /// What a case service's use cases need, under `rules`.
+    fn ctx<'a, R>(&'a self, rules: &'a R) -> Ctx<'a, R> {
+        Ctx {
+            registry: self.registry,
+            index: &self.index,
+            rules,
+        }
+    }
 }
 
 /// The responsibility index of the polygons imported so far.
@@ -265,7 +287,14 @@ pub fn build(db: &Db, registry: &Registry, samples: &Path, now: DateTime<Utc>) -
         }
         Ok::<_, Error>(())
     })?;
-    fires::build(db, registry, samples, now)?;
-    dust_issues::build(db, registry, samples, now)?;
-    dust::build(db, registry, samples, now)
+    let b = Build {
+        db,
+        registry,
+        samples,
+        now,
+        index: index(db)?,
+    };
+    fires::build(&b)?;
+    dust_issues::build(&b)?;
+    dust::build(&b)
 }

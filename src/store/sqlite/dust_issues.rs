@@ -43,7 +43,7 @@ fn from_row(r: &Row) -> Result<IssueRecord> {
 }
 
 /// The step's columns first (see [`tracked::step`]), then the violation's id.
-const EVENT_COLUMNS: &str = "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, issue";
+const EVENT_COLUMNS: &str = concat!("id, ", tracked::step_columns!(), ", issue");
 
 const EVENTS: EventTable<IssueEvent> = EventTable {
     table: "dust_issue_events",
@@ -182,25 +182,7 @@ impl DustIssues for SqliteTx<'_> {
     }
 
     fn append_event(&self, e: &IssueEvent) -> Result<i64> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO dust_issue_events(issue, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                e.issue,
-                e.step.client_id,
-                e.step.at,
-                e.step.actor,
-                e.step.role,
-                e.step.action,
-                e.step.from,
-                e.step.to,
-                e.step.note,
-                e.step.request_hash,
-                e.step.received_at,
-            ])?;
-        Ok(self.conn.last_insert_rowid())
+        EVENTS.append(self.conn, &e.issue, &e.step, &[])
     }
 
     fn last_event_at(&self, issue: &str) -> Result<Option<DateTime<Utc>>> {

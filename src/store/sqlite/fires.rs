@@ -56,8 +56,9 @@ fn fire_from_row(r: &Row) -> Result<FireRecord> {
 
 /// The step's columns first (see [`tracked::step`]), then a fire event's own.
 const EVENT_COLUMNS: &str = concat!(
-    "id, client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at, ",
-    "fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
+    "id, ",
+    tracked::step_columns!(),
+    ", fire, temp_c, co_ppm, reason, duplicate_of, method, plan_due, responsible, deadline, reignited"
 );
 
 const EVENTS: EventTable<EventRecord> = EventTable {
@@ -459,35 +460,19 @@ impl Fires for SqliteTx<'_> {
     }
 
     fn append_event(&self, e: &EventRecord) -> Result<i64> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events(fire, client_id, at, actor, role, action, from_status, to_status, note, temp_c, co_ppm,
-                    reason, duplicate_of, method, plan_due, responsible, deadline, reignited, request_hash, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )?
-            .execute(params![
-                e.fire,
-                e.step.client_id,
-                e.step.at,
-                e.step.actor,
-                e.step.role,
-                e.step.action,
-                e.step.from,
-                e.step.to,
-                e.step.note,
-                e.temp_c,
-                e.co_ppm,
-                e.reason,
-                e.duplicate_of,
-                e.method,
-                e.plan_due,
-                e.responsible.as_ref().map(Value::to_string),
-                e.deadline,
-                e.reignited as i64,
-                e.step.request_hash,
-                e.step.received_at,
-            ])?;
-        let id = self.conn.last_insert_rowid();
+        let responsible = e.responsible.as_ref().map(Value::to_string);
+        let own: [(&str, &dyn rusqlite::ToSql); 9] = [
+            ("temp_c", &e.temp_c),
+            ("co_ppm", &e.co_ppm),
+            ("reason", &e.reason),
+            ("duplicate_of", &e.duplicate_of),
+            ("method", &e.method),
+            ("plan_due", &e.plan_due),
+            ("responsible", &responsible),
+            ("deadline", &e.deadline),
+            ("reignited", &(e.reignited as i64)),
+        ];
+        let id = EVENTS.append(self.conn, &e.fire, &e.step, &own)?;
         // The counts follow every event, in its transaction.
         self.count_event(e, id)?;
         Ok(id)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, Rows};
+use rusqlite::{Connection, OptionalExtension, Row, Rows, ToSql};
 use serde_json::Value;
 
 use super::{Result, StoreError, gpkg};
@@ -144,6 +144,16 @@ pub fn next_code(conn: &Connection, series: &str, prefix: &str, year: i32) -> Re
     Ok(format!("{prefix}-{year}-{n:04}"))
 }
 
+/// The columns of a case event's common part after its `id`, in the order [`step`] reads them
+/// and [`EventTable::append`] writes them; a literal, so that a kind's column list can
+/// `concat!` it.
+macro_rules! step_columns {
+    () => {
+        "client_id, at, actor, role, action, from_status, to_status, note, request_hash, received_at"
+    };
+}
+pub(crate) use step_columns;
+
 /// Where a kind of case keeps its history: the events table, the column naming the case, and the
 /// columns an event is read back from. Events are appended, never changed.
 pub struct EventTable<T> {
@@ -180,6 +190,39 @@ impl<T> EventTable<T> {
         );
         let at: Option<String> = conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0))?;
         at.as_deref().map(parse_ts).transpose()
+    }
+
+    /// Appends an event of the case `id`: its step, then the kind's `own` columns and values.
+    /// Its id.
+    pub fn append(
+        &self,
+        conn: &Connection,
+        id: &str,
+        step: &Step,
+        own: &[(&str, &dyn ToSql)],
+    ) -> Result<i64> {
+        let mut columns = format!("{}, {}", self.case, step_columns!());
+        let mut values: Vec<&dyn ToSql> = vec![
+            &id,
+            &step.client_id,
+            &step.at,
+            &step.actor,
+            &step.role,
+            &step.action,
+            &step.from,
+            &step.to,
+            &step.note,
+            &step.request_hash,
+            &step.received_at,
+        ];
+        for (column, value) in own {
+            columns += &format!(", {column}");
+            values.push(*value);
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        let sql = format!("INSERT INTO {}({columns}) VALUES ({marks})", self.table);
+        conn.prepare_cached(&sql)?.execute(values.as_slice())?;
+        Ok(conn.last_insert_rowid())
     }
 }
 
