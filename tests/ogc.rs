@@ -568,6 +568,73 @@ fn deep_long_and_sprawling_filters_are_bounded() {
 }
 
 #[test]
+fn a_bbox_page_is_the_scoped_and_filtered_list_cut_to_the_window() {
+    let names = ["manager", "district", "owner", "patrol"];
+    let (_s, users) = demo_with(names);
+    let ids = |page: &Value| -> Vec<String> {
+        features(page)
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (user, c) in names.iter().zip(&users) {
+        let all = c.get("/collections/fire_points/items?limit=1000").json();
+        let xs: Vec<f64> = features(&all)
+            .iter()
+            .map(|f| f["geometry"]["coordinates"][0].as_f64().unwrap())
+            .collect();
+        assert!(xs.len() > 2, "{user} sees fires");
+        // A window holding about half of what this user sees, its west edge on a fire.
+        let mut sorted = xs.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (west, east) = (sorted[sorted.len() / 4], sorted[3 * sorted.len() / 4]);
+        for filter in [
+            "",
+            "&status=cleared",
+            "&filter=status%20%3C%3E%20%27cleared%27",
+        ] {
+            let unboxed = c
+                .get(&format!(
+                    "/collections/fire_points/items?limit=1000{filter}"
+                ))
+                .json();
+            let want: Vec<String> = features(&unboxed)
+                .iter()
+                .filter(|f| {
+                    let x = f["geometry"]["coordinates"][0].as_f64().unwrap();
+                    (west..=east).contains(&x)
+                })
+                .map(|f| f["id"].as_str().unwrap().to_string())
+                .collect();
+            let boxed = c
+                .get(&format!(
+                    "/collections/fire_points/items?bbox={west},-90,{east},90&limit=1000{filter}"
+                ))
+                .json();
+            assert_eq!(ids(&boxed), want, "{user} {filter}");
+            assert_eq!(boxed["numberMatched"], json!(want.len()), "{user} {filter}");
+            // Paged, the window's pages join up to the same list, in the same order.
+            let mut paged = vec![];
+            let mut offset = 0;
+            loop {
+                let page = c
+                    .get(&format!(
+                        "/collections/fire_points/items?bbox={west},-90,{east},90&limit=2&offset={offset}{filter}"
+                    ))
+                    .json();
+                let got = ids(&page);
+                if got.is_empty() {
+                    break;
+                }
+                offset += got.len();
+                paged.extend(got);
+            }
+            assert_eq!(paged, want, "{user} {filter} paged");
+        }
+    }
+}
+
+#[test]
 fn paging_counts_and_owners_never_learn_the_reporter() {
     let (s, [m]) = demo_with(["manager"]);
     let n = count_fires(&s.db) as usize;

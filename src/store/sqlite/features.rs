@@ -176,10 +176,9 @@ fn page_query(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
 }
 
 /// `"rtree_…" r CROSS JOIN "…" t ON …`: a layer's table (alias `t`) joined to its R-tree for the
-/// features whose envelope meets `bbox`, and the parameters; a page of items and the map's
-/// tiles read through it. The R-tree finds candidates by envelope; GeoPackage envelopes are
-/// exact for points and good enough for a map's bbox request on polygons (the OGC API allows
-/// it). CROSS JOIN keeps the R-tree first: otherwise SQLite may start from a scope column's
+/// features whose envelope meets `bbox`, and the parameters; the map's tiles read through it.
+/// The R-tree finds candidates by envelope; GeoPackage envelopes are exact for points and good
+/// enough for a map's bbox request on polygons (the OGC API allows it). CROSS JOIN keeps the R-tree first: otherwise SQLite may start from a scope column's
 /// index and probe the R-tree once per fire in the scope (a patrol's: every open fire).
 pub(super) fn rtree_join(layer: &Layer, [x0, y0, x1, y1]: [f64; 4]) -> (String, Vec<Sql>) {
     (
@@ -192,20 +191,28 @@ pub(super) fn rtree_join(layer: &Layer, [x0, y0, x1, y1]: [f64; 4]) -> (String, 
 }
 
 /// `FROM … WHERE …` for a page request: the scope, the bbox (through the R-tree) and the
-/// filters.
+/// filters. The bbox is `t.fid IN (the R-tree's ids)`: SQLite lists the ids once, sorted, and
+/// reads the rows in `fid` order, so a page needs no sort (a join sorted whole rows, a quarter
+/// of a bbox request's time) and stops at its limit. The scope's index, where it has one, is
+/// probed by (value, fid): never the R-tree once per fire in the scope.
 fn from_where(view: &Visible, q: &ItemQuery) -> (String, Vec<Sql>) {
     let layer = view.layer;
     let Condition {
         sql: cond,
         mut params,
     } = scope::condition(view);
-    let mut sql = format!(" FROM \"{}\" t", layer.name);
-    if let Some(bbox) = q.bbox {
-        let (join, values) = rtree_join(layer, bbox);
-        sql = format!(" FROM {join}");
-        params.splice(0..0, values);
+    let mut sql = format!(" FROM \"{}\" t WHERE ", layer.name);
+    if let Some([x0, y0, x1, y1]) = q.bbox {
+        sql += &format!(
+            "t.fid IN (SELECT r.id FROM \"rtree_{}_geom\" r WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?) AND ",
+            layer.name
+        );
+        params.splice(
+            0..0,
+            [Sql::Real(x1), Sql::Real(x0), Sql::Real(y1), Sql::Real(y0)],
+        );
     }
-    sql += &format!(" WHERE {cond}");
+    sql += &format!("({cond})");
     for f in &q.filters {
         let c = filter::compile(f);
         sql += &format!(" AND ({})", c.sql);
