@@ -218,10 +218,7 @@ impl Db {
 
     /// [`Engine::trim`] off the async executor.
     pub async fn trim(&self) -> Result<()> {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.trim())
-            .await
-            .map_err(|e| StoreError::Worker(e.to_string()))?
+        self.off_executor(|db| db.engine.trim()).await
     }
 
     /// How many requests' reads ([`Db::read`]) run at once; more wait for a permit.
