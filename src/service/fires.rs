@@ -67,12 +67,14 @@ fn near(
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<(Vec<Nearby>, Vec<Nearby>)> {
-    let seen = |f: &FireRecord| f.id != skip && visible(actor, f, now, rules);
-    let open = store::nearby(tx.fires(), p, rules.duplicate_radius_m, |f| {
-        seen(f) && f.status.is_open()
-    })?;
-    let cleared = store::nearby(tx.fires(), p, rules.duplicate_radius_m, |f| {
-        seen(f) && watched(f, now, rules)
+    let [open, cleared] = store::nearby(tx.fires(), p, rules.duplicate_radius_m, |f| {
+        if f.id == skip || !visible(actor, f, now, rules) {
+            None
+        } else if f.status.is_open() {
+            Some(0)
+        } else {
+            watched(f, now, rules).then_some(1)
+        }
     })?;
     Ok((open, cleared))
 }

@@ -306,33 +306,37 @@ pub struct StateChange {
     pub reignited: bool,
 }
 
-/// Fires within `radius_m` of a point whose status passes `keep`, nearest first: the store
-/// narrows by a degree box, then the geodesic (haversine) distance decides.
-pub fn nearby(
+/// Fires within `radius_m` of a point, nearest first, each sorted by `pick` into one of `N`
+/// lists (or none): the store narrows by a degree box read once, then the geodesic (haversine)
+/// distance decides.
+pub fn nearby<const N: usize>(
     fires: &dyn Fires,
     p: Point<f64>,
     radius_m: f64,
-    keep: impl Fn(&FireRecord) -> bool,
-) -> Result<Vec<Nearby>> {
+    pick: impl Fn(&FireRecord) -> Option<usize>,
+) -> Result<[Vec<Nearby>; N]> {
     use geo::{Distance, Haversine};
     let dlat = radius_m / 111_320.0;
     let dlon = radius_m / (111_320.0 * p.y().to_radians().cos().max(0.01));
     let bbox = [p.x() - dlon, p.y() - dlat, p.x() + dlon, p.y() + dlat];
-    let mut out: Vec<Nearby> = fires
-        .in_box(bbox)?
-        .into_iter()
-        .filter(|f| keep(f))
-        .filter_map(|f| {
-            let d = Haversine.distance(p, Point::new(f.lon, f.lat));
-            (d <= radius_m).then(|| Nearby {
+    let mut out: [Vec<Nearby>; N] = std::array::from_fn(|_| vec![]);
+    for f in fires.in_box(bbox)? {
+        let Some(list) = pick(&f).and_then(|i| out.get_mut(i)) else {
+            continue;
+        };
+        let d = Haversine.distance(p, Point::new(f.lon, f.lat));
+        if d <= radius_m {
+            list.push(Nearby {
                 id: f.id,
                 code: f.code,
                 status: f.status,
                 kind: f.kind,
                 distance_m: (d * 10.0).round() / 10.0,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+            });
+        }
+    }
+    for list in &mut out {
+        list.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    }
     Ok(out)
 }

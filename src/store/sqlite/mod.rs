@@ -255,6 +255,10 @@ impl Engine {
         // 64 MB (SQLite's default is 2 MB) keeps their upper pages at hand instead of reading
         // them from the file on every write. Readers keep the default: there are 16 of them.
         writer.pragma_update(None, "cache_size", -65_536)?;
+        // A statement that can fail halfway (a trigger, an upsert) first saves the pages it
+        // changes to a statement journal; on disk that is a pwrite for each page, a third of a
+        // report's writes. In memory it lives only as long as the statement.
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
         schema::migrate(&mut writer, registry)?;
         counts_ready(&mut writer)?;
         // Migrating tidies whole tables (the tiles' empty cells): their pages need not stay.
