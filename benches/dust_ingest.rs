@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use qingling::app::App;
+use qingling::domain::dust::device::Hj212Profile;
 use qingling::domain::dust::reading::{LOCAL, Level, Quantity, Reading};
 use qingling::domain::dust::rollup::{day_means, hour_of};
 use qingling::domain::role::Role;
@@ -197,7 +198,11 @@ fn register(
                     name: Some(format!("bench monitor {i}")),
                     mine: None,
                     measures: vec![],
-                    unit: ParticulateUnit::MgPerM3,
+                    // The bench's packets carry mg/m³ (three decimals).
+                    hj212: Hj212Profile {
+                        unit: ParticulateUnit::MgPerM3,
+                        ..Default::default()
+                    },
                 };
                 let added = monitors::add(tx, registry, &m, now)?;
                 Ok(Monitor {

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::domain::dust::device::{Hj212Profile, Protocol};
 use crate::domain::dust::reading::ParticulateUnit;
 use crate::service::dust::monitors::{self, NewMonitor};
 
@@ -24,9 +25,8 @@ pub enum Command {
         /// and printed (on stderr).
         #[arg(long)]
         password: Option<String>,
-        /// The unit of the particulate values in its HJ 212 packets: mg or ug.
-        #[arg(long, default_value = "mg", value_parser = ["mg", "ug"])]
-        hj212_unit: String,
+        #[command(flatten)]
+        hj212: Hj212Args,
     },
     /// Issue a new HTTP device token (the old one stops working); printed on the last line.
     Token {
@@ -43,7 +43,8 @@ pub enum Command {
         #[arg(long)]
         mn: String,
     },
-    /// List monitors: MN, name, mine, holder, district, token state (tab-separated).
+    /// List monitors: MN, name, mine, holder, district, token state, values stored as implausible
+    /// for their unit (tab-separated).
     List {
         #[arg(long)]
         db: PathBuf,
@@ -74,10 +75,34 @@ pub struct AddArgs {
     /// temperature, humidity.
     #[arg(long)]
     measures: Option<String>,
-    /// The unit of the particulate values in its HJ 212 packets: mg (mg/m³, the standard's code
-    /// table) or ug (µg/m³).
-    #[arg(long, default_value = "mg", value_parser = ["mg", "ug"])]
+    #[command(flatten)]
+    hj212: Hj212Args,
+}
+
+/// How the monitor speaks HJ 212.
+#[derive(clap::Args)]
+pub struct Hj212Args {
+    /// The unit of the particulate values in its HJ 212 packets: ug (µg/m³, what field dust and
+    /// air monitors send) or mg (mg/m³).
+    #[arg(long, default_value = "ug", value_parser = ["ug", "mg"])]
     hj212_unit: String,
+    /// The system code (ST) the device is set up with, e.g. 39 (construction-site dust), 22
+    /// (ambient air) or 31 (air pollution source); left out, any of these is accepted.
+    #[arg(long)]
+    st: Option<String>,
+    /// The HJ 212 edition it speaks (2005, 2017 or 2025); left out, each packet's Flag says.
+    #[arg(long, value_parser = ["2005", "2017", "2025"])]
+    protocol: Option<String>,
+}
+
+impl Hj212Args {
+    fn profile(&self) -> Hj212Profile {
+        Hj212Profile {
+            unit: ParticulateUnit::parse(&self.hj212_unit).unwrap_or_default(),
+            st: self.st.as_deref().map(|s| s.trim().to_string()),
+            protocol: self.protocol.as_deref().and_then(Protocol::parse),
+        }
+    }
 }
 
 /// The password given, or a generated one to be shown once it is stored.
@@ -124,7 +149,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 name: a.name,
                 mine: a.mine.filter(|m| !m.trim().is_empty()),
                 measures,
-                unit: ParticulateUnit::parse(&a.hj212_unit).unwrap_or(ParticulateUnit::MgPerM3),
+                hj212: a.hj212.profile(),
             };
             match db.write_blocking(|tx| monitors::add(tx, &registry, &m, now)) {
                 Ok(added) => {
@@ -157,13 +182,13 @@ pub fn run(cmd: Command) -> ExitCode {
             db,
             mn,
             password,
-            hj212_unit,
+            hj212,
         } => {
             let (db, registry) = open_or_exit!(&db);
-            let unit = ParticulateUnit::parse(&hj212_unit).unwrap_or(ParticulateUnit::MgPerM3);
+            let profile = hj212.profile();
             let (password, generated) = password_or_generated(password);
             match db.write_blocking(|tx| {
-                monitors::enable(tx, &registry, mn.trim(), &password, unit, now)
+                monitors::enable(tx, &registry, mn.trim(), &password, &profile, now)
             }) {
                 Ok(token) => {
                     if generated {
@@ -210,6 +235,7 @@ pub fn run(cmd: Command) -> ExitCode {
                             r.holder.unwrap_or_default(),
                             r.district_code.unwrap_or_default(),
                             r.token.to_string(),
+                            format!("{} suspect values", r.suspect_values),
                         ]
                         .join("\t");
                         if let Err(e) = writeln!(out, "{line}") {

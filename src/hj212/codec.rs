@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::NaiveDateTime;
 
 pub use crate::domain::dust::reading::ParticulateUnit;
-use crate::domain::dust::reading::{LOCAL, Level, Quantity, Reading, check};
+use crate::domain::dust::reading::{LOCAL, Level, Quantity, Reading};
 
 /// The CRC of the standard's appendix A over a data segment: register 0xFFFF; per byte,
 /// register = (register >> 8) ^ byte, then 8 shifts right, XOR 0xA001 when a 1 is shifted out.
@@ -311,96 +311,104 @@ pub fn parse_data_time(s: &str) -> Option<i64> {
 /// A value left out of a reading, and why (for the log and the counters).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dropped {
-    /// The factor's data flag says the instrument was not measuring normally.
-    Flagged { code: String, flag: String },
-    /// Not a number, or outside the quantity's range.
+    /// Not a finite number: nothing to keep.
     Invalid { code: String, value: String },
 }
 
-/// The reading of a data upload, and the values left out of it.
+/// The reading of a data upload, what was left out of it, and how many factors it carried
+/// that this system does not keep (noise, SO₂, NO₂, CO, pressure…: counted, not stored).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upload {
     pub reading: Reading,
     pub dropped: Vec<Dropped>,
+    pub other_factors: usize,
 }
 
-/// HJ 212-2017 data flags (数据标记) whose values count: N normal, and T over the instrument's
-/// upper limit (the true value is at least this, so an exceedance must not be hidden). F
-/// (stopped), M (maintenance), S (set by hand), D (fault), C (calibration) and B (communication
-/// fault) mark values that are not a measurement of the air and are left out of means.
-fn flag_counts(flag: &str) -> bool {
-    matches!(flag, "N" | "T")
-}
-
-/// The reading carried by a data upload (CN 2011 `-Rtd`; 2051, 2061, 2031 `-Avg`).
+/// The reading carried by a data upload (CN 2011 `-Rtd`; 2051, 2061, 2031 `-Avg`; a device that
+/// sends the other field instead is read too). Each value keeps its `-Flag`; implausible ones
+/// are kept and marked suspect ([`Reading::judge`]); an empty value is no value.
 pub fn upload(p: &Packet, unit: ParticulateUnit) -> Result<Upload, ParseError> {
     let level = p.data_level().ok_or_else(|| ParseError::Bad {
         field: "CN".into(),
         value: p.cn.clone(),
     })?;
-    let suffix = if level == Level::RealTime {
-        "Rtd"
+    let (first, second) = if level == Level::RealTime {
+        ("Rtd", "Avg")
     } else {
-        "Avg"
+        ("Avg", "Rtd")
     };
     let mut at = None;
-    let mut values: HashMap<&str, &str> = HashMap::new();
+    let mut values: HashMap<&str, (&str, bool)> = HashMap::new();
     let mut flags: HashMap<&str, &str> = HashMap::new();
     for (k, v) in cp_fields(&p.cp) {
         if k == "DataTime" {
-            at = Some(parse_data_time(v).ok_or_else(|| ParseError::Bad {
+            at = Some(parse_data_time(v.trim()).ok_or_else(|| ParseError::Bad {
                 field: "DataTime".into(),
                 value: v.into(),
             })?);
         } else if let Some((code, field)) = k.split_once('-') {
-            if field == suffix {
-                values.insert(code, v);
-            } else if field == "Flag" {
+            let v = v.trim();
+            if field == "Flag" {
                 flags.insert(code, v);
+            } else if (field == first || field == second) && !v.is_empty() {
+                let preferred = field == first;
+                let e = values.entry(code).or_insert((v, preferred));
+                if preferred && !e.1 {
+                    *e = (v, true);
+                }
             }
         }
     }
     let at = at.ok_or(ParseError::Missing("DataTime"))?;
     let mut reading = Reading::new(at, level);
     let mut dropped = vec![];
+    let other_factors = values
+        .keys()
+        .filter(|c| Quantity::from_hj212_code(c).is_none())
+        .count();
     for q in Quantity::ALL {
         let code = q.hj212_code();
-        let Some(raw) = values.get(code) else {
+        let Some((raw, _)) = values.get(code) else {
             continue;
         };
-        if let Some(flag) = flags.get(code).filter(|f| !flag_counts(f)) {
-            dropped.push(Dropped::Flagged {
-                code: code.into(),
-                flag: (*flag).into(),
-            });
-            continue;
-        }
         let factor = if q.is_particulate() {
             unit.to_ug()
         } else {
             1.0
         };
-        match raw.trim().parse::<f64>().ok().map(|v| check(q, v * factor)) {
-            Some(Ok(v)) => reading.set(q, Some(v)),
+        match raw.parse::<f64>().map(|v| v * factor) {
+            Ok(v) if v.is_finite() => {
+                reading.set(q, Some(v));
+                let flag = flags.get(code).and_then(|f| f.bytes().next());
+                reading.set_flag(q, flag.filter(u8::is_ascii_alphanumeric));
+            }
             _ => dropped.push(Dropped::Invalid {
                 code: code.into(),
                 value: (*raw).into(),
             }),
         }
     }
-    Ok(Upload { reading, dropped })
+    reading.judge();
+    Ok(Upload {
+        reading,
+        dropped,
+        other_factors,
+    })
 }
 
 /// The data acknowledgement (HJ 212-2017 §6.6, appendix C): the same QN, ST=91, CN=9014, the
-/// packet's PW and MN, Flag=4 (version 2017, no acknowledgement of the acknowledgement).
+/// packet's PW and MN, and Flag with the packet's edition and no request for an answer (4 for
+/// 2017, 8 for 2025).
 pub fn ack(p: &Packet) -> Option<Vec<u8>> {
     let qn =
         p.qn.as_deref()
             .map(|q| format!("QN={q};"))
             .unwrap_or_default();
     frame(&format!(
-        "{qn}ST=91;CN=9014;PW={};MN={};Flag=4;CP=&&&&",
-        p.pw, p.mn
+        "{qn}ST=91;CN=9014;PW={};MN={};Flag={};CP=&&&&",
+        p.pw,
+        p.mn,
+        p.flag & 0xFC
     ))
 }
 
@@ -474,6 +482,7 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::dust::device::Protocol;
 
     const VECTOR: &str = "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&";
 
@@ -664,19 +673,94 @@ mod tests {
     }
 
     #[test]
-    fn flagged_or_impossible_values_are_left_out_and_said_why() {
-        let data = "ST=22;CN=2011;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=0.5,a34002-Flag=M;a34004-Rtd=abc;a01008-Rtd=400;a34001-Rtd=9,a34001-Flag=T&&";
+    fn flagged_and_implausible_values_are_kept_marked_and_only_nan_is_left_out() {
+        let data = "ST=22;CN=2011;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=0.5,a34002-Flag=M;a34004-Rtd=abc;a01008-Rtd=400;a34001-Rtd=9,a34001-Flag=T;a01001-Rtd=NaN&&";
         let u = upload(&parse(data).expect("parses"), ParticulateUnit::MgPerM3).expect("data");
-        assert_eq!(u.reading.get(Quantity::Pm10), None);
-        assert_eq!(u.reading.get(Quantity::Pm25), None);
-        assert_eq!(u.reading.get(Quantity::WindDir), None);
-        assert_eq!(u.reading.get(Quantity::Tsp), Some(9000.0));
-        assert_eq!(u.dropped.len(), 3);
+        let r = &u.reading;
+        // Maintenance: kept with its flag, counts towards nothing.
+        assert_eq!(r.get(Quantity::Pm10), Some(500.0));
+        assert_eq!(r.flag(Quantity::Pm10), Some(b'M'));
+        assert_eq!(r.valid(Quantity::Pm10), None);
+        // Over the instrument's range (T): 9 mg/m³ is a measurement and counts.
+        assert_eq!(r.valid(Quantity::Tsp), Some(9000.0));
+        // A wind direction of 400° is impossible: kept, suspect.
+        assert_eq!(r.get(Quantity::WindDir), Some(400.0));
+        assert!(r.is_suspect(Quantity::WindDir));
+        assert_eq!(r.valid(Quantity::WindDir), None);
+        // Not a number: nothing to keep.
+        assert_eq!(r.get(Quantity::Pm25), None);
+        assert_eq!(r.get(Quantity::Temperature), None);
+        assert_eq!(u.dropped.len(), 2);
         let no_time = "ST=22;CN=2011;PW=1;MN=M;Flag=4;CP=&&a34002-Rtd=0.5&&";
         assert_eq!(
             upload(&parse(no_time).expect("parses"), ParticulateUnit::MgPerM3),
             Err(ParseError::Missing("DataTime"))
         );
+    }
+
+    #[test]
+    fn a_unit_that_does_not_match_the_device_is_flagged_not_alerted_on() {
+        // A µg/m³ device registered as mg/m³ reads a thousand times too high, and the other way
+        // round a thousand times too low: both are kept, suspect, and count towards nothing.
+        let ug = "ST=39;CN=2011;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=86,a34002-Flag=N;a34004-Rtd=41&&";
+        let u = upload(&parse(ug).expect("parses"), ParticulateUnit::MgPerM3).expect("data");
+        assert_eq!(u.reading.get(Quantity::Pm10), Some(86_000.0));
+        assert_eq!(u.reading.suspects(), 2);
+        assert_eq!(u.reading.valid(Quantity::Pm10), None);
+        let right = upload(&parse(ug).expect("parses"), ParticulateUnit::UgPerM3).expect("data");
+        assert_eq!(right.reading.valid(Quantity::Pm10), Some(86.0));
+        assert_eq!(right.reading.suspects(), 0);
+        let mg = "ST=39;CN=2011;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=0.086&&";
+        let u = upload(&parse(mg).expect("parses"), ParticulateUnit::UgPerM3).expect("data");
+        assert_eq!(u.reading.get(Quantity::Pm10), Some(0.086));
+        assert!(u.reading.is_suspect(Quantity::Pm10));
+    }
+
+    #[test]
+    fn what_field_devices_send_is_read() {
+        // Each from DOMAIN.md's list of what deployed monitors send; all µg/m³.
+        let cases = [
+            // No Flag field (2005-style), no QN, ST=39.
+            "ST=39;CN=2011;PW=123456;MN=M;CP=&&DataTime=20250110100000;a34002-Rtd=86&&",
+            // A 14-digit QN and header fields in another order.
+            "MN=M;QN=20250110100000;CN=2011;ST=22;Flag=4;PW=123456;CP=&&DataTime=20250110100000;a34002-Rtd=86,a34002-Flag=N&&",
+            // A factor without -Flag, an empty value, a ';' before the closing &&.
+            "QN=1;ST=39;CN=2011;PW=1;MN=M;Flag=5;CP=&&DataTime=20250110100000;a34002-Rtd=86;a01006-Rtd=,a01006-Flag=N;a34004-Rtd=;&&",
+            // Factors this system does not keep: noise, SO₂, NO₂, CO, pressure.
+            "ST=39;CN=2011;PW=1;MN=M;Flag=9;CP=&&DataTime=20250110100000;LA-Rtd=61.2,LA-Flag=N;a21026-Rtd=7;a21004-Rtd=21;a21005-Rtd=0.6;a01006-Rtd=88.1;a34002-Rtd=86&&",
+            // Minute data sent with -Rtd instead of -Avg.
+            "ST=39;CN=2051;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=86&&",
+        ];
+        for (i, data) in cases.into_iter().enumerate() {
+            let p = parse(data).unwrap_or_else(|e| panic!("case {i}: {e}"));
+            let u =
+                upload(&p, ParticulateUnit::UgPerM3).unwrap_or_else(|e| panic!("case {i}: {e}"));
+            assert_eq!(u.reading.valid(Quantity::Pm10), Some(86.0), "case {i}");
+            assert!(u.dropped.is_empty(), "case {i}: {:?}", u.dropped);
+            assert_eq!(u.reading.get(Quantity::Pm25), None, "case {i}");
+        }
+        let p = parse(cases[3]).expect("parses");
+        assert_eq!(
+            upload(&p, ParticulateUnit::UgPerM3)
+                .expect("data")
+                .other_factors,
+            5
+        );
+        assert_eq!(Protocol::of_flag(p.flag), Some(Protocol::V2025));
+        assert_eq!(
+            Protocol::of_flag(parse(cases[0]).expect("parses").flag),
+            Some(Protocol::V2005)
+        );
+        // A lower-case CRC frames like an upper-case one.
+        let data = cases[1];
+        let packet = format!(
+            "##{:04}{data}{:04x}\r\n",
+            data.len(),
+            crc16(data.as_bytes())
+        );
+        let mut f = Framer::new();
+        f.push(packet.as_bytes());
+        assert_eq!(f.next_event(), Some(Event::Packet(data.into())));
     }
 
     #[test]
@@ -696,6 +780,10 @@ mod tests {
         let mut f = Framer::new();
         f.push(&a);
         assert_eq!(f.next_event(), Some(Event::Packet(data.into())));
+        // A 2025 packet is answered in 2025 (Flag=8).
+        let p = parse(&realtime(9)).expect("parses");
+        let a = String::from_utf8(ack(&p).expect("short")).expect("ascii");
+        assert!(a.contains(";Flag=8;CP=&&&&"), "{a}");
     }
 
     #[test]

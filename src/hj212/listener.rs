@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use super::codec::{self as hj212, Event, Framer, Reassembler};
 use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
+use crate::domain::dust::device::Protocol;
 use crate::domain::dust::reading::time_ok;
 use crate::service::dust::ingest::{Ingestor, Receipt};
 use crate::service::dust::monitors;
@@ -95,7 +96,11 @@ pub struct Stats {
     pub unknown_mn: AtomicU64,
     pub wrong_pw: AtomicU64,
     pub ignored: AtomicU64,
+    pub other_system: AtomicU64,
+    pub other_version: AtomicU64,
     pub dropped_values: AtomicU64,
+    pub suspect_values: AtomicU64,
+    pub other_factors: AtomicU64,
     pub store_errors: AtomicU64,
     pub refused_connections: AtomicU64,
     pub refused_per_address: AtomicU64,
@@ -119,10 +124,19 @@ pub struct Snapshot {
     pub bad_packets: u64,
     pub unknown_mn: u64,
     pub wrong_pw: u64,
-    /// Well-formed packets that carry no readings (heartbeats, other systems, other commands).
+    /// Well-formed packets that carry no readings (heartbeats, other commands).
     pub ignored: u64,
-    /// Values left out of readings (flagged not normal, or impossible).
+    /// Data packets from a registered monitor with another system code (ST) than it is set up
+    /// with (or, where none is set, none of 22, 31, 39): not stored, not acknowledged.
+    pub other_system: u64,
+    /// Data packets whose Flag names another HJ 212 edition than the monitor's record (stored).
+    pub other_version: u64,
+    /// Values left out of readings: not a number.
     pub dropped_values: u64,
+    /// Values stored but marked implausible for their quantity and the monitor's unit.
+    pub suspect_values: u64,
+    /// Values of factors this system does not keep (noise, SO₂, NO₂, CO, pressure…).
+    pub other_factors: u64,
     pub store_errors: u64,
     /// Connections closed on arrival because [`MAX_CONNECTIONS`] were open.
     pub refused_connections: u64,
@@ -157,7 +171,11 @@ impl Stats {
             unknown_mn: g(&self.unknown_mn),
             wrong_pw: g(&self.wrong_pw),
             ignored: g(&self.ignored),
+            other_system: g(&self.other_system),
+            other_version: g(&self.other_version),
             dropped_values: g(&self.dropped_values),
+            suspect_values: g(&self.suspect_values),
+            other_factors: g(&self.other_factors),
             store_errors: g(&self.store_errors),
             refused_connections: g(&self.refused_connections),
             refused_per_address: g(&self.refused_per_address),
@@ -470,13 +488,6 @@ async fn packet(
         tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet without readings ignored");
         return None;
     }
-    if p.st != "22" {
-        bump(&stats.ignored, 1);
-        if let Some(left_out) = ctx.noisy(Noise::OtherSystem) {
-            tracing::warn!(%peer, st = %p.st, mn = %p.mn, left_out, "HJ 212 data packet for another system ignored (dust monitors send ST=22, air quality)");
-        }
-        return None;
-    }
     let src = Source::of(peer.ip());
     // Before anything about the MN or PW is looked at: during a lock a right PW is refused like
     // a wrong one, so the lack of an answer tells a guesser nothing.
@@ -505,6 +516,21 @@ async fn packet(
     }
     ctx.guard.success(src, &p.mn, Instant::now());
     *authenticated = true;
+    if !device.hj212.accepts_st(&p.st) {
+        bump(&stats.other_system, 1);
+        if let Some(left_out) = ctx.noisy(Noise::OtherSystem) {
+            let registered = device.hj212.st.as_deref().unwrap_or("22, 31 or 39");
+            tracing::warn!(%peer, st = %p.st, mn = %p.mn, registered, left_out, "HJ 212 data packet with another system code (ST) than the monitor's: not stored (qingling monitor add --st sets it)");
+        }
+        return None;
+    }
+    if device
+        .hj212
+        .protocol
+        .is_some_and(|own| Protocol::of_flag(p.flag) != Some(own))
+    {
+        bump(&stats.other_version, 1);
+    }
     // Parts of a split packet are acknowledged together, once the whole is committed.
     let p = if p.is_split() {
         let (whole, given_up) = parts.add(p);
@@ -518,7 +544,7 @@ async fn packet(
     } else {
         p
     };
-    let upload = match hj212::upload(&p, device.unit) {
+    let upload = match hj212::upload(&p, device.hj212.unit) {
         Ok(u) => u,
         Err(e) => {
             bump(&stats.bad_packets, 1);
@@ -535,6 +561,8 @@ async fn packet(
         }
         return None;
     }
+    bump(&stats.other_factors, upload.other_factors as u64);
+    bump(&stats.suspect_values, u64::from(upload.reading.suspects()));
     if !upload.dropped.is_empty() {
         bump(&stats.dropped_values, upload.dropped.len() as u64);
         tracing::debug!(%peer, mn = %p.mn, dropped = ?upload.dropped, "HJ 212 values left out");

@@ -2,6 +2,7 @@
 //! `monitor add` does, send readings, run the exceedance check and add owners.
 
 use chrono::Utc;
+use qingling::domain::dust::device::Hj212Profile;
 use qingling::domain::responsibility::ResponsibilityIndex;
 use qingling::hj212::codec::ParticulateUnit;
 use qingling::service::dust::alerts as dust_alerts;
@@ -19,6 +20,22 @@ pub fn add_monitor(
     at: [f64; 2],
     name: Option<String>,
 ) -> String {
+    let mg = Hj212Profile {
+        unit: ParticulateUnit::MgPerM3,
+        ..Default::default()
+    };
+    add_monitor_speaking(store, mn, password, at, name, mg)
+}
+
+/// Registers a monitor that speaks HJ 212 as `hj212` says; returns its device token.
+pub fn add_monitor_speaking(
+    store: &qingling::store::Db,
+    mn: &str,
+    password: &str,
+    at: [f64; 2],
+    name: Option<String>,
+    hj212: Hj212Profile,
+) -> String {
     let registry = qingling::layers::Registry::builtin().unwrap();
     let m = NewMonitor {
         mn: mn.into(),
@@ -28,7 +45,7 @@ pub fn add_monitor(
         name,
         mine: None,
         measures: vec![],
-        unit: ParticulateUnit::MgPerM3,
+        hj212,
     };
     store
         .write_blocking(|tx| monitors::add(tx, &registry, &m, Utc::now()))

@@ -3,6 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::dust::reading::ParticulateUnit;
 use crate::error::{Error, Result};
 
 /// MN: HJ 212-2017 allows 24 characters; letters, digits, `-` and `_` cannot clash with the
@@ -124,5 +125,83 @@ mod tests {
         assert!(password_ok("123456"));
         assert!(!password_ok("12;456"));
         assert!(!password_ok("12 456"));
+    }
+}
+
+/// The HJ 212 editions a server meets in the field. A packet says which it follows in Flag's
+/// upper bits (Flag & 0xFC): 0 for 2005 (whose packets often carry no Flag at all), 4 for 2017,
+/// 8 for 2025 (HJ 212-2025, in force since 2026-01-01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    V2005,
+    V2017,
+    V2025,
+}
+
+impl Protocol {
+    /// The edition a packet's Flag names; `None` for version bits no edition uses.
+    pub fn of_flag(flag: u8) -> Option<Protocol> {
+        match flag & 0xFC {
+            0 => Some(Protocol::V2005),
+            4 => Some(Protocol::V2017),
+            8 => Some(Protocol::V2025),
+            _ => None,
+        }
+    }
+
+    /// The version bits this edition puts in Flag.
+    pub fn flag_bits(self) -> u8 {
+        match self {
+            Protocol::V2005 => 0,
+            Protocol::V2017 => 4,
+            Protocol::V2025 => 8,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.trim() {
+            "2005" => Some(Protocol::V2005),
+            "2017" => Some(Protocol::V2017),
+            "2025" => Some(Protocol::V2025),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::V2005 => "2005",
+            Protocol::V2017 => "2017",
+            Protocol::V2025 => "2025",
+        }
+    }
+}
+
+/// HJ 212 system codes (ST) that carry data from the monitors this system keeps: 22 ambient air
+/// quality, 31 air pollution source, 39 construction-site dust (工地扬尘污染源, what most mine
+/// and site dust monitors send). 91 is the system-interaction code of replies, never data.
+pub const DATA_SYSTEMS: [&str; 3] = ["22", "31", "39"];
+
+/// Whether an ST is a two-digit system code (HJ 212-2017 table 3 / appendix).
+pub fn st_ok(st: &str) -> bool {
+    st.len() == 2 && st.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// How a monitor speaks HJ 212, as registered: the unit of its particulate values, the system
+/// code (ST) it was set up with, and the edition it follows. An ST or edition left unset
+/// accepts any of [`DATA_SYSTEMS`] / any edition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hj212Profile {
+    pub unit: ParticulateUnit,
+    pub st: Option<String>,
+    pub protocol: Option<Protocol>,
+}
+
+impl Hj212Profile {
+    /// Whether a data packet's ST is one this monitor sends.
+    pub fn accepts_st(&self, st: &str) -> bool {
+        match &self.st {
+            Some(own) => own == st,
+            None => DATA_SYSTEMS.contains(&st),
+        }
     }
 }

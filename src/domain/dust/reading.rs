@@ -142,12 +142,19 @@ impl Level {
     }
 }
 
-/// One reading. `at` is Unix seconds (UTC); values are indexed by [`Quantity::index`].
+/// One reading. `at` is Unix seconds (UTC); values, their data flags and the suspect marks are
+/// indexed by [`Quantity::index`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
     pub at: i64,
     pub level: Level,
     pub values: [Option<f64>; 7],
+    /// Each value's HJ 212 data flag (数据标记, an ASCII letter) as the device sent it; `None`
+    /// where it sent none (HTTP readings, devices that leave `-Flag` out).
+    pub flags: [Option<u8>; 7],
+    /// Bit `i`: value `i` is implausible for its quantity and the device's unit ([`plausible`]).
+    /// It is kept and shown, and counts towards nothing.
+    pub suspect: u8,
 }
 
 impl Reading {
@@ -156,6 +163,8 @@ impl Reading {
             at,
             level,
             values: [None; 7],
+            flags: [None; 7],
+            suspect: 0,
         }
     }
 
@@ -167,8 +176,72 @@ impl Reading {
         self.values[q.index()] = v;
     }
 
+    pub fn flag(&self, q: Quantity) -> Option<u8> {
+        self.flags[q.index()]
+    }
+
+    pub fn set_flag(&mut self, q: Quantity, flag: Option<u8>) {
+        self.flags[q.index()] = flag;
+    }
+
+    pub fn is_suspect(&self, q: Quantity) -> bool {
+        self.suspect & (1 << q.index()) != 0
+    }
+
+    /// The value where it may count towards means, exceedances and warnings: present, flagged
+    /// as a measurement ([`flag_counts`]) and plausible.
+    pub fn valid(&self, q: Quantity) -> Option<f64> {
+        self.get(q)
+            .filter(|_| flag_counts(self.flag(q)) && !self.is_suspect(q))
+    }
+
+    /// Marks every implausible value suspect; returns how many it marked.
+    pub fn judge(&mut self) -> u32 {
+        let mut marked = 0;
+        for q in Quantity::ALL {
+            if let Some(v) = self.get(q)
+                && !plausible(q, v)
+                && !self.is_suspect(q)
+            {
+                self.suspect |= 1 << q.index();
+                marked += 1;
+            }
+        }
+        marked
+    }
+
+    /// How many values are marked suspect.
+    pub fn suspects(&self) -> u32 {
+        self.suspect.count_ones()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.iter().all(Option::is_none)
+    }
+}
+
+/// Whether a value with this HJ 212 data flag is a measurement of the air that counts (HJ
+/// 212-2017 table 5 / HJ 212-2025): none given, N (normal) and T (over the instrument's upper
+/// limit: the true value is at least this, so an exceedance must not be hidden). F (stopped), M
+/// (maintenance), S (set by hand), D (fault), C (calibration), B (communication fault) and any
+/// other letter mark a value that is kept and shown but left out of means.
+pub fn flag_counts(flag: Option<u8>) -> bool {
+    matches!(flag, None | Some(b'N') | Some(b'T'))
+}
+
+/// The highest particulate concentration taken as a measurement, in µg/m³: twice the ~10 mg/m³
+/// that dust storms reach. Above it the device's unit is almost surely wrong (a µg/m³ figure
+/// read as mg/m³ is a thousand times too high).
+pub const PARTICULATE_PLAUSIBLE_MAX: f64 = 20_000.0;
+
+/// Whether a value (in the stored unit) is plausible. Particulates: 0, or 1 to
+/// [`PARTICULATE_PLAUSIBLE_MAX`] µg/m³ — monitors resolve 1 µg/m³, so a non-zero value below it
+/// is an mg/m³ figure read as µg/m³. Other quantities: within [`Quantity::range`].
+pub fn plausible(q: Quantity, v: f64) -> bool {
+    if q.is_particulate() {
+        v == 0.0 || (1.0..=PARTICULATE_PLAUSIBLE_MAX).contains(&v)
+    } else {
+        check(q, v).is_ok()
     }
 }
 
@@ -204,12 +277,13 @@ pub fn time_ok(at: i64, now: i64) -> bool {
     (EARLIEST..=now + FUTURE_TOLERANCE_S).contains(&at)
 }
 
-/// How a device reports particulate concentrations. HJ 212-2017's code table gives mg/m³ for
-/// the particulate factors, so that is the default; some dust monitors send µg/m³ instead
-/// (DOMAIN.md's sample `a34002-Rtd=86` reads like µg/m³), so each monitor says which it uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a device reports particulate concentrations. Field dust and air monitors send µg/m³
+/// (the standard's own air example reports PM10 295 and PM2.5 207), so that is the default; a
+/// few send mg/m³ (0.083), so each monitor says which it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParticulateUnit {
     MgPerM3,
+    #[default]
     UgPerM3,
 }
 

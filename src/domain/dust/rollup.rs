@@ -107,8 +107,10 @@ impl HourSums {
             return None;
         }
         let mut sums = [Sum::default(); 4];
+        // Only valid values count: flagged (maintenance, calibration…) and suspect ones are
+        // kept with the reading and left out of means and exceedances.
         for (s, q) in sums.iter_mut().zip(SUMMED) {
-            if let Some(v) = r.get(q) {
+            if let Some(v) = r.valid(q) {
                 *s = Sum {
                     n: 1,
                     tenths: to_tenths(v),
@@ -120,7 +122,7 @@ impl HourSums {
             n: 1,
             sums,
             wind_dir: r
-                .get(Quantity::WindDir)
+                .valid(Quantity::WindDir)
                 .map(WindSum::of_degrees)
                 .unwrap_or_default(),
         })
@@ -278,6 +280,29 @@ mod tests {
         let mut r = Reading::new(at, level);
         r.set(Quantity::Pm10, Some(pm10));
         r
+    }
+
+    #[test]
+    fn flagged_and_suspect_values_count_towards_no_mean() {
+        let mut r = reading(3600, Level::Minute, 80.0);
+        r.set(Quantity::Tsp, Some(500.0));
+        r.set_flag(Quantity::Tsp, Some(b'C'));
+        r.set(Quantity::Pm25, Some(0.04));
+        assert_eq!(r.judge(), 1);
+        let s = HourSums::of(&r).expect("hourly");
+        let [tsp, pm10, pm25, _] = s.sums;
+        assert_eq!((tsp.n, pm10.n, pm25.n), (0, 1, 0));
+        assert_eq!(pm10.mean(), Some(80.0));
+        // N and T (over range) count; other letters do not.
+        for (flag, counts) in [(b'N', true), (b'T', true), (b'M', false), (b'D', false)] {
+            r.set_flag(Quantity::Pm10, Some(flag));
+            assert_eq!(
+                r.valid(Quantity::Pm10).is_some(),
+                counts,
+                "{}",
+                flag as char
+            );
+        }
     }
 
     fn hours_with(n: i64, pm10: f64) -> Vec<(i64, HourMean)> {

@@ -151,6 +151,8 @@ pub fn validate(batch: &Batch, now: i64) -> Result<Vec<Reading>, Error> {
             errors.push(Error::invalid("dust_no_values").arg("field", format!("readings[{i}]")));
         }
         if at.is_some() {
+            // Within the hard ranges but implausible (a unit mix-up): kept, marked, not counted.
+            reading.judge();
             out.push(reading);
         }
     }
@@ -328,11 +330,21 @@ struct RawRow {
     humidity: Option<f64>,
     n: u8,
     kind: &'static str,
+    /// The HJ 212 data flag of each value that came with one (`{"pm10": "M"}`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    flags: BTreeMap<&'static str, String>,
+    /// The values that count towards no mean: flagged as not a measurement, or implausible.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_counted: Vec<&'static str>,
+    /// The values implausible for their quantity and the monitor's unit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suspect: Vec<&'static str>,
 }
 
 impl RawRow {
     fn of(r: &Reading) -> RawRow {
         let v = |q| round(r.get(q));
+        let present = || Quantity::ALL.into_iter().filter(|q| r.get(*q).is_some());
         RawRow {
             time: local_rfc3339(r.at),
             figures: Figures::of(SUMMED.map(&v), v(Quantity::WindDir)),
@@ -340,6 +352,18 @@ impl RawRow {
             humidity: v(Quantity::Humidity),
             n: 1,
             kind: r.level.as_str(),
+            flags: Quantity::ALL
+                .into_iter()
+                .filter_map(|q| r.flag(q).map(|f| (q.name(), char::from(f).to_string())))
+                .collect(),
+            not_counted: present()
+                .filter(|q| r.valid(*q).is_none())
+                .map(Quantity::name)
+                .collect(),
+            suspect: present()
+                .filter(|q| r.is_suspect(*q))
+                .map(Quantity::name)
+                .collect(),
         }
     }
 }

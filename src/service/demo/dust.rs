@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::Build;
 
-use crate::domain::dust::reading::{Level, ParticulateUnit, Quantity, Reading};
+use crate::domain::dust::device::Hj212Profile;
+use crate::domain::dust::reading::{Level, Quantity, Reading};
 use crate::domain::dust::rollup::day_start;
 use crate::error::{Error, Result};
 use crate::service::dust::monitors::{self, NewMonitor};
@@ -83,7 +84,7 @@ pub(super) fn build(b: &Build) -> Result<()> {
                 name: Some(text("name")),
                 mine: None,
                 measures: Quantity::ALL.to_vec(),
-                unit: ParticulateUnit::UgPerM3,
+                hj212: Hj212Profile::default(),
             };
             monitors::add(tx, b.registry, &m, b.now)?;
             let device = tx

@@ -6,8 +6,10 @@
 use geo::Point;
 use rand::RngCore;
 
-use crate::domain::dust::device::{self, GENERATED_PW_LEN, PW_ALPHABET, check_password, mn_ok};
-use crate::domain::dust::reading::{ParticulateUnit, Quantity};
+use crate::domain::dust::device::{
+    self, GENERATED_PW_LEN, Hj212Profile, PW_ALPHABET, check_password, mn_ok,
+};
+use crate::domain::dust::reading::Quantity;
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::error::{Error, Kind, Result};
 use crate::layers::Registry;
@@ -34,7 +36,8 @@ pub struct NewMonitor {
     /// A mining right's licence_no, overriding the one containing the monitor.
     pub mine: Option<String>,
     pub measures: Vec<Quantity>,
-    pub unit: ParticulateUnit,
+    /// How it speaks HJ 212: its particulate unit, system code and edition.
+    pub hj212: Hj212Profile,
 }
 
 /// What registering decided.
@@ -96,7 +99,7 @@ fn register_device(
     tx: &dyn Tx,
     mn: &str,
     password: &str,
-    unit: ParticulateUnit,
+    hj212: &Hj212Profile,
     now: chrono::DateTime<chrono::Utc>,
 ) -> store::Result<(DeviceId, String)> {
     let salt = random_hex(16);
@@ -106,7 +109,7 @@ fn register_device(
         salt: &salt,
         pw_hash: &device::password_hash(&salt, password),
         token_hash: &device::token_hash(&token),
-        unit,
+        hj212,
         at: now,
     })?;
     Ok((id, token))
@@ -134,6 +137,16 @@ fn district_at(index: &ResponsibilityIndex, p: Point<f64>) -> Option<String> {
     index.district_at(p).map(|d| d.code.clone())
 }
 
+/// A monitor's HJ 212 system code must be two digits, and not 91 (replies, never data).
+fn check_profile(p: &Hj212Profile) -> Result<()> {
+    match p.st.as_deref() {
+        Some(st) if !device::st_ok(st) || st == "91" => {
+            Err(Error::invalid("dust_bad_st").arg("st", st))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Registers a monitor in the caller's transaction.
 pub fn add(
     tx: &dyn Tx,
@@ -146,6 +159,7 @@ pub fn add(
         return Err(Error::invalid("dust_bad_mn").arg("mn", m.mn.clone()));
     }
     check_password(&m.password)?;
+    check_profile(&m.hj212)?;
     let p = Point::new(m.lon, m.lat);
     crate::service::case::check_lon_lat(p)?;
     if tx.dust_devices().by_mn(&m.mn)?.is_some() || tx.dust_monitors().exists(&m.mn)? {
@@ -187,7 +201,7 @@ pub fn add(
         },
         pollutants: measures.iter().map(|q| q.name().to_string()).collect(),
     })?;
-    let (_, token) = register_device(tx, &m.mn, &m.password, m.unit, now)?;
+    let (_, token) = register_device(tx, &m.mn, &m.password, &m.hj212, now)?;
     Ok(Added {
         token,
         mine,
@@ -234,7 +248,7 @@ pub fn enable(
     registry: &Registry,
     mn: &str,
     password: &str,
-    unit: ParticulateUnit,
+    hj212: &Hj212Profile,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
     registry.lookup(LAYER)?;
@@ -245,7 +259,8 @@ pub fn enable(
         return Err(Error::new(Kind::Conflict, "dust_monitor_has_credentials").arg("mn", mn));
     }
     check_password(password)?;
-    Ok(register_device(tx, mn, password, unit, now)?.1)
+    check_profile(hj212)?;
+    Ok(register_device(tx, mn, password, hj212, now)?.1)
 }
 
 /// A new HTTP token for the device `mn`, stored hashed; `None` for an unknown MN.
@@ -313,6 +328,8 @@ pub struct Listed {
     pub holder: Option<String>,
     pub district_code: Option<String>,
     pub token: TokenState,
+    /// Values stored implausible for their quantity and the monitor's unit: a unit set wrong.
+    pub suspect_values: i64,
 }
 
 /// Every monitor on the map, by MN.
@@ -327,6 +344,7 @@ pub fn list(tx: &dyn Tx) -> Result<Vec<Listed>> {
                 (Some(_), false) => TokenState::Revoked,
                 (Some(_), true) => TokenState::Active,
             },
+            suspect_values: m.suspect_values,
             mn: m.mn,
             name: m.name,
             mine: m.derived.mine,
@@ -401,7 +419,7 @@ mod tests {
             name: None,
             mine: mine.map(Into::into),
             measures: vec![],
-            unit: ParticulateUnit::UgPerM3,
+            hj212: Hj212Profile::default(),
         };
         let now = chrono::Utc::now();
         let tx = SqliteTx::new(&conn);
@@ -462,7 +480,7 @@ mod tests {
             &SqliteTx::new(conn),
             "WH0001",
             "123456",
-            ParticulateUnit::MgPerM3,
+            &Hj212Profile::default(),
             chrono::Utc::now(),
         )
         .expect("add")

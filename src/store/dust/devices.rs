@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::dust::device::Hj212Profile;
 use crate::domain::dust::device::password_matches;
-use crate::domain::dust::reading::ParticulateUnit;
 use crate::store::Result;
 
 /// A registered device (never reused).
@@ -19,7 +19,7 @@ pub struct DeviceAuth {
     pub mn: String,
     pub salt: String,
     pub pw_hash: String,
-    pub unit: ParticulateUnit,
+    pub hj212: Hj212Profile,
 }
 
 impl DeviceAuth {
@@ -36,7 +36,7 @@ pub struct NewDevice<'a> {
     pub salt: &'a str,
     pub pw_hash: &'a str,
     pub token_hash: &'a str,
-    pub unit: ParticulateUnit,
+    pub hj212: &'a Hj212Profile,
     pub at: DateTime<Utc>,
 }
 

@@ -44,6 +44,8 @@ pub struct Monitor {
     pub device: Option<DeviceId>,
     /// Whether its HTTP device token is live.
     pub token_live: bool,
+    /// Values it sent that were stored implausible for their quantity and its unit.
+    pub suspect_values: i64,
 }
 
 pub trait Monitors {

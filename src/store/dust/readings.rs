@@ -16,6 +16,8 @@ pub struct Inserted {
     pub stored: usize,
     /// Readings whose (device, time) was already stored: the first one stays.
     pub duplicates: usize,
+    /// Implausible values among those stored (added to the monitor's count).
+    pub suspect: usize,
     /// The hours (Unix seconds / 3600) whose rollup changed: where a check on new hourly and
     /// 24-hour means (exceedances) starts.
     pub hours: Vec<i64>,

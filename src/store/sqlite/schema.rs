@@ -543,6 +543,22 @@ CREATE INDEX fire_spans_open
     WHERE until_at IS NULL;
 "#,
     ),
+    (
+        19,
+        "HJ 212 as field devices send it: a monitor's system code and edition, data flags and suspect values",
+        r#"
+-- The system code (ST) and HJ 212 edition a monitor is set up with; NULL accepts any data
+-- system (22, 31, 39) and any edition.
+ALTER TABLE dust_devices ADD COLUMN st TEXT CHECK (st IS NULL OR (length(st) = 2 AND st GLOB '[0-9][0-9]'));
+ALTER TABLE dust_devices ADD COLUMN protocol TEXT CHECK (protocol IS NULL OR protocol IN ('2005', '2017', '2025'));
+-- Values stored implausible for their quantity and the monitor's unit (a unit set wrong).
+ALTER TABLE dust_devices ADD COLUMN suspect_values INTEGER NOT NULL DEFAULT 0;
+-- Each value's HJ 212 data flag, one character a quantity in storage order ('-': none sent);
+-- NULL when no value had one. Bit i of suspect: value i is implausible; NULL for none.
+ALTER TABLE dust_readings ADD COLUMN flags TEXT;
+ALTER TABLE dust_readings ADD COLUMN suspect INTEGER;
+"#,
+    ),
 ];
 
 /// The newest migration this build knows: a database at a higher version was made by a newer build.
@@ -699,7 +715,10 @@ mod tests {
         migrate(&mut conn, &registry).expect("migrate");
         // A database as migration 17 left it, with a history of levels.
         conn.execute_batch(
-            "DELETE FROM qingling_migrations WHERE version = 18;
+            "DELETE FROM qingling_migrations WHERE version >= 18;
+             ALTER TABLE dust_devices DROP COLUMN st; ALTER TABLE dust_devices DROP COLUMN protocol;
+             ALTER TABLE dust_devices DROP COLUMN suspect_values;
+             ALTER TABLE dust_readings DROP COLUMN flags; ALTER TABLE dust_readings DROP COLUMN suspect;
              DROP TABLE fire_levels_now; DROP INDEX fire_spans_open;
              CREATE INDEX fire_spans_current ON fire_spans(district_code) WHERE until_at IS NULL;
              INSERT INTO fire_levels VALUES

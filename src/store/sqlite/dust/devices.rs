@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use crate::domain::dust::device::{Hj212Profile, Protocol};
 use crate::domain::dust::reading::ParticulateUnit;
 use crate::store::dust::devices::{DeviceAuth, DeviceId, Devices, NewDevice};
 use crate::store::sqlite::SqliteTx;
@@ -12,14 +13,17 @@ use crate::store::{Result, StoreError};
 impl Devices for SqliteTx<'_> {
     fn add(&self, d: &NewDevice) -> Result<DeviceId> {
         self.conn.execute(
-            "INSERT INTO dust_devices(mn, pw_salt, pw_hash, token_hash, unit, created_at, token_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            "INSERT INTO dust_devices(mn, pw_salt, pw_hash, token_hash, unit, st, protocol, created_at,
+                 token_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
             params![
                 d.mn,
                 d.salt,
                 d.pw_hash,
                 d.token_hash,
-                d.unit.as_str(),
+                d.hj212.unit.as_str(),
+                d.hj212.st,
+                d.hj212.protocol.map(Protocol::as_str),
                 d.at.to_rfc3339()
             ],
         )?;
@@ -61,28 +65,30 @@ impl Devices for SqliteTx<'_> {
     fn credentials(&self) -> Result<Vec<DeviceAuth>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, mn, pw_salt, pw_hash, unit FROM dust_devices")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
+            .prepare("SELECT id, mn, pw_salt, pw_hash, unit, st, protocol FROM dust_devices")?;
+        let mut rows = stmt.query([])?;
         let mut out = vec![];
-        for row in rows {
-            let (id, mn, salt, pw_hash, unit) = row?;
-            let unit = ParticulateUnit::parse(&unit).ok_or_else(|| {
-                StoreError::Corrupt(format!("dust device {mn}: unknown unit {unit:?}"))
-            })?;
+        while let Some(r) = rows.next()? {
+            let mn: String = r.get(1)?;
+            let corrupt = |what: &str, v: &str| {
+                StoreError::Corrupt(format!("dust device {mn}: unknown {what} {v:?}"))
+            };
+            let unit: String = r.get(4)?;
+            let unit = ParticulateUnit::parse(&unit).ok_or_else(|| corrupt("unit", &unit))?;
+            let protocol = match r.get::<_, Option<String>>(6)? {
+                Some(p) => Some(Protocol::parse(&p).ok_or_else(|| corrupt("protocol", &p))?),
+                None => None,
+            };
             out.push(DeviceAuth {
-                id: DeviceId(id),
+                id: DeviceId(r.get(0)?),
+                salt: r.get(2)?,
+                pw_hash: r.get(3)?,
+                hj212: Hj212Profile {
+                    unit,
+                    st: r.get(5)?,
+                    protocol,
+                },
                 mn,
-                salt,
-                pw_hash,
-                unit,
             });
         }
         Ok(out)

@@ -47,7 +47,10 @@ pub(crate) fn device(conn: &rusqlite::Connection) -> crate::store::dust::devices
             salt: "s",
             pw_hash: "p",
             token_hash: "t",
-            unit: crate::domain::dust::reading::ParticulateUnit::MgPerM3,
+            hj212: &crate::domain::dust::device::Hj212Profile {
+                unit: crate::domain::dust::reading::ParticulateUnit::MgPerM3,
+                ..Default::default()
+            },
             at: chrono::Utc::now(),
         })
         .expect("add")

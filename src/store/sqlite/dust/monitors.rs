@@ -17,7 +17,7 @@ const TABLE: &str = "dust_monitors";
 
 /// Columns of [`row`], `t` the monitor and `d` its device.
 const COLUMNS: &str = "t.fid, t.mn, t.name, t.geom, t.mine, t.mine_via, t.holder, t.district_code,
-     d.id, d.token_hash IS NOT NULL";
+     d.id, d.token_hash IS NOT NULL, d.suspect_values";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Monitor> {
     Ok(Monitor {
@@ -33,6 +33,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Monitor> {
         },
         device: r.get::<_, Option<i64>>(8)?.map(DeviceId),
         token_live: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+        suspect_values: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
     })
 }
 

@@ -20,8 +20,8 @@ use crate::store::dust::readings::{Inserted, Readings};
 use crate::store::sqlite::SqliteTx;
 
 const INSERT: &str =
-    "INSERT INTO dust_readings(device, t, level, tsp, pm10, pm25, ws, wd, temp, rh)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING";
+    "INSERT INTO dust_readings(device, t, level, tsp, pm10, pm25, ws, wd, temp, rh, flags, suspect)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING";
 
 /// Columns of `dust_hours` after (device, hour, level): they follow the merge rule.
 const HOUR_COLUMNS: [&str; 12] = [
@@ -68,12 +68,28 @@ fn level(n: i64) -> rusqlite::Result<Level> {
     })
 }
 
+/// The data flags as stored: a character a quantity, `-` where none was sent; `None` when no
+/// value had one (the common case costs nothing).
+fn flags_text(r: &Reading) -> Option<String> {
+    r.flags
+        .iter()
+        .any(Option::is_some)
+        .then(|| r.flags.iter().map(|f| f.map_or('-', char::from)).collect())
+}
+
+/// Reads `t, level, tsp, pm10, pm25, ws, wd, temp, rh, flags, suspect`.
 fn reading_row(r: &rusqlite::Row) -> rusqlite::Result<Reading> {
     let mut reading = Reading::new(r.get(0)?, level(r.get(1)?)?);
     for (i, q) in Quantity::ALL.into_iter().enumerate() {
         let v: Option<i64> = r.get(2 + i)?;
         reading.set(q, v.map(|v| v as f64 / SCALE));
     }
+    if let Some(flags) = r.get::<_, Option<String>>(9)? {
+        for (q, f) in Quantity::ALL.into_iter().zip(flags.bytes()) {
+            reading.set_flag(q, (f != b'-').then_some(f));
+        }
+    }
+    reading.suspect = r.get::<_, Option<u8>>(10)?.unwrap_or(0);
     Ok(reading)
 }
 
@@ -102,12 +118,15 @@ impl Readings for SqliteTx<'_> {
                 tenths(r, Quantity::WindDir),
                 tenths(r, Quantity::Temperature),
                 tenths(r, Quantity::Humidity),
+                flags_text(r),
+                (r.suspect != 0).then_some(r.suspect),
             ])?;
             if changed == 0 {
                 out.duplicates += 1;
                 continue;
             }
             out.stored += 1;
+            out.suspect += r.suspects() as usize;
             if let Some(s) = HourSums::of(r) {
                 hours
                     .entry(hour_of(r.at))
@@ -142,13 +161,20 @@ impl Readings for SqliteTx<'_> {
         for hour in hours.keys() {
             pending.execute(params![device.0, hour])?;
         }
+        if out.suspect > 0 {
+            self.conn
+                .prepare_cached(
+                    "UPDATE dust_devices SET suspect_values = suspect_values + ?2 WHERE id = ?1",
+                )?
+                .execute(params![device.0, out.suspect])?;
+        }
         out.hours = hours.into_keys().collect();
         Ok(out)
     }
 
     fn raw(&self, device: DeviceId, from: i64, to: i64, limit: usize) -> Result<Vec<Reading>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings
+            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh, flags, suspect FROM dust_readings
              WHERE device = ?1 AND t >= ?2 AND t < ?3 ORDER BY t LIMIT ?4",
         )?;
         let rows = stmt.query_map(
@@ -160,16 +186,19 @@ impl Readings for SqliteTx<'_> {
 
     fn latest(&self, device: DeviceId) -> Result<Option<Reading>> {
         self.newest(
-            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings
+            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh, flags, suspect FROM dust_readings
              WHERE device = ?1 ORDER BY t DESC LIMIT 1",
             device,
         )
     }
 
+    // The wind speed is the fourth quantity (bit 8, character 4): only a valid one counts.
     fn latest_wind(&self, device: DeviceId) -> Result<Option<Reading>> {
         self.newest(
-            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings
-             WHERE device = ?1 AND ws IS NOT NULL ORDER BY t DESC LIMIT 1",
+            "SELECT t, level, tsp, pm10, pm25, ws, wd, temp, rh, flags, suspect FROM dust_readings
+             WHERE device = ?1 AND ws IS NOT NULL AND coalesce(suspect & 8, 0) = 0
+               AND coalesce(substr(flags, 4, 1), '-') IN ('-', 'N', 'T')
+             ORDER BY t DESC LIMIT 1",
             device,
         )
     }
