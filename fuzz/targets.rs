@@ -44,7 +44,8 @@ fn hj212(data: &[u8]) {
     };
     let step = usize::from(step).max(1);
     let mut framer = hj212::Framer::new();
-    let mut parts = hj212::Reassembler::new(4);
+    let mut parts = hj212::Reassembler::new(4, std::time::Duration::from_secs(30));
+    let now = std::time::Instant::now();
     for chunk in stream.chunks(step) {
         framer.push(chunk);
         while let Some(event) = framer.next_event() {
@@ -55,7 +56,11 @@ fn hj212(data: &[u8]) {
                 continue;
             };
             let _ = hj212::ack(&packet);
-            if let (Some(whole), _) = parts.add(packet) {
+            let _ = hj212::notice_reply(&packet);
+            let _ = hj212::set_time(&packet, "1", 0);
+            let _ = hj212::history(&packet, "1", &packet.cn, 0, 60);
+            let _ = packet.command();
+            if let (Some(whole), _) = parts.add(packet, now) {
                 for unit in [hj212::ParticulateUnit::MgPerM3, hj212::ParticulateUnit::UgPerM3] {
                     let _ = hj212::upload(&whole, unit);
                 }

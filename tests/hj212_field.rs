@@ -13,6 +13,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
+use common::device::{Device, Edition};
 use common::dust::add_monitor_speaking;
 use common::hj212::{packets as answers, silent_for};
 use common::*;
@@ -208,4 +209,116 @@ fn a_monitors_system_code_and_unit_are_part_of_its_record() {
     let listed = s.store.read_blocking(|tx| monitors::list(tx)).unwrap();
     let suspect = |mn: &str| listed.iter().find(|l| l.mn == mn).unwrap().suspect_values;
     assert_eq!((suspect("WRONG-MG"), suspect("SITE-39")), (2, 0));
+}
+
+/// 2025-01-10 10:00:00 in UTC+8.
+const TEN: i64 = 1_736_474_400;
+
+#[test]
+fn a_gap_is_filled_from_the_device_and_every_reading_is_stored_once() {
+    let (s, at) = field_server();
+    let hj = s.hj212.as_ref().unwrap();
+    add_monitor_speaking(&s.store, "LOGGER-1", PW, at, None, Hj212Profile::default());
+    let mut dev = Device::new("LOGGER-1", PW, Edition::V2017);
+    dev.connect(hj.addr);
+    dev.measure(TEN, 80.0);
+    dev.measure(TEN + 60, 82.0);
+    let m = Client::login_at(s.addr, "manager");
+    wait_until("the first two minutes", || raw(&m, "LOGGER-1").len() == 2);
+    // The link drops for four minutes; the logger keeps measuring.
+    dev.disconnect();
+    for (i, pm10) in [84.0, 86.0, 88.0, 90.0].into_iter().enumerate() {
+        dev.measure(TEN + 120 + 60 * i as i64, pm10);
+    }
+    dev.connect(hj.addr);
+    dev.measure(TEN + 360, 92.0);
+    // The server asks for exactly what it lacks, in the device's system code and edition.
+    let request = dev
+        .receive(Duration::from_secs(10))
+        .expect("a history request");
+    assert!(
+        request.contains(";ST=39;CN=2051;")
+            && request.contains(";Flag=5;CP=&&BeginTime=20250110100200;EndTime=20250110100500&&"),
+        "{request}"
+    );
+    assert_eq!(dev.answer(&request), "2051");
+    // A retransmission of the newest is harmless.
+    dev.resend(TEN + 360);
+    wait_until("the gap filled", || raw(&m, "LOGGER-1").len() == 7);
+    wait_until("every packet counted", || {
+        let st = hj.stats.snapshot();
+        st.readings_stored + st.duplicates == 8 && st.device_replies == 2
+    });
+    let st = hj.stats.snapshot();
+    assert_eq!(
+        (st.readings_stored, st.duplicates, st.history_requests),
+        (7, 1, 1)
+    );
+    let pm10: Vec<Value> = raw(&m, "LOGGER-1")
+        .iter()
+        .map(|r| r["pm10"].clone())
+        .collect();
+    assert_eq!(
+        pm10,
+        [80, 82, 84, 86, 88, 90, 92].map(|v| json!(f64::from(v)))
+    );
+    // The late readings are judged like fresh ones: the hour holds all seven.
+    let h = hour(&m, "LOGGER-1", 10);
+    assert_eq!((h["pm10"].clone(), h["n"].clone()), (json!(86.0), json!(7)));
+    // Nothing more is asked for.
+    assert_eq!(dev.receive(Duration::from_millis(300)), None);
+}
+
+#[test]
+fn a_2025_device_gets_its_heartbeat_answered_and_its_clock_set() {
+    let (s, at) = field_server();
+    let hj = s.hj212.as_ref().unwrap();
+    add_monitor_speaking(&s.store, "LOGGER-25", PW, at, None, Hj212Profile::default());
+    let mut dev = Device::new("LOGGER-25", PW, Edition::V2025);
+    dev.connect(hj.addr);
+    let beat = dev.packet("9015", true, "");
+    dev.send(&beat);
+    let answer = dev.receive(Duration::from_secs(10)).expect("an answer");
+    assert!(
+        answer.contains(";ST=91;CN=9013;PW=") && answer.ends_with(";Flag=8;CP=&&&&"),
+        "{answer}"
+    );
+    let sn = dev.packet("1001", true, "i23005-Info=DL2025-0042;i23006-Info=CPU77");
+    dev.send(&sn);
+    assert!(
+        dev.receive(Duration::from_secs(10))
+            .expect("an answer")
+            .contains(";CN=9013;")
+    );
+    // A time calibration request: answered, then the clock is set to the server's local time.
+    let ask = dev.packet("1013", true, "PolId=a34002");
+    dev.send(&ask);
+    assert!(
+        dev.receive(Duration::from_secs(10))
+            .expect("an answer")
+            .contains(";CN=9013;")
+    );
+    let set = dev
+        .receive(Duration::from_secs(10))
+        .expect("a clock setting");
+    assert!(
+        set.contains(";ST=39;CN=1012;") && set.contains(";Flag=9;CP=&&PolId=a34002;SystemTime="),
+        "{set}"
+    );
+    let time = set
+        .split("SystemTime=")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("&&");
+    let server = qingling::hj212::codec::parse_data_time(time).expect("a time");
+    assert!(
+        (server - chrono::Utc::now().timestamp()).abs() <= 5,
+        "{time}"
+    );
+    assert_eq!(dev.answer(&set), "1012");
+    wait_until("the replies counted", || {
+        hj.stats.snapshot().device_replies == 2
+    });
+    let st = hj.stats.snapshot();
+    assert_eq!((st.notices, st.clock_sets, st.ignored), (2, 1, 0));
 }

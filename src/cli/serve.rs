@@ -78,6 +78,9 @@ struct Hj212Limits {
     /// Seconds between two log lines of the same kind of bad packet (the rest are counted).
     #[arg(long, default_value_t = 60)]
     hj212_log_every: u64,
+    /// Seconds the parts of a split HJ 212 packet (Flag bit D) wait for the rest.
+    #[arg(long, default_value_t = 30)]
+    hj212_split_timeout: u64,
 }
 
 impl Hj212Limits {
@@ -95,6 +98,7 @@ impl Hj212Limits {
                 max: Duration::from_secs(self.hj212_lockout_max),
             },
             log_every: Duration::from_secs(self.hj212_log_every),
+            split_timeout: Duration::from_secs(self.hj212_split_timeout),
         }
     }
 }

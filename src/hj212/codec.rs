@@ -6,6 +6,7 @@
 //! + CRLF. The data segment is `QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;CP=&&…&&`.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
@@ -220,7 +221,34 @@ pub struct Packet {
     pub cp: String,
 }
 
+/// What a packet from a device asks of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// A data upload (CN 2011, 2051, 2061, 2031).
+    Data(Level),
+    /// A heartbeat (CN 9015, HJ 212-2025): answered with a notification reply when asked.
+    Heartbeat,
+    /// The data logger's hardware serial numbers (CN 1001, HJ 212-2025): logged, answered.
+    HardwareSn,
+    /// A time calibration request (CN 1013): answered, then the device's clock is set (1012).
+    TimeRequest,
+    /// A request reply (9011) or execution result (9012) to something the server asked.
+    DeviceReply,
+    /// Anything else: read and ignored.
+    Other,
+}
+
 impl Packet {
+    pub fn command(&self) -> Command {
+        match self.cn.as_str() {
+            "9015" => Command::Heartbeat,
+            "1001" => Command::HardwareSn,
+            "1013" => Command::TimeRequest,
+            "9011" | "9012" => Command::DeviceReply,
+            _ => self.data_level().map_or(Command::Other, Command::Data),
+        }
+    }
+
     pub fn wants_ack(&self) -> bool {
         self.flag & 1 == 1
     }
@@ -396,20 +424,83 @@ pub fn upload(p: &Packet, unit: ParticulateUnit) -> Result<Upload, ParseError> {
     })
 }
 
-/// The data acknowledgement (HJ 212-2017 §6.6, appendix C): the same QN, ST=91, CN=9014, the
-/// packet's PW and MN, and Flag with the packet's edition and no request for an answer (4 for
-/// 2017, 8 for 2025).
-pub fn ack(p: &Packet) -> Option<Vec<u8>> {
+/// A reply to packet `p` (ST=91): the same QN, the packet's PW and MN, and Flag with the
+/// packet's edition and no request for an answer (4 for 2017, 8 for 2025).
+fn reply(p: &Packet, cn: &str) -> Option<Vec<u8>> {
     let qn =
         p.qn.as_deref()
             .map(|q| format!("QN={q};"))
             .unwrap_or_default();
     frame(&format!(
-        "{qn}ST=91;CN=9014;PW={};MN={};Flag={};CP=&&&&",
+        "{qn}ST=91;CN={cn};PW={};MN={};Flag={};CP=&&&&",
         p.pw,
         p.mn,
         p.flag & 0xFC
     ))
+}
+
+/// The data acknowledgement (数据应答, CN 9014; HJ 212-2017 §6.6, appendix C) to an upload.
+pub fn ack(p: &Packet) -> Option<Vec<u8>> {
+    reply(p, "9014")
+}
+
+/// The notification reply (通知应答, CN 9013) to a heartbeat (9015), a hardware serial number
+/// (1001) or a time calibration request (1013).
+pub fn notice_reply(p: &Packet) -> Option<Vec<u8>> {
+    reply(p, "9013")
+}
+
+/// A QN for a request the server makes: local time to the millisecond, `YYYYMMDDhhmmsszzz`.
+pub fn new_qn(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.with_timezone(&LOCAL)
+        .format("%Y%m%d%H%M%S%3f")
+        .to_string()
+}
+
+/// Unix seconds as an HJ 212 time (`YYYYMMDDhhmmss`, local UTC+8).
+pub fn data_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.with_timezone(&LOCAL).format("%Y%m%d%H%M%S").to_string())
+        .unwrap_or_default()
+}
+
+/// A request from the server to the device that sent `p`, in its system code and edition, with
+/// PW and MN, asking for the request reply (Flag bit A): the device answers 9011, then does it,
+/// then answers 9012.
+fn request(p: &Packet, qn: &str, cn: &str, cp: &str) -> Option<Vec<u8>> {
+    frame(&format!(
+        "QN={qn};ST={};CN={cn};PW={};MN={};Flag={};CP=&&{cp}&&",
+        p.st,
+        p.pw,
+        p.mn,
+        (p.flag & 0xFC) | 1
+    ))
+}
+
+/// Sets the device's clock (设置现场机时间, CN 1012): the answer to its time calibration
+/// request (1013), with the request's PolId when it named one.
+pub fn set_time(p: &Packet, qn: &str, now: i64) -> Option<Vec<u8>> {
+    let pol = cp_fields(&p.cp)
+        .find(|(k, _)| *k == "PolId")
+        .map(|(_, v)| format!("PolId={v};"))
+        .unwrap_or_default();
+    request(
+        p,
+        qn,
+        "1012",
+        &format!("{pol}SystemTime={}", data_time(now)),
+    )
+}
+
+/// Asks the device for its stored data of `cn` (2051 minute, 2061 hourly, 2031 daily) from
+/// `begin` to `end` inclusive (Unix seconds): it sends them as uploads of that command.
+pub fn history(p: &Packet, qn: &str, cn: &str, begin: i64, end: i64) -> Option<Vec<u8>> {
+    request(
+        p,
+        qn,
+        cn,
+        &format!("BeginTime={};EndTime={}", data_time(begin), data_time(end)),
+    )
 }
 
 /// Puts split packets (Flag bit D, PNUM/PNO) back together by MN and QN. Keeps at most
@@ -417,22 +508,27 @@ pub fn ack(p: &Packet) -> Option<Vec<u8>> {
 #[derive(Debug)]
 pub struct Reassembler {
     capacity: usize,
+    timeout: Duration,
     parts: HashMap<(String, String), Vec<Option<String>>>,
-    order: VecDeque<(String, String)>,
+    /// Unfinished packets, oldest first, with when their first part came.
+    order: VecDeque<((String, String), Instant)>,
 }
 
 impl Reassembler {
-    pub fn new(capacity: usize) -> Reassembler {
+    /// Keeps at most `capacity` unfinished packets, each for at most `timeout` after its first
+    /// part: a part lost on the link does not hold the others for ever.
+    pub fn new(capacity: usize, timeout: Duration) -> Reassembler {
         Reassembler {
             capacity,
+            timeout,
             parts: HashMap::new(),
             order: VecDeque::new(),
         }
     }
 
-    /// Adds a part; returns the whole packet (CP areas joined in PNO order) once every part is
-    /// in, and the number of unfinished packets given up to make room.
-    pub fn add(&mut self, p: Packet) -> (Option<Packet>, usize) {
+    /// Adds a part at `now`; returns the whole packet (CP areas joined in PNO order) once every
+    /// part is in, and the number of unfinished packets given up (too old, or to make room).
+    pub fn add(&mut self, p: Packet, now: Instant) -> (Option<Packet>, usize) {
         let (Some(pnum), Some(pno)) = (p.pnum, p.pno) else {
             return (Some(p), 0);
         };
@@ -441,14 +537,24 @@ impl Reassembler {
         }
         let key = (p.mn.clone(), p.qn.clone().unwrap_or_default());
         let mut evicted = 0;
+        while let Some((old, _)) = self
+            .order
+            .front()
+            .filter(|(_, at)| now.duration_since(*at) > self.timeout)
+        {
+            let old = old.clone();
+            self.parts.remove(&old);
+            self.order.pop_front();
+            evicted += 1;
+        }
         if !self.parts.contains_key(&key) {
             while self.order.len() >= self.capacity {
-                if let Some(old) = self.order.pop_front() {
+                if let Some((old, _)) = self.order.pop_front() {
                     self.parts.remove(&old);
                     evicted += 1;
                 }
             }
-            self.order.push_back(key.clone());
+            self.order.push_back((key.clone(), now));
         }
         let slots = self
             .parts
@@ -467,7 +573,7 @@ impl Reassembler {
             .into_iter()
             .flatten()
             .collect();
-        self.order.retain(|k| k != &key);
+        self.order.retain(|(k, _)| k != &key);
         let whole = Packet {
             cp: cps.join(";"),
             flag: p.flag & !2,
@@ -787,6 +893,39 @@ mod tests {
     }
 
     #[test]
+    fn the_server_answers_and_asks_in_the_devices_edition() {
+        let heartbeat =
+            parse("QN=20260110100000001;ST=39;CN=9015;PW=p;MN=M;Flag=9;CP=&&&&").expect("parses");
+        let text = |b: Option<Vec<u8>>| {
+            let mut f = Framer::new();
+            f.push(&b.expect("short"));
+            match f.next_event() {
+                Some(Event::Packet(d)) => d,
+                e => panic!("{e:?}"),
+            }
+        };
+        assert_eq!(
+            text(notice_reply(&heartbeat)),
+            "QN=20260110100000001;ST=91;CN=9013;PW=p;MN=M;Flag=8;CP=&&&&"
+        );
+        let calibrate =
+            parse("QN=1;ST=39;CN=1013;PW=p;MN=M;Flag=9;CP=&&PolId=a34002&&").expect("parses");
+        // 2026-01-10 10:00:05 in UTC+8.
+        assert_eq!(
+            text(set_time(&calibrate, "20260110100005000", 1_768_010_405)),
+            "QN=20260110100005000;ST=39;CN=1012;PW=p;MN=M;Flag=9;CP=&&PolId=a34002;SystemTime=20260110100005&&"
+        );
+        let old = parse("QN=1;ST=22;CN=2051;PW=p;MN=M;Flag=4;CP=&&DataTime=20250110100000&&")
+            .expect("parses");
+        assert_eq!(
+            text(history(&old, "q", "2051", 1_736_474_400, 1_736_478_000)),
+            "QN=q;ST=22;CN=2051;PW=p;MN=M;Flag=5;CP=&&BeginTime=20250110100000;EndTime=20250110110000&&"
+        );
+        let now = chrono::DateTime::from_timestamp(1_768_010_405, 7_000_000).expect("time");
+        assert_eq!(new_qn(now), "20260110100005007");
+    }
+
+    #[test]
     fn split_packets_are_put_back_together() {
         let part = |pno: u32, cp: &str| {
             parse(&format!(
@@ -794,11 +933,12 @@ mod tests {
             ))
             .expect("parses")
         };
-        let mut r = Reassembler::new(2);
+        let t0 = Instant::now();
+        let mut r = Reassembler::new(2, Duration::from_secs(60));
         let first = part(2, "a34002-Rtd=0.1");
         assert!(first.is_split());
-        assert_eq!(r.add(first), (None, 0));
-        let (whole, _) = r.add(part(1, "DataTime=20250110100000"));
+        assert_eq!(r.add(first, t0), (None, 0));
+        let (whole, _) = r.add(part(1, "DataTime=20250110100000"), t0);
         let whole = whole.expect("complete");
         assert_eq!(whole.cp, "DataTime=20250110100000;a34002-Rtd=0.1");
         assert!(!whole.is_split() && whole.wants_ack());
@@ -811,9 +951,15 @@ mod tests {
                 "QN={qn};ST=22;CN=2011;PW=1;MN=M;Flag=7;PNUM=2;PNO=1;CP=&&&&"
             ))
             .expect("parses");
-            let (_, evicted) = r.add(p);
+            let (_, evicted) = r.add(p, t0);
             assert_eq!(evicted, usize::from(qn == 2));
         }
+        // A part whose others never come is given up after the timeout, not held for ever.
+        let late = t0 + Duration::from_secs(61);
+        let (none, evicted) = r.add(part(2, "a34002-Rtd=0.2"), late);
+        assert_eq!((none, evicted), (None, 2));
+        let (whole, _) = r.add(part(1, "DataTime=20250110100000"), late);
+        assert!(whole.is_some());
     }
 
     #[test]

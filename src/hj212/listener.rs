@@ -22,13 +22,16 @@ use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use super::codec::{self as hj212, Event, Framer, Reassembler};
+use super::codec::{self as hj212, Command, Event, Framer, Packet, Reassembler};
+use super::gaps::Track;
 use super::guard::{Connections, Guard, Lockout, LogLimit, Noise, Source};
 use crate::domain::dust::device::Protocol;
-use crate::domain::dust::reading::time_ok;
+use crate::domain::dust::reading::{Level, time_ok};
 use crate::service::dust::ingest::{Ingestor, Receipt};
 use crate::service::dust::monitors;
+use crate::service::dust::readings as dust_readings;
 use crate::store::Db;
+use crate::store::dust::DeviceId;
 use crate::store::dust::devices::DeviceAuth;
 
 /// Device credentials are re-read this often (a monitor added by the CLI in another process).
@@ -57,7 +60,7 @@ pub struct Config {
     /// Connections served at once from one address (IPv4, or IPv6 /64): 16, so that one client
     /// cannot fill `max_connections`, while a site with a few monitors behind one NAT fits.
     pub per_address: usize,
-    /// A connection that has not sent an authenticated data packet this long after connecting is
+    /// A connection that has not sent an authenticated packet this long after connecting is
     /// closed: 60 s (monitors send their first data on connecting, and real-time data every
     /// minute or so).
     pub auth_timeout: Duration,
@@ -67,6 +70,9 @@ pub struct Config {
     pub lockout: Lockout,
     /// Each kind of warning a sender can cause is logged at most once this often: 60 s.
     pub log_every: Duration,
+    /// The parts of a split packet wait this long for the rest: 30 s (a device sends the parts
+    /// back to back; one lost on the link is not coming).
+    pub split_timeout: Duration,
 }
 
 impl Default for Config {
@@ -78,6 +84,7 @@ impl Default for Config {
             idle: Duration::from_secs(15 * 60),
             lockout: Lockout::default(),
             log_every: Duration::from_secs(60),
+            split_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -96,6 +103,10 @@ pub struct Stats {
     pub unknown_mn: AtomicU64,
     pub wrong_pw: AtomicU64,
     pub ignored: AtomicU64,
+    pub notices: AtomicU64,
+    pub clock_sets: AtomicU64,
+    pub device_replies: AtomicU64,
+    pub history_requests: AtomicU64,
     pub other_system: AtomicU64,
     pub other_version: AtomicU64,
     pub dropped_values: AtomicU64,
@@ -124,8 +135,16 @@ pub struct Snapshot {
     pub bad_packets: u64,
     pub unknown_mn: u64,
     pub wrong_pw: u64,
-    /// Well-formed packets that carry no readings (heartbeats, other commands).
+    /// Well-formed packets of commands this server does not take.
     pub ignored: u64,
+    /// Heartbeats (9015) and hardware serial numbers (1001) taken, answered 9013 when asked.
+    pub notices: u64,
+    /// Time calibration requests (1013) answered by setting the device's clock (1012).
+    pub clock_sets: u64,
+    /// Request replies (9011) and execution results (9012) from devices.
+    pub device_replies: u64,
+    /// Requests for a gap's data (2051/2061 with BeginTime/EndTime) sent to devices.
+    pub history_requests: u64,
     /// Data packets from a registered monitor with another system code (ST) than it is set up
     /// with (or, where none is set, none of 22, 31, 39): not stored, not acknowledged.
     pub other_system: u64,
@@ -171,6 +190,10 @@ impl Stats {
             unknown_mn: g(&self.unknown_mn),
             wrong_pw: g(&self.wrong_pw),
             ignored: g(&self.ignored),
+            notices: g(&self.notices),
+            clock_sets: g(&self.clock_sets),
+            device_replies: g(&self.device_replies),
+            history_requests: g(&self.history_requests),
             other_system: g(&self.other_system),
             other_version: g(&self.other_version),
             dropped_values: g(&self.dropped_values),
@@ -262,6 +285,8 @@ struct Ctx {
     log: LogLimit,
     auth_timeout: Duration,
     idle: Duration,
+    split_timeout: Duration,
+    db: Db,
 }
 
 impl Ctx {
@@ -314,7 +339,8 @@ pub fn start_on(
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
     let ctx = Arc::new(Ctx {
-        devices: Devices::new(db),
+        devices: Devices::new(db.clone()),
+        db,
         ingest: ingest.clone(),
         stats: stats.clone(),
         slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
@@ -323,6 +349,7 @@ pub fn start_on(
         log: LogLimit::new(config.log_every),
         auth_timeout: config.auth_timeout,
         idle: config.idle,
+        split_timeout: config.split_timeout,
     });
     tokio::spawn(accept(listener, ctx));
     tokio::spawn(report(stats.clone()));
@@ -391,7 +418,21 @@ async fn report(stats: Arc<Stats>) {
 /// An acknowledgement to send once its packet's readings are committed.
 struct Pending {
     receipt: Option<Receipt>,
+    /// Sent once the readings are committed (not at all if storing failed).
     ack: Option<Vec<u8>>,
+    /// Sent after it either way: a request to the device.
+    then: Option<Vec<u8>>,
+}
+
+impl Pending {
+    /// Bytes to send in turn, with nothing to wait for.
+    fn send(bytes: Option<Vec<u8>>) -> Pending {
+        Pending {
+            receipt: None,
+            ack: bytes,
+            then: None,
+        }
+    }
 }
 
 async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
@@ -399,15 +440,18 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
     let (acks, pending) = mpsc::channel(ACK_QUEUE);
     let writer = tokio::spawn(write_acks(wr, pending, ctx.stats.clone()));
     let mut framer = Framer::new();
-    let mut parts = Reassembler::new(16);
+    let mut session = Session {
+        parts: Reassembler::new(16, ctx.split_timeout),
+        authenticated: false,
+        gaps: HashMap::new(),
+    };
     let mut buf = vec![0u8; 16 * 1024];
     let mut warned_garbage = false;
     // Until its first authenticated packet a connection has `auth_timeout`, not `idle`: an
     // unauthenticated one only holds a place a monitor may need.
     let auth_by = Instant::now() + ctx.auth_timeout;
-    let mut authenticated = false;
     loop {
-        let wait = if authenticated {
+        let wait = if session.authenticated {
             ctx.idle
         } else {
             auth_by
@@ -421,7 +465,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
                 tracing::debug!(%peer, error = %e, "HJ 212 connection failed");
                 break;
             }
-            Err(_) if !authenticated && Instant::now() >= auth_by => {
+            Err(_) if !session.authenticated && Instant::now() >= auth_by => {
                 bump(&ctx.stats.unauthenticated_closed, 1);
                 tracing::debug!(%peer, "HJ 212 connection without an authenticated packet, closed");
                 break;
@@ -435,7 +479,7 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
         while let Some(event) = framer.next_event() {
             match event {
                 Event::Packet(data) => {
-                    if let Some(p) = packet(&ctx, peer, &data, &mut parts, &mut authenticated).await
+                    if let Some(p) = packet(&ctx, peer, &data, &mut session).await
                         && acks.send(p).await.is_err()
                     {
                         return;
@@ -463,31 +507,20 @@ async fn connection(stream: tokio::net::TcpStream, peer: SocketAddr, ctx: Arc<Ct
     let _ = writer.await;
 }
 
-/// Checks and queues one packet; returns what to acknowledge once committed. Sets
-/// `authenticated` when its MN and PW were right (and not locked out).
-async fn packet(
-    ctx: &Ctx,
-    peer: SocketAddr,
-    data: &str,
-    parts: &mut Reassembler,
-    authenticated: &mut bool,
-) -> Option<Pending> {
+/// What a connection remembers between packets.
+struct Session {
+    /// Split packets waiting for their other parts.
+    parts: Reassembler,
+    /// Whether a packet with a right MN and PW has come (the auth timeout stops).
+    authenticated: bool,
+    /// Each device's minute and hourly data seen, for the gap check.
+    gaps: HashMap<(DeviceId, Level), Track>,
+}
+
+/// The device a packet's MN and PW name, or `None` (counted and logged) for a locked-out
+/// sender, an unknown MN or a wrong PW.
+async fn authenticate(ctx: &Ctx, peer: SocketAddr, p: &Packet) -> Option<DeviceAuth> {
     let stats = &ctx.stats;
-    let p = match hj212::parse(data) {
-        Ok(p) => p,
-        Err(e) => {
-            bump(&stats.bad_packets, 1);
-            if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
-                tracing::warn!(%peer, error = %e, left_out, "HJ 212 packet refused");
-            }
-            return None;
-        }
-    };
-    if p.data_level().is_none() {
-        bump(&stats.ignored, 1);
-        tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet without readings ignored");
-        return None;
-    }
     let src = Source::of(peer.ip());
     // Before anything about the MN or PW is looked at: during a lock a right PW is refused like
     // a wrong one, so the lack of an answer tells a guesser nothing.
@@ -515,7 +548,91 @@ async fn packet(
         return None;
     }
     ctx.guard.success(src, &p.mn, Instant::now());
-    *authenticated = true;
+    Some(device)
+}
+
+/// The request for the data missing before this minute or hourly packet, if any: the first
+/// packet of a kind on a connection looks up where the device's stored data stopped.
+async fn gap_request(
+    ctx: &Ctx,
+    gaps: &mut HashMap<(DeviceId, Level), Track>,
+    device: DeviceId,
+    p: &Packet,
+    level: Level,
+    t: i64,
+) -> Option<Vec<u8>> {
+    if !matches!(level, Level::Minute | Level::Hour) {
+        return None;
+    }
+    let track = match gaps.entry((device, level)) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let newest = ctx
+                .db
+                .read(move |tx| dust_readings::last_two(tx, device, level, t))
+                .await
+                .unwrap_or_default();
+            e.insert(Track::from_stored(level, &newest))
+        }
+    };
+    let (begin, end) = track.next(level, t)?;
+    bump(&ctx.stats.history_requests, 1);
+    tracing::info!(mn = %p.mn, cn = %p.cn, begin, end, "HJ 212 gap: asking the device for its stored data");
+    hj212::history(p, &hj212::new_qn(chrono::Utc::now()), &p.cn, begin, end)
+}
+
+/// Checks and queues one packet; returns what to send back, after the commit of its readings
+/// when it carries any.
+async fn packet(ctx: &Ctx, peer: SocketAddr, data: &str, session: &mut Session) -> Option<Pending> {
+    let stats = &ctx.stats;
+    let p = match hj212::parse(data) {
+        Ok(p) => p,
+        Err(e) => {
+            bump(&stats.bad_packets, 1);
+            if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
+                tracing::warn!(%peer, error = %e, left_out, "HJ 212 packet refused");
+            }
+            return None;
+        }
+    };
+    let command = p.command();
+    if command == Command::Other {
+        bump(&stats.ignored, 1);
+        tracing::debug!(%peer, st = %p.st, cn = %p.cn, mn = %p.mn, "HJ 212 packet of another command ignored");
+        return None;
+    }
+    let device = authenticate(ctx, peer, &p).await?;
+    session.authenticated = true;
+    let level = match command {
+        Command::Data(level) => level,
+        Command::Heartbeat | Command::HardwareSn => {
+            bump(&stats.notices, 1);
+            if command == Command::HardwareSn {
+                tracing::info!(%peer, mn = %p.mn, serial = %p.cp, "HJ 212 data logger hardware serial numbers");
+            }
+            let reply = p.wants_ack().then(|| hj212::notice_reply(&p)).flatten();
+            return Some(Pending::send(reply));
+        }
+        Command::TimeRequest => {
+            bump(&stats.clock_sets, 1);
+            let now = chrono::Utc::now();
+            let mut out = p
+                .wants_ack()
+                .then(|| hj212::notice_reply(&p))
+                .flatten()
+                .unwrap_or_default();
+            out.extend(
+                hj212::set_time(&p, &hj212::new_qn(now), now.timestamp()).unwrap_or_default(),
+            );
+            return Some(Pending::send(Some(out)));
+        }
+        Command::DeviceReply => {
+            bump(&stats.device_replies, 1);
+            tracing::debug!(%peer, mn = %p.mn, cn = %p.cn, cp = %p.cp, "HJ 212 device reply");
+            return None;
+        }
+        Command::Other => return None,
+    };
     if !device.hj212.accepts_st(&p.st) {
         bump(&stats.other_system, 1);
         if let Some(left_out) = ctx.noisy(Noise::OtherSystem) {
@@ -531,9 +648,10 @@ async fn packet(
     {
         bump(&stats.other_version, 1);
     }
+    let parts = &mut session.parts;
     // Parts of a split packet are acknowledged together, once the whole is committed.
     let p = if p.is_split() {
-        let (whole, given_up) = parts.add(p);
+        let (whole, given_up) = parts.add(p, Instant::now());
         if given_up > 0 {
             bump(&stats.bad_packets, given_up as u64);
             if let Some(left_out) = ctx.noisy(Noise::BadPacket) {
@@ -569,13 +687,20 @@ async fn packet(
     }
     bump(&stats.packets, 1);
     let ack = if p.wants_ack() { hj212::ack(&p) } else { None };
+    let at = upload.reading.at;
+    let then = gap_request(ctx, &mut session.gaps, device.id, &p, level, at).await;
     if upload.reading.is_empty() {
-        return Some(Pending { receipt: None, ack });
+        return Some(Pending {
+            receipt: None,
+            ack,
+            then,
+        });
     }
     match ctx.ingest.submit(device.id, vec![upload.reading]).await {
         Some(receipt) => Some(Pending {
             receipt: Some(receipt),
             ack,
+            then,
         }),
         None => {
             bump(&stats.store_errors, 1);
@@ -612,6 +737,9 @@ async fn write_acks(
         if stored && let Some(a) = p.ack {
             out.extend_from_slice(&a);
             bump(&stats.acks, 1);
+        }
+        if let Some(request) = p.then {
+            out.extend_from_slice(&request);
         }
         if !out.is_empty() && pending.is_empty() {
             // A device that stops reading must not hold the connection forever: dropping the

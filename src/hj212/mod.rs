@@ -5,5 +5,6 @@
 //! store directly.
 
 pub mod codec;
+pub mod gaps;
 pub mod guard;
 pub mod listener;

@@ -2,6 +2,7 @@
 //! `samples/`, and a minimal HTTP/1.1 client (no extra dependencies).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod device;
 pub mod dust;
 pub mod hj212;
 pub mod raw;

@@ -3,7 +3,7 @@
 //! them, and the means an insert changed, where the exceedance check starts.
 
 use crate::domain::access::Scope;
-use crate::domain::dust::reading::Reading;
+use crate::domain::dust::reading::{Level, Reading};
 use crate::domain::dust::rollup::{DayMean, HourMean, HourSums, day_means, day_start, hour_of};
 use crate::error::{Error, Result};
 use crate::layers::Layer;
@@ -31,6 +31,17 @@ pub struct Affected {
 
 /// The hourly means of `hours` and the 24-hour means of the local days containing them, for a
 /// check on what an insert changed ([`Inserted::hours`]): reads one day of rollup rows per day.
+/// Where a device's data of `level` stopped before `before`: the times of its newest two
+/// readings, newest first (the HJ 212 listener's gap check starts from them).
+pub fn last_two(
+    tx: &dyn Tx,
+    device: DeviceId,
+    level: Level,
+    before: i64,
+) -> store::Result<Vec<i64>> {
+    tx.dust_readings().times_before(device, level, before, 2)
+}
+
 pub fn affected_means(tx: &dyn Tx, device: DeviceId, hours: &[i64]) -> store::Result<Affected> {
     let mut days: Vec<i64> = hours.iter().map(|h| day_start(h * 3600)).collect();
     days.sort_unstable();

@@ -1,11 +1,11 @@
-//! Dust readings: stored once per (device, time), each hour's rollup kept up to date as they
+//! Dust readings: stored once per (device, time, level), each hour's rollup kept up to date as they
 //! arrive (the merge rule is `domain::dust::rollup`), and the hours an insert changed kept
 //! waiting until the exceedance check has judged them.
 
 use std::collections::BTreeMap;
 
 use super::DeviceId;
-use crate::domain::dust::reading::Reading;
+use crate::domain::dust::reading::{Level, Reading};
 use crate::domain::dust::rollup::HourSums;
 use crate::store::Result;
 
@@ -14,7 +14,7 @@ use crate::store::Result;
 pub struct Inserted {
     /// Readings stored.
     pub stored: usize,
-    /// Readings whose (device, time) was already stored: the first one stays.
+    /// Readings whose (device, time, level) was already stored: the first one stays.
     pub duplicates: usize,
     /// Implausible values among those stored (added to the monitor's count).
     pub suspect: usize,
@@ -34,6 +34,15 @@ pub trait Readings {
     fn latest(&self, device: DeviceId) -> Result<Option<Reading>>;
     /// A device's newest reading that carries a wind speed.
     fn latest_wind(&self, device: DeviceId) -> Result<Option<Reading>>;
+    /// The times of a device's newest `n` readings of `level` before `before`, newest first:
+    /// where its data stopped, and how often it sends (the HJ 212 listener's gap check).
+    fn times_before(
+        &self,
+        device: DeviceId,
+        level: Level,
+        before: i64,
+        n: usize,
+    ) -> Result<Vec<i64>>;
     /// A device's hourly rollups for hours `from_hour <= hour < to_hour`, oldest first.
     fn hours(&self, device: DeviceId, from_hour: i64, to_hour: i64)
     -> Result<Vec<(i64, HourSums)>>;

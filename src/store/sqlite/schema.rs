@@ -553,10 +553,29 @@ ALTER TABLE dust_devices ADD COLUMN st TEXT CHECK (st IS NULL OR (length(st) = 2
 ALTER TABLE dust_devices ADD COLUMN protocol TEXT CHECK (protocol IS NULL OR protocol IN ('2005', '2017', '2025'));
 -- Values stored implausible for their quantity and the monitor's unit (a unit set wrong).
 ALTER TABLE dust_devices ADD COLUMN suspect_values INTEGER NOT NULL DEFAULT 0;
+-- Readings keyed by (device, time, level): a device sends real-time and minute data stamped
+-- with the same minute, and both are kept (a retransmission of either is still stored once).
 -- Each value's HJ 212 data flag, one character a quantity in storage order ('-': none sent);
 -- NULL when no value had one. Bit i of suspect: value i is implausible; NULL for none.
-ALTER TABLE dust_readings ADD COLUMN flags TEXT;
-ALTER TABLE dust_readings ADD COLUMN suspect INTEGER;
+CREATE TABLE dust_readings_19 (
+    device INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    tsp INTEGER,
+    pm10 INTEGER,
+    pm25 INTEGER,
+    ws INTEGER,
+    wd INTEGER,
+    temp INTEGER,
+    rh INTEGER,
+    flags TEXT,
+    suspect INTEGER,
+    PRIMARY KEY (device, t, level)
+) WITHOUT ROWID;
+INSERT INTO dust_readings_19(device, t, level, tsp, pm10, pm25, ws, wd, temp, rh)
+SELECT device, t, level, tsp, pm10, pm25, ws, wd, temp, rh FROM dust_readings;
+DROP TABLE dust_readings;
+ALTER TABLE dust_readings_19 RENAME TO dust_readings;
 "#,
     ),
 ];
@@ -718,7 +737,6 @@ mod tests {
             "DELETE FROM qingling_migrations WHERE version >= 18;
              ALTER TABLE dust_devices DROP COLUMN st; ALTER TABLE dust_devices DROP COLUMN protocol;
              ALTER TABLE dust_devices DROP COLUMN suspect_values;
-             ALTER TABLE dust_readings DROP COLUMN flags; ALTER TABLE dust_readings DROP COLUMN suspect;
              DROP TABLE fire_levels_now; DROP INDEX fire_spans_open;
              CREATE INDEX fire_spans_current ON fire_spans(district_code) WHERE until_at IS NULL;
              INSERT INTO fire_levels VALUES

@@ -203,6 +203,29 @@ impl Readings for SqliteTx<'_> {
         )
     }
 
+    fn times_before(
+        &self,
+        device: DeviceId,
+        level: Level,
+        before: i64,
+        n: usize,
+    ) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t FROM dust_readings WHERE device = ?1 AND level = ?2 AND t < ?3
+             ORDER BY t DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                device.0,
+                level as i64,
+                before,
+                i64::try_from(n).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn hours(
         &self,
         device: DeviceId,
@@ -309,6 +332,30 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].1.n, 2);
         assert_eq!(hour_mean(&conn, d, 1), Some(90.0));
+    }
+
+    #[test]
+    fn real_time_and_minute_data_of_the_same_minute_are_both_kept() {
+        let conn = db();
+        let d = device(&conn);
+        let batch = vec![
+            pm10(3600, Level::RealTime, 80.0),
+            pm10(3600, Level::Minute, 100.0),
+            pm10(3660, Level::Minute, 110.0),
+        ];
+        let first = insert(&conn, d, &batch).expect("insert");
+        assert_eq!((first.stored, first.duplicates), (3, 0));
+        // The hour is built from its minute data alone.
+        assert_eq!(hour_mean(&conn, d, 1), Some(105.0));
+        let tx = SqliteTx::new(&conn);
+        assert_eq!(
+            tx.times_before(d, Level::Minute, 4000, 5).expect("times"),
+            vec![3660, 3600]
+        );
+        assert_eq!(
+            tx.times_before(d, Level::RealTime, 3600, 5).expect("times"),
+            Vec::<i64>::new()
+        );
     }
 
     #[test]
