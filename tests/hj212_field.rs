@@ -214,13 +214,19 @@ fn a_monitors_system_code_and_unit_are_part_of_its_record() {
 /// 2025-01-10 10:00:00 in UTC+8.
 const TEN: i64 = 1_736_474_400;
 
+/// A field server and a data logger registered as `mn` (µg/m³), linked to its listener.
+fn logger(mn: &str, edition: Edition) -> (Server, Device) {
+    let (s, at) = field_server();
+    add_monitor_speaking(&s.store, mn, PW, at, None, Hj212Profile::default());
+    let mut dev = Device::new(mn, PW, edition);
+    dev.connect(s.hj212.as_ref().unwrap().addr);
+    (s, dev)
+}
+
 #[test]
 fn a_gap_is_filled_from_the_device_and_every_reading_is_stored_once() {
-    let (s, at) = field_server();
+    let (s, mut dev) = logger("LOGGER-1", Edition::V2017);
     let hj = s.hj212.as_ref().unwrap();
-    add_monitor_speaking(&s.store, "LOGGER-1", PW, at, None, Hj212Profile::default());
-    let mut dev = Device::new("LOGGER-1", PW, Edition::V2017);
-    dev.connect(hj.addr);
     dev.measure(TEN, 80.0);
     dev.measure(TEN + 60, 82.0);
     let m = Client::login_at(s.addr, "manager");
@@ -271,33 +277,18 @@ fn a_gap_is_filled_from_the_device_and_every_reading_is_stored_once() {
 
 #[test]
 fn a_2025_device_gets_its_heartbeat_answered_and_its_clock_set() {
-    let (s, at) = field_server();
+    let (s, mut dev) = logger("LOGGER-25", Edition::V2025);
     let hj = s.hj212.as_ref().unwrap();
-    add_monitor_speaking(&s.store, "LOGGER-25", PW, at, None, Hj212Profile::default());
-    let mut dev = Device::new("LOGGER-25", PW, Edition::V2025);
-    dev.connect(hj.addr);
-    let beat = dev.packet("9015", true, "");
-    dev.send(&beat);
-    let answer = dev.receive(Duration::from_secs(10)).expect("an answer");
+    let answer = dev.ask("9015", "");
     assert!(
         answer.contains(";ST=91;CN=9013;PW=") && answer.ends_with(";Flag=8;CP=&&&&"),
         "{answer}"
     );
-    let sn = dev.packet("1001", true, "i23005-Info=DL2025-0042;i23006-Info=CPU77");
-    dev.send(&sn);
-    assert!(
-        dev.receive(Duration::from_secs(10))
-            .expect("an answer")
-            .contains(";CN=9013;")
-    );
+    let sn = dev.ask("1001", "i23005-Info=DL2025-0042;i23006-Info=CPU77");
+    assert!(sn.contains(";CN=9013;"), "{sn}");
     // A time calibration request: answered, then the clock is set to the server's local time.
-    let ask = dev.packet("1013", true, "PolId=a34002");
-    dev.send(&ask);
-    assert!(
-        dev.receive(Duration::from_secs(10))
-            .expect("an answer")
-            .contains(";CN=9013;")
-    );
+    let ask = dev.ask("1013", "PolId=a34002");
+    assert!(ask.contains(";CN=9013;"), "{ask}");
     let set = dev
         .receive(Duration::from_secs(10))
         .expect("a clock setting");

@@ -96,6 +96,14 @@ impl Device {
         self.send(&p);
     }
 
+    /// Sends a packet of `cn` asking for an answer; returns the server's next packet.
+    pub fn ask(&mut self, cn: &str, cp: &str) -> String {
+        let p = self.packet(cn, true, cp);
+        self.send(&p);
+        self.receive(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no answer to CN={cn}"))
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.link
             .as_mut()
