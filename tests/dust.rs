@@ -680,3 +680,37 @@ fn a_monitor_imported_with_the_layer_gets_credentials_from_monitor_enable() {
 fn silent(s: &mut TcpStream) {
     silent_for(s, Duration::from_millis(300));
 }
+
+#[test]
+fn a_monitor_that_stops_reporting_is_announced_to_its_mines_holder_and_the_manager() {
+    let d = dust_server();
+    let own = d.add("QUIET-01", inside("mines", "骆驼山示例露天煤矿"));
+    let other = d.add("QUIET-02", inside("mines", "公乌素示例一号煤矿"));
+    let at =
+        |hours_ago: i64| (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+    // Both reported; three hours ago is the last for each (the map shows two hours as stale).
+    for token in [&own, &other] {
+        let one = json!({"readings": [{"time": at(3), "pm10": 86.0}]});
+        assert_eq!(d.post(token, &one, "en").status, 200);
+    }
+    let silent = |user: &str| -> Vec<String> {
+        let n = d.client(user).get_ok("/api/notifications?limit=200");
+        let mut mns: Vec<String> = items(&n["items"])
+            .filter(|n| {
+                n["kind"] == "monitor_silent" && n["code"].as_str().unwrap().starts_with("QUIET")
+            })
+            .map(|n| n["code"].as_str().unwrap().to_string())
+            .collect();
+        mns.sort();
+        mns
+    };
+    assert_eq!(silent("manager"), ["QUIET-01", "QUIET-02"]);
+    // The owner hears of its own mine's monitor only; a patrol of none.
+    assert_eq!(silent("owner"), ["QUIET-01"]);
+    assert!(silent("patrol").is_empty());
+    // Reporting again ends it.
+    let now = json!({"readings": [{"time": at(0), "pm10": 80.0}]});
+    assert_eq!(d.post(&own, &now, "en").status, 200);
+    assert_eq!(silent("manager"), ["QUIET-02"]);
+    assert!(silent("owner").is_empty());
+}

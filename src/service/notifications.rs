@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::domain::access::fire_scope;
+use crate::domain::dust::watch::STALE_AFTER_S;
 use crate::domain::fire::{Rules, Status, is_responsible};
 use crate::domain::responsibility::Responsible;
 use crate::domain::role::{Actor, Role};
@@ -43,6 +44,10 @@ pub enum NoticeKind {
     /// A dust violation past its deadline and not yet rectified, for its party and managers;
     /// `fire` empty, `code` the violation's code.
     DustIssueOverdue,
+    /// A monitor that reported before has sent nothing for [`STALE_AFTER_S`], for its mine's
+    /// holder, its district and managers; `fire` empty, `code` the monitor's MN, `at` when it
+    /// fell silent.
+    MonitorSilent,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +179,7 @@ pub fn list(
     }
     items.extend(warnings(tx, actor, now, seen_at)?);
     items.extend(dust_issues(tx, actor, now, seen_at)?);
+    items.extend(silent_monitors(tx, actor, now, seen_at)?);
     items.sort_by(|a, b| b.at.cmp(&a.at));
     let unread = items.iter().filter(|n| n.unread).count();
     let total = items.len();
@@ -268,6 +274,40 @@ fn dust_issues(
     for (code, deadline) in tx.notifications().dust_issues_overdue(&party, &ts(now))? {
         let key = format!("io{code}-{deadline}");
         out.push(notice(NoticeKind::DustIssueOverdue, key, code, deadline));
+    }
+    Ok(out)
+}
+
+/// The monitors of this user's mines (owners), district (district officers) or all (managers)
+/// that stopped reporting: silent for [`STALE_AFTER_S`], as the map shows them stale.
+fn silent_monitors(
+    tx: &dyn Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    seen_at: Option<DateTime<Utc>>,
+) -> Result<Vec<Notice>> {
+    let party = match (actor.role, &actor.holder, &actor.district) {
+        (Role::Manager, _, _) => IssueParty::All,
+        (Role::Owner, Some(h), _) => IssueParty::Holder(h.clone()),
+        (Role::District, _, Some(d)) => IssueParty::District(d.clone()),
+        _ => return Ok(vec![]),
+    };
+    let rows = tx
+        .notifications()
+        .silent_monitors(&party, now.timestamp() - STALE_AFTER_S)?;
+    let mut out = vec![];
+    for (mn, last) in rows {
+        let Some(since) = DateTime::from_timestamp(last + STALE_AFTER_S, 0) else {
+            continue;
+        };
+        out.push(Notice {
+            key: format!("s{mn}-{last}"),
+            kind: NoticeKind::MonitorSilent,
+            fire: String::new(),
+            code: mn,
+            at: ts(since),
+            unread: seen_at.is_none_or(|s| since > s),
+        });
     }
     Ok(out)
 }

@@ -57,4 +57,9 @@ pub trait Notifications {
     /// The party's violations past their deadline by `now` and not yet reported rectified
     /// (code, deadline), latest deadline first, at most 50.
     fn dust_issues_overdue(&self, party: &IssueParty, now: &str) -> Result<Vec<(String, String)>>;
+
+    /// The party's monitors (by the mine's holder, or the district they stand in) that have
+    /// reported but not since `before` (Unix seconds): (MN, newest reading's time), the most
+    /// recently silent first, at most 50.
+    fn silent_monitors(&self, party: &IssueParty, before: i64) -> Result<Vec<(String, i64)>>;
 }

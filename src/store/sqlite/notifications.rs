@@ -20,6 +20,15 @@ fn party_sql(party: &IssueParty) -> (&'static str, Option<&str>) {
     }
 }
 
+/// [`party_sql`] for the monitors layer, whose columns name the mine's holder and district.
+fn monitor_party_sql(party: &IssueParty) -> (&'static str, Option<&str>) {
+    match party {
+        IssueParty::All => ("?2 IS NULL", None),
+        IssueParty::Holder(h) => ("m.holder = ?2", Some(h)),
+        IssueParty::District(d) => ("m.district_code = ?2", Some(d)),
+    }
+}
+
 impl SqliteTx<'_> {
     /// Whether a table exists (a database opened by an older binary may lack the dust tables).
     fn table_exists(&self, name: &str) -> Result<bool> {
@@ -140,6 +149,24 @@ impl Notifications for SqliteTx<'_> {
         let rows = stmt.query_map(params![now, Option::<String>::None, bound], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn silent_monitors(&self, party: &IssueParty, before: i64) -> Result<Vec<(String, i64)>> {
+        if !self.table_exists("dust_monitors")? {
+            return Ok(vec![]);
+        }
+        let (cond, bound) = monitor_party_sql(party);
+        // One seek a monitor: its newest reading is the end of its (device, t, level) key.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT mn, last FROM (
+               SELECT m.mn AS mn,
+                      (SELECT max(r.t) FROM dust_readings r WHERE r.device = d.id) AS last
+               FROM dust_monitors m JOIN dust_devices d ON d.mn = m.mn
+               WHERE {cond})
+             WHERE last < ?1 ORDER BY last DESC LIMIT 50"
+        ))?;
+        let rows = stmt.query_map(params![before, bound], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -253,5 +253,12 @@ export function dustPanel({ user, map, detail, districts }) {
     /** Shows one of the tabs (monitors, alerts, warnings, issues). */
     tab(k) { state.tab = k; if (state.shown) paint(); },
     openIssue,
+    /** Shows the monitors and opens the one with this MN (a silent monitor's notice). */
+    openMonitorByMn(mn) {
+      state.tab = 'monitors';
+      if (state.shown) paint();
+      const m = state.monitors.find((x) => x.mn === mn);
+      if (m) openMonitor(m);
+    },
   };
 }

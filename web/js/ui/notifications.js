@@ -25,7 +25,8 @@ export function openFire(id) {
   window.dispatchEvent(new CustomEvent(OPEN_FIRE, { detail: { id } }));
 }
 
-/** Asks the view on screen to show dust: `{ issue: code }` a violation, `{ warning: key }` the warnings. */
+/** Asks the view on screen to show dust: `{ issue: code }` a violation, `{ warning: key }` the
+ * warnings, `{ monitor: mn }` a monitor. */
 export function openDust(what) {
   window.dispatchEvent(new CustomEvent(OPEN_DUST, { detail: what }));
 }
@@ -105,6 +106,7 @@ function entry(n) {
           if (n.fire) openFire(n.fire);
           else if (n.kind === 'new_dust_issue' || n.kind === 'dust_issue_overdue') openDust({ issue: n.code });
           else if (n.kind === 'warning') openDust({ warning: n.key });
+          else if (n.kind === 'monitor_silent') openDust({ monitor: n.code });
         },
       },
     },

@@ -314,9 +314,9 @@ export function render(root, user) {
   loadCounts();
   loadFires();
   const unlistenFire = onOpenFire((id) => openFire(id, true));
-  const unlistenDust = onOpenDust(({ issue }) => {
+  const unlistenDust = onOpenDust(({ issue, monitor }) => {
     if (mode !== 'dust') setMode('dust');
-    if (issue) { dust.tab('issues'); dust.openIssue(issue); } else dust.tab('warnings');
+    if (issue) { dust.tab('issues'); dust.openIssue(issue); } else if (monitor) dust.openMonitorByMn(monitor); else dust.tab('warnings');
   });
   const unlisten = () => { unlistenFire(); unlistenDust(); };
   const timer = setInterval(() => { if (document.visibilityState === 'visible') { loadFires(); loadCounts(); } }, REFRESH_MS);
