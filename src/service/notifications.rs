@@ -228,6 +228,17 @@ fn warnings(
     Ok(out)
 }
 
+/// Whose dust matters to this user: managers everyone's, owners their holder's, district
+/// officers their district's; patrols none.
+fn party(actor: &Actor) -> Option<IssueParty> {
+    match (actor.role, &actor.holder, &actor.district) {
+        (Role::Manager, _, _) => Some(IssueParty::All),
+        (Role::Owner, Some(h), _) => Some(IssueParty::Holder(h.clone())),
+        (Role::District, _, Some(d)) => Some(IssueParty::District(d.clone())),
+        _ => None,
+    }
+}
+
 /// Dust violations reported in the last [`WINDOW_DAYS`] that this user must rectify: owners
 /// their holder's, district officers those their government answers for, managers all; not the
 /// ones they reported themselves. Unread when reported after the user last marked all read.
@@ -237,11 +248,8 @@ fn dust_issues(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    let party = match (actor.role, &actor.holder, &actor.district) {
-        (Role::Manager, _, _) => IssueParty::All,
-        (Role::Owner, Some(h), _) => IssueParty::Holder(h.clone()),
-        (Role::District, _, Some(d)) => IssueParty::District(d.clone()),
-        _ => return Ok(vec![]),
+    let Some(party) = party(actor) else {
+        return Ok(vec![]);
     };
     let since = ts(now - Duration::days(WINDOW_DAYS));
     let reported = tx
@@ -286,11 +294,8 @@ fn silent_monitors(
     now: DateTime<Utc>,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Notice>> {
-    let party = match (actor.role, &actor.holder, &actor.district) {
-        (Role::Manager, _, _) => IssueParty::All,
-        (Role::Owner, Some(h), _) => IssueParty::Holder(h.clone()),
-        (Role::District, _, Some(d)) => IssueParty::District(d.clone()),
-        _ => return Ok(vec![]),
+    let Some(party) = party(actor) else {
+        return Ok(vec![]);
     };
     let rows = tx
         .notifications()
