@@ -256,6 +256,17 @@ fn monitors_show_their_state_and_high_wind_suggests_a_gale_warning() {
     assert_eq!(over["day"]["valid"], true);
     assert!(over["day"]["pm10"].as_f64().unwrap() > 150.0);
     assert!(over["latest"]["time"].is_string());
+    assert_eq!(over["latest"]["not_counted"], json!([]));
+    // Completeness over the 24 finished hours: full for a reporting monitor, short for the one
+    // silent for five hours.
+    let completeness =
+        |mn: &str| all.iter().find(|m| m["mn"] == mn).unwrap()["completeness"].clone();
+    assert_eq!(
+        completeness("WHDEMO-GWS01"),
+        json!({"hours": 24, "expected": 24})
+    );
+    let stale = completeness("WHDEMO-KBQ01")["hours"].as_u64().unwrap();
+    assert!((18..=20).contains(&stale), "{stale}");
 
     // Role visibility as for the monitors layer: owners their holder's, patrols all.
     let owner = Client::login(&s.server, "owner");

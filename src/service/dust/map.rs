@@ -54,6 +54,13 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
         day_valid: valid,
     };
     let latest_json = newest.map_or(Value::Null, |r| {
+        // Shown as sent; what is flagged or implausible is named so that it is not read as a
+        // measurement.
+        let not_counted: Vec<&str> = Quantity::ALL
+            .into_iter()
+            .filter(|q| r.get(*q).is_some() && r.valid(*q).is_none())
+            .map(Quantity::name)
+            .collect();
         json!({
             "time": local_rfc3339(r.at),
             "tsp": r.get(Quantity::Tsp),
@@ -61,6 +68,7 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
             "pm25": r.get(Quantity::Pm25),
             "wind_speed": r.get(Quantity::WindSpeed),
             "wind_dir": r.get(Quantity::WindDir),
+            "not_counted": not_counted,
         })
     });
     let hour_json = hour.map_or(
@@ -75,7 +83,14 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
             "n": counts.iter().max(), "valid": valid,
         })
     };
-    Ok((l, latest_json, json!({"hour": hour_json, "day": day_json})))
+    // Completeness: of the 24 finished hours, how many hold a reading.
+    let received = hours.iter().filter(|(_, s)| s.n > 0).count();
+    let completeness = json!({"hours": received, "expected": 24});
+    Ok((
+        l,
+        latest_json,
+        json!({"hour": hour_json, "day": day_json, "completeness": completeness}),
+    ))
 }
 
 /// One page of the monitors the actor may see on the monitors layer `layer`, each with its
@@ -102,7 +117,7 @@ pub fn monitors(
             None => (
                 Latest::default(),
                 Value::Null,
-                json!({"hour": null, "day": null}),
+                json!({"hour": null, "day": null, "completeness": null}),
             ),
         };
         out.push(json!({
@@ -115,6 +130,7 @@ pub fn monitors(
             "latest": latest_json,
             "hour": means["hour"],
             "day": means["day"],
+            "completeness": means["completeness"],
             "ratio": dust_watch::ratio(rules, &l),
             "state": dust_watch::state(rules, &l, now.timestamp()),
         }));

@@ -33,12 +33,14 @@ export function monitorFacts(m) {
   const l = m.latest;
   const rows = [
     [t('dust.latest_at'), l ? fmtDateTime(l.time) : t('dust.no_data')],
-    ...['tsp', 'pm10', 'pm25'].map((q) => [pollutantLabel(q), l?.[q] == null ? t('common.none') : ug(l[q])]),
+    ...['tsp', 'pm10', 'pm25'].map((q) => [pollutantLabel(q), l?.[q] == null ? t('common.none')
+      : `${ug(l[q])}${l.not_counted?.includes(q) ? ` (${t('dust.not_counted')})` : ''}`]),
     [pollutantLabel('wind_speed'), l?.wind_speed == null ? t('common.none')
       : t('dust.wind', { ms: num(l.wind_speed, 1), dir: l.wind_dir == null ? t('common.none') : num(l.wind_dir) })],
     m.hour ? [t('dust.hour_tsp'), m.hour.tsp == null ? t('common.none') : ug(m.hour.tsp)] : null,
     m.day ? [t('dust.day_pm10'), m.day.pm10 == null ? t('common.none') : `${ug(m.day.pm10)}${m.day.valid === false ? ` (${t('chart.invalid')})` : ''}`] : null,
     m.ratio != null ? [t('dust.ratio'), t('dust.ratio_value', { pct: num(m.ratio * 100) })] : null,
+    m.completeness ? [t('dust.completeness'), t('dust.completeness_value', m.completeness)] : null,
   ].filter(Boolean);
   return h('table', { class: 'facts monitor-facts' }, rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))));
 }
