@@ -349,6 +349,37 @@ fn a_24_hour_mean_needs_20_hourly_values() {
     assert_eq!(ds[1]["counts"]["pm10"], 20);
     assert_eq!(days["interval"], "day");
     assert_eq!(days["mn"], "WH-DUST-04");
+    // Each day's completeness: hours received (`n`) of the 24 expected.
+    assert_eq!(
+        (ds[0]["expected"].clone(), ds[1]["expected"].clone()),
+        (json!(24), json!(24))
+    );
+}
+
+/// GB 3095-2012 table 4: TSP's 24-hour mean needs 24 hours of sampling, PM10's 20 hourly values.
+#[test]
+fn a_tsp_day_needs_all_24_hours() {
+    let d = dust_server();
+    let token = d.add("WH-DUST-14", inside("mines", "骆驼山示例露天煤矿"));
+    let day = |day: &str, hours: u32| {
+        let readings: Vec<Value> = (0..hours)
+            .map(|h| json!({"time": format!("{day}T{h:02}:10:00+08:00"), "pm10": 120.0, "tsp": 400.0}))
+            .collect();
+        json!({ "readings": readings })
+    };
+    assert_eq!(d.post(&token, &day("2025-01-10", 23), "en").status, 200);
+    assert_eq!(d.post(&token, &day("2025-01-11", 24), "en").status, 200);
+    let days = d.client("manager").get_ok(
+        "/api/dust/monitors/WH-DUST-14/readings?interval=day&from=2025-01-10T00:00:00%2B08:00&to=2025-01-12T00:00:00%2B08:00",
+    );
+    let ds = days["readings"].as_array().unwrap();
+    assert_eq!(ds[0]["invalid"], json!(["tsp"]), "{days}");
+    assert_eq!(ds[0]["valid"], false);
+    assert_eq!(ds[1]["invalid"], json!([]), "{days}");
+    assert_eq!(
+        (ds[1]["valid"].clone(), ds[1]["n"].clone()),
+        (json!(true), json!(24))
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! Limits (DOMAIN.md, Dust): particulate at a site boundary 1.0 mg/m³ as a 1-hour mean (GB 16297,
 //! GB 20426), and the GB 3095 grade II 24-hour means PM10 150, PM2.5 75, TSP 300 µg/m³. A value
 //! exceeds a limit when it is strictly above it (a limit is the highest value allowed). A 24-hour
-//! mean that fails the 20-hour validity rule never alerts: it is not a mean the standard knows.
+//! mean that fails the GB 3095 validity rule (20 hours, 24 for TSP) never alerts: it is not a
+//! mean the standard knows.
 
 pub mod alert;
 pub mod attribution;

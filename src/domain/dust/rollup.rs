@@ -1,5 +1,5 @@
 //! Hourly and 24-hour means, pure: the sums an hour's row keeps, how two of them combine, and
-//! the GB 3095-2012 rule that a 24-hour mean needs at least 20 hourly values.
+//! the GB 3095-2012 rules on how many hourly values a 24-hour mean needs.
 //!
 //! An hour keeps, per quantity, a count and a sum (in tenths, the stored unit), so a reading
 //! arriving late or out of order is added to its own hour in O(1). Wind direction is a circular
@@ -12,8 +12,18 @@ use super::reading::{LOCAL_OFFSET_S, Level, Quantity, Reading};
 /// and sums exact.
 pub const SCALE: f64 = 10.0;
 
-/// GB 3095-2012 §7 (table 4): a 24-hour mean needs at least 20 hourly values in the natural day.
-pub const MIN_HOURS_FOR_DAY: usize = 20;
+/// How many hourly values a valid 24-hour mean of `q` needs in its day: GB 3095-2012 table 4
+/// (污染物浓度数据有效性的最低要求) asks PM10 and PM2.5 for at least 20 hourly values and TSP
+/// for 24 hours of sampling, which for a continuous monitor is every hour of the day. Wind has
+/// no rule (0). The table has no 1-hour rule for particulates (its 45 minutes an hour are for
+/// SO2, NO2, CO, O3 and NOx), so an hour's mean is taken from whatever the hour holds.
+pub fn min_hours_for_day(q: Quantity) -> usize {
+    match q {
+        Quantity::Tsp => 24,
+        Quantity::Pm10 | Quantity::Pm25 => 20,
+        _ => 0,
+    }
+}
 
 /// The quantities an hour sums (wind direction is summed as a vector, apart).
 pub const SUMMED: [Quantity; 4] = [
@@ -197,7 +207,7 @@ pub struct DayMean {
     pub hours: [usize; 4],
     /// Hours with a wind direction.
     pub wind_hours: usize,
-    /// Per quantity: whether the mean meets the 20-hour rule (wind has no rule: true).
+    /// Per quantity: whether the mean has the hours [`min_hours_for_day`] asks (wind: true).
     pub valid_by: [bool; 4],
 }
 
@@ -207,7 +217,7 @@ impl DayMean {
         self.hours[..3].iter().copied().max().unwrap_or(0)
     }
 
-    /// Valid when there is a particulate mean and every particulate mean has ≥ 20 hours.
+    /// Valid when there is a particulate mean and every particulate mean has its hours.
     pub fn valid(&self) -> bool {
         let present: Vec<usize> = (0..3).filter(|&i| self.hours[i] > 0).collect();
         !present.is_empty() && present.iter().all(|&i| self.valid_by[i])
@@ -226,7 +236,7 @@ pub fn day_start(at: i64) -> i64 {
 
 /// 24-hour means from hourly means (`(hour, mean)` with `hour` = Unix seconds / 3600, in any
 /// order): the arithmetic mean of the day's hourly means, as GB 3095 defines it, valid with at
-/// least [`MIN_HOURS_FOR_DAY`] of them. Days come out in order.
+/// least [`min_hours_for_day`] of them. Days come out in order.
 pub fn day_means(hours: &[(i64, HourMean)]) -> Vec<DayMean> {
     let mut sorted: Vec<&(i64, HourMean)> = hours.iter().collect();
     sorted.sort_by_key(|(h, _)| *h);
@@ -238,7 +248,7 @@ pub fn day_means(hours: &[(i64, HourMean)]) -> Vec<DayMean> {
         for i in 0..4 {
             values[i] = (counts[i] > 0).then(|| sums[i] / counts[i] as f64);
             if SUMMED[i].is_particulate() {
-                valid_by[i] = counts[i] >= MIN_HOURS_FOR_DAY;
+                valid_by[i] = counts[i] >= min_hours_for_day(SUMMED[i]);
             }
         }
         DayMean {
@@ -306,14 +316,48 @@ mod tests {
     }
 
     fn hours_with(n: i64, pm10: f64) -> Vec<(i64, HourMean)> {
-        // Local midnight 2025-01-10 (UTC+8) is 2025-01-09T16:00:00Z.
+        hours_of(n, |r| r.set(Quantity::Pm10, Some(pm10)))
+    }
+
+    /// `n` hours from local midnight 2025-01-10 (UTC+8, 2025-01-09T16:00:00Z), each one
+    /// minute reading filled by `fill`.
+    fn hours_of(n: i64, fill: impl Fn(&mut Reading)) -> Vec<(i64, HourMean)> {
         let first = hour_of(1_736_438_400);
         (0..n)
             .map(|i| {
-                let r = reading((first + i) * 3600, Level::Minute, pm10);
+                let mut r = Reading::new((first + i) * 3600, Level::Minute);
+                fill(&mut r);
                 (first + i, HourSums::of(&r).expect("hourly").mean())
             })
             .collect()
+    }
+
+    #[test]
+    fn gb_3095_table_4_asks_20_hours_of_pm_and_24_of_tsp() {
+        assert_eq!(min_hours_for_day(Quantity::Pm10), 20);
+        assert_eq!(min_hours_for_day(Quantity::Pm25), 20);
+        assert_eq!(min_hours_for_day(Quantity::Tsp), 24);
+        assert_eq!(min_hours_for_day(Quantity::WindSpeed), 0);
+        let both = |r: &mut Reading| {
+            r.set(Quantity::Tsp, Some(400.0));
+            r.set(Quantity::Pm10, Some(160.0));
+        };
+        // 23 hours: PM10's mean is valid, TSP's is not, so the day is not.
+        let short = day_means(&hours_of(23, both));
+        let tsp = SUMMED
+            .iter()
+            .position(|q| *q == Quantity::Tsp)
+            .expect("tsp");
+        let pm10 = SUMMED
+            .iter()
+            .position(|q| *q == Quantity::Pm10)
+            .expect("pm10");
+        assert_eq!(
+            (short[0].valid_by[tsp], short[0].valid_by[pm10]),
+            (false, true)
+        );
+        assert!(!short[0].valid());
+        assert!(day_means(&hours_of(24, both))[0].valid());
     }
 
     #[test]

@@ -35,21 +35,24 @@ pub struct Latest {
     pub at: Option<i64>,
     /// Mean TSP of the last finished hour.
     pub hour_tsp: Option<f64>,
-    /// Means of the last 24 finished hours, used only when valid (≥ 20 hourly values).
+    /// Means of the last 24 finished hours, each used only when valid (GB 3095 table 4:
+    /// [`super::rollup::min_hours_for_day`]).
     pub day_pm10: Option<f64>,
     pub day_pm25: Option<f64>,
     pub day_tsp: Option<f64>,
-    pub day_valid: bool,
+    /// Validity of the three means, in the order PM10, PM2.5, TSP.
+    pub day_valid: [bool; 3],
 }
 
 /// The highest share of a limit among the figures (1.0 = at the limit), if any figure is known.
 pub fn ratio(rules: &DustRules, l: &Latest) -> Option<f64> {
-    let day = |v: Option<f64>, limit: f64| v.filter(|_| l.day_valid).map(|v| v / limit);
+    let day =
+        |i: usize, v: Option<f64>, limit: f64| v.filter(|_| l.day_valid[i]).map(|v| v / limit);
     [
         l.hour_tsp.map(|v| v / rules.tsp_hour_ug),
-        day(l.day_pm10, rules.pm10_day_ug),
-        day(l.day_pm25, rules.pm25_day_ug),
-        day(l.day_tsp, rules.tsp_day_ug),
+        day(0, l.day_pm10, rules.pm10_day_ug),
+        day(1, l.day_pm25, rules.pm25_day_ug),
+        day(2, l.day_tsp, rules.tsp_day_ug),
     ]
     .into_iter()
     .flatten()
@@ -88,7 +91,7 @@ mod tests {
             at: Some(NOW - 60),
             hour_tsp: Some(hour_tsp),
             day_pm10: Some(day_pm10),
-            day_valid: valid,
+            day_valid: [valid; 3],
             ..Latest::default()
         }
     }

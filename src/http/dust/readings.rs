@@ -375,12 +375,17 @@ struct MeanRow {
     means: Figures<Option<f64>>,
     /// Hours: readings; days: hours with a particulate value.
     n: i64,
-    /// Days: GB 3095's 20-hour rule for every particulate with a mean. Hours have no count
-    /// rule here: an hour with a reading has a valid mean.
+    /// Days: GB 3095 table 4 for every particulate with a mean (20 hours, 24 for TSP). Hours
+    /// have no count rule (the table has none for particulates): an hour with a reading has a
+    /// valid mean.
     valid: bool,
-    /// Days: the particulates whose mean rests on fewer than 20 hours.
+    /// Days: the particulates whose mean rests on fewer hours than the table asks.
     #[serde(skip_serializing_if = "Option::is_none")]
     invalid: Option<Vec<&'static str>>,
+    /// Days: the hours a complete day holds (24), beside `n`, the hours received: the day's
+    /// completeness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<i64>,
     /// How many values are behind each mean: readings for an hour, hourly means for a day.
     counts: Figures<i64>,
     /// Hours: the kind of reading the mean is built from.
@@ -397,6 +402,7 @@ impl MeanRow {
             n: m.n,
             valid: true,
             invalid: None,
+            expected: None,
             counts: Figures::of(m.counts, s.wind_dir.n),
             kind: Some(s.level.as_str()),
         }
@@ -415,6 +421,7 @@ impl MeanRow {
             n: d.n() as i64,
             valid: d.valid(),
             invalid: Some(invalid),
+            expected: Some(24),
             counts: Figures::of(d.hours.map(|n| n as i64), d.wind_hours as i64),
             kind: None,
         }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::domain::dust::WarningLevel;
 use crate::domain::dust::reading::{Quantity, local_rfc3339};
-use crate::domain::dust::rollup::{MIN_HOURS_FOR_DAY, hour_of};
+use crate::domain::dust::rollup::{hour_of, min_hours_for_day};
 use crate::domain::dust::watch::{self as dust_watch, Latest};
 use crate::domain::responsibility::ResponsibilityIndex;
 use crate::domain::role::{Actor, Role};
@@ -17,7 +17,7 @@ use crate::store::dust::DeviceId;
 use crate::store::{self, COUNT_CAP, Slice, Tx};
 
 /// The means a monitor's state is judged on: the last finished hour's TSP, and the means of the
-/// 24 finished hours before now (valid when each particulate has ≥ 20 hourly values).
+/// 24 finished hours before now (valid when each particulate has the hourly values GB 3095 asks: 20, 24 for TSP).
 fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Value, Value)> {
     let newest = tx.dust_readings().latest(device)?;
     let this_hour = hour_of(now);
@@ -28,14 +28,12 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
         .iter()
         .find(|(h, _)| *h == this_hour - 1)
         .map(|(h, s)| (*h, s.mean()));
+    let order = [Quantity::Pm10, Quantity::Pm25, Quantity::Tsp];
     let mut sums = [0.0; 3];
     let mut counts = [0usize; 3];
     for (_, s) in &hours {
         let m = s.mean();
-        for (i, q) in [Quantity::Pm10, Quantity::Pm25, Quantity::Tsp]
-            .iter()
-            .enumerate()
-        {
+        for (i, q) in order.iter().enumerate() {
             if let Some(v) = m.get(*q) {
                 sums[i] += v;
                 counts[i] += 1;
@@ -43,15 +41,20 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
         }
     }
     let mean = |i: usize| (counts[i] > 0).then(|| sums[i] / counts[i] as f64);
-    let valid =
-        counts.iter().any(|&n| n > 0) && counts.iter().all(|&n| n == 0 || n >= MIN_HOURS_FOR_DAY);
+    let valid_by: [bool; 3] = std::array::from_fn(|i| counts[i] >= min_hours_for_day(order[i]));
+    // The day as a whole, as on the readings chart: every particulate with a mean has its hours.
+    let valid = counts.iter().any(|&n| n > 0) && (0..3).all(|i| counts[i] == 0 || valid_by[i]);
+    let invalid: Vec<&str> = (0..3)
+        .filter(|&i| counts[i] > 0 && !valid_by[i])
+        .map(|i| order[i].name())
+        .collect();
     let l = Latest {
         at: newest.as_ref().map(|r| r.at),
         hour_tsp: hour.and_then(|(_, m)| m.get(Quantity::Tsp)),
         day_pm10: mean(0),
         day_pm25: mean(1),
         day_tsp: mean(2),
-        day_valid: valid,
+        day_valid: valid_by,
     };
     let latest_json = newest.map_or(Value::Null, |r| {
         // Shown as sent; what is flagged or implausible is named so that it is not read as a
@@ -80,7 +83,7 @@ fn latest(tx: &dyn Tx, device: DeviceId, now: i64) -> store::Result<(Latest, Val
     } else {
         json!({
             "pm10": l.day_pm10, "pm25": l.day_pm25, "tsp": l.day_tsp,
-            "n": counts.iter().max(), "valid": valid,
+            "n": counts.iter().max(), "valid": valid, "invalid": invalid,
         })
     };
     // Completeness: of the 24 finished hours, how many hold a reading.

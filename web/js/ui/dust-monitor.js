@@ -78,10 +78,13 @@ export function showMonitor(panel, m, opts = {}) {
       ] : null);
     }
     const invalid = points.filter((p) => p.valid === false && p.value !== null).length;
+    // Each day's completeness: hours received (n) of those expected (24).
+    const days = rows.filter((r) => r.expected != null);
     caption.textContent = [
       t(`dust.range.${state.interval}`),
       limits.length ? null : t('dust.no_limit', { q: pollutantLabel(q) }),
       invalid ? t('dust.invalid_days', { n: invalid }) : null,
+      days.length ? t('dust.days_complete', { full: days.filter((r) => r.n >= r.expected).length, days: days.length }) : null,
     ].filter(Boolean).join(' ');
   }
 
