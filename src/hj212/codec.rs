@@ -836,6 +836,9 @@ mod tests {
             "ST=39;CN=2011;PW=1;MN=M;Flag=9;CP=&&DataTime=20250110100000;LA-Rtd=61.2,LA-Flag=N;a21026-Rtd=7;a21004-Rtd=21;a21005-Rtd=0.6;a01006-Rtd=88.1;a34002-Rtd=86&&",
             // Minute data sent with -Rtd instead of -Avg.
             "ST=39;CN=2051;PW=1;MN=M;Flag=4;CP=&&DataTime=20250110100000;a34002-Rtd=86&&",
+            // 2025 real-time data as caoyiliang/HJ212 shapes it: a 17-digit QN, a factor's
+            // -SampleTime before its value and its device flag -EFlag after (both not kept).
+            "QN=20250110100000223;ST=22;CN=2011;PW=1;MN=M;Flag=9;CP=&&DataTime=20250110100000;a34002-SampleTime=20250110095930,a34002-Rtd=86,a34002-Flag=N,a34002-EFlag=A01&&",
         ];
         for (i, data) in cases.into_iter().enumerate() {
             let p = parse(data).unwrap_or_else(|e| panic!("case {i}: {e}"));
