@@ -406,6 +406,49 @@ fn collections_list_the_layers_and_page_by_bbox() {
     );
 }
 
+/// "As of" stays inside the records: a day after today is refused in the reader's language, and
+/// a day before the first record is answered but marked, so no one reads its zero as measured.
+#[test]
+fn as_of_outside_the_records_is_refused_or_marked() {
+    let (_s, [m]) = demo_with(["manager"]);
+    let now = m.get_ok("/api/clearance");
+    let since = now["data_since"]
+        .as_str()
+        .expect("the demo has records")
+        .to_string();
+    let first = chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d").unwrap();
+    assert_eq!(now["before_records"], false);
+    let on = m.get_ok(&format!("/api/clearance?at={first}"));
+    assert_eq!(on["before_records"], false, "{on}");
+    let before = m.get_ok(&format!("/api/clearance?at={}", first.pred_opt().unwrap()));
+    assert_eq!(before["before_records"], true);
+    assert_eq!(before["data_since"], since.as_str());
+    let tomorrow = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+        .succ_opt()
+        .unwrap();
+    let r = m.get(&format!("/api/clearance?at={tomorrow}"));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"], "date_in_future");
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("今天"),
+        "{}",
+        r.body
+    );
+    let r = m
+        .in_lang("en")
+        .get(&format!("/api/clearance?at={tomorrow}"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("after today"),
+        "{}",
+        r.body
+    );
+}
+
 #[test]
 fn clearance_counts_follow_the_fires_and_the_past_is_recomputed() {
     let (s, [m]) = demo_with(["manager"]);

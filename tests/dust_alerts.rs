@@ -288,6 +288,59 @@ fn a_warning_restricts_every_mine_in_its_districts_until_owners_acknowledge() {
     );
 }
 
+/// An owner with several restricted mines acknowledges them all with one request; another
+/// role cannot, another holder's warning is not found, and a retry acknowledges nothing more.
+#[test]
+fn an_owner_acknowledges_every_restriction_of_a_warning_at_once() {
+    let s = Setup::new();
+    let [manager, owner, patrol] = s.server.clients(["manager", "owner", "patrol"]);
+    let w = s.warning_over("骆驼山示例露天煤矿", "orange");
+    let r = manager.post("/api/dust/warnings", &w);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let warning = r.json()["id"].as_i64().unwrap();
+    let list = |c: &Client| c.list("/api/dust/restrictions", "restrictions");
+    let mine = list(&owner);
+    assert!(
+        mine.len() > 2,
+        "the demo holder has several mines in the district: {mine:#?}"
+    );
+    let first = mine[0]["id"].as_i64().unwrap();
+    // One acknowledged on its own first: the rest are what "all" acknowledges.
+    let one = format!("/api/dust/restrictions/{first}/acknowledge");
+    assert_eq!(owner.post(&one, &json!({})).status, 200);
+    let path = format!("/api/dust/warnings/{warning}/acknowledge");
+    assert_eq!(manager.post(&path, &json!({})).status, 403);
+    assert_eq!(patrol.post(&path, &json!({})).status, 403);
+    assert_eq!(
+        owner
+            .post(
+                &format!("/api/dust/warnings/{}/acknowledge", warning + 1000),
+                &json!({})
+            )
+            .status,
+        404
+    );
+    let r = owner.post(&path, &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["acknowledged"], mine.len() - 1, "{v:#}");
+    assert_eq!(v["restrictions"].as_array().unwrap().len(), mine.len());
+    assert!(
+        list(&owner).iter().all(|x| x["acknowledged_by"] == "owner"),
+        "every one of the owner's restrictions is acknowledged"
+    );
+    // Other holders' restrictions of the same warning are untouched.
+    assert!(
+        list(&manager)
+            .iter()
+            .filter(|x| x["holder"] != "骆驼山示例煤业有限公司")
+            .all(|x| x["acknowledged_at"].is_null())
+    );
+    let again = owner.post(&path, &json!({}));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["acknowledged"], 0);
+}
+
 /// The local (UTC+8) date `days` before today: 1 is a finished day, so its 24-hour mean is
 /// judged.
 fn days_ago(days: i64) -> String {

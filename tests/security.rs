@@ -4,9 +4,7 @@
 
 mod common;
 
-use chrono::{Duration, Utc};
 use common::*;
-use geo::Point;
 use serde_json::json;
 
 fn assert_security_headers(r: &Response, what: &str) {
@@ -198,15 +196,7 @@ fn a_cookie_authenticated_photo_upload_from_another_site_is_refused_and_nothing_
 fn a_cookie_authenticated_acknowledgement_from_another_site_is_refused() {
     let s = common::dust::Setup::new();
     let manager = Client::login(&s.server, "manager");
-    let at = inside("mines", "骆驼山示例露天煤矿");
-    let code = s
-        .index()
-        .district_at(Point::new(at[0], at[1]))
-        .unwrap()
-        .code
-        .clone();
-    let w = json!({"level": "orange", "districts": [code], "from": Utc::now().to_rfc3339(),
-        "to": (Utc::now() + Duration::days(2)).to_rfc3339()});
+    let w = s.warning_over("骆驼山示例露天煤矿", "orange");
     // Two warnings: a restriction to acknowledge by cookie, another by bearer token.
     for _ in 0..2 {
         let r = manager.post("/api/dust/warnings", &w);

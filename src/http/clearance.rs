@@ -100,15 +100,22 @@ async fn clearance(
 ) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
     let day = date(&q, "at")?;
+    let today = local_date(now);
+    if day.is_some_and(|d| d > today) {
+        return Err(ApiError(
+            Error::bad_request("date_in_future").arg("today", today.to_string()),
+        ));
+    }
     let names = app.names();
     let (layer, rules) = (
         app.registry.shared("fire_points").cloned(),
         app.rules.clone(),
     );
-    let mut c = app
+    let (mut c, since) = app
         .db
-        .read(move |tx| {
-            service::for_reader(tx, &actor, &names, day, now, |tx, listed| {
+        .read(move |tx| -> Result<_, Error> {
+            let since = tx.counts().first_event()?.map(local_date);
+            let c = service::for_reader(tx, &actor, &names, day, now, |tx, listed| {
                 // A patrol's lists keep the fires it may see now.
                 let Some(layer) = &layer else {
                     return Ok(HashSet::new());
@@ -120,7 +127,8 @@ async fn clearance(
                     ..FireFilter::default()
                 })?;
                 Ok(seen.into_iter().map(|f| f.id).collect())
-            })
+            })?;
+            Ok((c, since))
         })
         .await?;
     let pages = json!({
@@ -130,6 +138,10 @@ async fn clearance(
     });
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     v["pages"] = pages;
+    // Before the first record nothing was counted: its zero is not a measured "dynamic zero",
+    // and the answer says so (the web shows why instead of the zero).
+    v["data_since"] = json!(since.map(|d| d.to_string()));
+    v["before_records"] = json!(matches!((day, since), (Some(d), Some(first)) if d < first));
     Ok(Json(v))
 }
 

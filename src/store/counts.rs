@@ -41,6 +41,10 @@ pub trait Counts {
         day: Option<NaiveDate>,
     ) -> Result<Option<DateTime<Utc>>>;
 
+    /// When the first fire event was observed: before it the records say nothing, so a count
+    /// of an earlier day would be a zero that nobody measured.
+    fn first_event(&self) -> Result<Option<DateTime<Utc>>>;
+
     /// Rebuilds the read model from the event log (a database from before it existed, or
     /// `qingling check --recount --fix`). Returns the events replayed.
     fn rebuild(&self) -> Result<usize>;

@@ -148,6 +148,29 @@ test('a warning for an area drawn on the map restricts the owner\'s mine, and th
   await ctx.close();
 });
 
+test('an owner with several restricted mines acknowledges all of one warning with one tap', async () => {
+  // Every district: the owner's mines are in more than one.
+  const districts = (await api('/api/clearance')).data.by_district.map((d) => d.code);
+  const w = (await api('/api/dust/warnings', { method: 'POST', body: {
+    level: 'yellow', districts, from: new Date().toISOString(), to: new Date(Date.now() + 86_400_000).toISOString(),
+  } })).data;
+  const o = await demo.open('owner');
+  await o.page.locator('.restriction-banner button.show-restrictions').click();
+  const owner = await apiAs(demo.base, 'owner');
+  const mine = (await owner('/api/dust/restrictions?limit=200')).data.restrictions.filter((r) => r.warning === w.id);
+  assert.ok(mine.length > 1, `the owner has ${mine.length} restricted mines in the district`);
+  const bar = o.page.locator(`.ack-all-bar[data-warning="${w.id}"]`);
+  await bar.waitFor();
+  assert.match(await bar.textContent(), new RegExp(String(mine.length)));
+  await bar.locator('button.acknowledge-all').click();
+  await bar.waitFor({ state: 'detached' });
+  const after = (await owner('/api/dust/restrictions?limit=200')).data.restrictions.filter((r) => r.warning === w.id);
+  assert.ok(after.every((r) => r.acknowledged_by === 'owner'), 'every restriction of the warning acknowledged');
+  assert.equal(await o.page.locator(`.restriction-card.acknowledged[data-warning="${w.id}"]`).count(), mine.length);
+  assert.deepEqual(o.problems, []);
+  await o.ctx.close();
+});
+
 test('the patrol records a compliance check on a restricted mine, through the outbox', async () => {
   const { mine } = await ownerMine();
   const now = Date.now();

@@ -118,6 +118,58 @@ test('the "as of" date redraws the map with the fires as they were that day, few
   assert.deepEqual(problems, []);
 });
 
+test('"as of" stays inside the records: a day before them is explained, not shown as zero; overdue times are counted to that day', async () => {
+  const c = (await api('/api/clearance')).data;
+  assert.ok(c.data_since, 'the demo has records');
+  const input = p.locator('input[name=as_of]');
+  await p.waitForFunction((d) => document.querySelector('input[name=as_of]')?.min === d, c.data_since);
+  const before = new Date(Date.parse(`${c.data_since}T12:00:00+08:00`) - 86_400_000).toISOString().slice(0, 10);
+  await p.fill('input[name=as_of]', before);
+  await input.dispatchEvent('change');
+  await p.locator('.counter.before-records').waitFor();
+  assert.equal(await p.locator('.burning-count').count(), 0, 'no zero shown for a day before the records');
+  assert.match(await p.locator('.counter.before-records').textContent(), /\d{4}/);
+  // A past day inside the records: overdue durations are counted to the end of that day.
+  const day = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+  await p.fill('input[name=as_of]', day);
+  await input.dispatchEvent('change');
+  await p.locator('.burning-count').waitFor();
+  await p.locator('.tabs .tab[data-tab="overdue"]').click();
+  const stamps = await p.$$eval('.tabs-body .countdown[data-deadline]', (els) => els.map((e) => e.dataset.at ?? null));
+  assert.ok(stamps.every((a) => a === `${day}T23:59:59+08:00`), `countdowns counted to the day on screen: ${stamps}`);
+  // A day after today is not an "as of": back to today.
+  const future = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  await p.fill('input[name=as_of]', future);
+  await input.dispatchEvent('change');
+  await p.waitForFunction(() => !document.querySelector('.as-of-note'));
+  assert.notEqual(await input.inputValue(), future);
+  assert.deepEqual(problems, []);
+});
+
+test('the export says which filters it takes, district included, and its buttons do not overlap', async () => {
+  const { data: c } = await api('/api/clearance');
+  const district = c.by_district[0];
+  await p.selectOption('select[name=district]', district.code);
+  await p.locator('.tabs .tab[data-tab="export"]').click();
+  const gj = p.locator('.export-links a[data-format="GeoJSON"]');
+  await gj.waitFor();
+  assert.match(await gj.getAttribute('href'), new RegExp(`where=district_code%3D${district.code}`));
+  assert.match(await p.locator('.export-applied').textContent(), new RegExp(district.name));
+  const fc = await p.evaluate(async (u) => (await fetch(u)).json(), await gj.getAttribute('href'));
+  assert.ok(fc.features.length > 0 && fc.features.every((f) => f.properties.district_code === district.code), 'only that district');
+  const boxes = await p.$$eval('.export-links a', (as) => as.map((a) => a.getBoundingClientRect().toJSON()));
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      const overlap = a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+      assert.ok(!overlap, `buttons ${i} and ${j} overlap`);
+    }
+  }
+  await p.selectOption('select[name=district]', '');
+  await p.locator('.tabs .tab[data-tab="overdue"]').click();
+  assert.deepEqual(problems, []);
+});
+
 test('the export tab downloads the fire ledger and GIS files with the filters on screen; only managers have it', async () => {
   await p.locator('.tabs .tab[data-tab="export"]').click();
   const xlsx = p.locator('.export-links a[data-format="XLSX"]');

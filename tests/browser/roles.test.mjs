@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useDemo, apiAs, waitForMarkers, markerIds, clickFire, OWNER_HOLDER, DISTRICT_CODE } from './lib/harness.mjs';
+import { bbox as bboxOf } from './lib/geo.mjs';
 
 const demo = useDemo({ api: 'manager' });
 const manager = demo.api; // API client
@@ -20,6 +21,18 @@ test('a signed-out visitor gets the login screen, and a wrong password shows the
   assert.ok(text.trim().length > 0, 'an error message is shown');
   assert.doesNotMatch(text, /bad_credentials/, 'the message, not the code');
   assert.equal(await p.locator('body[data-role=manager]').count(), 0);
+  await ctx.close();
+});
+
+test('the login page opens with no error in the console (no session asked about after a sign-out)', async () => {
+  const ctx = await demo.context();
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await p.goto(`${demo.base}/`);
+  await p.locator('form.login').waitFor();
+  await p.waitForLoadState('networkidle');
+  assert.deepEqual(errors, []);
   await ctx.close();
 });
 
@@ -90,6 +103,16 @@ test('the district officer sees its district\'s fires only, with its own counts,
   const byDistrict = (await manager('/api/clearance')).data.by_district.find((d) => d.code === DISTRICT_CODE);
   assert.equal(Number(await p.locator('.burning-count').getAttribute('data-count')), byDistrict.burning);
   assert.match(await p.locator('.scope-note').textContent(), new RegExp(DISTRICT_CODE));
+  // Its district by name, no league of one, and the map on its district.
+  await p.waitForFunction((name) => document.querySelector('.scope-note')?.textContent.includes(name), byDistrict.name);
+  assert.equal(await p.locator('.tabs .tab[data-tab="districts"]').count(), 0, 'no one-row district league');
+  const d = (await manager(`/collections/districts/items?code=${DISTRICT_CODE}`)).data.features[0];
+  const [dw, ds, de, dn] = bboxOf(d.geometry);
+  const view = await p.evaluate(() => window.qingling.map.getBounds().toArray());
+  const [[vw, vs], [ve, vn]] = view;
+  assert.ok(vw < de && ve > dw && vs < dn && vn > ds, `the view ${view} shows the district`);
+  // Fitted: the district fills the view one way (the other follows the screen's shape).
+  assert.ok(Math.min((ve - vw) / (de - dw), (vn - vs) / (dn - ds)) < 1.4, `the view ${view} is framed on the district, not the city`);
   // Treatment actions only on fires its government answers for; on a holder's fire, inspect only.
   const asDistrict = await apiAs(demo.base, 'district');
   const own = (await asDistrict('/api/fires?status=burning')).data.features;

@@ -71,6 +71,20 @@ impl Setup {
             .unwrap()
     }
 
+    /// A warning's body at `level` over the district holding the demo mine `mine`, from now for
+    /// two days.
+    pub fn warning_over(&self, mine: &str, level: &str) -> Value {
+        let at = super::inside("mines", mine);
+        let code = self
+            .index()
+            .district_at(geo::Point::new(at[0], at[1]))
+            .expect("the mine is in a district")
+            .code
+            .clone();
+        serde_json::json!({"level": level, "districts": [code], "from": Utc::now().to_rfc3339(),
+            "to": (Utc::now() + chrono::Duration::days(2)).to_rfc3339()})
+    }
+
     /// Registers a monitor as `monitor add` does; returns its device token.
     pub fn monitor(&self, mn: &str, at: [f64; 2]) -> String {
         add_monitor(&self.store, mn, "K7QX4MZP2W", at, None)

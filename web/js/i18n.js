@@ -48,3 +48,6 @@ export function pick(title) {
 export const num = (n, digits = 0) =>
   n === null || n === undefined ? t('common.none')
     : Number(n).toLocaleString(locale(), { maximumFractionDigits: digits });
+
+/** A list in the current language: "A、B和C" in Chinese, "A, B and C" in English. */
+export const listOf = (items) => new Intl.ListFormat(locale(), { type: 'conjunction' }).format(items.map(String));

@@ -23,8 +23,13 @@ let stopNotices = null; // the notification polling, while someone is signed in
 const topbar = document.getElementById('topbar');
 const view = document.getElementById('view');
 
-/** The signed-in user: from the server, or (offline) the last one seen on this device. */
+/**
+ * The signed-in user: from the server, or (offline) the last one seen on this device. With no
+ * one seen since the last sign-out there is no session to ask about: the login screen comes
+ * without a request the browser would log as a failed (401) load.
+ */
 async function whoAmI() {
+  if (!localStorage.getItem(USER_KEY)) return null;
   try {
     const me = await get('/api/me', { quiet401: true });
     localStorage.setItem(USER_KEY, JSON.stringify(me));

@@ -1,12 +1,25 @@
 // Dates and countdowns. The city keeps its days in China Standard Time (the server's "as of" and
 // daily series use UTC+8 days), so times show in that zone whatever the device's zone is.
 
-import { t, locale } from './i18n.js';
+import { t, locale, getLang } from './i18n.js';
 
 export const ZONE = 'Asia/Shanghai';
 
+// English dates are written year-month-day: a browser's date picker may show MM/DD or DD/MM by
+// its own locale, and 03/04 beside it would be read either way.
+function isoLike(iso, withTime) {
+  const f = new Intl.DateTimeFormat('en-CA', {
+    timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit',
+    ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}),
+  });
+  const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  const day = `${p.year}-${p.month}-${p.day}`;
+  return withTime ? `${day} ${p.hour}:${p.minute}` : day;
+}
+
 export function fmtDateTime(iso) {
   if (!iso) return t('common.none');
+  if (getLang() === 'en') return isoLike(iso, true);
   return new Date(iso).toLocaleString(locale(), {
     timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
   });
@@ -14,6 +27,7 @@ export function fmtDateTime(iso) {
 
 export function fmtDate(iso) {
   if (!iso) return t('common.none');
+  if (getLang() === 'en') return isoLike(iso, false);
   return new Date(iso).toLocaleDateString(locale(), { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
 }
 

@@ -1,6 +1,7 @@
 //! Warnings and restrictions: `POST /api/dust/warnings` (managers), `GET /api/dust/warnings`,
 //! `GET /api/dust/restrictions` (by role, with `overdue` and compliance checks),
-//! `POST /api/dust/restrictions/{id}/acknowledge` (the owner) and
+//! `POST /api/dust/restrictions/{id}/acknowledge` and `POST /api/dust/warnings/{id}/acknowledge`
+//! (the owner: one restriction, or all a warning put on its mines) and
 //! `POST /api/dust/restrictions/{id}/checks` (patrols and managers, on site).
 
 use crate::http::paging::{self, Bounds, Listing, UserList};
@@ -24,6 +25,7 @@ pub fn router() -> Routes {
         .get("/api/dust/warnings", paging::user_list::<Warnings>)
         .get("/api/dust/restrictions", paging::user_list::<Restrictions>)
         .post("/api/dust/restrictions/{id}/acknowledge", acknowledge)
+        .post("/api/dust/warnings/{id}/acknowledge", acknowledge_warning)
         .post("/api/dust/restrictions/{id}/checks", check)
 }
 
@@ -61,16 +63,32 @@ impl UserList for Restrictions {
     }
 }
 
+/// The owner's acknowledgement of one restriction.
 async fn acknowledge(
     State(app): State<App>,
     User(actor): User,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    acknowledged(app, actor, id, service::acknowledge).await
+}
+
+/// The owner's acknowledgement of every restriction one warning put on its mines.
+async fn acknowledge_warning(
+    State(app): State<App>,
+    User(actor): User,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Value>, ApiError> {
+    acknowledged(app, actor, id, service::acknowledge_warning).await
+}
+
+async fn acknowledged(
+    app: App,
+    actor: Actor,
+    id: i64,
+    f: fn(&dyn Tx, &Actor, i64, DateTime<Utc>) -> crate::error::Result<Value>,
+) -> Result<axum::Json<Value>, ApiError> {
     let now = chrono::Utc::now();
-    let v = app
-        .db
-        .write(move |tx| service::acknowledge(tx, &actor, id, now))
-        .await?;
+    let v = app.db.write(move |tx| f(tx, &actor, id, now)).await?;
     Ok(axum::Json(v))
 }
 

@@ -252,6 +252,38 @@ pub fn acknowledge(tx: &dyn Tx, actor: &Actor, id: i64, now: DateTime<Utc>) -> R
         .ok_or_else(|| Error::not_found("dust_restriction"))
 }
 
+/// An owner acknowledges every restriction one warning put on its mines at once: those not yet
+/// acknowledged are, in one transaction. 404 when it has none of that warning, 403 for another
+/// role; a retry acknowledges nothing more and answers the same restrictions.
+pub fn acknowledge_warning(
+    tx: &dyn Tx,
+    actor: &Actor,
+    warning: i64,
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    if actor.role != Role::Owner {
+        return Err(Error::forbidden());
+    }
+    let store = tx.dust_warnings();
+    let mine = store.restrictions_of(warning, &restriction_scope(actor))?;
+    if mine.is_empty() {
+        return Err(Error::not_found("dust_restriction"));
+    }
+    let waiting: Vec<i64> = mine
+        .iter()
+        .filter(|r| r.acknowledged_at.is_none())
+        .map(|r| r.id)
+        .collect();
+    for id in &waiting {
+        store.acknowledge(*id, &actor.username, now)?;
+    }
+    let after = store.restrictions_of(warning, &restriction_scope(actor))?;
+    Ok(json!({
+        "acknowledged": waiting.len(),
+        "restrictions": restrictions_json(tx, actor, after, now)?,
+    }))
+}
+
 /// One page of the warnings, newest first, each with its restrictions counted as the actor may
 /// see them (a warning itself is a public notice; which mines it restricts is not): the page,
 /// whether more follow, and how many there are (when counting is cheap).

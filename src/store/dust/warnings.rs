@@ -139,6 +139,8 @@ pub trait Warnings {
     /// One page of the restrictions `scope` may see (see `domain::dust::restriction_scope`),
     /// newest first, and whether more follow.
     fn restrictions_page(&self, scope: &Scope, slice: Slice) -> Result<(Vec<Restriction>, bool)>;
+    /// The restrictions of `warning` that `scope` may see (one a mine at most), newest first.
+    fn restrictions_of(&self, warning: i64, scope: &Scope) -> Result<Vec<Restriction>>;
     /// How many restrictions `scope` may see, if no more than `cap`.
     fn restrictions_count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>>;
     /// For each of `warnings`, the restrictions `scope` may see of it counted: all, acknowledged,

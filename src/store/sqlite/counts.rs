@@ -550,6 +550,15 @@ impl Counts for SqliteTx<'_> {
         Ok(last_rise(start, &edges))
     }
 
+    fn first_event(&self) -> Result<Option<DateTime<Utc>>> {
+        // events_at makes this one seek.
+        let first: Option<String> = self
+            .conn
+            .prepare_cached("SELECT min(at) FROM events")?
+            .query_row([], |r| r.get(0))?;
+        first.as_deref().map(parse_ts).transpose()
+    }
+
     fn rebuild(&self) -> Result<usize> {
         self.conn.execute_batch(
             "DELETE FROM fire_standing; DELETE FROM fire_spans; DELETE FROM fire_levels;

@@ -11,8 +11,11 @@ export function statusBadge(status) {
   return h('span', { class: 'badge', style: `background:${bg};color:${textOn(bg)}`, dataset: { status } }, statusLabel(status));
 }
 
-/** A countdown to a deadline that keeps itself current (see startTicker). Only burning fires tick. */
-export function deadlineCountdown(iso, burning = true) {
+/**
+ * A countdown to a deadline that keeps itself current (see startTicker). Only burning fires tick.
+ * With `at` (an ISO time: the end of an "as of" day) it is counted to that moment and stays.
+ */
+export function deadlineCountdown(iso, burning = true, at = null) {
   const el = h('span', { class: 'countdown' });
   if (!burning) {
     el.textContent = t('deadline.met');
@@ -20,12 +23,13 @@ export function deadlineCountdown(iso, burning = true) {
     return el;
   }
   el.dataset.deadline = iso ?? '';
+  if (at) el.dataset.at = at;
   paint(el);
   return el;
 }
 
 function paint(el) {
-  const c = countdown(el.dataset.deadline || null);
+  const c = countdown(el.dataset.deadline || null, el.dataset.at ? Date.parse(el.dataset.at) : Date.now());
   el.textContent = c.text;
   el.classList.toggle('overdue', c.overdue);
 }

@@ -4,7 +4,7 @@
 // them, and violations by status.
 
 import { h, fill, toast } from '../dom.js';
-import { t, num } from '../i18n.js';
+import { t, num, listOf } from '../i18n.js';
 import { post, ApiError } from '../api.js';
 import { fmtDateTime } from '../time.js';
 import { textOn } from '../layers.js';
@@ -114,6 +114,29 @@ export function restrictionCard(r, { onAcknowledge, onCheck, distance } = {}) {
       onCheck ? h('button', { type: 'button', class: 'btn record-check', on: { click: () => onCheck(r) } }, t('dust.record_check')) : null));
 }
 
+/** Acknowledges every waiting restriction one warning put on the owner's mines, then `onDone()`. */
+export async function acknowledgeWarning(warning, onDone) {
+  try {
+    const res = await post(`/api/dust/warnings/${warning}/acknowledge`, {});
+    toast(t('dust.acknowledged_all_toast', { n: res.acknowledged }), 'ok');
+    onDone?.();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+}
+
+/**
+ * For each warning with more than one restriction waiting: one button that acknowledges them
+ * all (an owner with many mines should not click each).
+ */
+export function acknowledgeAllBars(restrictions, onDone) {
+  const waiting = new Map();
+  for (const r of restrictions) if (!r.acknowledged_at) waiting.set(r.warning, [...(waiting.get(r.warning) ?? []), r]);
+  return [...waiting].filter(([, rs]) => rs.length > 1).map(([warning, rs]) => h('li', { class: 'ack-all-bar', dataset: { warning: String(warning) } },
+    h('span', {}, t('dust.ack_all_waiting', { n: rs.length, level: levelLabel(rs[0].level) })), ' ',
+    h('button', { type: 'button', class: 'btn btn-primary acknowledge-all', on: { click: () => acknowledgeWarning(warning, onDone) } }, t('dust.acknowledge_all', { n: rs.length }))));
+}
+
 /** Acknowledges a restriction (the owner), then `onDone()`. */
 export async function acknowledge(r, onDone) {
   try {
@@ -133,7 +156,7 @@ export function warningCard(w, { districtName = (c) => c, restrictions = [], onS
     h('div', { class: 'dust-card-head' }, levelBadge(w.level), h('span', { class: active ? 'warn' : 'hint' }, active ? t('dust.in_force') : t('dust.not_in_force'))),
     h('div', {}, period(w)),
     h('div', { class: 'hint' }, [
-      (w.districts ?? []).length ? t('dust.districts', { names: w.districts.map(districtName).join('、') }) : null,
+      (w.districts ?? []).length ? t('dust.districts', { names: listOf(w.districts.map(districtName)) }) : null,
       w.area ? t('dust.drawn_area') : null,
     ].filter(Boolean).join(' · ')),
     w.note ? h('div', { class: 'event-note' }, w.note) : null,

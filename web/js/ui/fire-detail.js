@@ -2,7 +2,7 @@
 // temperature readings, the timeline of events, and the actions this user may take now.
 
 import { h, fill, toast } from '../dom.js';
-import { t, pick, num } from '../i18n.js';
+import { t, pick, num, listOf } from '../i18n.js';
 import { get, ApiError } from '../api.js';
 import { fieldTitle, kindLabel, signLabel, statusLabel, layer, valueLabel } from '../layers.js';
 import { fmtDateTime, fmtDate } from '../time.js';
@@ -41,7 +41,7 @@ function facts(p) {
     [ft('temp_c'), p.temp_c == null ? t('common.none') : `${num(p.temp_c, 1)} °C`],
     [ft('max_temp_c'), p.max_temp_c == null ? t('common.none') : `${num(p.max_temp_c, 1)} °C`],
     [ft('area_m2'), p.area_m2 == null ? t('common.none') : `${num(p.area_m2)} m²`],
-    [ft('signs'), p.signs?.length ? p.signs.map(signLabel).join('、') : t('common.none')],
+    [ft('signs'), p.signs?.length ? listOf(p.signs.map(signLabel)) : t('common.none')],
     [ft('position_source'), `${valueLabel('fire_points', 'position_source', p.position_source ?? 'gps')}${p.accuracy_m != null ? ` ±${num(p.accuracy_m)} m` : ''}`],
     p.reignitions ? [ft('reignitions'), String(p.reignitions)] : null,
     p.controlled_at ? [ft('controlled_at'), fmtDateTime(p.controlled_at)] : null,

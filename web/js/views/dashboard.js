@@ -6,10 +6,10 @@
 // violations.
 
 import { h, fill } from '../dom.js';
-import { t, num, pick } from '../i18n.js';
+import { t, num, pick, listOf } from '../i18n.js';
 import { get, qs, nextPage, withLimit } from '../api.js';
 import { values, statusLabel, kindLabel, layer } from '../layers.js';
-import { today } from '../time.js';
+import { today, fmtDate } from '../time.js';
 import { createMap, addAreas, scopeBounds, frame } from '../ui/map.js';
 import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { burnDown } from '../ui/chart.js';
@@ -30,6 +30,11 @@ function select(name, options, value, onChange) {
 
 /** The big counter: burning now (or as of a day), dynamic zero, days since zero. */
 function counter(c, asOf) {
+  // Before the first record there is nothing to count: say so rather than show a zero.
+  if (c.before_records) {
+    return h('section', { class: 'counter before-records', dataset: { beforeRecords: 'true' } },
+      h('p', {}, t('clearance.before_records', { date: fmtDate(`${asOf}T12:00:00+08:00`), first: fmtDate(`${c.data_since}T12:00:00+08:00`) })));
+  }
   const zero = c.burning === 0;
   return h('section', { class: ['counter', zero ? 'zero' : 'burning'], dataset: { burning: String(c.burning), zero: String(zero) } },
     h('div', { class: 'counter-main' },
@@ -69,7 +74,10 @@ export function render(root, user) {
     user.role === 'manager' ? h('label', { class: 'district-filter' }, t('filter.district'), h('select', { name: 'district', on: { change: (e) => { state.district = e.target.value; loadFires(); } } }, h('option', { value: '' }, t('filter.all')))) : null,
     h('span', { class: 'fire-count hint' }));
 
-  const setAsOf = (d) => { state.asOf = d || today(); asOfInput.value = state.asOf; loadCounts(); loadFires(); };
+  // A day after today is no "as of": it falls back to today (the picker's max; typed dates too).
+  const setAsOf = (d) => { state.asOf = d && d <= today() ? d : today(); asOfInput.value = state.asOf; loadCounts(); loadFires(); };
+  // Deadlines are counted to the end of the day on screen, not to now.
+  const asOfMoment = () => (state.asOf === today() ? null : `${state.asOf}T23:59:59+08:00`);
   const asOfInput = h('input', { type: 'date', name: 'as_of', value: state.asOf, max: state.asOf, on: { change: (e) => setAsOf(e.target.value) } });
 
   const fireSide = h('div', { class: 'fire-side' },
@@ -81,13 +89,15 @@ export function render(root, user) {
       chartSlot),
     h('section', {}, tabBar, tabsSlot));
   const modeBar = h('div', { class: 'mode-switch', role: 'tablist' });
+  // A district officer's district by name (with its code) once the counts have named it.
+  const scopeNote = user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { name: '', code: user.district })) : null;
   const dustSlot = h('div');
 
   viewLayout(root, {
     cls: 'layout',
     map: [toolbar, mapEl],
     side: [
-      user.role === 'district' ? h('p', { class: 'scope-note' }, t('dashboard.district_scope', { code: user.district })) : null,
+      scopeNote,
       modeBar,
       fireSide,
       dustSlot,
@@ -147,16 +157,31 @@ export function render(root, user) {
       if (layer === 'fire_points') {
         if (state.status) p.append('where', `status=${state.status}`);
         if (state.kind) p.append('where', `kind=${state.kind}`);
+        if (state.district) p.append('where', `district_code=${state.district}`);
       }
       return `/api/export?${p}`;
     };
+    // What the download holds, said in words: the filters it takes from the screen.
+    const applied = () => {
+      if (layerSel.value !== 'fire_points') return t('export.applied_none');
+      const parts = [
+        state.status ? `${t('filter.status')} ${state.status === 'burning' ? t('filter.burning') : state.status === 'open' ? t('filter.open') : statusLabel(state.status)}` : null,
+        state.kind ? `${t('filter.kind')} ${kindLabel(state.kind)}` : null,
+        state.district ? `${t('filter.district')} ${districtNames.get(state.district) ?? state.district}` : null,
+      ].filter(Boolean);
+      return parts.length ? t('export.applied', { filters: listOf(parts) }) : t('export.applied_none');
+    };
+    const note = h('p', { class: 'export-applied' });
     const links = h('div', { class: 'export-links' });
-    const draw = () => fill(links, formats
-      .filter(([f]) => f !== 'XLSX' || layerSel.value === 'fire_points')
-      .map(([f, key]) => h('a', { class: 'btn', href: href(f), download: '', dataset: { format: f } }, t(key))));
+    const draw = () => {
+      note.textContent = [applied(), state.asOf !== today() ? t('export.today_only', { date: state.asOf }) : null].filter(Boolean).join(' ');
+      fill(links, formats
+        .filter(([f]) => f !== 'XLSX' || layerSel.value === 'fire_points')
+        .map(([f, key]) => h('a', { class: 'btn', href: href(f), download: '', dataset: { format: f } }, t(key))));
+    };
     layerSel.addEventListener('change', draw);
     draw();
-    return [h('p', { class: 'hint' }, t('export.hint')), h('label', {}, t('export.layer'), layerSel), links];
+    return [h('p', { class: 'hint' }, t('export.hint')), h('label', {}, t('export.layer'), layerSel), note, links];
   }
 
   // The clearance lists come a page at a time (`pages.{list}.next`): "more" adds the next page.
@@ -185,7 +210,8 @@ export function render(root, user) {
     const tabs = [
       ['overdue', t('tab.overdue', { n: listTotal(c, 'overdue') })],
       ['mines', t('tab.mines')],
-      ['districts', t('tab.districts')],
+      // A league of one is no league: the district officer's own row is the counter above.
+      ...(user.role === 'district' ? [] : [['districts', t('tab.districts')]]),
       ['suspended', t('tab.suspended', { n: listTotal(c, 'suspended_mines') })],
       ['list', t('tab.list', { n: state.firesMatched ?? state.fires.length })],
       ...(user.role === 'manager' ? [['export', t('tab.export')]] : []),
@@ -198,7 +224,7 @@ export function render(root, user) {
       overdue: () => (c.overdue.length
         ? [table([t('col.code'), t('col.district'), t('col.deadline')], c.overdue.map((o) => h('tr', {},
           h('td', {}, fireLink(o.id, o.code), h('div', {}, statusBadge(o.status))),
-          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline))))),
+          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline, true, asOfMoment()))))),
         moreRowsButton('overdue')]
         : h('p', { class: 'hint' }, t('clearance.no_overdue'))),
       mines: () => [table([t('col.mine'), t('col.burning'), t('col.not_cleared'), t('col.overdue'), t('col.reignitions')],
@@ -217,7 +243,7 @@ export function render(root, user) {
       list: () => [table([t('col.code'), t('col.responsible'), t('col.deadline')], state.fires.map((f) => {
         const p = f.properties;
         return h('tr', { dataset: { fireId: p.id } }, h('td', {}, fireLink(p.id, p.code), h('div', {}, statusBadge(p.status))),
-          h('td', {}, p.responsible?.name ?? ''), h('td', {}, deadlineCountdown(p.deadline, p.burning)));
+          h('td', {}, p.responsible?.name ?? ''), h('td', {}, deadlineCountdown(p.deadline, p.burning, asOfMoment())));
       })),
       state.firesNext ? h('button', { type: 'button', class: 'btn more-fires', on: { click: moreFires } }, t('list.more')) : null],
       export: () => exportPanel(),
@@ -233,11 +259,13 @@ export function render(root, user) {
     try {
       const [c, daily] = await Promise.all([get(`/api/clearance${qs({ at })}`), get(`/api/clearance/daily${qs({ to: at })}`)]);
       state.clearance = c;
+      if (c.data_since) asOfInput.min = c.data_since;
       const sel = toolbar.querySelector('select[name=district]');
       for (const d of c.by_district) {
         if (sel && !districtNames.has(d.code)) sel.append(h('option', { value: d.code }, d.name));
         districtNames.set(d.code, d.name);
       }
+      if (scopeNote && districtNames.has(user.district)) scopeNote.textContent = t('dashboard.district_scope', { name: districtNames.get(user.district), code: user.district });
       fill(counterSlot, counter(c, state.asOf));
       fill(chartSlot, burnDown(daily.days));
       renderTabs();

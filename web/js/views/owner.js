@@ -18,7 +18,7 @@ import { onOpenFire, onOpenDust } from '../ui/notifications.js';
 import { monitorLayer, issueLayer, dustLegend } from '../ui/dust-map.js';
 import { showMonitor } from '../ui/dust-monitor.js';
 import { showIssue } from '../ui/dust-issue.js';
-import { alertList, restrictionCard, acknowledge, issueList } from '../ui/dust-lists.js';
+import { alertList, restrictionCard, acknowledge, acknowledgeAllBars, issueList } from '../ui/dust-lists.js';
 import { loadDustRules, inForce } from '../dust.js';
 
 const REFRESH_MS = 60_000;
@@ -142,7 +142,9 @@ export function render(root, user) {
     if (rs.status === 'fulfilled') {
       // Those in force or still to acknowledge first; past ones after.
       const list = rs.value.restrictions.slice().sort((a, b) => Number(!!a.acknowledged_at) - Number(!!b.acknowledged_at) || b.id - a.id);
-      fill(restrictionList, list.length ? list.map((r) => restrictionCard(r, { onAcknowledge: (x) => acknowledge(x, loadDust) })) : h('li', { class: 'hint' }, t('owner.no_restrictions')));
+      fill(restrictionList, list.length
+        ? [...acknowledgeAllBars(list, loadDust), ...list.map((r) => restrictionCard(r, { onAcknowledge: (x) => acknowledge(x, loadDust) }))]
+        : h('li', { class: 'hint' }, t('owner.no_restrictions')));
       fill(dustBanner, restrictionBanner(list.filter((r) => inForce(r) || !r.acknowledged_at), () => setMode('dust')));
     } else fill(restrictionList, err(rs));
     if (as.status === 'fulfilled') fill(alertSlot, alertList(as.value.alerts, { user, onChanged: loadDust }));

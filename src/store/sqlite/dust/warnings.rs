@@ -162,6 +162,19 @@ impl Warnings for SqliteTx<'_> {
         page_where(self.conn, RESTRICTION, c, "r.id DESC", slice, restriction)
     }
 
+    fn restrictions_of(&self, warning: i64, scope: &Scope) -> Result<Vec<Restriction>> {
+        let c = visible(scope);
+        let mut params = vec![Sql::Integer(warning)];
+        params.extend(c.params);
+        let sql = format!(
+            "{RESTRICTION} WHERE r.warning = ? AND {} ORDER BY r.id DESC",
+            c.sql
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), restriction)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn restrictions_count(&self, scope: &Scope, cap: usize) -> Result<Option<usize>> {
         count_where(self.conn, "dust_restrictions r", visible(scope), cap)
     }
