@@ -56,5 +56,7 @@ export function textOn(hex) {
     return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
   });
   const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  return lum > 0.25 ? '#000' : '#fff';
+  // The text with the higher WCAG contrast: black and white tie at a luminance of about 0.179
+  // ((L + 0.05)² = 1.05 × 0.05), so e.g. #ff3d00 takes black (5.9:1), not white (3.5:1).
+  return lum > 0.179 ? '#000' : '#fff';
 }

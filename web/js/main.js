@@ -61,7 +61,9 @@ function renderTopbar() {
     on: { click: async () => { await setLang(other); await render(); } },
   }, t('lang.other'));
   fill(topbar,
-    h('div', { class: 'brand' }, h('span', { class: 'brand-name' }, t('app.name')), h('span', { class: 'brand-tag' }, t('app.tagline'))),
+    // The app's name is the page's one heading of level one once signed in (the login form has
+    // its own).
+    h('div', { class: 'brand' }, h(user ? 'h1' : 'span', { class: 'brand-name' }, t('app.name')), h('span', { class: 'brand-tag' }, t('app.tagline'))),
     h('div', { class: 'topbar-right' },
       h('span', { class: 'net', role: 'status' }),
       user ? bell() : null,

@@ -64,10 +64,12 @@ export function errorBox() {
  * over it); the side panel, `head` over its scrolling part (`side`) over the `detail`.
  */
 export function viewLayout(root, { cls, top = null, map, head = null, side, detail = null }) {
+  // The side panel comes before the map in the document, so the keyboard and screen readers
+  // reach the lists and forms before the map's markers; the grid still draws the map first.
   fill(root, h('div', { class: cls },
     top,
-    h('div', { class: 'map-pane' }, map),
-    h('div', { class: 'side' }, head, h('div', { class: 'side-scroll' }, side), detail)));
+    h('div', { class: 'side' }, head, h('div', { class: 'side-scroll' }, side), detail),
+    h('div', { class: 'map-pane' }, map)));
 }
 
 /** The fires / dust switch: paints `bar` with `current` active; `pick(mode)` on another. */

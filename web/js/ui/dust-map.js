@@ -9,7 +9,7 @@ import { Marker, Popup } from '../../vendor/maplibre-gl/maplibre-gl.mjs?v=6.20.0
 import { legendControl, addLayer, showLayers, ready, alive, captureClicks, openPopup } from './map.js';
 import { h } from '../dom.js';
 import { t, num, pick } from '../i18n.js';
-import { layer, values } from '../layers.js';
+import { layer, values, textOn } from '../layers.js';
 import { fmtDateTime } from '../time.js';
 import { stateColour, stateLabel, pollutantLabel, issueKindLabel, issueStatusLabel, issueStatusColour, ug, LEVEL_COLOURS } from '../dust.js';
 
@@ -47,7 +47,7 @@ export function monitorFacts(m) {
 
 function stateBadge(state) {
   const bg = stateColour(state);
-  return h('span', { class: 'badge state-badge', style: `background:${bg};color:${state === 'near' ? '#000' : '#fff'}`, dataset: { state } }, stateLabel(state));
+  return h('span', { class: 'badge state-badge', style: `background:${bg};color:${textOn(bg)}`, dataset: { state } }, stateLabel(state));
 }
 export { stateBadge };
 
