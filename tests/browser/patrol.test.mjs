@@ -48,6 +48,27 @@ test('a GPS fix worse than 100 m cannot be sent until the point is placed on the
   await ctx.close();
 });
 
+test('after a send the patrol is told it went, and the inspection list puts the burning fires nearest its last place first', async () => {
+  const [pt] = await openCountry(1);
+  const { ctx, page: p, problems } = await patrolPage();
+  await p.click('button[data-kind=coal_seam]');
+  await tapMapAt(p, pt, 15);
+  await p.locator('.position-text[data-source=map]').waitFor();
+  await p.click('button.send-report');
+  // Online, the send goes at once: the message says so, not "saved, will send".
+  await p.locator('.toast', { hasText: '已发送' }).waitFor();
+  await p.click('.tab[data-tab=inspect]');
+  await p.locator('.pick-list button.pick').first().waitFor();
+  const open = (await api('/api/fires?status=burning&limit=500')).data.features;
+  const d = (f) => Math.hypot((f.geometry.coordinates[0] - pt[0]) * Math.cos(pt[1] * Math.PI / 180), f.geometry.coordinates[1] - pt[1]);
+  // The report just sent is at the place itself (listed once the fires reload): the others.
+  const others = open.filter((f) => d(f) > 1e-7).sort((a, b) => d(a) - d(b));
+  const ids = (await p.$$eval('.pick-list button.pick', (bs) => bs.map((b) => b.dataset.fireId))).filter((id) => others.some((f) => f.id === id) || !open.some((f) => f.id === id));
+  assert.equal(ids[0], others[0].id, 'the burning fire nearest the last place, not the first by code');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
 test('a report within 50 m of a known fire offers an inspection instead, which reaches that fire with the report\'s photo', async () => {
   const before = (await api('/api/fires')).data.features;
   const known = before.find((f) => f.properties.status === 'treating');

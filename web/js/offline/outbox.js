@@ -81,6 +81,16 @@ export async function enqueue({ type, path, body, summary, photos: pics = [], fi
   return id;
 }
 
+/**
+ * Queues an item as `enqueue` does and waits a moment for the send it starts: `'sent'` when it
+ * went through at once, else its state (`'pending'` offline…), so the screen says what happened.
+ */
+export async function send(args) {
+  const id = await enqueue(args);
+  await Promise.race([flush(), new Promise((r) => { setTimeout(r, 3000); })]);
+  return (await getOne(OUTBOX, id))?.state ?? 'pending';
+}
+
 /** Puts the observed time where each kind of item carries it: a Feature's properties (reports,
  * dust violations) or the body (inspections and other events, compliance checks). */
 function stamp(type, body, at) {

@@ -1,7 +1,7 @@
 // Small shared pieces: the status badge, a live deadline countdown, the party label, a
 // labelled form field.
 
-import { h, fill } from '../dom.js';
+import { h, fill, toast } from '../dom.js';
 import { t } from '../i18n.js';
 import { statusColour, statusLabel, textOn } from '../layers.js';
 import { countdown } from '../time.js';
@@ -45,6 +45,11 @@ export function startTicker() {
 export function partyText(r) {
   if (!r) return t('common.none');
   return `${t(`party.${r.party}`)} · ${r.name}`;
+}
+
+/** What became of an item handed to the outbox: sent at once, or kept to send later. */
+export function queuedToast(state) {
+  toast(t(state === 'sent' ? 'patrol.sent_now' : 'patrol.queued'), 'ok');
 }
 
 /** A label wrapping an input, with the label text from the tables. */

@@ -12,7 +12,7 @@ import { distanceM } from '../geo.js';
 import * as outbox from '../offline/outbox.js';
 import * as devicePhotos from '../offline/photos.js';
 import { photoField } from './photos.js';
-import { field, errorBox } from './bits.js';
+import { field, errorBox, queuedToast } from './bits.js';
 import { issueLayer } from './dust-map.js';
 import { showIssue } from './dust-issue.js';
 import { issueList, restrictionCard } from './dust-lists.js';
@@ -87,11 +87,10 @@ export function dustPatrol({ map, draft, save, rerender, positionBlock, position
       if (d.note.trim()) props.note = d.note.trim();
       if (p.source === 'gps' && p.accuracy_m != null) props.accuracy_m = p.accuracy_m;
       const feature = { type: 'Feature', geometry: { type: 'Point', coordinates: [+p.lon.toFixed(6), +p.lat.toFixed(6)] }, properties: props };
-      await outbox.enqueue({
+      queuedToast(await outbox.send({
         type: 'dust_issue', id: uuid, path: '/api/dust/issues', body: feature, photos: d.photos,
         photoPath: `/api/dust/issues/${uuid}/photos`, summary: { kind: d.kind },
-      });
-      toast(t('patrol.queued'), 'ok');
+      }));
       // The photos now belong to the outbox item; the position stays for the next one.
       Object.assign(d, emptyDustDraft(), { position: d.position });
       save();
@@ -142,11 +141,10 @@ export function dustPatrol({ map, draft, save, rerender, positionBlock, position
       const clientId = crypto.randomUUID();
       const body = { compliant, position: here().map((v) => +v.toFixed(6)), client_id: clientId };
       if (checkNote.trim()) body.note = checkNote.trim();
-      await outbox.enqueue({
+      queuedToast(await outbox.send({
         type: 'dust_check', id: clientId, path: `/api/dust/restrictions/${r.id}/checks`, body,
         summary: { mine: r.mine_name, compliant },
-      });
-      toast(t('patrol.queued'), 'ok');
+      }));
       checkTarget = null;
       compliant = null;
       checkNote = '';

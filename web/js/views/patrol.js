@@ -13,7 +13,7 @@ import { values, kindLabel, signLabel, layer } from '../layers.js';
 import { distanceM, bboxAround } from '../geo.js';
 import { createMap, addAreas, positionMarker, scopeBounds, frame, centreOn } from '../ui/map.js';
 import { fireLayer, addLegend } from '../ui/fire-map.js';
-import { statusBadge, field, errorBox, partyText, viewLayout } from '../ui/bits.js';
+import { statusBadge, field, errorBox, partyText, viewLayout, queuedToast } from '../ui/bits.js';
 import * as outbox from '../offline/outbox.js';
 import * as devicePhotos from '../offline/photos.js';
 import { loadDraft, saveDraft, clearDraft } from '../offline/draft.js';
@@ -46,6 +46,7 @@ export function render(root, user) {
   let nearby = [];
   let confirmDuplicate = false;
   let inspectTarget = null;
+  let lastHere = null; // where the patrol last was, kept when a send clears the draft
   let inspectFromDraft = false; // a duplicate turned into an inspection carries the draft's readings
   let inspectPhotos = []; // photos picked in the inspection form (those of the draft when from it)
   const photoStore = devicePhotos.deviceStore(user.username);
@@ -107,6 +108,7 @@ export function render(root, user) {
   // ---- position ----------------------------------------------------------------------------
   function setPosition(pos) {
     activeDraft().position = pos;
+    lastHere = [pos.lon, pos.lat];
     if (pos.source === 'map') stopGps();
     save();
     drawPosition();
@@ -238,11 +240,10 @@ export function render(root, user) {
       if (draft.note.trim()) props.note = draft.note.trim();
       if (p.source === 'gps' && p.accuracy_m != null) props.accuracy_m = p.accuracy_m;
       const feature = { type: 'Feature', geometry: { type: 'Point', coordinates: [+p.lon.toFixed(6), +p.lat.toFixed(6)] }, properties: props };
-      await outbox.enqueue({
+      queuedToast(await outbox.send({
         type: 'report', path: '/api/fires', body: feature, photos: draft.photos,
         summary: { kind: draft.kind, temp_c: props.temp_c ?? null, lon: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] },
-      });
-      toast(t('patrol.queued'), 'ok');
+      }));
       resetDraft(); // its photos now belong to the outbox item
       renderBody();
     });
@@ -281,11 +282,16 @@ export function render(root, user) {
     fires.select(null);
   }
 
+  // Fires still burning come first, then those being watched after control, then cleared ones on
+  // the re-ignition watch; within each, nearest first from where the patrol is (or last was:
+  // a send clears the draft, not the patrol's place), else newest first.
+  const urgency = (s) => (['reignited', 'reported', 'confirmed', 'treating'].includes(s) ? 0 : s === 'cleared' ? 2 : 1);
   function inspectView() {
-    const here = draft.position ? [draft.position.lon, draft.position.lat] : null;
+    const here = draft.position ? [draft.position.lon, draft.position.lat] : lastHere;
     const rows = allFires
       .map((f) => ({ f, d: here ? distanceM(here, f.geometry.coordinates) : null }))
-      .sort((a, b) => (here ? a.d - b.d : a.f.properties.code.localeCompare(b.f.properties.code)));
+      .sort((a, b) => urgency(a.f.properties.status) - urgency(b.f.properties.status)
+        || (here ? a.d - b.d : b.f.properties.code.localeCompare(a.f.properties.code)));
     const picker = h('section', {}, h('h3', {}, t('patrol.pick_fire')), h('p', { class: 'hint' }, t('patrol.pick_hint')),
       h('ul', { class: 'pick-list' }, rows.slice(0, 30).map(({ f, d }) => h('li', {},
         h('button', { type: 'button', class: ['pick', inspectTarget?.properties.id === f.properties.id && 'active'], dataset: { fireId: f.properties.id }, on: { click: () => inspect(f, false) } },
@@ -319,11 +325,10 @@ export function render(root, user) {
       if (v('co_ppm')) bodyJson.co_ppm = Number(v('co_ppm'));
       if (v('note')) bodyJson.note = v('note');
       if (bodyJson.temp_c === undefined && bodyJson.co_ppm === undefined && !bodyJson.note) { err.show(t('form.inspect_hint')); return; }
-      await outbox.enqueue({
+      queuedToast(await outbox.send({
         type: 'event', path: `/api/fires/${encodeURIComponent(p.id)}/events`, body: bodyJson, fireId: p.id, photos: inspectPhotos,
         summary: { code: p.code, temp_c: bodyJson.temp_c ?? null },
-      });
-      toast(t('patrol.queued'), 'ok');
+      }));
       if (inspectFromDraft) resetDraft(); // its photos went with the inspection
       inspectPhotos = []; // they belong to the outbox item now
       inspectFromDraft = false;
