@@ -406,6 +406,89 @@ fn collections_list_the_layers_and_page_by_bbox() {
     );
 }
 
+/// A manager urges the party of an overdue fire: recorded as an event (state unchanged), the
+/// owner is told, a webhook is queued, the overdue list says who urged and when; a fire still in
+/// time, or another role, cannot be urged.
+#[test]
+fn a_manager_urges_the_party_of_an_overdue_fire() {
+    let (s, [m, owner]) = demo_with(["manager", "owner"]);
+    let hook = m.post(
+        "/api/webhooks",
+        &json!({"url": "http://127.0.0.1:9/hook", "kinds": ["urged"]}),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let fires = m.list("/api/fires?status=burning&limit=500", "features");
+    let overdue = fires
+        .iter()
+        .find(|f| {
+            f["properties"]["overdue"] == true
+                && f["properties"]["responsible"]["party"] == "holder"
+                && f["properties"]["responsible"]["name"] == "骆驼山示例煤业有限公司"
+        })
+        .expect("the demo owner has an overdue fire");
+    let p = &overdue["properties"];
+    let id = p["id"].as_str().unwrap();
+    assert!(items(&p["allowed_actions"]).any(|a| a == "urge"), "{p:#}");
+    let in_time = fires
+        .iter()
+        .find(|f| f["properties"]["overdue"] == false && f["properties"]["deadline"].is_string())
+        .expect("a burning fire still in time");
+    let r = m.in_lang("en").post(
+        &format!("/api/fires/{}/events", in_time["id"].as_str().unwrap()),
+        &json!({"action": "urge"}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("deadline"),
+        "{}",
+        r.body
+    );
+    let path = format!("/api/fires/{id}/events");
+    assert_eq!(owner.post(&path, &json!({"action": "urge"})).status, 403);
+    let r = m.post(
+        &path,
+        &json!({"action": "urge", "note": "三日内报送治理进度"}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    assert_eq!(
+        r.json()["properties"]["status"],
+        p["status"],
+        "urging changes no state"
+    );
+    let events = m.get_ok(&format!("/api/fires/{id}"));
+    assert!(
+        items(&events["properties"]["events"])
+            .any(|e| e["action"] == "urge" && e["actor"] == "manager"),
+        "{events:#}"
+    );
+    let notes = owner.get_ok("/api/notifications");
+    assert!(
+        items(&notes["items"]).any(|n| n["kind"] == "urged" && n["fire"] == id),
+        "{notes:#}"
+    );
+    assert_eq!(
+        common::count(
+            &s.db,
+            "SELECT count(*) FROM webhook_outbox WHERE kind = 'urged'"
+        ),
+        1
+    );
+    let c = m.get_ok("/api/clearance?overdue_limit=500");
+    let row = items(&c["overdue"])
+        .find(|o| o["id"] == id)
+        .expect("listed overdue");
+    assert_eq!(row["urged"]["by"], "manager", "{row:#}");
+    assert!(row["urged"]["at"].is_string());
+    // As of a day before the urge, it had not been urged.
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let then = m.get_ok(&format!("/api/clearance?at={yesterday}&overdue_limit=500"));
+    if let Some(row) = items(&then["overdue"]).find(|o| o["id"] == id) {
+        assert!(row["urged"].is_null(), "{row:#}");
+    }
+}
+
 /// "As of" stays inside the records: a day after today is refused in the reader's language, and
 /// a day before the first record is answered but marked, so no one reads its zero as measured.
 #[test]

@@ -277,6 +277,11 @@ const TABLE: &[(&str, &str)] = &[
         "POST /api/dust/restrictions/{id}/checks",
         "401 | 201 404 | 403 404 | 403 404 | 201 404",
     ),
+    // Only owners acknowledge (403 before any lookup); a warning with none of its mines is 404.
+    (
+        "POST /api/dust/warnings/{id}/acknowledge",
+        "401 | 403 403 | 403 403 | 200 404 | 403 403",
+    ),
 ];
 
 /// Parsed table: key → [anon, manager, district, owner, patrol] of (own, foreign).
@@ -495,6 +500,7 @@ fn world(s: &Server, manager: &str, patrol: &str) -> World {
         ),
     );
     assert_eq!(r.status, 201, "warning: {}", r.body);
+    let warning = r.json()["id"].to_string();
     let c = Connection::open(&s.db).unwrap();
     let watch_since = (chrono::Utc::now() - chrono::Duration::days(365))
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -743,6 +749,13 @@ fn world(s: &Server, manager: &str, patrol: &str) -> World {
             hidden: false,
         };
         w.set(role, "webhook", webhooks);
+        // The warning restricts a mine of every holder: every role's own; the missing one foreign.
+        let warnings = Pick {
+            own: Some(warning.clone()),
+            foreign: missing("warning"),
+            hidden: false,
+        };
+        w.set(role, "warning", warnings);
         // Features of every layer by fid (the test's own gangue heap for the manager, who
         // deletes it).
         for (layer, _) in LAYERS {
@@ -1289,6 +1302,7 @@ fn resource_kind(route: &str) -> Option<&'static str> {
         ("/api/dust/issues/", "issue"),
         ("/api/dust/alerts/", "alert"),
         ("/api/dust/restrictions/", "restriction"),
+        ("/api/dust/warnings/", "warning"),
         ("/api/dust/monitors/", "monitor"),
         ("/api/webhooks/", "webhook"),
     ]

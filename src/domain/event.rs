@@ -12,5 +12,7 @@ crate::named! {
         DustAlert = "dust_alert",
         Warning = "warning",
         DustIssue = "dust_issue",
+        /// A manager urged the party of an overdue fire.
+        Urged = "urged",
     }
 }

@@ -64,6 +64,9 @@ crate::named! {
         Clear = "clear",
         Dismiss = "dismiss",
         Reassign = "reassign",
+        /// A manager presses the party responsible for an overdue fire: recorded, announced to
+        /// the party and sent to webhooks; the fire's state does not change.
+        Urge = "urge",
     }
 }
 
@@ -76,7 +79,8 @@ impl Action {
             | Action::Extinguish
             | Action::Clear
             | Action::Dismiss
-            | Action::Reassign => &[Role::Manager],
+            | Action::Reassign
+            | Action::Urge => &[Role::Manager],
             Action::StartTreatment | Action::Progress | Action::Control => {
                 &[Role::Owner, Role::District]
             }
@@ -107,6 +111,7 @@ impl case::Transitions for Action {
             Action::Extinguish => &[Controlled],
             Action::Clear => &[Extinguished],
             Action::Dismiss => &[Reported, Confirmed],
+            Action::Urge => &[Reported, Confirmed, Treating, Reignited],
             Action::Reassign => &[
                 Reported,
                 Confirmed,
@@ -177,6 +182,8 @@ pub struct FireState {
     pub cleared_at: Option<DateTime<Utc>>,
     /// Temperature readings from inspections since it last became controlled.
     pub readings_since_control: Vec<(DateTime<Utc>, f64)>,
+    /// When the responsible party must have it under control.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// An action as asked for, already parsed.
@@ -245,9 +252,17 @@ pub fn may_act(actor: &Actor, action: Action, fire: &FireState) -> bool {
     }
 }
 
+/// Whether an action makes sense at `now` beyond role and state: a fire is urged only once
+/// past its deadline.
+fn timely(action: Action, fire: &FireState, now: DateTime<Utc>) -> bool {
+    action != Action::Urge || fire.deadline.is_some_and(|d| d < now)
+}
+
 /// The actions this actor may take now.
-pub fn allowed_actions(actor: &Actor, fire: &FireState) -> Vec<Action> {
-    case::possible(fire.status, |a| may_act(actor, a, fire))
+pub fn allowed_actions(actor: &Actor, fire: &FireState, now: DateTime<Utc>) -> Vec<Action> {
+    case::possible(fire.status, |a| {
+        may_act(actor, a, fire) && timely(a, fire, now)
+    })
 }
 
 fn require<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, Refusal> {
@@ -282,7 +297,11 @@ pub fn decide(
     now: DateTime<Utc>,
     rules: &Rules,
 ) -> Result<Outcome, Refusal> {
-    case::check(action, fire.status, |a| may_act(actor, a, fire))?;
+    // The action asked for is judged below (an untimely urge is told why); the others are
+    // listed as possible only when timely.
+    case::check(action, fire.status, |a| {
+        may_act(actor, a, fire) && (a == action || timely(a, fire, now))
+    })?;
     check_temp(req.temp_c)?;
     if let Some(co) = req.co_ppm
         && !(0.0..=1_000_000.0).contains(&co)
@@ -384,6 +403,12 @@ pub fn decide(
             }
             same(Status::Dismissed)
         }
+        // Only a fire past its deadline is urged: before it the party still has time.
+        Action::Urge if !timely(action, fire, now) => Err(Refusal::Invalid {
+            field: "deadline",
+            problem: "urge_not_overdue",
+        }),
+        Action::Urge => same(from),
         Action::Reassign => {
             require(&req.reason, "reason")?;
             if req.responsible.is_none() {
@@ -426,6 +451,15 @@ mod tests {
             controlled_at: None,
             cleared_at: None,
             readings_since_control: vec![],
+            deadline: None,
+        }
+    }
+
+    /// A fire of `status` past its deadline (on 2026-04-01).
+    fn overdue_fire(status: Status) -> FireState {
+        FireState {
+            deadline: Some(t("2026-04-01T00:00:00Z")),
+            ..holder_fire(status)
         }
     }
 
@@ -469,7 +503,7 @@ mod tests {
             let a = actor(role);
             for action in Action::ALL {
                 for status in Status::ALL {
-                    let fire = holder_fire(status);
+                    let fire = overdue_fire(status);
                     let r = Request {
                         temp_c: Some(30.0),
                         method: Some("grouting".into()),
@@ -508,6 +542,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_an_overdue_burning_fire_is_urged_and_only_by_a_manager() {
+        let now = t("2026-05-01T00:00:00Z");
+        let rules = Rules::default();
+        let manager = actor(Role::Manager);
+        let overdue = overdue_fire(Status::Treating);
+        let o = decide(&manager, Action::Urge, &overdue, &req(), now, &rules).expect("urged");
+        assert!(allowed_actions(&manager, &overdue, now).contains(&Action::Urge));
+        assert_eq!(
+            (o.from, o.to, o.deadline),
+            (Status::Treating, Status::Treating, None)
+        );
+        let in_time = FireState {
+            deadline: Some(t("2026-05-02T00:00:00Z")),
+            ..holder_fire(Status::Treating)
+        };
+        assert!(!allowed_actions(&manager, &in_time, now).contains(&Action::Urge));
+        assert_eq!(
+            decide(&manager, Action::Urge, &in_time, &req(), now, &rules),
+            Err(Refusal::Invalid {
+                field: "deadline",
+                problem: "urge_not_overdue"
+            })
+        );
+        assert_eq!(
+            decide(
+                &actor(Role::Owner),
+                Action::Urge,
+                &overdue,
+                &req(),
+                now,
+                &rules
+            ),
+            Err(Refusal::Forbidden)
+        );
+        assert!(matches!(
+            decide(
+                &manager,
+                Action::Urge,
+                &overdue_fire(Status::Controlled),
+                &req(),
+                now,
+                &rules
+            ),
+            Err(Refusal::NotAllowed { .. })
+        ));
     }
 
     #[test]

@@ -136,8 +136,20 @@ async fn clearance(
         "suspended_mines": page(&mut c.suspended_mines, "suspended", &q)?,
         "overdue": page(&mut c.overdue, "overdue", &q)?,
     });
+    // Who urged the page's overdue fires, and when (by the moment asked about).
+    let (ids, at): (Vec<String>, _) = (c.overdue.iter().map(|o| o.id.clone()).collect(), c.at);
+    let urges = app
+        .db
+        .read(move |tx| service::last_urges(tx, &ids, at))
+        .await?;
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     v["pages"] = pages;
+    if let Some(rows) = v["overdue"].as_array_mut() {
+        for row in rows {
+            let urged = row["id"].as_str().and_then(|id| urges.get(id)).cloned();
+            row["urged"] = urged.unwrap_or(Value::Null);
+        }
+    }
     // Before the first record nothing was counted: its zero is not a measured "dynamic zero",
     // and the answer says so (the web shows why instead of the zero).
     v["data_since"] = json!(since.map(|d| d.to_string()));

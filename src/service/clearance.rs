@@ -2,7 +2,7 @@
 //! read model; the daily burn-down; and the recount that checks the read model against a full
 //! replay of the event log.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -132,6 +132,23 @@ pub fn for_reader(
         }
     }
     Ok(c)
+}
+
+/// For each of `fires` (a page of the overdue list) urged by `upto`: the last urge, as
+/// `{"at", "by"}`.
+pub fn last_urges(
+    tx: &dyn Tx,
+    fires: &[String],
+    upto: DateTime<Utc>,
+) -> Result<HashMap<String, serde_json::Value>> {
+    let upto = crate::store::fires::ts(upto);
+    let mut out = HashMap::new();
+    for f in fires {
+        if let Some((at, by)) = tx.fires().last_urge(f, &upto)? {
+            out.insert(f.clone(), serde_json::json!({"at": at, "by": by}));
+        }
+    }
+    Ok(out)
 }
 
 /// Burning and not-cleared counts of the reader's scope at the end of each local day from

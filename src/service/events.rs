@@ -104,6 +104,9 @@ pub fn fire_acted(
     if event.step.action == "reassign" {
         publish(tx, EventKind::Assignment, &key, &payload)?;
     }
+    if event.step.action == "urge" {
+        publish(tx, EventKind::Urged, &key, &payload)?;
+    }
     if event.reignited {
         publish(tx, EventKind::Reignition, &key, &payload)?;
     }

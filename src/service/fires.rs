@@ -558,7 +558,7 @@ pub fn feature(
 ) -> Value {
     let hide_reporter = !actor.sees_authority_names();
     let allowed: Vec<Action> = state
-        .map(|s| fire::allowed_actions(actor, s))
+        .map(|s| fire::allowed_actions(actor, s, now))
         .unwrap_or_default();
     let overdue = f.status.is_burning() && f.deadline.is_some_and(|d| d < now);
     json!({

@@ -33,6 +33,8 @@ pub enum NoticeKind {
     NewFire,
     /// A fire reassigned to this user's party.
     Assigned,
+    /// A manager urged this user's party to deal with its overdue fire.
+    Urged,
     Reignited,
     DeadlineNear,
     DeadlinePassed,
@@ -98,6 +100,17 @@ fn kind_for(
     }
 }
 
+/// Whether an urge of a fire whose party is `party` (`holder`, `district`) concerns this user:
+/// the fires an owner sees are its own; a district officer hears of those its government
+/// answers for.
+fn urged(actor: &Actor, party: &str) -> Option<NoticeKind> {
+    match actor.role {
+        Role::Owner => Some(NoticeKind::Urged),
+        Role::District if party == "district" => Some(NoticeKind::Urged),
+        _ => None,
+    }
+}
+
 /// One page of the user's notifications, newest first. Each source gives its newest only (at
 /// most [`PER_SOURCE`]), so `unread` and `total` count those.
 pub fn list(
@@ -122,7 +135,12 @@ pub fn list(
             .responsible
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok());
-        if let Some(kind) = kind_for(actor, &e.action, e.reignited, responsible.as_ref()) {
+        let kind = if e.action == "urge" {
+            urged(actor, &e.party)
+        } else {
+            kind_for(actor, &e.action, e.reignited, responsible.as_ref())
+        };
+        if let Some(kind) = kind {
             items.push(Notice {
                 key: format!("e{}", e.id),
                 kind,
@@ -333,6 +351,21 @@ mod tests {
             district: (role == Role::District).then(|| "150303".into()),
             holder: (role == Role::Owner).then(|| "甲".into()),
         }
+    }
+
+    #[test]
+    fn an_urge_reaches_the_owner_of_the_fire_or_the_district_that_answers_for_it() {
+        assert_eq!(
+            urged(&actor(Role::Owner), "holder"),
+            Some(NoticeKind::Urged)
+        );
+        assert_eq!(
+            urged(&actor(Role::District), "district"),
+            Some(NoticeKind::Urged)
+        );
+        assert_eq!(urged(&actor(Role::District), "holder"), None);
+        assert_eq!(urged(&actor(Role::Patrol), "district"), None);
+        assert_eq!(urged(&actor(Role::Manager), "holder"), None);
     }
 
     #[test]

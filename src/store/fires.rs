@@ -277,6 +277,9 @@ pub trait Fires {
     /// The action and actor of the last event that set a fire's party, if any.
     fn last_party_setter(&self, fire: &str) -> Result<Option<(String, String)>>;
 
+    /// The last urge of a fire by `upto` (RFC 3339): when, and by whom.
+    fn last_urge(&self, fire: &str, upto: &str) -> Result<Option<(String, String)>>;
+
     /// What the rules need to decide an action on this fire.
     fn state(&self, fire: &FireRecord) -> Result<FireState> {
         let readings = match fire.controlled_at {
@@ -290,6 +293,7 @@ pub trait Fires {
             controlled_at: fire.controlled_at,
             cleared_at: fire.cleared_at,
             readings_since_control: readings,
+            deadline: fire.deadline,
         })
     }
 }

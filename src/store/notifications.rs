@@ -15,6 +15,8 @@ pub struct FireEvent {
     pub reignited: bool,
     /// The party it set, as JSON.
     pub responsible: Option<String>,
+    /// The fire's party now (`holder` or `district`): whom an urge is addressed to.
+    pub party: String,
 }
 
 /// Whose dust violations: every one, a holder's, or those a district government answers for.

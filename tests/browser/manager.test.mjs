@@ -41,6 +41,25 @@ test('a reported fire is dismissed as a duplicate of another, named by its code;
   assert.deepEqual(problems, []);
 });
 
+test('an overdue fire is urged from its detail, and the overdue list says who urged it and when', async () => {
+  const { data: c } = await api('/api/clearance');
+  const o = c.overdue.find((x) => ['reported', 'confirmed', 'treating', 'reignited'].includes(x.status) && !x.urged);
+  assert.ok(o, 'the demo has an overdue fire');
+  const fire = (await api(`/api/fires/${o.id}`)).data;
+  await open(fire);
+  await p.click('.detail button[data-action=urge]');
+  const form = p.locator('.detail form[data-action=urge]');
+  await form.locator('textarea[name=note]').fill('请三日内报送治理进度');
+  await form.locator('button[type=submit]').click();
+  await p.locator('.detail .btn-close').click();
+  await p.locator('.tabs .tab[data-tab="overdue"]').click();
+  await p.locator(`.tabs-body .urged[data-by="manager"]`).first().waitFor();
+  const events = (await api(`/api/fires/${o.id}`)).data.properties.events;
+  assert.equal(events.at(-1).action, 'urge');
+  assert.equal(events.at(-1).note, '请三日内报送治理进度');
+  assert.deepEqual(problems, []);
+});
+
 test('a holder\'s fire is reassigned to a district government with a reason, and the detail shows the new party', async () => {
   const fire = (await api('/api/fires?status=treating')).data.features.find((f) => f.properties.responsible.party === 'holder');
   await open(fire);

@@ -668,4 +668,16 @@ impl Fires for SqliteTx<'_> {
             .query_row([fire], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
+
+    fn last_urge(&self, fire: &str, upto: &str) -> Result<Option<(String, String)>> {
+        // events_fire (fire, id) walks this fire's events newest first.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT at, actor FROM events WHERE fire = ?1 AND action = 'urge' AND at <= ?2
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([fire, upto], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
 }

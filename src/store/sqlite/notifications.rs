@@ -68,9 +68,10 @@ impl Notifications for SqliteTx<'_> {
         let c = super::scope::condition(visible);
         let (cond, mut p) = (c.sql, c.params);
         let sql = format!(
-            "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible FROM events e
+            "SELECT e.id, e.fire, t.code, e.at, e.action, e.reignited, e.responsible,
+                    t.responsible_party FROM events e
              JOIN fire_points t ON t.uuid = e.fire
-             WHERE {cond} AND (e.action IN ('report', 'reassign') OR e.reignited = 1) AND e.actor <> ? AND e.at >= ?
+             WHERE {cond} AND (e.action IN ('report', 'reassign', 'urge') OR e.reignited = 1) AND e.actor <> ? AND e.at >= ?
              ORDER BY e.id DESC LIMIT 500"
         );
         p.push(Sql::Text(not_by.to_string()));
@@ -85,6 +86,7 @@ impl Notifications for SqliteTx<'_> {
                 action: r.get(4)?,
                 reignited: r.get::<_, i64>(5)? != 0,
                 responsible: r.get(6)?,
+                party: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

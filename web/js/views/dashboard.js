@@ -9,7 +9,7 @@ import { h, fill } from '../dom.js';
 import { t, num, pick, listOf } from '../i18n.js';
 import { get, qs, nextPage, withLimit } from '../api.js';
 import { values, statusLabel, kindLabel, layer } from '../layers.js';
-import { today, fmtDate } from '../time.js';
+import { today, fmtDate, fmtDateTime } from '../time.js';
 import { createMap, addAreas, scopeBounds, frame } from '../ui/map.js';
 import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { burnDown } from '../ui/chart.js';
@@ -224,7 +224,8 @@ export function render(root, user) {
       overdue: () => (c.overdue.length
         ? [table([t('col.code'), t('col.district'), t('col.deadline')], c.overdue.map((o) => h('tr', {},
           h('td', {}, fireLink(o.id, o.code), h('div', {}, statusBadge(o.status))),
-          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline, true, asOfMoment()))))),
+          h('td', { class: 'nowrap' }, districtNames.get(o.district_code) ?? o.district_code), h('td', {}, deadlineCountdown(o.deadline, true, asOfMoment()),
+            o.urged ? h('div', { class: 'hint urged', dataset: { by: o.urged.by } }, t('clearance.urged', { by: o.urged.by, at: fmtDateTime(o.urged.at) })) : null)))),
         moreRowsButton('overdue')]
         : h('p', { class: 'hint' }, t('clearance.no_overdue'))),
       mines: () => [table([t('col.mine'), t('col.burning'), t('col.not_cleared'), t('col.overdue'), t('col.reignitions')],
