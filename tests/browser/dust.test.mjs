@@ -55,6 +55,18 @@ test('the manager sees the monitors coloured by their state and opens a chart wi
   await p.locator(`.monitor-popup[data-mn="${withData.mn}"]`).waitFor();
   const chart = p.locator('.monitor-detail .monitor-chart svg.chart-series');
   await chart.waitFor();
+  // It opens on the figure nearest its limit, as the map colours it.
+  const rules = (await api('/api/dust/rules')).data.rules;
+  const figures = [['hour', 'tsp', withData.hour?.tsp, rules.tsp_hour_ug],
+    ...['pm10', 'pm25', 'tsp'].map((q) => ['day', q, withData.day?.invalid?.includes(q) ? null : withData.day?.[q], rules[`${q}_day_ug`]])]
+    .filter(([, , v, l]) => v != null && l).sort((x, y) => y[2] / y[3] - x[2] / x[3]);
+  const [worstInterval, worstPollutant] = figures[0] ?? ['hour', 'tsp'];
+  assert.equal(await chart.getAttribute('data-interval'), worstInterval);
+  assert.equal(await chart.getAttribute('data-pollutant'), worstPollutant);
+  // Hourly TSP against the 1-hour limit.
+  await p.click('.monitor-detail button.interval[data-interval=hour]');
+  await p.click('.monitor-detail button.pollutant[data-pollutant=tsp]');
+  await p.locator('.monitor-chart svg.chart-series[data-interval=hour][data-pollutant=tsp]').waitFor();
   assert.equal(await chart.getAttribute('data-interval'), 'hour');
   assert.equal(await chart.getAttribute('data-pollutant'), 'tsp');
   assert.ok(Number(await chart.getAttribute('data-points')) > 0, 'hourly means drawn');
@@ -64,7 +76,7 @@ test('the manager sees the monitors coloured by their state and opens a chart wi
 
   // Daily means: the 24-hour limits, per pollutant; invalid days hollow.
   await p.click('.monitor-detail button.interval[data-interval=day]');
-  await p.locator('.monitor-chart svg.chart-series[data-interval=day]').waitFor();
+  await p.locator('.monitor-chart svg.chart-series[data-interval=day][data-pollutant=tsp]').waitFor();
   assert.equal(await p.locator('.monitor-chart line.limit').getAttribute('data-limit'), '300');
   await p.click('.monitor-detail button.pollutant[data-pollutant=pm10]');
   await p.locator('.monitor-chart svg.chart-series[data-pollutant=pm10]').waitFor();

@@ -37,8 +37,23 @@ function segmented(name, options, current, label, onPick) {
  * Renders a monitor (an entry of GET /api/dust/monitors) into `panel`. Options: `onClose()`,
  * `alerts` (this monitor's alerts, with `user`, `onChanged` for their actions).
  */
+/**
+ * The chart a monitor opens on: the figure nearest its limit (as the map colours it), so a
+ * monitor over its 24-hour PM10 limit opens on daily PM10, not on hourly TSP.
+ */
+export function worstChart(m) {
+  const r = dustRules();
+  const invalid = m.day?.invalid ?? [];
+  const candidates = [
+    ['hour', 'tsp', m.hour?.tsp, r.tsp_hour_ug],
+    ...['pm10', 'pm25', 'tsp'].map((q) => ['day', q, invalid.includes(q) ? null : m.day?.[q], r[`${q}_day_ug`]]),
+  ].filter(([, , v, limit]) => v != null && limit);
+  const [interval, pollutant] = candidates.sort((a, b) => b[2] / b[3] - a[2] / a[3])[0] ?? ['hour', 'tsp'];
+  return { interval, pollutant };
+}
+
 export function showMonitor(panel, m, opts = {}) {
-  const state = { interval: 'hour', pollutant: 'tsp', data: null, seq: 0 };
+  const state = { ...worstChart(m), data: null, seq: 0 };
   const chartSlot = h('div', { class: 'chart-box monitor-chart' });
   const windSlot = h('div', { class: 'chart-box wind-chart' });
   const controls = h('div', { class: 'chart-controls' });
