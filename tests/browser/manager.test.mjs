@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useDemo, waitForMarkers, markerIds, waitForMarkerIds, drawnFires, clickFire } from './lib/harness.mjs';
 import { photoFile, photoForm } from './lib/image.mjs';
+import { bbox as bboxOf } from './lib/geo.mjs';
 
 // One manager's page for all the tests (closed with the browser).
 let p;
@@ -162,6 +163,28 @@ test('"as of" stays inside the records: a day before them is explained, not show
   await input.dispatchEvent('change');
   await p.waitForFunction(() => !document.querySelector('.as-of-note'));
   assert.notEqual(await input.inputValue(), future);
+  assert.deepEqual(problems, []);
+});
+
+test('picking a district moves the map to it; back to all, the map shows the fires again', async () => {
+  const { data: c } = await api('/api/clearance');
+  const district = c.by_district[c.by_district.length - 1];
+  const d = (await api(`/collections/districts/items?code=${district.code}`)).data.features[0];
+  const [dw, ds, de, dn] = bboxOf(d.geometry);
+  await p.selectOption('select[name=district]', district.code);
+  await p.waitForFunction(([w, s, e, n]) => {
+    const b = window.qingling.map.getBounds();
+    const [cx, cy] = [(b.getWest() + b.getEast()) / 2, (b.getSouth() + b.getNorth()) / 2];
+    return cx > w && cx < e && cy > s && cy < n;
+  }, [dw, ds, de, dn]);
+  const [[vw, vs], [ve, vn]] = await p.evaluate(() => window.qingling.map.getBounds().toArray());
+  assert.ok(Math.min((ve - vw) / (de - dw), (vn - vs) / (dn - ds)) < 1.6, 'framed on the district');
+  await p.selectOption('select[name=district]', '');
+  const all = (await api('/api/fires?status=open')).data.features;
+  await p.waitForFunction((pts) => {
+    const b = window.qingling.map.getBounds();
+    return pts.every(([x, y]) => b.contains([x, y]));
+  }, all.map((f) => f.geometry.coordinates));
   assert.deepEqual(problems, []);
 });
 

@@ -7,10 +7,10 @@
 
 import { h, fill } from '../dom.js';
 import { t, num, pick, listOf } from '../i18n.js';
-import { get, qs, nextPage, withLimit } from '../api.js';
+import { get, getCached, qs, nextPage, withLimit } from '../api.js';
 import { values, statusLabel, kindLabel, layer } from '../layers.js';
 import { today, fmtDate, fmtDateTime } from '../time.js';
-import { createMap, addAreas, scopeBounds, frame } from '../ui/map.js';
+import { createMap, addAreas, scopeBounds, frame, boundsOf } from '../ui/map.js';
 import { fireLayer, addLegend } from '../ui/fire-map.js';
 import { burnDown } from '../ui/chart.js';
 import { statusBadge, deadlineCountdown, modeTabs, viewLayout } from '../ui/bits.js';
@@ -69,9 +69,9 @@ export function render(root, user) {
   const toolbar = h('div', { class: 'toolbar' },
     h('label', {}, t('filter.status'), select('status', [
       ['', t('filter.all')], ['burning', t('filter.burning')], ['open', t('filter.open')],
-      ...values('fire_points', 'status').map((s) => [s, statusLabel(s)])], state.status, (v) => { state.status = v; loadFires(); })),
-    h('label', {}, t('filter.kind'), select('kind', [['', t('filter.all')], ...values('fire_points', 'kind').map((k) => [k, kindLabel(k)])], '', (v) => { state.kind = v; loadFires(); })),
-    user.role === 'manager' ? h('label', { class: 'district-filter' }, t('filter.district'), h('select', { name: 'district', on: { change: (e) => { state.district = e.target.value; loadFires(); } } }, h('option', { value: '' }, t('filter.all')))) : null,
+      ...values('fire_points', 'status').map((s) => [s, statusLabel(s)])], state.status, (v) => { state.status = v; loadFires(true); })),
+    h('label', {}, t('filter.kind'), select('kind', [['', t('filter.all')], ...values('fire_points', 'kind').map((k) => [k, kindLabel(k)])], '', (v) => { state.kind = v; loadFires(true); })),
+    user.role === 'manager' ? h('label', { class: 'district-filter' }, t('filter.district'), h('select', { name: 'district', on: { change: (e) => { state.district = e.target.value; loadFires(true); } } }, h('option', { value: '' }, t('filter.all')))) : null,
     h('span', { class: 'fire-count hint' }));
 
   // A day after today is no "as of": it falls back to today (the picker's max; typed dates too).
@@ -296,7 +296,21 @@ export function render(root, user) {
   // The map draws the fires from tiles where the server serves them and the filter is one the
   // tiles carry (a status, today); a kind, a district or a past date draws the list instead.
   let fireAsk = 0;
-  async function loadFires() {
+  // A filter the user picks moves the map to what it shows: the district picked, else the
+  // fires it lists (the first page). The user's own frame stays what "home" is.
+  async function reframe(fc) {
+    let b = null;
+    if (state.district) {
+      try {
+        const { data } = await getCached(`/collections/districts/items?code=${encodeURIComponent(state.district)}`);
+        b = boundsOf(data.features);
+      } catch { /* offline and never seen: the fires */ }
+    }
+    b ??= boundsOf(fc.features);
+    if (b) map.fitBounds(b, { padding: 40, maxZoom: 14, animate: false });
+  }
+
+  async function loadFires(refit = false) {
     const ask = ++fireAsk;
     const at = state.asOf === today() ? undefined : state.asOf;
     const list = get(withLimit(`/api/fires${qs({ status: state.status, kind: state.kind, district: state.district, at })}`, FIRE_PAGE));
@@ -315,6 +329,7 @@ export function render(root, user) {
       if (!tiled) fires.set(state.fires);
       showCount(at);
       renderTabs();
+      if (refit) reframe(fc);
     } catch (e) {
       toolbar.querySelector('.fire-count').textContent = e.message;
     }
