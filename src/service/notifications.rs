@@ -278,14 +278,7 @@ fn dust_issues(
             (Some(seen), Ok(t)) => t > seen,
             _ => true,
         };
-        Notice {
-            key,
-            kind,
-            fire: String::new(),
-            code,
-            at,
-            unread,
-        }
+        fireless(kind, key, code, at, unread)
     };
     let mut out = vec![];
     for (code, at) in reported {
@@ -323,16 +316,27 @@ fn silent_monitors(
         let Some(since) = DateTime::from_timestamp(last + STALE_AFTER_S, 0) else {
             continue;
         };
-        out.push(Notice {
-            key: format!("s{mn}-{last}"),
-            kind: NoticeKind::MonitorSilent,
-            fire: String::new(),
-            code: mn,
-            at: ts(since),
-            unread: seen_at.is_none_or(|s| since > s),
-        });
+        out.push(fireless(
+            NoticeKind::MonitorSilent,
+            format!("s{mn}-{last}"),
+            mn,
+            ts(since),
+            seen_at.is_none_or(|s| since > s),
+        ));
     }
     Ok(out)
+}
+
+/// A notice about something other than a fire (a dust violation, a monitor): `code` names it.
+fn fireless(kind: NoticeKind, key: String, code: String, at: String, unread: bool) -> Notice {
+    Notice {
+        key,
+        kind,
+        fire: String::new(),
+        code,
+        at,
+        unread,
+    }
 }
 
 /// Marks everything up to now as read.
